@@ -1,0 +1,7 @@
+"""The `cnnpc` command: thin wrappers that parse arguments, call one library function, print."""
+
+from __future__ import annotations
+
+from cnnpc.cli._main import main
+
+__all__ = ["main"]

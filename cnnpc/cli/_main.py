@@ -1,0 +1,57 @@
+"""Entry point: builds the parser from the command modules and maps our errors to exit codes.
+
+Command modules import nothing heavy at import time, so `cnnpc --help` and `cnnpc plan` never
+load TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from cnnpc import __version__
+from cnnpc.errors import CnnpcError, InfeasibleError
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from cnnpc.cli import _plan
+
+    parser = _Parser(
+        prog="cnnpc",
+        description="Joint partition and channel pruning of CNNs across end device, edge and cloud.",
+    )
+    parser.add_argument("--version", action="version", version=f"cnnpc {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (_plan,):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except InfeasibleError as exc:
+        print(f"cnnpc {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except CnnpcError as exc:
+        print(f"cnnpc {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"cnnpc {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+def run() -> NoReturn:
+    sys.exit(main())

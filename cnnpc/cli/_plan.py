@@ -1,0 +1,198 @@
+"""`cnnpc plan` (best uncompressed or given-compression plan, with baselines) and `cnnpc profiles`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from cnnpc.cli._common import (
+    format_table,
+    keep_spec,
+    nonnegative_float,
+    positive_float,
+    print_json,
+)
+from cnnpc.latency import MBIT_SI, Compression, Conventions, Links
+from cnnpc.planner import MODE_LABELS, Plan, Planner
+from cnnpc.profiles import Profile, list_profiles, load_profile
+
+SubParsers = argparse._SubParsersAction  # type: ignore[type-arg]
+
+
+def add_link_arguments(p: argparse.ArgumentParser) -> None:
+    """Options every command that prices plans shares (plan, search, sweep...)."""
+    p.add_argument("--model", required=True, help="model name (see 'cnnpc profiles')")
+    p.add_argument("--device", required=True, help="end device profile, e.g. MI8 or MI8SE")
+    p.add_argument(
+        "--bandwidth", required=True, type=positive_float, metavar="MBPS", help="edge->cloud Mbps"
+    )
+    p.add_argument(
+        "--uplink", type=positive_float, default=20.0, metavar="MBPS", help="end->edge Mbps (20)"
+    )
+    p.add_argument(
+        "--conventions",
+        choices=("si", "cnnpc"),
+        default="si",
+        help="si: 1 Mbps = 10^6 bit/s (default); cnnpc: the unit CNNPC's published tables use "
+        "(2^20 bit/s for mobilenet), to reproduce its numbers",
+    )
+    p.add_argument(
+        "--overhead-ms",
+        type=nonnegative_float,
+        default=None,
+        metavar="MS",
+        help="fixed per-inference overhead (default 1.66 = CNNPC's 0.53 + 1.13)",
+    )
+    p.add_argument(
+        "--prune-compute",
+        choices=("none", "linear"),
+        default="none",
+        help="none: pruning shrinks transfers only (CNNPC); linear: a segment's time also "
+        "scales by the mean kept fraction of its input and output tensors",
+    )
+
+
+def setup_planner(args: argparse.Namespace) -> tuple[Profile, Planner]:
+    """Profile + planner from the shared link options (errors are one-line CnnpcErrors)."""
+    profile = load_profile(args.model, args.device)
+    mbit = profile.source_mbit_bits if args.conventions == "cnnpc" else MBIT_SI
+    links = Links(uplink_mbps=args.uplink, bandwidth_mbps=args.bandwidth, mbit_bits=mbit)
+    conv_kwargs: dict[str, Any] = {"prune_compute": args.prune_compute}
+    if args.overhead_ms is not None:
+        conv_kwargs["overhead_ms"] = args.overhead_ms
+    return profile, Planner(profile, links, Conventions(**conv_kwargs))
+
+
+def register(sub: SubParsers) -> None:
+    p = sub.add_parser(
+        "plan",
+        help="best deployment of a model for a fixed compression, with baselines",
+        description="Price every end/edge/cloud layout exactly and print the fastest, with the "
+        "single-tier, best single-split (NeuroSurgeon) and best two-split baselines.",
+    )
+    add_link_arguments(p)
+    p.add_argument(
+        "--keep",
+        type=keep_spec,
+        default={},
+        metavar="NAME=FRACTION[,...]",
+        help="kept channel fraction at pruned candidates (default: no pruning)",
+    )
+    p.add_argument(
+        "--latency-budget",
+        type=positive_float,
+        default=None,
+        metavar="MS",
+        help="also find the plan that meets this budget with the least traffic",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run_plan)
+
+    q = sub.add_parser("profiles", help="list shipped models and end devices")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.set_defaults(func=run_profiles)
+
+
+def plan_report(args: argparse.Namespace) -> dict[str, Any]:
+    """Library-level result of `cnnpc plan` as a JSON-able dict."""
+    profile, planner = setup_planner(args)
+    compression = Compression.from_fractions(profile, args.keep)
+    best = planner.best(compression)
+    baselines = planner.baselines(compression)
+    single_tier = min(
+        (baselines[k] for k in ("end_only", "edge_only", "cloud_only")), key=lambda p: p.latency_ms
+    )
+    report: dict[str, Any] = {
+        "model": profile.model,
+        "device": profile.device,
+        "links": {
+            "uplink_mbps": planner.links.uplink_mbps,
+            "bandwidth_mbps": planner.links.bandwidth_mbps,
+            "mbit_bits": planner.links.mbit_bits,
+        },
+        "overhead_ms": planner.conventions.overhead_ms,
+        "prune_compute": planner.conventions.prune_compute,
+        "best": best.as_dict() | {"speedup_vs_best_single_tier": single_tier.latency_ms / best.latency_ms},
+        "best_single_tier": single_tier.mode,
+        "baselines": {
+            name: plan.as_dict() | {"speedup_vs_best_single_tier": single_tier.latency_ms / plan.latency_ms}
+            for name, plan in baselines.items()
+        },
+    }
+    if args.latency_budget is not None:
+        cheap = planner.least_traffic(args.latency_budget, compression)
+        report["least_traffic"] = cheap.as_dict() | {"budget_ms": args.latency_budget}
+    return report
+
+
+def _describe(plan: dict[str, Any]) -> str:
+    splits = ", ".join(plan["splits"]) or "none"
+    return f"{MODE_LABELS[plan['mode']]}, split after: {splits}"
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    report = plan_report(args)
+    if args.json:
+        print_json(report)
+        return 0
+    links = report["links"]
+    unit = "10^6" if links["mbit_bits"] == MBIT_SI else f"{links['mbit_bits']:,.0f}"
+    best = report["best"]
+    print(
+        f"{report['model']} on {report['device']}: end->edge {links['uplink_mbps']:g} Mbps, "
+        f"edge->cloud {links['bandwidth_mbps']:g} Mbps (1 Mbps = {unit} bit/s), "
+        f"overhead {report['overhead_ms']:g} ms"
+    )
+    if best["keep"]:
+        kept = ", ".join(f"{k}={v:.3g}" for k, v in best["keep"].items())
+        print(f"keep fractions: {kept} (compute scaling: {report['prune_compute']})")
+    print(
+        f"best plan: {best['latency_ms']:.2f} ms, {_describe(best)} "
+        f"({best['speedup_vs_best_single_tier']:.2f}x the best single tier, "
+        f"{report['best_single_tier'].replace('_', ' ')})"
+    )
+    rows = [_row("best", best)] + [_row(k, v) for k, v in report["baselines"].items()]
+    if "least_traffic" in report:
+        rows.append(_row(f"least traffic <= {report['least_traffic']['budget_ms']:g} ms", report["least_traffic"]))
+    print()
+    print(
+        format_table(
+            ["plan", "mode", "splits", "end", "uplink", "edge", "downlink", "cloud", "overhead",
+             "total ms", "KB sent", "speedup"],
+            rows,
+        )
+    )
+    return 0
+
+
+def _row(label: str, plan: dict[str, Any]) -> list[object]:
+    bd = plan["breakdown"]
+    return [
+        label,
+        plan["mode"],
+        "+".join(plan["splits"]) or "-",
+        bd["end_ms"],
+        bd["uplink_ms"],
+        bd["edge_ms"],
+        bd["downlink_ms"],
+        bd["cloud_ms"],
+        bd["overhead_ms"],
+        bd["total_ms"],
+        plan["traffic_bytes"] / 1024.0,
+        plan.get("speedup_vs_best_single_tier"),
+    ]
+
+
+def run_profiles(args: argparse.Namespace) -> int:
+    profiles = list_profiles()
+    if args.json:
+        print_json(profiles)
+        return 0
+    rows: list[list[object]] = []
+    for model, devices in profiles.items():
+        for device in devices:
+            p = load_profile(model, device)
+            rows.append([model, device, p.n_segments, len(p.space.candidates),
+                         p.tier_total("end"), p.tier_total("edge"), p.tier_total("cloud")])
+    print(format_table(["model", "device", "segments", "candidates", "end ms", "edge ms", "cloud ms"], rows))
+    return 0

@@ -1,0 +1,23 @@
+"""The one exception family the CLI turns into a one-line message and exit code 2."""
+
+from __future__ import annotations
+
+
+class CnnpcError(Exception):
+    """Base class: anything the user can fix (bad input, bad file, impossible request)."""
+
+
+class InputError(CnnpcError):
+    """A command-line value or API argument is out of range or malformed."""
+
+
+class ProfileError(CnnpcError):
+    """A latency profile file is missing, malformed or inconsistent with its search space."""
+
+
+class SearchSpaceError(CnnpcError):
+    """A search space YAML file is missing, malformed or inconsistent."""
+
+
+class InfeasibleError(CnnpcError):
+    """No plan satisfies the requested constraint (not bad input, so the CLI exits 1)."""

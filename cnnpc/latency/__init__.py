@@ -1,0 +1,35 @@
+"""Latency model: what a plan costs on each tier and link, part by part."""
+
+from __future__ import annotations
+
+from cnnpc.latency._model import (
+    CNNPC_OVERHEAD_MS,
+    MBIT_BINARY,
+    MBIT_SI,
+    NO_COMPRESSION,
+    Breakdown,
+    Compression,
+    Conventions,
+    CostTables,
+    Links,
+    PruneCompute,
+    breakdown,
+    cost_tables,
+    kept_channels,
+)
+
+__all__ = [
+    "CNNPC_OVERHEAD_MS",
+    "MBIT_BINARY",
+    "MBIT_SI",
+    "NO_COMPRESSION",
+    "Breakdown",
+    "Compression",
+    "Conventions",
+    "CostTables",
+    "Links",
+    "PruneCompute",
+    "breakdown",
+    "cost_tables",
+    "kept_channels",
+]

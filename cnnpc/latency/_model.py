@@ -1,0 +1,227 @@
+"""End-to-end latency of a plan: compute on each tier + transfers on each link + fixed overhead.
+
+A plan on a profile with N segments is a pair of boundaries (a, b), 0 <= a <= b <= N: the end device
+runs segments [0, a), the edge [a, b), the cloud [b, N). Whenever a < N the tensor at boundary a
+crosses end->edge; whenever b < N the tensor at boundary b crosses edge->cloud. With a == b < N the
+edge only relays the tensor (end->cloud through the edge: both links carry it). The result's way
+back is covered by the fixed overhead, as in CNNPC.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from cnnpc.errors import InputError
+from cnnpc.profiles import Profile
+
+FloatArray = npt.NDArray[np.float64]
+PruneCompute = Literal["none", "linear"]
+MBIT_SI = 1_000_000.0
+MBIT_BINARY = float(2**20)
+CNNPC_OVERHEAD_MS = 0.53 + 1.13
+
+
+@dataclass(frozen=True)
+class Links:
+    """Link rates in Mbps; `mbit_bits` says how many bit/s one "Mbps" is."""
+
+    uplink_mbps: float = 20.0
+    bandwidth_mbps: float = 10.0
+    mbit_bits: float = MBIT_SI
+
+    def __post_init__(self) -> None:
+        for name in ("uplink_mbps", "bandwidth_mbps", "mbit_bits"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+                raise InputError(f"{name} must be a finite number > 0, got {value!r}")
+
+    def ms(self, n_bytes: FloatArray | float, mbps: float) -> FloatArray | float:
+        """Milliseconds to send `n_bytes` at `mbps`."""
+        return n_bytes * 8.0 / (mbps * self.mbit_bits) * 1000.0
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """How bytes, overhead and pruned compute are counted.
+
+    prune_compute:
+      - "none": pruning shrinks only the transferred tensor (CNNPC's rule).
+      - "linear": a segment's time on every tier is multiplied by (k_in + k_out) / 2, where k_in is
+        the kept fraction of the tensor entering it (1 for the raw input) and k_out of the tensor
+        leaving it (1 for the model output). First-order: the layers next to a pruned tensor lose
+        work in proportion to the channels removed, layers deeper inside the segment keep theirs.
+        It is conservative for a one-layer segment (whose FLOPs scale by k_in * k_out).
+    """
+
+    overhead_ms: float = CNNPC_OVERHEAD_MS
+    bytes_per_element: float | None = None  # None: the profile's own (1 for int8 features)
+    prune_compute: PruneCompute = "none"
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.overhead_ms) or self.overhead_ms < 0:
+            raise InputError(f"overhead_ms must be a finite number >= 0, got {self.overhead_ms!r}")
+        bpe = self.bytes_per_element
+        if bpe is not None and (not math.isfinite(bpe) or bpe <= 0):
+            raise InputError(f"bytes_per_element must be a finite number > 0, got {bpe!r}")
+        if self.prune_compute not in ("none", "linear"):
+            raise InputError(f"prune_compute must be 'none' or 'linear', got {self.prune_compute!r}")
+
+
+@dataclass(frozen=True)
+class Compression:
+    """Kept channels at each pruned candidate (absent = unpruned)."""
+
+    kept: Mapping[str, int] = field(default_factory=dict)
+
+    @staticmethod
+    def from_fractions(profile: Profile, fractions: Mapping[str, float]) -> Compression:
+        """Validate keep fractions against the search space; tied groups share one fraction."""
+        space = profile.space
+        resolved: dict[str, float] = {}
+        for name, fraction in fractions.items():
+            cand = space.candidates[space.index(name)]
+            if not math.isfinite(fraction) or not 0.0 < fraction <= 1.0:
+                raise InputError(f"keep fraction of {name} must be in (0, 1], got {fraction!r}")
+            if not cand.prunable and fraction != 1.0:
+                raise InputError(f"candidate {name} of {space.model} may not be pruned")
+            for member in space.group_of(name):
+                if resolved.get(member, fraction) != fraction:
+                    group = ", ".join(space.group_of(name))
+                    raise InputError(f"{group} share residual channels: give them one fraction")
+                resolved[member] = fraction
+        kept = {}
+        for name, fraction in resolved.items():
+            channels = space.candidates[space.index(name)].channels
+            if fraction < 1.0:
+                kept[name] = kept_channels(fraction, channels)
+        return Compression(kept=kept)
+
+    def keep_fraction(self, name: str, channels: int) -> float:
+        return self.kept.get(name, channels) / channels
+
+
+NO_COMPRESSION = Compression()
+
+
+def kept_channels(fraction: float, channels: int) -> int:
+    """Channels left when keeping `fraction` of `channels`: rounded, at least one."""
+    return max(1, min(channels, round(fraction * channels)))
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Every part of a plan's latency (ms) and the bytes on each link."""
+
+    end_ms: float
+    uplink_ms: float
+    edge_ms: float
+    downlink_ms: float
+    cloud_ms: float
+    overhead_ms: float
+    uplink_bytes: float
+    downlink_bytes: float
+
+    @property
+    def total_ms(self) -> float:
+        return (
+            self.end_ms
+            + self.uplink_ms
+            + self.edge_ms
+            + self.downlink_ms
+            + self.cloud_ms
+            + self.overhead_ms
+        )
+
+    @property
+    def traffic_bytes(self) -> float:
+        return self.uplink_bytes + self.downlink_bytes
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "end_ms": self.end_ms,
+            "uplink_ms": self.uplink_ms,
+            "edge_ms": self.edge_ms,
+            "downlink_ms": self.downlink_ms,
+            "cloud_ms": self.cloud_ms,
+            "overhead_ms": self.overhead_ms,
+            "total_ms": self.total_ms,
+            "uplink_bytes": self.uplink_bytes,
+            "downlink_bytes": self.downlink_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class CostTables:
+    """Per-segment times and per-boundary transfer costs for one compression, as arrays.
+
+    seg[t][s]: time of segment s on tier t (after the compute rule); up_ms/down_ms[k] and
+    bytes[k]: transfer of boundary k (k = 0..N), with boundary N (the output) costing nothing.
+    """
+
+    end: FloatArray
+    edge: FloatArray
+    cloud: FloatArray
+    bytes: FloatArray
+    up_ms: FloatArray
+    down_ms: FloatArray
+    overhead_ms: float
+
+    @property
+    def n_segments(self) -> int:
+        return int(self.end.shape[0])
+
+
+def cost_tables(
+    profile: Profile,
+    links: Links,
+    compression: Compression = NO_COMPRESSION,
+    conventions: Conventions | None = None,
+) -> CostTables:
+    """Arrays the planner needs for `profile` under `compression`, `links` and `conventions`."""
+    conv = conventions or Conventions()
+    bpe = conv.bytes_per_element or profile.bytes_per_element
+    keep_in = np.ones(profile.n_segments + 1)  # kept fraction at boundaries 0..N
+    for k, tensor in enumerate(profile.candidates, start=1):
+        keep_in[k] = compression.keep_fraction(tensor.name, tensor.channels)
+    elements = np.array([t.elements for t in profile.boundaries] + [0], dtype=np.float64)
+    n_bytes = elements * keep_in * bpe
+    times = {t: np.array([s.on(t) for s in profile.segments], dtype=np.float64) for t in ("end", "edge", "cloud")}
+    if conv.prune_compute == "linear":
+        scale = (keep_in[:-1] + keep_in[1:]) / 2.0
+        times = {t: v * scale for t, v in times.items()}
+    up = np.asarray(links.ms(n_bytes, links.uplink_mbps), dtype=np.float64)
+    down = np.asarray(links.ms(n_bytes, links.bandwidth_mbps), dtype=np.float64)
+    return CostTables(
+        end=times["end"],
+        edge=times["edge"],
+        cloud=times["cloud"],
+        bytes=n_bytes,
+        up_ms=up,
+        down_ms=down,
+        overhead_ms=conv.overhead_ms,
+    )
+
+
+def breakdown(tables: CostTables, a: int, b: int) -> Breakdown:
+    """Latency breakdown of the plan (a, b) — the reference the planner is tested against."""
+    n = tables.n_segments
+    if not 0 <= a <= b <= n:
+        raise InputError(f"a plan needs 0 <= a <= b <= {n}, got a={a}, b={b}")
+    crosses_up = a < n
+    crosses_down = b < n
+    return Breakdown(
+        end_ms=float(tables.end[:a].sum()),
+        uplink_ms=float(tables.up_ms[a]) if crosses_up else 0.0,
+        edge_ms=float(tables.edge[a:b].sum()),
+        downlink_ms=float(tables.down_ms[b]) if crosses_down else 0.0,
+        cloud_ms=float(tables.cloud[b:].sum()),
+        overhead_ms=tables.overhead_ms,
+        uplink_bytes=float(tables.bytes[a]) if crosses_up else 0.0,
+        downlink_bytes=float(tables.bytes[b]) if crosses_down else 0.0,
+    )

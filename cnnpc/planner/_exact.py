@@ -1,0 +1,222 @@
+"""Exact planner: the best deployment for a fixed compression, over every tier layout.
+
+All (a, b) layouts with 0 <= a <= b <= N are priced at once as an (N+1) x (N+1) matrix from prefix
+sums, so the optimum is exact (no heuristics) and a 200-segment chain solves in well under 5 ms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cnnpc.errors import InfeasibleError, InputError
+from cnnpc.latency import (
+    NO_COMPRESSION,
+    Breakdown,
+    Compression,
+    Conventions,
+    CostTables,
+    Links,
+    breakdown,
+    cost_tables,
+)
+from cnnpc.latency._model import FloatArray
+from cnnpc.profiles import Profile
+
+MODES = (
+    "end_only",
+    "edge_only",
+    "cloud_only",
+    "end_edge",
+    "end_cloud",
+    "edge_cloud",
+    "end_edge_cloud",
+)
+SINGLE_SPLIT_MODES = ("end_edge", "end_cloud", "edge_cloud")
+MODE_LABELS = {
+    "end_only": "end only",
+    "edge_only": "edge only",
+    "cloud_only": "cloud only (input relayed by the edge)",
+    "end_edge": "end -> edge",
+    "end_cloud": "end -> cloud (relayed by the edge)",
+    "edge_cloud": "edge -> cloud",
+    "end_edge_cloud": "end -> edge -> cloud",
+}
+
+
+def mode_of(a: int, b: int, n: int) -> str:
+    """Name the layout where the end runs [0, a), the edge [a, b) and the cloud [b, n)."""
+    if a == n:
+        return "end_only"
+    if a == 0:
+        return "edge_only" if b == n else ("cloud_only" if b == 0 else "edge_cloud")
+    if b == n:
+        return "end_edge"
+    return "end_cloud" if a == b else "end_edge_cloud"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A deployment: tier boundaries, the compression it runs with, and its priced latency."""
+
+    a: int
+    b: int
+    n_segments: int
+    mode: str
+    splits: tuple[str, ...]
+    breakdown: Breakdown
+    keep: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def latency_ms(self) -> float:
+        return self.breakdown.total_ms
+
+    def tiers(self, profile: Profile) -> dict[str, list[str]]:
+        """Segment names each tier runs (empty list: the tier is unused)."""
+        names = [s.name for s in profile.segments]
+        return {"end": names[: self.a], "edge": names[self.a : self.b], "cloud": names[self.b :]}
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "latency_ms": self.latency_ms,
+            "mode": self.mode,
+            "splits": list(self.splits),
+            "end_segments": self.a,
+            "edge_segments": self.b - self.a,
+            "cloud_segments": self.n_segments - self.b,
+            "keep": dict(self.keep),
+            "traffic_bytes": self.breakdown.traffic_bytes,
+            "breakdown": self.breakdown.as_dict(),
+        }
+
+
+def latency_matrix(tables: CostTables) -> FloatArray:
+    """L[a, b] = latency of layout (a, b); +inf below the diagonal (a > b is not a layout)."""
+    n = tables.n_segments
+    zero = np.zeros(1)
+    end_cum = np.concatenate([zero, np.cumsum(tables.end)])
+    edge_cum = np.concatenate([zero, np.cumsum(tables.edge)])
+    cloud_cum = np.concatenate([zero, np.cumsum(tables.cloud)])
+    row = end_cum + tables.up_ms - edge_cum  # depends on a only
+    col = edge_cum + tables.down_ms + (cloud_cum[n] - cloud_cum)  # depends on b only
+    matrix = row[:, None] + col[None, :] + tables.overhead_ms
+    matrix[np.tril_indices(n + 1, k=-1)] = np.inf
+    return matrix
+
+
+def traffic_matrix(tables: CostTables) -> FloatArray:
+    """T[a, b] = bytes sent over both links by layout (a, b)."""
+    n = tables.n_segments
+    matrix = tables.bytes[:, None] + tables.bytes[None, :]
+    matrix[np.tril_indices(n + 1, k=-1)] = np.inf
+    return matrix
+
+
+def _mode_mask(n: int, modes: Iterable[str]) -> np.ndarray:
+    wanted = set(modes)
+    unknown = wanted - set(MODES)
+    if unknown:
+        raise InputError(f"unknown mode(s) {', '.join(sorted(unknown))} (valid: {', '.join(MODES)})")
+    a, b = np.indices((n + 1, n + 1))
+    mask = np.zeros((n + 1, n + 1), dtype=bool)
+    checks = {
+        "end_only": a == n,
+        "edge_only": (a == 0) & (b == n),
+        "cloud_only": (a == 0) & (b == 0),
+        "end_edge": (a > 0) & (a < n) & (b == n),
+        "end_cloud": (a > 0) & (a == b) & (b < n),
+        "edge_cloud": (a == 0) & (b > 0) & (b < n),
+        "end_edge_cloud": (a > 0) & (a < b) & (b < n),
+    }
+    for mode in wanted:
+        mask |= checks[mode]
+    return mask & (a <= b)
+
+
+class Planner:
+    """Prices and solves layouts of one profile under fixed links and conventions."""
+
+    def __init__(self, profile: Profile, links: Links, conventions: Conventions | None = None) -> None:
+        self.profile = profile
+        self.links = links
+        self.conventions = conventions or Conventions()
+        self._masks: dict[tuple[str, ...], np.ndarray] = {}
+
+    def tables(self, compression: Compression = NO_COMPRESSION) -> CostTables:
+        return cost_tables(self.profile, self.links, compression, self.conventions)
+
+    def _mask(self, modes: Iterable[str] | None) -> np.ndarray | None:
+        if modes is None:
+            return None
+        key = tuple(sorted(set(modes)))
+        if key not in self._masks:
+            self._masks[key] = _mode_mask(self.profile.n_segments, key)
+        return self._masks[key]
+
+    def plan(self, a: int, b: int, compression: Compression = NO_COMPRESSION) -> Plan:
+        """Price one given layout."""
+        return self._plan(self.tables(compression), a, b, compression)
+
+    def _plan(self, tables: CostTables, a: int, b: int, compression: Compression) -> Plan:
+        n = self.profile.n_segments
+        names = [t.name for t in self.profile.candidates]
+        splits = tuple(dict.fromkeys(names[k - 1] for k in (a, b) if 0 < k < n))
+        keep = {
+            t.name: compression.keep_fraction(t.name, t.channels)
+            for t in self.profile.candidates
+            if t.name in compression.kept
+        }
+        return Plan(a, b, n, mode_of(a, b, n), splits, breakdown(tables, a, b), keep)
+
+    def best(
+        self, compression: Compression = NO_COMPRESSION, modes: Iterable[str] | None = None
+    ) -> Plan:
+        """The fastest layout (optionally among `modes`); ties go to the least traffic."""
+        tables = self.tables(compression)
+        lat = latency_matrix(tables)
+        mask = self._mask(modes)
+        if mask is not None:
+            lat = np.where(mask, lat, np.inf)
+        order = np.lexsort((traffic_matrix(tables).ravel(), np.round(lat.ravel(), 9)))
+        a, b = divmod(int(order[0]), lat.shape[1])
+        if not np.isfinite(lat[a, b]):
+            raise InfeasibleError("no layout of the requested modes exists for this model")
+        return self._plan(tables, a, b, compression)
+
+    def least_traffic(
+        self,
+        budget_ms: float,
+        compression: Compression = NO_COMPRESSION,
+        modes: Iterable[str] | None = None,
+    ) -> Plan:
+        """The layout meeting `budget_ms` that sends the fewest bytes; ties go to the fastest."""
+        tables = self.tables(compression)
+        lat = latency_matrix(tables)
+        mask = self._mask(modes)
+        if mask is not None:
+            lat = np.where(mask, lat, np.inf)
+        feasible = lat <= budget_ms * (1 + 1e-12)
+        if not feasible.any():
+            fastest = float(lat.min())
+            raise InfeasibleError(
+                f"no plan meets {budget_ms:g} ms; the fastest takes {fastest:.2f} ms"
+            )
+        traffic = np.where(feasible, traffic_matrix(tables), np.inf)
+        order = np.lexsort((lat.ravel(), traffic.ravel()))
+        a, b = divmod(int(order[0]), lat.shape[1])
+        return self._plan(tables, a, b, compression)
+
+    def baselines(self, compression: Compression = NO_COMPRESSION) -> dict[str, Plan]:
+        """NeuroSurgeon-style comparison points: single tiers, best one split, best two splits."""
+        n = self.profile.n_segments
+        out = {
+            "end_only": self.plan(n, n, compression),
+            "edge_only": self.plan(0, n, compression),
+            "cloud_only": self.plan(0, 0, compression),
+            "best_single_split": self.best(compression, SINGLE_SPLIT_MODES),
+        }
+        if n >= 3:
+            out["best_two_split"] = self.best(compression, ("end_edge_cloud",))
+        return out

@@ -1,0 +1,191 @@
+"""Read and validate profile folders: meta.yaml, tensors.csv and one <device>.csv per end device."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Mapping
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cnnpc._resources import available_models, data_root
+from cnnpc.errors import ProfileError
+from cnnpc.profiles._schema import Profile, Segment, Tensor
+from cnnpc.spaces import SearchSpace, load_space
+
+TENSOR_COLUMNS = ("boundary", "name", "height", "width", "channels", "elements")
+SEGMENT_COLUMNS = ("segment", "name", "end_ms", "edge_ms", "cloud_ms")
+_NOT_DEVICES = {"tensors"}
+
+
+def _read_csv(resource: Traversable | Path, label: str, required: tuple[str, ...]) -> list[dict[str, str]]:
+    if not resource.is_file():
+        raise ProfileError(f"{label}: file not found")
+    try:
+        text = resource.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{label}: cannot read: {exc}") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ProfileError(f"{label}: header: missing column(s) {', '.join(missing)}")
+    rows = list(reader)
+    if not rows:
+        raise ProfileError(f"{label}: no data rows")
+    for i, row in enumerate(rows):
+        if None in row or any(row.get(c) is None for c in required):
+            raise ProfileError(f"{label}: row {i}: wrong number of fields")
+    return rows
+
+
+def _number(label: str, i: int, column: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ProfileError(
+            f"{label}: row {i}, column {column}: must be a finite number >= 0, got {text!r}"
+        )
+    return value
+
+
+def _count(label: str, i: int, column: str, text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ProfileError(f"{label}: row {i}, column {column}: must be a positive integer, got {text!r}")
+    return value
+
+
+def _read_tensors(folder: Traversable | Path, label: str) -> list[Tensor]:
+    where = f"{label}/tensors.csv"
+    rows = _read_csv(folder / "tensors.csv", where, TENSOR_COLUMNS)
+    tensors: list[Tensor] = []
+    for i, row in enumerate(rows):
+        if row["boundary"].strip() != str(i):
+            raise ProfileError(f"{where}: row {i}, column boundary: expected {i}, got {row['boundary']!r}")
+        t = Tensor(
+            name=row["name"].strip(),
+            height=_count(where, i, "height", row["height"]),
+            width=_count(where, i, "width", row["width"]),
+            channels=_count(where, i, "channels", row["channels"]),
+        )
+        if _count(where, i, "elements", row["elements"]) != t.elements:
+            raise ProfileError(
+                f"{where}: row {i}, column elements: {row['elements']} != height*width*channels "
+                f"= {t.elements}"
+            )
+        tensors.append(t)
+    return tensors
+
+
+def _read_segments(resource: Traversable | Path, label: str) -> list[Segment]:
+    rows = _read_csv(resource, label, SEGMENT_COLUMNS)
+    segments: list[Segment] = []
+    for i, row in enumerate(rows):
+        if row["segment"].strip() != str(i):
+            raise ProfileError(f"{label}: row {i}, column segment: expected {i}, got {row['segment']!r}")
+        times = {c: _number(label, i, c, row[c]) for c in ("end_ms", "edge_ms", "cloud_ms")}
+        segments.append(Segment(name=row["name"].strip(), **times))
+    return segments
+
+
+def _read_meta(folder: Traversable | Path, label: str) -> Mapping[str, Any]:
+    resource = folder / "meta.yaml"
+    if not resource.is_file():
+        raise ProfileError(f"{label}/meta.yaml: file not found")
+    try:
+        meta = yaml.safe_load(resource.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        raise ProfileError(f"{label}/meta.yaml: not valid YAML") from None
+    if not isinstance(meta, Mapping):
+        raise ProfileError(f"{label}/meta.yaml: must be a mapping")
+    for key in ("bytes_per_element", "source_mbit_bits"):
+        value = meta.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ProfileError(f"{label}/meta.yaml: {key}: must be a positive number, got {value!r}")
+    return meta
+
+
+def _check_against_space(space: SearchSpace, tensors: list[Tensor], segs: list[Segment], label: str) -> None:
+    n_cand = len(space.candidates)
+    if len(tensors) != n_cand + 1:
+        raise ProfileError(
+            f"{label}/tensors.csv: {len(tensors)} rows, but the search space has {n_cand} "
+            f"candidates (expected input + {n_cand} = {n_cand + 1} rows)"
+        )
+    if len(segs) != n_cand + 1:
+        raise ProfileError(
+            f"{label}: {len(segs)} segments, but the search space has {n_cand} candidates "
+            f"(expected {n_cand + 1} segments)"
+        )
+    for i, (cand, tensor) in enumerate(zip(space.candidates, tensors[1:], strict=True), start=1):
+        if cand.name != tensor.name:
+            raise ProfileError(
+                f"{label}/tensors.csv: row {i}, column name: {tensor.name!r} but the search space "
+                f"calls candidate {i - 1} {cand.name!r}"
+            )
+        if cand.channels != tensor.channels:
+            raise ProfileError(
+                f"{label}/tensors.csv: row {i}, column channels: {tensor.channels} but the search "
+                f"space gives {cand.name} {cand.channels} channels"
+            )
+
+
+def device_names(folder: Traversable | Path) -> list[str]:
+    """End devices profiled in a profile folder (one CSV each)."""
+    return sorted(
+        p.name.removesuffix(".csv")
+        for p in folder.iterdir()
+        if p.name.endswith(".csv") and p.name.removesuffix(".csv") not in _NOT_DEVICES
+    )
+
+
+def load_profile_dir(folder: Traversable | Path, device: str, space: SearchSpace, label: str | None = None) -> Profile:
+    """Load and validate `device` from a profile folder against `space`."""
+    label = label or str(folder)
+    devices = device_names(folder) if folder.is_dir() else []
+    match = [d for d in devices if d.lower() == device.lower()]
+    if not match:
+        valid = ", ".join(devices) or "none"
+        raise ProfileError(f"unknown device {device!r} for model {space.model!r} (valid: {valid})")
+    device = match[0]
+    meta = _read_meta(folder, label)
+    tensors = _read_tensors(folder, label)
+    segments = _read_segments(folder / f"{device}.csv", f"{label}/{device}.csv")
+    _check_against_space(space, tensors, segments, label)
+    return Profile(
+        model=space.model,
+        device=device,
+        space=space,
+        input=tensors[0],
+        candidates=tuple(tensors[1:]),
+        segments=tuple(segments),
+        bytes_per_element=float(meta["bytes_per_element"]),
+        source_mbit_bits=float(meta["source_mbit_bits"]),
+        source=str(meta.get("source", "")).strip(),
+    )
+
+
+def load_profile(model: str, device: str) -> Profile:
+    """Load the shipped profile of `model` on end device `device`, with its search space."""
+    space = load_space(model)
+    folder = data_root("model_profiles") / model
+    if not folder.is_dir():
+        valid = ", ".join(available_models()) or "none"
+        raise ProfileError(f"unknown model {model!r} (valid: {valid})")
+    return load_profile_dir(folder, device, space, label=f"model_profiles/{model}")
+
+
+def list_profiles() -> dict[str, list[str]]:
+    """Every shipped model with its end devices."""
+    root = data_root("model_profiles")
+    return {m: device_names(root / m) for m in available_models()}

@@ -1,0 +1,8 @@
+"""Search spaces: split candidates, keep-fraction grids and tied channel groups."""
+
+from __future__ import annotations
+
+from cnnpc.spaces._loader import load_space, load_space_file
+from cnnpc.spaces._schema import Candidate, SearchSpace, parse_space
+
+__all__ = ["Candidate", "SearchSpace", "load_space", "load_space_file", "parse_space"]
