@@ -16,5 +16,7 @@ def available_models() -> list[str]:
     profiles = data_root("model_profiles")
     spaces = data_root("search_spaces")
     names = {p.name for p in profiles.iterdir() if p.is_dir() and not p.name.startswith("_")}
-    with_space = {p.name.removesuffix(".yaml") for p in spaces.iterdir() if p.name.endswith(".yaml")}
+    with_space = {
+        p.name.removesuffix(".yaml") for p in spaces.iterdir() if p.name.endswith(".yaml")
+    }
     return sorted(names & with_space)

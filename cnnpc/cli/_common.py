@@ -78,7 +78,10 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
     ]
 
     def line(values: Sequence[str]) -> str:
-        out = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)]
+        out = [
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ]
         return "  ".join(out).rstrip()
 
     sep = "  ".join("-" * w for w in widths)

@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="cnnpc",
-        description="Joint partition and channel pruning of CNNs across end device, edge and cloud.",
+        description="Joint partition and channel pruning of CNNs across end device, edge "
+        "and cloud.",
     )
     parser.add_argument("--version", action="version", version=f"cnnpc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -1,4 +1,4 @@
-"""`cnnpc plan` (best uncompressed or given-compression plan, with baselines) and `cnnpc profiles`."""
+"""`cnnpc plan` (the best plan for a fixed compression, with baselines) and `cnnpc profiles`."""
 
 from __future__ import annotations
 
@@ -13,10 +13,8 @@ from cnnpc.cli._common import (
     print_json,
 )
 from cnnpc.latency import MBIT_SI, Compression, Conventions, Links
-from cnnpc.planner import MODE_LABELS, Plan, Planner
+from cnnpc.planner import MODE_LABELS, Planner
 from cnnpc.profiles import Profile, list_profiles, load_profile
-
-SubParsers = argparse._SubParsersAction  # type: ignore[type-arg]
 
 
 def add_link_arguments(p: argparse.ArgumentParser) -> None:
@@ -63,7 +61,7 @@ def setup_planner(args: argparse.Namespace) -> tuple[Profile, Planner]:
     return profile, Planner(profile, links, Conventions(**conv_kwargs))
 
 
-def register(sub: SubParsers) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "plan",
         help="best deployment of a model for a fixed compression, with baselines",
@@ -112,10 +110,12 @@ def plan_report(args: argparse.Namespace) -> dict[str, Any]:
         },
         "overhead_ms": planner.conventions.overhead_ms,
         "prune_compute": planner.conventions.prune_compute,
-        "best": best.as_dict() | {"speedup_vs_best_single_tier": single_tier.latency_ms / best.latency_ms},
+        "best": best.as_dict()
+        | {"speedup_vs_best_single_tier": single_tier.latency_ms / best.latency_ms},
         "best_single_tier": single_tier.mode,
         "baselines": {
-            name: plan.as_dict() | {"speedup_vs_best_single_tier": single_tier.latency_ms / plan.latency_ms}
+            name: plan.as_dict()
+            | {"speedup_vs_best_single_tier": single_tier.latency_ms / plan.latency_ms}
             for name, plan in baselines.items()
         },
     }
@@ -153,12 +153,29 @@ def run_plan(args: argparse.Namespace) -> int:
     )
     rows = [_row("best", best)] + [_row(k, v) for k, v in report["baselines"].items()]
     if "least_traffic" in report:
-        rows.append(_row(f"least traffic <= {report['least_traffic']['budget_ms']:g} ms", report["least_traffic"]))
+        rows.append(
+            _row(
+                f"least traffic <= {report['least_traffic']['budget_ms']:g} ms",
+                report["least_traffic"],
+            )
+        )
     print()
     print(
         format_table(
-            ["plan", "mode", "splits", "end", "uplink", "edge", "downlink", "cloud", "overhead",
-             "total ms", "KB sent", "speedup"],
+            [
+                "plan",
+                "mode",
+                "splits",
+                "end",
+                "uplink",
+                "edge",
+                "downlink",
+                "cloud",
+                "overhead",
+                "total ms",
+                "KB sent",
+                "speedup",
+            ],
             rows,
         )
     )
@@ -192,7 +209,20 @@ def run_profiles(args: argparse.Namespace) -> int:
     for model, devices in profiles.items():
         for device in devices:
             p = load_profile(model, device)
-            rows.append([model, device, p.n_segments, len(p.space.candidates),
-                         p.tier_total("end"), p.tier_total("edge"), p.tier_total("cloud")])
-    print(format_table(["model", "device", "segments", "candidates", "end ms", "edge ms", "cloud ms"], rows))
+            rows.append(
+                [
+                    model,
+                    device,
+                    p.n_segments,
+                    len(p.space.candidates),
+                    p.tier_total("end"),
+                    p.tier_total("edge"),
+                    p.tier_total("cloud"),
+                ]
+            )
+    print(
+        format_table(
+            ["model", "device", "segments", "candidates", "end ms", "edge ms", "cloud ms"], rows
+        )
+    )
     return 0

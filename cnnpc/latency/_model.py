@@ -70,7 +70,9 @@ class Conventions:
         if bpe is not None and (not math.isfinite(bpe) or bpe <= 0):
             raise InputError(f"bytes_per_element must be a finite number > 0, got {bpe!r}")
         if self.prune_compute not in ("none", "linear"):
-            raise InputError(f"prune_compute must be 'none' or 'linear', got {self.prune_compute!r}")
+            raise InputError(
+                f"prune_compute must be 'none' or 'linear', got {self.prune_compute!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -177,21 +179,46 @@ class CostTables:
         return int(self.end.shape[0])
 
 
+@dataclass(frozen=True)
+class ProfileArrays:
+    """A profile's numbers as arrays, built once per planner so each solve skips Python loops."""
+
+    names: tuple[str, ...]  # candidate names, boundaries 1..N-1
+    channels: FloatArray  # channels at boundaries 1..N-1
+    elements: FloatArray  # elements at boundaries 0..N (boundary N, the output, is 0)
+    times: dict[str, FloatArray]  # per-tier segment times
+    bytes_per_element: float
+
+    @staticmethod
+    def of(profile: Profile) -> ProfileArrays:
+        return ProfileArrays(
+            names=tuple(t.name for t in profile.candidates),
+            channels=np.array([t.channels for t in profile.candidates], dtype=np.float64),
+            elements=np.array([t.elements for t in profile.boundaries] + [0], dtype=np.float64),
+            times={
+                tier: np.array([s.on(tier) for s in profile.segments], dtype=np.float64)
+                for tier in ("end", "edge", "cloud")
+            },
+            bytes_per_element=profile.bytes_per_element,
+        )
+
+
 def cost_tables(
-    profile: Profile,
+    profile: Profile | ProfileArrays,
     links: Links,
     compression: Compression = NO_COMPRESSION,
     conventions: Conventions | None = None,
 ) -> CostTables:
     """Arrays the planner needs for `profile` under `compression`, `links` and `conventions`."""
+    arrays = profile if isinstance(profile, ProfileArrays) else ProfileArrays.of(profile)
     conv = conventions or Conventions()
-    bpe = conv.bytes_per_element or profile.bytes_per_element
-    keep_in = np.ones(profile.n_segments + 1)  # kept fraction at boundaries 0..N
-    for k, tensor in enumerate(profile.candidates, start=1):
-        keep_in[k] = compression.keep_fraction(tensor.name, tensor.channels)
-    elements = np.array([t.elements for t in profile.boundaries] + [0], dtype=np.float64)
-    n_bytes = elements * keep_in * bpe
-    times = {t: np.array([s.on(t) for s in profile.segments], dtype=np.float64) for t in ("end", "edge", "cloud")}
+    bpe = conv.bytes_per_element or arrays.bytes_per_element
+    keep_in = np.ones(arrays.elements.shape[0])  # kept fraction at boundaries 0..N
+    for k, name in enumerate(arrays.names, start=1):
+        if name in compression.kept:
+            keep_in[k] = compression.kept[name] / arrays.channels[k - 1]
+    n_bytes = arrays.elements * keep_in * bpe
+    times = arrays.times
     if conv.prune_compute == "linear":
         scale = (keep_in[:-1] + keep_in[1:]) / 2.0
         times = {t: v * scale for t, v in times.items()}

@@ -19,6 +19,7 @@ from cnnpc.latency import (
     Conventions,
     CostTables,
     Links,
+    ProfileArrays,
     breakdown,
     cost_tables,
 )
@@ -101,7 +102,7 @@ def latency_matrix(tables: CostTables) -> FloatArray:
     cloud_cum = np.concatenate([zero, np.cumsum(tables.cloud)])
     row = end_cum + tables.up_ms - edge_cum  # depends on a only
     col = edge_cum + tables.down_ms + (cloud_cum[n] - cloud_cum)  # depends on b only
-    matrix = row[:, None] + col[None, :] + tables.overhead_ms
+    matrix: FloatArray = row[:, None] + col[None, :] + tables.overhead_ms
     matrix[np.tril_indices(n + 1, k=-1)] = np.inf
     return matrix
 
@@ -109,7 +110,7 @@ def latency_matrix(tables: CostTables) -> FloatArray:
 def traffic_matrix(tables: CostTables) -> FloatArray:
     """T[a, b] = bytes sent over both links by layout (a, b)."""
     n = tables.n_segments
-    matrix = tables.bytes[:, None] + tables.bytes[None, :]
+    matrix: FloatArray = tables.bytes[:, None] + tables.bytes[None, :]
     matrix[np.tril_indices(n + 1, k=-1)] = np.inf
     return matrix
 
@@ -118,7 +119,9 @@ def _mode_mask(n: int, modes: Iterable[str]) -> np.ndarray:
     wanted = set(modes)
     unknown = wanted - set(MODES)
     if unknown:
-        raise InputError(f"unknown mode(s) {', '.join(sorted(unknown))} (valid: {', '.join(MODES)})")
+        raise InputError(
+            f"unknown mode(s) {', '.join(sorted(unknown))} (valid: {', '.join(MODES)})"
+        )
     a, b = np.indices((n + 1, n + 1))
     mask = np.zeros((n + 1, n + 1), dtype=bool)
     checks = {
@@ -138,14 +141,17 @@ def _mode_mask(n: int, modes: Iterable[str]) -> np.ndarray:
 class Planner:
     """Prices and solves layouts of one profile under fixed links and conventions."""
 
-    def __init__(self, profile: Profile, links: Links, conventions: Conventions | None = None) -> None:
+    def __init__(
+        self, profile: Profile, links: Links, conventions: Conventions | None = None
+    ) -> None:
         self.profile = profile
         self.links = links
         self.conventions = conventions or Conventions()
+        self._arrays = ProfileArrays.of(profile)
         self._masks: dict[tuple[str, ...], np.ndarray] = {}
 
     def tables(self, compression: Compression = NO_COMPRESSION) -> CostTables:
-        return cost_tables(self.profile, self.links, compression, self.conventions)
+        return cost_tables(self._arrays, self.links, compression, self.conventions)
 
     def _mask(self, modes: Iterable[str] | None) -> np.ndarray | None:
         if modes is None:
@@ -179,10 +185,13 @@ class Planner:
         mask = self._mask(modes)
         if mask is not None:
             lat = np.where(mask, lat, np.inf)
-        order = np.lexsort((traffic_matrix(tables).ravel(), np.round(lat.ravel(), 9)))
-        a, b = divmod(int(order[0]), lat.shape[1])
-        if not np.isfinite(lat[a, b]):
+        fastest = float(lat.min())
+        if not np.isfinite(fastest):
             raise InfeasibleError("no layout of the requested modes exists for this model")
+        ties = np.flatnonzero(lat.ravel() <= fastest + 1e-9 * max(1.0, fastest))
+        if ties.size > 1:  # equal latency: send the fewest bytes
+            ties = ties[np.argsort(traffic_matrix(tables).ravel()[ties], kind="stable")]
+        a, b = divmod(int(ties[0]), lat.shape[1])
         return self._plan(tables, a, b, compression)
 
     def least_traffic(

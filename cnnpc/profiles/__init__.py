@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cnnpc.profiles._loader import device_names, list_profiles, load_profile, load_profile_dir
 from cnnpc.profiles._schema import TIERS, Profile, Segment, Tensor
+from cnnpc.profiles._synthetic import make_profile, synthetic_profile
 
 __all__ = [
     "TIERS",
@@ -14,4 +15,6 @@ __all__ = [
     "list_profiles",
     "load_profile",
     "load_profile_dir",
+    "make_profile",
+    "synthetic_profile",
 ]

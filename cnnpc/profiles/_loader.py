@@ -22,7 +22,9 @@ SEGMENT_COLUMNS = ("segment", "name", "end_ms", "edge_ms", "cloud_ms")
 _NOT_DEVICES = {"tensors"}
 
 
-def _read_csv(resource: Traversable | Path, label: str, required: tuple[str, ...]) -> list[dict[str, str]]:
+def _read_csv(
+    resource: Traversable | Path, label: str, required: tuple[str, ...]
+) -> list[dict[str, str]]:
     if not resource.is_file():
         raise ProfileError(f"{label}: file not found")
     try:
@@ -61,7 +63,9 @@ def _count(label: str, i: int, column: str, text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise ProfileError(f"{label}: row {i}, column {column}: must be a positive integer, got {text!r}")
+        raise ProfileError(
+            f"{label}: row {i}, column {column}: must be a positive integer, got {text!r}"
+        )
     return value
 
 
@@ -71,7 +75,9 @@ def _read_tensors(folder: Traversable | Path, label: str) -> list[Tensor]:
     tensors: list[Tensor] = []
     for i, row in enumerate(rows):
         if row["boundary"].strip() != str(i):
-            raise ProfileError(f"{where}: row {i}, column boundary: expected {i}, got {row['boundary']!r}")
+            raise ProfileError(
+                f"{where}: row {i}, column boundary: expected {i}, got {row['boundary']!r}"
+            )
         t = Tensor(
             name=row["name"].strip(),
             height=_count(where, i, "height", row["height"]),
@@ -92,7 +98,9 @@ def _read_segments(resource: Traversable | Path, label: str) -> list[Segment]:
     segments: list[Segment] = []
     for i, row in enumerate(rows):
         if row["segment"].strip() != str(i):
-            raise ProfileError(f"{label}: row {i}, column segment: expected {i}, got {row['segment']!r}")
+            raise ProfileError(
+                f"{label}: row {i}, column segment: expected {i}, got {row['segment']!r}"
+            )
         times = {c: _number(label, i, c, row[c]) for c in ("end_ms", "edge_ms", "cloud_ms")}
         segments.append(Segment(name=row["name"].strip(), **times))
     return segments
@@ -111,11 +119,15 @@ def _read_meta(folder: Traversable | Path, label: str) -> Mapping[str, Any]:
     for key in ("bytes_per_element", "source_mbit_bits"):
         value = meta.get(key)
         if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-            raise ProfileError(f"{label}/meta.yaml: {key}: must be a positive number, got {value!r}")
+            raise ProfileError(
+                f"{label}/meta.yaml: {key}: must be a positive number, got {value!r}"
+            )
     return meta
 
 
-def _check_against_space(space: SearchSpace, tensors: list[Tensor], segs: list[Segment], label: str) -> None:
+def _check_against_space(
+    space: SearchSpace, tensors: list[Tensor], segs: list[Segment], label: str
+) -> None:
     n_cand = len(space.candidates)
     if len(tensors) != n_cand + 1:
         raise ProfileError(
@@ -149,7 +161,9 @@ def device_names(folder: Traversable | Path) -> list[str]:
     )
 
 
-def load_profile_dir(folder: Traversable | Path, device: str, space: SearchSpace, label: str | None = None) -> Profile:
+def load_profile_dir(
+    folder: Traversable | Path, device: str, space: SearchSpace, label: str | None = None
+) -> Profile:
     """Load and validate `device` from a profile folder against `space`."""
     label = label or str(folder)
     devices = device_names(folder) if folder.is_dir() else []
