@@ -12,8 +12,8 @@ from cnnpc.cli._common import (
     positive_float,
     print_json,
 )
-from cnnpc.latency import MBIT_SI, Compression, Conventions, Links
-from cnnpc.planner import MODE_LABELS, Planner
+from cnnpc.latency import MBIT_SI, Compression
+from cnnpc.planner import MODE_LABELS, Planner, planner_for
 from cnnpc.profiles import Profile, list_profiles, load_profile
 
 
@@ -52,13 +52,16 @@ def add_link_arguments(p: argparse.ArgumentParser) -> None:
 
 def setup_planner(args: argparse.Namespace) -> tuple[Profile, Planner]:
     """Profile + planner from the shared link options (errors are one-line CnnpcErrors)."""
-    profile = load_profile(args.model, args.device)
-    mbit = profile.source_mbit_bits if args.conventions == "cnnpc" else MBIT_SI
-    links = Links(uplink_mbps=args.uplink, bandwidth_mbps=args.bandwidth, mbit_bits=mbit)
-    conv_kwargs: dict[str, Any] = {"prune_compute": args.prune_compute}
-    if args.overhead_ms is not None:
-        conv_kwargs["overhead_ms"] = args.overhead_ms
-    return profile, Planner(profile, links, Conventions(**conv_kwargs))
+    planner = planner_for(
+        args.model,
+        args.device,
+        bandwidth_mbps=args.bandwidth,
+        uplink_mbps=args.uplink,
+        conventions=args.conventions,
+        overhead_ms=args.overhead_ms,
+        prune_compute=args.prune_compute,
+    )
+    return planner.profile, planner
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -12,8 +12,10 @@ from cnnpc.planner._exact import (
     mode_of,
     traffic_matrix,
 )
+from cnnpc.planner._factory import CONVENTIONS, planner_for
 
 __all__ = [
+    "CONVENTIONS",
     "MODES",
     "MODE_LABELS",
     "SINGLE_SPLIT_MODES",
@@ -21,5 +23,6 @@ __all__ = [
     "Planner",
     "latency_matrix",
     "mode_of",
+    "planner_for",
     "traffic_matrix",
 ]
