@@ -1,0 +1,136 @@
+"""`cnnpc search`: the joint partition + compression search, with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from cnnpc.cli._common import positive_float, positive_int, print_json
+from cnnpc.cli._plan import add_link_arguments
+
+DEFAULT_TRIALS = 12
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "search",
+        help="joint search of split points and channel pruning (Optuna, stored in SQL)",
+        description="Search keep fractions with Optuna; for each, the exact planner picks the "
+        "deployment. Every trial is stored; re-running the same command resumes the search.",
+    )
+    add_link_arguments(p)
+    goal = p.add_mutually_exclusive_group(required=True)
+    goal.add_argument(
+        "--acc-floor", type=float, metavar="A0", help="minimise latency with val accuracy >= A0"
+    )
+    goal.add_argument(
+        "--latency-budget", type=float, metavar="MS", help="maximise accuracy with latency <= MS"
+    )
+    p.add_argument("--strategy", choices=("tpe", "random", "exhaustive", "cnnpc"), default="tpe")
+    p.add_argument("--trials", type=int, default=DEFAULT_TRIALS, help=f"total trials ({DEFAULT_TRIALS})")
+    p.add_argument("--timeout", type=positive_float, default=None, metavar="S", help="stop after S s")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--storage", default=None, metavar="URL", help="SQLAlchemy URL (default "
+                   "sqlite:///results/cnnpc.db, or $CNNPC_STORAGE)")
+    p.add_argument("--epochs", type=positive_int, default=None, help="fine-tune epochs per candidate")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def _progress(quiet: bool) -> tuple[Any, Any]:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("[bold]search"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("fine-tunes {task.fields[finetunes]}"),
+        TextColumn("best {task.fields[best]}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+    )
+    return progress, progress.add_task("search", total=None, finetunes=0, best="-")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnpc.search import SearchSettings, TrialEvent, run_search
+    from cnnpc.storage import Storage, display_url, resolve_url
+
+    settings = SearchSettings(
+        model=args.model,
+        device=args.device,
+        bandwidth_mbps=args.bandwidth,
+        uplink_mbps=args.uplink,
+        acc_floor=args.acc_floor,
+        latency_budget_ms=args.latency_budget,
+        strategy=args.strategy,
+        trials=args.trials,
+        timeout_s=args.timeout,
+        seed=args.seed,
+        conventions=args.conventions,
+        overhead_ms=args.overhead_ms,
+        prune_compute=args.prune_compute,
+    )
+    settings.planner()  # validate model/device before anything heavy starts
+    storage = Storage(resolve_url(args.storage))
+    storage.upgrade()
+    from cnnpc.oracle import search_source
+
+    source = search_source(args.model, epochs=args.epochs, seed=args.seed)
+    progress, task = _progress(quiet=not sys.stderr.isatty() and args.json)
+
+    def on_trial(event: TrialEvent) -> None:
+        best = "-" if event.best_latency_ms is None else (
+            f"{event.best_latency_ms:.2f} ms @ {event.best_accuracy:.4f}"
+        )
+        progress.update(task, total=event.total, completed=event.done, finetunes=event.finetunes, best=best)
+
+    with progress:
+        result = run_search(settings, source, storage, on_trial)
+    report = {
+        "search_id": result.search_id,
+        "status": result.status,
+        "message": result.message,
+        "finetunes": result.finetunes,
+        "trials": result.trials,
+        "best": result.best,
+        "pareto": result.pareto,
+        "storage": display_url(storage.url),
+    }
+    if args.json:
+        print_json(report)
+        return 0
+    _print_report(report)
+    return 0
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    from cnnpc.cli._common import format_table
+
+    print(f"search {report['search_id']}: {report['status']}" + (
+        f" ({report['message']})" if report["message"] else ""))
+    best = report["best"]
+    if best is None:
+        print("no feasible plan found")
+    else:
+        keep = ", ".join(f"{k}={v:g}" for k, v in best["keep"].items()) or "no pruning"
+        print(
+            f"best plan: {best['latency_ms']:.2f} ms, {best['mode']} split after "
+            f"{', '.join(best['splits']) or 'none'}; keep {keep}\n"
+            f"  accuracy {best['test_accuracy']:.4f} (test split; validation {best['val_accuracy']:.4f})\n"
+            f"  {best['speedup_vs_best_single_tier']:.2f}x the best single tier ({best['best_single_tier']}),"
+            f" {best['speedup_vs_uncompressed_plan']:.2f}x the best uncompressed plan\n"
+            f"  traffic {best['traffic_bytes'] / 1024:.1f} KB per inference "
+            f"({best['traffic_reduction_vs_uncompressed']:.0%} less than uncompressed)"
+        )
+        bd = best["breakdown"]
+        print(format_table(
+            ["end", "uplink", "edge", "downlink", "cloud", "overhead", "total ms"],
+            [[bd["end_ms"], bd["uplink_ms"], bd["edge_ms"], bd["downlink_ms"], bd["cloud_ms"],
+              bd["overhead_ms"], bd["total_ms"]]],
+        ))
+    print(f"trials {report['trials']}, fine-tunes {report['finetunes']}; stored in {report['storage']} "
+          f"(see 'cnnpc show {report['search_id']}')")

@@ -1,0 +1,86 @@
+"""Compression configurations: Optuna parameters, canonical keys, and split-aware normalisation.
+
+A configuration maps candidate -> kept fraction (1.0 = unpruned). Tied residual groups are one
+search parameter. With CNNPC's rule (pruning shrinks only transfers), pruning a candidate where the
+plan does not split costs accuracy and buys nothing, so every configuration is *normalised*: after
+the planner picks the layout, candidates away from its split points are restored to full width. The
+chosen plan stays optimal (un-pruning only makes other layouts slower), and the number of distinct
+configurations to fine-tune drops from grid^candidates to about (split pairs) x grid^2.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+
+from cnnpc.latency import Compression
+from cnnpc.planner import Plan, Planner
+from cnnpc.spaces import SearchSpace
+
+Config = dict[str, float]
+
+
+def parameters(space: SearchSpace) -> dict[str, tuple[str, ...]]:
+    """Search parameters: one per prunable candidate, one per tied group (named by its first)."""
+    params: dict[str, tuple[str, ...]] = {}
+    for cand in space.prunable():
+        group = space.group_of(cand.name)
+        if group[0] == cand.name or len(group) == 1:
+            params[cand.name] = group
+    return params
+
+
+def expand(space: SearchSpace, values: Mapping[str, float]) -> Config:
+    """Parameter values -> full configuration (group members share their parameter's value)."""
+    config: Config = {}
+    for param, members in parameters(space).items():
+        fraction = float(values.get(param, 1.0))
+        if fraction < 1.0:
+            for member in members:
+                config[member] = fraction
+    return config
+
+
+def to_params(space: SearchSpace, config: Mapping[str, float]) -> dict[str, float]:
+    """Full configuration -> Optuna parameter values (every parameter present)."""
+    return {param: float(config.get(param, 1.0)) for param in parameters(space)}
+
+
+def config_key(config: Mapping[str, float]) -> str:
+    """Canonical, order-independent key: 'baseline' or 'block3=0.25,block10=0.5' (sorted)."""
+    pruned = sorted((k, v) for k, v in config.items() if v < 1.0)
+    return ",".join(f"{k}={v:.6g}" for k, v in pruned) or "baseline"
+
+
+def parse_key(key: str) -> Config:
+    if key == "baseline":
+        return {}
+    return {k: float(v) for k, v in (part.split("=", 1) for part in key.split(","))}
+
+
+def normalise(planner: Planner, config: Mapping[str, float]) -> tuple[Config, Plan]:
+    """Best plan for `config`, and the configuration reduced to what that plan needs."""
+    profile = planner.profile
+    plan = planner.best(Compression.from_fractions(profile, config))
+    if planner.conventions.prune_compute != "none":
+        return dict(config), plan  # pruning also speeds compute: every pruned candidate matters
+    space = profile.space
+    needed = {member for name in plan.splits for member in space.group_of(name)}
+    reduced = {k: v for k, v in config.items() if k in needed and v < 1.0}
+    if reduced != config:
+        plan = planner.best(Compression.from_fractions(profile, reduced))
+    return reduced, plan
+
+
+def split_aware_grid(space: SearchSpace) -> Iterator[Config]:
+    """Every normalised configuration: baseline, then one pruned split, then two, in grid order.
+
+    A split needs pruning only where the plan cuts: 0, 1 or 2 candidates (with their groups).
+    """
+    grid = [f for f in space.keep_grid if f < 1.0]
+    params = list(parameters(space))
+    yield {}
+    for size in (1, 2):
+        for chosen in itertools.combinations(params, size):
+            for fractions in itertools.product(grid, repeat=size):
+                yield expand(space, dict(zip(chosen, fractions, strict=True)))

@@ -1,0 +1,116 @@
+"""Where accuracies come from: a fine-tuning source behind the shared, SQL-backed cache.
+
+The cache key is (model, workload, fine-tune budget, configuration), so a search at another
+bandwidth, device or floor re-uses every accuracy already measured, and no configuration is ever
+fine-tuned twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from cnnpc.search._configs import Config, config_key, parse_key
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What one fine-tune of a configuration yields."""
+
+    val_accuracy: float
+    test_accuracy: float
+    finetune_seconds: float
+    params: int
+    flops: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class AccuracySource(Protocol):
+    """Fine-tunes a configuration and measures it (the expensive part)."""
+
+    @property
+    def workload(self) -> str: ...
+
+    @property
+    def budget_key(self) -> str: ...
+
+    def measure(self, config: Mapping[str, float]) -> Measurement: ...
+
+
+class CacheStore(Protocol):
+    """The part of the storage layer the cache needs."""
+
+    def get_cached_accuracy(
+        self, model: str, workload: str, budget_key: str, config_key: str
+    ) -> Any: ...
+
+    def put_cached_accuracy(
+        self,
+        model: str,
+        workload: str,
+        budget_key: str,
+        config_key: str,
+        val_accuracy: float,
+        test_accuracy: float,
+        finetune_seconds: float,
+        params: int,
+        flops: int,
+        details: dict[str, Any],
+    ) -> Any: ...
+
+    def cached_accuracies(self, model: str, workload: str, budget_key: str) -> list[Any]: ...
+
+
+class CachedAccuracies:
+    """Accuracy lookups that fine-tune only on a miss and remember the result in the database."""
+
+    def __init__(self, model: str, source: AccuracySource, store: CacheStore) -> None:
+        self.model = model
+        self.source = source
+        self.store = store
+        self.finetunes = 0
+
+    def _row_to_measurement(self, row: Any) -> Measurement:
+        return Measurement(
+            val_accuracy=row.val_accuracy,
+            test_accuracy=row.test_accuracy,
+            finetune_seconds=row.finetune_seconds,
+            params=row.params,
+            flops=row.flops,
+            details=dict(row.details or {}),
+        )
+
+    def lookup(self, config: Mapping[str, float]) -> Measurement | None:
+        row = self.store.get_cached_accuracy(
+            self.model, self.source.workload, self.source.budget_key, config_key(config)
+        )
+        return None if row is None else self._row_to_measurement(row)
+
+    def measure(self, config: Mapping[str, float]) -> tuple[Measurement, bool]:
+        """(measurement, whether a fine-tune was spent now)."""
+        cached = self.lookup(config)
+        if cached is not None:
+            return cached, False
+        result = self.source.measure(config)
+        self.finetunes += 1
+        row = self.store.put_cached_accuracy(
+            self.model,
+            self.source.workload,
+            self.source.budget_key,
+            config_key(config),
+            result.val_accuracy,
+            result.test_accuracy,
+            result.finetune_seconds,
+            result.params,
+            result.flops,
+            result.details,
+        )
+        return self._row_to_measurement(row), True
+
+    def known(self) -> dict[str, tuple[Config, float]]:
+        """Every measured configuration: key -> (configuration, validation accuracy)."""
+        rows = self.store.cached_accuracies(
+            self.model, self.source.workload, self.source.budget_key
+        )
+        return {r.config_key: (parse_key(r.config_key), r.val_accuracy) for r in rows}

@@ -1,0 +1,69 @@
+"""What a search is asked to do, validated once (CLI and Python callers share it)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from cnnpc.errors import InputError
+from cnnpc.planner import Planner, planner_for
+from cnnpc.search._strategies import STRATEGIES
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    model: str
+    device: str
+    bandwidth_mbps: float
+    uplink_mbps: float = 20.0
+    acc_floor: float | None = None
+    latency_budget_ms: float | None = None
+    strategy: str = "tpe"
+    trials: int = 20
+    timeout_s: float | None = None
+    seed: int = 0
+    conventions: str = "si"
+    overhead_ms: float | None = None
+    prune_compute: str = "none"
+
+    def __post_init__(self) -> None:
+        if (self.acc_floor is None) == (self.latency_budget_ms is None):
+            raise InputError("give exactly one of --acc-floor and --latency-budget")
+        if self.acc_floor is not None and not (
+            math.isfinite(self.acc_floor) and 0 < self.acc_floor <= 1
+        ):
+            raise InputError(f"--acc-floor must be in (0, 1], got {self.acc_floor!r}")
+        budget = self.latency_budget_ms
+        if budget is not None and not (math.isfinite(budget) and budget > 0):
+            raise InputError(f"--latency-budget must be a finite number > 0, got {budget!r}")
+        if self.strategy not in STRATEGIES:
+            raise InputError(f"unknown strategy {self.strategy!r} (valid: {', '.join(STRATEGIES)})")
+        if self.strategy == "cnnpc" and self.acc_floor is None:
+            raise InputError(
+                "--strategy cnnpc searches under --acc-floor only (as CNNPC's A0 mode)"
+            )
+        if self.trials < 1:
+            raise InputError(f"--trials must be >= 1, got {self.trials}")
+        if self.timeout_s is not None and not self.timeout_s > 0:
+            raise InputError(f"--timeout must be > 0, got {self.timeout_s}")
+
+    @property
+    def mode(self) -> str:
+        return "acc_floor" if self.acc_floor is not None else "latency_budget"
+
+    @property
+    def target(self) -> float:
+        value = self.acc_floor if self.acc_floor is not None else self.latency_budget_ms
+        assert value is not None
+        return value
+
+    def planner(self) -> Planner:
+        return planner_for(
+            self.model,
+            self.device,
+            bandwidth_mbps=self.bandwidth_mbps,
+            uplink_mbps=self.uplink_mbps,
+            conventions=self.conventions,
+            overhead_ms=self.overhead_ms,
+            prune_compute=self.prune_compute,
+        )
