@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from cnnpc.cli._common import positive_float, positive_int, print_json
+from cnnpc.cli._db import add_storage_argument
 from cnnpc.cli._plan import add_link_arguments
 
 DEFAULT_TRIALS = 12
@@ -31,8 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--trials", type=int, default=DEFAULT_TRIALS, help=f"total trials ({DEFAULT_TRIALS})")
     p.add_argument("--timeout", type=positive_float, default=None, metavar="S", help="stop after S s")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--storage", default=None, metavar="URL", help="SQLAlchemy URL (default "
-                   "sqlite:///results/cnnpc.db, or $CNNPC_STORAGE)")
+    add_storage_argument(p)
     p.add_argument("--epochs", type=positive_int, default=None, help="fine-tune epochs per candidate")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -76,7 +76,6 @@ def run(args: argparse.Namespace) -> int:
     )
     settings.planner()  # validate model/device before anything heavy starts
     storage = Storage(resolve_url(args.storage))
-    storage.upgrade()
     from cnnpc.oracle import search_source
 
     source = search_source(args.model, epochs=args.epochs, seed=args.seed)

@@ -1,0 +1,47 @@
+"""Exports of stored searches: an Excel workbook and a JSON deployment plan.
+
+openpyxl is imported only when a workbook is written, so importing this package is cheap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from cnnpc.export._atomic import ExportError, write_atomically
+from cnnpc.export._report import SCHEMA_VERSION, SearchReport, collect, deployment_plan
+from cnnpc.storage import Storage
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ExportError",
+    "SearchReport",
+    "collect",
+    "deployment_plan",
+    "export_json",
+    "export_xlsx",
+    "write_atomically",
+]
+
+
+def export_xlsx(storage: Storage, search_ids: Sequence[int], path: Path) -> list[SearchReport]:
+    """Write the searches (every one must exist) to one workbook; return what was written."""
+    from cnnpc.export._xlsx import write_xlsx
+
+    reports = [collect(storage, i, with_trials=True) for i in dict.fromkeys(search_ids)]
+    write_xlsx(reports, Path(path))
+    return reports
+
+
+def export_json(storage: Storage, search_id: int, path: Path) -> dict[str, Any]:
+    """Write the search's deployment plan (schema_version 1) as JSON; return it."""
+    plan = deployment_plan(collect(storage, search_id), storage.display_url)
+    data = (json.dumps(plan, indent=2, allow_nan=False) + "\n").encode()
+
+    def write(handle: BinaryIO) -> None:
+        handle.write(data)
+
+    write_atomically(Path(path), write)
+    return plan

@@ -1,0 +1,171 @@
+"""`cnnpc export --xlsx`: one workbook (Summary, Plans, Trials, Pareto) for one or more searches.
+
+Every sheet is a styled table: bold filled header, frozen header row, autofilter, number
+formats by column, widths from the content. The Pareto sheet carries a latency/accuracy
+scatter chart with one series per search, so e.g. 1, 5 and 10 Mbps compare at a glance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from openpyxl import Workbook
+from openpyxl.chart import Reference, ScatterChart, Series
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from cnnpc.export._atomic import write_atomically
+from cnnpc.export._report import SearchReport
+from cnnpc.export._rows import (
+    flatten_scalars,
+    objective_text,
+    pareto_row,
+    summary_row,
+    trial_row,
+)
+
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill(fill_type="solid", start_color="1F4E78", end_color="1F4E78")
+HEADER_BORDER = Border(bottom=Side(style="thin", color="000000"))
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+MAX_REPORT_COLUMNS = 40
+
+
+def number_format(column: str) -> str | None:
+    """Excel number format for a column, by its name (None: leave General)."""
+    if "accuracy" in column:
+        return "0.00%"
+    if column.endswith("_ms"):
+        return "0.00"
+    if column.endswith("_kb"):
+        return "#,##0.0"
+    if column.endswith(("_seconds", "_s")):
+        return "0.0"
+    if column.endswith("_mbps"):
+        return "0.###"
+    if "speedup" in column:
+        return '0.00"x"'
+    if "reduction" in column:
+        return "0.0%"
+    return None
+
+
+def write_xlsx(reports: Sequence[SearchReport], path: Path) -> Path:
+    """Build the workbook in memory, then write it atomically to `path`."""
+    workbook = Workbook()
+    summary = workbook.active
+    assert summary is not None
+    summary.title = "Summary"
+    _table(summary, [summary_row(r.summary) for r in reports])
+    _table(workbook.create_sheet("Plans"), [_plan_row(r) for r in reports if r.best])
+    _table(workbook.create_sheet("Trials"), [trial_row(t) for r in reports for t in r.trials])
+    pareto = workbook.create_sheet("Pareto")
+    _table(pareto, [pareto_row(t) for r in reports for t in r.pareto])
+    _pareto_chart(pareto, reports)
+
+    def save(handle: BinaryIO) -> None:
+        workbook.save(handle)
+
+    return write_atomically(path, save)
+
+
+def _plan_row(report: SearchReport) -> dict[str, Any]:
+    search = report.summary.search
+    assert report.best is not None
+    row: dict[str, Any] = {
+        "search": search.id,
+        "model": search.model,
+        "device": search.device,
+        "uplink_mbps": search.uplink_mbps,
+        "bandwidth_mbps": search.bandwidth_mbps,
+        "objective": objective_text(search),
+        "strategy": search.strategy,
+        "status": search.status,
+        "finetunes": report.summary.finetunes,
+    }
+    row |= trial_row(report.best, search_id=False)
+    for name in ("started_at", "finished_at", "duration_s", "reason", "state"):
+        row.pop(name, None)
+    if report.best_plan is not None:
+        extra = flatten_scalars(report.best_plan.payload, skip=("breakdown", "keep"))
+        for name, value in list(extra.items())[:MAX_REPORT_COLUMNS]:
+            row.setdefault(f"report.{name}", value)
+    return row
+
+
+def _table(sheet: Worksheet, rows: list[dict[str, Any]]) -> None:
+    """Write dict rows under a styled header (columns: union of keys, first-seen order)."""
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    if not columns:
+        columns = ["(no rows)"]
+    sheet.append([c.replace("_", " ") + (" (UTC)" if c.endswith("_at") else "") for c in columns])
+    for cell in sheet[1]:
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.border = HEADER_BORDER
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for row in rows:
+        sheet.append([_cell(row.get(c)) for c in columns])
+    for index, column in enumerate(columns, start=1):
+        letter = get_column_letter(index)
+        fmt = number_format(column)
+        width = len(column) + 2
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+            if isinstance(cell.value, datetime):
+                cell.number_format = DATETIME_FORMAT
+                width = max(width, 21)
+            elif fmt is not None and isinstance(cell.value, int | float):
+                cell.number_format = fmt
+                width = max(width, len(f"{cell.value:,.2f}") + 3)
+            elif cell.value is not None:
+                width = max(width, len(str(cell.value)) + 2)
+        sheet.column_dimensions[letter].width = min(max(width, 8), 60)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(1, len(rows) + 1)}"
+
+
+def _cell(value: Any) -> Any:
+    """Excel has no time zones: times go in as naive UTC (the headers say *_at, UTC)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.replace(tzinfo=None)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
+
+
+def _pareto_chart(sheet: Worksheet, reports: Sequence[SearchReport]) -> None:
+    """Scatter of validation accuracy against latency, one series per search."""
+    if not any(r.pareto for r in reports):
+        return
+    chart = ScatterChart()
+    chart.title = "Pareto front: latency vs validation accuracy"
+    chart.style = 13
+    chart.x_axis.title = "latency (ms)"
+    chart.y_axis.title = "validation accuracy"
+    chart.y_axis.number_format = "0.0%"
+    chart.x_axis.number_format = "0"
+    chart.x_axis.delete = False  # recent Excel hides axes openpyxl leaves undecided
+    chart.y_axis.delete = False
+    chart.height, chart.width = 10, 18
+    latency_col, accuracy_col = 3, 4  # pareto_row: search, trial, latency_ms, val_accuracy
+    first = 2
+    for report in reports:
+        if not report.pareto:
+            continue
+        last = first + len(report.pareto) - 1
+        xs = Reference(sheet, min_col=latency_col, min_row=first, max_row=last)
+        ys = Reference(sheet, min_col=accuracy_col, min_row=first, max_row=last)
+        search = report.summary.search
+        title = f"#{search.id} {search.model}/{search.device} {search.bandwidth_mbps:g} Mbps"
+        series = Series(ys, xs, title=title)
+        series.marker.symbol = "circle"
+        series.marker.size = 7
+        chart.series.append(series)
+        first = last + 1
+    sheet.add_chart(chart, f"{get_column_letter(sheet.max_column + 2)}2")

@@ -1,0 +1,415 @@
+"""`Storage`: searches, trials, the shared accuracy cache and best plans in one SQL database.
+
+Every method opens one session scope (commit / rollback / close) and returns frozen records.
+Methods that may race with another worker read before they write and are re-run on a lost
+race, so two processes on one search neither fail nor duplicate a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cnnpc.errors import InputError
+from cnnpc.storage import _schema
+from cnnpc.storage._convert import (
+    best_plan_record,
+    cached_accuracy,
+    search_record,
+    trial_record,
+)
+from cnnpc.storage._engine import make_engine, retrying, session_scope
+from cnnpc.storage._errors import NoDatabaseError, StorageError
+from cnnpc.storage._models import (
+    AccuracyCacheModel,
+    BestPlanModel,
+    SearchModel,
+    TrialModel,
+    utcnow,
+)
+from cnnpc.storage._queries import (
+    cache_query,
+    measured_query,
+    pareto,
+    search_row,
+    summarize,
+    trial_order,
+)
+from cnnpc.storage._records import (
+    BestPlanRecord,
+    CachedAccuracy,
+    SearchRecord,
+    SearchSpec,
+    SearchSummary,
+    TrialInput,
+    TrialRecord,
+    as_utc,
+    check_status,
+    finite,
+    json_value,
+)
+from cnnpc.storage._url import display_url, optuna_engine_kwargs, sqlite_path
+
+TrialSort = Literal["latency", "accuracy", "number"]
+TRIAL_SORTS: tuple[str, ...] = ("latency", "accuracy", "number")
+STALE_REASON = "interrupted: its process stopped before it finished"
+
+
+class Storage:
+    """cnnpc's tables in the database at `url` (any SQLAlchemy URL; Optuna shares it).
+
+    create=False refuses a SQLite file that does not exist yet (browsing commands should not
+    leave an empty database behind a typo). ensure_schema=False skips creating/checking the
+    schema (for `cnnpc db current` / `cnnpc db upgrade`).
+    """
+
+    def __init__(self, url: str, *, create: bool = True, ensure_schema: bool = True) -> None:
+        self._url = url
+        path = sqlite_path(url)
+        if path is not None:
+            if path.is_dir():
+                raise StorageError(f"{path} is a directory, not a database file")
+            if not path.exists():
+                if not create:
+                    raise NoDatabaseError(
+                        f"no cnnpc database at {path} (run 'cnnpc search' first, or name "
+                        "another with --storage or CNNPC_STORAGE)"
+                    )
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StorageError(f"cannot create {path.parent}: {exc.strerror}") from None
+        self._engine = make_engine(url)
+        self._factory = sessionmaker(bind=self._engine, expire_on_commit=False)
+        if ensure_schema:
+            try:
+                _schema.check_schema(self._engine, url)
+            except BaseException:
+                self._engine.dispose()
+                raise
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The URL as given (password included): pass it to optuna.storages.RDBStorage."""
+        return self._url
+
+    @property
+    def display_url(self) -> str:
+        """The URL with the password masked, for messages."""
+        return display_url(self._url)
+
+    def optuna_engine_kwargs(self) -> dict[str, Any]:
+        """engine_kwargs for optuna.storages.RDBStorage(self.url, engine_kwargs=...)."""
+        return optuna_engine_kwargs(self._url)
+
+    @contextmanager
+    def session_scope(self) -> Iterator[Session]:
+        """The one transaction boundary: commit, or roll back and raise a StorageError."""
+        with session_scope(self._factory, self._url) as session:
+            yield session
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Storage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Bring the schema to head; return (revision before, head)."""
+        return _schema.upgrade(self._engine, self._url)
+
+    def current_revision(self) -> str | None:
+        """The schema revision in the database (None: cnnpc's tables do not exist yet)."""
+        return _schema.current_revision(self._engine, self._url)
+
+    @staticmethod
+    def head_revision() -> str:
+        """The newest schema revision this cnnpc knows."""
+        return _schema.head_revision()
+
+    @staticmethod
+    def known_revisions() -> list[str]:
+        """Every schema revision this cnnpc knows, newest first."""
+        return _schema.known_revisions()
+
+    # -- searches -------------------------------------------------------------------------
+
+    @retrying()
+    def get_or_create_search(self, spec: SearchSpec) -> SearchRecord:
+        """The search for `spec` (same fields but code_version: resumed), created if new."""
+        spec = spec.validated()
+        key = spec.key()
+        with self.session_scope() as session:
+            row = session.scalars(select(SearchModel).where(SearchModel.spec_key == key)).first()
+            if row is None:
+                now = utcnow()
+                row = SearchModel(
+                    spec_key=key,
+                    study_name=f"cnnpc-new-{key}",
+                    model=spec.model,
+                    device=spec.device,
+                    workload=spec.workload,
+                    uplink_mbps=spec.uplink_mbps,
+                    bandwidth_mbps=spec.bandwidth_mbps,
+                    mode=spec.mode,
+                    target=spec.target,
+                    strategy=spec.strategy,
+                    seed=spec.seed,
+                    budget_key=spec.budget_key,
+                    code_version=spec.code_version,
+                    extra=spec.extra,
+                    status="running",
+                    message=None,
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(row)
+                session.flush()  # assigns the id the study name is made of
+                row.study_name = f"cnnpc-{row.id}"
+                session.flush()
+            return search_record(row)
+
+    @retrying()
+    def set_search_status(
+        self, search_id: int, status: str, message: str | None = None
+    ) -> SearchRecord:
+        check_status(status)
+        with self.session_scope() as session:
+            row = search_row(session, search_id)
+            row.status = status
+            row.message = message
+            row.updated_at = utcnow()
+            session.flush()
+            return search_record(row)
+
+    def get_search(self, search_id: int) -> SearchRecord:
+        with self.session_scope() as session:
+            return search_record(search_row(session, search_id))
+
+    def list_searches(self) -> list[SearchRecord]:
+        with self.session_scope() as session:
+            rows = session.scalars(select(SearchModel).order_by(SearchModel.id)).all()
+            return [search_record(r) for r in rows]
+
+    # -- trials ---------------------------------------------------------------------------
+
+    @retrying()
+    def record_trial(self, search_id: int, record: TrialInput) -> TrialRecord:
+        """Insert or update (by Optuna number) one trial of a search."""
+        columns = record.columns()
+        with self.session_scope() as session:
+            search = search_row(session, search_id)
+            row = session.scalars(
+                select(TrialModel).where(
+                    TrialModel.search_id == search_id,
+                    TrialModel.optuna_number == record.optuna_number,
+                )
+            ).first()
+            now = utcnow()
+            if row is None:
+                row = TrialModel(search_id=search_id, updated_at=now, **columns)
+                session.add(row)
+            else:
+                for name, value in columns.items():
+                    setattr(row, name, value)
+                row.updated_at = now
+            search.updated_at = now
+            session.flush()
+            return trial_record(row)
+
+    @retrying()
+    def mark_stale_running_trials_failed(
+        self,
+        search_id: int,
+        *,
+        numbers: Iterable[int] | None = None,
+        started_before: datetime | None = None,
+    ) -> int:
+        """Mark a search's 'running' trials failed (their process died); return how many.
+
+        With no filter every running trial of the search is taken, which is right for one
+        worker resuming. With several live workers pass the Optuna numbers Optuna itself
+        found stale (heartbeat), or a `started_before` cut-off, so live trials are left alone.
+        """
+        with self.session_scope() as session:
+            search_row(session, search_id)
+            query = select(TrialModel).where(
+                TrialModel.search_id == search_id, TrialModel.state == "running"
+            )
+            if numbers is not None:
+                query = query.where(TrialModel.optuna_number.in_(list(numbers)))
+            if started_before is not None:
+                query = query.where(TrialModel.started_at < as_utc(started_before))
+            rows = session.scalars(query).all()
+            now = utcnow()
+            for row in rows:
+                row.state = "failed"
+                row.reason = row.reason or STALE_REASON
+                row.finished_at = now
+                row.updated_at = now
+            return len(rows)
+
+    def list_trials(
+        self,
+        search_id: int,
+        feasible_only: bool = False,
+        sort: TrialSort | str = "number",
+        limit: int | None = None,
+    ) -> list[TrialRecord]:
+        """A search's trials; latency ascending / accuracy descending keep unknowns last."""
+        if sort not in TRIAL_SORTS:
+            raise InputError(f"sort must be one of {', '.join(TRIAL_SORTS)}, got {sort!r}")
+        if limit is not None and limit < 1:
+            raise InputError(f"limit must be >= 1, got {limit}")
+        query = select(TrialModel).where(TrialModel.search_id == search_id)
+        if feasible_only:
+            query = query.where(TrialModel.feasible.is_(True))
+        query = query.order_by(*trial_order(sort)).limit(limit)
+        with self.session_scope() as session:
+            search_row(session, search_id)
+            return [trial_record(r) for r in session.scalars(query).all()]
+
+    def get_trial(self, search_id: int, optuna_number: int) -> TrialRecord | None:
+        with self.session_scope() as session:
+            search_row(session, search_id)
+            row = session.scalars(
+                select(TrialModel).where(
+                    TrialModel.search_id == search_id,
+                    TrialModel.optuna_number == optuna_number,
+                )
+            ).first()
+            return None if row is None else trial_record(row)
+
+    def pareto_front(self, search_id: int) -> list[TrialRecord]:
+        """Complete trials no other complete trial beats on both latency and accuracy.
+
+        Sorted by latency; a re-suggested configuration (same latency and accuracy) once.
+        """
+        with self.session_scope() as session:
+            search_row(session, search_id)
+            rows = session.scalars(measured_query(search_id)).all()
+            return pareto([trial_record(r) for r in rows])
+
+    def best_trial(self, search_id: int) -> TrialRecord | None:
+        """The best feasible complete trial by the search's own objective."""
+        return self.summary(search_id).best
+
+    def summary(self, search_id: int) -> SearchSummary:
+        with self.session_scope() as session:
+            search = search_row(session, search_id)
+            return summarize(session, [search])[0]
+
+    def summaries(self) -> list[SearchSummary]:
+        """Every search with its spend and best trial (one line of `cnnpc searches`)."""
+        with self.session_scope() as session:
+            searches = session.scalars(select(SearchModel).order_by(SearchModel.id)).all()
+            return summarize(session, list(searches))
+
+    # -- accuracy cache ---------------------------------------------------------------------
+
+    def get_cached_accuracy(
+        self, model: str, workload: str, budget_key: str, config_key: str
+    ) -> CachedAccuracy | None:
+        with self.session_scope() as session:
+            row = session.scalars(
+                cache_query(model, workload, budget_key).where(
+                    AccuracyCacheModel.config_key == config_key
+                )
+            ).first()
+            return None if row is None else cached_accuracy(row)
+
+    @retrying()
+    def put_cached_accuracy(
+        self,
+        model: str,
+        workload: str,
+        budget_key: str,
+        config_key: str,
+        val_accuracy: float,
+        test_accuracy: float | None,
+        finetune_seconds: float | None,
+        params: int | None,
+        flops: int | None,
+        details: dict[str, Any] | None = None,
+    ) -> CachedAccuracy:
+        """Store a measured accuracy; if the key is already there, that first row wins."""
+        if len(config_key) > 1024:
+            raise InputError(f"config_key is {len(config_key)} characters (at most 1024)")
+        row_values = {
+            "val_accuracy": finite(val_accuracy, "val_accuracy", lo=0.0, hi=1.0),
+            "test_accuracy": finite(test_accuracy, "test_accuracy", lo=0.0, hi=1.0),
+            "finetune_seconds": finite(finetune_seconds, "finetune_seconds", lo=0.0),
+            "params": None if params is None else int(params),
+            "flops": None if flops is None else int(flops),
+            "details": json_value(dict(details or {}), "details"),
+        }
+        with self.session_scope() as session:
+            row = session.scalars(
+                cache_query(model, workload, budget_key).where(
+                    AccuracyCacheModel.config_key == config_key
+                )
+            ).first()
+            if row is None:
+                row = AccuracyCacheModel(
+                    model=model,
+                    workload=workload,
+                    budget_key=budget_key,
+                    config_key=config_key,
+                    created_at=utcnow(),
+                    **row_values,
+                )
+                session.add(row)
+                session.flush()
+            return cached_accuracy(row)
+
+    def cached_accuracies(self, model: str, workload: str, budget_key: str) -> list[CachedAccuracy]:
+        """Every accuracy measured for this model, workload and budget, oldest first."""
+        with self.session_scope() as session:
+            rows = session.scalars(
+                cache_query(model, workload, budget_key).order_by(AccuracyCacheModel.id)
+            ).all()
+            return [cached_accuracy(r) for r in rows]
+
+    # -- best plans -------------------------------------------------------------------------
+
+    @retrying()
+    def set_best_plan(
+        self, search_id: int, trial_number: int | None, payload: dict[str, Any]
+    ) -> BestPlanRecord:
+        """Store (replace) the search's best plan."""
+        body = json_value(dict(payload), "best plan payload")
+        with self.session_scope() as session:
+            search = search_row(session, search_id)
+            row = session.scalars(
+                select(BestPlanModel).where(BestPlanModel.search_id == search_id)
+            ).first()
+            now = utcnow()
+            if row is None:
+                row = BestPlanModel(search_id=search_id, trial_number=trial_number)
+                session.add(row)
+            row.trial_number = trial_number
+            row.payload = body
+            row.updated_at = now
+            search.updated_at = now
+            session.flush()
+            return best_plan_record(row)
+
+    def get_best_plan(self, search_id: int) -> BestPlanRecord | None:
+        with self.session_scope() as session:
+            search_row(session, search_id)
+            row = session.scalars(
+                select(BestPlanModel).where(BestPlanModel.search_id == search_id)
+            ).first()
+            return None if row is None else best_plan_record(row)

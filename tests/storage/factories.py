@@ -1,0 +1,152 @@
+"""Build searches and trials with known values through the public Storage API (no TF).
+
+`populate` writes one search whose spend, best trial and Pareto front are known by hand:
+
+    trial  state     latency  val acc  feasible  fine-tuned
+    0      complete  50       0.91     yes       3.0 s
+    1      complete  40       0.90     yes       2.5 s
+    2      complete  30       0.85     no        2.0 s
+    3      pruned    35       -        no        (predicted 0.80)
+    4      complete  45       0.93     yes       cache hit
+    5      failed    -        -        -
+    6      complete  40       0.90     yes       cache hit (same configuration as 1)
+    7      running   20       -        -
+
+acc_floor 0.896: best = trial 1; Pareto front = trials 2, 1, 4; 3 fine-tunes, 7.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from cnnpc.storage import SearchRecord, SearchSpec, Storage, TrialInput
+
+T0 = datetime(2025, 11, 24, 12, 0, 0, tzinfo=UTC)
+
+
+def spec(**overrides: Any) -> SearchSpec:
+    values: dict[str, Any] = {
+        "model": "mobilenet",
+        "device": "MI8",
+        "workload": "digits",
+        "uplink_mbps": 20.0,
+        "bandwidth_mbps": 10.0,
+        "mode": "acc_floor",
+        "target": 0.896,
+        "strategy": "tpe",
+        "seed": 0,
+        "budget_key": "epochs=2",
+        "code_version": "0.1.0",
+        "extra": {"conventions": "si"},
+    }
+    values.update(overrides)
+    return SearchSpec(**values)
+
+
+def plan(latency: float, *, mode: str = "end_edge", splits: Sequence[str] = ("block10",)) -> dict:
+    """A planner-shaped plan whose breakdown adds up to `latency`."""
+    end = round(latency * 0.6, 6)
+    uplink = round(latency * 0.1, 6)
+    overhead = 1.66
+    edge = latency - end - uplink - overhead
+    return {
+        "latency_ms": latency,
+        "mode": mode,
+        "splits": list(splits),
+        "traffic_bytes": 1024.0 * latency,
+        "breakdown": {
+            "end_ms": end,
+            "uplink_ms": uplink,
+            "edge_ms": edge,
+            "downlink_ms": 0.0,
+            "cloud_ms": 0.0,
+            "overhead_ms": overhead,
+            "total_ms": latency,
+        },
+    }
+
+
+def trial(
+    number: int,
+    latency: float | None,
+    acc: float | None,
+    *,
+    state: str = "complete",
+    feasible: bool | None = None,
+    finetune_seconds: float | None = None,
+    keep: dict[str, float] | None = None,
+    **extra: Any,
+) -> TrialInput:
+    started = T0 + timedelta(minutes=number)
+    return TrialInput(
+        optuna_number=number,
+        keep=keep if keep is not None else {"block1": 1.0, "block6": 0.5 + number / 100},
+        plan=None if latency is None else plan(latency),
+        state=state,
+        started_at=started,
+        finished_at=None if state == "running" else started + timedelta(seconds=30),
+        val_accuracy=acc,
+        test_accuracy=None if acc is None else acc - 0.01,
+        feasible=feasible,
+        finetune_seconds=finetune_seconds,
+        finetuned=finetune_seconds is not None,
+        **extra,
+    )
+
+
+def populate(storage: Storage, **spec_overrides: Any) -> SearchRecord:
+    search = storage.get_or_create_search(spec(**spec_overrides))
+    for record in (
+        trial(0, 50.0, 0.91, feasible=True, finetune_seconds=3.0),
+        trial(1, 40.0, 0.90, feasible=True, finetune_seconds=2.5, keep={"block1": 0.5}),
+        trial(2, 30.0, 0.85, feasible=False, finetune_seconds=2.0),
+        trial(
+            3,
+            35.0,
+            None,
+            state="pruned",
+            feasible=False,
+            predicted_accuracy=0.80,
+            reason="surrogate: predicted 0.800 < floor 0.896",
+        ),
+        trial(4, 45.0, 0.93, feasible=True),
+        trial(5, None, None, state="failed", reason="fine-tune crashed"),
+        trial(6, 40.0, 0.90, feasible=True, keep={"block1": 0.5}),
+        trial(7, 20.0, None, state="running"),
+    ):
+        storage.record_trial(search.id, record)
+    storage.set_best_plan(
+        search.id,
+        1,
+        {
+            "latency_ms": 40.0,
+            "splits": ["block10"],
+            "speedup_vs_best_single_tier": 2.0,
+            "traffic_reduction": 0.25,
+            "finetunes": 3,
+        },
+    )
+    return search
+
+
+def patched_main(monkeypatch: pytest.MonkeyPatch) -> Callable[[list[str]], int]:
+    """`cnnpc.cli.main` with the storage commands registered (whether or not _main lists them)."""
+    from cnnpc.cli import _browse, _db, _export, _main
+
+    original = _main.build_parser
+
+    def build() -> argparse.ArgumentParser:
+        parser = original()
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        for module, command in ((_db, "db"), (_browse, "searches"), (_export, "export")):
+            if command not in sub.choices:
+                module.register(sub)
+        return parser
+
+    monkeypatch.setattr(_main, "build_parser", build)
+    return _main.main
