@@ -29,11 +29,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--latency-budget", type=float, metavar="MS", help="maximise accuracy with latency <= MS"
     )
     p.add_argument("--strategy", choices=("tpe", "random", "exhaustive", "cnnpc"), default="tpe")
-    p.add_argument("--trials", type=int, default=DEFAULT_TRIALS, help=f"total trials ({DEFAULT_TRIALS})")
-    p.add_argument("--timeout", type=positive_float, default=None, metavar="S", help="stop after S s")
+    p.add_argument(
+        "--trials", type=int, default=DEFAULT_TRIALS, help=f"total trials ({DEFAULT_TRIALS})"
+    )
+    p.add_argument(
+        "--timeout", type=positive_float, default=None, metavar="S", help="stop after S s"
+    )
     p.add_argument("--seed", type=int, default=0)
     add_storage_argument(p)
-    p.add_argument("--epochs", type=positive_int, default=None, help="fine-tune epochs per candidate")
+    p.add_argument(
+        "--epochs", type=positive_int, default=None, help="fine-tune epochs per candidate"
+    )
+    p.add_argument("--data", default=None, metavar="DIR", help="your data: one folder per class")
+    p.add_argument("--weights", default=None, metavar="FILE", help="your trained Keras model")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -76,16 +84,22 @@ def run(args: argparse.Namespace) -> int:
     )
     settings.planner()  # validate model/device before anything heavy starts
     storage = Storage(resolve_url(args.storage))
-    from cnnpc.oracle import search_source
+    from cnnpc.search._oracle_source import oracle_source
 
-    source = search_source(args.model, epochs=args.epochs, seed=args.seed)
+    source = oracle_source(
+        args.model, epochs=args.epochs, seed=args.seed, data=args.data, weights=args.weights
+    )
     progress, task = _progress(quiet=not sys.stderr.isatty() and args.json)
 
     def on_trial(event: TrialEvent) -> None:
-        best = "-" if event.best_latency_ms is None else (
-            f"{event.best_latency_ms:.2f} ms @ {event.best_accuracy:.4f}"
+        best = (
+            "-"
+            if event.best_latency_ms is None
+            else (f"{event.best_latency_ms:.2f} ms @ {event.best_accuracy:.4f}")
         )
-        progress.update(task, total=event.total, completed=event.done, finetunes=event.finetunes, best=best)
+        progress.update(
+            task, total=event.total, completed=event.done, finetunes=event.finetunes, best=best
+        )
 
     with progress:
         result = run_search(settings, source, storage, on_trial)
@@ -109,27 +123,51 @@ def run(args: argparse.Namespace) -> int:
 def _print_report(report: dict[str, Any]) -> None:
     from cnnpc.cli._common import format_table
 
-    print(f"search {report['search_id']}: {report['status']}" + (
-        f" ({report['message']})" if report["message"] else ""))
+    print(
+        f"search {report['search_id']}: {report['status']}"
+        + (f" ({report['message']})" if report["message"] else "")
+    )
     best = report["best"]
     if best is None:
         print("no feasible plan found")
     else:
         keep = ", ".join(f"{k}={v:g}" for k, v in best["keep"].items()) or "no pruning"
+        splits = ", ".join(best["splits"]) or "none"
         print(
-            f"best plan: {best['latency_ms']:.2f} ms, {best['mode']} split after "
-            f"{', '.join(best['splits']) or 'none'}; keep {keep}\n"
-            f"  accuracy {best['test_accuracy']:.4f} (test split; validation {best['val_accuracy']:.4f})\n"
-            f"  {best['speedup_vs_best_single_tier']:.2f}x the best single tier ({best['best_single_tier']}),"
-            f" {best['speedup_vs_uncompressed_plan']:.2f}x the best uncompressed plan\n"
+            f"best plan: {best['latency_ms']:.2f} ms, {best['mode']} split after {splits}; "
+            f"keep {keep}"
+        )
+        print(
+            f"  accuracy {best['test_accuracy']:.4f} on the test split "
+            f"(validation {best['val_accuracy']:.4f})"
+        )
+        print(
+            f"  {best['speedup_vs_best_single_tier']:.2f}x the best single tier "
+            f"({best['best_single_tier']}), {best['speedup_vs_uncompressed_plan']:.2f}x the best "
+            "uncompressed plan"
+        )
+        print(
             f"  traffic {best['traffic_bytes'] / 1024:.1f} KB per inference "
             f"({best['traffic_reduction_vs_uncompressed']:.0%} less than uncompressed)"
         )
         bd = best["breakdown"]
-        print(format_table(
-            ["end", "uplink", "edge", "downlink", "cloud", "overhead", "total ms"],
-            [[bd["end_ms"], bd["uplink_ms"], bd["edge_ms"], bd["downlink_ms"], bd["cloud_ms"],
-              bd["overhead_ms"], bd["total_ms"]]],
-        ))
-    print(f"trials {report['trials']}, fine-tunes {report['finetunes']}; stored in {report['storage']} "
-          f"(see 'cnnpc show {report['search_id']}')")
+        print(
+            format_table(
+                ["end", "uplink", "edge", "downlink", "cloud", "overhead", "total ms"],
+                [
+                    [
+                        bd["end_ms"],
+                        bd["uplink_ms"],
+                        bd["edge_ms"],
+                        bd["downlink_ms"],
+                        bd["cloud_ms"],
+                        bd["overhead_ms"],
+                        bd["total_ms"],
+                    ]
+                ],
+            )
+        )
+    print(
+        f"trials {report['trials']}, fine-tunes {report['finetunes']}; "
+        f"stored in {report['storage']} (see 'cnnpc show {report['search_id']}')"
+    )

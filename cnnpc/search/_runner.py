@@ -2,7 +2,8 @@
 
 Each trial: the strategy proposes keep fractions -> the exact planner picks the deployment and the
 configuration is reduced to what that deployment needs -> the accuracy comes from the shared cache,
-or, unless it is skipped for a recorded reason, from one fine-tune -> Optuna and our tables are told.
+or, unless it is skipped for a recorded reason, from one fine-tune -> Optuna and our tables
+are told.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ class SearchRunner:
             direction="minimize" if settings.mode == "acc_floor" else "maximize",
             load_if_exists=True,
         )
-        self.distributions = {
+        self.distributions: dict[str, optuna.distributions.BaseDistribution] = {
             p: optuna.distributions.CategoricalDistribution(list(self.space.keep_grid))
             for p in parameters(self.space)
         }
@@ -144,8 +145,6 @@ class SearchRunner:
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self) -> SearchResult:
-        import optuna
-
         s = self.settings
         self.storage.set_search_status(self.search.id, "running")
         self._fail_stale_trials()
@@ -209,7 +208,9 @@ class SearchRunner:
             if not _worker_gone(t):
                 continue
             self.study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
-            self._record(t.number, t.user_attrs, "failed", "worker died mid-trial", t.datetime_start)
+            self._record(
+                t.number, t.user_attrs, "failed", "worker died mid-trial", t.datetime_start
+            )
 
     def _skip_reason(self, config: Config, latency_ms: float) -> tuple[str | None, float | None]:
         """Why this unmeasured configuration need not be fine-tuned (None: it must be)."""
@@ -234,13 +235,16 @@ class SearchRunner:
             assert s.latency_budget_ms is not None
             if latency_ms > s.latency_budget_ms:
                 return (f"latency {latency_ms:.2f} ms exceeds the budget", predicted)
-            if best is not None and pred is not None:
-                if pred.optimistic(self.surrogate.z) <= best["val_accuracy"]:
-                    return (
-                        f"surrogate predicts accuracy {pred.mean:.4f} +/- {pred.std:.4f}, "
-                        f"confidently no better than the best {best['val_accuracy']:.4f}",
-                        predicted,
-                    )
+            if (
+                best is not None
+                and pred is not None
+                and pred.optimistic(self.surrogate.z) <= best["val_accuracy"]
+            ):
+                return (
+                    f"surrogate predicts accuracy {pred.mean:.4f} +/- {pred.std:.4f}, "
+                    f"confidently no better than the best {best['val_accuracy']:.4f}",
+                    predicted,
+                )
         return None, predicted
 
     def _evaluate(self, trial: Any) -> None:
@@ -281,8 +285,15 @@ class SearchRunner:
         trial.set_user_attr("constraints", [constraint])
         self.study.tell(trial, value)
         self._record(
-            trial.number, attrs, "complete", None if spent else "accuracy from the cache",
-            started, measured=measured, feasible=feasible, spent=spent, predicted=predicted,
+            trial.number,
+            attrs,
+            "complete",
+            None if spent else "accuracy from the cache",
+            started,
+            measured=measured,
+            feasible=feasible,
+            spent=spent,
+            predicted=predicted,
         )
         self._emit("complete", None)
 
@@ -389,7 +400,7 @@ def _worker_gone(trial: Any) -> bool:
     if started is None:
         return True
     age = (datetime.now() - started).total_seconds()
-    return age > STALE_AFTER_S
+    return bool(age > STALE_AFTER_S)
 
 
 def _constraints(trial: Any) -> list[float]:

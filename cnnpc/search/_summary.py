@@ -25,7 +25,9 @@ def best_payload(t: Any, planner: Planner, finetunes: int) -> dict[str, Any]:
     """Everything a user needs about the chosen plan, with the uncompressed comparisons."""
     uncompressed = planner.best()
     base = planner.baselines()
-    single = min((base[k] for k in ("end_only", "edge_only", "cloud_only")), key=lambda p: p.latency_ms)
+    single = min(
+        (base[k] for k in ("end_only", "edge_only", "cloud_only")), key=lambda p: p.latency_ms
+    )
     plan = t.plan
     latency = plan["latency_ms"]
     traffic = plan["traffic_bytes"]
@@ -60,7 +62,9 @@ def best_payload(t: Any, planner: Planner, finetunes: int) -> dict[str, Any]:
     }
 
 
-def summarise(storage: Any, search_id: int, planner: Planner, settings: SearchSettings) -> dict[str, Any]:
+def summarise(
+    storage: Any, search_id: int, planner: Planner, settings: SearchSettings
+) -> dict[str, Any]:
     trials = storage.list_trials(search_id, sort="number")
     finetunes = sum(1 for t in trials if t.finetuned)
     feasible = [t for t in trials if t.state == "complete" and t.feasible]
