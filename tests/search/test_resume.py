@@ -16,7 +16,7 @@ SCRIPT = textwrap.dedent(
     """
     import sys, time
     sys.path.insert(0, {here!r})
-    from conftest import SyntheticSource
+    from synthetic_source import SyntheticSource
     from cnnpc.search import SearchSettings, run_search
     from cnnpc.storage import Storage
 

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnnpc.cli import main
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "search"))
+from synthetic_source import SyntheticSource
+
+BASE = ["search", "--model", "mobilenet", "--device", "MI8", "--bandwidth", "10"]
+
+
+@pytest.fixture
+def synthetic(monkeypatch):
+    import cnnpc.search._oracle_source as mod
+
+    source = SyntheticSource()
+    monkeypatch.setattr(mod, "oracle_source", lambda *a, **k: source)
+    return source
+
+
+def test_search_json_and_history(tmp_path, synthetic, capsys):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    args = [*BASE, "--acc-floor", "0.93", "--trials", "15", "--storage", url, "--json"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    best = out["best"]
+    for key in ("latency_ms", "accuracy", "splits", "keep"):
+        assert key in best
+    assert best["val_accuracy"] >= 0.93
+    assert out["finetunes"] == len(synthetic.calls)
+    assert out["search_id"] == 1
+    # same command again: resumes, nothing new is fine-tuned
+    assert main(args) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["search_id"] == 1 and len(synthetic.calls) == out["finetunes"]
+    assert main(["show", "1", "--storage", url, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert json.dumps(shown)  # browsable
+    assert main(["trials", "1", "--storage", url, "--feasible", "--csv"]) == 0
+    assert capsys.readouterr().out.count("\n") >= 2
+
+
+def test_search_human_output(tmp_path, synthetic, capsys):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    assert main([*BASE, "--latency-budget", "60", "--trials", "8", "--storage", url]) == 0
+    text = capsys.readouterr().out
+    assert "best plan:" in text and "test split" in text and "cnnpc show 1" in text
+
+
+def test_infeasible_floor_exits_0_with_message(tmp_path, synthetic, capsys):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    assert main([*BASE, "--acc-floor", "0.999", "--storage", url]) == 0
+    out = capsys.readouterr().out
+    assert "infeasible" in out and "below the floor" in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--acc-floor", "1.5"], "--acc-floor must be in (0, 1]"),
+        (["--acc-floor", "0"], "--acc-floor must be in (0, 1]"),
+        (["--acc-floor", "nan"], "--acc-floor must be in (0, 1]"),
+        (["--latency-budget", "0"], "--latency-budget must be a finite number > 0"),
+        (["--latency-budget", "-5"], "--latency-budget must be a finite number > 0"),
+        (["--acc-floor", "0.9", "--trials", "0"], "--trials must be >= 1"),
+        (["--acc-floor", "0.9", "--latency-budget", "5"], "not allowed with argument"),
+        ([], "one of the arguments --acc-floor --latency-budget is required"),
+    ],
+)
+def test_bad_input_exit_2(extra, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        raise SystemExit(main([*BASE, *extra, "--storage", f"sqlite:///{tmp_path / 'x.db'}"]))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_corrupt_database_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"this is not a database" * 100)
+    code = main([*BASE, "--acc-floor", "0.9", "--storage", f"sqlite:///{bad}"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert bad.read_bytes() == b"this is not a database" * 100
