@@ -1,0 +1,213 @@
+"""`cnnpc compress`: prune candidates of a model, fine-tune it, and show before and after.
+
+TensorFlow is imported inside `run`, after the arguments are checked, so `cnnpc --help` stays
+fast and bad input fails in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cnnpc.cli._common import format_table, keep_spec, positive_int, print_json
+from cnnpc.errors import InputError
+
+if TYPE_CHECKING:
+    from cnnpc.oracle import AccuracyOracle, OracleResult
+
+_DEPLOY_SIZE = 224  # cnnpc.models.DEPLOY_SIZE, repeated so that --help needs no TensorFlow
+
+
+def _seed(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+    return value
+
+
+def _sparsity(text: str) -> float:
+    """argparse type: a fraction in [0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
+    return value
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "compress",
+        help="prune candidates of a model, fine-tune it (int8 QAT), show before and after",
+        description=(
+            "Prune channels at split candidates by model surgery, fine-tune with quantization-"
+            "aware training, and print accuracy, params, FLOPs and the tensor at every candidate "
+            "before and after. Accuracy is on the test split; sizes are at 224x224 input, 1 byte "
+            "per element. Baselines and fine-tune results are cached."
+        ),
+    )
+    parser.add_argument("--model", required=True, help="model name, e.g. mobilenet or resnet")
+    parser.add_argument(
+        "--keep",
+        required=True,
+        type=keep_spec,
+        metavar="NAME=FRACTION[,...]",
+        help="fraction of channels each candidate keeps, in (0, 1]; others keep all",
+    )
+    parser.add_argument("--epochs", type=positive_int, default=3, help="fine-tune epochs (3)")
+    parser.add_argument(
+        "--steps", type=positive_int, default=None, help="cap on fine-tune steps per epoch"
+    )
+    parser.add_argument(
+        "--sparsity",
+        type=_sparsity,
+        default=0.0,
+        help="extra gradual magnitude sparsity during fine-tuning, in [0, 1) (0: off)",
+    )
+    parser.add_argument("--seed", type=_seed, default=0, help="training seed (0)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="your own images, one sub-folder per class (default: the embedded digits data)",
+    )
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="your trained model (.keras/.h5) or weights (.weights.h5) for it (default: train "
+        "a baseline on first use); models take RGB images scaled to [0, 1]",
+    )
+    parser.add_argument(
+        "--image-size",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="input size for --data (default: the saved model's, else 224)",
+    )
+    parser.add_argument("--cache-dir", type=Path, default=None, help="cache folder")
+    parser.add_argument("--no-cache", action="store_true", help="do not reuse fine-tune results")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.set_defaults(func=run)
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    if args.data is not None and not args.data.is_dir():
+        problem = "not a folder" if args.data.exists() else "no such folder"
+        raise InputError(f"--data {args.data}: {problem}")
+    if args.weights is not None and not args.weights.exists():
+        raise InputError(f"--weights {args.weights}: no such file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnpc.spaces import load_space
+
+    space = load_space(args.model)
+    for name, fraction in args.keep.items():
+        cand = space.candidates[space.index(name)]
+        if not cand.prunable and fraction != 1.0:
+            raise InputError(f"candidate {name!r} of {args.model!r} is not prunable")
+        for other in space.group_of(name):  # tied by a residual group: checked before training
+            if args.keep.get(other, fraction) != fraction:
+                raise InputError(
+                    f"candidates {name!r} and {other!r} share a residual channel group and must "
+                    f"keep the same fraction (got {fraction} and {args.keep[other]})"
+                )
+    _check_paths(args)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from cnnpc.compression import FinetuneBudget
+    from cnnpc.oracle import open_oracle
+
+    budget = FinetuneBudget(epochs=args.epochs, steps_per_epoch=args.steps, sparsity=args.sparsity)
+    oracle = open_oracle(
+        args.model,
+        data=args.data,
+        weights=args.weights,
+        image_size=args.image_size,
+        budget=budget,
+        seed=args.seed,
+        cache_dir=args.cache_dir,
+        use_cache=not args.no_cache,
+        progress=sys.stderr.isatty(),
+        finetune_progress=sys.stderr.isatty(),
+    )
+    before = oracle.baseline_result()
+    after = oracle.evaluate(args.keep)
+    if args.json:
+        print_json(_report(oracle, args, before, after))
+    else:
+        print(_text(oracle, args, before, after))
+    return 0
+
+
+def _side(result: OracleResult) -> dict[str, Any]:
+    return {
+        "accuracy": result.test_accuracy,
+        "val_accuracy": result.val_accuracy,
+        "params": result.params,
+        "flops": result.flops,
+        "candidates": [
+            {"name": c.name, "channels": c.channels, "bytes": c.bytes} for c in result.candidates
+        ],
+    }
+
+
+def _report(
+    oracle: AccuracyOracle, args: argparse.Namespace, before: OracleResult, after: OracleResult
+) -> dict[str, Any]:
+    return {
+        "model": args.model,
+        "workload": oracle.workload.name,
+        "keep": dict(args.keep),
+        "accuracy_split": "test",
+        "train_input_size": oracle.workload.input_size,
+        "deploy_input_size": _DEPLOY_SIZE,
+        "bytes_per_element": 1,
+        "baseline": _side(before),
+        "pruned": _side(after),
+        "finetune_seconds": after.finetune_seconds,
+        "from_cache": after.from_cache,
+        "budget": oracle.budget.as_dict(),
+        "seed": oracle.seed,
+    }
+
+
+def _text(
+    oracle: AccuracyOracle, args: argparse.Namespace, before: OracleResult, after: OracleResult
+) -> str:
+    keep = ", ".join(f"{k}={v:g}" for k, v in args.keep.items())
+    size = oracle.workload.input_size
+    cached = " (fine-tune result from the cache)" if after.from_cache else ""
+    head = (
+        f"{args.model} on {oracle.workload.name} ({size}x{size} input), keep {keep}{cached}\n"
+        "Accuracy on the test split (search decisions use the validation split); FLOPs and bytes "
+        f"at {_DEPLOY_SIZE}x{_DEPLOY_SIZE} input, 1 byte per element (int8)."
+    )
+    summary = format_table(
+        ["", "baseline (float)", "pruned (int8 QAT)"],
+        [
+            ["accuracy, test split (%)", 100 * before.test_accuracy, 100 * after.test_accuracy],
+            ["accuracy, val split (%)", 100 * before.val_accuracy, 100 * after.val_accuracy],
+            ["params", before.params, after.params],
+            ["MFLOPs", before.flops / 1e6, after.flops / 1e6],
+            ["fine-tune time (s)", None, after.finetune_seconds],
+        ],
+    )
+    tensors = format_table(
+        ["candidate", "channels", "pruned", "bytes", "pruned bytes"],
+        [
+            [b.name, b.channels, a.channels, b.bytes, a.bytes]
+            for b, a in zip(before.candidates, after.candidates, strict=True)
+        ],
+    )
+    return f"{head}\n\n{summary}\n\n{tensors}"

@@ -1,0 +1,45 @@
+"""Compression: structured channel pruning by model surgery, then TF-MOT fine-tuning.
+
+Importing this imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+from cnnpc.compression._finetune import (
+    CompressionError,
+    FinetuneBudget,
+    FinetuneResult,
+    finetune,
+)
+from cnnpc.compression._groups import ChannelGraph, ChannelGroup, channel_graph
+from cnnpc.compression._importance import channel_scores, select_channels
+from cnnpc.compression._surgery import (
+    PrunedModel,
+    candidate_groups,
+    group_fractions,
+    kept_channels,
+    kept_count,
+    prune_channels,
+    rebuild,
+    split_layer,
+)
+
+__all__ = [
+    "ChannelGraph",
+    "ChannelGroup",
+    "CompressionError",
+    "FinetuneBudget",
+    "FinetuneResult",
+    "PrunedModel",
+    "candidate_groups",
+    "channel_graph",
+    "channel_scores",
+    "finetune",
+    "group_fractions",
+    "kept_channels",
+    "kept_count",
+    "prune_channels",
+    "rebuild",
+    "select_channels",
+    "split_layer",
+]

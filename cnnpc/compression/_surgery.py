@@ -1,0 +1,167 @@
+"""Structured channel pruning by model surgery: a new, narrower model with the surviving weights.
+
+Unlike TF-MOT's ``prune_low_magnitude``, which only zeroes weights, this removes channels: the
+layers that produce a pruned group get fewer filters, its channel-wise layers fewer entries and its
+consumers fewer input channels, so the tensor at a pruned split point is really smaller, and
+params and FLOPs drop. Residual sums tie groups (see ``_groups``), so tied tensors shrink together.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cnnpc.compression._groups import ChannelGraph, ChannelGroup, channel_graph
+from cnnpc.compression._importance import channel_scores, select_channels
+from cnnpc.errors import InputError, SearchSpaceError
+from cnnpc.models._keras import keras
+from cnnpc.spaces import Candidate, SearchSpace
+
+Indices = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class PrunedModel:
+    """The narrower model and, per candidate, the original channels it kept."""
+
+    model: Any
+    kept: Mapping[str, tuple[int, ...]]
+
+    @property
+    def channels(self) -> dict[str, int]:
+        return {name: len(idx) for name, idx in self.kept.items()}
+
+
+def split_layer(candidate: Candidate) -> str:
+    """The layer whose output is the candidate's tensor (the last of its producing layers)."""
+    if not candidate.layers:
+        raise SearchSpaceError(f"candidate {candidate.name!r} names no layers in its search space")
+    return candidate.layers[-1]
+
+
+def kept_count(fraction: float, channels: int) -> int:
+    """Channels left when keeping `fraction` of `channels` (rounded half up, at least one)."""
+    if not math.isfinite(fraction) or not 0.0 < fraction <= 1.0:
+        raise InputError(f"keep fraction must be in (0, 1], got {fraction!r}")
+    return max(1, min(channels, math.floor(fraction * channels + 0.5)))
+
+
+def candidate_groups(
+    model: Any, space: SearchSpace, graph: ChannelGraph
+) -> dict[str, ChannelGroup]:
+    """Each candidate's channel group in `model`; a missing layer means a different architecture."""
+    groups: dict[str, ChannelGroup] = {}
+    for cand in space.candidates:
+        layer = split_layer(cand)
+        if layer not in graph.output_group:
+            raise InputError(
+                f"the model has no layer {layer!r} (candidate {cand.name!r} of "
+                f"{space.model!r}): is it a different architecture?"
+            )
+        groups[cand.name] = graph.group_of(layer)
+    return groups
+
+
+def group_fractions(
+    space: SearchSpace, groups: Mapping[str, ChannelGroup], keep: Mapping[str, float]
+) -> dict[int, float]:
+    """Validated keep fraction per channel group id; tied candidates must ask for the same."""
+    asked: dict[int, tuple[str, float]] = {}
+    for name, fraction in keep.items():
+        cand = space.candidates[space.index(name)]
+        kept_count(fraction, 1)  # validates the fraction
+        if not cand.prunable and fraction != 1.0:
+            raise InputError(f"candidate {name!r} of {space.model!r} is not prunable")
+        group = groups[name]
+        if not group.prunable and fraction != 1.0:
+            raise InputError(f"candidate {name!r}: its channels cannot be pruned in this model")
+        previous = asked.setdefault(group.id, (name, fraction))
+        if previous[1] != fraction:
+            raise InputError(
+                f"candidates {previous[0]!r} and {name!r} share a residual channel group and must "
+                f"keep the same fraction (got {previous[1]} and {fraction})"
+            )
+    return {gid: fraction for gid, (_, fraction) in asked.items()}
+
+
+def kept_channels(
+    space: SearchSpace, groups: Mapping[str, ChannelGroup], keep: Mapping[str, float]
+) -> dict[str, int]:
+    """Channels every candidate keeps under `keep` (absent candidates keep all, ties follow)."""
+    fractions = group_fractions(space, groups, keep)
+    return {
+        name: kept_count(fractions.get(group.id, 1.0), group.channels)
+        for name, group in groups.items()
+    }
+
+
+def prune_channels(model: Any, space: SearchSpace, keep: Mapping[str, float]) -> PrunedModel:
+    """Remove channels so candidate c keeps ``keep[c]`` of its channels (others stay whole).
+
+    Channels are chosen by the L1 criterion of ``_importance``; the input model is not changed.
+    """
+    graph = channel_graph(model)
+    groups = candidate_groups(model, space, graph)
+    counts = kept_channels(space, groups, keep)
+    kept_by_group: dict[int, Indices] = {}
+    for name, group in groups.items():
+        if counts[name] < group.channels and group.id not in kept_by_group:
+            scores = channel_scores(model, graph, group)
+            kept_by_group[group.id] = select_channels(scores, counts[name])
+    pruned = rebuild(model, graph, kept_by_group)
+    kept = {
+        name: tuple(int(i) for i in kept_by_group.get(g.id, np.arange(g.channels)))
+        for name, g in groups.items()
+    }
+    return PrunedModel(model=pruned, kept=kept)
+
+
+def rebuild(model: Any, graph: ChannelGraph, kept: Mapping[int, Indices]) -> Any:
+    """A copy of `model` in which group g keeps only channels ``kept[g]`` (others: all)."""
+    for gid in kept:
+        if not graph.groups[gid].prunable:
+            raise InputError(f"channel group {gid} (input or output) cannot be pruned")
+
+    def clone(layer: Any) -> Any:
+        config = layer.get_config()
+        out = kept.get(graph.output_group[layer.name])
+        cls = graph.class_name[layer.name]
+        if out is not None and cls == "Conv2D":
+            config["filters"] = len(out)
+        elif out is not None and cls == "Dense":
+            config["units"] = len(out)
+        return layer.__class__.from_config(config)
+
+    new = keras.models.clone_model(model, clone_function=clone)
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if weights:
+            out = kept.get(graph.output_group[layer.name])
+            inp = kept.get(graph.input_group.get(layer.name, -1))
+            sliced = _slice(graph.class_name[layer.name], weights, inp, out)
+            new.get_layer(layer.name).set_weights(sliced)
+    return new
+
+
+def _slice(cls: str, weights: list[Any], inp: Indices | None, out: Indices | None) -> list[Any]:
+    """Cut one layer's weights to the kept input and output channels."""
+    if cls in ("Conv2D", "Dense"):
+        kernel = weights[0]
+        if inp is not None:
+            kernel = np.take(kernel, inp, axis=kernel.ndim - 2)
+        if out is not None:
+            kernel = np.take(kernel, out, axis=kernel.ndim - 1)
+        rest = [w if out is None else w[out] for w in weights[1:]]
+        return [kernel, *rest]
+    if out is None:
+        return weights
+    if cls == "DepthwiseConv2D":
+        return [np.take(weights[0], out, axis=2), *(w[out] for w in weights[1:])]
+    if cls == "BatchNormalization":
+        return [w[out] for w in weights]
+    raise InputError(f"cannot prune the weights of a {cls} layer")

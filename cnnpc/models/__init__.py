@@ -1,0 +1,27 @@
+"""The CNNs cnnpc splits and prunes, built with tf-keras (importing this imports TensorFlow)."""
+
+from __future__ import annotations
+
+from cnnpc.models._measure import (
+    ModelSize,
+    TensorSize,
+    count_flops,
+    input_size,
+    measure,
+    resize_input,
+)
+from cnnpc.models._registry import DEPLOY_SIZE, MODELS, ModelSpec, build_model, model_spec
+
+__all__ = [
+    "DEPLOY_SIZE",
+    "MODELS",
+    "ModelSize",
+    "ModelSpec",
+    "TensorSize",
+    "build_model",
+    "count_flops",
+    "input_size",
+    "measure",
+    "model_spec",
+    "resize_input",
+]

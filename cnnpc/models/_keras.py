@@ -1,0 +1,50 @@
+"""The one place that imports TensorFlow, Keras and TF-MOT, so the legacy-Keras switch is set once.
+
+TF 2.21 defaults to Keras 3, which TF-MOT does not support; ``TF_USE_LEGACY_KERAS=1`` makes
+``tf.keras`` (and TF-MOT) use tf-keras 2. The variable must be set before TensorFlow is first
+imported, so every other module takes ``tf``, ``keras`` and TF-MOT from here.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _quiet_import() -> None:
+    """Import TensorFlow with file descriptor 2 silenced.
+
+    TF's C++ runtime prints oneDNN and CUDA notices before its log level applies (on a machine
+    without a GPU, cuInit fails loudly on first device query), so the import and the first device
+    listing run with stderr pointed at /dev/null. Python errors still surface as exceptions.
+    """
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow
+
+        with warnings.catch_warnings():  # TF-MOT checks TF's version with deprecated distutils
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import tensorflow_model_optimization  # noqa: F401  (loads tf_keras under the switch)
+
+        tensorflow.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+_quiet_import()
+
+import tensorflow as tf  # noqa: E402
+import tensorflow_model_optimization as tfmot  # noqa: E402
+import tf_keras as keras  # noqa: E402
+
+tf.get_logger().setLevel("ERROR")
+layers = keras.layers
+
+__all__ = ["keras", "layers", "tf", "tfmot"]

@@ -1,0 +1,29 @@
+"""The accuracy oracle: what a pruning configuration costs in accuracy, with cached results.
+
+Importing this imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+from cnnpc.oracle._baseline import RECIPES, Baseline, Recipe, code_version, trained_baseline
+from cnnpc.oracle._cache import DiskCache, MemoryCache, ResultCache, default_cache_dir
+from cnnpc.oracle._oracle import AccuracyOracle, OracleResult
+from cnnpc.oracle._setup import open_oracle
+from cnnpc.oracle._user import saved_input_size, user_baseline
+
+__all__ = [
+    "RECIPES",
+    "AccuracyOracle",
+    "Baseline",
+    "DiskCache",
+    "MemoryCache",
+    "OracleResult",
+    "Recipe",
+    "ResultCache",
+    "code_version",
+    "default_cache_dir",
+    "open_oracle",
+    "saved_input_size",
+    "trained_baseline",
+    "user_baseline",
+]

@@ -1,0 +1,154 @@
+"""Baseline weights: trained by cnnpc on first use (seeded), then loaded from the cache.
+
+A baseline is keyed by model, workload (name and a hash of its data), seed, training recipe and
+code version (a hash of the source that defines the architecture, the data and the training), so
+changing any of them trains a new one instead of reusing stale weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from cnnpc import __version__
+from cnnpc.errors import InputError
+from cnnpc.models import build_model, model_spec
+from cnnpc.models._keras import keras
+from cnnpc.oracle._cache import write_atomic
+from cnnpc.workloads import Workload, fit
+
+_BASELINE_SOURCES = (
+    ("cnnpc.models", "_mobilenet.py"),
+    ("cnnpc.models", "_resnet.py"),
+    ("cnnpc.models", "_registry.py"),
+    ("cnnpc.workloads", "_dataset.py"),
+    ("cnnpc.workloads", "_digits.py"),
+    ("cnnpc.workloads", "_training.py"),
+    ("cnnpc.oracle", "_baseline.py"),
+)
+
+
+def code_version(sources: tuple[tuple[str, str], ...] = _BASELINE_SOURCES) -> str:
+    """Hash of cnnpc's version and the given source files: part of every cache key."""
+    digest = hashlib.sha256(__version__.encode())
+    for package, name in sources:
+        digest.update(name.encode())
+        digest.update((files(package) / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a baseline is trained from scratch."""
+
+    epochs: int = 20
+    learning_rate: float = 2e-3
+    patience: int = 6
+    batch_size: int = 32
+    steps_per_epoch: int | None = None
+
+
+RECIPES: dict[str, Recipe] = {"mobilenet": Recipe(), "resnet": Recipe(epochs=15)}
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The unpruned model every candidate is cut from, and where it came from."""
+
+    model_name: str
+    model: Any
+    key: str
+    """Identifies these weights in fine-tune cache keys."""
+    source: str
+    train_seconds: float | None = None
+    epochs_run: int | None = None
+    from_cache: bool = False
+
+
+def baseline_key(model_name: str, workload: Workload, seed: int, recipe: Recipe) -> str:
+    parts = {
+        "model": model_name,
+        "workload": workload.name,
+        "data": workload.fingerprint,
+        "seed": seed,
+        "recipe": asdict(recipe),
+        "code": code_version(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def trained_baseline(
+    model_name: str,
+    workload: Workload,
+    seed: int,
+    cache_dir: str | Path,
+    recipe: Recipe | None = None,
+    progress: bool = True,
+) -> Baseline:
+    """The baseline of `model_name` on `workload`: from the cache, or trained now and cached."""
+    model_spec(model_name)  # unknown names fail before any work
+    recipe = recipe or RECIPES.get(model_name, Recipe())
+    key = baseline_key(model_name, workload, seed, recipe)
+    folder = Path(cache_dir) / "baselines"
+    # legacy HDF5 weights: the layers' weights only (the .weights.h5 format adds Adam's state)
+    weights, meta_path = folder / f"{key}.h5", folder / f"{key}.json"
+    keras.utils.set_random_seed(seed)  # the initial weights are part of what the seed fixes
+    model = build_model(model_name, workload.num_classes, workload.input_size)
+    cached = _load(model, weights, meta_path)
+    if cached is not None:
+        return Baseline(
+            model_name, model, key, "trained", cached["train_seconds"], cached["epochs_run"], True
+        )
+    label = f"training {model_name} baseline on {workload.name}" if progress else None
+    run = fit(
+        model,
+        workload,
+        epochs=recipe.epochs,
+        learning_rate=recipe.learning_rate,
+        seed=seed,
+        batch_size=recipe.batch_size,
+        patience=recipe.patience,
+        steps_per_epoch=recipe.steps_per_epoch,
+        progress=label,
+    )
+    _save(model, weights)
+    meta = {
+        "model": model_name,
+        "workload": workload.name,
+        "seed": seed,
+        "recipe": asdict(recipe),
+        "train_seconds": run.seconds,
+        "epochs_run": run.epochs_run,
+        "best_val_accuracy": run.best_val_accuracy,
+        "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    write_atomic(meta_path, json.dumps(meta, indent=1, sort_keys=True))
+    return Baseline(model_name, model, key, "trained", run.seconds, run.epochs_run, False)
+
+
+def _load(model: Any, weights: Path, meta_path: Path) -> dict[str, Any] | None:
+    """Load cached weights into `model` and return their metadata; None if absent or unreadable."""
+    if not (weights.is_file() and meta_path.is_file()):
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        model.load_weights(weights)
+    except (OSError, ValueError, KeyError):  # a damaged cache entry is retrained, not fatal
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _save(model: Any, path: Path) -> None:
+    """Save weights via a temporary name and a rename, so readers never see half a file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".tmp-{path.name}")  # same suffix: the suffix picks the format
+        model.save_weights(tmp)
+        tmp.replace(path)
+    except OSError as exc:
+        raise InputError(f"cannot write the cache at {path.parent}: {exc.strerror}") from None

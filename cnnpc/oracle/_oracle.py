@@ -1,0 +1,156 @@
+"""The accuracy oracle: prune a configuration, fine-tune it, measure it; never twice.
+
+``evaluate(config)`` takes keep fractions per candidate and returns validation and test accuracy,
+fine-tune seconds, params, FLOPs and the bytes at every candidate. Configurations are normalised
+to the channel counts they keep (0.5 and 0.52 of 16 channels are the same model), and the result
+is cached under a key of that, the baseline weights, the workload data, the budget, the seed and
+the code version, so the same configuration is never fine-tuned twice. Search decisions should
+read ``val_accuracy``; ``test_accuracy`` is for reporting a final plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from cnnpc.compression import (
+    FinetuneBudget,
+    candidate_groups,
+    channel_graph,
+    finetune,
+    kept_channels,
+    prune_channels,
+)
+from cnnpc.models import ModelSize, TensorSize, measure
+from cnnpc.oracle._baseline import Baseline, code_version
+from cnnpc.oracle._cache import MemoryCache, ResultCache
+from cnnpc.spaces import SearchSpace
+from cnnpc.workloads import Workload, accuracy
+
+_ORACLE_SOURCES = (
+    ("cnnpc.compression", "_groups.py"),
+    ("cnnpc.compression", "_importance.py"),
+    ("cnnpc.compression", "_surgery.py"),
+    ("cnnpc.compression", "_finetune.py"),
+    ("cnnpc.models", "_measure.py"),
+    ("cnnpc.workloads", "_training.py"),
+    ("cnnpc.oracle", "_oracle.py"),
+)
+
+
+@dataclass(frozen=True)
+class OracleResult:
+    """One evaluated configuration (a baseline result has no fine-tune: 0 seconds)."""
+
+    keep: dict[str, float]
+    """The fraction of channels each candidate really keeps (kept / original channels)."""
+    val_accuracy: float
+    """Accuracy on the validation split: what search decisions use."""
+    test_accuracy: float
+    """Accuracy on the test split: what a final plan reports."""
+    finetune_seconds: float
+    params: int
+    flops: int
+    candidates: tuple[TensorSize, ...]
+    """The tensor at every candidate at deployment size, 1 byte per element."""
+    from_cache: bool = field(default=False, compare=False)
+
+    def to_record(self) -> dict[str, Any]:
+        record = asdict(self)
+        record.pop("from_cache")
+        return record
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any], from_cache: bool = True) -> OracleResult:
+        return cls(
+            keep={str(k): float(v) for k, v in record["keep"].items()},
+            val_accuracy=float(record["val_accuracy"]),
+            test_accuracy=float(record["test_accuracy"]),
+            finetune_seconds=float(record["finetune_seconds"]),
+            params=int(record["params"]),
+            flops=int(record["flops"]),
+            candidates=tuple(TensorSize(**c) for c in record["candidates"]),
+            from_cache=from_cache,
+        )
+
+    def channels(self) -> dict[str, int]:
+        return {c.name: c.channels for c in self.candidates}
+
+
+class AccuracyOracle:
+    """Accuracy (and size) of pruned variants of one baseline on one workload."""
+
+    def __init__(
+        self,
+        baseline: Baseline,
+        workload: Workload,
+        space: SearchSpace,
+        budget: FinetuneBudget | None = None,
+        seed: int = 0,
+        cache: ResultCache | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.baseline = baseline
+        self.workload = workload
+        self.space = space
+        self.budget = budget or FinetuneBudget()
+        self.seed = seed
+        self.cache: ResultCache = cache if cache is not None else MemoryCache()
+        self.progress = progress
+        graph = channel_graph(baseline.model)
+        self._groups = candidate_groups(baseline.model, space, graph)
+        self.finetunes = 0
+        """How many fine-tunes this oracle has run (cache hits do not count)."""
+
+    def kept_channels(self, config: Mapping[str, float]) -> dict[str, int]:
+        """Channels each candidate keeps under `config` (validated as pruning would)."""
+        return kept_channels(self.space, self._groups, config)
+
+    def cache_key(self, config: Mapping[str, float]) -> str:
+        parts = {
+            "baseline": self.baseline.key,
+            "data": self.workload.fingerprint,
+            "channels": self.kept_channels(config),
+            "budget": self.budget.as_dict(),
+            "seed": self.seed,
+            "code": code_version(_ORACLE_SOURCES),
+        }
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+    def evaluate(self, config: Mapping[str, float]) -> OracleResult:
+        """Prune to `config`, fine-tune within the budget, and measure (or read the cache)."""
+        key = self.cache_key(config)
+        record = self.cache.get(key)
+        if record is not None:
+            try:
+                return OracleResult.from_record(record)
+            except (KeyError, TypeError, ValueError):  # a record of another shape: recompute
+                pass
+        pruned = prune_channels(self.baseline.model, self.space, config)
+        size = measure(pruned.model, self.space)
+        label = "fine-tuning (quantization-aware)" if self.progress else None
+        tuned = finetune(pruned.model, self.workload, self.budget, self.seed, progress=label)
+        self.finetunes += 1
+        result = self._result(tuned.model, size, tuned.seconds)
+        self.cache.put(key, result.to_record())
+        return result
+
+    def baseline_result(self) -> OracleResult:
+        """The unpruned, un-fine-tuned baseline, measured the same way (not cached)."""
+        size = measure(self.baseline.model, self.space)
+        return self._result(self.baseline.model, size, 0.0)
+
+    def _result(self, model: Any, size: ModelSize, seconds: float) -> OracleResult:
+        original = {g: self._groups[g].channels for g in self._groups}
+        return OracleResult(
+            keep={c.name: c.channels / original[c.name] for c in size.candidates},
+            val_accuracy=accuracy(model, self.workload.val),
+            test_accuracy=accuracy(model, self.workload.test),
+            finetune_seconds=seconds,
+            params=size.params,
+            flops=size.flops,
+            candidates=size.candidates,
+        )

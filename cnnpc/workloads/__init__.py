@@ -1,0 +1,37 @@
+"""Workloads: the embedded `digits` data and the user's own image folders, with fixed splits.
+
+Importing this imports TensorFlow (images are resized with it).
+"""
+
+from __future__ import annotations
+
+from cnnpc.errors import InputError
+from cnnpc.workloads._dataset import SPLITS, Split, Workload, stratified_split
+from cnnpc.workloads._digits import digits
+from cnnpc.workloads._folder import image_folder
+from cnnpc.workloads._training import TrainingRun, accuracy, compile_model, fit
+
+WORKLOADS = ("digits",)
+
+
+def load_workload(name: str, input_size: int) -> Workload:
+    """An embedded workload by name (only ``digits`` ships with cnnpc)."""
+    if name != "digits":
+        raise InputError(f"unknown workload {name!r} (valid: {', '.join(WORKLOADS)})")
+    return digits(input_size)
+
+
+__all__ = [
+    "SPLITS",
+    "WORKLOADS",
+    "Split",
+    "TrainingRun",
+    "Workload",
+    "accuracy",
+    "compile_model",
+    "digits",
+    "fit",
+    "image_folder",
+    "load_workload",
+    "stratified_split",
+]
