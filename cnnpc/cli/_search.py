@@ -146,9 +146,10 @@ def _print_report(report: dict[str, Any]) -> None:
             f"({best['best_single_tier']}), {best['speedup_vs_uncompressed_plan']:.2f}x the best "
             "uncompressed plan"
         )
+        cut = best["traffic_reduction_vs_uncompressed"]
         print(
             f"  traffic {best['traffic_bytes'] / 1024:.1f} KB per inference "
-            f"({best['traffic_reduction_vs_uncompressed']:.0%} less than uncompressed)"
+            f"({abs(cut):.0%} {'less' if cut >= 0 else 'more'} than the best uncompressed plan)"
         )
         bd = best["breakdown"]
         print(

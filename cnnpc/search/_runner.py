@@ -119,9 +119,7 @@ class SearchRunner:
 
         seed = self.settings.seed
         if self.settings.strategy == "tpe":
-            return optuna.samplers.TPESampler(
-                seed=seed, constraints_func=_constraints, n_startup_trials=5, multivariate=True
-            )
+            return optuna.samplers.TPESampler(seed=seed, n_startup_trials=5, multivariate=True)
         return optuna.samplers.RandomSampler(seed=seed)
 
     def _context(self) -> StrategyContext:
@@ -283,6 +281,8 @@ class SearchRunner:
             value = acc
         feasible = constraint <= 0
         trial.set_user_attr("constraints", [constraint])
+        # Optuna >= 5: constraints set on the trial guide the constrained TPE
+        trial.set_constraint("accuracy" if s.acc_floor is not None else "latency", constraint)
         self.study.tell(trial, value)
         self._record(
             trial.number,
@@ -401,10 +401,6 @@ def _worker_gone(trial: Any) -> bool:
         return True
     age = (datetime.now() - started).total_seconds()
     return bool(age > STALE_AFTER_S)
-
-
-def _constraints(trial: Any) -> list[float]:
-    return list(trial.user_attrs.get("constraints", [0.0]))
 
 
 def _engine_kwargs(url: str) -> dict[str, Any]:
