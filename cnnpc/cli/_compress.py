@@ -12,24 +12,19 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cnnpc.cli._common import format_table, keep_spec, positive_int, print_json
+from cnnpc.cli._common import (
+    format_table,
+    keep_spec,
+    nonnegative_int,
+    positive_int,
+    print_json,
+)
 from cnnpc.errors import InputError
 
 if TYPE_CHECKING:
     from cnnpc.oracle import AccuracyOracle, OracleResult
 
 _DEPLOY_SIZE = 224  # cnnpc.models.DEPLOY_SIZE, repeated so that --help needs no TensorFlow
-
-
-def _seed(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
-    return value
 
 
 def _sparsity(text: str) -> float:
@@ -72,7 +67,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=0.0,
         help="extra gradual magnitude sparsity during fine-tuning, in [0, 1) (0: off)",
     )
-    parser.add_argument("--seed", type=_seed, default=0, help="training seed (0)")
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="training seed (0)")
     parser.add_argument(
         "--data",
         type=Path,

@@ -6,6 +6,8 @@ import argparse
 from typing import Any
 
 from cnnpc.cli._common import (
+    BREAKDOWN_HEADERS,
+    breakdown_cells,
     format_table,
     keep_spec,
     nonnegative_float,
@@ -165,20 +167,7 @@ def run_plan(args: argparse.Namespace) -> int:
     print()
     print(
         format_table(
-            [
-                "plan",
-                "mode",
-                "splits",
-                "end",
-                "uplink",
-                "edge",
-                "downlink",
-                "cloud",
-                "overhead",
-                "total ms",
-                "KB sent",
-                "speedup",
-            ],
+            ["plan", "mode", "splits", *BREAKDOWN_HEADERS, "KB sent", "speedup"],
             rows,
         )
     )
@@ -191,13 +180,7 @@ def _row(label: str, plan: dict[str, Any]) -> list[object]:
         label,
         plan["mode"],
         "+".join(plan["splits"]) or "-",
-        bd["end_ms"],
-        bd["uplink_ms"],
-        bd["edge_ms"],
-        bd["downlink_ms"],
-        bd["cloud_ms"],
-        bd["overhead_ms"],
-        bd["total_ms"],
+        *breakdown_cells(bd),
         plan["traffic_bytes"] / 1024.0,
         plan.get("speedup_vs_best_single_tier"),
     ]

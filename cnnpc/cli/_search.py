@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from cnnpc.cli._common import positive_float, positive_int, print_json
+from cnnpc.cli._common import nonnegative_int, positive_float, positive_int, print_json
 from cnnpc.cli._db import add_storage_argument
 from cnnpc.cli._plan import add_link_arguments
 
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--timeout", type=positive_float, default=None, metavar="S", help="stop after S s"
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=nonnegative_int, default=0)
     add_storage_argument(p)
     p.add_argument(
         "--epochs", type=positive_int, default=None, help="fine-tune epochs per candidate"
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_report(report: dict[str, Any]) -> None:
-    from cnnpc.cli._common import format_table
+    from cnnpc.cli._common import BREAKDOWN_HEADERS, breakdown_cells, format_table
 
     print(
         f"search {report['search_id']}: {report['status']}"
@@ -152,22 +152,7 @@ def _print_report(report: dict[str, Any]) -> None:
             f"({abs(cut):.0%} {'less' if cut >= 0 else 'more'} than the best uncompressed plan)"
         )
         bd = best["breakdown"]
-        print(
-            format_table(
-                ["end", "uplink", "edge", "downlink", "cloud", "overhead", "total ms"],
-                [
-                    [
-                        bd["end_ms"],
-                        bd["uplink_ms"],
-                        bd["edge_ms"],
-                        bd["downlink_ms"],
-                        bd["cloud_ms"],
-                        bd["overhead_ms"],
-                        bd["total_ms"],
-                    ]
-                ],
-            )
-        )
+        print(format_table(BREAKDOWN_HEADERS, [breakdown_cells(bd)]))
     print(
         f"trials {report['trials']}, fine-tunes {report['finetunes']}; "
         f"stored in {report['storage']} (see 'cnnpc show {report['search_id']}')"

@@ -89,3 +89,21 @@ def test_corrupt_database_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert bad.read_bytes() == b"this is not a database" * 100
+
+
+def test_negative_seed_exit_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(
+            [
+                *BASE,
+                "--acc-floor",
+                "0.9",
+                "--seed",
+                "-1",
+                "--storage",
+                f"sqlite:///{tmp_path / 'x.db'}",
+            ]
+        )
+    assert exc.value.code == 2
+    assert "--seed: must be >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "x.db").exists()
