@@ -7,11 +7,13 @@ fine-tuned twice.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cnnpc.search._configs import Config, config_key, parse_key
+from cnnpc.search._workers import this_worker, worker_gone
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,12 @@ class CacheStore(Protocol):
 
     def cached_accuracies(self, model: str, workload: str, budget_key: str) -> list[Any]: ...
 
+    def try_claim(self, name: str, owner: str) -> bool: ...
+
+    def get_claim(self, name: str) -> Any: ...
+
+    def release_claim(self, name: str, owner: str) -> bool: ...
+
 
 class CachedAccuracies:
     """Accuracy lookups that fine-tune only on a miss and remember the result in the database."""
@@ -70,6 +78,8 @@ class CachedAccuracies:
         self.source = source
         self.store = store
         self.finetunes = 0
+        self.poll_s = 0.25
+        """How often a worker waiting for another's fine-tune looks again."""
 
     def _row_to_measurement(self, row: Any) -> Measurement:
         return Measurement(
@@ -88,17 +98,41 @@ class CachedAccuracies:
         return None if row is None else self._row_to_measurement(row)
 
     def measure(self, config: Mapping[str, float]) -> tuple[Measurement, bool]:
-        """(measurement, whether a fine-tune was spent now)."""
-        cached = self.lookup(config)
-        if cached is not None:
-            return cached, False
+        """(measurement, whether this worker spent a fine-tune on it now).
+
+        Workers sharing the database never fine-tune the same configuration at once: the one
+        that claims it measures, the others wait for its row (or take over when its process is
+        gone).
+        """
+        key = config_key(config)
+        claim = f"accuracy:{self.model}|{self.source.workload}|{self.source.budget_key}|{key}"
+        while True:
+            cached = self.lookup(config)
+            if cached is not None:
+                return cached, False
+            me = this_worker()
+            if self.store.try_claim(claim, me):
+                try:
+                    cached = self.lookup(config)  # finished between our lookup and our claim
+                    if cached is not None:
+                        return cached, False
+                    return self._measure_now(config, key), True
+                finally:
+                    self.store.release_claim(claim, me)
+            holder = self.store.get_claim(claim)
+            if holder is not None and worker_gone(holder.owner, holder.created_at):
+                self.store.release_claim(claim, holder.owner)
+            elif holder is not None:
+                time.sleep(self.poll_s)
+
+    def _measure_now(self, config: Mapping[str, float], key: str) -> Measurement:
         result = self.source.measure(config)
         self.finetunes += 1
         row = self.store.put_cached_accuracy(
             self.model,
             self.source.workload,
             self.source.budget_key,
-            config_key(config),
+            key,
             result.val_accuracy,
             result.test_accuracy,
             result.finetune_seconds,
@@ -106,7 +140,7 @@ class CachedAccuracies:
             result.flops,
             result.details,
         )
-        return self._row_to_measurement(row), True
+        return self._row_to_measurement(row)
 
     def known(self) -> dict[str, tuple[Config, float]]:
         """Every measured configuration: key -> (configuration, validation accuracy)."""

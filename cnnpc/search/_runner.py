@@ -8,8 +8,6 @@ are told.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,9 +19,11 @@ from cnnpc.errors import InputError
 from cnnpc.search._configs import Config, config_key, normalise, parameters, to_params
 from cnnpc.search._measure import AccuracySource, CachedAccuracies
 from cnnpc.search._settings import SearchSettings
+from cnnpc.search._sharing import count_trials, fail_stale_trials, is_surplus, once
 from cnnpc.search._strategies import StrategyContext, cnnpc, exhaustive
 from cnnpc.search._summary import summarise
 from cnnpc.search._surrogate import AccuracySurrogate
+from cnnpc.search._workers import this_worker
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,8 @@ class SearchRunner:
         self.on_trial = on_trial
         self.surrogate = AccuracySurrogate(self.space)
         self._fitted_on = -1
+        self.poll_s = 0.25
+        """How often a worker waiting for others' last trials looks again."""
         from cnnpc.storage import SearchSpec
 
         self.search = storage.get_or_create_search(
@@ -146,9 +148,8 @@ class SearchRunner:
         s = self.settings
         self.storage.set_search_status(self.search.id, "running")
         self._fail_stale_trials()
-        if self._finished_trials() == 0:  # trial 0 is always the unpruned model
-            self.study.enqueue_trial(to_params(self.space, {}))
-            self._evaluate(self.study.ask(self.distributions))
+        if count_trials(self.study)[0] == 0:  # trial 0 is always the unpruned model
+            once(self.storage, f"search:{self.search.id}:baseline-trial", self._baseline_trial)
         baseline = self.cache.lookup({}) if s.acc_floor is not None else None
         if s.acc_floor is not None and baseline is None:  # skipped as trial 0: measure anyway
             baseline = self.cache.measure({})[0]
@@ -164,10 +165,17 @@ class SearchRunner:
             proposals = (exhaustive if s.strategy == "exhaustive" else cnnpc)(self._context())
         started = time.monotonic()
         stop_reason = None
-        while self._finished_trials() < s.trials:
+        while True:
+            finished, active = count_trials(self.study)
+            if finished >= s.trials:
+                break
             if s.timeout_s is not None and time.monotonic() - started > s.timeout_s:
                 stop_reason = f"stopped after the {s.timeout_s:g} s timeout"
                 break
+            if finished + active >= s.trials:  # other workers are running the last trials
+                time.sleep(self.poll_s)
+                self._fail_stale_trials()
+                continue
             if proposals is not None:
                 config = self._next_new(proposals)
                 if config is None:
@@ -175,15 +183,26 @@ class SearchRunner:
                     break
                 self.study.enqueue_trial(to_params(self.space, config))
             trial = self.study.ask(self.distributions)
+            if is_surplus(self.study, trial, s.trials):
+                continue
             self._evaluate(trial)
         self.storage.set_search_status(self.search.id, "finished", stop_reason)
         return self._result("finished", stop_reason)
 
-    def _finished_trials(self) -> int:
-        import optuna
+    def _baseline_trial(self) -> None:
+        if count_trials(self.study)[0] == 0:  # checked again under the claim
+            self.study.enqueue_trial(to_params(self.space, {}))
+            self._evaluate(self.study.ask(self.distributions))
 
-        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-        return len(self.study.get_trials(deepcopy=False, states=states))
+    def _fail_stale_trials(self) -> None:
+        def record(t: Any) -> None:
+            reason = "worker died mid-trial"
+            self._record(t.number, t.user_attrs, "failed", reason, t.datetime_start)
+
+        fail_stale_trials(self.study, record)
+
+    def _finished_trials(self) -> int:
+        return count_trials(self.study)[0]
 
     def _next_new(self, proposals: Any) -> Config | None:
         """Next proposal whose reduced configuration this study has not tried yet."""
@@ -192,23 +211,6 @@ class SearchRunner:
             if config_key(normalise(self.planner, config)[0]) not in tried:
                 return dict(config)
         return None
-
-    def _fail_stale_trials(self) -> None:
-        """Running trials whose worker process is gone (kill -9, crash) become failed trials.
-
-        A worker on this host is gone when its pid no longer runs; one on another host when its
-        trial has run longer than STALE_AFTER_S (no fine-tune takes that long).
-        """
-        import optuna
-
-        running = self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-        for t in running:
-            if not _worker_gone(t):
-                continue
-            self.study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
-            self._record(
-                t.number, t.user_attrs, "failed", "worker died mid-trial", t.datetime_start
-            )
 
     def _skip_reason(self, config: Config, latency_ms: float) -> tuple[str | None, float | None]:
         """Why this unmeasured configuration need not be fine-tuned (None: it must be)."""
@@ -256,7 +258,7 @@ class SearchRunner:
         config, plan = normalise(self.planner, expand(self.space, suggested))
         key = config_key(config)
         trial.set_user_attr("config_key", key)
-        trial.set_user_attr("worker", _WORKER)
+        trial.set_user_attr("worker", this_worker())
         attrs = {"config_key": key, "plan": plan.as_dict(), "keep": config}
         self._record(trial.number, attrs, "running", None, started)
         measured = self.cache.lookup(config)
@@ -380,27 +382,6 @@ class SearchRunner:
             pareto=summary["pareto"],
             storage_url=self.storage.url,
         )
-
-
-STALE_AFTER_S = 6 * 3600.0
-_WORKER = f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _worker_gone(trial: Any) -> bool:
-    host, _, pid = str(trial.user_attrs.get("worker", ":")).rpartition(":")
-    if host == socket.gethostname() and pid.isdigit():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
-    started = trial.datetime_start
-    if started is None:
-        return True
-    age = (datetime.now() - started).total_seconds()
-    return bool(age > STALE_AFTER_S)
 
 
 def _engine_kwargs(url: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ Records going in and out are frozen dataclasses; every failure is a one-line Sto
 
 from __future__ import annotations
 
+from cnnpc.storage._claims import Claim
 from cnnpc.storage._errors import (
     NoDatabaseError,
     StorageBusyError,
@@ -36,6 +37,7 @@ __all__ = [
     "VERSION_TABLE",
     "BestPlanRecord",
     "CachedAccuracy",
+    "Claim",
     "NoDatabaseError",
     "SearchRecord",
     "SearchSpec",

@@ -173,3 +173,14 @@ class BestPlanModel(Base):
     trial_number: Mapped[int | None] = mapped_column(Integer)
     payload: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
+
+
+class ClaimModel(Base):
+    """One piece of shared work a worker holds (see cnnpc/storage/_claims.py)."""
+
+    __tablename__ = "cnnpc_claims"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    owner: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime]

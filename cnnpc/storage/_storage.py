@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cnnpc.errors import InputError
 from cnnpc.storage import _schema
+from cnnpc.storage._claims import Claim, delete_claim, insert_claim, read_claim
 from cnnpc.storage._convert import (
     best_plan_record,
     cached_accuracy,
@@ -24,7 +25,7 @@ from cnnpc.storage._convert import (
     trial_record,
 )
 from cnnpc.storage._engine import make_engine, retrying, session_scope
-from cnnpc.storage._errors import NoDatabaseError, StorageError
+from cnnpc.storage._errors import NoDatabaseError, StorageConflictError, StorageError
 from cnnpc.storage._models import (
     AccuracyCacheModel,
     BestPlanModel,
@@ -381,6 +382,28 @@ class Storage:
                 cache_query(model, workload, budget_key).order_by(AccuracyCacheModel.id)
             ).all()
             return [cached_accuracy(r) for r in rows]
+
+    # -- claims (several workers on one search) ---------------------------------------------
+
+    @retrying()
+    def try_claim(self, name: str, owner: str) -> bool:
+        """Take the claim `name` for `owner`; False when another worker already holds it."""
+        try:
+            with self.session_scope() as session:
+                insert_claim(session, name, owner)
+        except StorageConflictError:
+            return False
+        return True
+
+    def get_claim(self, name: str) -> Claim | None:
+        with self.session_scope() as session:
+            return read_claim(session, name)
+
+    @retrying()
+    def release_claim(self, name: str, owner: str) -> bool:
+        """Give the claim up (or break a dead holder's); True if a row went."""
+        with self.session_scope() as session:
+            return delete_claim(session, name, owner)
 
     # -- best plans -------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from cnnpc.storage import (
 )
 from cnnpc.storage._models import Base
 
-HEAD = "0001"
+HEAD = "0002"
 
 
 def _tables(path: Path) -> set[str]:
@@ -40,7 +40,7 @@ def test_first_use_creates_the_schema_with_wal_and_busy_timeout(tmp_path):
     path = tmp_path / "cnnpc.db"
     with Storage(f"sqlite:///{path}") as storage:
         assert storage.current_revision() == HEAD == storage.head_revision()
-        assert storage.known_revisions() == [HEAD]
+        assert storage.known_revisions() == [HEAD, "0001"]
         with storage._engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
@@ -120,12 +120,12 @@ def test_newer_schema_is_refused(tmp_path):
 def test_older_schema_asks_for_db_upgrade(tmp_path, monkeypatch):
     path = tmp_path / "old.db"
     Storage(f"sqlite:///{path}").close()
-    monkeypatch.setattr(_schema, "head_revision", lambda: "0002")
-    monkeypatch.setattr(_schema, "known_revisions", lambda: ["0002", HEAD])
+    monkeypatch.setattr(_schema, "head_revision", lambda: "0099")
+    monkeypatch.setattr(_schema, "known_revisions", lambda: ["0099", HEAD])
     with pytest.raises(StorageError) as info:
         Storage(f"sqlite:///{path}")
     assert str(info.value) == (
-        f"database schema {HEAD} is older than this cnnpc (0002); run "
+        f"database schema {HEAD} is older than this cnnpc (0099); run "
         f"'cnnpc db upgrade --storage sqlite:///{path}'"
     )
 
