@@ -12,3 +12,21 @@ REFERENCE = Path(__file__).parent / "fixtures" / "cnnpc_reference"
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def postgres_url_factory():
+    """Makes fresh databases on one PostgreSQL server started for the session (or skips)."""
+    from postgres_server import Unavailable, create_database, postgres_server
+
+    try:
+        server = postgres_server()
+        url = server.__enter__()
+    except Unavailable as exc:
+        print(f"\nSKIP PostgreSQL tests: {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    counter = iter(range(1_000_000))
+    try:
+        yield lambda: create_database(url, f"cnnpc_test_{next(counter)}")
+    finally:
+        server.__exit__(None, None, None)

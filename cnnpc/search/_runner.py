@@ -19,7 +19,14 @@ from cnnpc.errors import InputError
 from cnnpc.search._configs import Config, config_key, normalise, parameters, to_params
 from cnnpc.search._measure import AccuracySource, CachedAccuracies
 from cnnpc.search._settings import SearchSettings
-from cnnpc.search._sharing import count_trials, fail_stale_trials, is_surplus, once
+from cnnpc.search._sharing import (
+    count_trials,
+    exclusive,
+    fail_stale_trials,
+    is_surplus,
+    release_slot,
+    take_slot,
+)
 from cnnpc.search._strategies import StrategyContext, cnnpc, exhaustive
 from cnnpc.search._summary import summarise
 from cnnpc.search._surrogate import AccuracySurrogate
@@ -101,14 +108,18 @@ class SearchRunner:
             )
         )
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        rdb = optuna.storages.RDBStorage(storage.url, **_engine_kwargs(storage.url))
-        self.study = optuna.create_study(
-            study_name=self.search.study_name,
-            storage=rdb,
-            sampler=self._sampler(),
-            direction="minimize" if settings.mode == "acc_floor" else "maximize",
-            load_if_exists=True,
-        )
+        self.slot = take_slot(storage, self.search.id)
+        finished = storage.list_trials(self.search.id)
+        self._resumed_at = sum(t.state in ("complete", "pruned") for t in finished)
+        with exclusive(storage, "optuna-storage-setup"):
+            rdb = optuna.storages.RDBStorage(storage.url, **_engine_kwargs(storage.url))
+            self.study = optuna.create_study(
+                study_name=self.search.study_name,
+                storage=rdb,
+                sampler=self._sampler(),
+                direction="minimize" if settings.mode == "acc_floor" else "maximize",
+                load_if_exists=True,
+            )
         self.distributions: dict[str, optuna.distributions.BaseDistribution] = {
             p: optuna.distributions.CategoricalDistribution(list(self.space.keep_grid))
             for p in parameters(self.space)
@@ -117,9 +128,11 @@ class SearchRunner:
     # -- strategy plumbing -------------------------------------------------------------------
 
     def _sampler(self) -> Any:
+        """Seeded by --seed, offset by this worker's slot and by the trials already done, so
+        neither a second worker nor a resumed run replays the proposals made before."""
         import optuna
 
-        seed = self.settings.seed
+        seed = self.settings.seed + 104_729 * self.slot + self._resumed_at
         if self.settings.strategy == "tpe":
             return optuna.samplers.TPESampler(seed=seed, n_startup_trials=5, multivariate=True)
         return optuna.samplers.RandomSampler(seed=seed)
@@ -145,11 +158,18 @@ class SearchRunner:
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self) -> SearchResult:
+        try:
+            return self._run()
+        finally:
+            release_slot(self.storage, self.search.id, self.slot)
+
+    def _run(self) -> SearchResult:
         s = self.settings
         self.storage.set_search_status(self.search.id, "running")
         self._fail_stale_trials()
         if count_trials(self.study)[0] == 0:  # trial 0 is always the unpruned model
-            once(self.storage, f"search:{self.search.id}:baseline-trial", self._baseline_trial)
+            with exclusive(self.storage, f"search:{self.search.id}:baseline-trial"):
+                self._baseline_trial()
         baseline = self.cache.lookup({}) if s.acc_floor is not None else None
         if s.acc_floor is not None and baseline is None:  # skipped as trial 0: measure anyway
             baseline = self.cache.measure({})[0]
