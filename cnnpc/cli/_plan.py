@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from cnnpc.cli._common import (
@@ -19,12 +20,22 @@ from cnnpc.planner import MODE_LABELS, Planner, planner_for
 from cnnpc.profiles import Profile, list_profiles, load_profile
 
 
-def add_link_arguments(p: argparse.ArgumentParser) -> None:
+def add_link_arguments(
+    p: argparse.ArgumentParser,
+    bandwidth_type: Callable[[str], Any] = positive_float,
+    bandwidth_help: str = "edge->cloud Mbps",
+    bandwidth_default: float | None = None,
+) -> None:
     """Options every command that prices plans shares (plan, search, sweep...)."""
     p.add_argument("--model", required=True, help="model name (see 'cnnpc profiles')")
     p.add_argument("--device", required=True, help="end device profile, e.g. MI8 or MI8SE")
     p.add_argument(
-        "--bandwidth", required=True, type=positive_float, metavar="MBPS", help="edge->cloud Mbps"
+        "--bandwidth",
+        required=bandwidth_default is None,
+        default=bandwidth_default,
+        type=bandwidth_type,
+        metavar="MBPS",
+        help=bandwidth_help,
     )
     p.add_argument(
         "--uplink", type=positive_float, default=20.0, metavar="MBPS", help="end->edge Mbps (20)"
@@ -88,6 +99,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="MS",
         help="also find the plan that meets this budget with the least traffic",
     )
+    p.add_argument(
+        "--granularity",
+        choices=("block", "layer"),
+        default="block",
+        help="block: split only at the profile's candidates (default); layer: place every layer "
+        "by an exact minimum cut of the layer graph, compared with the block plan",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_plan)
 
@@ -136,6 +154,10 @@ def _describe(plan: dict[str, Any]) -> str:
 
 
 def run_plan(args: argparse.Namespace) -> int:
+    if args.granularity == "layer":
+        from cnnpc.cli._plan_layer import run_layer_plan
+
+        return run_layer_plan(args)
     report = plan_report(args)
     if args.json:
         print_json(report)

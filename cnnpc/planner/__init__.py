@@ -13,6 +13,7 @@ from cnnpc.planner._exact import (
     traffic_matrix,
 )
 from cnnpc.planner._factory import CONVENTIONS, planner_for
+from cnnpc.planner._mincut import TieredCut, price_assignment, solve_tiered_cut
 
 __all__ = [
     "CONVENTIONS",
@@ -21,8 +22,11 @@ __all__ = [
     "SINGLE_SPLIT_MODES",
     "Plan",
     "Planner",
+    "TieredCut",
     "latency_matrix",
     "mode_of",
     "planner_for",
+    "price_assignment",
+    "solve_tiered_cut",
     "traffic_matrix",
 ]

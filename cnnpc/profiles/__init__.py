@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
-from cnnpc.profiles._loader import device_names, list_profiles, load_profile, load_profile_dir
+from cnnpc.profiles._layers import (
+    LAYER_COLUMNS,
+    LayerRow,
+    check_layers,
+    load_layers,
+    read_layers,
+)
+from cnnpc.profiles._loader import (
+    PROFILES_ENV,
+    default_user_root,
+    device_names,
+    list_profiles,
+    load_profile,
+    load_profile_dir,
+    user_profile_roots,
+    user_profiles,
+)
 from cnnpc.profiles._schema import TIERS, Profile, Segment, Tensor
 from cnnpc.profiles._synthetic import make_profile, synthetic_profile
 
 __all__ = [
+    "LAYER_COLUMNS",
+    "PROFILES_ENV",
     "TIERS",
+    "LayerRow",
     "Profile",
     "Segment",
     "Tensor",
+    "check_layers",
+    "default_user_root",
     "device_names",
     "list_profiles",
+    "load_layers",
     "load_profile",
     "load_profile_dir",
     "make_profile",
+    "read_layers",
     "synthetic_profile",
+    "user_profile_roots",
+    "user_profiles",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 from collections.abc import Mapping
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -19,7 +20,11 @@ from cnnpc.spaces import SearchSpace, load_space
 
 TENSOR_COLUMNS = ("boundary", "name", "height", "width", "channels", "elements")
 SEGMENT_COLUMNS = ("segment", "name", "end_ms", "edge_ms", "cloud_ms")
-_NOT_DEVICES = {"tensors"}
+# params.csv: parameters per segment (upload-plan); layers.csv: the layer graph (_layers)
+_NOT_DEVICES = {"tensors", "params", "layers"}
+_NOT_DEVICE_SUFFIX = "_measurements"  # raw timings beside a measured profile (cnnpc profile)
+PROFILES_ENV = "CNNPC_PROFILES"
+"""Environment variable: folder(s) of user profiles (os.pathsep-separated), searched first."""
 
 
 def _read_csv(
@@ -154,11 +159,29 @@ def _check_against_space(
 
 def device_names(folder: Traversable | Path) -> list[str]:
     """End devices profiled in a profile folder (one CSV each)."""
-    return sorted(
-        p.name.removesuffix(".csv")
-        for p in folder.iterdir()
-        if p.name.endswith(".csv") and p.name.removesuffix(".csv") not in _NOT_DEVICES
-    )
+    names = (p.name.removesuffix(".csv") for p in folder.iterdir() if p.name.endswith(".csv"))
+    return sorted(n for n in names if n not in _NOT_DEVICES and not n.endswith(_NOT_DEVICE_SUFFIX))
+
+
+def user_profile_roots() -> list[Path]:
+    """Folders of user profiles (``<root>/<model>/``): $CNNPC_PROFILES, then ./results/profiles.
+
+    Profiles measured or imported on this machine live outside the package, so an installed
+    cnnpc is never written to; the shipped profiles are searched before these.
+    """
+    env = os.environ.get(PROFILES_ENV, "")
+    roots = [Path(p) for p in env.split(os.pathsep) if p.strip()]
+    roots.append(Path.cwd() / "results" / "profiles")
+    return roots
+
+
+def default_user_root() -> Path:
+    """Where new user profiles go unless told otherwise: the first of `user_profile_roots`."""
+    return user_profile_roots()[0]
+
+
+def _user_folders(model: str) -> list[Path]:
+    return [root / model for root in user_profile_roots() if (root / model).is_dir()]
 
 
 def load_profile_dir(
@@ -190,13 +213,43 @@ def load_profile_dir(
 
 
 def load_profile(model: str, device: str) -> Profile:
-    """Load the shipped profile of `model` on end device `device`, with its search space."""
+    """Load the profile of `model` on end device `device`, with its search space.
+
+    Shipped devices come first; then user profile folders (see `user_profile_roots`), so a
+    profile written by ``cnnpc profile`` or ``cnnpc profile import`` is found by name.
+    """
     space = load_space(model)
     folder = data_root("model_profiles") / model
     if not folder.is_dir():
         valid = ", ".join(available_models()) or "none"
         raise ProfileError(f"unknown model {model!r} (valid: {valid})")
-    return load_profile_dir(folder, device, space, label=f"model_profiles/{model}")
+    shipped = device_names(folder)
+    if any(d.lower() == device.lower() for d in shipped):
+        return load_profile_dir(folder, device, space, label=f"model_profiles/{model}")
+    known = list(shipped)
+    for user in _user_folders(model):
+        devices = device_names(user)
+        if any(d.lower() == device.lower() for d in devices):
+            return load_profile_dir(user, device, space, label=str(user))
+        known.extend(d for d in devices if d not in known)
+    raise ProfileError(
+        f"unknown device {device!r} for model {model!r} (valid: {', '.join(known) or 'none'})"
+    )
+
+
+def user_profiles() -> dict[str, list[str]]:
+    """Devices found in user profile folders, per model (shipped names excluded)."""
+    found: dict[str, list[str]] = {}
+    for model in available_models():
+        shipped = {d.lower() for d in device_names(data_root("model_profiles") / model)}
+        names: list[str] = []
+        for user in _user_folders(model):
+            names.extend(
+                d for d in device_names(user) if d.lower() not in shipped and d not in names
+            )
+        if names:
+            found[model] = names
+    return found
 
 
 def list_profiles() -> dict[str, list[str]]:

@@ -145,7 +145,13 @@ class SearchRunner:
             floor=floor,
             accuracy=self._known_accuracy,
             estimate=self._estimate,
+            best_latency=self._best_latency,
+            by_latency=self.settings.acc_floor is not None,
         )
+
+    def _best_latency(self) -> float | None:
+        best = self._best_so_far()
+        return None if best is None else float(best["latency_ms"])
 
     def _known_accuracy(self, config: Mapping[str, float]) -> float | None:
         m = self.cache.lookup(normalise(self.planner, config)[0])

@@ -1,7 +1,11 @@
 """Search strategies: which configuration to try next.
 
 tpe / random: Optuna's samplers choose the keep fraction of every search parameter.
-exhaustive:   every split-aware configuration in grid order (see `split_aware_grid`).
+exhaustive:   every split-aware configuration (see `split_aware_grid`). With an accuracy floor, in
+              order of increasing latency, stopping at the first that cannot beat the best feasible
+              latency: every configuration after it is slower, so the answer is the exact optimum
+              over the grid and the only fine-tunes are of configurations faster than it. With a
+              latency budget, every configuration within the budget in grid order.
 cnnpc:        a re-implementation of CNNPC's own search (Yang et al., TPDS 2022): nested loops over
               split points and split pairs; for each, the most aggressive keep fraction that still
               meets the floor is found by linear interpolation between the accuracies bracketing the
@@ -35,10 +39,29 @@ class StrategyContext:
     floor: float
     accuracy: Callable[[Mapping[str, float]], float | None]
     estimate: Callable[[Mapping[str, float]], float | None]
+    best_latency: Callable[[], float | None] = lambda: None
+    """The best feasible latency found so far (None: none yet)."""
+    by_latency: bool = True
+    """Whether latency is what is minimised (an accuracy floor), so ordering by it pays."""
 
 
 def exhaustive(ctx: StrategyContext) -> Proposals:
-    yield from split_aware_grid(ctx.space)
+    grid = list(split_aware_grid(ctx.space))
+    if not ctx.by_latency:
+        yield from grid
+        return
+    priced = sorted(
+        (
+            (ctx.planner.best(Compression.from_fractions(ctx.planner.profile, c)).latency_ms, i, c)
+            for i, c in enumerate(grid)
+        ),
+        key=lambda item: item[:2],
+    )
+    for latency, _, config in priced:
+        best = ctx.best_latency()
+        if best is not None and latency >= best:
+            return  # everything left is at least as slow as a feasible plan already found
+        yield config
 
 
 def _layout_latency(planner: Planner, config: Config, splits: tuple[str, ...]) -> float:

@@ -1,0 +1,77 @@
+"""Per-layer costs: each tier's compute time and each link's transfer time, from a profile.
+
+The profiles measure whole segments, not layers, so a segment's time on a tier is shared among
+its layers in proportion to their FLOPs. Layers without FLOPs (batch norm, activations, additions,
+pooling, the input) get 0 ms: deployed int8 graphs fold batch norm into the convolution and fuse
+the activation into its kernel, and an addition or pooling is a memory pass that is small next to
+the convolutions; a made-up epsilon would only move time away from the layers that measurably
+cost it. Their placement is then decided by transfers alone, and ties keep them on the lower
+tier, with the layer that feeds them. A segment with no FLOPs at all (a synthetic one) shares its
+time equally among its layers.
+
+Transfers use the block planner's model (cnnpc.latency): bytes = elements x bytes per element at
+the links' rates; the raw input starts on the end device; the output's way back is the fixed
+overhead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cnnpc.latency import Conventions, Links
+from cnnpc.latency._model import FloatArray
+from cnnpc.layergraph._graph import LayerGraph
+from cnnpc.profiles import TIERS, Profile
+
+
+@dataclass(frozen=True)
+class LayerCosts:
+    """compute[t, v]: ms of layer v on tier t (end, edge, cloud); link_ms[k, v]: ms to send v's
+    output over link k (0: end->edge, 1: edge->cloud); bytes[v]: that output's size."""
+
+    compute: FloatArray
+    link_ms: FloatArray
+    bytes: FloatArray
+    overhead_ms: float
+
+
+def apportion(profile: Profile, graph: LayerGraph) -> FloatArray:
+    """(3, layers) compute times: each segment's time split by its layers' share of FLOPs."""
+    graph.check_against(profile)
+    segments = np.array(graph.segments)
+    flops = np.array(graph.flops, dtype=np.float64)
+    share = np.zeros(graph.n_layers)
+    for s in range(profile.n_segments):
+        members = segments == s
+        total = flops[members].sum()
+        if total > 0:
+            share[members] = flops[members] / total
+        else:
+            members[0] = False  # the input layer never computes
+            share[members] = 1.0 / max(1, int(members.sum()))
+    times = np.array([[seg.on(t) for seg in profile.segments] for t in TIERS])
+    compute: FloatArray = times[:, segments] * share[None, :]
+    return compute
+
+
+def layer_costs(
+    profile: Profile, graph: LayerGraph, links: Links, conventions: Conventions | None = None
+) -> LayerCosts:
+    """Everything the layer planner prices, as arrays (no pruning: every tensor whole)."""
+    conv = conventions or Conventions()
+    bpe = conv.bytes_per_element or profile.bytes_per_element
+    n_bytes = np.array(graph.elements, dtype=np.float64) * bpe
+    link_ms = np.vstack(
+        [
+            np.asarray(links.ms(n_bytes, links.uplink_mbps), dtype=np.float64),
+            np.asarray(links.ms(n_bytes, links.bandwidth_mbps), dtype=np.float64),
+        ]
+    )
+    return LayerCosts(
+        compute=apportion(profile, graph),
+        link_ms=link_ms,
+        bytes=n_bytes,
+        overhead_ms=conv.overhead_ms,
+    )

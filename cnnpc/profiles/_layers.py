@@ -1,0 +1,161 @@
+"""Read `model_profiles/<model>/layers.csv`: the model's full layer graph, without TensorFlow.
+
+The file is written once from the Keras model by ``python -m cnnpc.layergraph.generate`` so that
+`cnnpc plan --granularity layer` can plan at layer granularity without importing TensorFlow. One
+row per layer in topological order: name, op (Keras class), segment (the profile segment whose
+time the layer shares), FLOPs, output shape and elements at the profile's input size, and the
+names of the layers it reads (``;``-separated, empty for the input).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from cnnpc._resources import data_root
+from cnnpc.errors import ProfileError
+from cnnpc.profiles._schema import Profile
+
+LAYER_COLUMNS = ("name", "op", "segment", "flops", "shape", "elements", "inputs")
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One layer of the model: what it computes, what it outputs, what it reads."""
+
+    name: str
+    op: str
+    segment: int
+    flops: int
+    shape: tuple[int, ...]
+    elements: int
+    inputs: tuple[str, ...]
+
+
+def _int(label: str, i: int, column: str, text: str, minimum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ProfileError(
+            f"{label}: row {i}, column {column}: must be an integer >= {minimum}, got {text!r}"
+        )
+    return value
+
+
+def _parse_row(label: str, i: int, row: dict[str, str], seen: set[str]) -> LayerRow:
+    name = row["name"].strip()
+    if not name or name in seen:
+        raise ProfileError(f"{label}: row {i}, column name: empty or repeated name {name!r}")
+    try:
+        shape = tuple(int(d) for d in row["shape"].split("x"))
+    except ValueError:
+        shape = ()
+    elements = _int(label, i, "elements", row["elements"], 1)
+    if not shape or min(shape) < 1 or _product(shape) != elements:
+        raise ProfileError(
+            f"{label}: row {i}, column shape: {row['shape']!r} does not give {elements} elements"
+        )
+    inputs = tuple(x.strip() for x in row["inputs"].split(";") if x.strip())
+    for source in inputs:
+        if source not in seen:
+            raise ProfileError(
+                f"{label}: row {i}, column inputs: {source!r} is not an earlier layer "
+                "(rows must be in topological order)"
+            )
+    if (i == 0) != (not inputs):
+        raise ProfileError(f"{label}: row {i}, column inputs: only row 0 (the input) has none")
+    return LayerRow(
+        name=name,
+        op=row["op"].strip(),
+        segment=_int(label, i, "segment", row["segment"], 0),
+        flops=_int(label, i, "flops", row["flops"], 0),
+        shape=shape,
+        elements=elements,
+        inputs=inputs,
+    )
+
+
+def _product(values: tuple[int, ...]) -> int:
+    out = 1
+    for v in values:
+        out *= v
+    return out
+
+
+def read_layers(resource: Traversable | Path, label: str | None = None) -> tuple[LayerRow, ...]:
+    """Parse and validate a layers.csv file (names unique, inputs earlier, numbers sane)."""
+    label = label or str(resource)
+    if not resource.is_file():
+        raise ProfileError(f"{label}: file not found")
+    try:
+        text = resource.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{label}: cannot read: {exc}") from None
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in LAYER_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ProfileError(f"{label}: header: missing column(s) {', '.join(missing)}")
+    rows: list[LayerRow] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(reader):
+        if None in raw or any(raw.get(c) is None for c in LAYER_COLUMNS):
+            raise ProfileError(f"{label}: row {i}: wrong number of fields")
+        row = _parse_row(label, i, raw, seen)
+        seen.add(row.name)
+        rows.append(row)
+    if not rows:
+        raise ProfileError(f"{label}: no data rows")
+    return tuple(rows)
+
+
+def check_layers(rows: tuple[LayerRow, ...], profile: Profile, label: str) -> None:
+    """The layer file must fit the profile: segments in range and in order, boundary tensors equal.
+
+    Boundary k >= 1 is produced by the last layer its search-space candidate names; that layer
+    must end segment k-1 and output exactly the tensor tensors.csv lists.
+    """
+    n = profile.n_segments
+    last = 0
+    for i, row in enumerate(rows):
+        if not last <= row.segment < n:
+            raise ProfileError(
+                f"{label}: row {i}, column segment: {row.segment} out of order or not in 0..{n - 1}"
+            )
+        last = row.segment
+    if rows[0].elements != profile.input.elements:
+        raise ProfileError(
+            f"{label}: row 0: the input has {rows[0].elements} elements, tensors.csv "
+            f"{profile.input.elements}"
+        )
+    index = {row.name: i for i, row in enumerate(rows)}
+    for k, (cand, tensor) in enumerate(
+        zip(profile.space.candidates, profile.candidates, strict=True), start=1
+    ):
+        layer = cand.layers[-1] if cand.layers else ""
+        if layer not in index:
+            raise ProfileError(f"{label}: no layer {layer!r} (the output of candidate {cand.name})")
+        row = rows[index[layer]]
+        if row.elements != tensor.elements or row.segment != k - 1:
+            raise ProfileError(
+                f"{label}: layer {layer}: {row.elements} elements in segment {row.segment}, but "
+                f"candidate {cand.name} is {tensor.elements} elements ending segment {k - 1}"
+            )
+
+
+def load_layers(profile: Profile) -> tuple[LayerRow, ...]:
+    """The shipped layer graph of `profile`'s model, checked against the profile."""
+    label = f"model_profiles/{profile.model}/layers.csv"
+    resource = data_root("model_profiles") / profile.model / "layers.csv"
+    if not resource.is_file():
+        raise ProfileError(
+            f"{label}: file not found (layer-granularity planning needs it; write it with "
+            f"'python -m cnnpc.layergraph.generate {profile.model}')"
+        )
+    rows = read_layers(resource, label)
+    check_layers(rows, profile, label)
+    return rows
