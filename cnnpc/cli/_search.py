@@ -35,6 +35,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--timeout", type=positive_float, default=None, metavar="S", help="stop after S s"
     )
+    add_accuracy_arguments(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def add_accuracy_arguments(p: argparse.ArgumentParser) -> None:
+    """Where accuracies come from and are cached (search, sweep): one definition."""
     p.add_argument("--seed", type=nonnegative_int, default=0)
     add_storage_argument(p)
     p.add_argument(
@@ -42,8 +49,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--data", default=None, metavar="DIR", help="your data: one folder per class")
     p.add_argument("--weights", default=None, metavar="FILE", help="your trained Keras model")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run)
+
+
+def accuracy_source(args: argparse.Namespace) -> Any:
+    """The fine-tuning accuracy source the options of add_accuracy_arguments describe."""
+    from cnnpc.search._oracle_source import oracle_source
+
+    return oracle_source(
+        args.model, epochs=args.epochs, seed=args.seed, data=args.data, weights=args.weights
+    )
 
 
 def _progress(quiet: bool) -> tuple[Any, Any]:
@@ -84,11 +98,7 @@ def run(args: argparse.Namespace) -> int:
     )
     settings.planner()  # validate model/device before anything heavy starts
     storage = Storage(resolve_url(args.storage))
-    from cnnpc.search._oracle_source import oracle_source
-
-    source = oracle_source(
-        args.model, epochs=args.epochs, seed=args.seed, data=args.data, weights=args.weights
-    )
+    source = accuracy_source(args)
     progress, task = _progress(quiet=not sys.stderr.isatty() and args.json)
 
     def on_trial(event: TrialEvent) -> None:

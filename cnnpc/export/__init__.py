@@ -22,6 +22,7 @@ __all__ = [
     "deployment_plan",
     "export_json",
     "export_xlsx",
+    "styled_table",
     "write_atomically",
 ]
 
@@ -33,6 +34,13 @@ def export_xlsx(storage: Storage, search_ids: Sequence[int], path: Path) -> list
     reports = [collect(storage, i, with_trials=True) for i in dict.fromkeys(search_ids)]
     write_xlsx(reports, Path(path))
     return reports
+
+
+def styled_table(sheet: Any, rows: list[dict[str, Any]]) -> None:
+    """Write dict rows to an openpyxl sheet in the style of every cnnpc workbook."""
+    from cnnpc.export._xlsx import _table
+
+    _table(sheet, rows)
 
 
 def export_json(storage: Storage, search_id: int, path: Path) -> dict[str, Any]:

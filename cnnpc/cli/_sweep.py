@@ -1,0 +1,220 @@
+"""`cnnpc sweep`: the best plan over a bandwidth grid — when should a deployment re-partition?"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from cnnpc.cli._common import format_table, nonnegative_int, print_json
+from cnnpc.cli._plan import add_link_arguments
+from cnnpc.cli._search import accuracy_source, add_accuracy_arguments
+from cnnpc.errors import InputError
+
+
+def _grid(text: str) -> tuple[float, ...]:
+    from cnnpc.sweep import parse_bandwidths
+
+    try:
+        return parse_bandwidths(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from cnnpc.sweep import DEFAULT_MAX_FINETUNES
+
+    p = sub.add_parser(
+        "sweep",
+        help="best plan over a grid of bandwidths: where to re-partition, and the regret of not",
+        description="Find the best plan at every bandwidth (and device) of a grid, re-using the "
+        "shared accuracy cache; report where the best split or compression changes and how much "
+        "slower each plan is when kept fixed across the grid.",
+    )
+    add_link_arguments(
+        p,
+        bandwidth_type=_grid,
+        bandwidth_help="edge->cloud grid: START:STOP:STEP (inclusive) or a comma list",
+    )
+    p.add_argument(
+        "--acc-floor", type=float, required=True, metavar="A0", help="val accuracy >= A0"
+    )
+    p.add_argument(
+        "--max-finetunes",
+        type=nonnegative_int,
+        default=DEFAULT_MAX_FINETUNES,
+        metavar="N",
+        help=f"fine-tunes the sweep may spend ({DEFAULT_MAX_FINETUNES}; 0: only what is "
+        "measured, unmeasured faster candidates are reported as unverified)",
+    )
+    p.add_argument(
+        "--no-surrogate",
+        action="store_true",
+        help="never rule a candidate out by the accuracy surrogate",
+    )
+    add_accuracy_arguments(p)
+    p.add_argument("--png", type=Path, default=None, metavar="FILE", help="write a plot")
+    p.add_argument("--xlsx", type=Path, default=None, metavar="FILE", help="write a workbook")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnpc.storage import Storage, display_url, resolve_url
+    from cnnpc.sweep import SweepSettings, parse_devices, run_sweep
+
+    settings = SweepSettings(
+        model=args.model,
+        devices=parse_devices(args.device),
+        bandwidths=args.bandwidth,
+        acc_floor=args.acc_floor,
+        uplink_mbps=args.uplink,
+        max_finetunes=args.max_finetunes,
+        conventions=args.conventions,
+        overhead_ms=args.overhead_ms,
+        prune_compute=args.prune_compute,
+        surrogate=not args.no_surrogate,
+    )
+    for device in settings.devices:  # validate names before anything heavy starts
+        settings.planner(device, settings.bandwidths[0])
+    for path in (args.png, args.xlsx):
+        if path is not None and not Path(path).parent.is_dir():
+            raise InputError(f"cannot write {path}: directory {Path(path).parent} does not exist")
+    storage = Storage(resolve_url(args.storage))
+    result = run_sweep(settings, accuracy_source(args), storage)
+    report = result.as_dict() | {"storage": display_url(storage.url)}
+    if args.png is not None:
+        from cnnpc.sweep._plot import plot_sweep
+
+        report["png"] = str(plot_sweep(result, args.png))
+    if args.xlsx is not None:
+        from cnnpc.sweep._xlsx import write_sweep_xlsx
+
+        report["xlsx"] = str(write_sweep_xlsx(result, args.xlsx))
+    if args.json:
+        print_json(report)
+    else:
+        _print_report(report)
+    return 0
+
+
+def _keep(config_key: str) -> str:
+    return "no pruning" if config_key == "baseline" else config_key
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    plans = report["plans"]
+    labels = {plan_id: label for label, plan_id in plans.items()}
+    print(
+        f"sweep of {report['model']} on {', '.join(report['devices'])}: "
+        f"{len(report['bandwidths_mbps'])} edge->cloud bandwidths "
+        f"{report['bandwidths_mbps'][0]:g}..{report['bandwidths_mbps'][-1]:g} Mbps, "
+        f"end->edge {report['uplink_mbps']:g} Mbps, accuracy floor {report['acc_floor']:g}"
+    )
+    rows = []
+    for p in report["points"]:
+        b = p["best"]
+        rows.append(
+            [
+                p["device"],
+                p["bandwidth_mbps"],
+                None if b is None else labels[b["plan_id"]],
+                None if b is None else b["latency_ms"],
+                p["uncompressed_ms"],
+                None if b is None else b["mode"],
+                None if b is None else ("+".join(b["splits"]) or "-"),
+                None if b is None else _keep(b["config_key"]),
+                None if b is None else b["val_accuracy"],
+                p["unverified"] or None,
+            ]
+        )
+    print(
+        format_table(
+            [
+                "device",
+                "Mbps",
+                "plan",
+                "best ms",
+                "unpruned ms",
+                "mode",
+                "splits",
+                "keep",
+                "val acc",
+                "unverified",
+            ],
+            rows,
+        )
+    )
+    print()
+    if report["thresholds"]:
+        print("thresholds (the best plan changes):")
+        for t in report["thresholds"]:
+            if t["crossover_inside"]:
+                where = f"; the two plans cross at {t['crossover_mbps']:.3f} Mbps"
+            elif t["from_plan"] == "none" or t["to_plan"] == "none":
+                where = ""
+            else:  # the lines meet outside the interval, or never
+                where = "; their latencies do not cross in between (a third plan may win there)"
+            print(
+                f"  {t['device']}: {t['from_plan']} -> {t['to_plan']} between "
+                f"{t['low_mbps']:g} and {t['high_mbps']:g} Mbps{where}"
+            )
+    else:
+        print("no threshold: one plan is best across the whole grid")
+    print()
+    print("plans, and the regret of keeping each fixed across the grid:")
+    by_id = {p["best"]["plan_id"]: p["best"] for p in report["points"] if p["best"]}
+    print(
+        format_table(
+            [
+                "device",
+                "plan",
+                "mode",
+                "splits",
+                "keep",
+                "best at (Mbps)",
+                "max regret ms",
+                "max %",
+                "at Mbps",
+                "mean ms",
+                "mean %",
+            ],
+            [
+                [
+                    r["device"],
+                    r["plan"],
+                    by_id[r["plan_id"]]["mode"],
+                    "+".join(by_id[r["plan_id"]]["splits"]) or "-",
+                    _keep(by_id[r["plan_id"]]["config_key"]),
+                    _span(r["best_at_mbps"]),
+                    r["max_ms"],
+                    r["max_pct"],
+                    r["max_at_mbps"],
+                    r["mean_ms"],
+                    r["mean_pct"],
+                ]
+                for r in report["regret"]
+            ],
+        )
+    )
+    unverified = report["unverified_points"]
+    note = (
+        f"; at {unverified} condition(s) a never-measured configuration would be faster: the "
+        "best plan there is best among measured (raise --max-finetunes to check them)"
+        if unverified
+        else ""
+    )
+    print(
+        f"\nfine-tunes spent: {report['finetunes']} (budget {report['max_finetunes']}){note}; "
+        f"accuracy cache in {report['storage']}"
+    )
+    for key in ("png", "xlsx"):
+        if key in report:
+            print(f"wrote {report[key]}", file=sys.stderr)
+
+
+def _span(values: list[float]) -> str:
+    if len(values) <= 3:
+        return ", ".join(f"{v:g}" for v in values)
+    return f"{values[0]:g}..{values[-1]:g} ({len(values)} pts)"

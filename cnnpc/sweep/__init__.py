@@ -1,0 +1,26 @@
+"""`cnnpc sweep`: the best plan over a grid of bandwidths (and devices), when to re-partition."""
+
+from __future__ import annotations
+
+from cnnpc.sweep._analysis import Regret, Threshold, crossover
+from cnnpc.sweep._grid import parse_bandwidths, parse_devices
+from cnnpc.sweep._pricing import ConfigPricing, Priced
+from cnnpc.sweep._settings import DEFAULT_MAX_FINETUNES, SweepSettings
+from cnnpc.sweep._sweep import BestAt, SweepPoint, SweepResult, Unverified, run_sweep
+
+__all__ = [
+    "DEFAULT_MAX_FINETUNES",
+    "BestAt",
+    "ConfigPricing",
+    "Priced",
+    "Regret",
+    "SweepPoint",
+    "SweepResult",
+    "SweepSettings",
+    "Threshold",
+    "Unverified",
+    "crossover",
+    "parse_bandwidths",
+    "parse_devices",
+    "run_sweep",
+]

@@ -1,0 +1,50 @@
+"""What a sweep is asked to do, validated once (CLI and Python callers share it)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from cnnpc.errors import InputError
+from cnnpc.planner import Planner, planner_for
+
+DEFAULT_MAX_FINETUNES = 5
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    model: str
+    devices: tuple[str, ...]
+    bandwidths: tuple[float, ...]  # edge->cloud Mbps, sorted
+    acc_floor: float
+    uplink_mbps: float = 20.0
+    max_finetunes: int = DEFAULT_MAX_FINETUNES
+    conventions: str = "si"
+    overhead_ms: float | None = None
+    prune_compute: str = "none"
+    surrogate: bool = True
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.acc_floor) and 0 < self.acc_floor <= 1):
+            raise InputError(f"--acc-floor must be in (0, 1], got {self.acc_floor!r}")
+        if not self.devices:
+            raise InputError("a sweep needs at least one device")
+        if not self.bandwidths:
+            raise InputError("a sweep needs at least one bandwidth")
+        if any(not (math.isfinite(b) and b > 0) for b in self.bandwidths):
+            raise InputError("bandwidths must be finite numbers > 0")
+        if list(self.bandwidths) != sorted(set(self.bandwidths)):
+            raise InputError("bandwidths must be sorted and distinct")
+        if self.max_finetunes < 0:
+            raise InputError(f"--max-finetunes must be >= 0, got {self.max_finetunes}")
+
+    def planner(self, device: str, bandwidth_mbps: float) -> Planner:
+        return planner_for(
+            self.model,
+            device,
+            bandwidth_mbps=bandwidth_mbps,
+            uplink_mbps=self.uplink_mbps,
+            conventions=self.conventions,
+            overhead_ms=self.overhead_ms,
+            prune_compute=self.prune_compute,
+        )

@@ -1,0 +1,298 @@
+"""Runs a sweep: the best plan at every (device, bandwidth), fine-tuning only what must be known.
+
+At each condition every split-aware configuration is priced exactly (ConfigPricing) and walked
+in increasing latency (ties: fewer pruned candidates first). A configuration whose validation
+accuracy is in the shared cache and meets the floor ends the walk: no faster configuration can
+qualify, so it is the best plan. A faster one that was never measured is fine-tuned (through the
+same source and cache as `cnnpc search`) while the fine-tune budget lasts; after that it is
+reported as an unverified faster candidate, so the answer is honestly "best among measured". A
+Gaussian-process surrogate fitted on the cache may rule out a candidate whose optimistic accuracy
+is below the floor instead. A configuration pruned where its best layout does not cut is as fast
+as a smaller one: it is never fine-tuned for the sweep, but counts if it is already measured."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cnnpc.latency import Compression
+from cnnpc.planner import Planner
+from cnnpc.search import AccuracySource, CachedAccuracies
+from cnnpc.search._surrogate import AccuracySurrogate, Prediction
+from cnnpc.sweep._analysis import Regret, Threshold, regrets, thresholds
+from cnnpc.sweep._pricing import TIE, ConfigPricing
+from cnnpc.sweep._settings import SweepSettings
+
+SHOWN_UNVERIFIED = 5
+
+
+@dataclass(frozen=True)
+class BestAt:
+    """The best plan found at one condition."""
+
+    config_key: str
+    keep: dict[str, float]
+    a: int
+    b: int
+    mode: str
+    splits: tuple[str, ...]
+    latency_ms: float
+    val_accuracy: float
+    test_accuracy: float
+    traffic_bytes: float
+    breakdown: dict[str, float]
+
+    @property
+    def plan_id(self) -> str:
+        return f"{self.config_key}@{self.a}:{self.b}"
+
+    def as_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["splits"] = list(self.splits)
+        out["plan_id"] = self.plan_id
+        return out
+
+
+@dataclass(frozen=True)
+class Unverified:
+    """A never-measured configuration faster than the best plan (the budget ran out)."""
+
+    config_key: str
+    latency_ms: float
+    predicted_accuracy: float | None
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    device: str
+    bandwidth_mbps: float
+    best: BestAt | None
+    uncompressed_ms: float
+    unverified: int
+    unverified_fastest: tuple[Unverified, ...]
+    surrogate_skipped: int
+    finetuned: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "bandwidth_mbps": self.bandwidth_mbps,
+            "best": None if self.best is None else self.best.as_dict(),
+            "uncompressed_ms": self.uncompressed_ms,
+            "unverified": self.unverified,
+            "unverified_fastest": [dataclasses.asdict(u) for u in self.unverified_fastest],
+            "surrogate_skipped": self.surrogate_skipped,
+            "finetuned": list(self.finetuned),
+        }
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    settings: SweepSettings
+    workload: str
+    budget_key: str
+    points: tuple[SweepPoint, ...]
+    finetunes: int
+    thresholds: tuple[Threshold, ...]
+    regrets: tuple[Regret, ...]
+    storage_url: str = ""
+    plan_labels: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "model": s.model,
+            "devices": list(s.devices),
+            "bandwidths_mbps": list(s.bandwidths),
+            "uplink_mbps": s.uplink_mbps,
+            "acc_floor": s.acc_floor,
+            "conventions": s.conventions,
+            "prune_compute": s.prune_compute,
+            "workload": self.workload,
+            "budget_key": self.budget_key,
+            "max_finetunes": s.max_finetunes,
+            "finetunes": self.finetunes,
+            "unverified_points": sum(1 for p in self.points if p.unverified),
+            "points": [p.as_dict() for p in self.points],
+            "thresholds": [dataclasses.asdict(t) for t in self.thresholds],
+            "regret": [dataclasses.asdict(r) for r in self.regrets],
+            "plans": dict(self.plan_labels),
+        }
+
+
+class Sweeper:
+    """Walks the conditions of `settings`, sharing measurements and the fine-tune budget."""
+
+    def __init__(
+        self,
+        settings: SweepSettings,
+        source: AccuracySource,
+        storage: Any,
+        on_point: Callable[[SweepPoint], None] | None = None,
+        planner_at: Callable[[str, float], Planner] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.planner_at = planner_at or settings.planner
+        self.storage = storage
+        self.cache = CachedAccuracies(settings.model, source, storage)
+        self.source = source
+        self.on_point = on_point
+        self.known = {k: acc for k, (_, acc) in self.cache.known().items()}
+        self.surrogate: AccuracySurrogate | None = None
+        self._predictions: dict[str, Prediction | None] = {}
+        self.finetunes = 0
+
+    def run(self) -> SweepResult:
+        """Passes over the grid until one spends no fine-tune, so every point sees every
+        measurement (one made at a later bandwidth may also win at an earlier one)."""
+        s = self.settings
+        pricings = [ConfigPricing(self.planner_at(device, 1.0)) for device in s.devices]
+        if s.surrogate:
+            self.surrogate = AccuracySurrogate(pricings[0].profile.space)
+            self._refit()
+        spent: dict[tuple[str, float], list[str]] = {}
+        while True:
+            before = self.finetunes
+            passed = []
+            for pricing in pricings:
+                mine = []
+                for bandwidth in s.bandwidths:
+                    point = self._point(pricing, bandwidth)
+                    spent.setdefault((point.device, bandwidth), []).extend(point.finetuned)
+                    mine.append(point)
+                    if self.on_point is not None:
+                        self.on_point(point)
+                passed.append((pricing.profile.device, mine, pricing))
+            if self.finetunes == before:
+                break
+        found = [
+            (
+                device,
+                [
+                    dataclasses.replace(p, finetuned=tuple(spent[(device, p.bandwidth_mbps)]))
+                    for p in mine
+                ],
+                pricing,
+            )
+            for device, mine, pricing in passed
+        ]
+        points = [p for _, mine, _ in found for p in mine]
+        labels: dict[str, str] = {}
+        for _, mine, _ in found:
+            for p in mine:
+                if p.best is not None:
+                    labels.setdefault(p.best.plan_id, f"P{len(labels) + 1}")
+        return SweepResult(
+            settings=s,
+            workload=self.source.workload,
+            budget_key=self.source.budget_key,
+            points=tuple(points),
+            finetunes=self.finetunes,
+            thresholds=tuple(t for d, mine, pr in found for t in thresholds(d, mine, pr, labels)),
+            regrets=tuple(r for d, mine, pr in found for r in regrets(d, mine, pr, labels)),
+            storage_url=str(getattr(self.storage, "url", "")),
+            plan_labels={label: plan_id for plan_id, label in labels.items()},
+        )
+
+    def _refit(self) -> None:
+        if self.surrogate is None:
+            return
+        known = self.cache.known()
+        configs = [c for c, _ in known.values()]
+        self.surrogate.fit(configs, [a for _, a in known.values()])
+        self._predictions.clear()
+
+    def _prediction(self, pricing: ConfigPricing, c: int) -> Prediction | None:
+        if self.surrogate is None or not self.surrogate.ready:
+            return None
+        key = pricing.keys[c]
+        if key not in self._predictions:
+            self._predictions[key] = self.surrogate.predict(pricing.configs[c])
+        return self._predictions[key]
+
+    def _point(self, pricing: ConfigPricing, bandwidth: float) -> SweepPoint:
+        s = self.settings
+        priced = pricing.at(bandwidth)
+        order = np.lexsort((pricing.n_pruned, priced.latency_ms))
+        unverified: list[Unverified] = []
+        skipped = 0
+        finetuned: list[str] = []
+        best_c = None
+        for c in (int(i) for i in order):
+            key = pricing.keys[c]
+            accuracy = self.known.get(key)
+            if accuracy is None and priced.redundant[c]:
+                continue  # a smaller configuration as fast comes first: measure that one
+            if accuracy is None:
+                pred = self._prediction(pricing, c)
+                z = self.surrogate.z if self.surrogate is not None else 0.0
+                if pred is not None and pred.optimistic(z) < s.acc_floor:
+                    skipped += 1
+                    continue
+                if self.finetunes >= s.max_finetunes:
+                    mean = None if pred is None else pred.mean
+                    unverified.append(Unverified(key, float(priced.latency_ms[c]), mean))
+                    continue
+                measured, spent = self.cache.measure(pricing.configs[c])
+                if spent:
+                    self.finetunes += 1
+                    finetuned.append(key)
+                accuracy = self.known[key] = measured.val_accuracy
+                self._refit()
+            if accuracy >= s.acc_floor:
+                best_c = c
+                break
+        best = None if best_c is None else self._best(pricing, best_c, bandwidth)
+        if best_c is not None:  # one as fast as the best (a smaller configuration) is no gain
+            limit = float(priced.latency_ms[best_c]) * (1 - TIE)
+            unverified = [u for u in unverified if u.latency_ms < limit]
+        return SweepPoint(
+            device=pricing.profile.device,
+            bandwidth_mbps=bandwidth,
+            best=best,
+            uncompressed_ms=float(priced.latency_ms[pricing.index["baseline"]]),
+            unverified=len(unverified),
+            unverified_fastest=tuple(unverified[:SHOWN_UNVERIFIED]),
+            surrogate_skipped=skipped,
+            finetuned=tuple(finetuned),
+        )
+
+    def _best(self, pricing: ConfigPricing, c: int, bandwidth: float) -> BestAt:
+        base = pricing.planner
+        links = dataclasses.replace(base.links, bandwidth_mbps=bandwidth)
+        planner = Planner(pricing.profile, links, base.conventions)
+        config = pricing.configs[c]
+        plan = planner.best(Compression.from_fractions(pricing.profile, config))
+        measured = self.cache.lookup(config)
+        assert measured is not None
+        return BestAt(
+            config_key=pricing.keys[c],
+            keep=dict(config),
+            a=plan.a,
+            b=plan.b,
+            mode=plan.mode,
+            splits=plan.splits,
+            latency_ms=plan.latency_ms,
+            val_accuracy=measured.val_accuracy,
+            test_accuracy=measured.test_accuracy,
+            traffic_bytes=plan.breakdown.traffic_bytes,
+            breakdown=plan.breakdown.as_dict(),
+        )
+
+
+def run_sweep(
+    settings: SweepSettings,
+    source: AccuracySource,
+    storage: Any,
+    on_point: Callable[[SweepPoint], None] | None = None,
+    planner_at: Callable[[str, float], Planner] | None = None,
+) -> SweepResult:
+    """Best plan at every condition of `settings`, its thresholds and each plan's regret.
+
+    `planner_at(device, bandwidth)` builds the planners (default: the shipped profiles).
+    """
+    return Sweeper(settings, source, storage, on_point, planner_at).run()

@@ -1,0 +1,22 @@
+"""`cnnpc upload-plan`: incremental offloading (IONN) — which parts of a model to upload first."""
+
+from __future__ import annotations
+
+from cnnpc.upload._compare import Comparison, compare
+from cnnpc.upload._order import Layout, UploadOrder, UploadStep, upload_order
+from cnnpc.upload._params import count_segment_params, load_params, params_csv
+from cnnpc.upload._plan import UploadReport, upload_plan
+
+__all__ = [
+    "Comparison",
+    "Layout",
+    "UploadOrder",
+    "UploadReport",
+    "UploadStep",
+    "compare",
+    "count_segment_params",
+    "load_params",
+    "params_csv",
+    "upload_order",
+    "upload_plan",
+]

@@ -1,0 +1,112 @@
+"""`upload_plan`: from user-level choices to an upload order, its timeline and the comparison."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cnnpc.errors import InputError
+from cnnpc.latency import Compression
+from cnnpc.planner import planner_for
+from cnnpc.upload._compare import Comparison, compare
+from cnnpc.upload._order import UploadOrder, upload_order
+from cnnpc.upload._params import load_params
+
+
+@dataclass(frozen=True)
+class UploadReport:
+    model: str
+    device: str
+    uplink_mbps: float
+    upload_mbps: float
+    query_rate: float
+    param_bytes: float
+    keep: dict[str, float]
+    order: UploadOrder
+    comparison: Comparison
+    segment_names: tuple[str, ...]
+    segment_params: tuple[int, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        o = self.order
+        return {
+            "model": self.model,
+            "device": self.device,
+            "uplink_mbps": self.uplink_mbps,
+            "upload_mbps": self.upload_mbps,
+            "query_rate": self.query_rate,
+            "param_bytes": self.param_bytes,
+            "keep": dict(self.keep),
+            "tiers": "end, edge, cloud" if o.cloud else "end, edge",
+            "segments": [
+                {"name": n, "params": p, "bytes": b}
+                for n, p, b in zip(
+                    self.segment_names, self.segment_params, o.segment_bytes, strict=True
+                )
+            ],
+            "initial": dataclasses.asdict(o.initial),
+            "full": dataclasses.asdict(o.full),
+            "steps": [dataclasses.asdict(s) for s in o.steps],
+            "total_bytes": o.total_bytes,
+            "unneeded_bytes": o.unneeded_bytes,
+            "whole_upload_s": o.whole_upload_s,
+            "full_benefit_s": o.full_benefit_s,
+            "comparison": dataclasses.asdict(self.comparison),
+        }
+
+
+def upload_plan(
+    model: str,
+    device: str,
+    *,
+    upload_mbps: float | None = None,
+    query_rate: float = 1.0,
+    param_bytes: float = 4.0,
+    uplink_mbps: float = 20.0,
+    bandwidth_mbps: float = 10.0,
+    keep: Mapping[str, float] | None = None,
+    cloud: bool = False,
+    conventions: str = "si",
+    overhead_ms: float | None = None,
+) -> UploadReport:
+    """Upload order of `model`'s parts to the edge (IONN) and what it buys over uploading all first.
+
+    `upload_mbps` defaults to the end->edge uplink; `param_bytes` is 4 for fp32 weights, 1 for
+    int8. Pruning (`keep`) shrinks the tensors sent, not the parameter counts (a simplification).
+    """
+    if not (math.isfinite(param_bytes) and param_bytes > 0):
+        raise InputError(f"--param-bytes must be a finite number > 0, got {param_bytes!r}")
+    planner = planner_for(
+        model,
+        device,
+        bandwidth_mbps=bandwidth_mbps,
+        uplink_mbps=uplink_mbps,
+        conventions=conventions,
+        overhead_ms=overhead_ms,
+    )
+    profile = planner.profile
+    params = load_params(profile)
+    compression = Compression.from_fractions(profile, dict(keep or {}))
+    rate = uplink_mbps if upload_mbps is None else upload_mbps
+    order = upload_order(planner, [p * param_bytes for p in params], rate, compression, cloud=cloud)
+    return UploadReport(
+        model=profile.model,
+        device=profile.device,
+        uplink_mbps=uplink_mbps,
+        upload_mbps=rate,
+        query_rate=query_rate,
+        param_bytes=param_bytes,
+        keep={
+            k: compression.keep_fraction(k, c.channels)
+            for c in profile.candidates
+            for k in [c.name]
+            if k in compression.kept
+        },
+        order=order,
+        comparison=compare(order, query_rate),
+        segment_names=tuple(s.name for s in profile.segments),
+        segment_params=params,
+    )
