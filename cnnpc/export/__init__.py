@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from cnnpc.export._atomic import ExportError, write_atomically
+from cnnpc.export._atomic import ExportError, save_png, write_atomically
 from cnnpc.export._report import SCHEMA_VERSION, SearchReport, collect, deployment_plan
 from cnnpc.storage import Storage
 
@@ -22,6 +22,7 @@ __all__ = [
     "deployment_plan",
     "export_json",
     "export_xlsx",
+    "save_png",
     "styled_table",
     "write_atomically",
 ]

@@ -6,11 +6,12 @@ A failed or interrupted export leaves the old file (or none) and never a truncat
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from cnnpc.errors import CnnpcError
 
@@ -52,3 +53,17 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+def save_png(figure: Any, path: Path, dpi: int = 120) -> Path:
+    """Render a matplotlib figure to PNG in memory, close it, then write the file atomically."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    plt.close(figure)
+
+    def write(handle: BinaryIO) -> None:
+        handle.write(buffer.getvalue())
+
+    return write_atomically(Path(path), write)

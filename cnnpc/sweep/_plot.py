@@ -5,11 +5,9 @@ matplotlib is imported here, inside the function (Agg backend), so `cnnpc --help
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
-from typing import BinaryIO
 
-from cnnpc.export import write_atomically
+from cnnpc.export import save_png
 from cnnpc.sweep._sweep import BestAt, SweepResult
 
 
@@ -55,14 +53,7 @@ def plot_sweep(result: SweepResult, path: Path) -> Path:
         ax.legend(fontsize=7, loc="upper right")
     axes[-1, 0].set_xlabel("edge->cloud bandwidth (Mbps)")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    plt.close(fig)
-
-    def write(handle: BinaryIO) -> None:
-        handle.write(buffer.getvalue())
-
-    return write_atomically(Path(path), write)
+    return save_png(fig, Path(path))
 
 
 def _describe(plan: BestAt) -> str:

@@ -5,11 +5,9 @@ matplotlib is imported here, inside the function (Agg backend), so `cnnpc --help
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
-from typing import BinaryIO
 
-from cnnpc.export import write_atomically
+from cnnpc.export import save_png
 from cnnpc.upload._plan import UploadReport
 
 
@@ -54,11 +52,4 @@ def plot_upload(report: UploadReport, path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    plt.close(fig)
-
-    def write(handle: BinaryIO) -> None:
-        handle.write(buffer.getvalue())
-
-    return write_atomically(Path(path), write)
+    return save_png(fig, Path(path))

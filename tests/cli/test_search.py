@@ -1,26 +1,12 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
 from cnnpc.cli import main
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "search"))
-from synthetic_source import SyntheticSource
-
 BASE = ["search", "--model", "mobilenet", "--device", "MI8", "--bandwidth", "10"]
-
-
-@pytest.fixture
-def synthetic(monkeypatch):
-    import cnnpc.search._oracle_source as mod
-
-    source = SyntheticSource()
-    monkeypatch.setattr(mod, "oracle_source", lambda *a, **k: source)
-    return source
 
 
 def test_search_json_and_history(tmp_path, synthetic, capsys):

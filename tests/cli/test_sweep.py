@@ -1,26 +1,12 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
 from cnnpc.cli import main
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "search"))
-from synthetic_source import SyntheticSource
-
 BASE = ["sweep", "--model", "mobilenet", "--device", "MI8", "--acc-floor", "0.9"]
-
-
-@pytest.fixture
-def synthetic(monkeypatch):
-    import cnnpc.search._oracle_source as mod
-
-    source = SyntheticSource()
-    monkeypatch.setattr(mod, "oracle_source", lambda *a, **k: source)
-    return source
 
 
 def test_sweep_json_png_xlsx(tmp_path, synthetic, capsys):
