@@ -11,17 +11,22 @@ from cnnpc.models._measure import (
     resize_input,
 )
 from cnnpc.models._registry import DEPLOY_SIZE, MODELS, ModelSpec, build_model, model_spec
+from cnnpc.models._split import BoundaryQuant, boundary_layer, output_range, segment_models
 
 __all__ = [
     "DEPLOY_SIZE",
     "MODELS",
     "ModelSize",
     "ModelSpec",
+    "BoundaryQuant",
     "TensorSize",
+    "boundary_layer",
     "build_model",
     "count_flops",
     "input_size",
     "measure",
     "model_spec",
+    "output_range",
     "resize_input",
+    "segment_models",
 ]

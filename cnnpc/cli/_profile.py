@@ -1,0 +1,176 @@
+"""`cnnpc profile` (time a model's segments on this machine) and `cnnpc profile import`.
+
+TensorFlow is imported only inside the measuring command, after the arguments are checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import Any
+
+from cnnpc.cli._common import (
+    format_table,
+    nonnegative_int,
+    positive_int,
+    print_json,
+)
+from cnnpc.errors import InputError
+
+_DEFAULT_KEEPS = "1,0.75,0.5,0.25,0.125"  # cnnpc.profiling.DEFAULT_KEEPS
+
+
+def _fractions(text: str) -> tuple[float, ...]:
+    """argparse type: comma-separated keep fractions in (0, 1]."""
+    out = []
+    for part in text.split(","):
+        try:
+            value = float(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r} is not a number") from None
+        if not math.isfinite(value) or not 0 < value <= 1:
+            raise argparse.ArgumentTypeError(f"keep fractions must be in (0, 1], got {part!r}")
+        out.append(value)
+    return tuple(out)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "profile",
+        help="time a model's segments on this machine (or import tables measured elsewhere)",
+        description="Time every segment of MODEL (cut at its split candidates) as a TFLite model "
+        "on this machine, at several keep fractions: int8 for the end tier, --server-format for "
+        "edge and cloud, one interpreter thread, warm-up runs then the median of --repeats. "
+        "Writes a profile that 'cnnpc plan --device DEVICE' reads (default folder "
+        "$CNNPC_PROFILES or ./results/profiles) and reports the cost regressor's error on "
+        "held-out keep fractions. 'cnnpc profile import' reads tables measured elsewhere.",
+    )
+    p.add_argument("--model", help="model name, e.g. mobilenet or resnet")
+    p.add_argument("--device", default="host", help="name of the profile written (host)")
+    p.add_argument("--repeats", type=positive_int, default=50, help="timed samples (50)")
+    p.add_argument("--warmup", type=nonnegative_int, default=5, help="warm-up invokes (5)")
+    p.add_argument("--threads", type=positive_int, default=1, help="interpreter threads (1)")
+    p.add_argument(
+        "--image-size",
+        type=positive_int,
+        default=None,
+        metavar="PX",
+        help="input size (default: the model's training size on the embedded workload)",
+    )
+    p.add_argument(
+        "--keep-fractions",
+        type=_fractions,
+        default=_fractions(_DEFAULT_KEEPS),
+        metavar="F,F,...",
+        help=f"keep fractions to time, applied to every prunable candidate ({_DEFAULT_KEEPS})",
+    )
+    p.add_argument(
+        "--server-format",
+        choices=("int8", "float32"),
+        default="int8",
+        help="TFLite format of edge and cloud parts (int8, as deployed)",
+    )
+    p.add_argument("--out", metavar="DIR", help="profile root (writes DIR/MODEL/)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run_profile)
+
+    sub2 = p.add_subparsers(dest="profile_command", metavar="SUBCOMMAND")
+    q = sub2.add_parser(
+        "import",
+        help="import per-segment times measured elsewhere (CNNPC .npy or CSV)",
+        description="Read per-segment end/edge/cloud ms measured elsewhere — CNNPC's T_R.npy "
+        "(rows = segments, columns end, edge, cloud) or a CSV with end_ms, edge_ms, cloud_ms — "
+        "validate it against the model's search space and write DEVICE.csv into the user "
+        "profile folder with the shipped tensors and meta.",
+    )
+    q.add_argument("--model", required=True, help="model name, e.g. mobilenet or resnet")
+    q.add_argument("--device", required=True, help="name of the imported end device")
+    src = q.add_mutually_exclusive_group(required=True)
+    src.add_argument(
+        "--cnnpc-npy", metavar="PATH", help="T_R.npy, or a folder holding it (TR-<device>/...)"
+    )
+    src.add_argument("--csv", metavar="FILE", help="CSV with end_ms, edge_ms, cloud_ms")
+    q.add_argument("--out", metavar="DIR", help="profile root (writes DIR/MODEL/)")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.set_defaults(func=run_import)
+
+
+def _segment_table(segments: list[dict[str, Any]]) -> str:
+    rows = [[s["segment"], s["name"], s["end_ms"], s["edge_ms"], s["cloud_ms"]] for s in segments]
+    return format_table(["segment", "name", "end ms", "edge ms", "cloud ms"], rows)
+
+
+def _ms4(value: float) -> str:
+    return f"{value:.4f}"
+
+
+def run_profile(args: argparse.Namespace) -> int:
+    if args.model is None:
+        raise InputError("--model is required (see 'cnnpc profile --help')")
+    from cnnpc.profiling import profile_host
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    report = profile_host(
+        args.model,
+        device=args.device,
+        image_size=args.image_size,
+        repeats=args.repeats,
+        warmup=args.warmup,
+        threads=args.threads,
+        keeps=args.keep_fractions,
+        server_format=args.server_format,
+        out=args.out,
+        progress=None if args.json else progress,
+    )
+    if args.json:
+        print_json(report)
+        return 0
+    formats = ", ".join(f"{t} {f}" for t, f in report["formats"].items())
+    print(
+        f"{report['model']} on this machine as {report['device']!r}: "
+        f"{report['image_size']}x{report['image_size']} input, TFLite ({formats}), "
+        f"{report['threads']} thread(s), median of {report['repeats']}; written to "
+        f"{report['folder']}"
+    )
+    segments = [
+        {k: (_ms4(v) if k.endswith("_ms") else v) for k, v in s.items()} for s in report["segments"]
+    ]
+    print()
+    print(_segment_table(segments))
+    heldout = report["regressor"]["heldout"]
+    print()
+    kept = ", ".join(f"{k:g}" for k in heldout["heldout_keeps"]) or "none"
+    print(f"regressor error on held-out keep fractions ({kept}), per segment:")
+    rows: list[list[object]] = []
+    for tier, info in heldout["tiers"].items():
+        for kind, err in info["kinds"].items():
+            mark = "yes" if kind == info["chosen"] else ""
+            pct = [err["median_pct"], err["mean_pct"], err["max_pct"]]
+            rows.append([tier, kind, *pct, err["n_test"], mark])
+    if rows:
+        headers = ["tier", "regressor", "median %", "mean %", "max %", "tested", "chosen"]
+        print(format_table(headers, rows))
+    else:
+        print("  (needs at least 3 keep fractions; none held out)")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from cnnpc.profiling import import_profile
+
+    report = import_profile(
+        args.model, args.device, cnnpc_npy=args.cnnpc_npy, csv_path=args.csv, out=args.out
+    )
+    if args.json:
+        print_json(report)
+        return 0
+    print(
+        f"imported {report['source']} as {report['model']} on {report['device']!r} into "
+        f"{report['folder']}"
+    )
+    print()
+    print(_segment_table(report["segments"]))
+    return 0

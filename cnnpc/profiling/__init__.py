@@ -1,0 +1,31 @@
+"""Host profiling: time a model's segments on this machine, import tables measured elsewhere,
+and price pruned segments whose widths were not timed.
+
+``cnnpc profile`` writes a user profile (``$CNNPC_PROFILES`` or ``./results/profiles``) in the
+shipped format, so ``cnnpc plan --device host`` reads it like any other. Importing this package
+does not import TensorFlow; measuring and pricing unmeasured widths do.
+"""
+
+from __future__ import annotations
+
+from cnnpc.profiling._cost import HostCostModel, host_cost_model
+from cnnpc.profiling._import import import_profile
+from cnnpc.profiling._regressor import FEATURES, KINDS, evaluate, fit_regressor, heldout_keeps
+from cnnpc.profiling._run import DEFAULT_KEEPS, profile_host
+from cnnpc.profiling._store import HOST_DEVICE, Measurement, read_measurements
+
+__all__ = [
+    "DEFAULT_KEEPS",
+    "FEATURES",
+    "HOST_DEVICE",
+    "KINDS",
+    "HostCostModel",
+    "Measurement",
+    "evaluate",
+    "fit_regressor",
+    "heldout_keeps",
+    "host_cost_model",
+    "import_profile",
+    "profile_host",
+    "read_measurements",
+]

@@ -1,0 +1,247 @@
+"""`cnnpc profile`: time every segment of a model on this machine at several widths, write a
+profile in the shipped format plus the measurements, and report the regressor's held-out error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import platform
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from cnnpc.errors import InputError
+from cnnpc.profiles import TIERS, Tensor, list_profiles, load_profile_dir
+from cnnpc.profiling._regressor import FEATURES, evaluate
+from cnnpc.profiling._store import (
+    MEASUREMENTS_SUFFIX,
+    Measurement,
+    check_device_name,
+    check_tensors_compatible,
+    measurements_bytes,
+    meta_bytes,
+    output_folder,
+    segments_bytes,
+    tensors_bytes,
+    write_folder,
+)
+from cnnpc.spaces import SearchSpace, load_space
+
+DEFAULT_KEEPS = (1.0, 0.75, 0.5, 0.25, 0.125)
+SOURCE = "measured on this host by cnnpc profile"
+Progress = Callable[[str], None]
+
+
+def check_new_device(model: str, device: str) -> str:
+    """A user device name must be file-safe and must not shadow a shipped device."""
+    check_device_name(device)
+    shipped = list_profiles().get(model, [])
+    if any(d.lower() == device.lower() for d in shipped):
+        raise InputError(
+            f"device {device!r} is shipped with cnnpc for {model!r}; choose another name"
+        )
+    return device
+
+
+def _check_keeps(keeps: Sequence[float]) -> tuple[float, ...]:
+    ordered = tuple(sorted({float(k) for k in keeps}, reverse=True))
+    for k in ordered:
+        if not math.isfinite(k) or not 0.0 < k <= 1.0:
+            raise InputError(f"keep fractions must be in (0, 1], got {k!r}")
+    if not ordered or ordered[0] != 1.0:
+        raise InputError("keep fractions must include 1.0 (the unpruned widths)")
+    return ordered
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _keep_of(channels: int, full: int) -> float:
+    return round(channels / full, 6)
+
+
+def measure_segments(
+    model: str,
+    space: SearchSpace,
+    *,
+    image_size: int,
+    keeps: Sequence[float],
+    repeats: int,
+    warmup: int,
+    threads: int,
+    formats: dict[str, str],
+    progress: Progress | None = None,
+) -> tuple[list[Measurement], list[Tensor]]:
+    """Time every segment at every keep fraction on each tier's format.
+
+    Returns the measurements and the unpruned tensors (input + one per candidate). Tiers that
+    share a format share one timing: on this host they are the same run.
+    """
+    from cnnpc.profiling._measure import pruned_segments, segment_shape, time_tflite, to_tflite
+
+    cands = space.candidates
+    rows: list[Measurement] = []
+    tensors: list[Tensor] = []
+    for keep in keeps:
+        fractions = {c.name: keep for c in cands if c.prunable}
+        segments = pruned_segments(model, space, image_size, fractions)
+        last = len(segments) - 1
+        for k, segment in enumerate(segments):
+            name = cands[k].name if k < last else "head"
+            timings = {}
+            shapes = {}
+            for fmt in dict.fromkeys(formats.values()):
+                shapes[fmt] = segment_shape(segment, fmt)
+                timings[fmt] = time_tflite(to_tflite(segment, fmt), repeats, warmup, threads)
+            base = shapes[formats["end"]]
+            if keep == 1.0:
+                if k == 0:
+                    h, w, c = base.in_shape
+                    tensors.append(Tensor("input", h, w, c))
+                if k < last:
+                    h, w, c = base.out_shape
+                    tensors.append(Tensor(cands[k].name, h, w, c))
+            keep_in = 1.0 if k == 0 else _keep_of(base.in_channels, cands[k - 1].channels)
+            keep_out = 1.0 if k == last else _keep_of(base.out_channels, cands[k].channels)
+            for tier in TIERS:
+                fmt = formats[tier]
+                s, t = shapes[fmt], timings[fmt]
+                rows.append(
+                    Measurement(
+                        segment=k,
+                        name=name,
+                        tier=tier,
+                        format=fmt,
+                        keep=keep,
+                        keep_in=keep_in,
+                        keep_out=keep_out,
+                        in_channels=s.in_channels,
+                        out_channels=s.out_channels,
+                        flops=s.flops,
+                        params=s.params,
+                        in_bytes=s.in_bytes,
+                        out_bytes=s.out_bytes,
+                        median_ms=t.median_ms,
+                        p10_ms=t.p10_ms,
+                        p90_ms=t.p90_ms,
+                    )
+                )
+            if progress is not None:
+                times = ", ".join(f"{f} {timings[f].median_ms:.4f} ms" for f in timings)
+                progress(f"keep {keep:g}: segment {k} ({name}): {times}")
+    return rows, tensors
+
+
+def profile_host(
+    model: str,
+    *,
+    device: str = "host",
+    image_size: int | None = None,
+    repeats: int = 50,
+    warmup: int = 5,
+    threads: int = 1,
+    keeps: Sequence[float] = DEFAULT_KEEPS,
+    server_format: str = "int8",
+    out: str | Path | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Measure `model` on this machine and write ``<out>/<model>/`` (see the package docs).
+
+    Returns the report also stored in meta.yaml: where it was written, per-segment unpruned
+    times, and the held-out error of the regressors.
+    """
+    from cnnpc.models import model_spec
+    from cnnpc.profiling._measure import FORMATS
+
+    space = load_space(model)
+    spec = model_spec(model)
+    check_new_device(model, device)
+    if server_format not in FORMATS:
+        raise InputError(f"unknown format {server_format!r} (valid: {', '.join(FORMATS)})")
+    size = spec.train_size if image_size is None else image_size
+    if size < 8:
+        raise InputError(f"image size must be at least 8 pixels, got {size}")
+    if repeats < 1 or warmup < 0 or threads < 1:
+        raise InputError("repeats and threads must be >= 1, warm-up >= 0")
+    ordered = _check_keeps(keeps)
+    folder = output_folder(model, out)
+    formats = {"end": "int8", "edge": server_format, "cloud": server_format}
+
+    rows, tensors = measure_segments(
+        model,
+        space,
+        image_size=size,
+        keeps=ordered,
+        repeats=repeats,
+        warmup=warmup,
+        threads=threads,
+        formats=formats,
+        progress=progress,
+    )
+    report = evaluate(rows)
+    unpruned = [r for r in rows if r.keep == 1.0]
+    names = [r.name for r in unpruned if r.tier == "end"]
+    times = {t: [r.median_ms for r in unpruned if r.tier == t] for t in TIERS}
+    tensors_csv = tensors_bytes(tensors)
+    check_tensors_compatible(folder, tensors_csv, device)
+
+    import tensorflow as tf
+
+    meta: dict[str, Any] = {
+        "model": model,
+        "description": f"{spec.description}, timed on this machine",
+        "source": SOURCE,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "image_size": size,
+        "input_shape": [size, size, 3],
+        "bytes_per_element": 1,
+        "source_mbit_bits": 1_000_000,
+        "units": {"time": "ms", "tensor": "elements"},
+        "devices": {device: "this machine plays every tier (TFLite interpreter)"},
+        "runtime": "tf.lite.Interpreter",
+        "formats": formats,
+        "repeats": repeats,
+        "warmup": warmup,
+        "threads": threads,
+        "keep_fractions": list(ordered),
+        "tf_version": str(tf.__version__),
+        "cpu": _cpu_name(),
+        "regressor": {
+            "features": list(FEATURES),
+            "chosen": {t: v["chosen"] for t, v in report["tiers"].items()},
+            "heldout": report,
+        },
+    }
+    write_folder(
+        folder,
+        {
+            f"{device}{MEASUREMENTS_SUFFIX}.csv": measurements_bytes(rows),
+            f"{device}.csv": segments_bytes(names, times),
+            "tensors.csv": tensors_csv,
+            "meta.yaml": meta_bytes(meta),
+        },
+    )
+    load_profile_dir(folder, device, space, label=str(folder))  # what we wrote must load
+    return {
+        "model": model,
+        "device": device,
+        "folder": str(folder),
+        "image_size": size,
+        "repeats": repeats,
+        "threads": threads,
+        "formats": formats,
+        "keep_fractions": list(ordered),
+        "segments": [
+            {"segment": i, "name": n, **{f"{t}_ms": times[t][i] for t in TIERS}}
+            for i, n in enumerate(names)
+        ],
+        "regressor": meta["regressor"],
+    }

@@ -1,0 +1,241 @@
+"""User profile folders on disk: measured timings, tensors and meta, written atomically.
+
+A measured profile has the shipped layout (meta.yaml, tensors.csv, <device>.csv) so the
+profiles loader reads it unchanged, plus ``<device>_measurements.csv``: one row per (segment,
+tier, keep fraction) with the features the cost regressor is fitted on. Every file is written to
+a temporary file and renamed, so an interrupted run leaves the previous version or nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import yaml
+
+from cnnpc.errors import InputError, ProfileError
+from cnnpc.profiles import TIERS, Tensor, default_user_root, user_profile_roots
+from cnnpc.profiles._loader import SEGMENT_COLUMNS, TENSOR_COLUMNS
+
+HOST_DEVICE = "host"
+MEASUREMENTS_SUFFIX = "_measurements"
+_DEVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Median run time of one segment on one tier at one keep fraction, with its features."""
+
+    segment: int
+    name: str
+    tier: str
+    format: str
+    keep: float
+    keep_in: float
+    keep_out: float
+    in_channels: int
+    out_channels: int
+    flops: int
+    params: int
+    in_bytes: int
+    out_bytes: int
+    median_ms: float
+    p10_ms: float
+    p90_ms: float
+
+
+MEASUREMENT_COLUMNS = tuple(f.name for f in fields(Measurement))
+_INT_COLUMNS = {
+    "segment",
+    "in_channels",
+    "out_channels",
+    "flops",
+    "params",
+    "in_bytes",
+    "out_bytes",
+}
+_FLOAT_COLUMNS = {"keep", "keep_in", "keep_out", "median_ms", "p10_ms", "p90_ms"}
+
+
+def check_device_name(device: str) -> str:
+    """A device name that is safe as a file name (letters, digits, ``_.-``)."""
+    if not _DEVICE_NAME.match(device) or device.endswith(MEASUREMENTS_SUFFIX):
+        raise InputError(
+            f"device name {device!r} must be 1-64 letters, digits, '_', '.' or '-' "
+            f"(not ending in {MEASUREMENTS_SUFFIX!r})"
+        )
+    if device.lower() in ("tensors", "layers", "params", "meta"):
+        raise InputError(f"device name {device!r} is reserved")
+    return device
+
+
+def output_folder(model: str, out: str | Path | None) -> Path:
+    """``<out>/<model>`` (default root: $CNNPC_PROFILES, else ./results/profiles)."""
+    root = default_user_root() if out is None else Path(out)
+    return root / model
+
+
+def find_user_folder(model: str, device: str, profile_dir: str | Path | None) -> Path | None:
+    """The user folder holding `<device>_measurements.csv` for `model` (first root that has it).
+
+    `profile_dir` may name the model folder itself or a root that contains ``<model>/``.
+    """
+    if profile_dir is not None:
+        candidates = [Path(profile_dir), Path(profile_dir) / model]
+    else:
+        candidates = [root / model for root in user_profile_roots()]
+    for folder in candidates:
+        if (folder / f"{device}{MEASUREMENTS_SUFFIX}.csv").is_file():
+            return folder
+    return None
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    from cnnpc.export import write_atomically
+
+    def write(handle: BinaryIO) -> None:
+        handle.write(data)
+
+    write_atomically(path, write)
+
+
+def _csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def _ms(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def tensors_bytes(tensors: Sequence[Tensor]) -> bytes:
+    """tensors.csv: boundary 0 is the input, then one row per candidate."""
+    rows = [(i, t.name, t.height, t.width, t.channels, t.elements) for i, t in enumerate(tensors)]
+    return _csv_bytes(TENSOR_COLUMNS, rows)
+
+
+def segments_bytes(names: Sequence[str], times: Mapping[str, Sequence[float]]) -> bytes:
+    """<device>.csv: per segment, the time on each tier."""
+    rows = [(i, name, *(_ms(times[tier][i]) for tier in TIERS)) for i, name in enumerate(names)]
+    return _csv_bytes(SEGMENT_COLUMNS, rows)
+
+
+def measurements_bytes(rows: Sequence[Measurement]) -> bytes:
+    def cells(m: Measurement) -> list[object]:
+        values = asdict(m)
+        return [
+            _ms(values[c]) if isinstance(values[c], float) else values[c]
+            for c in MEASUREMENT_COLUMNS
+        ]
+
+    return _csv_bytes(MEASUREMENT_COLUMNS, [cells(m) for m in rows])
+
+
+def meta_bytes(meta: Mapping[str, Any]) -> bytes:
+    return yaml.safe_dump(dict(meta), sort_keys=False, allow_unicode=True).encode()
+
+
+def write_folder(folder: Path, files: Mapping[str, bytes]) -> list[Path]:
+    """Write every file of `files` into `folder` atomically, one by one, meta.yaml last.
+
+    The data files go first so that a folder whose meta.yaml is new is complete.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {folder}: {exc.strerror or exc}") from None
+    order = sorted(files, key=lambda name: name == "meta.yaml")
+    written = []
+    for name in order:
+        _write_bytes(folder / name, files[name])
+        written.append(folder / name)
+    return written
+
+
+def check_tensors_compatible(folder: Path, new: bytes, what: str) -> None:
+    """Refuse to replace a folder's tensors.csv that other devices' files (not `what`'s) use."""
+    path = folder / "tensors.csv"
+    if not path.is_file():
+        return
+    old = path.read_bytes()
+    if old.replace(b"\r\n", b"\n").strip() == new.replace(b"\r\n", b"\n").strip():
+        return
+    own = {"tensors.csv", f"{what}.csv", f"{what}{MEASUREMENTS_SUFFIX}.csv"}
+    others = [p.name for p in folder.glob("*.csv") if p.name not in own]
+    if others:
+        raise InputError(
+            f"{folder}: holds {', '.join(sorted(others))} measured with other tensor sizes; "
+            "write this profile elsewhere with --out DIR"
+        )
+
+
+def read_measurements(path: Path) -> list[Measurement]:
+    """Parse a measurements CSV; one-line errors name the file, row and column."""
+    label = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{label}: cannot read: {exc}") from None
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in MEASUREMENT_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ProfileError(f"{label}: header: missing column(s) {', '.join(missing)}")
+    rows: list[Measurement] = []
+    for i, raw in enumerate(reader):
+        values: dict[str, Any] = {}
+        for column in MEASUREMENT_COLUMNS:
+            text_value = (raw.get(column) or "").strip()
+            values[column] = _parse_cell(label, i, column, text_value)
+        if values["tier"] not in TIERS:
+            raise ProfileError(
+                f"{label}: row {i}, column tier: must be one of {', '.join(TIERS)}, "
+                f"got {values['tier']!r}"
+            )
+        rows.append(Measurement(**values))
+    if not rows:
+        raise ProfileError(f"{label}: no data rows")
+    return rows
+
+
+def _parse_cell(label: str, i: int, column: str, text: str) -> Any:
+    if column in _INT_COLUMNS:
+        try:
+            number = int(text)
+        except ValueError:
+            number = -1
+        if number < 0:
+            raise ProfileError(
+                f"{label}: row {i}, column {column}: must be an integer >= 0, got {text!r}"
+            )
+        return number
+    if column in _FLOAT_COLUMNS:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value <= 0:
+            raise ProfileError(
+                f"{label}: row {i}, column {column}: must be a finite number > 0, got {text!r}"
+            )
+        return value
+    return text
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    path = folder / "meta.yaml"
+    try:
+        meta = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        raise ProfileError(f"{path}: missing or not valid YAML") from None
+    if not isinstance(meta, dict):
+        raise ProfileError(f"{path}: must be a mapping")
+    return meta
