@@ -24,7 +24,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from cnnpc.cli import _browse, _compress, _db, _export, _plan, _search
+    from cnnpc.cli import (
+        _browse,
+        _compress,
+        _db,
+        _export,
+        _plan,
+        _profile,
+        _search,
+        _sweep,
+        _upload,
+    )
 
     parser = _Parser(
         prog="cnnpc",
@@ -33,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cnnpc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (_plan, _search, _compress, _browse, _export, _db):
+    for module in (_plan, _search, _compress, _browse, _export, _db, _sweep, _profile, _upload):
         module.register(sub)
     return parser
 
