@@ -28,12 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
         _browse,
         _compress,
         _db,
+        _deploy,
         _export,
         _plan,
         _profile,
+        _runtime,
         _search,
         _sweep,
         _upload,
+        _validate,
     )
 
     parser = _Parser(
@@ -43,7 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cnnpc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (_plan, _search, _compress, _browse, _export, _db, _sweep, _profile, _upload):
+    for module in (
+        *(_plan, _search, _compress, _browse, _export, _db, _sweep, _profile, _upload),
+        *(_deploy, _runtime, _validate),
+    ):
         module.register(sub)
     return parser
 

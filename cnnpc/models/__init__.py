@@ -16,9 +16,9 @@ from cnnpc.models._split import BoundaryQuant, boundary_layer, output_range, seg
 __all__ = [
     "DEPLOY_SIZE",
     "MODELS",
+    "BoundaryQuant",
     "ModelSize",
     "ModelSpec",
-    "BoundaryQuant",
     "TensorSize",
     "boundary_layer",
     "build_model",

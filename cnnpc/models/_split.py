@@ -89,10 +89,12 @@ def segment_models(model: Any, boundaries: Sequence[str]) -> list[Any]:
         previous = layer
     if len(model.outputs) != 1:
         raise InputError("only models with one output can be split")
-    segments = []
+    segments: list[Any] = []
     start, start_name, start_range = model.inputs[0], "the input", None
     for name, layer, tensor in [*outputs, ("the output", None, model.outputs[0])]:
-        segments.append(_segment(model, start, tensor, start_name, name, start_range, len(segments)))
+        segments.append(
+            _segment(model, start, tensor, start_name, name, start_range, len(segments))
+        )
         start, start_name = tensor, name
         start_range = None if layer is None else output_range(layer)
     return segments

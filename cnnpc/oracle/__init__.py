@@ -9,6 +9,7 @@ from cnnpc.oracle._baseline import RECIPES, Baseline, Recipe, code_version, trai
 from cnnpc.oracle._cache import DiskCache, MemoryCache, ResultCache, default_cache_dir
 from cnnpc.oracle._oracle import AccuracyOracle, OracleResult
 from cnnpc.oracle._setup import open_oracle
+from cnnpc.oracle._tuned import ModelStore, tuned_architecture
 from cnnpc.oracle._user import saved_input_size, user_baseline
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Baseline",
     "DiskCache",
     "MemoryCache",
+    "ModelStore",
     "OracleResult",
     "Recipe",
     "ResultCache",
@@ -25,5 +27,6 @@ __all__ = [
     "open_oracle",
     "saved_input_size",
     "trained_baseline",
+    "tuned_architecture",
     "user_baseline",
 ]

@@ -27,6 +27,7 @@ from cnnpc.compression import (
 from cnnpc.models import ModelSize, TensorSize, measure
 from cnnpc.oracle._baseline import Baseline, code_version
 from cnnpc.oracle._cache import MemoryCache, ResultCache
+from cnnpc.oracle._tuned import ModelStore, tuned_architecture
 from cnnpc.spaces import SearchSpace
 from cnnpc.workloads import Workload, accuracy
 
@@ -92,6 +93,7 @@ class AccuracyOracle:
         seed: int = 0,
         cache: ResultCache | None = None,
         progress: bool = False,
+        models: ModelStore | None = None,
     ) -> None:
         self.baseline = baseline
         self.workload = workload
@@ -100,6 +102,8 @@ class AccuracyOracle:
         self.seed = seed
         self.cache: ResultCache = cache if cache is not None else MemoryCache()
         self.progress = progress
+        self.models = models
+        """Where fine-tuned weights are kept by cache key (None: not kept)."""
         graph = channel_graph(baseline.model)
         self._groups = candidate_groups(baseline.model, space, graph)
         self.finetunes = 0
@@ -134,9 +138,30 @@ class AccuracyOracle:
         label = "fine-tuning (quantization-aware)" if self.progress else None
         tuned = finetune(pruned.model, self.workload, self.budget, self.seed, progress=label)
         self.finetunes += 1
+        if self.models is not None:
+            self.models.save(key, tuned.model)
         result = self._result(tuned.model, size, tuned.seconds)
         self.cache.put(key, result.to_record())
         return result
+
+    def tuned_model(self, config: Mapping[str, float]) -> Any:
+        """The fine-tuned model whose accuracy `evaluate(config)` reports.
+
+        Loaded from the model store when its weights are there; otherwise fine-tuned again
+        (deterministic per seed) and stored. The accuracy cache is left as it is.
+        """
+        key = self.cache_key(config)
+        pruned = prune_channels(self.baseline.model, self.space, config).model
+        if self.models is not None:
+            model = tuned_architecture(pruned, self.budget)
+            if self.models.load_into(key, model):
+                return model
+        label = "fine-tuning (quantization-aware)" if self.progress else None
+        tuned = finetune(pruned, self.workload, self.budget, self.seed, progress=label)
+        self.finetunes += 1
+        if self.models is not None:
+            self.models.save(key, tuned.model)
+        return tuned.model
 
     def baseline_result(self) -> OracleResult:
         """The unpruned, un-fine-tuned baseline, measured the same way (not cached)."""

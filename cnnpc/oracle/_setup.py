@@ -9,6 +9,7 @@ from cnnpc.models import DEPLOY_SIZE, model_spec
 from cnnpc.oracle._baseline import Baseline, trained_baseline
 from cnnpc.oracle._cache import DiskCache, MemoryCache, ResultCache, default_cache_dir
 from cnnpc.oracle._oracle import AccuracyOracle
+from cnnpc.oracle._tuned import ModelStore
 from cnnpc.oracle._user import saved_input_size, user_baseline
 from cnnpc.spaces import load_space
 from cnnpc.workloads import Workload, digits, image_folder
@@ -52,4 +53,7 @@ def open_oracle(
     else:
         baseline = user_baseline(model_name, weights, space, workload.num_classes, size)
     cache: ResultCache = DiskCache(root / "results") if use_cache else MemoryCache()
-    return AccuracyOracle(baseline, workload, space, budget, seed, cache, finetune_progress)
+    models = ModelStore(root / "models") if use_cache else None
+    return AccuracyOracle(
+        baseline, workload, space, budget, seed, cache, finetune_progress, models=models
+    )

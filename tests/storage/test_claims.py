@@ -8,8 +8,7 @@ from alembic import command
 from factories import spec
 from sqlalchemy import create_engine
 
-from cnnpc.storage import Storage, StorageError
-from cnnpc.storage import _schema
+from cnnpc.storage import Storage, StorageError, _schema
 
 
 def test_one_claim_one_holder(tmp_path):

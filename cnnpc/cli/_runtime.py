@@ -1,0 +1,172 @@
+"""`cnnpc serve` (edge or cloud server) and `cnnpc infer` (the end device) on loopback TCP."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from pathlib import Path
+from typing import Any
+
+from cnnpc.cli._common import format_table, positive_float, positive_int, print_json
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be in 0..65535, got {text!r}")
+    return value
+
+
+def _address(text: str) -> tuple[str, int]:
+    from cnnpc.errors import InputError
+    from cnnpc.runtime._address import parse_address
+
+    try:
+        return parse_address(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="serve a plan's edge or cloud part on a loopback port",
+        description="Run this tier's TFLite part on every request; the edge forwards to the "
+        "cloud (--next) when the plan has one. Length-prefixed binary frames over TCP.",
+    )
+    p.add_argument("--role", choices=("edge", "cloud"), required=True)
+    p.add_argument(
+        "--plan", type=Path, required=True, metavar="DIR", help="a 'cnnpc deploy' folder"
+    )
+    p.add_argument("--port", type=_port, required=True, metavar="P", help="0: the OS picks")
+    p.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
+    p.add_argument("--next", type=_address, default=None, metavar="HOST:PORT", help="the cloud")
+    p.add_argument("--shape", action="store_true", help="shape the link to the cloud to the plan")
+    p.add_argument("--threads", type=positive_int, default=1, help="TFLite threads (1)")
+    p.add_argument("--max-connections", type=positive_int, default=16)
+    p.add_argument("--frame-timeout", type=positive_float, default=10.0, metavar="S")
+    p.set_defaults(func=run_serve)
+
+    q = sub.add_parser(
+        "infer",
+        help="classify images through a served plan (the end device)",
+        description="Run the end part, send the int8 feature to the edge, print the classes and "
+        "the latency of each component. Without IMAGES: the workload's test split.",
+    )
+    q.add_argument("images", nargs="*", type=Path, metavar="IMAGES")
+    q.add_argument("--plan", type=Path, required=True, metavar="DIR")
+    q.add_argument("--edge", type=_address, default=None, metavar="HOST:PORT")
+    q.add_argument("--shape", action="store_true", help="shape the link to the edge to the plan")
+    q.add_argument("--limit", type=positive_int, default=None, metavar="N", help="first N images")
+    q.add_argument("--threads", type=positive_int, default=1, help="TFLite threads (1)")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.set_defaults(func=run_infer)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from cnnpc.deploy import load_plan
+    from cnnpc.runtime import Limits, PartServer
+
+    plan = load_plan(args.plan)
+    limits = Limits(max_connections=args.max_connections, frame_timeout=args.frame_timeout)
+    server = PartServer(
+        plan,
+        args.role,
+        host=args.host,
+        port=args.port,
+        next_address=args.next,
+        shape=args.shape,
+        threads=args.threads,
+        limits=limits,
+    )
+    host, port = server.start()
+    nxt = "" if args.next is None else f", next {args.next[0]}:{args.next[1]}"
+    print(f"{args.role} serving {args.plan} on {host}:{port}{nxt}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: server.request_stop())  # `kill PID`: a clean stop
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+def run_infer(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from cnnpc.deploy import load_plan
+    from cnnpc.runtime import COMPONENTS, PlanClient
+
+    plan = load_plan(args.plan)
+    classes = list(plan.raw.get("workload", {}).get("classes", []))
+    names, images, labels = _inputs(args.images, plan)
+    if args.limit is not None:
+        names, images = names[: args.limit], images[: args.limit]
+        labels = None if labels is None else labels[: args.limit]
+    with PlanClient(plan, args.edge, shape=args.shape, threads=args.threads) as client:
+        results = [client.infer(x) for x in images]
+    keys = [*COMPONENTS, "total_ms"]
+    median = {k: float(np.median([r.timings[k] for r in results])) for k in keys}
+    accuracy = None
+    if labels is not None:
+        accuracy = float(np.mean([r.label == y for r, y in zip(results, labels, strict=True)]))
+    rows = [
+        {
+            "image": name,
+            "label": r.label,
+            "class": classes[r.label] if r.label < len(classes) else str(r.label),
+            "score": float(r.scores[r.label]),
+            "total_ms": r.timings["total_ms"],
+        }
+        for name, r in zip(names, results, strict=True)
+    ]
+    if args.json:
+        print_json({"results": rows, "median_ms": median, "accuracy": accuracy})
+        return 0
+    if args.images:
+        headers = ["image", "class", "score", "total ms"]
+        print(
+            format_table(
+                headers, [[r["image"], r["class"], r["score"], r["total_ms"]] for r in rows]
+            )
+        )
+    print(format_table(["component", "median ms"], [[k, v] for k, v in median.items()]))
+    summary = f"{len(results)} requests"
+    if accuracy is not None:
+        summary += f", accuracy {accuracy:.4f} on the test split"
+    print(summary)
+    return 0
+
+
+def _inputs(paths: list[Path], plan: Any) -> tuple[list[str], Any, Any]:
+    """(names, float images at the plan's size, labels or None)."""
+    import numpy as np
+
+    from cnnpc.errors import InputError
+
+    size = plan.image_size
+    if not paths:
+        if plan.raw.get("workload", {}).get("name") != "digits":
+            raise InputError(
+                "give IMAGES: only the embedded digits workload has a built-in test split"
+            )
+        from cnnpc.workloads import digits
+
+        test = digits(size).test
+        return [f"test[{i}]" for i in range(len(test))], test.x, test.y
+    from cnnpc.models._keras import tf
+
+    images = []
+    for path in paths:
+        try:
+            raw = tf.io.read_file(str(path))
+            image = tf.io.decode_image(raw, channels=3, expand_animations=False)
+        except Exception:  # TF raises its own error types for unreadable files
+            raise InputError(f"{path}: cannot read it as an image") from None
+        resized = tf.image.resize(tf.cast(image, tf.float32) / 255.0, (size, size))
+        images.append(np.clip(resized.numpy(), 0.0, 1.0))
+    return [str(p) for p in paths], np.stack(images).astype(np.float32), None

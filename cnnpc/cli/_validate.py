@@ -1,0 +1,85 @@
+"""`cnnpc validate SEARCH`: predicted against measured latency, through the real runtime."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from cnnpc.cli._browse import search_id
+from cnnpc.cli._common import format_table, nonnegative_int, positive_int, print_json
+from cnnpc.cli._db import add_storage_argument
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="run a search's best plan on shaped loopback links and compare with the prediction",
+        description="Deploy the best plan (or read --plan), start its edge and cloud servers on "
+        "loopback, shape every link to the search's bandwidth, run requests on test images and "
+        "report each component predicted (host profile) against measured.",
+    )
+    p.add_argument("search", type=search_id, metavar="SEARCH", help="search id")
+    p.add_argument("--requests", type=positive_int, default=50, metavar="N", help="requests (50)")
+    p.add_argument("--warmup", type=nonnegative_int, default=3, metavar="N", help="unrecorded (3)")
+    p.add_argument("--plan", type=Path, default=None, metavar="DIR", help="a deployed plan")
+    p.add_argument(
+        "--profile", choices=("host",), default="host", help="where compute is predicted from"
+    )
+    p.add_argument("--profile-dir", type=Path, default=None, metavar="DIR", help="host profile")
+    p.add_argument("--no-shape", action="store_true", help="do not shape the links")
+    p.add_argument("--threads", type=positive_int, default=1, help="TFLite threads (1)")
+    add_storage_argument(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnpc.validate import validate
+
+    report = validate(
+        args.search,
+        requests=args.requests,
+        storage_url=args.storage,
+        plan_dir=args.plan,
+        profile_dir=args.profile_dir,
+        shape=not args.no_shape,
+        warmup=args.warmup,
+        threads=args.threads,
+        progress=sys.stderr.isatty(),
+    )
+    out = report.as_dict()
+    if args.json:
+        print_json(out)
+        return 0
+    _print(out)
+    return 0
+
+
+def _print(out: dict[str, Any]) -> None:
+    rows = [
+        [
+            c["component"],
+            c["predicted_ms"],
+            c["measured_ms"],
+            c["p10_ms"],
+            c["p90_ms"],
+            None if c["error_pct"] is None else f"{c['error_pct']:+.1f}",
+        ]
+        for c in out["components"]
+    ]
+    headers = ["component", "predicted ms", "measured ms", "p10", "p90", "error %"]
+    print(format_table(headers, rows))
+    shaped = "shaped" if out["shaped"] else "unshaped"
+    print(
+        f"{out['requests']} requests on {shaped} loopback links: median |error| of the total "
+        f"{out['median_abs_error_total_pct']:.1f} %"
+    )
+    if out["runtime_overhead_ms"] is not None:
+        print(
+            f"runtime overhead above pure transfer ({out['pure_transfer_ms']:.2f} ms) and "
+            f"compute: {out['runtime_overhead_ms']:.2f} ms per request (median)"
+        )
+    if out["accuracy"] is not None:
+        print(f"accuracy of these requests: {out['accuracy']:.4f}")

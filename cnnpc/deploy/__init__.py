@@ -1,0 +1,65 @@
+"""Deploy a search's best plan: one int8 TFLite part per tier and plan.json (schema_version 1).
+
+Importing this imports TensorFlow; reading a plan folder (``load_plan``) does not need it.
+"""
+
+from __future__ import annotations
+
+from cnnpc.deploy._build import (
+    DeployError,
+    build_deployment,
+    input_spec,
+    plan_document,
+    write_plan_folder,
+)
+from cnnpc.deploy._convert import (
+    ConversionError,
+    ConvertedPart,
+    convert_parts,
+    io_specs,
+    is_quantization_aware,
+    quiet,
+    to_int8_tflite,
+)
+from cnnpc.deploy._layout import Layout
+from cnnpc.deploy._plan import (
+    PLAN_FILE,
+    SCHEMA_VERSION,
+    TIERS,
+    DeployedPlan,
+    LinkSpec,
+    PartSpec,
+    PlanError,
+    TensorSpec,
+    load_plan,
+)
+from cnnpc.deploy._search import DeployResult, best_plan, deploy, open_search_oracle
+
+__all__ = [
+    "PLAN_FILE",
+    "SCHEMA_VERSION",
+    "TIERS",
+    "ConversionError",
+    "ConvertedPart",
+    "DeployError",
+    "DeployResult",
+    "DeployedPlan",
+    "Layout",
+    "LinkSpec",
+    "PartSpec",
+    "PlanError",
+    "TensorSpec",
+    "best_plan",
+    "build_deployment",
+    "convert_parts",
+    "deploy",
+    "input_spec",
+    "io_specs",
+    "is_quantization_aware",
+    "load_plan",
+    "open_search_oracle",
+    "plan_document",
+    "quiet",
+    "to_int8_tflite",
+    "write_plan_folder",
+]

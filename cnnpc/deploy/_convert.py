@@ -1,0 +1,132 @@
+"""Cut a model at a plan's splits and convert every part to a full-int8 TFLite model.
+
+Every tier runs TFLite: one interpreter for all of them, a part loads in milliseconds, the servers
+need no TensorFlow graph runtime, and it is what ``cnnpc profile`` times. Every part takes and
+gives int8 (the end part quantises the image on the device; the last part's int8 class scores
+have the same argmax as their dequantised values).
+
+A quantization-aware model carries its trained ranges in its fake-quant ops, so the converter
+needs no data and a boundary gets the same scale and zero point on both sides (see
+``segment_models``). A plain float model is quantised after training, calibrated on
+representative images pushed through the parts before it; its boundary ranges are calibrated
+twice (as the sender's output and the receiver's input) and the runtime requantises if they
+differ.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cnnpc.deploy._plan import TensorSpec
+from cnnpc.errors import CnnpcError
+from cnnpc.models import segment_models
+
+CALIBRATION_IMAGES = 64
+
+
+class ConversionError(CnnpcError):
+    """The TFLite converter refused a part."""
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence TFLite's C++ log lines (file descriptor 2) and its Python warnings."""
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def is_quantization_aware(model: Any) -> bool:
+    """True for a TF-MOT quantization-aware model (its fake-quant ranges are trained)."""
+    return any(type(layer).__name__.startswith("Quantize") for layer in model.layers)
+
+
+@dataclass(frozen=True)
+class ConvertedPart:
+    buffer: bytes
+    input: TensorSpec
+    output: TensorSpec
+
+
+def convert_parts(
+    model: Any, boundaries: Sequence[str], images: npt.NDArray[np.float32]
+) -> list[ConvertedPart]:
+    """``len(boundaries) + 1`` int8 TFLite parts of `model` cut after the named layers.
+
+    `images` (float32, the model's input size) calibrate a float model; a quantization-aware
+    one ignores them.
+    """
+    segments = segment_models(model, boundaries)
+    calibrate = not is_quantization_aware(model)
+    x = images[:CALIBRATION_IMAGES].astype(np.float32)
+    parts = []
+    for segment in segments:
+        buffer = to_int8_tflite(segment, x if calibrate else None)
+        parts.append(ConvertedPart(buffer, *io_specs(buffer)))
+        if calibrate:
+            x = np.asarray(segment.predict(x, verbose=0), dtype=np.float32)
+    return parts
+
+
+def to_int8_tflite(segment: Any, calibration: npt.NDArray[np.float32] | None) -> bytes:
+    """Full-integer TFLite (int8 in and out) of one Keras segment."""
+    from cnnpc.models._keras import tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(segment)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    if calibration is not None:
+        data = calibration
+
+        def representative() -> Iterator[list[npt.NDArray[np.float32]]]:
+            for i in range(len(data)):
+                yield [data[i : i + 1]]
+
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    try:
+        with quiet():
+            return bytes(converter.convert())
+    except Exception as exc:  # the converter raises many types; all mean "cannot convert"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConversionError(f"TFLite cannot convert {segment.name!r}: {first}") from None
+
+
+def io_specs(buffer: bytes) -> tuple[TensorSpec, TensorSpec]:
+    """The input and output tensor of a TFLite model, with their quantisation."""
+    from cnnpc.models._keras import tf
+
+    with quiet():
+        interpreter = tf.lite.Interpreter(model_content=buffer)
+    inp = interpreter.get_input_details()
+    out = interpreter.get_output_details()
+    if len(inp) != 1 or len(out) != 1:
+        raise ConversionError("a part must have exactly one input and one output")
+    return _spec(inp[0]), _spec(out[0])
+
+
+def _spec(detail: dict[str, Any]) -> TensorSpec:
+    scale, zero = detail["quantization"]
+    return TensorSpec(
+        shape=tuple(int(d) for d in detail["shape"]),
+        dtype=np.dtype(detail["dtype"]).name,
+        scale=float(scale),
+        zero_point=int(zero),
+    )

@@ -1,0 +1,231 @@
+"""plan.json: what each tier runs and what crosses each link (schema_version 1).
+
+Written by `deploy`, read by the runtime and `validate`. Reading never imports TensorFlow and
+checks everything the runtime relies on (files present, shapes, dtypes, quantisation), so a
+missing or corrupt plan folder is one line, not a crash inside a server.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from cnnpc.errors import CnnpcError
+
+SCHEMA_VERSION = 1
+PLAN_FILE = "plan.json"
+TIERS = ("end", "edge", "cloud")
+DTYPES = ("int8", "uint8", "float32")
+
+
+class PlanError(CnnpcError):
+    """A deployment plan folder is missing, incomplete or malformed."""
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """A tensor at a part's edge: shape (batch 1 first), dtype and int8 quantisation."""
+
+    shape: tuple[int, ...]
+    dtype: str
+    scale: float
+    zero_point: int
+
+    @property
+    def nbytes(self) -> int:
+        size = 4 if self.dtype == "float32" else 1
+        return math.prod(self.shape) * size
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["shape"] = list(self.shape)
+        return out
+
+    @staticmethod
+    def parse(raw: Any, what: str) -> TensorSpec:
+        if not isinstance(raw, dict):
+            raise PlanError(f"{what}: expected an object")
+        shape = raw.get("shape")
+        if (
+            not isinstance(shape, list)
+            or not shape
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
+        ):
+            raise PlanError(f"{what}.shape: expected a list of positive integers")
+        dtype = raw.get("dtype")
+        if dtype not in DTYPES:
+            raise PlanError(f"{what}.dtype: expected one of {', '.join(DTYPES)}, got {dtype!r}")
+        scale, zero = raw.get("scale"), raw.get("zero_point")
+        if not isinstance(scale, int | float) or not math.isfinite(scale) or scale < 0:
+            raise PlanError(f"{what}.scale: expected a finite number >= 0")
+        if not isinstance(zero, int) or isinstance(zero, bool):
+            raise PlanError(f"{what}.zero_point: expected an integer")
+        if dtype != "float32" and scale <= 0:
+            raise PlanError(f"{what}: an {dtype} tensor needs a scale > 0")
+        return TensorSpec(tuple(shape), dtype, float(scale), zero)
+
+
+@dataclass(frozen=True)
+class PartSpec:
+    """One tier's TFLite model and the profile segments it runs."""
+
+    tier: str
+    file: str
+    span: tuple[int, int]
+    """The profile segments [start, stop) it runs."""
+    segments: tuple[str, ...]
+    input: TensorSpec
+    output: TensorSpec
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tier": self.tier,
+            "file": self.file,
+            "span": list(self.span),
+            "segments": list(self.segments),
+            "input": self.input.as_dict(),
+            "output": self.output.as_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    """The tensor one tier sends the next, as the sender quantised it, and the link's rate."""
+
+    source: str
+    target: str
+    tensor: str
+    """The split candidate the tensor is cut at ("input" for the raw image)."""
+    spec: TensorSpec
+    bandwidth_mbps: float
+    mbit_bits: float
+
+    @property
+    def bytes(self) -> int:
+        return self.spec.nbytes
+
+    @property
+    def rate_bytes_per_s(self) -> float:
+        return self.bandwidth_mbps * self.mbit_bits / 8.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "from": self.source,
+            "to": self.target,
+            "tensor": self.tensor,
+            **self.spec.as_dict(),
+            "bytes": self.bytes,
+            "bandwidth_mbps": self.bandwidth_mbps,
+            "mbit_bits": self.mbit_bits,
+        }
+
+
+@dataclass(frozen=True)
+class DeployedPlan:
+    """A plan folder as read back: parts by tier, links in order, and the rest of plan.json."""
+
+    folder: Path
+    parts: dict[str, PartSpec]
+    links: tuple[LinkSpec, ...]
+    input: TensorSpec
+    """The model input as the client holds it (float32 images at the deployed size)."""
+    raw: dict[str, Any]
+
+    def part(self, tier: str) -> PartSpec | None:
+        return self.parts.get(tier)
+
+    def part_path(self, tier: str) -> Path:
+        return self.folder / self.parts[tier].file
+
+    def link(self, source: str) -> LinkSpec | None:
+        return next((lk for lk in self.links if lk.source == source), None)
+
+    @property
+    def predicted(self) -> dict[str, float]:
+        return dict(self.raw.get("predicted", {}).get("breakdown", {}))
+
+    @property
+    def image_size(self) -> int:
+        return int(self.input.shape[1])
+
+
+def load_plan(folder: str | Path) -> DeployedPlan:
+    """Read and check ``<folder>/plan.json`` and that every part file it names is there."""
+    root = Path(folder)
+    path = root / PLAN_FILE
+    if not root.is_dir():
+        raise PlanError(f"{root}: no such plan folder (write one with 'cnnpc deploy')")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlanError(f"{root}: no {PLAN_FILE} (is it a 'cnnpc deploy' folder?)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise PlanError(f"{path}: cannot read it: {exc}") from None
+    if not isinstance(raw, dict) or raw.get("schema_version") != SCHEMA_VERSION:
+        raise PlanError(f"{path}: not a schema_version {SCHEMA_VERSION} deployment plan")
+    parts: dict[str, PartSpec] = {}
+    for i, item in enumerate(_list(raw, "parts", path)):
+        what = f"{path}: parts[{i}]"
+        if not isinstance(item, dict) or item.get("tier") not in TIERS:
+            raise PlanError(f"{what}.tier: expected one of {', '.join(TIERS)}")
+        file = item.get("file")
+        if not isinstance(file, str) or "/" in file or not (root / file).is_file():
+            raise PlanError(f"{what}.file: missing part file {file!r}")
+        segments = item.get("segments", [])
+        span = item.get("span")
+        if (
+            not isinstance(span, list)
+            or len(span) != 2
+            or not all(isinstance(k, int) and not isinstance(k, bool) for k in span)
+            or not 0 <= span[0] < span[1]
+        ):
+            raise PlanError(f"{what}.span: expected [start, stop) segment indices")
+        parts[item["tier"]] = PartSpec(
+            tier=item["tier"],
+            file=file,
+            span=(span[0], span[1]),
+            segments=tuple(str(s) for s in segments) if isinstance(segments, list) else (),
+            input=TensorSpec.parse(item.get("input"), f"{what}.input"),
+            output=TensorSpec.parse(item.get("output"), f"{what}.output"),
+        )
+    if not parts:
+        raise PlanError(f"{path}: no parts")
+    links = []
+    for i, item in enumerate(_list(raw, "links", path)):
+        what = f"{path}: links[{i}]"
+        if not isinstance(item, dict):
+            raise PlanError(f"{what}: expected an object")
+        rate, unit = item.get("bandwidth_mbps"), item.get("mbit_bits")
+        for name, value in (("bandwidth_mbps", rate), ("mbit_bits", unit)):
+            if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+                raise PlanError(f"{what}.{name}: expected a finite number > 0")
+        pair = (item.get("from"), item.get("to"))
+        if pair not in (("end", "edge"), ("edge", "cloud")):
+            raise PlanError(f"{what}: a link goes end->edge or edge->cloud, got {pair}")
+        links.append(
+            LinkSpec(
+                source=str(pair[0]),
+                target=str(pair[1]),
+                tensor=str(item.get("tensor", "")),
+                spec=TensorSpec.parse(item, what),
+                bandwidth_mbps=float(rate),  # type: ignore[arg-type]
+                mbit_bits=float(unit),  # type: ignore[arg-type]
+            )
+        )
+    return DeployedPlan(
+        folder=root,
+        parts=parts,
+        links=tuple(links),
+        input=TensorSpec.parse(raw.get("input"), f"{path}: input"),
+        raw=raw,
+    )
+
+
+def _list(raw: dict[str, Any], key: str, path: Path) -> list[Any]:
+    value = raw.get(key)
+    if not isinstance(value, list):
+        raise PlanError(f"{path}: {key}: expected a list")
+    return value

@@ -1,0 +1,199 @@
+"""`deploy`: a stored search's best plan as a plan folder, from the model that was measured.
+
+The search's own settings (model, workload, fine-tune budget, seed) reopen the accuracy oracle,
+whose identity must equal the search's budget key: otherwise the weights would not be the ones
+whose accuracy the search reported, and deploying is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnnpc import __version__
+from cnnpc.deploy._build import DeployError, build_deployment, plan_document, write_plan_folder
+from cnnpc.deploy._layout import Layout
+from cnnpc.errors import InputError
+from cnnpc.storage import SearchRecord, Storage, display_url, resolve_url
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    folder: Path
+    plan: dict[str, Any]
+    finetuned: bool
+    """True when the model's weights were not kept and it was fine-tuned again."""
+
+
+def best_plan(storage: Storage, search_id: int) -> tuple[SearchRecord, dict[str, Any]]:
+    """The search and its stored best plan; a search without one cannot be deployed."""
+    search = storage.get_search(search_id)
+    best = storage.get_best_plan(search_id)
+    if best is None or not best.payload.get("tiers"):
+        raise DeployError(
+            f"search {search_id} has no feasible best plan to deploy (status: {search.status}"
+            + (f": {search.message}" if search.message else "")
+            + ")"
+        )
+    return search, best.payload
+
+
+def search_epochs(search: SearchRecord) -> int | None:
+    """The fine-tune epochs a search ran with (its budget key starts ``epochs=N``)."""
+    match = re.match(r"epochs=(\d+)", search.budget_key)
+    return int(match.group(1)) if match else None
+
+
+def open_search_oracle(
+    search: SearchRecord,
+    data: str | None,
+    weights: str | None,
+    progress: bool,
+    oracle: Any | None = None,
+) -> Any:
+    """The accuracy oracle the search used (or `oracle`), checked against its budget key."""
+    from cnnpc.compression import FinetuneBudget
+    from cnnpc.oracle import open_oracle
+
+    if oracle is not None:
+        _check_identity(search, oracle)
+        return oracle
+    if search.workload != "digits" and data is None:
+        raise InputError(
+            f"search {search.id} ran on {search.workload!r}: give the same --data (and --weights)"
+        )
+    epochs = search_epochs(search)
+    budget = FinetuneBudget() if epochs is None else FinetuneBudget(epochs=epochs)
+    oracle = open_oracle(
+        search.model,
+        data=data,
+        weights=weights,
+        budget=budget,
+        seed=search.seed or 0,
+        progress=progress,
+        finetune_progress=progress,
+    )
+    _check_identity(search, oracle)
+    return oracle
+
+
+def _check_identity(search: SearchRecord, oracle: Any) -> None:
+    from cnnpc.search._oracle_source import OracleSource
+
+    if OracleSource(oracle).budget_key != search.budget_key:
+        raise DeployError(
+            f"search {search.id}'s models cannot be rebuilt here: its baseline, data or budget "
+            "differ (same --data/--weights as the search? same cnnpc version?)"
+        )
+
+
+def deploy(
+    search_id: int,
+    out: str | Path,
+    *,
+    storage_url: str | None = None,
+    data: str | None = None,
+    weights: str | None = None,
+    image_size: int | None = None,
+    force: bool = False,
+    progress: bool = False,
+    oracle: Any | None = None,
+) -> DeployResult:
+    """Write search `search_id`'s best plan to folder `out` (see ``write_plan_folder``).
+
+    `oracle` stands in for the one the search's settings would open (tests, notebooks); it
+    must have the search's identity (budget key).
+    """
+    from cnnpc.planner import planner_for
+
+    target = Path(out)
+    if target.exists() and not force:  # fail before minutes of work
+        raise DeployError(f"{target} already exists (remove it, or pass --force to replace it)")
+    if not target.parent.is_dir():
+        raise DeployError(f"cannot write {target}: folder {target.parent} does not exist")
+    url = resolve_url(storage_url)
+    with Storage(url, create=False) as storage:
+        search, payload = best_plan(storage, search_id)
+    conventions = str(search.extra.get("conventions", "si"))
+    planner = planner_for(
+        search.model,
+        search.device,
+        bandwidth_mbps=search.bandwidth_mbps,
+        uplink_mbps=search.uplink_mbps,
+        conventions=conventions,
+    )
+    names = tuple(s.name for s in planner.profile.segments)
+    layout = Layout.of_tiers(payload["tiers"], len(names))
+    oracle = open_search_oracle(search, data, weights, progress, oracle)
+    runs = oracle.finetunes
+    model = oracle.tuned_model(payload["keep"])
+    workload = oracle.workload
+    size = workload.input_size if image_size is None else image_size
+    images = workload.train.x
+    if size != workload.input_size:
+        model, images = _at_size(model, images, size)
+    rates = {"end": search.uplink_mbps, "edge": search.bandwidth_mbps}
+    parts, links, files = build_deployment(
+        model, oracle.space, layout, images, rates, planner.links.mbit_bits, names
+    )
+    meta = {
+        "created_at": datetime.now(UTC).isoformat(),
+        "cnnpc_version": __version__,
+        "model": search.model,
+        "search": {
+            "id": search.id,
+            "storage": display_url(url),
+            "device": search.device,
+            "mode": search.mode,
+            "target": search.target,
+            "uplink_mbps": search.uplink_mbps,
+            "bandwidth_mbps": search.bandwidth_mbps,
+            "conventions": conventions,
+            "trial": payload.get("trial"),
+        },
+        "workload": {
+            "name": workload.name,
+            "image_size": size,
+            "trained_size": workload.input_size,
+            "classes": list(workload.classes),
+        },
+        "plan": {
+            "mode": payload.get("mode"),
+            "splits": list(payload.get("splits", [])),
+            "tiers": payload["tiers"],
+            "keep": payload["keep"],
+            "channels": oracle.kept_channels(payload["keep"]),
+        },
+        "accuracy": {
+            "val": payload.get("val_accuracy"),
+            "test": payload.get("test_accuracy"),
+        },
+        "predicted": {
+            "source": f"search {search.id}'s best plan, {search.device} profile",
+            "latency_ms": payload.get("latency_ms"),
+            "breakdown": payload.get("breakdown", {}),
+        },
+    }
+    plan = plan_document(meta, size, parts, links)
+    folder = write_plan_folder(target, plan, files, force=force)
+    return DeployResult(folder, plan, oracle.finetunes > runs)
+
+
+def _at_size(model: Any, images: np.ndarray, size: int) -> tuple[Any, np.ndarray]:
+    """The same network and images at `size` x `size` (the networks are fully convolutional)."""
+    from cnnpc.models._keras import keras, tf, tfmot
+
+    inputs = keras.Input(shape=(size, size, int(model.input_shape[-1])), name=model.input_names[0])
+    try:
+        with tfmot.quantization.keras.quantize_scope():
+            resized = keras.models.clone_model(model, input_tensors=inputs)
+    except ValueError as exc:
+        raise InputError(f"the model cannot run at {size}x{size} input: {exc}") from None
+    resized.set_weights(model.get_weights())
+    scaled = tf.image.resize(images[:64], (size, size), method="bilinear").numpy()
+    return resized, np.clip(scaled, 0.0, 1.0).astype(np.float32)

@@ -1,0 +1,75 @@
+"""Fine-tuned models kept beside the accuracies: what `cnnpc deploy` ships is what was measured.
+
+The oracle caches accuracies by configuration key; the weights of the model that gave an accuracy
+are stored under the same key (``<cache root>/models/<key>.h5``). A model is rebuilt from the
+baseline by the same pruning (deterministic: L1 channel choice) and the same TF-MOT wrapping as
+the fine-tune, then the saved weights are loaded; a missing or damaged file means fine-tuning
+again, which is deterministic per seed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from cnnpc.compression import FinetuneBudget
+from cnnpc.errors import InputError
+from cnnpc.models._keras import tfmot
+
+
+class ModelStore:
+    """Weights of fine-tuned models by oracle cache key, as legacy HDF5 files (layers only)."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+
+    def path(self, key: str) -> Path:
+        if not key.isalnum():
+            raise ValueError(f"model keys are alphanumeric, got {key!r}")
+        return self.directory / f"{key}.h5"
+
+    def save(self, key: str, model: Any) -> Path:
+        """Write `model`'s weights via a temporary file and a rename (readers never see half)."""
+        path = self.path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".h5")
+            os.close(fd)
+            try:
+                model.save_weights(tmp)
+                Path(tmp).replace(path)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    Path(tmp).unlink()
+        except OSError as exc:
+            raise InputError(f"cannot write the model cache at {path.parent}: {exc}") from None
+        return path
+
+    def load_into(self, key: str, model: Any) -> bool:
+        """Load the weights saved under `key` into `model`; False if absent or unreadable."""
+        path = self.path(key)
+        if not path.is_file():
+            return False
+        try:
+            model.load_weights(path)
+        except (OSError, ValueError, KeyError):  # damaged or of another shape: fine-tune again
+            return False
+        return True
+
+
+def tuned_architecture(pruned: Any, budget: FinetuneBudget) -> Any:
+    """An untrained copy of the model `finetune` trains from `pruned` under `budget`.
+
+    The same TF-MOT wrapping as ``cnnpc.compression.finetune`` (quantize_model, or the
+    sparsity-preserving scheme after a sparsity phase), so saved weights load by topology.
+    """
+    quant = tfmot.quantization.keras
+    if not budget.quantize:
+        return pruned
+    if budget.sparsity > 0:
+        scheme = tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme()
+        return quant.quantize_apply(quant.quantize_annotate_model(pruned), scheme)
+    return quant.quantize_model(pruned)

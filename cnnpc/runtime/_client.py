@@ -1,0 +1,161 @@
+"""The end device: run the head, send the int8 feature to the edge, get the classes back.
+
+Every request is timed per component. The servers report their compute and service times in
+the RESULT frame, so the client can tell transfer from compute:
+
+    uplink   = round trip to the edge - the edge's service time   (the way back is included)
+    downlink = the edge's forward time - the cloud's service time
+    overhead = total - every component (quantising, framing, thread hand-offs)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cnnpc.deploy import DeployedPlan
+from cnnpc.errors import CnnpcError
+from cnnpc.runtime._address import check_loopback
+from cnnpc.runtime._frames import (
+    ERROR,
+    INFER,
+    RESULT,
+    FrameError,
+    PayloadError,
+    PeerClosed,
+    decode_result,
+    encode_tensor,
+    read_frame,
+    send_frame,
+)
+from cnnpc.runtime._part import Part, dequantize, quantize
+from cnnpc.runtime._server import result_limit
+from cnnpc.runtime._shaper import TokenBucket
+
+COMPONENTS = ("end_ms", "uplink_ms", "edge_ms", "downlink_ms", "cloud_ms", "overhead_ms")
+
+
+class RequestError(CnnpcError):
+    """A request could not be served (server unreachable, or it answered with an error)."""
+
+
+@dataclass(frozen=True)
+class InferResult:
+    label: int
+    scores: npt.NDArray[np.float32]
+    timings: dict[str, float]
+    """end_ms, uplink_ms, edge_ms, downlink_ms, cloud_ms, overhead_ms, total_ms (+ raw ones)."""
+
+
+class PlanClient:
+    """Runs requests of a deployed plan against its edge server (None: an end-only plan)."""
+
+    def __init__(
+        self,
+        plan: DeployedPlan,
+        edge: tuple[str, int] | None,
+        *,
+        shape: bool = False,
+        threads: int = 1,
+        timeout: float = 60.0,
+    ) -> None:
+        self.plan = plan
+        spec = plan.part("end")
+        self.end = None if spec is None else Part(plan.part_path("end"), spec, threads)
+        self.link = plan.link("end")
+        if self.link is not None and edge is None:
+            raise CnnpcError("the plan sends to the edge: give its address (--edge HOST:PORT)")
+        self.edge = None if edge is None else (check_loopback(edge[0]), edge[1])
+        self.bucket = (
+            TokenBucket(self.link.rate_bytes_per_s) if shape and self.link is not None else None
+        )
+        self.timeout = timeout
+        self.output = list(plan.parts.values())[-1].output
+        self.max_result = result_limit(plan)
+        self._sock: socket.socket | None = None
+        self._next_id = 0
+
+    def close(self) -> None:
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+            self._sock = None
+
+    def __enter__(self) -> PlanClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _connect(self) -> socket.socket:
+        if self._sock is None:
+            assert self.edge is not None
+            try:
+                sock = socket.create_connection(self.edge, timeout=self.timeout)
+            except OSError as exc:
+                where = f"{self.edge[0]}:{self.edge[1]}"
+                raise RequestError(f"cannot reach the edge at {where}: {exc.strerror}") from None
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._sock = sock
+        return self._sock
+
+    def infer(self, image: npt.NDArray[Any]) -> InferResult:
+        """Classify one float image (H, W, C) in [0, 1] at the plan's input size."""
+        x = np.asarray(image, dtype=np.float32)[np.newaxis]
+        if tuple(x.shape) != self.plan.input.shape:
+            raise CnnpcError(
+                f"the plan takes images of {list(self.plan.input.shape[1:])}, got "
+                f"{list(x.shape[1:])}"
+            )
+        start = time.perf_counter()
+        end_ms = 0.0
+        first = next(iter(self.plan.parts.values()))
+        q = quantize(x, first.input)
+        if self.end is not None:
+            q, end_ms = self.end.run(q)
+        timings = {"end_ms": end_ms, "uplink_ms": 0.0, "edge_ms": 0.0, "downlink_ms": 0.0}
+        timings["cloud_ms"] = 0.0
+        if self.link is not None:
+            remote, q, rtt = self._request(q)
+            timings.update(remote)
+            timings["uplink_ms"] = rtt - remote.get("edge_service_ms", 0.0)
+            timings["edge_ms"] = remote.get("edge_compute_ms", 0.0)
+            if "edge_forward_ms" in remote:
+                timings["downlink_ms"] = remote["edge_forward_ms"] - remote["cloud_service_ms"]
+                timings["cloud_ms"] = remote["cloud_compute_ms"]
+        scores = dequantize(q, self.output).reshape(-1)
+        total = (time.perf_counter() - start) * 1e3
+        parts = sum(timings[k] for k in COMPONENTS[:-1])
+        timings["overhead_ms"] = total - parts
+        timings["total_ms"] = total
+        return InferResult(int(np.argmax(scores)), scores, timings)
+
+    def _request(self, q: npt.NDArray[Any]) -> tuple[dict[str, float], Any, float]:
+        payload = encode_tensor(q)
+        self._next_id += 1
+        sock = self._connect()
+        try:
+            sock.settimeout(self.timeout)
+            start = time.perf_counter()
+            send_frame(sock, INFER, self._next_id, payload, self.bucket)
+            frame = read_frame(sock, self.max_result, self.timeout, self.timeout)
+            rtt = (time.perf_counter() - start) * 1e3
+        except (OSError, PeerClosed, FrameError) as exc:
+            self.close()
+            raise RequestError(f"the edge dropped the request: {exc}") from None
+        if frame.type == ERROR:
+            raise RequestError(f"the edge answered: {frame.payload.decode('utf-8', 'replace')}")
+        if frame.type != RESULT or frame.request_id != self._next_id:
+            self.close()
+            raise RequestError("the edge answered out of protocol")
+        try:
+            timings, result = decode_result(frame.payload)
+        except PayloadError as exc:
+            raise RequestError(f"the edge's result is malformed: {exc}") from None
+        return timings, result, rtt

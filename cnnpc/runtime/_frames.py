@@ -1,0 +1,182 @@
+"""Length-prefixed binary frames over TCP, and the tensors and results they carry.
+
+A frame is a 20-byte header, network byte order::
+
+    magic "CNPC" | version u8 | type u8 | reserved u16 | request id u64 | payload length u32
+
+then the payload. A reader checks the header before it reads the payload, so a bad magic,
+version or type, or a length above the receiver's limit, is refused without allocating it, and
+the whole frame must arrive before a deadline (a stalled or trickling sender is dropped).
+
+Payloads: INFER holds a tensor; RESULT a JSON object of timings (u16 length + UTF-8) and a
+tensor; ERROR a UTF-8 message. A tensor is dtype u8 | ndim u8 | ndim x u32 dims | raw bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import struct
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cnnpc.errors import CnnpcError
+from cnnpc.runtime._shaper import TokenBucket, send_shaped
+
+MAGIC = b"CNPC"
+VERSION = 1
+HEADER = struct.Struct("!4sBBHQI")
+INFER, RESULT, ERROR = 1, 2, 3
+TYPES = (INFER, RESULT, ERROR)
+MAX_DIMS = 8
+DTYPE_CODES: dict[int, np.dtype[Any]] = {
+    1: np.dtype(np.int8),
+    2: np.dtype(np.uint8),
+    3: np.dtype("<f4"),
+}
+CODE_OF = {dtype.name: code for code, dtype in DTYPE_CODES.items()}
+MAX_ERROR_TEXT = 1024
+
+
+class FrameError(CnnpcError):
+    """A peer sent something that is not a valid frame (the connection cannot continue)."""
+
+
+class PayloadError(CnnpcError):
+    """A well-framed payload is wrong (the connection may continue after an ERROR reply)."""
+
+
+class PeerClosed(CnnpcError):
+    """The peer closed the connection (cleanly between frames, or mid-frame)."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    type: int
+    request_id: int
+    payload: bytes
+
+
+def encode_header(frame_type: int, request_id: int, length: int) -> bytes:
+    return HEADER.pack(MAGIC, VERSION, frame_type, 0, request_id, length)
+
+
+def send_frame(
+    sock: socket.socket,
+    frame_type: int,
+    request_id: int,
+    payload: bytes,
+    bucket: TokenBucket | None = None,
+) -> None:
+    """Send one frame, shaped by `bucket` if given (header and payload both pay)."""
+    send_shaped(sock, encode_header(frame_type, request_id, len(payload)) + payload, bucket)
+
+
+def _recv_exactly(sock: socket.socket, n: int, deadline: float | None, started: bool) -> bytes:
+    buffer = bytearray(n)
+    view = memoryview(buffer)
+    got = 0
+    while got < n:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise FrameError("timed out in the middle of a frame")
+            sock.settimeout(left)
+        try:
+            count = sock.recv_into(view[got:], n - got)
+        except TimeoutError:
+            raise FrameError("timed out in the middle of a frame") from None
+        if count == 0:
+            raise PeerClosed("closed in the middle of a frame" if started or got else "closed")
+        got += count
+    return bytes(buffer)
+
+
+def read_frame(
+    sock: socket.socket,
+    max_payload: int,
+    frame_timeout: float | None,
+    idle_timeout: float | None = None,
+) -> Frame:
+    """Read one frame: wait up to `idle_timeout` for it to start, `frame_timeout` to finish it.
+
+    Raises PeerClosed, FrameError (bad header, oversize, too slow) or TimeoutError (idle).
+    """
+    sock.settimeout(idle_timeout)
+    first = sock.recv(1)
+    if not first:
+        raise PeerClosed("closed")
+    deadline = None if frame_timeout is None else time.monotonic() + frame_timeout
+    header = first + _recv_exactly(sock, HEADER.size - 1, deadline, started=True)
+    magic, version, frame_type, _, request_id, length = HEADER.unpack(header)
+    if magic != MAGIC:
+        raise FrameError(f"bad magic {magic!r}: not a cnnpc frame")
+    if version != VERSION:
+        raise FrameError(f"unsupported frame version {version} (this peer speaks {VERSION})")
+    if frame_type not in TYPES:
+        raise FrameError(f"unknown frame type {frame_type}")
+    if length > max_payload:
+        raise FrameError(f"frame of {length} bytes is over this peer's limit of {max_payload}")
+    payload = _recv_exactly(sock, length, deadline, started=True) if length else b""
+    return Frame(frame_type, request_id, payload)
+
+
+def encode_tensor(array: npt.NDArray[Any]) -> bytes:
+    code = CODE_OF.get(np.dtype(array.dtype).name)
+    if code is None or array.ndim > MAX_DIMS:
+        raise PayloadError(f"cannot send a {array.dtype} tensor of {array.ndim} dimensions")
+    head = struct.pack(f"!BB{array.ndim}I", code, array.ndim, *array.shape)
+    data: bytes = np.ascontiguousarray(array, dtype=DTYPE_CODES[code]).tobytes()
+    return head + data
+
+
+def decode_tensor(payload: bytes, offset: int = 0) -> npt.NDArray[Any]:
+    """The tensor at `offset` of `payload`; it must fill the payload exactly."""
+    if len(payload) < offset + 2:
+        raise PayloadError("tensor header is truncated")
+    code, ndim = payload[offset], payload[offset + 1]
+    dtype = DTYPE_CODES.get(code)
+    if dtype is None:
+        raise PayloadError(f"unknown tensor dtype code {code}")
+    if ndim > MAX_DIMS:
+        raise PayloadError(f"a tensor of {ndim} dimensions (at most {MAX_DIMS})")
+    start = offset + 2 + 4 * ndim
+    if len(payload) < start:
+        raise PayloadError("tensor shape is truncated")
+    shape = struct.unpack_from(f"!{ndim}I", payload, offset + 2)
+    expected = math.prod(shape) * dtype.itemsize
+    if len(payload) - start != expected:
+        raise PayloadError(
+            f"tensor {shape} of {dtype.name} needs {expected} bytes, got {len(payload) - start}"
+        )
+    flat: npt.NDArray[Any] = np.frombuffer(
+        payload, dtype=dtype, count=math.prod(shape), offset=start
+    )
+    return flat.reshape(shape)
+
+
+def encode_result(timings: dict[str, float], array: npt.NDArray[Any]) -> bytes:
+    meta = json.dumps(timings, allow_nan=False).encode()
+    return struct.pack("!H", len(meta)) + meta + encode_tensor(array)
+
+
+def decode_result(payload: bytes) -> tuple[dict[str, float], npt.NDArray[Any]]:
+    if len(payload) < 2:
+        raise PayloadError("result is truncated")
+    (size,) = struct.unpack_from("!H", payload)
+    try:
+        meta = json.loads(payload[2 : 2 + size].decode())
+    except (UnicodeDecodeError, ValueError):
+        raise PayloadError("result timings are not JSON") from None
+    if not isinstance(meta, dict) or not all(isinstance(v, int | float) for v in meta.values()):
+        raise PayloadError("result timings must be an object of numbers")
+    return {str(k): float(v) for k, v in meta.items()}, decode_tensor(payload, 2 + size)
+
+
+def error_payload(message: str) -> bytes:
+    return message.encode("utf-8", "replace")[:MAX_ERROR_TEXT]

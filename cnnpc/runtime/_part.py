@@ -1,0 +1,67 @@
+"""One tier's TFLite part: quantise in, invoke, timed; one invoke at a time (TFLite is not
+thread-safe, and a tier is one processor anyway)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cnnpc.deploy import PartSpec, TensorSpec
+from cnnpc.runtime._frames import PayloadError
+
+
+def quantize(x: npt.NDArray[np.float32], spec: TensorSpec) -> npt.NDArray[np.int8]:
+    """Float values as the int8 of `spec` (round to nearest, saturate)."""
+    q = np.round(x / spec.scale) + spec.zero_point
+    out: npt.NDArray[np.int8] = np.clip(q, -128, 127).astype(np.int8)
+    return out
+
+
+def dequantize(q: npt.NDArray[Any], spec: TensorSpec) -> npt.NDArray[np.float32]:
+    if spec.dtype == "float32":
+        return np.asarray(q, dtype=np.float32)
+    return ((q.astype(np.float32) - spec.zero_point) * spec.scale).astype(np.float32)
+
+
+def requantize(q: npt.NDArray[np.int8], src: TensorSpec, dst: TensorSpec) -> npt.NDArray[np.int8]:
+    """An int8 tensor quantised as `src` re-expressed as `dst` (a no-op when they agree)."""
+    if (src.scale, src.zero_point) == (dst.scale, dst.zero_point):
+        return q
+    return quantize(dequantize(q, src), dst)
+
+
+class Part:
+    """A loaded part; `run` checks the input's shape and dtype against the plan."""
+
+    def __init__(self, path: Path, spec: PartSpec, threads: int = 1) -> None:
+        from cnnpc.deploy import quiet
+        from cnnpc.models._keras import tf
+
+        self.spec = spec
+        with quiet():  # the deprecation warning, and XNNPACK's notice on allocation
+            self._interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=threads)
+            self._interpreter.allocate_tensors()
+        self._in = self._interpreter.get_input_details()[0]["index"]
+        self._out = self._interpreter.get_output_details()[0]["index"]
+        self._lock = threading.Lock()
+
+    def run(self, x: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], float]:
+        """The part's output for input `x` and the milliseconds the invoke took."""
+        expected = self.spec.input
+        if tuple(x.shape) != expected.shape or np.dtype(x.dtype).name != expected.dtype:
+            raise PayloadError(
+                f"{self.spec.tier} part takes {expected.dtype}{list(expected.shape)}, "
+                f"got {np.dtype(x.dtype).name}{list(x.shape)}"
+            )
+        with self._lock:
+            start = time.perf_counter()
+            self._interpreter.set_tensor(self._in, x)
+            self._interpreter.invoke()
+            out = self._interpreter.get_tensor(self._out)
+            ms = (time.perf_counter() - start) * 1e3
+        return np.array(out), ms

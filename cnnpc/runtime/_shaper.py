@@ -1,0 +1,71 @@
+"""A token bucket in the sender: shape a link to a bandwidth on one machine (no netns, no root).
+
+Sending N bytes through a bucket of rate r takes about (N - B) / r, B being the tokens saved up
+(at most the burst). The burst is one chunk, about 100 us of traffic (at least 256 bytes): small
+enough that a transfer lasts N / r within a chunk's time, large enough that Python's per-chunk
+cost and sleep granularity do not slow the link below r. Tokens may go negative (debt), so a
+sleep that overshoots is paid back on the next chunk instead of lowering the rate.
+"""
+
+from __future__ import annotations
+
+import math
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+MIN_CHUNK = 256
+CHUNK_SECONDS = 1e-4
+
+
+class TokenBucket:
+    """`rate` bytes/s with a burst of `burst` bytes; thread-safe (a link shared by connections)."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not math.isfinite(rate) or rate <= 0:
+            raise ValueError(f"rate must be a finite number > 0, got {rate!r}")
+        self.rate = float(rate)
+        self.burst = burst if burst is not None else max(MIN_CHUNK, int(rate * CHUNK_SECONDS))
+        if self.burst < 1:
+            raise ValueError(f"burst must be >= 1 byte, got {self.burst}")
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = float(self.burst)
+        self._stamp = clock()
+        self._lock = threading.Lock()
+
+    @property
+    def chunk(self) -> int:
+        """Bytes to send per wait: one burst."""
+        return self.burst
+
+    def consume(self, n: int) -> float:
+        """Take `n` tokens, sleeping until they are earned; returns the seconds slept."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self._tokens -= n
+            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+
+def send_shaped(sock: socket.socket, data: bytes | memoryview, bucket: TokenBucket | None) -> None:
+    """``sock.sendall(data)``, paced by `bucket` when there is one."""
+    if bucket is None:
+        sock.sendall(data)
+        return
+    view = memoryview(data)
+    for start in range(0, len(view), bucket.chunk):
+        piece = view[start : start + bucket.chunk]
+        bucket.consume(len(piece))
+        sock.sendall(piece)

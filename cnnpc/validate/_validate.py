@@ -1,0 +1,252 @@
+"""Validate a plan: run it through the real runtime on shaped loopback links and compare every
+component of its latency with the prediction.
+
+The prediction comes from a profile measured on this host (``cnnpc profile --device host``):
+each tier's compute is the sum of the predicted times of its segments at the plan's kept
+channels, each transfer is bytes x 8 / rate. Nothing else is added, so what the runtime costs on
+top of compute and pure transfer (quantising, framing, copies, thread hand-offs, the reply) shows
+up as the error of the total and is reported on its own as the overhead per request.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from cnnpc.deploy import DeployedPlan, load_plan
+from cnnpc.errors import InputError
+
+COMPONENTS = (
+    ("end compute", "end_ms"),
+    ("end->edge transfer", "uplink_ms"),
+    ("edge compute", "edge_ms"),
+    ("edge->cloud transfer", "downlink_ms"),
+    ("cloud compute", "cloud_ms"),
+    ("runtime overhead", "overhead_ms"),
+    ("total", "total_ms"),
+)
+TIER_KEYS = {"end": "end_ms", "edge": "edge_ms", "cloud": "cloud_ms"}
+LINK_KEYS = {"end": "uplink_ms", "edge": "downlink_ms"}
+
+
+class CostModel(Protocol):
+    """What validate needs of a host profile (cnnpc.profiling.HostCostModel)."""
+
+    image_size: int
+
+    def segment_ms(self, tier: str, channels: Mapping[str, int]) -> list[float]: ...
+
+
+@dataclass(frozen=True)
+class ComponentRow:
+    name: str
+    key: str
+    predicted_ms: float
+    measured_ms: float
+    """Median over the requests."""
+    p10_ms: float
+    p90_ms: float
+
+    @property
+    def error_pct(self) -> float | None:
+        if self.measured_ms <= 0:
+            return None
+        return (self.predicted_ms - self.measured_ms) / self.measured_ms * 100.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "component": self.name,
+            "key": self.key,
+            "predicted_ms": self.predicted_ms,
+            "measured_ms": self.measured_ms,
+            "p10_ms": self.p10_ms,
+            "p90_ms": self.p90_ms,
+            "error_pct": self.error_pct,
+        }
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    plan_folder: str
+    requests: int
+    rows: tuple[ComponentRow, ...]
+    median_abs_error_pct: float
+    """Median over requests of |predicted total - measured total| / measured total."""
+    overhead_ms: float | None
+    """Median of measured total - predicted pure transfer - measured compute, per request
+    (None on unshaped links, where the predicted transfer times are not what the links do)."""
+    transfer_ms: float
+    """Predicted pure transfer time per request."""
+    accuracy: float | None
+    """Of the requests' answers; None without labels or when the plan runs at another size than
+    the model was trained at (latency is validated at the host profile's size)."""
+    shaped: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "plan": self.plan_folder,
+            "requests": self.requests,
+            "shaped": self.shaped,
+            "components": [r.as_dict() for r in self.rows],
+            "median_abs_error_total_pct": self.median_abs_error_pct,
+            "runtime_overhead_ms": self.overhead_ms,
+            "pure_transfer_ms": self.transfer_ms,
+            "accuracy": self.accuracy,
+        }
+
+
+def predict(plan: DeployedPlan, cost: CostModel) -> dict[str, float]:
+    """Predicted ms of every component of one request of `plan` on this host."""
+    if cost.image_size != plan.image_size:
+        raise InputError(
+            f"the host profile was measured at {cost.image_size}x{cost.image_size} input, the "
+            f"plan runs at {plan.image_size}x{plan.image_size} (deploy with --image-size "
+            f"{cost.image_size}, or let validate deploy)"
+        )
+    channels = {str(k): int(v) for k, v in plan.raw.get("plan", {}).get("channels", {}).items()}
+    out = dict.fromkeys((key for _, key in COMPONENTS), 0.0)
+    for tier, part in plan.parts.items():
+        times = cost.segment_ms(tier, channels)
+        start, stop = part.span
+        if stop > len(times):
+            raise InputError(f"the host profile has {len(times)} segments, the plan needs {stop}")
+        out[TIER_KEYS[tier]] = float(sum(times[start:stop]))
+    for link in plan.links:
+        out[LINK_KEYS[link.source]] = (
+            link.bytes * 8.0 / (link.bandwidth_mbps * link.mbit_bits) * 1e3
+        )
+    out["total_ms"] = sum(out[key] for _, key in COMPONENTS[:-1])
+    return out
+
+
+def measure(
+    plan: DeployedPlan,
+    images: np.ndarray,
+    requests: int,
+    *,
+    shape: bool = True,
+    warmup: int = 3,
+    threads: int = 1,
+) -> list[Any]:
+    """Run `requests` requests (after `warmup` unrecorded ones) through servers started here."""
+    from cnnpc.runtime import PlanClient, running_servers
+
+    with (
+        running_servers(plan, shape=shape, threads=threads) as edge,
+        PlanClient(plan, edge, shape=shape, threads=threads) as client,
+    ):
+        for i in range(warmup):
+            client.infer(images[i % len(images)])
+        return [client.infer(images[i % len(images)]) for i in range(requests)]
+
+
+def compare(
+    plan: DeployedPlan,
+    predicted: Mapping[str, float],
+    results: Sequence[Any],
+    labels: np.ndarray | None = None,
+    shaped: bool = True,
+) -> ValidationReport:
+    """Predicted against measured, per component, over the requests' `results`."""
+    if not results:
+        raise InputError("validate needs at least one request")
+    rows = []
+    for name, key in COMPONENTS:
+        values = np.array([r.timings[key] for r in results])
+        p10, median, p90 = np.percentile(values, [10, 50, 90]).tolist()
+        rows.append(ComponentRow(name, key, predicted[key], median, p10, p90))
+    total = predicted["total_ms"]
+    errors = [abs(total - r.timings["total_ms"]) / r.timings["total_ms"] * 100 for r in results]
+    transfer = predicted["uplink_ms"] + predicted["downlink_ms"]
+    overheads = [
+        r.timings["total_ms"]
+        - transfer
+        - sum(r.timings[k] for k in ("end_ms", "edge_ms", "cloud_ms"))
+        for r in results
+    ]
+    accuracy = None
+    if labels is not None:
+        got = np.array([r.label for r in results])
+        accuracy = float(np.mean(got == labels[: len(got)]))
+    return ValidationReport(
+        plan_folder=str(plan.folder),
+        requests=len(results),
+        rows=tuple(rows),
+        median_abs_error_pct=float(statistics.median(errors)),
+        overhead_ms=float(statistics.median(overheads)) if shaped else None,
+        transfer_ms=transfer,
+        accuracy=accuracy,
+        shaped=shaped,
+    )
+
+
+def request_images(plan: DeployedPlan, requests: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The digits test split at the plan's size (labels too), else seeded random images."""
+    size = plan.image_size
+    if plan.raw.get("workload", {}).get("name") == "digits":
+        from cnnpc.workloads import digits
+
+        test = digits(size).test
+        return test.x, np.resize(test.y, requests)
+    rng = np.random.default_rng(0)
+    return rng.random((min(requests, 64), size, size, 3), dtype=np.float32), None
+
+
+def validate(
+    search_id: int,
+    *,
+    requests: int = 50,
+    storage_url: str | None = None,
+    plan_dir: str | Path | None = None,
+    profile_dir: str | Path | None = None,
+    cost_model: CostModel | None = None,
+    shape: bool = True,
+    warmup: int = 3,
+    threads: int = 1,
+    progress: bool = False,
+) -> ValidationReport:
+    """Deploy search `search_id`'s best plan (or read `plan_dir`) and validate it on this host."""
+    if requests < 1:
+        raise InputError(f"--requests must be >= 1, got {requests}")
+    with tempfile.TemporaryDirectory(prefix="cnnpc-validate-") as tmp:
+        if plan_dir is not None:
+            plan = load_plan(plan_dir)
+            planned = plan.raw.get("search", {}).get("id")
+            if planned is not None and planned != search_id:
+                raise InputError(f"{plan_dir} is a plan of search {planned}, not {search_id}")
+            cost = cost_model or _host_cost_model(str(plan.raw.get("model")), profile_dir)
+        else:
+            from cnnpc.deploy import deploy
+            from cnnpc.storage import Storage, resolve_url
+
+            with Storage(resolve_url(storage_url), create=False) as storage:
+                model = storage.get_search(search_id).model
+            cost = cost_model or _host_cost_model(model, profile_dir)
+            folder = Path(tmp) / "plan"
+            deploy(
+                search_id,
+                folder,
+                storage_url=storage_url,
+                image_size=cost.image_size,
+                progress=progress,
+            )
+            plan = load_plan(folder)
+        predicted = predict(plan, cost)
+        images, labels = request_images(plan, requests)
+        workload = plan.raw.get("workload", {})
+        if workload.get("trained_size", plan.image_size) != plan.image_size:
+            labels = None  # a model run far from its training size: accuracy means nothing
+        results = measure(plan, images, requests, shape=shape, warmup=warmup, threads=threads)
+        return compare(plan, predicted, results, labels, shape)
+
+
+def _host_cost_model(model: str, profile_dir: str | Path | None) -> CostModel:
+    from cnnpc.profiling import host_cost_model
+
+    return host_cost_model(model, profile_dir=profile_dir)

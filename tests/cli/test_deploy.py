@@ -1,0 +1,136 @@
+"""deploy / serve / infer / validate on the command line: success paths and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+from deploy.plans import three_tier_plan
+from storage.factories import patched_main, spec
+
+from cnnpc.runtime import running_servers
+from cnnpc.storage import Storage
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return three_tier_plan()[0]
+
+
+@pytest.fixture(scope="module")
+def data():
+    from deploy.plans import workload
+
+    return workload()
+
+
+@pytest.fixture
+def main(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CNNPC_STORAGE", raising=False)
+    with Storage(f"sqlite:///{tmp_path / 'r.db'}") as storage:
+        storage.get_or_create_search(spec())  # search 1: nothing feasible
+    return patched_main(monkeypatch)
+
+
+STORE = ["--storage", "sqlite:///r.db"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["deploy", "9", "--out", "p", *STORE], "no search with id 9"),
+        (["deploy", "1", "--out", "p", *STORE], "no feasible best plan"),
+        (["deploy", "1", "--out", "no/such/p", *STORE], "does not exist"),
+        (["serve", "--role", "edge", "--plan", "missing", "--port", "0"], "no such plan folder"),
+        (["infer", "--plan", "missing", "--edge", "127.0.0.1:1"], "no such plan folder"),
+        (["validate", "9", *STORE], "no search with id 9"),
+        (["validate", "1", "--plan", "missing", *STORE], "no such plan folder"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(main, capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["infer", "--plan", "p", "--edge", "example.com:80"],
+        ["infer", "--plan", "p", "--edge", "127.0.0.1"],
+        ["infer", "--plan", "p", "--edge", "127.0.0.1:99999"],
+        ["serve", "--role", "edge", "--plan", "p", "--port", "0", "--next", "10.1.2.3:80"],
+        ["serve", "--role", "fog", "--plan", "p", "--port", "0"],
+    ],
+)
+def test_bad_addresses_exit_2(main, capsys, argv):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_serve_refuses_a_non_loopback_host(main, capsys, plan):
+    argv = ["serve", "--role", "cloud", "--plan", str(plan.folder), "--port", "0"]
+    assert main([*argv, "--host", "192.168.1.1"]) == 2
+    assert "loopback" in capsys.readouterr().err
+
+
+def test_infer_against_in_process_servers(main, capsys, plan):
+    with running_servers(plan, shape=False) as (host, port):
+        argv = ["infer", "--plan", str(plan.folder), "--edge", f"{host}:{port}"]
+        assert main([*argv, "--limit", "5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["results"]) == 5 and 0.0 <= out["accuracy"] <= 1.0
+    assert set(out["median_ms"]) >= {"end_ms", "uplink_ms", "total_ms"}
+
+
+def test_infer_reads_image_files(main, capsys, plan, data, tmp_path):
+    from cnnpc.models._keras import tf
+
+    paths = []
+    for i in range(2):
+        pixels = tf.cast(data.test.x[i] * 255.0, tf.uint8)
+        path = tmp_path / f"digit{i}.png"
+        path.write_bytes(tf.io.encode_png(pixels).numpy())
+        paths.append(str(path))
+    (tmp_path / "bad.png").write_text("not an image")
+    with running_servers(plan, shape=False) as (host, port):
+        argv = ["infer", "--plan", str(plan.folder), "--edge", f"{host}:{port}", *paths]
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        assert "digit0.png" in out and "digit1.png" in out and "total_ms" in out
+        assert main([*argv, str(tmp_path / "bad.png")]) == 2
+        assert "cannot read it as an image" in capsys.readouterr().err
+
+
+def test_serve_command_serves_until_terminated(plan, tmp_path):
+    """`cnnpc serve` as a process: it prints its OS-chosen port, serves, and stops on SIGTERM."""
+    cmd = [sys.executable, "-m", "cnnpc", "serve", "--role", "cloud", "--plan", str(plan.folder)]
+    proc = subprocess.Popen([*cmd, "--port", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert "cloud serving" in line
+        port = int(line.rsplit(":", 1)[1])
+        import socket
+
+        import numpy as np
+
+        from cnnpc.runtime import INFER, RESULT, encode_tensor, read_frame, send_frame
+
+        cloud = plan.parts["cloud"].input
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            send_frame(sock, INFER, 1, encode_tensor(np.zeros(cloud.shape, np.int8)))
+            assert read_frame(sock, 1 << 16, 10.0).type == RESULT
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

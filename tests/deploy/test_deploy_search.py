@@ -1,0 +1,100 @@
+"""deploy(): a stored search's best plan, from the model the oracle fine-tuned, written at once."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from deploy.plans import SPACE, compose
+from storage.factories import spec
+
+from cnnpc.compression import FinetuneBudget
+from cnnpc.deploy import PLAN_FILE, DeployError, deploy, load_plan
+from cnnpc.oracle import AccuracyOracle, MemoryCache, ModelStore, Recipe, trained_baseline
+from cnnpc.planner import planner_for
+from cnnpc.search._oracle_source import OracleSource
+from cnnpc.storage import Storage, StorageError
+
+pytestmark = pytest.mark.slow
+KEEP = {"block1": 0.5, "block10": 0.25}
+
+
+@pytest.fixture(scope="module")
+def oracle(data, tmp_path_factory):
+    root = tmp_path_factory.mktemp("oracle")
+    baseline = trained_baseline("mobilenet", data, 0, root, Recipe(epochs=1, steps_per_epoch=3))
+    budget = FinetuneBudget(epochs=1, steps_per_epoch=2)
+    return AccuracyOracle(
+        baseline, data, SPACE, budget, 0, MemoryCache(), models=ModelStore(root / "models")
+    )
+
+
+def _payload(a: int, b: int) -> dict:
+    names = [s.name for s in planner_for("mobilenet", "MI8", bandwidth_mbps=10).profile.segments]
+    return {
+        "trial": 3,
+        "latency_ms": 30.0,
+        "mode": "end_edge_cloud",
+        "splits": ["block1", "block10"],
+        "keep": KEEP,
+        "tiers": {"end": names[:a], "edge": names[a:b], "cloud": names[b:]},
+        "breakdown": {"end_ms": 10.0, "uplink_ms": 5.0, "total_ms": 30.0},
+        "val_accuracy": 0.9,
+        "test_accuracy": 0.89,
+    }
+
+
+@pytest.fixture(scope="module")
+def store(oracle, tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'r.db'}"
+    with Storage(url) as storage:
+        key = OracleSource(oracle).budget_key
+        good = storage.get_or_create_search(spec(budget_key=key, seed=0))
+        storage.set_best_plan(good.id, 3, _payload(2, 5))
+        empty = storage.get_or_create_search(spec(budget_key=key, seed=1))
+        other = storage.get_or_create_search(spec(budget_key="epochs=9,seed=0,id=x", seed=2))
+        storage.set_best_plan(other.id, 0, _payload(2, 5))
+    return url, good.id, empty.id, other.id
+
+
+def test_deploy_writes_the_plan_from_the_tuned_model(oracle, store, data, tmp_path):
+    url, good, _, _ = store
+    result = deploy(good, tmp_path / "plan", storage_url=url, oracle=oracle)
+    assert result.finetuned  # the tiny search kept no weights: fine-tuned now, and stored
+    plan = load_plan(tmp_path / "plan")
+    raw = json.loads((tmp_path / "plan" / PLAN_FILE).read_text())
+    assert raw["search"]["id"] == good and raw["model"] == "mobilenet"
+    assert raw["plan"]["channels"]["block1"] == 8 and raw["plan"]["channels"]["block10"] == 16
+    assert (
+        raw["predicted"]["breakdown"]["total_ms"] == 30.0 and raw["predicted"]["latency_ms"] == 30
+    )
+    assert raw["workload"]["image_size"] == 32
+    assert [p.span for p in plan.parts.values()] == [(0, 2), (2, 5), (5, 8)]
+    up, down = plan.links
+    assert up.spec.shape == (1, 16, 16, 8) and up.bytes == 16 * 16 * 8  # block1 keeps 8 of 16
+    assert down.spec.shape == (1, 2, 2, 16) and down.bandwidth_mbps == 10.0
+    assert up.bandwidth_mbps == 20.0 and up.mbit_bits == 1e6
+    runs = oracle.finetunes
+    tuned = oracle.tuned_model(KEEP)  # the same model, loaded from the store
+    assert oracle.finetunes == runs
+    images = data.test.x[:60]
+    composed = compose(plan, images)
+    agree = np.mean(composed.argmax(1) == tuned.predict(images, verbose=0).argmax(1))
+    assert agree >= 0.95
+
+
+def test_bad_requests_are_one_line_errors(oracle, store, tmp_path):
+    url, good, empty, other = store
+    with pytest.raises(StorageError, match="no search with id 99"):
+        deploy(99, tmp_path / "a", storage_url=url, oracle=oracle)
+    with pytest.raises(DeployError, match="no feasible best plan"):
+        deploy(empty, tmp_path / "b", storage_url=url, oracle=oracle)
+    with pytest.raises(DeployError, match="cannot be rebuilt"):
+        deploy(other, tmp_path / "c", storage_url=url, oracle=oracle)
+    (tmp_path / "exists").mkdir()
+    with pytest.raises(DeployError, match="already exists"):
+        deploy(good, tmp_path / "exists", storage_url=url, oracle=oracle)
+    with pytest.raises(DeployError, match="does not exist"):
+        deploy(good, tmp_path / "no" / "such", storage_url=url, oracle=oracle)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exists"]

@@ -1,0 +1,66 @@
+"""Plan folders are written at once and read back with one-line errors (no TensorFlow needed)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cnnpc.deploy import PLAN_FILE, DeployError, Layout, PlanError, load_plan, write_plan_folder
+
+
+def test_layouts_cut_where_tiers_change():
+    assert Layout(2, 5, 8).cuts() == [2, 5]
+    assert Layout(3, 3, 8).cuts() == [3] and list(Layout(3, 3, 8).ranges()) == ["end", "cloud"]
+    assert Layout(3, 3, 8).links() == [("end", "edge", 3), ("edge", "cloud", 3)]  # a relay
+    assert Layout(0, 8, 8).cuts() == [] and Layout(0, 8, 8).links() == [("end", "edge", 0)]
+    assert Layout(8, 8, 8).links() == [] and list(Layout(8, 8, 8).ranges()) == ["end"]
+    tiers = {"end": ["a"], "edge": [], "cloud": ["b", "c"]}
+    assert Layout.of_tiers(tiers, 3) == Layout(1, 1, 3)
+
+
+def test_write_is_atomic_and_refuses_to_overwrite(three_tier, tmp_path):
+    raw = json.loads((three_tier.folder / PLAN_FILE).read_text())
+    files = {p.file: three_tier.part_path(p.tier).read_bytes() for p in three_tier.parts.values()}
+    out = write_plan_folder(tmp_path / "p", raw, files)
+    assert load_plan(out).links == three_tier.links
+    with pytest.raises(DeployError, match="already exists"):
+        write_plan_folder(out, raw, files)
+    with pytest.raises(DeployError, match="cannot write"):
+        write_plan_folder(tmp_path / "q", raw, {"sub/dir.tflite": b"x"})  # fails midway
+    write_plan_folder(out, raw, files, force=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]  # no temporary left behind
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda r: r.update(schema_version=2), "schema_version 1"),
+        (lambda r: r["parts"][0].update(file="gone.tflite"), "missing part file"),
+        (lambda r: r["parts"][1]["input"].update(dtype="int4"), "dtype"),
+        (lambda r: r["parts"][1].update(span=[3, 2]), "span"),
+        (lambda r: r["links"][0].update(bandwidth_mbps=0), "bandwidth_mbps"),
+        (lambda r: r["links"][0].update(to="cloud"), "end->edge or edge->cloud"),
+        (lambda r: r["links"][0].update(shape=[1, -2]), "shape"),
+    ],
+)
+def test_corrupt_plans_are_one_line_errors(three_tier, tmp_path, edit, message):
+    raw = json.loads((three_tier.folder / PLAN_FILE).read_text())
+    edit(raw)
+    folder = tmp_path / "plan"
+    folder.mkdir()
+    for part in three_tier.parts.values():
+        (folder / part.file).write_bytes(b"")
+    (folder / PLAN_FILE).write_text(json.dumps(raw))
+    with pytest.raises(PlanError, match=message):
+        load_plan(folder)
+
+
+def test_missing_or_unreadable_plan(tmp_path):
+    with pytest.raises(PlanError, match="no such plan folder"):
+        load_plan(tmp_path / "none")
+    with pytest.raises(PlanError, match=r"no plan\.json"):
+        load_plan(tmp_path)
+    (tmp_path / PLAN_FILE).write_text("{not json")
+    with pytest.raises(PlanError, match="cannot read"):
+        load_plan(tmp_path)

@@ -1,0 +1,90 @@
+"""validate: predicted (host cost model) against measured (real runtime, shaped links)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from cnnpc.errors import InputError
+from cnnpc.runtime import InferResult
+from cnnpc.validate import compare, predict, request_images, validate
+
+
+@dataclass
+class FakeCostModel:
+    """Segment k costs (k + 1) * 0.1 ms on the end, half that on the edge, a tenth in the cloud."""
+
+    image_size: int = 32
+    asked: list | None = None
+
+    def segment_ms(self, tier, channels):
+        if self.asked is not None:
+            self.asked.append(dict(channels))
+        factor = {"end": 1.0, "edge": 0.5, "cloud": 0.1}[tier]
+        return [(k + 1) * 0.1 * factor for k in range(8)]
+
+
+def test_prediction_sums_segments_and_prices_links(three_tier):
+    cost = FakeCostModel(asked=[])
+    p = predict(three_tier, cost)
+    assert p["end_ms"] == pytest.approx(0.1 + 0.2)  # segments 0, 1
+    assert p["edge_ms"] == pytest.approx(0.5 * (0.3 + 0.4 + 0.5))
+    assert p["cloud_ms"] == pytest.approx(0.1 * (0.6 + 0.7 + 0.8))
+    up, down = three_tier.links
+    assert p["uplink_ms"] == pytest.approx(up.bytes * 8 / 20e6 * 1e3)
+    assert p["downlink_ms"] == pytest.approx(down.bytes * 8 / 10e6 * 1e3)
+    assert p["total_ms"] == pytest.approx(sum(v for k, v in p.items() if k != "total_ms"))
+    assert cost.asked[0] == {"block6": 16}  # the plan's kept channels
+
+
+def test_a_profile_at_another_size_is_refused(three_tier):
+    with pytest.raises(InputError, match="--image-size 64"):
+        predict(three_tier, FakeCostModel(image_size=64))
+
+
+def _result(**t):
+    timings = dict.fromkeys(("end_ms", "uplink_ms", "edge_ms", "downlink_ms", "cloud_ms"), 1.0)
+    timings.update(t)
+    timings["overhead_ms"] = timings["total_ms"] - 5.0
+    return InferResult(0, np.zeros(10, np.float32), timings)
+
+
+def test_errors_are_per_request_and_overhead_is_above_pure_transfer(three_tier):
+    predicted = dict.fromkeys(("end_ms", "uplink_ms", "edge_ms", "downlink_ms", "cloud_ms"), 1.0)
+    predicted.update(overhead_ms=0.0, total_ms=5.0)
+    results = [_result(total_ms=t) for t in (5.0, 5.5, 10.0)]
+    report = compare(three_tier, predicted, results, np.zeros(3, np.int64))
+    # |5 - t| / t: 0 %, 9.09 %, 50 % -> median 9.09 %
+    assert report.median_abs_error_pct == pytest.approx(100 * 0.5 / 5.5)
+    # total - 2 ms of predicted transfer - 3 ms of measured compute: 0, 0.5, 5 -> 0.5
+    assert report.overhead_ms == pytest.approx(2.5 - 2.0)
+    total = report.rows[-1]
+    assert (total.predicted_ms, total.measured_ms) == (5.0, 5.5)
+    assert total.error_pct == pytest.approx(100 * (5.0 - 5.5) / 5.5)
+    assert report.accuracy == 1.0
+
+
+@pytest.mark.slow
+def test_validate_runs_the_plan_on_shaped_links(three_tier):
+    report = validate(7, requests=6, plan_dir=three_tier.folder, cost_model=FakeCostModel())
+    rows = {r.key: r for r in report.rows}
+    assert report.requests == 6 and report.shaped
+    up, down = three_tier.links
+    # shaped transfers last at least most of bytes / rate (the burst is sent at once)
+    assert rows["uplink_ms"].measured_ms >= (up.bytes - 256) * 8 / 20e6 * 1e3
+    assert rows["downlink_ms"].measured_ms >= (down.bytes - 256) * 8 / 10e6 * 1e3
+    assert rows["end_ms"].measured_ms > 0 and rows["cloud_ms"].measured_ms > 0
+    assert rows["total_ms"].measured_ms >= sum(
+        rows[k].measured_ms for k in ("end_ms", "uplink_ms", "edge_ms", "downlink_ms")
+    )
+    assert report.median_abs_error_pct >= 0 and report.accuracy is not None
+    with pytest.raises(InputError, match="not 8"):
+        validate(8, requests=1, plan_dir=three_tier.folder, cost_model=FakeCostModel())
+
+
+def test_request_images_cycle_the_test_split(three_tier):
+    images, labels = request_images(three_tier, 400)
+    assert images.shape[1:] == (32, 32, 3) and labels.shape == (400,)
+    assert labels[360] == labels[0]
