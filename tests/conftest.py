@@ -30,3 +30,30 @@ def postgres_url_factory():
         yield lambda: create_database(url, f"cnnpc_test_{next(counter)}")
     finally:
         server.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def data():
+    """The small digits workload the deploy, runtime and validate tests share."""
+    from deploy.plans import workload
+
+    return workload()
+
+
+@pytest.fixture(scope="session")
+def _three_tier_plan():
+    from deploy.plans import three_tier_plan
+
+    return three_tier_plan()
+
+
+@pytest.fixture(scope="session")
+def three_tier(_three_tier_plan):
+    """A deployed end->edge->cloud plan of a tiny fine-tuned model (built once per session)."""
+    return _three_tier_plan[0]
+
+
+@pytest.fixture(scope="session")
+def qat_model(_three_tier_plan):
+    """The quantization-aware Keras model that plan was cut from."""
+    return _three_tier_plan[1]

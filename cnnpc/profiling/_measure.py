@@ -11,11 +11,8 @@ median with the 10th and 90th percentiles. Weights are random: they do not chang
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
-import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,22 +45,6 @@ class Timing:
     median_ms: float
     p10_ms: float
     p90_ms: float
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence the converter's C++ log lines (file descriptor 2) and its Python warnings."""
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def _flops(model: Any) -> int:
@@ -108,32 +89,28 @@ def pruned_segments(
 
 
 def to_tflite(segment: Any, fmt: str) -> bytes:
-    """Convert a segment: ``int8`` = full integer (int8 in and out); ``float32`` = as is."""
+    """Convert a segment: ``int8`` = full integer (int8 in and out), as `cnnpc deploy` converts
+    parts (calibrated on random inputs: timing does not depend on the ranges); ``float32`` = as is.
+    """
+    from cnnpc.deploy import quiet, to_int8_tflite
     from cnnpc.models._keras import tf
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(segment)
     if fmt == "int8":
         shape = tuple(int(d) for d in segment.input_shape[1:])
         rng = np.random.default_rng(0)
-
-        def representative() -> Iterator[list[Any]]:
-            for _ in range(4):
-                yield [rng.uniform(-1.0, 1.0, size=(1, *shape)).astype(np.float32)]
-
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = representative
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
-    with _quiet():
+        calibration = rng.uniform(-1.0, 1.0, size=(4, *shape)).astype(np.float32)
+        return to_int8_tflite(segment, calibration)
+    converter = tf.lite.TFLiteConverter.from_keras_model(segment)
+    with quiet():
         return bytes(converter.convert())
 
 
 def time_tflite(buffer: bytes, repeats: int, warmup: int, threads: int = 1) -> Timing:
     """Median (p10, p90) ms of one invoke of a TFLite model with `threads` threads."""
+    from cnnpc.deploy import quiet
     from cnnpc.models._keras import tf
 
-    with _quiet():
+    with quiet():
         interpreter = tf.lite.Interpreter(model_content=buffer, num_threads=threads)
         interpreter.allocate_tensors()
     detail = interpreter.get_input_details()[0]
