@@ -9,14 +9,13 @@ names of the layers it reads (``;``-separated, empty for the input).
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from cnnpc._resources import data_root
 from cnnpc.errors import ProfileError
+from cnnpc.profiles._loader import read_csv_rows
 from cnnpc.profiles._schema import Profile
 
 LAYER_COLUMNS = ("name", "op", "segment", "flops", "shape", "elements", "inputs")
@@ -90,26 +89,12 @@ def _product(values: tuple[int, ...]) -> int:
 def read_layers(resource: Traversable | Path, label: str | None = None) -> tuple[LayerRow, ...]:
     """Parse and validate a layers.csv file (names unique, inputs earlier, numbers sane)."""
     label = label or str(resource)
-    if not resource.is_file():
-        raise ProfileError(f"{label}: file not found")
-    try:
-        text = resource.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{label}: cannot read: {exc}") from None
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in LAYER_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ProfileError(f"{label}: header: missing column(s) {', '.join(missing)}")
     rows: list[LayerRow] = []
     seen: set[str] = set()
-    for i, raw in enumerate(reader):
-        if None in raw or any(raw.get(c) is None for c in LAYER_COLUMNS):
-            raise ProfileError(f"{label}: row {i}: wrong number of fields")
+    for i, raw in enumerate(read_csv_rows(resource, label, LAYER_COLUMNS)):
         row = _parse_row(label, i, raw, seen)
         seen.add(row.name)
         rows.append(row)
-    if not rows:
-        raise ProfileError(f"{label}: no data rows")
     return tuple(rows)
 
 

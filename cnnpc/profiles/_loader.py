@@ -27,9 +27,11 @@ PROFILES_ENV = "CNNPC_PROFILES"
 """Environment variable: folder(s) of user profiles (os.pathsep-separated), searched first."""
 
 
-def _read_csv(
+def read_csv_rows(
     resource: Traversable | Path, label: str, required: tuple[str, ...]
 ) -> list[dict[str, str]]:
+    """The data rows of a CSV with at least the `required` columns; one-line errors name the
+    file (`label`) and row (every table cnnpc reads goes through here)."""
     if not resource.is_file():
         raise ProfileError(f"{label}: file not found")
     try:
@@ -76,7 +78,7 @@ def _count(label: str, i: int, column: str, text: str) -> int:
 
 def _read_tensors(folder: Traversable | Path, label: str) -> list[Tensor]:
     where = f"{label}/tensors.csv"
-    rows = _read_csv(folder / "tensors.csv", where, TENSOR_COLUMNS)
+    rows = read_csv_rows(folder / "tensors.csv", where, TENSOR_COLUMNS)
     tensors: list[Tensor] = []
     for i, row in enumerate(rows):
         if row["boundary"].strip() != str(i):
@@ -99,7 +101,7 @@ def _read_tensors(folder: Traversable | Path, label: str) -> list[Tensor]:
 
 
 def _read_segments(resource: Traversable | Path, label: str) -> list[Segment]:
-    rows = _read_csv(resource, label, SEGMENT_COLUMNS)
+    rows = read_csv_rows(resource, label, SEGMENT_COLUMNS)
     segments: list[Segment] = []
     for i, row in enumerate(rows):
         if row["segment"].strip() != str(i):

@@ -21,7 +21,7 @@ import yaml
 
 from cnnpc.errors import InputError, ProfileError
 from cnnpc.profiles import TIERS, Tensor, default_user_root, user_profile_roots
-from cnnpc.profiles._loader import SEGMENT_COLUMNS, TENSOR_COLUMNS
+from cnnpc.profiles._loader import SEGMENT_COLUMNS, TENSOR_COLUMNS, read_csv_rows
 
 HOST_DEVICE = "host"
 MEASUREMENTS_SUFFIX = "_measurements"
@@ -181,16 +181,8 @@ def check_tensors_compatible(folder: Path, new: bytes, what: str) -> None:
 def read_measurements(path: Path) -> list[Measurement]:
     """Parse a measurements CSV; one-line errors name the file, row and column."""
     label = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{label}: cannot read: {exc}") from None
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in MEASUREMENT_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ProfileError(f"{label}: header: missing column(s) {', '.join(missing)}")
     rows: list[Measurement] = []
-    for i, raw in enumerate(reader):
+    for i, raw in enumerate(read_csv_rows(path, label, MEASUREMENT_COLUMNS)):
         values: dict[str, Any] = {}
         for column in MEASUREMENT_COLUMNS:
             text_value = (raw.get(column) or "").strip()
