@@ -6,8 +6,25 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from cnnpc.errors import InputError
+
+T = TypeVar("T")
+
+
+def library_type(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """argparse type from a library parser: its one-line InputError becomes argparse's error."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = getattr(parse, "__name__", "value")
+    return convert
 
 
 def positive_float(text: str) -> float:

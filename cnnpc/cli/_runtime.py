@@ -7,7 +7,13 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from cnnpc.cli._common import format_table, positive_float, positive_int, print_json
+from cnnpc.cli._common import (
+    format_table,
+    library_type,
+    positive_float,
+    positive_int,
+    print_json,
+)
 
 
 def _port(text: str) -> int:
@@ -21,13 +27,9 @@ def _port(text: str) -> int:
 
 
 def _address(text: str) -> tuple[str, int]:
-    from cnnpc.errors import InputError
     from cnnpc.runtime._address import parse_address
 
-    try:
-        return parse_address(text)
-    except InputError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return library_type(parse_address)(text)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cnnpc.cli._common import format_table, nonnegative_int, print_json
+from cnnpc.cli._common import format_table, library_type, nonnegative_int, print_json
 from cnnpc.cli._plan import add_link_arguments
 from cnnpc.cli._search import accuracy_source, add_accuracy_arguments
 from cnnpc.errors import InputError
@@ -16,10 +16,7 @@ from cnnpc.errors import InputError
 def _grid(text: str) -> tuple[float, ...]:
     from cnnpc.sweep import parse_bandwidths
 
-    try:
-        return parse_bandwidths(text)
-    except InputError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return library_type(parse_bandwidths)(text)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
