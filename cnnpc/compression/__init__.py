@@ -18,11 +18,11 @@ from cnnpc.compression._surgery import (
     candidate_groups,
     group_fractions,
     kept_channels,
-    kept_count,
     prune_channels,
     rebuild,
     split_layer,
 )
+from cnnpc.spaces import kept_count
 
 __all__ = [
     "ChannelGraph",

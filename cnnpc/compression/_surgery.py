@@ -8,7 +8,6 @@ params and FLOPs drop. Residual sums tie groups (see ``_groups``), so tied tenso
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ from cnnpc.compression._groups import ChannelGraph, ChannelGroup, channel_graph
 from cnnpc.compression._importance import channel_scores, select_channels
 from cnnpc.errors import InputError, SearchSpaceError
 from cnnpc.models._keras import keras
-from cnnpc.spaces import Candidate, SearchSpace
+from cnnpc.spaces import Candidate, SearchSpace, kept_count
 
 Indices = npt.NDArray[np.int64]
 
@@ -42,13 +41,6 @@ def split_layer(candidate: Candidate) -> str:
     if not candidate.layers:
         raise SearchSpaceError(f"candidate {candidate.name!r} names no layers in its search space")
     return candidate.layers[-1]
-
-
-def kept_count(fraction: float, channels: int) -> int:
-    """Channels left when keeping `fraction` of `channels` (rounded half up, at least one)."""
-    if not math.isfinite(fraction) or not 0.0 < fraction <= 1.0:
-        raise InputError(f"keep fraction must be in (0, 1], got {fraction!r}")
-    return max(1, min(channels, math.floor(fraction * channels + 0.5)))
 
 
 def candidate_groups(

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from cnnpc.errors import InputError
 from cnnpc.profiles import Profile
+from cnnpc.spaces import kept_count
 
 FloatArray = npt.NDArray[np.float64]
 PruneCompute = Literal["none", "linear"]
@@ -112,8 +113,8 @@ NO_COMPRESSION = Compression()
 
 
 def kept_channels(fraction: float, channels: int) -> int:
-    """Channels left when keeping `fraction` of `channels`: rounded, at least one."""
-    return max(1, min(channels, round(fraction * channels)))
+    """Channels left when keeping `fraction` of `channels` (the surgery's rule: `kept_count`)."""
+    return kept_count(fraction, channels)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from cnnpc.spaces._keep import kept_count
 from cnnpc.spaces._loader import load_space, load_space_file
 from cnnpc.spaces._schema import Candidate, SearchSpace, parse_space
 
-__all__ = ["Candidate", "SearchSpace", "load_space", "load_space_file", "parse_space"]
+__all__ = [
+    "Candidate",
+    "SearchSpace",
+    "kept_count",
+    "load_space",
+    "load_space_file",
+    "parse_space",
+]
