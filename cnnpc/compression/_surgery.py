@@ -62,32 +62,51 @@ def candidate_groups(
 def group_fractions(
     space: SearchSpace, groups: Mapping[str, ChannelGroup], keep: Mapping[str, float]
 ) -> dict[int, float]:
-    """Validated keep fraction per channel group id; tied candidates must ask for the same."""
+    """Validated keep fraction per leaf channel group; candidates sharing a leaf must agree.
+
+    A concatenation's candidate is pruned through each of its parts, every part by the same
+    fraction, so a leaf shared with another candidate ties the two.
+    """
     asked: dict[int, tuple[str, float]] = {}
     for name, fraction in keep.items():
         cand = space.candidates[space.index(name)]
         kept_count(fraction, 1)  # validates the fraction
-        if not cand.prunable and fraction != 1.0:
+        if fraction == 1.0:
+            continue
+        if not cand.prunable:
             raise InputError(f"candidate {name!r} of {space.model!r} is not prunable")
         group = groups[name]
-        if not group.prunable and fraction != 1.0:
-            raise InputError(f"candidate {name!r}: its channels cannot be pruned in this model")
-        previous = asked.setdefault(group.id, (name, fraction))
-        if previous[1] != fraction:
+        if not group.prunable:
             raise InputError(
-                f"candidates {previous[0]!r} and {name!r} share a residual channel group and must "
-                f"keep the same fraction (got {previous[1]} and {fraction})"
+                f"candidate {name!r}: its channels cannot be pruned in this model ({group.reason})"
             )
+        for leaf in group.leaves:
+            previous = asked.setdefault(leaf, (name, fraction))
+            if previous[1] != fraction:
+                raise InputError(
+                    f"candidates {previous[0]!r} and {name!r} share a channel group and must "
+                    f"keep the same fraction (got {previous[1]} and {fraction})"
+                )
     return {gid: fraction for gid, (_, fraction) in asked.items()}
 
 
 def kept_channels(
-    space: SearchSpace, groups: Mapping[str, ChannelGroup], keep: Mapping[str, float]
+    space: SearchSpace,
+    graph: ChannelGraph,
+    groups: Mapping[str, ChannelGroup],
+    keep: Mapping[str, float],
 ) -> dict[str, int]:
-    """Channels every candidate keeps under `keep` (absent candidates keep all, ties follow)."""
+    """Channels every candidate keeps under `keep` (absent candidates keep all, ties follow).
+
+    The count of a concatenation is the sum over its parts, each rounded by `kept_count`: the
+    same sum the latency model prices (`Candidate.kept`).
+    """
     fractions = group_fractions(space, groups, keep)
     return {
-        name: kept_count(fractions.get(group.id, 1.0), group.channels)
+        name: sum(
+            kept_count(fractions.get(leaf, 1.0), graph.groups[leaf].channels)
+            for leaf in group.leaves
+        )
         for name, group in groups.items()
     }
 
@@ -99,42 +118,71 @@ def prune_channels(model: Any, space: SearchSpace, keep: Mapping[str, float]) ->
     """
     graph = channel_graph(model)
     groups = candidate_groups(model, space, graph)
-    counts = kept_channels(space, groups, keep)
+    fractions = group_fractions(space, groups, keep)
     kept_by_group: dict[int, Indices] = {}
-    for name, group in groups.items():
-        if counts[name] < group.channels and group.id not in kept_by_group:
-            scores = channel_scores(model, graph, group)
-            kept_by_group[group.id] = select_channels(scores, counts[name])
+    for leaf, fraction in fractions.items():
+        group = graph.groups[leaf]
+        count = kept_count(fraction, group.channels)
+        if count < group.channels:
+            kept_by_group[leaf] = select_channels(channel_scores(model, graph, group), count)
     pruned = rebuild(model, graph, kept_by_group)
-    kept = {
-        name: tuple(int(i) for i in kept_by_group.get(g.id, np.arange(g.channels)))
-        for name, g in groups.items()
-    }
+    kept: dict[str, tuple[int, ...]] = {}
+    for name, g in groups.items():
+        idx = group_indices(graph, kept_by_group, g.id)
+        kept[name] = tuple(int(i) for i in (np.arange(g.channels) if idx is None else idx))
     return PrunedModel(model=pruned, kept=kept)
 
 
+def group_indices(
+    graph: ChannelGraph, kept: Mapping[int, Indices], gid: int, repeat: int = 1
+) -> Indices | None:
+    """The kept channel indices of group `gid` (None: all), a concatenation's in channel order.
+
+    With `repeat` > 1 (a flattened tensor, channels fastest) every spatial position repeats them.
+    """
+    group = graph.groups[gid]
+    if not any(leaf in kept for leaf in group.leaves):
+        return None
+    pieces, offset = [], 0
+    for leaf in group.leaves:
+        width = graph.groups[leaf].channels
+        pieces.append(kept.get(leaf, np.arange(width, dtype=np.int64)) + offset)
+        offset += width
+    idx = np.concatenate(pieces).astype(np.int64)
+    if repeat > 1:
+        idx = (np.arange(repeat, dtype=np.int64)[:, None] * offset + idx[None, :]).reshape(-1)
+    return idx
+
+
 def rebuild(model: Any, graph: ChannelGraph, kept: Mapping[int, Indices]) -> Any:
-    """A copy of `model` in which group g keeps only channels ``kept[g]`` (others: all)."""
+    """A copy of `model` in which leaf group g keeps only channels ``kept[g]`` (others: all)."""
     for gid in kept:
         if not graph.groups[gid].prunable:
-            raise InputError(f"channel group {gid} (input or output) cannot be pruned")
+            raise InputError(
+                f"channel group {gid} cannot be pruned: {graph.groups[gid].reason or 'fixed'}"
+            )
 
     def clone(layer: Any) -> Any:
         config = layer.get_config()
-        out = kept.get(graph.output_group[layer.name])
+        out = group_indices(graph, kept, graph.output_group[layer.name])
         cls = graph.class_name[layer.name]
         if out is not None and cls == "Conv2D":
             config["filters"] = len(out)
         elif out is not None and cls == "Dense":
             config["units"] = len(out)
+        elif out is not None and cls == "Reshape":
+            config["target_shape"] = (*tuple(config["target_shape"])[:-1], len(out))
         return layer.__class__.from_config(config)
 
     new = keras.models.clone_model(model, clone_function=clone)
     for layer in model.layers:
         weights = layer.get_weights()
         if weights:
-            out = kept.get(graph.output_group[layer.name])
-            inp = kept.get(graph.input_group.get(layer.name, -1))
+            out = group_indices(graph, kept, graph.output_group[layer.name])
+            inp = None
+            if layer.name in graph.input_group:
+                repeat = graph.input_repeat.get(layer.name, 1)
+                inp = group_indices(graph, kept, graph.input_group[layer.name], repeat)
             sliced = _slice(graph.class_name[layer.name], weights, inp, out)
             new.get_layer(layer.name).set_weights(sliced)
     return new

@@ -104,14 +104,14 @@ class AccuracyOracle:
         self.progress = progress
         self.models = models
         """Where fine-tuned weights are kept by cache key (None: not kept)."""
-        graph = channel_graph(baseline.model)
-        self._groups = candidate_groups(baseline.model, space, graph)
+        self._graph = channel_graph(baseline.model)
+        self._groups = candidate_groups(baseline.model, space, self._graph)
         self.finetunes = 0
         """How many fine-tunes this oracle has run (cache hits do not count)."""
 
     def kept_channels(self, config: Mapping[str, float]) -> dict[str, int]:
         """Channels each candidate keeps under `config` (validated as pruning would)."""
-        return kept_channels(self.space, self._groups, config)
+        return kept_channels(self.space, self._graph, self._groups, config)
 
     def cache_key(self, config: Mapping[str, float]) -> str:
         parts = {

@@ -48,13 +48,35 @@ def test_input_and_output_spaces_are_not_prunable(small_models):
     assert graph.group_of("pool").prunable  # the last stage's channels feed the classifier
 
 
-def test_unsupported_layers_are_one_line_errors():
+def test_unknown_layers_fix_the_spaces_they_touch_and_are_named():
     x = keras.Input((8, 8, 3))
-    y = layers.Conv2D(4, 3, name="conv")(x)
-    y = layers.Flatten(name="flat")(y)
-    model = keras.Model(x, layers.Dense(2)(y))
-    with pytest.raises(InputError, match=r"'flat' \(Flatten\) is not supported"):
-        channel_graph(model)
+    a = layers.Conv2D(4, 3, name="conv")(x)
+    b = layers.Lambda(lambda t: t * 2.0, name="double")(a)
+    c = layers.Conv2D(5, 1, name="conv2")(b)
+    y = layers.Flatten(name="flat")(c)
+    model = keras.Model(x, layers.Dense(2, name="head")(y))
+    graph = channel_graph(model)
+    for layer in ("conv", "double"):
+        group = graph.group_of(layer)
+        assert not group.prunable
+        assert "'double' (Lambda)" in group.reason
+    flat = graph.group_of("flat")  # a Flatten keeps conv2's channels, repeated per position
+    assert flat.prunable and flat == graph.group_of("conv2")
+    assert graph.input_repeat["head"] == 36
+
+
+def test_concatenation_is_pruned_through_its_parts():
+    x = keras.Input((8, 8, 3))
+    a = layers.Conv2D(4, 1, name="a")(x)
+    b = layers.Conv2D(6, 1, name="b")(x)
+    cat = layers.Concatenate(name="cat")([a, b])
+    out = layers.GlobalAveragePooling2D(name="gap")(layers.BatchNormalization(name="bn")(cat))
+    model = keras.Model(x, layers.Dense(2, name="head")(out))
+    graph = channel_graph(model)
+    group = graph.group_of("bn")
+    assert group.channels == 10
+    assert [graph.groups[p].members[0] for p in group.parts] == ["a", "b"]
+    assert group.consumers == ("head",)
 
 
 def test_shared_layers_are_refused():

@@ -60,7 +60,7 @@ def test_tied_candidates_shrink_together(small_models, spaces):
         assert pruned.model.get_layer(layer).output_shape[-1] == 32
     # the first stage's inner convolutions read 32 channels but keep their own 64 filters
     assert pruned.model.get_layer("stage1_unit1_conv1").get_weights()[0].shape == (3, 3, 32, 64)
-    with pytest.raises(InputError, match="share a residual channel group"):
+    with pytest.raises(InputError, match="share a channel group"):
         prune_channels(model, space, {"block1": 0.5, "block6": 0.25})
 
 
