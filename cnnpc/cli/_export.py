@@ -1,7 +1,7 @@
 """`cnnpc export SEARCH... --xlsx FILE` and `cnnpc export SEARCH --json FILE`.
 
-Everything is read before anything is written, and each file is written atomically, so an
-unknown search or an unwritable path leaves no partial file behind.
+Both targets are checked first, everything is read and built before anything is written, and
+the files land together (cnnpc._files), so an unknown search or a bad path leaves no file behind.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     from cnnpc.errors import InputError
-    from cnnpc.export import collect, deployment_plan, export_json, export_xlsx
+    from cnnpc.export import export
     from cnnpc.storage import Storage, resolve_url
 
     if args.xlsx is None and args.json is None:
@@ -39,17 +39,13 @@ def run_export(args: argparse.Namespace) -> int:
     if args.json is not None and len(searches) != 1:
         raise InputError(f"--json exports one search, got {len(searches)} (use --xlsx for several)")
     with Storage(resolve_url(args.storage), create=False) as storage:
-        if args.json is not None:
-            # Fail on "no feasible plan" before the workbook is written.
-            deployment_plan(collect(storage, searches[0]), storage.display_url)
-        if args.xlsx is not None:
-            reports = export_xlsx(storage, searches, args.xlsx)
-            n_trials = sum(len(r.trials) for r in reports)
-            plural = "" if len(reports) == 1 else "es"
-            print(f"wrote {args.xlsx} ({len(reports)} search{plural}, {n_trials} trials)")
-        if args.json is not None:
-            plan = export_json(storage, searches[0], args.json)
-            best = plan["plan"]
-            latency = "-" if best is None else f"{best['latency_ms']:.2f} ms"
-            print(f"wrote {args.json} (search {searches[0]}, best plan {latency})")
+        done = export(storage, searches, xlsx=args.xlsx, json_path=args.json)
+    if args.xlsx is not None:
+        n_trials = sum(len(r.trials) for r in done.reports)
+        plural = "" if len(done.reports) == 1 else "es"
+        print(f"wrote {args.xlsx} ({len(done.reports)} search{plural}, {n_trials} trials)")
+    if done.plan is not None:
+        best = done.plan["plan"]
+        latency = "-" if best is None else f"{best['latency_ms']:.2f} ms"
+        print(f"wrote {args.json} (search {searches[0]}, best plan {latency})")
     return 0

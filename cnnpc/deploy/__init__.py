@@ -8,7 +8,9 @@ from __future__ import annotations
 from cnnpc.deploy._build import (
     DeployError,
     build_deployment,
+    check_plan_target,
     input_spec,
+    is_plan_folder,
     plan_document,
     write_plan_folder,
 )
@@ -51,10 +53,12 @@ __all__ = [
     "TensorSpec",
     "best_plan",
     "build_deployment",
+    "check_plan_target",
     "convert_parts",
     "deploy",
     "input_spec",
     "io_specs",
+    "is_plan_folder",
     "is_quantization_aware",
     "load_plan",
     "open_search_oracle",

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,12 +10,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cnnpc._files import check_folder_target, write_folder
 from cnnpc.compression import split_layer
 from cnnpc.deploy._convert import convert_parts
 from cnnpc.deploy._layout import Layout
 from cnnpc.deploy._plan import PLAN_FILE, SCHEMA_VERSION, LinkSpec, PartSpec, TensorSpec
 from cnnpc.errors import CnnpcError
 from cnnpc.spaces import SearchSpace
+
+PLAN_KIND = "cnnpc.deployment"
 
 
 class DeployError(CnnpcError):
@@ -71,49 +71,38 @@ def input_spec(image_size: int, channels: int = 3) -> TensorSpec:
     return TensorSpec((1, image_size, image_size, channels), "float32", 0.0, 0)
 
 
+def is_plan_folder(folder: Path) -> bool:
+    """Whether `folder` holds a cnnpc deployment (plan.json of cnnpc's kind and schema)."""
+    try:
+        raw = json.loads((folder / PLAN_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return (
+        isinstance(raw, dict)
+        and raw.get("kind") == PLAN_KIND
+        and raw.get("schema_version") == SCHEMA_VERSION
+    )
+
+
+def check_plan_target(out: str | Path, force: bool = False) -> Path:
+    """Refuse, before minutes of building, an `out` that write_plan_folder would refuse."""
+    return check_folder_target(out, force=force, owned=is_plan_folder, what="cnnpc plan")
+
+
 def write_plan_folder(
     out: str | Path, plan: Mapping[str, Any], files: Mapping[str, bytes], force: bool = False
 ) -> Path:
     """Write plan.json and the part files into `out` at once (a temporary folder, a rename).
 
-    An existing `out` is refused unless `force`, then replaced only once the new one is complete;
-    on any error nothing new is left behind.
+    An existing `out` is refused unless `force`, and even then unless it holds a cnnpc plan
+    (never empty a user's folder); it is replaced only once the new one is complete.
     """
-    target = Path(out)
-    if target.exists() and not force:
-        raise DeployError(f"{target} already exists (remove it, or pass --force to replace it)")
-    if target.exists() and not target.is_dir():
-        raise DeployError(f"{target} exists and is not a folder")
-    parent = target.parent
-    if not parent.is_dir():
-        raise DeployError(f"cannot write {target}: folder {parent} does not exist")
     try:
-        tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp"))
-    except OSError as exc:
-        raise DeployError(f"cannot write {target}: {exc.strerror or exc}") from None
-    old: Path | None = None
-    try:
-        for name, data in files.items():
-            (tmp / name).write_bytes(data)
         text = json.dumps(dict(plan), indent=1, allow_nan=False)
-        (tmp / PLAN_FILE).write_text(text + "\n", encoding="utf-8")
-        tmp.chmod(0o777 & ~_umask())
-        if target.exists():
-            old = parent / f".{target.name}.old-{os.getpid()}"
-            target.rename(old)
-        tmp.rename(target)
-    except (OSError, ValueError) as exc:
-        if old is not None and not target.exists():
-            old.rename(target)
-            old = None
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise DeployError(
-            f"cannot write {target}: {getattr(exc, 'strerror', None) or exc}"
-        ) from None
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    return target
+    except ValueError as exc:
+        raise DeployError(f"cannot write {out}: {exc}") from None
+    contents = {**files, PLAN_FILE: (text + "\n").encode()}
+    return write_folder(out, contents, force=force, owned=is_plan_folder, what="cnnpc plan")
 
 
 def plan_document(
@@ -125,15 +114,9 @@ def plan_document(
     """plan.json: `meta` (model, search, workload, keep, predicted ...), input, parts, links."""
     return {
         "schema_version": SCHEMA_VERSION,
-        "kind": "cnnpc.deployment",
+        "kind": PLAN_KIND,
         **dict(meta),
         "input": input_spec(image_size).as_dict(),
         "parts": parts,
         "links": links,
     }
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current

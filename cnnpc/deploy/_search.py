@@ -16,7 +16,13 @@ from typing import Any
 import numpy as np
 
 from cnnpc import __version__
-from cnnpc.deploy._build import DeployError, build_deployment, plan_document, write_plan_folder
+from cnnpc.deploy._build import (
+    DeployError,
+    build_deployment,
+    check_plan_target,
+    plan_document,
+    write_plan_folder,
+)
 from cnnpc.deploy._layout import Layout
 from cnnpc.errors import InputError
 from cnnpc.storage import SearchRecord, Storage, display_url, resolve_url
@@ -111,11 +117,7 @@ def deploy(
     """
     from cnnpc.planner import planner_for
 
-    target = Path(out)
-    if target.exists() and not force:  # fail before minutes of work
-        raise DeployError(f"{target} already exists (remove it, or pass --force to replace it)")
-    if not target.parent.is_dir():
-        raise DeployError(f"cannot write {target}: folder {target.parent} does not exist")
+    target = check_plan_target(out, force)  # fail before minutes of work
     url = resolve_url(storage_url)
     with Storage(url, create=False) as storage:
         search, payload = best_plan(storage, search_id)

@@ -7,34 +7,77 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from cnnpc.export._atomic import ExportError, save_png, write_atomically
-from cnnpc.export._report import SCHEMA_VERSION, SearchReport, collect, deployment_plan
+from cnnpc._files import check_file_targets, write_files
+from cnnpc.export._png import save_png
+from cnnpc.export._report import (
+    SCHEMA_VERSION,
+    ExportError,
+    SearchReport,
+    collect,
+    deployment_plan,
+)
 from cnnpc.storage import Storage
 
 __all__ = [
     "SCHEMA_VERSION",
     "ExportError",
+    "Exported",
     "SearchReport",
     "collect",
     "deployment_plan",
+    "export",
     "export_json",
     "export_xlsx",
     "save_png",
     "styled_table",
-    "write_atomically",
 ]
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What `export` wrote: the workbook's reports and/or the deployment plan."""
+
+    reports: tuple[SearchReport, ...] = ()
+    plan: dict[str, Any] | None = None
+
+
+def export(
+    storage: Storage,
+    search_ids: Sequence[int],
+    *,
+    xlsx: Path | None = None,
+    json_path: Path | None = None,
+) -> Exported:
+    """Write a workbook of the searches and/or the first one's deployment plan, all or nothing.
+
+    Both targets are checked before anything is read, both files are built in memory, and they
+    are renamed into place together: a bad path or an empty search leaves no file behind.
+    """
+    targets = [p for p in (xlsx, json_path) if p is not None]
+    check_file_targets(targets)
+    ids = list(dict.fromkeys(search_ids))
+    files: dict[Path, bytes] = {}
+    reports: tuple[SearchReport, ...] = ()
+    plan: dict[str, Any] | None = None
+    if json_path is not None:
+        plan = deployment_plan(collect(storage, ids[0]), storage.display_url)
+        files[Path(json_path)] = (json.dumps(plan, indent=2, allow_nan=False) + "\n").encode()
+    if xlsx is not None:
+        from cnnpc.export._xlsx import xlsx_bytes
+
+        reports = tuple(collect(storage, i, with_trials=True) for i in ids)
+        files = {Path(xlsx): xlsx_bytes(reports), **files}
+    write_files(files)
+    return Exported(reports, plan)
 
 
 def export_xlsx(storage: Storage, search_ids: Sequence[int], path: Path) -> list[SearchReport]:
     """Write the searches (every one must exist) to one workbook; return what was written."""
-    from cnnpc.export._xlsx import write_xlsx
-
-    reports = [collect(storage, i, with_trials=True) for i in dict.fromkeys(search_ids)]
-    write_xlsx(reports, Path(path))
-    return reports
+    return list(export(storage, search_ids, xlsx=Path(path)).reports)
 
 
 def styled_table(sheet: Any, rows: list[dict[str, Any]]) -> None:
@@ -46,11 +89,6 @@ def styled_table(sheet: Any, rows: list[dict[str, Any]]) -> None:
 
 def export_json(storage: Storage, search_id: int, path: Path) -> dict[str, Any]:
     """Write the search's deployment plan (schema_version 1) as JSON; return it."""
-    plan = deployment_plan(collect(storage, search_id), storage.display_url)
-    data = (json.dumps(plan, indent=2, allow_nan=False) + "\n").encode()
-
-    def write(handle: BinaryIO) -> None:
-        handle.write(data)
-
-    write_atomically(Path(path), write)
+    plan = export(storage, [search_id], json_path=Path(path)).plan
+    assert plan is not None
     return plan

@@ -7,10 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cnnpc import __version__
-from cnnpc.export._atomic import ExportError
+from cnnpc.errors import CnnpcError
 from cnnpc.storage import BestPlanRecord, SearchSummary, Storage, TrialRecord
 
 SCHEMA_VERSION = 1
+
+
+class ExportError(CnnpcError):
+    """The search has nothing to export (no feasible plan)."""
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ scatter chart with one series per search, so e.g. 1, 5 and 10 Mbps compare at a 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.chart import Reference, ScatterChart, Series
@@ -18,7 +18,6 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from cnnpc.export._atomic import write_atomically
 from cnnpc.export._report import SearchReport
 from cnnpc.export._rows import (
     flatten_scalars,
@@ -54,8 +53,8 @@ def number_format(column: str) -> str | None:
     return None
 
 
-def write_xlsx(reports: Sequence[SearchReport], path: Path) -> Path:
-    """Build the workbook in memory, then write it atomically to `path`."""
+def xlsx_bytes(reports: Sequence[SearchReport]) -> bytes:
+    """The workbook of `reports`, built in memory (written by the caller, with other files)."""
     workbook = Workbook()
     summary = workbook.active
     assert summary is not None
@@ -67,10 +66,9 @@ def write_xlsx(reports: Sequence[SearchReport], path: Path) -> Path:
     _table(pareto, [pareto_row(t) for r in reports for t in r.pareto])
     _pareto_chart(pareto, reports)
 
-    def save(handle: BinaryIO) -> None:
-        workbook.save(handle)
-
-    return write_atomically(path, save)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
 
 
 def _plan_row(report: SearchReport) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cnnpc._files import write_text
 from cnnpc._resources import data_root
 from cnnpc.errors import CnnpcError, ProfileError
 from cnnpc.models import DEPLOY_SIZE, build_model, count_flops
@@ -137,10 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not target.is_file() or target.read_text(encoding="utf-8") != text:
                 stale.append(name)
             continue
-        path = Path(str(target))
-        tmp = path.with_suffix(".csv.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        path = write_text(Path(str(target)), text)
         read_layers(path)  # what was written parses
         print(f"wrote {path} ({text.count(chr(10)) - 1} layers)")
     if stale:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnpc import __version__
-from cnnpc.errors import InputError
+from cnnpc._files import make_folder, write_with
 from cnnpc.models import build_model, model_spec
 from cnnpc.models._keras import keras
 from cnnpc.oracle._cache import write_atomic
@@ -144,11 +144,6 @@ def _load(model: Any, weights: Path, meta_path: Path) -> dict[str, Any] | None:
 
 
 def _save(model: Any, path: Path) -> None:
-    """Save weights via a temporary name and a rename, so readers never see half a file."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".tmp-{path.name}")  # same suffix: the suffix picks the format
-        model.save_weights(tmp)
-        tmp.replace(path)
-    except OSError as exc:
-        raise InputError(f"cannot write the cache at {path.parent}: {exc.strerror}") from None
+    """Save weights by cnnpc's one atomic write (the temporary name keeps the .h5 suffix)."""
+    make_folder(path.parent)
+    write_with(path, lambda tmp: model.save_weights(str(tmp)))

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
-from cnnpc.errors import InputError
+from cnnpc._files import make_folder, write_text
 
 
 def default_cache_dir() -> Path:
@@ -72,12 +71,6 @@ class DiskCache:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        Path(tmp).replace(path)
-    except OSError as exc:
-        raise InputError(f"cannot write the cache at {path.parent}: {exc.strerror}") from None
+    """Write `text` to `path` (creating its folder) by cnnpc's one atomic write."""
+    make_folder(path.parent)
+    write_text(path, text)

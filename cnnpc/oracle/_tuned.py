@@ -9,14 +9,11 @@ again, which is deterministic per seed.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from cnnpc._files import make_folder, write_with
 from cnnpc.compression import FinetuneBudget
-from cnnpc.errors import InputError
 from cnnpc.models._keras import tfmot
 
 
@@ -34,19 +31,8 @@ class ModelStore:
     def save(self, key: str, model: Any) -> Path:
         """Write `model`'s weights via a temporary file and a rename (readers never see half)."""
         path = self.path(key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".h5")
-            os.close(fd)
-            try:
-                model.save_weights(tmp)
-                Path(tmp).replace(path)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    Path(tmp).unlink()
-        except OSError as exc:
-            raise InputError(f"cannot write the model cache at {path.parent}: {exc}") from None
-        return path
+        make_folder(path.parent)
+        return write_with(path, lambda tmp: model.save_weights(str(tmp)))
 
     def load_into(self, key: str, model: Any) -> bool:
         """Load the weights saved under `key` into `model`; False if absent or unreadable."""

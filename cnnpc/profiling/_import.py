@@ -21,6 +21,7 @@ from cnnpc.errors import InputError, ProfileError
 from cnnpc.profiles import TIERS, list_profiles, load_profile, load_profile_dir
 from cnnpc.profiling._run import check_new_device
 from cnnpc.profiling._store import (
+    check_output_folder,
     check_tensors_compatible,
     meta_bytes,
     output_folder,
@@ -132,7 +133,7 @@ def import_profile(
 
     shipped = data_root("model_profiles") / model
     tensors_csv = shipped.joinpath("tensors.csv").read_bytes()
-    folder = output_folder(model, out)
+    folder = check_output_folder(output_folder(model, out), device)
     check_tensors_compatible(folder, tensors_csv, device)
     if (folder / "meta.yaml").is_file() and (folder / "tensors.csv").is_file():
         meta = read_meta(folder)

@@ -18,6 +18,7 @@ from cnnpc.profiling._store import (
     MEASUREMENTS_SUFFIX,
     Measurement,
     check_device_name,
+    check_output_folder,
     check_tensors_compatible,
     measurements_bytes,
     meta_bytes,
@@ -172,7 +173,7 @@ def profile_host(
     if repeats < 1 or warmup < 0 or threads < 1:
         raise InputError("repeats and threads must be >= 1, warm-up >= 0")
     ordered = _check_keeps(keeps)
-    folder = output_folder(model, out)
+    folder = check_output_folder(output_folder(model, out), device)
     formats = {"end": "int8", "edge": server_format, "cloud": server_format}
 
     rows, tensors = measure_segments(

@@ -15,10 +15,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import yaml
 
+from cnnpc._files import check_files_in, make_folder, write_files
 from cnnpc.errors import InputError, ProfileError
 from cnnpc.profiles import TIERS, Tensor, default_user_root, user_profile_roots
 from cnnpc.profiles._loader import SEGMENT_COLUMNS, TENSOR_COLUMNS, read_csv_rows
@@ -96,15 +97,6 @@ def find_user_folder(model: str, device: str, profile_dir: str | Path | None) ->
     return None
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    from cnnpc.export import write_atomically
-
-    def write(handle: BinaryIO) -> None:
-        handle.write(data)
-
-    write_atomically(path, write)
-
-
 def _csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -144,21 +136,25 @@ def meta_bytes(meta: Mapping[str, Any]) -> bytes:
     return yaml.safe_dump(dict(meta), sort_keys=False, allow_unicode=True).encode()
 
 
+def check_output_folder(folder: Path, device: str) -> Path:
+    """Refuse, before any measuring, a profile folder whose files cannot be written."""
+    names = (
+        f"{device}{MEASUREMENTS_SUFFIX}.csv",
+        f"{device}.csv",
+        "tensors.csv",
+        "meta.yaml",
+    )
+    return check_files_in(folder, names)
+
+
 def write_folder(folder: Path, files: Mapping[str, bytes]) -> list[Path]:
-    """Write every file of `files` into `folder` atomically, one by one, meta.yaml last.
+    """Write every file of `files` into `folder`, all or nothing, meta.yaml renamed last.
 
     The data files go first so that a folder whose meta.yaml is new is complete.
     """
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create {folder}: {exc.strerror or exc}") from None
+    make_folder(folder)
     order = sorted(files, key=lambda name: name == "meta.yaml")
-    written = []
-    for name in order:
-        _write_bytes(folder / name, files[name])
-        written.append(folder / name)
-    return written
+    return write_files({folder / name: files[name] for name in order})
 
 
 def check_tensors_compatible(folder: Path, new: bytes, what: str) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from cnnpc.export import styled_table, write_atomically
+from cnnpc._files import write_atomically
+from cnnpc.export import styled_table
 from cnnpc.sweep._sweep import SweepResult
 
 

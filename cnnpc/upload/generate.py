@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from cnnpc._files import write_text
 from cnnpc.profiles import list_profiles
 from cnnpc.upload import count_segment_params, params_csv
 
@@ -16,7 +17,7 @@ from cnnpc.upload import count_segment_params, params_csv
 def main(models: list[str]) -> None:
     for model in models or list(list_profiles()):
         path = Path("model_profiles") / model / "params.csv"
-        path.write_text(params_csv(count_segment_params(model)), encoding="utf-8")
+        write_text(path, params_csv(count_segment_params(model)))
         print(f"wrote {path}")
 
 

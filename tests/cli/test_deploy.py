@@ -47,6 +47,8 @@ STORE = ["--storage", "sqlite:///r.db"]
         (["deploy", "9", "--out", "p", *STORE], "no search with id 9"),
         (["deploy", "1", "--out", "p", *STORE], "no feasible best plan"),
         (["deploy", "1", "--out", "no/such/p", *STORE], "does not exist"),
+        (["deploy", "1", "--out", ".", "--force", *STORE], ". is not a cnnpc plan folder"),
+        (["deploy", "1", "--out", "r.db", "--force", *STORE], "it is a regular file"),
         (["serve", "--role", "edge", "--plan", "missing", "--port", "0"], "no such plan folder"),
         (["infer", "--plan", "missing", "--edge", "127.0.0.1:1"], "no such plan folder"),
         (["validate", "9", *STORE], "no search with id 9"),

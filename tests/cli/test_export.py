@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -59,6 +62,14 @@ def test_json_and_xlsx_together(main, searches, tmp_path, capsys):
         (["1", "99", "--xlsx", "x.xlsx"], "cnnpc export: error: no search with id 99 (see "),
         (["1", "--xlsx", "no/such/dir/x.xlsx"], "cnnpc export: error: cannot write no/such/dir"),
         (["1", "--json", "."], "cnnpc export: error: cannot write .: it is a directory"),
+        (  # the workbook is fine, the plan's folder is missing: neither is written
+            ["2", "--xlsx", "ok.xlsx", "--json", "no/dir/p.json"],
+            "cnnpc export: error: cannot write no/dir/p.json: folder no/dir does not exist",
+        ),
+        (
+            ["2", "--xlsx", "same.json", "--json", "./same.json"],
+            "cnnpc export: error: same.json and same.json name the same file",
+        ),
         (
             ["4", "--json", "p.json", "--xlsx", "x.xlsx"],
             "cnnpc export: error: search 4 has no feasible plan to export (status: running)",
@@ -77,3 +88,30 @@ def test_missing_database_is_not_created(main, tmp_path, capsys):
     assert main(["export", "1", "--xlsx", "x.xlsx"]) == 2
     assert "no cnnpc database at results/cnnpc.db" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo", "device"])
+def test_special_targets_are_refused_and_left_alone(main, searches, tmp_path, kind, capsys):
+    """A rename would turn a symlink, FIFO or device node into a regular file: refuse it."""
+    target = tmp_path / "plan.json"
+    if kind == "symlink":
+        (tmp_path / "real.json").write_text("mine")
+        target.symlink_to(tmp_path / "real.json")
+    elif kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target = Path("/dev/null")
+    assert main(["export", "2", "--xlsx", "ok.xlsx", "--json", str(target), *STORE]) == 2
+    err = capsys.readouterr().err
+    word = {"symlink": "a symbolic link", "fifo": "a FIFO", "device": "a device"}[kind]
+    assert err == (
+        f"cnnpc export: error: cannot write {target}: it is {word}; cnnpc replaces only "
+        "regular files (give another path)\n"
+    )
+    assert not (tmp_path / "ok.xlsx").exists()
+    if kind == "symlink":
+        assert target.is_symlink() and (tmp_path / "real.json").read_text() == "mine"
+    elif kind == "fifo":
+        assert stat.S_ISFIFO(target.lstat().st_mode)
+    else:
+        assert stat.S_ISCHR(target.stat().st_mode)

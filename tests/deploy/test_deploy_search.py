@@ -9,6 +9,7 @@ import pytest
 from deploy.plans import SPACE, compose
 from storage.factories import spec
 
+from cnnpc._files import WriteError
 from cnnpc.compression import FinetuneBudget
 from cnnpc.deploy import PLAN_FILE, DeployError, deploy, load_plan
 from cnnpc.oracle import AccuracyOracle, MemoryCache, ModelStore, Recipe, trained_baseline
@@ -93,8 +94,12 @@ def test_bad_requests_are_one_line_errors(oracle, store, tmp_path):
     with pytest.raises(DeployError, match="cannot be rebuilt"):
         deploy(other, tmp_path / "c", storage_url=url, oracle=oracle)
     (tmp_path / "exists").mkdir()
-    with pytest.raises(DeployError, match="already exists"):
+    (tmp_path / "exists" / "notes.txt").write_text("mine")
+    with pytest.raises(WriteError, match="already exists"):
         deploy(good, tmp_path / "exists", storage_url=url, oracle=oracle)
-    with pytest.raises(DeployError, match="does not exist"):
+    with pytest.raises(WriteError, match="is not a cnnpc plan folder; refusing to replace it"):
+        deploy(good, tmp_path / "exists", storage_url=url, oracle=oracle, force=True)
+    with pytest.raises(WriteError, match="does not exist"):
         deploy(good, tmp_path / "no" / "such", storage_url=url, oracle=oracle)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exists"]
+    assert [p.name for p in (tmp_path / "exists").iterdir()] == ["notes.txt"]

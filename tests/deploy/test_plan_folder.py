@@ -6,7 +6,16 @@ import json
 
 import pytest
 
-from cnnpc.deploy import PLAN_FILE, DeployError, Layout, PlanError, load_plan, write_plan_folder
+from cnnpc._files import WriteError
+from cnnpc.deploy import (
+    PLAN_FILE,
+    Layout,
+    PlanError,
+    check_plan_target,
+    is_plan_folder,
+    load_plan,
+    write_plan_folder,
+)
 
 
 def test_layouts_cut_where_tiers_change():
@@ -24,12 +33,47 @@ def test_write_is_atomic_and_refuses_to_overwrite(three_tier, tmp_path):
     files = {p.file: three_tier.part_path(p.tier).read_bytes() for p in three_tier.parts.values()}
     out = write_plan_folder(tmp_path / "p", raw, files)
     assert load_plan(out).links == three_tier.links
-    with pytest.raises(DeployError, match="already exists"):
+    with pytest.raises(WriteError, match="already exists"):
         write_plan_folder(out, raw, files)
-    with pytest.raises(DeployError, match="cannot write"):
+    with pytest.raises(WriteError, match="cannot write"):
         write_plan_folder(tmp_path / "q", raw, {"sub/dir.tflite": b"x"})  # fails midway
     write_plan_folder(out, raw, files, force=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]  # no temporary left behind
+
+
+@pytest.mark.parametrize(
+    "plan_json",
+    [None, "{not json", '{"kind": "other", "schema_version": 1}', '{"kind": "cnnpc.deployment"}'],
+)
+def test_force_replaces_only_a_cnnpc_plan_folder(three_tier, tmp_path, plan_json):
+    raw = json.loads((three_tier.folder / PLAN_FILE).read_text())
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("keep me")
+    if plan_json is not None:
+        (mine / PLAN_FILE).write_text(plan_json)
+    for check in (
+        lambda: check_plan_target(mine, force=True),
+        lambda: write_plan_folder(mine, raw, {}, force=True),
+    ):
+        with pytest.raises(WriteError) as info:
+            check()
+        assert str(info.value) == (
+            f"{mine} is not a cnnpc plan folder; refusing to replace it (give another path)"
+        )
+    assert (mine / "thesis.tex").read_text() == "keep me" and is_plan_folder(three_tier.folder)
+
+
+def test_out_is_checked_before_building(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(WriteError, match="it is a regular file, not a folder"):
+        check_plan_target(tmp_path / "file", force=True)
+    (tmp_path / "link").symlink_to(tmp_path)
+    with pytest.raises(WriteError, match="it is a symbolic link, not a folder"):
+        check_plan_target(tmp_path / "link", force=True)
+    with pytest.raises(WriteError, match=r"folder .*/none does not exist"):
+        check_plan_target(tmp_path / "none" / "p")
+    assert check_plan_target(tmp_path / "p") == tmp_path / "p"
 
 
 @pytest.mark.parametrize(

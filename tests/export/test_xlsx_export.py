@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import os
+
 import openpyxl
 import pytest
 from openpyxl.chart import ScatterChart
 from storage.factories import populate
 
-from cnnpc.export import ExportError, export_xlsx
+from cnnpc._files import WriteError
+from cnnpc.export import export_xlsx
 from cnnpc.storage import Storage, StorageError
 
 SHEETS = ["Summary", "Plans", "Trials", "Pareto"]
@@ -141,7 +144,7 @@ def test_unknown_search_writes_nothing(storage, three_bandwidths, tmp_path):
 @pytest.mark.parametrize("target", ["missing/out.xlsx", "."])
 def test_unwritable_path_is_a_one_line_error(storage, three_bandwidths, tmp_path, target):
     path = tmp_path / target
-    with pytest.raises(ExportError, match="cannot write"):
+    with pytest.raises(WriteError, match="cannot write"):
         export_xlsx(storage, three_bandwidths, path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "cnnpc.db",
@@ -153,13 +156,14 @@ def test_unwritable_path_is_a_one_line_error(storage, three_bandwidths, tmp_path
 def test_failed_write_keeps_the_old_file(storage, three_bandwidths, tmp_path, monkeypatch):
     path = tmp_path / "out.xlsx"
     path.write_bytes(b"previous export")
+    real_fsync = os.fsync
 
-    def broken_save(self, handle):
-        handle.write(b"PK half a zip")
+    def full_disk(fd):
+        real_fsync(fd)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(openpyxl.Workbook, "save", broken_save)
-    with pytest.raises(ExportError) as info:
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(WriteError) as info:
         export_xlsx(storage, three_bandwidths, path)
     assert str(info.value) == f"cannot write {path}: No space left on device"
     assert path.read_bytes() == b"previous export"
