@@ -16,7 +16,7 @@ from cnnpc.cli._common import (
     print_json,
 )
 from cnnpc.latency import MBIT_SI, Compression
-from cnnpc.planner import MODE_LABELS, Planner, planner_for
+from cnnpc.planner import MODE_LABELS, LinkOptions, Planner, planner_for
 from cnnpc.profiles import Profile, list_profiles, load_profile
 
 
@@ -41,6 +41,20 @@ def add_link_arguments(
         "--uplink", type=positive_float, default=20.0, metavar="MBPS", help="end->edge Mbps (20)"
     )
     p.add_argument(
+        "--uplink-latency",
+        type=nonnegative_float,
+        default=0.0,
+        metavar="MS",
+        help="end->edge one-way latency; a plan using the link pays it there and back (0)",
+    )
+    p.add_argument(
+        "--latency",
+        type=nonnegative_float,
+        default=0.0,
+        metavar="MS",
+        help="edge->cloud one-way latency; a plan using the link pays it there and back (0)",
+    )
+    p.add_argument(
         "--conventions",
         choices=("si", "cnnpc"),
         default="si",
@@ -63,16 +77,47 @@ def add_link_arguments(
     )
 
 
-def setup_planner(args: argparse.Namespace) -> tuple[Profile, Planner]:
-    """Profile + planner from the shared link options (errors are one-line CnnpcErrors)."""
-    planner = planner_for(
-        args.model,
-        args.device,
-        bandwidth_mbps=args.bandwidth,
+def link_options(args: argparse.Namespace) -> LinkOptions:
+    """The options of add_link_arguments (all but --bandwidth) as the one object commands pass."""
+    return LinkOptions(
         uplink_mbps=args.uplink,
+        uplink_latency_ms=args.uplink_latency,
+        latency_ms=args.latency,
         conventions=args.conventions,
         overhead_ms=args.overhead_ms,
         prune_compute=args.prune_compute,
+    )
+
+
+def links_report(planner: Planner) -> dict[str, float]:
+    """The links a planner prices with, for JSON output."""
+    links = planner.links
+    return {
+        "uplink_mbps": links.uplink_mbps,
+        "bandwidth_mbps": links.bandwidth_mbps,
+        "mbit_bits": links.mbit_bits,
+        "uplink_latency_ms": links.uplink_latency_ms,
+        "latency_ms": links.latency_ms,
+    }
+
+
+def describe_links(links: dict[str, float]) -> str:
+    """One line naming both links (rates, and latencies where not 0)."""
+    unit = "10^6" if links["mbit_bits"] == MBIT_SI else f"{links['mbit_bits']:,.0f}"
+
+    def one(rate: float, latency: float) -> str:
+        return f"{rate:g} Mbps" + (f" + {latency:g} ms one-way" if latency else "")
+
+    return (
+        f"end->edge {one(links['uplink_mbps'], links['uplink_latency_ms'])}, "
+        f"edge->cloud {one(links['bandwidth_mbps'], links['latency_ms'])} (1 Mbps = {unit} bit/s)"
+    )
+
+
+def setup_planner(args: argparse.Namespace) -> tuple[Profile, Planner]:
+    """Profile + planner from the shared link options (errors are one-line CnnpcErrors)."""
+    planner = planner_for(
+        args.model, args.device, bandwidth_mbps=args.bandwidth, options=link_options(args)
     )
     return planner.profile, planner
 
@@ -126,11 +171,7 @@ def plan_report(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {
         "model": profile.model,
         "device": profile.device,
-        "links": {
-            "uplink_mbps": planner.links.uplink_mbps,
-            "bandwidth_mbps": planner.links.bandwidth_mbps,
-            "mbit_bits": planner.links.mbit_bits,
-        },
+        "links": links_report(planner),
         "overhead_ms": planner.conventions.overhead_ms,
         "prune_compute": planner.conventions.prune_compute,
         "best": best.as_dict()
@@ -162,12 +203,9 @@ def run_plan(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report)
         return 0
-    links = report["links"]
-    unit = "10^6" if links["mbit_bits"] == MBIT_SI else f"{links['mbit_bits']:,.0f}"
     best = report["best"]
     print(
-        f"{report['model']} on {report['device']}: end->edge {links['uplink_mbps']:g} Mbps, "
-        f"edge->cloud {links['bandwidth_mbps']:g} Mbps (1 Mbps = {unit} bit/s), "
+        f"{report['model']} on {report['device']}: {describe_links(report['links'])}, "
         f"overhead {report['overhead_ms']:g} ms"
     )
     if best["keep"]:

@@ -6,8 +6,8 @@ import argparse
 from typing import Any
 
 from cnnpc.cli._common import BREAKDOWN_HEADERS, breakdown_cells, format_table, print_json
+from cnnpc.cli._plan import describe_links, link_options, links_report
 from cnnpc.errors import InputError
-from cnnpc.latency import MBIT_SI
 from cnnpc.planner import MODE_LABELS
 
 
@@ -20,12 +20,7 @@ def layer_plan_report(args: argparse.Namespace) -> dict[str, Any]:
     from cnnpc.layergraph import layer_planner_for
 
     layers, blocks = layer_planner_for(
-        args.model,
-        args.device,
-        bandwidth_mbps=args.bandwidth,
-        uplink_mbps=args.uplink,
-        conventions=args.conventions,
-        overhead_ms=args.overhead_ms,
+        args.model, args.device, bandwidth_mbps=args.bandwidth, options=link_options(args)
     )
     best = layers.best()
     block = blocks.best()
@@ -36,11 +31,7 @@ def layer_plan_report(args: argparse.Namespace) -> dict[str, Any]:
         "model": layers.profile.model,
         "device": layers.profile.device,
         "granularity": "layer",
-        "links": {
-            "uplink_mbps": layers.links.uplink_mbps,
-            "bandwidth_mbps": layers.links.bandwidth_mbps,
-            "mbit_bits": layers.links.mbit_bits,
-        },
+        "links": links_report(blocks),
         "overhead_ms": layers.conventions.overhead_ms,
         "layers": layers.graph.n_layers,
         "best": best.as_dict(),
@@ -77,13 +68,10 @@ def run_layer_plan(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report)
         return 0
-    links = report["links"]
-    unit = "10^6" if links["mbit_bits"] == MBIT_SI else f"{links['mbit_bits']:,.0f}"
     best, block, diff = report["best"], report["block_best"], report["difference"]
     print(
-        f"{report['model']} on {report['device']}, {report['layers']} layers: end->edge "
-        f"{links['uplink_mbps']:g} Mbps, edge->cloud {links['bandwidth_mbps']:g} Mbps "
-        f"(1 Mbps = {unit} bit/s), overhead {report['overhead_ms']:g} ms"
+        f"{report['model']} on {report['device']}, {report['layers']} layers: "
+        f"{describe_links(report['links'])}, overhead {report['overhead_ms']:g} ms"
     )
     print(
         f"layer plan: {best['latency_ms']:.2f} ms, {MODE_LABELS[best['mode']]} "

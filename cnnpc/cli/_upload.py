@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnpc.cli._common import format_table, keep_spec, positive_float, positive_int, print_json
-from cnnpc.cli._plan import add_link_arguments
+from cnnpc.cli._plan import add_link_arguments, link_options
 from cnnpc.errors import InputError
 
 
@@ -83,14 +83,13 @@ def _keep_of_search(args: argparse.Namespace) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cnnpc._files import check_file_target
     from cnnpc.upload import upload_plan
 
     if args.search is not None and args.keep:
         raise InputError("give --keep or --search, not both")
-    if args.png is not None and not Path(args.png).parent.is_dir():
-        raise InputError(
-            f"cannot write {args.png}: directory {Path(args.png).parent} does not exist"
-        )
+    if args.png is not None:
+        check_file_target(args.png)
     keep = _keep_of_search(args) if args.search is not None else args.keep
     report = upload_plan(
         args.model,
@@ -98,12 +97,10 @@ def run(args: argparse.Namespace) -> int:
         upload_mbps=args.upload_rate,
         query_rate=args.query_rate,
         param_bytes=args.param_bytes,
-        uplink_mbps=args.uplink,
         bandwidth_mbps=args.bandwidth,
         keep=keep,
         cloud=args.cloud,
-        conventions=args.conventions,
-        overhead_ms=args.overhead_ms,
+        links=link_options(args),
     )
     data = report.as_dict()
     if args.png is not None:

@@ -15,6 +15,7 @@ from cnnpc.latency._model import (
     ProfileArrays,
     PruneCompute,
     breakdown,
+    check_number,
     cost_tables,
     kept_channels,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "ProfileArrays",
     "PruneCompute",
     "breakdown",
+    "check_number",
     "cost_tables",
     "kept_channels",
 ]

@@ -28,23 +28,57 @@ MBIT_BINARY = float(2**20)
 CNNPC_OVERHEAD_MS = 0.53 + 1.13
 
 
+def check_number(name: str, value: object, *, minimum: float = 0.0, strict: bool = False) -> float:
+    """The one numeric check: finite and >= `minimum` (> with `strict`), else a one-line error."""
+    bound = ">" if strict else ">="
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or (value <= minimum if strict else value < minimum)
+    ):
+        what = f"{name} must be" if name else "must be"
+        raise InputError(f"{what} a finite number {bound} {minimum:g}, got {value!r}")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class Links:
-    """Link rates in Mbps; `mbit_bits` says how many bit/s one "Mbps" is."""
+    """The two links: rate (Mbps; `mbit_bits` bit/s per "Mbps"), one-way latency and a fixed
+    per-message cost (ms) each.
+
+    A request that uses a link pays the tensor's bytes at its rate once, and its latency twice
+    (the tensor goes, the result comes back the same way) plus its per-message cost: what no rate
+    explains. A link the plan does not use costs nothing; the end->cloud relay uses both.
+    """
 
     uplink_mbps: float = 20.0
     bandwidth_mbps: float = 10.0
     mbit_bits: float = MBIT_SI
+    uplink_latency_ms: float = 0.0
+    latency_ms: float = 0.0
+    uplink_message_ms: float = 0.0
+    message_ms: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("uplink_mbps", "bandwidth_mbps", "mbit_bits"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-                raise InputError(f"{name} must be a finite number > 0, got {value!r}")
+            check_number(name, getattr(self, name), strict=True)
+        for name in ("uplink_latency_ms", "latency_ms", "uplink_message_ms", "message_ms"):
+            check_number(name, getattr(self, name))
 
     def ms(self, n_bytes: FloatArray | float, mbps: float) -> FloatArray | float:
         """Milliseconds to send `n_bytes` at `mbps`."""
         return n_bytes * 8.0 / (mbps * self.mbit_bits) * 1000.0
+
+    @property
+    def uplink_fixed_ms(self) -> float:
+        """What a request pays for using end->edge, whatever it sends."""
+        return 2.0 * self.uplink_latency_ms + self.uplink_message_ms
+
+    @property
+    def fixed_ms(self) -> float:
+        """What a request pays for using edge->cloud, whatever it sends."""
+        return 2.0 * self.latency_ms + self.message_ms
 
 
 @dataclass(frozen=True)
@@ -65,11 +99,9 @@ class Conventions:
     prune_compute: PruneCompute = "none"
 
     def __post_init__(self) -> None:
-        if not math.isfinite(self.overhead_ms) or self.overhead_ms < 0:
-            raise InputError(f"overhead_ms must be a finite number >= 0, got {self.overhead_ms!r}")
-        bpe = self.bytes_per_element
-        if bpe is not None and (not math.isfinite(bpe) or bpe <= 0):
-            raise InputError(f"bytes_per_element must be a finite number > 0, got {bpe!r}")
+        check_number("overhead_ms", self.overhead_ms)
+        if self.bytes_per_element is not None:
+            check_number("bytes_per_element", self.bytes_per_element, strict=True)
         if self.prune_compute not in ("none", "linear"):
             raise InputError(
                 f"prune_compute must be 'none' or 'linear', got {self.prune_compute!r}"
@@ -100,9 +132,8 @@ class Compression:
                 resolved[member] = fraction
         kept = {}
         for name, fraction in resolved.items():
-            channels = space.candidates[space.index(name)].channels
-            if fraction < 1.0:
-                kept[name] = kept_channels(fraction, channels)
+            if fraction < 1.0:  # a concatenation keeps the sum over its parts, as the surgery
+                kept[name] = space.candidates[space.index(name)].kept(fraction)
         return Compression(kept=kept)
 
     def keep_fraction(self, name: str, channels: int) -> float:
@@ -165,6 +196,8 @@ class CostTables:
 
     seg[t][s]: time of segment s on tier t (after the compute rule); up_ms/down_ms[k] and
     bytes[k]: transfer of boundary k (k = 0..N), with boundary N (the output) costing nothing.
+    up_ms/down_ms include the link's fixed cost (latency, per-message), which is also kept apart
+    (up_fixed_ms/down_fixed_ms) for callers that vary the rate alone (the sweep).
     """
 
     end: FloatArray
@@ -174,6 +207,8 @@ class CostTables:
     up_ms: FloatArray
     down_ms: FloatArray
     overhead_ms: float
+    up_fixed_ms: float = 0.0
+    down_fixed_ms: float = 0.0
 
     @property
     def n_segments(self) -> int:
@@ -225,6 +260,8 @@ def cost_tables(
         times = {t: v * scale for t, v in times.items()}
     up = np.asarray(links.ms(n_bytes, links.uplink_mbps), dtype=np.float64)
     down = np.asarray(links.ms(n_bytes, links.bandwidth_mbps), dtype=np.float64)
+    up[:-1] += links.uplink_fixed_ms  # boundary N (the output) is never sent
+    down[:-1] += links.fixed_ms
     return CostTables(
         end=times["end"],
         edge=times["edge"],
@@ -233,6 +270,8 @@ def cost_tables(
         up_ms=up,
         down_ms=down,
         overhead_ms=conv.overhead_ms,
+        up_fixed_ms=links.uplink_fixed_ms,
+        down_fixed_ms=links.fixed_ms,
     )
 
 

@@ -10,8 +10,8 @@ tier, with the layer that feeds them. A segment with no FLOPs at all (a syntheti
 time equally among its layers.
 
 Transfers use the block planner's model (cnnpc.latency): bytes = elements x bytes per element at
-the links' rates; the raw input starts on the end device; the output's way back is the fixed
-overhead.
+the links' rates, plus each used link's fixed cost (latency there and back, per-message cost);
+the raw input starts on the end device; the output's way back is the fixed overhead.
 """
 
 from __future__ import annotations
@@ -29,12 +29,14 @@ from cnnpc.profiles import TIERS, Profile
 @dataclass(frozen=True)
 class LayerCosts:
     """compute[t, v]: ms of layer v on tier t (end, edge, cloud); link_ms[k, v]: ms to send v's
-    output over link k (0: end->edge, 1: edge->cloud); bytes[v]: that output's size."""
+    output over link k (0: end->edge, 1: edge->cloud); bytes[v]: that output's size;
+    link_fixed[k]: what a plan pays once for using link k at all."""
 
     compute: FloatArray
     link_ms: FloatArray
     bytes: FloatArray
     overhead_ms: float
+    link_fixed: FloatArray
 
 
 def apportion(profile: Profile, graph: LayerGraph) -> FloatArray:
@@ -74,4 +76,5 @@ def layer_costs(
         link_ms=link_ms,
         bytes=n_bytes,
         overhead_ms=conv.overhead_ms,
+        link_fixed=np.array([links.uplink_fixed_ms, links.fixed_ms], dtype=np.float64),
     )

@@ -20,7 +20,7 @@ from cnnpc.errors import InputError
 from cnnpc.latency import Breakdown, Conventions, Links
 from cnnpc.layergraph._costs import LayerCosts, layer_costs
 from cnnpc.layergraph._graph import LayerGraph
-from cnnpc.planner import Planner, planner_for, price_assignment, solve_tiered_cut
+from cnnpc.planner import LinkOptions, Planner, planner_for, price_assignment, solve_tiered_cut
 from cnnpc.profiles import TIERS, Profile, load_layers
 
 LINKS = ("end->edge", "edge->cloud")
@@ -118,7 +118,9 @@ class LayerPlanner:
         """The plan of a given placement (tier index per layer: 0 end, 1 edge, 2 cloud)."""
         if len(tiers) != self.graph.n_layers or any(t not in (0, 1, 2) for t in tiers):
             raise InputError(f"need one tier in 0..2 for each of {self.graph.n_layers} layers")
-        parts = price_assignment(self.graph.inputs, self.costs.compute, self.costs.link_ms, tiers)
+        parts = price_assignment(
+            self.graph.inputs, self.costs.compute, self.costs.link_ms, tiers, self.costs.link_fixed
+        )
         crossings = []
         sent = [0.0, 0.0]
         for u, users in enumerate(self._consumers):
@@ -164,12 +166,14 @@ class LayerPlanner:
         compute = self.costs.compute[chosen]
         cum = np.vstack([np.zeros(self.graph.n_layers), np.cumsum(self.costs.link_ms, axis=0)])
         transfer = np.vstack([cum[b] - cum[a] for a, b in itertools.pairwise(chosen)])
+        fixed_cum = np.concatenate([[0.0], np.cumsum(self.costs.link_fixed)])
+        fixed = [fixed_cum[b] - fixed_cum[a] for a, b in itertools.pairwise(chosen)]
         roots = {v: 0 for v, src in enumerate(self.graph.inputs) if not src}
         # SciPy's first import (~0.3 s) is not part of the solve time
         from scipy.sparse import csgraph  # type: ignore[import-untyped]  # noqa: F401
 
         start = time.perf_counter()
-        cut = solve_tiered_cut(self.graph.inputs, compute, transfer, pinned=roots)
+        cut = solve_tiered_cut(self.graph.inputs, compute, transfer, roots, fixed)
         elapsed = (time.perf_counter() - start) * 1000.0
         plan = self.price([chosen[t] for t in cut.tiers])
         return replace(plan, solve_ms=elapsed)
@@ -192,8 +196,10 @@ def layer_planner_for(
     uplink_mbps: float = 20.0,
     conventions: str = "si",
     overhead_ms: float | None = None,
+    options: LinkOptions | None = None,
 ) -> tuple[LayerPlanner, Planner]:
-    """The layer planner of a shipped model and the block planner with the same settings."""
+    """The layer planner of a shipped model and the block planner with the same settings
+    (`options`, when given, replaces the separate link keywords)."""
     blocks = planner_for(
         model,
         device,
@@ -201,6 +207,7 @@ def layer_planner_for(
         uplink_mbps=uplink_mbps,
         conventions=conventions,
         overhead_ms=overhead_ms,
+        options=options,
     )
     graph = LayerGraph.from_rows(load_layers(blocks.profile))
     return LayerPlanner(blocks.profile, graph, blocks.links, blocks.conventions), blocks

@@ -12,7 +12,7 @@ from cnnpc.planner._exact import (
     mode_of,
     traffic_matrix,
 )
-from cnnpc.planner._factory import CONVENTIONS, planner_for
+from cnnpc.planner._factory import CONVENTIONS, LinkOptions, planner_for
 from cnnpc.planner._mincut import TieredCut, price_assignment, solve_tiered_cut
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "MODES",
     "MODE_LABELS",
     "SINGLE_SPLIT_MODES",
+    "LinkOptions",
     "Plan",
     "Planner",
     "TieredCut",

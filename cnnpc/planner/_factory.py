@@ -2,12 +2,91 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from cnnpc.errors import InputError
-from cnnpc.latency import CNNPC_OVERHEAD_MS, MBIT_SI, Conventions, Links
+from cnnpc.latency import CNNPC_OVERHEAD_MS, MBIT_SI, Conventions, Links, check_number
 from cnnpc.planner._exact import Planner
-from cnnpc.profiles import load_profile
+from cnnpc.profiles import Profile, load_profile
 
 CONVENTIONS = ("si", "cnnpc")
+
+
+@dataclass(frozen=True)
+class LinkOptions:
+    """Everything but the edge->cloud rate that prices a plan, validated once: the one object
+    the commands (plan, search, sweep, upload-plan) and their settings pass around.
+
+    Latencies are one-way (ms); a plan pays a used link's latency there and back.
+    """
+
+    uplink_mbps: float = 20.0
+    uplink_latency_ms: float = 0.0
+    latency_ms: float = 0.0
+    conventions: str = "si"
+    overhead_ms: float | None = None
+    prune_compute: str = "none"
+
+    def __post_init__(self) -> None:
+        check_number("--uplink", self.uplink_mbps, strict=True)
+        check_number("--uplink-latency", self.uplink_latency_ms)
+        check_number("--latency", self.latency_ms)
+        if self.overhead_ms is not None:
+            check_number("--overhead-ms", self.overhead_ms)
+        if self.conventions not in CONVENTIONS:
+            raise InputError(
+                f"unknown conventions {self.conventions!r} (valid: {', '.join(CONVENTIONS)})"
+            )
+        if self.prune_compute not in ("none", "linear"):
+            raise InputError(
+                f"prune_compute must be 'none' or 'linear', got {self.prune_compute!r}"
+            )
+
+    def links(self, profile: Profile, bandwidth_mbps: float) -> Links:
+        mbit = profile.source_mbit_bits if self.conventions == "cnnpc" else MBIT_SI
+        return Links(
+            uplink_mbps=self.uplink_mbps,
+            bandwidth_mbps=bandwidth_mbps,
+            mbit_bits=mbit,
+            uplink_latency_ms=self.uplink_latency_ms,
+            latency_ms=self.latency_ms,
+        )
+
+    def conventions_for(self) -> Conventions:
+        return Conventions(
+            overhead_ms=CNNPC_OVERHEAD_MS if self.overhead_ms is None else self.overhead_ms,
+            prune_compute="linear" if self.prune_compute == "linear" else "none",
+        )
+
+    def planner(self, profile: Profile, bandwidth_mbps: float) -> Planner:
+        return Planner(profile, self.links(profile, bandwidth_mbps), self.conventions_for())
+
+    def stored(self) -> dict[str, Any]:
+        """The options a stored search records beyond its rates; zero latencies are left out,
+        so a search made before latencies existed is still the same search."""
+        out: dict[str, Any] = {
+            "conventions": self.conventions,
+            "overhead_ms": self.conventions_for().overhead_ms,
+            "prune_compute": self.prune_compute,
+        }
+        for name in ("uplink_latency_ms", "latency_ms"):
+            if getattr(self, name):
+                out[name] = getattr(self, name)
+        return out
+
+    @staticmethod
+    def from_stored(uplink_mbps: float, extra: dict[str, Any]) -> LinkOptions:
+        """The options of a stored search (see `stored`)."""
+        overhead = extra.get("overhead_ms")
+        return LinkOptions(
+            uplink_mbps=uplink_mbps,
+            conventions=str(extra.get("conventions", "si")),
+            overhead_ms=None if overhead is None else float(overhead),
+            prune_compute=str(extra.get("prune_compute", "none")),
+            uplink_latency_ms=float(extra.get("uplink_latency_ms", 0.0)),
+            latency_ms=float(extra.get("latency_ms", 0.0)),
+        )
 
 
 def planner_for(
@@ -19,17 +98,17 @@ def planner_for(
     conventions: str = "si",
     overhead_ms: float | None = None,
     prune_compute: str = "none",
+    options: LinkOptions | None = None,
 ) -> Planner:
-    """Planner of a shipped profile; `conventions="cnnpc"` uses the unit of CNNPC's tables."""
-    if conventions not in CONVENTIONS:
-        raise InputError(f"unknown conventions {conventions!r} (valid: {', '.join(CONVENTIONS)})")
-    if prune_compute not in ("none", "linear"):
-        raise InputError(f"prune_compute must be 'none' or 'linear', got {prune_compute!r}")
-    profile = load_profile(model, device)
-    mbit = profile.source_mbit_bits if conventions == "cnnpc" else MBIT_SI
-    links = Links(uplink_mbps=uplink_mbps, bandwidth_mbps=bandwidth_mbps, mbit_bits=mbit)
-    conv = Conventions(
-        overhead_ms=CNNPC_OVERHEAD_MS if overhead_ms is None else overhead_ms,
-        prune_compute="linear" if prune_compute == "linear" else "none",
-    )
-    return Planner(profile, links, conv)
+    """Planner of a shipped profile; `conventions="cnnpc"` uses the unit of CNNPC's tables.
+
+    `options` (when given) replaces the separate link keywords.
+    """
+    if options is None:
+        options = LinkOptions(
+            uplink_mbps=uplink_mbps,
+            conventions=conventions,
+            overhead_ms=overhead_ms,
+            prune_compute=prune_compute,
+        )
+    return options.planner(load_profile(model, device), bandwidth_mbps)

@@ -5,8 +5,10 @@ tier(v) in 0..T-1 (0 = end device, T-1 = cloud) at cost ``compute[t, v]``. Data 
 chain, so tier(u) <= tier(v) on every edge u -> v. Link k (1 <= k < T) joins tier k-1 to tier k;
 the output of u crosses it, at cost ``transfer[k-1, u]``, when tier(u) < k <= the highest tier of
 u's consumers -- once, however many consumers sit above (the tensor is sent once and shared), and
-a tensor that skips a tier is relayed through it, paying every link on the way. Minimise the sum
-of compute and transfer costs.
+a tensor that skips a tier is relayed through it, paying every link on the way. Optionally a link
+also has a fixed cost ``link_fixed[k-1]`` (latency, per-message cost), paid once when any node runs
+at tier k or above -- whatever and however much crosses it. Minimise the sum of compute and
+transfer costs.
 
 Construction (Ishikawa's multi-label cut, specialised): binary variables x_k(v) = [tier(v) >= k],
 k = 1..T-1, one graph node each, on the sink side T when x_k(v) = 1.
@@ -20,6 +22,10 @@ k = 1..T-1, one graph node each, on the sink side T when x_k(v) = 1.
   and infinite edges a -> w_k for every consumer w. If some x_k(w) = 1, a must be on the sink side
   and the edge into it is cut iff x_k(u) = 0: the tensor is paid once. (With one consumer, the
   single edge u_k -> w_k does the same.)
+* Fixed cost of link k: one auxiliary node z_k with s -> z_k (capacity link_fixed[k-1], cut iff
+  z_k = 1) and infinite edges z_k -> v_k for every v, which force z_k = 1 as soon as some
+  x_k(v) = 1; a minimum cut leaves z_k = 0 otherwise, so it pays the cost exactly when the link is
+  used (an OR of the x_k: submodular, one auxiliary node per link).
 * A pinned node (the input, on the end device) gets infinite edges from s or to t.
 
 Exactness: finite cuts and monotone tier assignments correspond one to one with cut capacity =
@@ -60,7 +66,7 @@ class TieredCut:
     tiers: tuple[int, ...]
     cost: float
     compute: tuple[float, ...]  # per tier
-    transfer: tuple[float, ...]  # per link (tier k-1 -> k)
+    transfer: tuple[float, ...]  # per link (tier k-1 -> k), fixed cost included
 
 
 def _consumers(inputs: Sequence[Sequence[int]]) -> list[list[int]]:
@@ -78,11 +84,16 @@ def price_assignment(
     compute: FloatArray,
     transfer: FloatArray,
     tiers: Sequence[int],
+    link_fixed: Sequence[float] | FloatArray | None = None,
 ) -> TieredCut:
     """Cost of a given assignment, part by part (the reference the cut is tested against)."""
     n_tiers = compute.shape[0]
     per_tier = np.zeros(n_tiers)
     per_link = np.zeros(max(n_tiers - 1, 0))
+    if link_fixed is not None:
+        top_tier = max(tiers, default=0)
+        for k in range(1, top_tier + 1):
+            per_link[k - 1] += float(link_fixed[k - 1])
     for v, t in enumerate(tiers):
         per_tier[t] += compute[t, v]
     for u, users in enumerate(_consumers(inputs)):
@@ -167,11 +178,13 @@ def solve_tiered_cut(
     compute: FloatArray,
     transfer: FloatArray,
     pinned: Mapping[int, int] | None = None,
+    link_fixed: Sequence[float] | FloatArray | None = None,
 ) -> TieredCut:
     """The cheapest monotone assignment of the DAG's nodes to tiers 0..T-1 (see module doc).
 
     inputs[v]: the nodes whose outputs v reads; compute: (T, n) costs >= 0; transfer: (T-1, n)
-    cost of sending node u's output over link k (tier k-1 -> k) >= 0. Ties go to lower tiers.
+    cost of sending node u's output over link k (tier k-1 -> k) >= 0; link_fixed: (T-1,) cost
+    of using link k at all >= 0. Ties go to lower tiers.
     """
     from scipy.sparse import csr_array
     from scipy.sparse.csgraph import (  # type: ignore[import-untyped]
@@ -189,11 +202,14 @@ def solve_tiered_cut(
         raise InputError("costs must be finite")
     if compute.min(initial=0.0) < 0 or transfer.min(initial=0.0) < 0:
         raise InputError("costs must be >= 0")
+    fixed = np.zeros(n_tiers - 1) if link_fixed is None else np.asarray(link_fixed, np.float64)
+    if fixed.shape != (n_tiers - 1,) or not np.all(np.isfinite(fixed)) or fixed.min() < 0:
+        raise InputError("link_fixed must hold one finite cost >= 0 per link")
     pins = dict(pinned or {})
     base = _feasible(inputs, n_tiers, pins)
-    bound = price_assignment(inputs, compute, transfer, base).cost
+    bound = price_assignment(inputs, compute, transfer, base, fixed).cost
     if bound <= 0.0:  # nothing costs anything: the lowest feasible assignment is optimal
-        return price_assignment(inputs, compute, transfer, base)
+        return price_assignment(inputs, compute, transfer, base, fixed)
     users = _consumers(inputs)
     n_links = n_tiers - 1
     edges = _Edges()
@@ -220,6 +236,12 @@ def solve_tiered_cut(
                 for w in users[v]:
                     edges.add(aux, node(w, k), math.inf)
                 aux += 1
+    for k in range(1, n_links + 1):
+        if fixed[k - 1] > 0.0:
+            edges.add(source, aux, float(fixed[k - 1]))
+            for v in range(n):
+                edges.add(aux, node(v, k), math.inf)
+            aux += 1
     for v, t in pins.items():
         for k in range(1, n_links + 1):
             if k <= t:  # x_k(v) = 1: on the sink side
@@ -237,4 +259,4 @@ def solve_tiered_cut(
     high = np.zeros(size, dtype=bool)
     high[reaches_sink] = True
     tiers = [sum(int(high[node(v, k)]) for k in range(1, n_links + 1)) for v in range(n)]
-    return price_assignment(inputs, compute, transfer, tiers)
+    return price_assignment(inputs, compute, transfer, tiers, fixed)

@@ -100,11 +100,7 @@ class SearchRunner:
                 seed=settings.seed,
                 budget_key=source.budget_key,
                 code_version=__version__,
-                extra={
-                    "conventions": settings.conventions,
-                    "overhead_ms": self.planner.conventions.overhead_ms,
-                    "prune_compute": settings.prune_compute,
-                },
+                extra=settings.links.stored(),
             )
         )
         optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cnnpc.errors import InputError
-from cnnpc.planner import Planner, planner_for
+from cnnpc.planner import LinkOptions, Planner, planner_for
 from cnnpc.search._strategies import STRATEGIES
 
 
@@ -15,16 +15,14 @@ class SearchSettings:
     model: str
     device: str
     bandwidth_mbps: float
-    uplink_mbps: float = 20.0
     acc_floor: float | None = None
     latency_budget_ms: float | None = None
     strategy: str = "tpe"
     trials: int = 20
     timeout_s: float | None = None
     seed: int = 0
-    conventions: str = "si"
-    overhead_ms: float | None = None
-    prune_compute: str = "none"
+    links: LinkOptions = field(default_factory=LinkOptions)
+    """Uplink rate, link latencies, conventions, overhead, compute rule: one validated object."""
 
     def __post_init__(self) -> None:
         if (self.acc_floor is None) == (self.latency_budget_ms is None):
@@ -57,13 +55,11 @@ class SearchSettings:
         assert value is not None
         return value
 
+    @property
+    def uplink_mbps(self) -> float:
+        return self.links.uplink_mbps
+
     def planner(self) -> Planner:
         return planner_for(
-            self.model,
-            self.device,
-            bandwidth_mbps=self.bandwidth_mbps,
-            uplink_mbps=self.uplink_mbps,
-            conventions=self.conventions,
-            overhead_ms=self.overhead_ms,
-            prune_compute=self.prune_compute,
+            self.model, self.device, bandwidth_mbps=self.bandwidth_mbps, options=self.links
         )

@@ -1,9 +1,11 @@
 """Every split-aware configuration priced at once, at any edge->cloud bandwidth.
 
 For a fixed configuration and layout (a, b) only the edge->cloud transfer depends on the
-bandwidth, and it is bytes / bandwidth: latency = alpha + beta / bandwidth. The tables are built
-once per device from the planner's own cost tables at 1 Mbps (so there is one latency formula in
-cnnpc), after which pricing all ~1,000 configurations at a new bandwidth is one numpy expression.
+bandwidth, and it is bytes / bandwidth: latency = alpha + beta / bandwidth (the link's fixed
+cost -- latency, per-message cost -- does not depend on the rate: it is in alpha). The tables are
+built once per device from the planner's own cost tables at 1 Mbps (so there is one latency
+formula in cnnpc), after which pricing all ~1,000 configurations at a new bandwidth is one numpy
+expression.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ class ConfigPricing:
         alphas, betas = [], []
         for config in self.configs:
             tables = planner.tables(Compression.from_fractions(self.profile, config))
-            beta = np.asarray(tables.down_ms, dtype=np.float64)
+            beta = np.asarray(tables.down_ms, dtype=np.float64).copy()
+            beta[:-1] -= tables.down_fixed_ms  # boundary N is never sent: no fixed cost there
             alphas.append(latency_matrix(tables) - beta[None, :])
             betas.append(beta)
         self.alpha: FloatArray = np.stack(alphas)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cnnpc.errors import InputError
-from cnnpc.planner import Planner, planner_for
+from cnnpc.planner import LinkOptions, Planner, planner_for
 
 DEFAULT_MAX_FINETUNES = 5
 
@@ -17,11 +17,9 @@ class SweepSettings:
     devices: tuple[str, ...]
     bandwidths: tuple[float, ...]  # edge->cloud Mbps, sorted
     acc_floor: float
-    uplink_mbps: float = 20.0
+    links: LinkOptions = field(default_factory=LinkOptions)
+    """Uplink rate, link latencies, conventions, overhead, compute rule: one validated object."""
     max_finetunes: int = DEFAULT_MAX_FINETUNES
-    conventions: str = "si"
-    overhead_ms: float | None = None
-    prune_compute: str = "none"
     surrogate: bool = True
 
     def __post_init__(self) -> None:
@@ -38,13 +36,17 @@ class SweepSettings:
         if self.max_finetunes < 0:
             raise InputError(f"--max-finetunes must be >= 0, got {self.max_finetunes}")
 
+    @property
+    def uplink_mbps(self) -> float:
+        return self.links.uplink_mbps
+
+    @property
+    def conventions(self) -> str:
+        return self.links.conventions
+
+    @property
+    def prune_compute(self) -> str:
+        return self.links.prune_compute
+
     def planner(self, device: str, bandwidth_mbps: float) -> Planner:
-        return planner_for(
-            self.model,
-            device,
-            bandwidth_mbps=bandwidth_mbps,
-            uplink_mbps=self.uplink_mbps,
-            conventions=self.conventions,
-            overhead_ms=self.overhead_ms,
-            prune_compute=self.prune_compute,
-        )
+        return planner_for(self.model, device, bandwidth_mbps=bandwidth_mbps, options=self.links)

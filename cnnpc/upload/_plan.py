@@ -10,7 +10,7 @@ from typing import Any
 
 from cnnpc.errors import InputError
 from cnnpc.latency import Compression
-from cnnpc.planner import planner_for
+from cnnpc.planner import LinkOptions, planner_for
 from cnnpc.upload._compare import Comparison, compare
 from cnnpc.upload._order import UploadOrder, upload_order
 from cnnpc.upload._params import load_params
@@ -65,28 +65,22 @@ def upload_plan(
     upload_mbps: float | None = None,
     query_rate: float = 1.0,
     param_bytes: float = 4.0,
-    uplink_mbps: float = 20.0,
     bandwidth_mbps: float = 10.0,
     keep: Mapping[str, float] | None = None,
     cloud: bool = False,
-    conventions: str = "si",
-    overhead_ms: float | None = None,
+    links: LinkOptions | None = None,
 ) -> UploadReport:
     """Upload order of `model`'s parts to the edge (IONN) and what it buys over uploading all first.
 
     `upload_mbps` defaults to the end->edge uplink; `param_bytes` is 4 for fp32 weights, 1 for
     int8. Pruning (`keep`) shrinks the tensors sent, not the parameter counts (a simplification).
+    `links`: uplink rate, link latencies and conventions the queries are priced with.
     """
     if not (math.isfinite(param_bytes) and param_bytes > 0):
         raise InputError(f"--param-bytes must be a finite number > 0, got {param_bytes!r}")
-    planner = planner_for(
-        model,
-        device,
-        bandwidth_mbps=bandwidth_mbps,
-        uplink_mbps=uplink_mbps,
-        conventions=conventions,
-        overhead_ms=overhead_ms,
-    )
+    options = links or LinkOptions()
+    uplink_mbps = options.uplink_mbps
+    planner = planner_for(model, device, bandwidth_mbps=bandwidth_mbps, options=options)
     profile = planner.profile
     params = load_params(profile)
     compression = Compression.from_fractions(profile, dict(keep or {}))

@@ -112,6 +112,21 @@ def test_profiles_lists_models(capsys):
             "unknown candidate 'zz'",
         ),
         (["--model", "mobilenet", "--device", "MI8"], "required: --bandwidth"),
+        (
+            ["--model", "mobilenet", "--device", "MI8", "--bandwidth", "10", "--latency", "-1"],
+            "--latency: must be a finite number >= 0",
+        ),
+        (
+            ["--model", "mobilenet", "--device", "MI8", "--bandwidth", "1", "--latency", "nan"],
+            "--latency: must be a finite number >= 0",
+        ),
+        (
+            [
+                *("--model", "mobilenet", "--device", "MI8", "--bandwidth", "1"),
+                *("--uplink-latency", "inf"),
+            ],
+            "--uplink-latency: must be a finite number >= 0",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args, message, capsys):
@@ -122,6 +137,28 @@ def test_bad_input_is_one_line_exit_2(args, message, capsys):
     err = capsys.readouterr().err
     assert message in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_far_cloud_moves_the_best_plan_to_the_edge(capsys):
+    """README example: at 50 Mbps mobilenet sends block10 to the cloud; with a 30 ms one-way
+    cloud (and 0.5 ms to the edge) the edge takes it, paying 1 ms for its own round trip."""
+    base = ["plan", "--model", "mobilenet", "--device", "MI8", "--bandwidth", "50", "--json"]
+    assert main(base) == 0
+    near = json.loads(capsys.readouterr().out)
+    assert main([*base, "--latency", "30", "--uplink-latency", "0.5"]) == 0
+    far = json.loads(capsys.readouterr().out)
+    assert near["best"]["mode"] == "end_cloud" and near["best"]["latency_ms"] == pytest.approx(
+        46.47, abs=0.01
+    )
+    assert far["best"]["mode"] == "end_edge" and far["best"]["splits"] == ["block10"]
+    assert far["links"]["latency_ms"] == 30.0 and far["links"]["uplink_latency_ms"] == 0.5
+    assert far["baselines"]["end_only"]["latency_ms"] == pytest.approx(80.0886)  # no link used
+    cloud = far["baselines"]["cloud_only"]["breakdown"]
+    plain = near["baselines"]["cloud_only"]["breakdown"]
+    assert cloud["downlink_ms"] - plain["downlink_ms"] == pytest.approx(60.0)  # relay: both links
+    assert cloud["uplink_ms"] - plain["uplink_ms"] == pytest.approx(1.0)
+    assert main([*base[:-1], "--latency", "30"]) == 0
+    assert "edge->cloud 50 Mbps + 30 ms one-way" in capsys.readouterr().out
 
 
 def test_infeasible_budget_exits_1(capsys):

@@ -9,7 +9,7 @@ import pytest
 from cnnpc.errors import InputError
 from cnnpc.latency import Conventions, Links
 from cnnpc.layergraph import LayerGraph, LayerPlanner, layer_planner_for
-from cnnpc.planner import Planner
+from cnnpc.planner import LinkOptions, Planner
 from cnnpc.profiles import synthetic_profile
 
 
@@ -18,7 +18,13 @@ from cnnpc.profiles import synthetic_profile
 def test_chain_layer_plan_equals_block_plan(seed, bandwidth):
     """When layers are the segments, the min cut and the block planner solve the same problem."""
     profile = synthetic_profile(3 + seed, seed=seed)
-    links = Links(uplink_mbps=[5.0, 20.0, 100.0][seed % 3], bandwidth_mbps=bandwidth)
+    links = Links(
+        uplink_mbps=[5.0, 20.0, 100.0][seed % 3],
+        bandwidth_mbps=bandwidth,
+        uplink_latency_ms=[0.0, 0.5, 3.0, 0.0][seed % 4],  # latencies in a few cases
+        latency_ms=[0.0, 0.0, 25.0, 4.0][seed % 4],
+        message_ms=[0.0, 0.2][seed % 2],
+    )
     conv = Conventions(overhead_ms=1.0)
     layers = LayerPlanner(profile, LayerGraph.chain(profile), links, conv)
     blocks = Planner(profile, links, conv)
@@ -38,8 +44,10 @@ def test_chain_layer_plan_equals_block_plan(seed, bandwidth):
 
 
 @pytest.mark.parametrize("model", ["resnet", "mobilenet"])
-def test_every_block_plan_prices_the_same_at_layer_granularity(model):
-    layers, blocks = layer_planner_for(model, "MI8SE", bandwidth_mbps=5.0, uplink_mbps=40.0)
+@pytest.mark.parametrize("latency", [0.0, 15.0])
+def test_every_block_plan_prices_the_same_at_layer_granularity(model, latency):
+    options = LinkOptions(uplink_mbps=40.0, uplink_latency_ms=latency / 10, latency_ms=latency)
+    layers, blocks = layer_planner_for(model, "MI8SE", bandwidth_mbps=5.0, options=options)
     n = blocks.profile.n_segments
     for a, b in itertools.product(range(n + 1), repeat=2):
         if a > b:

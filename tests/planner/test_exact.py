@@ -15,6 +15,7 @@ from cnnpc.profiles import load_profile, make_profile
 
 times = st.floats(min_value=0.0, max_value=100.0, allow_nan=False)
 rates = st.floats(min_value=0.1, max_value=1000.0, allow_nan=False)
+fixed = st.one_of(st.just(0.0), st.floats(min_value=0.0, max_value=80.0, allow_nan=False))
 
 
 @st.composite
@@ -31,7 +32,14 @@ def problems(draw):
         for t in profile.candidates
         if draw(st.booleans())
     }
-    links = Links(uplink_mbps=draw(rates), bandwidth_mbps=draw(rates))
+    links = Links(
+        uplink_mbps=draw(rates),
+        bandwidth_mbps=draw(rates),
+        uplink_latency_ms=draw(fixed),
+        latency_ms=draw(fixed),
+        uplink_message_ms=draw(fixed),
+        message_ms=draw(fixed),
+    )
     conv = Conventions(
         overhead_ms=draw(st.floats(0, 5)), prune_compute=draw(st.sampled_from(["none", "linear"]))
     )
@@ -49,6 +57,32 @@ def _brute(planner, compression):
     }
 
 
+def _reference_ms(profile, comp, links, conv, a, b):
+    """Latency of layout (a, b) written from the profile alone, independently of the library:
+    compute, then each used link's bytes at its rate plus its latency there and back and its
+    per-message cost (the end->cloud relay uses both links; an unused link costs nothing)."""
+    n = profile.n_segments
+    keep = [1.0] * (n + 1)
+    for k, cand in enumerate(profile.candidates, start=1):
+        keep[k] = comp.kept.get(cand.name, cand.channels) / cand.channels
+    linear = conv.prune_compute == "linear"
+    scale = [(keep[s] + keep[s + 1]) / 2 if linear else 1.0 for s in range(n)]
+    segs = profile.segments
+    total = sum(segs[s].on("end") * scale[s] for s in range(a))
+    total += sum(segs[s].on("edge") * scale[s] for s in range(a, b))
+    total += sum(segs[s].on("cloud") * scale[s] for s in range(b, n))
+
+    def sent(k, mbps, latency, message):
+        n_bytes = profile.boundaries[k].elements * keep[k] * profile.bytes_per_element
+        return n_bytes * 8 / (mbps * links.mbit_bits) * 1000 + 2 * latency + message
+
+    if a < n:
+        total += sent(a, links.uplink_mbps, links.uplink_latency_ms, links.uplink_message_ms)
+    if b < n:
+        total += sent(b, links.bandwidth_mbps, links.latency_ms, links.message_ms)
+    return total + conv.overhead_ms
+
+
 @settings(max_examples=300, deadline=None)
 @given(problems())
 def test_best_equals_brute_force(problem):
@@ -59,6 +93,10 @@ def test_best_equals_brute_force(problem):
     assert best.latency_ms == pytest.approx(
         min(b.total_ms for b in every.values()), rel=1e-9, abs=1e-9
     )
+    for (a, b), bd in every.items():  # the library's breakdown against the reference
+        assert bd.total_ms == pytest.approx(
+            _reference_ms(profile, comp, links, conv, a, b), rel=1e-9, abs=1e-9
+        )
     assert best.breakdown == every[(best.a, best.b)]
     n = profile.n_segments
     for mode in MODES:
@@ -148,6 +186,26 @@ def test_pruning_moves_the_split_earlier_on_a_slow_phone():
     assert pruned.latency_ms < plain.latency_ms
     assert pruned.splits[0] == "block3"
     assert pruned.keep == {"block3": 0.125}
+
+
+def test_latency_is_paid_only_by_the_links_a_plan_uses():
+    """Latencies are one-way: a used link pays them there and back; the relay pays both."""
+    profile = load_profile("mobilenet", "MI8")
+    base = Planner(profile, Links(20, 10))
+    slow = Planner(profile, Links(20, 10, uplink_latency_ms=1.0, latency_ms=30.0, message_ms=0.5))
+    n = profile.n_segments
+    layouts = {"end_only": (n, n), "edge_only": (0, n), "end_cloud": (3, 3), "edge_cloud": (0, 5)}
+    extra = {"end_only": 0.0, "edge_only": 2.0, "end_cloud": 2.0 + 60.5, "edge_cloud": 2.0 + 60.5}
+    for mode, (a, b) in layouts.items():
+        got, plain = slow.plan(a, b), base.plan(a, b)
+        assert got.mode == mode
+        assert got.latency_ms - plain.latency_ms == pytest.approx(extra[mode])
+        assert got.breakdown.traffic_bytes == plain.breakdown.traffic_bytes
+    # a 30 ms cloud (one way) is not worth using at any edge->cloud rate: the best plan stays off it
+    far = Planner(profile, Links(20, 1000, latency_ms=30.0)).best()
+    assert far.mode in ("end_only", "edge_only", "end_edge")
+    near = Planner(profile, Links(20, 1000)).best()
+    assert near.mode in ("end_cloud", "edge_cloud", "cloud_only")
 
 
 def test_infeasible_budget_says_how_fast_it_can_go():

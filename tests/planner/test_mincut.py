@@ -13,9 +13,11 @@ from cnnpc.errors import InputError
 from cnnpc.planner import price_assignment, solve_tiered_cut
 
 
-def _cost(inputs, compute, transfer, tiers):
-    """Reference cost, written independently of the library: compute, then each tensor's links."""
+def _cost(inputs, compute, transfer, tiers, fixed=None):
+    """Reference cost, written independently of the library: compute, then each tensor's links,
+    then the fixed cost of every link some node sits above."""
     total = sum(compute[t][v] for v, t in enumerate(tiers))
+    total += sum((fixed or [])[k - 1] for k in range(1, max(tiers) + 1) if fixed)
     for u in range(len(inputs)):
         users = [w for w, src in enumerate(inputs) if u in src]
         top = max((tiers[w] for w in users), default=tiers[u])
@@ -39,9 +41,10 @@ def _placements(inputs, n_tiers, pinned):
     yield from extend([])
 
 
-def _brute(inputs, compute, transfer, pinned):
+def _brute(inputs, compute, transfer, pinned, fixed=None):
     return min(
-        _cost(inputs, compute, transfer, p) for p in _placements(inputs, len(compute), pinned)
+        _cost(inputs, compute, transfer, p, fixed)
+        for p in _placements(inputs, len(compute), pinned)
     )
 
 
@@ -59,17 +62,18 @@ def dags(draw):
     compute = [[draw(cost) for _ in range(n)] for _ in range(n_tiers)]
     transfer = [[draw(cost) for _ in range(n)] for _ in range(n_tiers - 1)]
     pinned = {0: 0} if draw(st.booleans()) else {}
-    return inputs, compute, transfer, pinned
+    fixed = [draw(cost) for _ in range(n_tiers - 1)] if draw(st.booleans()) else None
+    return inputs, compute, transfer, pinned, fixed
 
 
 @settings(max_examples=250, deadline=None)
 @given(dags())
 def test_min_cut_equals_brute_force(problem):
-    inputs, compute, transfer, pinned = problem
-    cut = solve_tiered_cut(inputs, np.array(compute), np.array(transfer), pinned)
-    best = _brute(inputs, compute, transfer, pinned)
+    inputs, compute, transfer, pinned, fixed = problem
+    cut = solve_tiered_cut(inputs, np.array(compute), np.array(transfer), pinned, fixed)
+    best = _brute(inputs, compute, transfer, pinned, fixed)
     assert cut.cost == pytest.approx(best, rel=1e-7, abs=1e-7)
-    assert cut.cost == pytest.approx(_cost(inputs, compute, transfer, cut.tiers), rel=1e-12)
+    assert cut.cost == pytest.approx(_cost(inputs, compute, transfer, cut.tiers, fixed), rel=1e-12)
     assert cut.cost == pytest.approx(sum(cut.compute) + sum(cut.transfer), rel=1e-12)
     assert all(cut.tiers[u] <= cut.tiers[v] for v in range(len(inputs)) for u in inputs[v])
     assert all(cut.tiers[v] == t for v, t in pinned.items())
@@ -91,6 +95,36 @@ def test_seeded_random_dags_with_any_pins(seed):
     best = _brute(inputs, compute.tolist(), transfer.tolist(), pinned)
     assert cut.cost == pytest.approx(best, rel=1e-7, abs=1e-9)
     assert cut.tiers[n - 1] == pinned.get(n - 1, cut.tiers[n - 1])
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_seeded_link_fixed_costs(seed):
+    """Fixed link costs (latency, per-message) from tiny to dominating, 3 tiers."""
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(3, 9))
+    inputs = [()] + [
+        tuple(sorted(set(rng.integers(0, v, size=int(rng.integers(1, 3))).tolist())))
+        for v in range(1, n)
+    ]
+    compute = rng.uniform(0, 10, (3, n)) * (rng.random((3, n)) < 0.8)
+    transfer = rng.uniform(0, 5, (2, n))
+    fixed = (rng.uniform(0, 1, 2) * 10.0 ** rng.integers(-2, 3, 2)).tolist()
+    cut = solve_tiered_cut(inputs, compute, transfer, {0: 0}, fixed)
+    best = _brute(inputs, compute.tolist(), transfer.tolist(), {0: 0}, fixed)
+    assert cut.cost == pytest.approx(best, rel=1e-7, abs=1e-9)
+
+
+def test_a_fixed_cost_keeps_work_off_a_link_and_the_relay_pays_both():
+    inputs = [(), (0,)]
+    compute = np.array([[0.0, 100.0], [0.0, 90.0], [0.0, 1.0]])
+    transfer = np.array([[3.0, 0.0], [4.0, 0.0]])
+    cut = solve_tiered_cut(inputs, compute, transfer, {0: 0}, [5.0, 20.0])
+    assert cut.tiers == (0, 2)  # 1 + 3 + 4 + 5 + 20 = 33 < 90 + 3 + 5
+    assert cut.transfer == (8.0, 24.0) and cut.cost == pytest.approx(33.0)
+    cut = solve_tiered_cut(inputs, compute, transfer, {0: 0}, [5.0, 95.0])
+    assert cut.tiers == (0, 1) and cut.transfer == (8.0, 0.0)  # the link not used costs nothing
+    with pytest.raises(InputError, match="link_fixed"):
+        solve_tiered_cut(inputs, compute, transfer, {0: 0}, [5.0, -1.0])
 
 
 def test_residual_block_cut_sends_both_branches():

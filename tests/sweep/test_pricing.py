@@ -9,14 +9,17 @@ import pytest
 
 from cnnpc.errors import InputError
 from cnnpc.latency import Compression
-from cnnpc.planner import Planner, planner_for
+from cnnpc.planner import LinkOptions, Planner, planner_for
 from cnnpc.search import split_aware_grid
 from cnnpc.sweep import ConfigPricing, crossover, parse_bandwidths, parse_devices
 
 
-@pytest.fixture(scope="module")
-def pricing() -> ConfigPricing:
-    return ConfigPricing(planner_for("mobilenet", "MI8", bandwidth_mbps=1.0))
+@pytest.fixture(scope="module", params=[0.0, 20.0], ids=["no-latency", "latency"])
+def pricing(request) -> ConfigPricing:
+    """The pricing without latencies, and with a 20 ms cloud (one way) and a 2 ms edge: the
+    fixed cost must land in alpha, not in beta / bandwidth."""
+    options = LinkOptions(uplink_latency_ms=request.param / 10, latency_ms=request.param)
+    return ConfigPricing(planner_for("mobilenet", "MI8", bandwidth_mbps=1.0, options=options))
 
 
 @pytest.mark.parametrize("bandwidth", [1.0, 7.5, 50.0])
