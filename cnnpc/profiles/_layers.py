@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from cnnpc._resources import data_root
+from cnnpc._resources import model_file
 from cnnpc.errors import ProfileError
 from cnnpc.profiles._loader import read_csv_rows
 from cnnpc.profiles._schema import Profile
@@ -134,8 +134,10 @@ def check_layers(rows: tuple[LayerRow, ...], profile: Profile, label: str) -> No
 
 def load_layers(profile: Profile) -> tuple[LayerRow, ...]:
     """The shipped layer graph of `profile`'s model, checked against the profile."""
-    label = f"model_profiles/{profile.model}/layers.csv"
-    resource = data_root("model_profiles") / profile.model / "layers.csv"
+    found = model_file(profile.model, "layers.csv")
+    if found is None:
+        raise ProfileError(f"unknown model {profile.model!r}")
+    resource, label = found
     if not resource.is_file():
         raise ProfileError(
             f"{label}: file not found (layer-granularity planning needs it; write it with "

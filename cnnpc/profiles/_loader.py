@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from cnnpc._resources import available_models, data_root
+from cnnpc._resources import available_models, model_dir, shipped_models
 from cnnpc.errors import ProfileError
 from cnnpc.profiles._schema import Profile, Segment, Tensor
 from cnnpc.spaces import SearchSpace, load_space
@@ -221,13 +221,14 @@ def load_profile(model: str, device: str) -> Profile:
     profile written by ``cnnpc profile`` or ``cnnpc profile import`` is found by name.
     """
     space = load_space(model)
-    folder = data_root("model_profiles") / model
-    if not folder.is_dir():
+    folder = model_dir(model)
+    if folder is None or not folder.is_dir():
         valid = ", ".join(available_models()) or "none"
         raise ProfileError(f"unknown model {model!r} (valid: {valid})")
+    label = f"model_profiles/{model}" if model in shipped_models() else str(folder)
     shipped = device_names(folder)
     if any(d.lower() == device.lower() for d in shipped):
-        return load_profile_dir(folder, device, space, label=f"model_profiles/{model}")
+        return load_profile_dir(folder, device, space, label=label)
     known = list(shipped)
     for user in _user_folders(model):
         devices = device_names(user)
@@ -243,7 +244,8 @@ def user_profiles() -> dict[str, list[str]]:
     """Devices found in user profile folders, per model (shipped names excluded)."""
     found: dict[str, list[str]] = {}
     for model in available_models():
-        shipped = {d.lower() for d in device_names(data_root("model_profiles") / model)}
+        folder = model_dir(model)
+        shipped = {d.lower() for d in device_names(folder)} if folder is not None else set()
         names: list[str] = []
         for user in _user_folders(model):
             names.extend(
@@ -256,5 +258,8 @@ def user_profiles() -> dict[str, list[str]]:
 
 def list_profiles() -> dict[str, list[str]]:
     """Every shipped model with its end devices."""
-    root = data_root("model_profiles")
-    return {m: device_names(root / m) for m in available_models()}
+    found: dict[str, list[str]] = {}
+    for model in available_models():
+        folder = model_dir(model)
+        found[model] = device_names(folder) if folder is not None else []
+    return found

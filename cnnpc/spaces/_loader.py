@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from cnnpc._resources import available_models, data_root
+from cnnpc._resources import available_models, space_resource
 from cnnpc.errors import SearchSpaceError
 from cnnpc.spaces._schema import SearchSpace, parse_space
 
@@ -32,9 +32,10 @@ def load_space_file(path: str | Path) -> SearchSpace:
 
 
 def load_space(model: str) -> SearchSpace:
-    """Load the shipped search space of `model`; unknown models list the valid ones."""
-    resource = data_root("search_spaces") / f"{model}.yaml"
-    if not resource.is_file():
+    """Load the search space of `model` (shipped or added); unknown models list the valid ones."""
+    found = space_resource(model)
+    if found is None or not found[0].is_file():
         valid = ", ".join(available_models()) or "none"
         raise SearchSpaceError(f"unknown model {model!r} (valid: {valid})")
-    return _parse_text(resource.read_text(encoding="utf-8"), f"search_spaces/{model}.yaml", model)
+    resource, label = found
+    return _parse_text(resource.read_text(encoding="utf-8"), label, model)

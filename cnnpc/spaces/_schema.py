@@ -1,13 +1,22 @@
-"""Search-space schema: the split candidates of a model, what may be pruned, and how far."""
+"""Search-space schema: the split candidates of a model, what may be pruned, and how far.
+
+The keep grid is either a list of fractions shared by every candidate, or ``channels``: every
+channel count 1..C of each candidate (CNNPC's own grid, 1/C steps), kept as the fraction c/C so
+that `kept_count(c / C, C) == c` and one configuration type serves both grids.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
-from cnnpc.errors import SearchSpaceError
+from cnnpc.errors import InputError, SearchSpaceError
+from cnnpc.spaces._keep import kept_count
+
+CHANNELS = "channels"
+KeepGrid = tuple[float, ...] | Literal["channels"]
 
 
 @dataclass(frozen=True)
@@ -18,15 +27,23 @@ class Candidate:
     channels: int
     prunable: bool = True
     layers: tuple[str, ...] = ()
+    parts: tuple[int, ...] = ()
+    """A concatenation's tensor: the widths of the parts it is pruned through (sum = channels)."""
+    reason: str = ""
+    """Why a candidate that is not prunable cannot be (from the model's graph)."""
+
+    def kept(self, fraction: float) -> int:
+        """Channels the tensor keeps at `fraction`: `kept_count` per part, as the surgery does."""
+        return sum(kept_count(fraction, width) for width in self.parts or (self.channels,))
 
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """Candidates in network order, the keep-fraction grid, and tied channel groups."""
+    """Candidates in network order, the keep grid (fractions or "channels"), tied groups."""
 
     model: str
     candidates: tuple[Candidate, ...]
-    keep_grid: tuple[float, ...]
+    keep_grid: KeepGrid
     groups: tuple[tuple[str, ...], ...] = ()
     source: str = field(default="<memory>", compare=False)
 
@@ -54,6 +71,22 @@ class SearchSpace:
     def prunable(self) -> tuple[Candidate, ...]:
         return tuple(c for c in self.candidates if c.prunable)
 
+    @property
+    def per_channel(self) -> bool:
+        """Whether every channel count is a grid point (CNNPC's grid)."""
+        return self.keep_grid == CHANNELS
+
+    def fractions(self, name: str) -> tuple[float, ...]:
+        """The keep fractions `name` may take, increasing, ending with 1.0 (unpruned)."""
+        if self.keep_grid == CHANNELS:
+            channels = self.candidates[self.index(name)].channels
+            return tuple(c / channels for c in range(1, channels + 1))
+        return self.keep_grid
+
+    def with_keep_grid(self, grid: KeepGrid | None) -> SearchSpace:
+        """The same space on another grid (None: unchanged)."""
+        return self if grid is None or grid == self.keep_grid else replace(self, keep_grid=grid)
+
 
 def _fail(source: str, where: str, problem: str) -> SearchSpaceError:
     return SearchSpaceError(f"{source}: {where}: {problem}")
@@ -63,7 +96,7 @@ def _parse_candidate(source: str, i: int, raw: Any) -> Candidate:
     where = f"candidates[{i}]"
     if not isinstance(raw, Mapping):
         raise _fail(source, where, "must be a mapping with name and channels")
-    unknown = set(raw) - {"name", "channels", "prunable", "layers"}
+    unknown = set(raw) - {"name", "channels", "prunable", "layers", "parts", "reason"}
     if unknown:
         raise _fail(source, where, f"unknown key(s) {', '.join(sorted(map(str, unknown)))}")
     name = raw.get("name")
@@ -78,12 +111,51 @@ def _parse_candidate(source: str, i: int, raw: Any) -> Candidate:
     layers = raw.get("layers", [])
     if not isinstance(layers, list) or not all(isinstance(x, str) and x for x in layers):
         raise _fail(source, f"{where}.layers", "must be a list of layer names")
-    return Candidate(name=name, channels=channels, prunable=prunable, layers=tuple(layers))
+    parts = raw.get("parts", [])
+    if not isinstance(parts, list) or not all(
+        isinstance(p, int) and not isinstance(p, bool) and p >= 1 for p in parts
+    ):
+        raise _fail(source, f"{where}.parts", "must be a list of positive channel counts")
+    if parts and sum(parts) != channels:
+        raise _fail(source, f"{where}.parts", f"must add up to channels ({channels})")
+    reason = raw.get("reason", "")
+    if not isinstance(reason, str):
+        raise _fail(source, f"{where}.reason", "must be a string")
+    return Candidate(
+        name=name,
+        channels=channels,
+        prunable=prunable,
+        layers=tuple(layers),
+        parts=tuple(parts),
+        reason=reason,
+    )
 
 
-def _parse_grid(source: str, raw: Any) -> tuple[float, ...]:
+def parse_keep_grid(text: str) -> KeepGrid:
+    """`--keep-grid`: ``channels`` or comma-separated fractions in (0, 1] (1.0 is added)."""
+    if text.strip() == CHANNELS:
+        return CHANNELS
+    grid: set[float] = {1.0}
+    for part in text.split(","):
+        try:
+            value = float(part)
+        except ValueError:
+            raise InputError(
+                f"--keep-grid takes 'channels' or fractions like 0.25,0.5,1; {part!r} is neither"
+            ) from None
+        if not math.isfinite(value) or not 0.0 < value <= 1.0:
+            raise InputError(f"--keep-grid fractions must be in (0, 1], got {part.strip()!r}")
+        grid.add(value)
+    return tuple(sorted(grid))
+
+
+def _parse_grid(source: str, raw: Any) -> KeepGrid:
+    if raw == CHANNELS:
+        return CHANNELS
     if not isinstance(raw, list) or not raw:
-        raise _fail(source, "keep_grid", "must be a non-empty list of fractions in (0, 1]")
+        raise _fail(
+            source, "keep_grid", "must be 'channels' or a non-empty list of fractions in (0, 1]"
+        )
     grid: list[float] = []
     for i, value in enumerate(raw):
         ok = isinstance(value, int | float) and not isinstance(value, bool)
@@ -119,7 +191,8 @@ def _parse_groups(
                 raise _fail(source, where, f"candidate {name!r} is not prunable")
             seen.add(name)
         widths = {by_name[n].channels for n in group}
-        if len(widths) != 1:
+        concatenations = any(by_name[n].parts for n in group)  # tied through shared parts
+        if len(widths) != 1 and not concatenations:
             raise _fail(source, where, "tied candidates must have the same channel count")
         groups.append(tuple(group))
     return tuple(groups)

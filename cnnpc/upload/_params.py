@@ -12,7 +12,7 @@ import csv
 import io
 from typing import Any
 
-from cnnpc._resources import data_root
+from cnnpc._resources import model_file
 from cnnpc.errors import ProfileError
 from cnnpc.profiles import Profile
 
@@ -23,8 +23,10 @@ IMAGENET_CLASSES = 1000
 
 def load_params(profile: Profile) -> tuple[int, ...]:
     """Parameter count of every segment of `profile`'s model, checked against its segments."""
-    label = f"model_profiles/{profile.model}/{PARAMS_FILE}"
-    resource = data_root("model_profiles") / profile.model / PARAMS_FILE
+    found = model_file(profile.model, PARAMS_FILE)
+    if found is None:
+        raise ProfileError(f"unknown model {profile.model!r}")
+    resource, label = found
     if not resource.is_file():
         raise ProfileError(f"{label}: file not found (no parameter counts for {profile.model})")
     rows = list(csv.DictReader(io.StringIO(resource.read_text(encoding="utf-8"))))
