@@ -47,26 +47,32 @@ def nonnegative_float(text: str) -> float:
     return _number(text, strict=False)
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
-    return value
+INT64_MAX = 2**63 - 1  # ids and counts are stored as SQL BIGINT: larger ones overflow
+SEED_MAX = 2**32 - 1  # NumPy's legacy seeding (Keras set_random_seed) takes 32 bits
 
 
-def nonnegative_int(text: str) -> int:
-    """argparse type: an integer >= 0 (seeds)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
-    return value
+def bounded_int(low: int, high: int = INT64_MAX, name: str = "int") -> Callable[[str], int]:
+    """argparse type: an integer in [low, high]; every integer argument is checked by this."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {text!r}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"must be <= {high}, got {text!r}")
+        return value
+
+    convert.__name__ = name
+    return convert
+
+
+positive_int = bounded_int(1, name="positive_int")  # counts and ids
+nonnegative_int = bounded_int(0, name="nonnegative_int")
+seed_int = bounded_int(0, SEED_MAX, name="seed")
+port_int = bounded_int(0, 65535, name="port")
 
 
 BREAKDOWN_HEADERS = ["end", "uplink", "edge", "downlink", "cloud", "overhead", "total ms"]

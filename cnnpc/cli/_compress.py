@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from cnnpc.cli._common import (
     format_table,
     keep_spec,
-    nonnegative_int,
     positive_int,
     print_json,
+    seed_int,
 )
 from cnnpc.errors import InputError
 
@@ -67,7 +67,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=0.0,
         help="extra gradual magnitude sparsity during fine-tuning, in [0, 1) (0: off)",
     )
-    parser.add_argument("--seed", type=nonnegative_int, default=0, help="training seed (0)")
+    parser.add_argument("--seed", type=seed_int, default=0, help="training seed (0)")
     parser.add_argument(
         "--data",
         type=Path,

@@ -10,20 +10,11 @@ from typing import Any
 from cnnpc.cli._common import (
     format_table,
     library_type,
+    port_int,
     positive_float,
     positive_int,
     print_json,
 )
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be in 0..65535, got {text!r}")
-    return value
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -43,7 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--plan", type=Path, required=True, metavar="DIR", help="a 'cnnpc deploy' folder"
     )
-    p.add_argument("--port", type=_port, required=True, metavar="P", help="0: the OS picks")
+    p.add_argument("--port", type=port_int, required=True, metavar="P", help="0: the OS picks")
     p.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
     p.add_argument("--next", type=_address, default=None, metavar="HOST:PORT", help="the cloud")
     p.add_argument("--shape", action="store_true", help="shape the link to the cloud to the plan")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
-from cnnpc.cli._common import nonnegative_int, positive_float, positive_int, print_json
+from cnnpc.cli._common import positive_float, positive_int, print_json, seed_int
 from cnnpc.cli._db import add_storage_argument
 from cnnpc.cli._plan import add_link_arguments, link_options
+from cnnpc.errors import InputError
 
 DEFAULT_TRIALS = 12
 
@@ -30,7 +32,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--strategy", choices=("tpe", "random", "exhaustive", "cnnpc"), default="tpe")
     p.add_argument(
-        "--trials", type=int, default=DEFAULT_TRIALS, help=f"total trials ({DEFAULT_TRIALS})"
+        "--trials",
+        type=positive_int,
+        default=DEFAULT_TRIALS,
+        help=f"total trials ({DEFAULT_TRIALS})",
     )
     p.add_argument(
         "--timeout", type=positive_float, default=None, metavar="S", help="stop after S s"
@@ -42,13 +47,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def add_accuracy_arguments(p: argparse.ArgumentParser) -> None:
     """Where accuracies come from and are cached (search, sweep): one definition."""
-    p.add_argument("--seed", type=nonnegative_int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0)
     add_storage_argument(p)
     p.add_argument(
         "--epochs", type=positive_int, default=None, help="fine-tune epochs per candidate"
     )
     p.add_argument("--data", default=None, metavar="DIR", help="your data: one folder per class")
     p.add_argument("--weights", default=None, metavar="FILE", help="your trained Keras model")
+
+
+def check_accuracy_inputs(args: argparse.Namespace) -> None:
+    """Refuse a bad --data folder or a missing --weights file before a database is created."""
+    from cnnpc.workloads import check_image_folder
+
+    if args.data is not None:
+        check_image_folder(args.data)
+    if args.weights is not None and not Path(args.weights).is_file():
+        raise InputError(f"--weights {args.weights}: no such file")
 
 
 def accuracy_source(args: argparse.Namespace) -> Any:
@@ -94,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         links=link_options(args),
     )
     settings.planner()  # validate model/device before anything heavy starts
+    check_accuracy_inputs(args)
     storage = Storage(resolve_url(args.storage))
     source = accuracy_source(args)
     progress, task = _progress(quiet=not sys.stderr.isatty() and args.json)

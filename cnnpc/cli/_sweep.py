@@ -9,8 +9,7 @@ from typing import Any
 
 from cnnpc.cli._common import format_table, library_type, nonnegative_int, print_json
 from cnnpc.cli._plan import add_link_arguments, link_options
-from cnnpc.cli._search import accuracy_source, add_accuracy_arguments
-from cnnpc.errors import InputError
+from cnnpc.cli._search import accuracy_source, add_accuracy_arguments, check_accuracy_inputs
 
 
 def _grid(text: str) -> tuple[float, ...]:
@@ -58,6 +57,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cnnpc._files import check_file_targets
     from cnnpc.storage import Storage, display_url, resolve_url
     from cnnpc.sweep import SweepSettings, parse_devices, run_sweep
 
@@ -72,9 +72,8 @@ def run(args: argparse.Namespace) -> int:
     )
     for device in settings.devices:  # validate names before anything heavy starts
         settings.planner(device, settings.bandwidths[0])
-    for path in (args.png, args.xlsx):
-        if path is not None and not Path(path).parent.is_dir():
-            raise InputError(f"cannot write {path}: directory {Path(path).parent} does not exist")
+    check_file_targets(p for p in (args.png, args.xlsx) if p is not None)
+    check_accuracy_inputs(args)
     storage = Storage(resolve_url(args.storage))
     result = run_sweep(settings, accuracy_source(args), storage)
     report = result.as_dict() | {"storage": display_url(storage.url)}

@@ -83,14 +83,13 @@ def _keep_of_search(args: argparse.Namespace) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cnnpc._files import check_file_target
     from cnnpc.upload import upload_plan
 
     if args.search is not None and args.keep:
         raise InputError("give --keep or --search, not both")
-    if args.png is not None and not Path(args.png).parent.is_dir():
-        raise InputError(
-            f"cannot write {args.png}: directory {Path(args.png).parent} does not exist"
-        )
+    if args.png is not None:
+        check_file_target(args.png)
     keep = _keep_of_search(args) if args.search is not None else args.keep
     report = upload_plan(
         args.model,

@@ -37,6 +37,12 @@ def _class_folders(root: Path) -> list[Path]:
     return folders
 
 
+def check_image_folder(path: str | Path) -> Path:
+    """Refuse a --data that is not a folder of class folders, cheaply (before anything heavy)."""
+    _class_folders(Path(path))
+    return Path(path)
+
+
 def image_folder(path: str | Path, input_size: int, split_seed: int = 0) -> Workload:
     """Load `path` (one sub-folder per class) at `input_size`, split 60/20/20 (stratified)."""
     root = Path(path)
