@@ -1,0 +1,148 @@
+"""Build added models: tf_keras.applications architectures and the user's saved Keras models.
+
+Nothing is downloaded: applications are built with ``weights=None``. For training from scratch
+every BatchNormalization gets momentum 0.9 (the applications' 0.99 / 0.999 leave the moving
+statistics unusable for many epochs on a small data set), and a saved model is rebuilt from its
+config at another input size and class count when asked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cnnpc.errors import InputError
+from cnnpc.models._keras import keras, tf
+
+APPS: dict[str, str] = {
+    "mobilenet": "MobileNet",
+    "mobilenetv2": "MobileNetV2",
+    "mobilenetv3small": "MobileNetV3Small",
+    "mobilenetv3large": "MobileNetV3Large",
+    "resnet50": "ResNet50",
+    "resnet101": "ResNet101",
+    "resnet50v2": "ResNet50V2",
+    "vgg16": "VGG16",
+    "vgg19": "VGG19",
+    "densenet121": "DenseNet121",
+    "densenet169": "DenseNet169",
+    "efficientnetb0": "EfficientNetB0",
+    "efficientnetb1": "EfficientNetB1",
+    "xception": "Xception",
+    "inceptionv3": "InceptionV3",
+    "nasnetmobile": "NASNetMobile",
+}
+"""`--app` names (case-insensitive) and the tf_keras.applications function they call."""
+
+
+def app_function(app: str) -> str:
+    """The applications function for `app`; an unknown name lists the valid ones."""
+    key = app.lower().replace("_", "").replace("-", "")
+    if key not in APPS:
+        raise InputError(f"unknown --app {app!r} (valid: {', '.join(APPS.values())})")
+    return APPS[key]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def build_app(app: str, size: int, classes: int, bn_momentum: float | None = 0.9) -> Any:
+    """A randomly initialised application at `size` x `size` with `classes` outputs."""
+    function = getattr(keras.applications, app_function(app))
+    try:
+        model = function(weights=None, input_shape=(size, size, 3), classes=classes)
+    except ValueError as exc:
+        raise InputError(f"{app} at {size}x{size}: {_first_line(exc)}") from None
+    return model if bn_momentum is None else reconfigure(model, size, classes, bn_momentum)
+
+
+def load_saved(path: str | Path) -> Any:
+    """A saved Functional or Sequential model; anything else is a one-line error."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"--keras {path}: no such file or folder")
+    if not (path.is_dir() or path.suffix in (".keras", ".h5", ".hdf5")):
+        raise InputError(f"--keras {path}: expected a .keras or .h5 file or a SavedModel folder")
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except (ValueError, TypeError) as exc:
+        text = _first_line(exc)
+        if "Unknown layer" in text or "custom" in text.lower():
+            raise InputError(
+                f"--keras {path}: a custom layer cannot be loaded ({text}); cnnpc needs models "
+                "built from Keras layers"
+            ) from None
+        raise InputError(f"--keras {path}: not a Keras model: {text}") from None
+    except (OSError, KeyError, tf.errors.OpError) as exc:
+        raise InputError(f"--keras {path}: not a Keras model: {_first_line(exc)}") from None
+    if not isinstance(model, keras.Model) or not hasattr(model, "get_config"):
+        raise InputError(f"--keras {path}: not a Keras model")
+    config = model.get_config() if _is_graph(model) else {}
+    if "layers" not in config:
+        raise InputError(
+            f"--keras {path}: a subclassed model has no graph to split: save it as a Functional "
+            "or Sequential model"
+        )
+    return _as_functional(model)
+
+
+def _is_graph(model: Any) -> bool:
+    return isinstance(model, keras.Sequential) or bool(getattr(model, "_is_graph_network", False))
+
+
+def _as_functional(model: Any) -> Any:
+    """A Sequential model as the equivalent functional one (same layers and weights)."""
+    if not isinstance(model, keras.Sequential):
+        return model
+    inputs = keras.Input(batch_shape=model.input_shape, name="input")
+    x = inputs
+    for layer in model.layers:
+        x = layer(x)
+    return keras.Model(inputs, x, name=model.name)
+
+
+def reconfigure(model: Any, size: int, classes: int, bn_momentum: float | None = 0.9) -> Any:
+    """The same architecture (fresh weights) at `size` x `size` input with `classes` outputs."""
+    config = model.get_config()
+    for layer in config["layers"]:
+        cfg = layer["config"]
+        if layer["class_name"] == "InputLayer":
+            shape = list(cfg.get("batch_input_shape") or cfg.get("batch_shape"))
+            channels = shape[-1]
+            cfg["batch_input_shape"] = [None, size, size, channels]
+            cfg.pop("batch_shape", None)
+        if layer["class_name"] == "BatchNormalization" and bn_momentum is not None:
+            cfg["momentum"] = bn_momentum
+    _set_classes(config, classes)
+    try:
+        return keras.Model.from_config(config)
+    except (ValueError, TypeError) as exc:
+        raise InputError(
+            f"the model cannot be rebuilt at {size}x{size} with {classes} classes: "
+            f"{_first_line(exc)}"
+        ) from None
+
+
+def _set_classes(config: dict[str, Any], classes: int) -> None:
+    """Give the classifier `classes` units: the Dense or 1x1 Conv2D that ends the graph."""
+    by_name = {str(layer["name"]): layer for layer in config["layers"]}
+    name = str(config["output_layers"][0][0])
+    while True:
+        layer = by_name[name]
+        cls = layer["class_name"]
+        if cls == "Dense":
+            layer["config"]["units"] = classes
+            return
+        if cls == "Conv2D":
+            layer["config"]["filters"] = classes
+            return
+        nodes = layer.get("inbound_nodes") or []
+        if cls == "Reshape":  # MobileNet's head reshapes the 1x1 conv's classes
+            target = list(layer["config"]["target_shape"])
+            layer["config"]["target_shape"] = [*target[:-1], classes]
+        if cls in ("Activation", "Softmax", "Reshape", "Flatten", "Dropout") and nodes:
+            name = str(nodes[0][0][0])
+            continue
+        raise InputError("cannot find the classifier (a Dense layer) at the end of the model")

@@ -1,0 +1,111 @@
+"""List, find and remove registry entries; write a new model folder all or nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from cnnpc._resources import (
+    ENTRY_FILE,
+    data_root,
+    shipped_models,
+    user_model_dir,
+    user_model_roots,
+    user_models,
+)
+from cnnpc.errors import InputError
+from cnnpc.registry._entry import ModelEntry, read_entry
+
+_SHIPPED = {
+    "mobilenet": ("MobileNetV2 (CNNPC's 7 candidates: 32, 16, 24, 32, 64, 96, 160 channels)", 64),
+    "resnet": ("ResNet-18-style network (CNNPC's 4 candidates: 64, 64, 128, 256 channels)", 32),
+}
+
+
+def _shipped_entry(name: str) -> ModelEntry:
+    description, train_size = _SHIPPED.get(name, (name, 32))
+    return ModelEntry(
+        name=name,
+        kind="builtin",
+        description=description,
+        input_size=224,
+        train_size=train_size,
+        folder=str(data_root("model_profiles") / name),
+        source="shipped with cnnpc (CNNPC's published profiles)",
+    )
+
+
+def list_models() -> list[ModelEntry]:
+    """Every registered model: the shipped ones, then the user's."""
+    entries = [_shipped_entry(n) for n in shipped_models()]
+    for name in user_models():
+        folder = user_model_dir(name)
+        if folder is not None:
+            entries.append(read_entry(folder / ENTRY_FILE))
+    return entries
+
+
+def model_entry(name: str) -> ModelEntry:
+    """The entry called `name`; an unknown name lists the registered ones."""
+    if name in shipped_models():
+        return _shipped_entry(name)
+    folder = user_model_dir(name)
+    if folder is None:
+        valid = ", ".join(e.name for e in list_models()) or "none"
+        raise InputError(
+            f"unknown model {name!r} (registered: {valid}; add one with 'cnnpc models add')"
+        )
+    return read_entry(folder / ENTRY_FILE)
+
+
+def check_new_name(name: str) -> Path:
+    """The folder a new model `name` will get; clashes and bad names are one-line errors."""
+    if not name or not all(c.isalnum() or c in "-_" for c in name) or name[0] in "-_":
+        raise InputError(
+            f"model name {name!r}: use letters, digits, '-' and '_', starting with a letter or "
+            "digit"
+        )
+    if name in shipped_models():
+        raise InputError(f"model name {name!r} is a shipped model: choose another name")
+    existing = user_model_dir(name)
+    if existing is not None:
+        raise InputError(
+            f"model {name!r} already exists in {existing}: remove it first ('cnnpc models remove "
+            f"{name}') or choose another name"
+        )
+    return user_model_roots()[0] / name
+
+
+def write_model_folder(target: Path, fill: Callable[[Path], None]) -> Path:
+    """Create `target` by filling a hidden sibling folder and renaming it: all or nothing."""
+    root = target.parent
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {root}: {exc.strerror}") from None
+    staging = root / f".tmp-{target.name}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staging.mkdir()
+        fill(staging)
+        staging.rename(target)
+    except OSError as exc:
+        raise InputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def remove_model(name: str) -> Path:
+    """Delete user model `name`'s folder (shipped models cannot be removed)."""
+    if name in shipped_models():
+        raise InputError(f"{name!r} is a shipped model and cannot be removed")
+    folder = user_model_dir(name)
+    if folder is None:
+        raise InputError(f"no user model {name!r} (see 'cnnpc models list')")
+    trash = folder.parent / f".rm-{name}-{os.getpid()}"
+    folder.rename(trash)  # atomic: the name disappears at once
+    shutil.rmtree(trash, ignore_errors=True)
+    return folder
