@@ -19,7 +19,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlch
 from sqlalchemy.orm import Session, sessionmaker
 
 from cnnpc.storage._errors import StorageBusyError, StorageConflictError, StorageError
-from cnnpc.storage._url import SQLITE_BUSY_TIMEOUT_S, display_url, parse_url
+from cnnpc.storage._url import (
+    CONNECT_TIMEOUT_S,
+    SQLITE_BUSY_TIMEOUT_S,
+    display_url,
+    parse_url,
+    server_connect_args,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -37,7 +43,9 @@ def make_engine(url: str) -> Engine:
             )
             event.listen(engine, "connect", _sqlite_on_connect)
         else:
-            engine = create_engine(parsed, pool_pre_ping=True)
+            engine = create_engine(
+                parsed, pool_pre_ping=True, connect_args=server_connect_args(url)
+            )
     except ImportError as exc:
         raise StorageError(
             f"cannot use storage {display_url(url)}: its database driver is not installed "
@@ -98,6 +106,11 @@ def storage_error(exc: BaseException, url: str) -> StorageError:
         marker in message.lower() for marker in _BUSY_MARKERS
     ):
         return StorageBusyError(f"database {where} stayed busy: {message}")
+    if "timeout expired" in message:
+        return StorageError(
+            f"cannot reach {where}: {message} (no answer within the connect timeout, "
+            f"{CONNECT_TIMEOUT_S} s unless the URL sets ?connect_timeout=S)"
+        )
     if "not a database" in message or "malformed" in message:
         return StorageError(f"{where} is not a readable cnnpc database: {message}")
     return StorageError(f"database error in {where}: {message}")

@@ -14,6 +14,10 @@ from cnnpc.storage._errors import StorageError
 DEFAULT_URL = "sqlite:///results/cnnpc.db"
 ENV_VAR = "CNNPC_STORAGE"
 SQLITE_BUSY_TIMEOUT_S = 30.0
+# A database server that accepts the connection but never answers must fail in bounded time;
+# `?connect_timeout=S` in the URL (libpq's, also MySQL's) overrides it.
+CONNECT_TIMEOUT_S = 10
+_SERVER_BACKENDS = ("postgresql", "mysql", "mariadb")
 
 
 def resolve_url(cli_value: str | None) -> str:
@@ -66,4 +70,12 @@ def optuna_engine_kwargs(url: str) -> dict[str, Any]:
     """
     if parse_url(url).get_backend_name() == "sqlite":
         return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
-    return {"pool_pre_ping": True}
+    return {"pool_pre_ping": True, "connect_args": server_connect_args(url)}
+
+
+def server_connect_args(url: str) -> dict[str, Any]:
+    """Driver arguments for a database server: the connect timeout unless the URL sets one."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() not in _SERVER_BACKENDS or "connect_timeout" in parsed.query:
+        return {}
+    return {"connect_timeout": CONNECT_TIMEOUT_S}
