@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         _db,
         _deploy,
         _export,
+        _models,
         _plan,
         _profile,
         _runtime,
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (
         *(_plan, _search, _compress, _browse, _export, _db, _sweep, _profile, _upload),
-        *(_deploy, _runtime, _validate),
+        *(_deploy, _runtime, _validate, _models),
     ):
         module.register(sub)
     return parser

@@ -1,4 +1,4 @@
-"""The models cnnpc knows by name, and the input sizes they are trained and deployed at."""
+"""Build the models cnnpc knows by name: its own two architectures and the registry's entries."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ class ModelSpec:
     build: Callable[..., Any]
     train_size: int
     description: str
+    deploy_size: int = DEPLOY_SIZE
+    """Input size its profile prices tensors at."""
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -40,12 +42,40 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
+def _registered(name: str) -> ModelSpec:
+    """The spec of a model added with `cnnpc models add` (an app or the user's saved model)."""
+    from cnnpc.registry import model_entry
+
+    entry = model_entry(name)
+
+    def build(
+        size: int, num_classes: int, alpha: float = 1.0, bn_momentum: float | None = 0.9
+    ) -> Any:
+        from cnnpc.models._apps import build_app, load_saved, reconfigure
+
+        if alpha != 1.0:
+            raise InputError(f"model {name!r}: a width multiplier applies to shipped models only")
+        if entry.kind == "app":
+            return build_app(entry.app, size, num_classes, bn_momentum)
+        path = entry.path
+        if path is None:
+            raise InputError(f"model {name!r}: its entry names no saved model")
+        return reconfigure(load_saved(path), size, num_classes, bn_momentum)
+
+    return ModelSpec(
+        name,
+        build,
+        train_size=entry.train_size,
+        description=entry.description,
+        deploy_size=entry.input_size,
+    )
+
+
 def model_spec(name: str) -> ModelSpec:
     """The spec of model `name`; an unknown name lists the valid ones."""
-    try:
+    if name in MODELS:
         return MODELS[name]
-    except KeyError:
-        raise InputError(f"unknown model {name!r} (valid: {', '.join(MODELS)})") from None
+    return _registered(name)
 
 
 def build_model(

@@ -20,6 +20,7 @@ from cnnpc._files import make_folder, write_with
 from cnnpc.models import build_model, model_spec
 from cnnpc.models._keras import keras
 from cnnpc.oracle._cache import write_atomic
+from cnnpc.registry import fingerprint
 from cnnpc.workloads import Workload, fit
 
 _BASELINE_SOURCES = (
@@ -79,6 +80,9 @@ def baseline_key(model_name: str, workload: Workload, seed: int, recipe: Recipe)
         "recipe": asdict(recipe),
         "code": code_version(),
     }
+    architecture = fingerprint(model_name)  # '' for the shipped models: their keys are unchanged
+    if architecture:
+        parts["architecture"] = architecture
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
 
 

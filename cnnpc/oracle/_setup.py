@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from cnnpc.compression import FinetuneBudget
-from cnnpc.models import DEPLOY_SIZE, model_spec
+from cnnpc.models import model_spec
 from cnnpc.oracle._baseline import Baseline, trained_baseline
 from cnnpc.oracle._cache import DiskCache, MemoryCache, ResultCache, default_cache_dir
 from cnnpc.oracle._oracle import AccuracyOracle
 from cnnpc.oracle._tuned import ModelStore
 from cnnpc.oracle._user import saved_input_size, user_baseline
+from cnnpc.registry import saved_model_file
 from cnnpc.spaces import load_space
 from cnnpc.workloads import Workload, digits, image_folder
 
@@ -38,11 +39,13 @@ def open_oracle(
     """
     spec = model_spec(model_name)
     space = load_space(model_name)
+    if weights is None and data is not None:
+        weights = saved_model_file(model_name)  # an added Keras model brings its own weights
     size = image_size
     if size is None and weights is not None:
         size = saved_input_size(weights)
         if size is None and data is not None:
-            size = DEPLOY_SIZE
+            size = spec.deploy_size
     if size is None:
         size = spec.train_size
     workload: Workload = digits(size) if data is None else image_folder(data, size)

@@ -16,6 +16,7 @@ from cnnpc.profiles._loader import (
     list_profiles,
     load_profile,
     load_profile_dir,
+    model_tensors,
     user_profile_roots,
     user_profiles,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "load_profile",
     "load_profile_dir",
     "make_profile",
+    "model_tensors",
     "read_layers",
     "synthetic_profile",
     "user_profile_roots",

@@ -256,6 +256,16 @@ def user_profiles() -> dict[str, list[str]]:
     return found
 
 
+def model_tensors(model: str) -> tuple[Tensor, ...]:
+    """The input and the candidate tensors of `model` (its tensors.csv), with no device needed."""
+    folder = model_dir(model)
+    if folder is None or not folder.is_dir():
+        valid = ", ".join(available_models()) or "none"
+        raise ProfileError(f"unknown model {model!r} (valid: {valid})")
+    label = f"model_profiles/{model}" if model in shipped_models() else str(folder)
+    return tuple(_read_tensors(folder, label))
+
+
 def list_profiles() -> dict[str, list[str]]:
     """Every shipped model with its end devices."""
     found: dict[str, list[str]] = {}

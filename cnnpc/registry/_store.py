@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Callable
@@ -58,6 +59,29 @@ def model_entry(name: str) -> ModelEntry:
             f"unknown model {name!r} (registered: {valid}; add one with 'cnnpc models add')"
         )
     return read_entry(folder / ENTRY_FILE)
+
+
+def fingerprint(name: str) -> str:
+    """Hash of an added model's entry and saved file ('' for shipped models): cache keys use it,
+    so re-adding a name with another architecture never reuses the old weights."""
+    if name in shipped_models():
+        return ""
+    folder = user_model_dir(name)
+    if folder is None:
+        return ""
+    digest = hashlib.sha256()
+    for file in sorted(folder.rglob("*")):
+        if file.is_file() and (file.name == ENTRY_FILE or file.name.startswith("model.")):
+            digest.update(file.name.encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def saved_model_file(name: str) -> Path | None:
+    """The saved model of an entry added with --keras (None for apps and shipped models)."""
+    if name in shipped_models() or user_model_dir(name) is None:
+        return None
+    return model_entry(name).path
 
 
 def check_new_name(name: str) -> Path:

@@ -1,0 +1,166 @@
+"""`cnnpc models add | list | show | remove`: the registry of models cnnpc can plan for.
+
+`list`, `show` and `remove` never import TensorFlow; `add` builds or loads the model to read its
+graph.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from cnnpc.cli._common import bounded_int, format_table, print_json
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "models",
+        help="add your own Keras model, or list / show / remove registered models",
+        description="A model is planned for by name. Shipped: mobilenet, resnet (CNNPC's "
+        "profiles). 'add' reads any Functional or Sequential Keras model (or a "
+        "tf_keras.applications architecture) and derives its split candidates, channel groups, "
+        "tensors, layer graph and parameter counts into results/models/NAME/ ($CNNPC_MODELS "
+        "first when set).",
+    )
+    actions = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="register a Keras model (file or application)")
+    add.add_argument("name", help="the name commands will use (--model NAME)")
+    source = add.add_mutually_exclusive_group(required=True)
+    source.add_argument("--keras", metavar="FILE", help=".keras / .h5 file or SavedModel folder")
+    source.add_argument(
+        "--app",
+        metavar="APP",
+        help="tf_keras.applications architecture, random weights (MobileNet, MobileNetV2, "
+        "ResNet50, VGG16, DenseNet121, EfficientNetB0, ...)",
+    )
+    add.add_argument(
+        "--input-size",
+        type=bounded_int(8, 4096, "--input-size"),
+        metavar="PX",
+        help="input size tensors are priced at (default: the file's, else 224)",
+    )
+    add.add_argument(
+        "--train-size",
+        type=bounded_int(8, 4096, "--train-size"),
+        metavar="PX",
+        help="input size for training on the embedded digits data (default: the file's, else 32)",
+    )
+    add.add_argument(
+        "--classes",
+        type=bounded_int(2, 1_000_000, "--classes"),
+        metavar="N",
+        help="classes of the classifier (default: the file's, else 1000)",
+    )
+    add.add_argument(
+        "--candidates",
+        metavar="LAYER,...",
+        help="restrict the split candidates to these layers (default: every single-tensor cut)",
+    )
+    add.add_argument("--json", action="store_true", help="print one JSON object")
+    add.set_defaults(func=run_add)
+    ls = actions.add_parser("list", help="registered models")
+    ls.add_argument("--json", action="store_true", help="print one JSON object")
+    ls.set_defaults(func=run_list)
+    show = actions.add_parser("show", help="a model's candidates, prunability and ties")
+    show.add_argument("name")
+    show.add_argument("--json", action="store_true", help="print one JSON object")
+    show.set_defaults(func=run_show)
+    rm = actions.add_parser("remove", help="delete an added model's folder")
+    rm.add_argument("name")
+    rm.set_defaults(func=run_remove)
+
+
+def _candidates(text: str | None) -> list[str] | None:
+    from cnnpc.errors import InputError
+
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise InputError("--candidates: an empty layer name (use LAYER,LAYER,...)")
+    return names
+
+
+def run_add(args: argparse.Namespace) -> int:
+    from cnnpc.registry import add_model, check_new_name, describe
+
+    check_new_name(args.name)  # before TensorFlow loads: a clash answers at once
+    added = add_model(
+        args.name,
+        keras_file=args.keras,
+        app=args.app,
+        input_size=args.input_size,
+        classes=args.classes,
+        candidates=_candidates(args.candidates),
+        train_size=args.train_size,
+    )
+    report = describe(args.name)
+    if args.json:
+        print_json({**report.as_dict(), "analysis_seconds": round(added.analysis.seconds, 3)})
+        return 0
+    entry = report.entry
+    print(
+        f"added {args.name}: {entry.layers} layers, {entry.cut_points} single-tensor cut points, "
+        f"{len(report.candidates)} split candidates ({report.prunable} prunable), analysed in "
+        f"{added.analysis.seconds:.2f} s"
+    )
+    print(f"folder: {entry.folder}")
+    for cand in report.candidates:
+        if not cand.prunable:
+            print(f"warning: {cand.name} is a split point but cannot be pruned: {cand.reason}")
+    print(
+        f"next: cnnpc profile --model {args.name} --device host   (latency tables), then "
+        f"cnnpc search --model {args.name} --device host ..."
+    )
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from cnnpc.registry import devices_of, list_models
+
+    entries = list_models()
+    devices = {e.name: devices_of(e.name) for e in entries}
+    if args.json:
+        rows = [{**asdict(e), "devices": list(devices[e.name])} for e in entries]
+        print_json({"models": rows})
+        return 0
+    table = [
+        [e.name, e.kind, e.input_size, ", ".join(devices[e.name]) or "-", e.description]
+        for e in entries
+    ]
+    print(format_table(["model", "kind", "input", "devices", "description"], table))
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from cnnpc.registry import describe
+
+    report = describe(args.name)
+    if args.json:
+        print_json(report.as_dict())
+        return 0
+    entry = report.entry
+    print(f"{entry.name} ({entry.kind}): {entry.description}")
+    print(f"folder: {entry.folder}")
+    print(f"devices: {', '.join(report.devices) or 'none yet (cnnpc profile)'}")
+    rows = [
+        [
+            c.name,
+            c.layer,
+            c.shape,
+            "yes" if c.prunable else f"no: {c.reason}",
+            ", ".join(c.tied_with) or "-",
+        ]
+        for c in report.candidates
+    ]
+    print(format_table(["candidate", "layer", "tensor", "prunable", "tied with"], rows))
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    from cnnpc.registry import remove_model
+
+    folder = remove_model(args.name)
+    print(f"removed {args.name} ({folder})")
+    return 0
