@@ -10,13 +10,14 @@ import argparse
 import csv
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnnpc.cli._common import format_table, positive_int, print_json
 from cnnpc.cli._db import add_storage_argument
 
 if TYPE_CHECKING:
-    from cnnpc.export import SearchReport
+    from cnnpc.export import Overview, SearchReport
     from cnnpc.storage import SearchRecord, Storage, TrialRecord
 
 
@@ -54,6 +55,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     s = sub.add_parser("show", help="best plan, Pareto front and spend of one search")
     s.add_argument("search", type=search_id, metavar="SEARCH", help="search id (see 'searches')")
+    s.add_argument(
+        "--png",
+        type=Path,
+        metavar="FILE",
+        help="also draw the Pareto front, the breakdown vs the baselines and the best so far",
+    )
     add_storage_argument(s)
     _output_options(s, csv_too=False)
     s.set_defaults(func=run_show)
@@ -177,13 +184,17 @@ def run_trials(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from cnnpc.export import collect
+    from cnnpc.export import collect, overview, write_search_png
 
     with _open(args) as storage:
-        report = collect(storage, args.search)
+        report = collect(storage, args.search, with_trials=args.png is not None)
+    view = overview(report)
+    if args.png is not None:
+        write_search_png(report, args.png)
     if args.json:
         print_json(
             {
+                "overview": view.as_dict(),
                 "search": report.summary.search.as_dict(),
                 "spend": report.spend,
                 "best": None if report.best is None else report.best.as_dict(),
@@ -198,15 +209,18 @@ def run_show(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    print("\n".join(show_lines(report)))
+    print("\n".join(show_lines(report, view)))
+    if args.png is not None:
+        print(f"\nwrote {args.png}")
     return 0
 
 
 _SHOWN = {"latency_ms", "mode", "splits", "keep", "val_accuracy", "test_accuracy", "accuracy"}
 
 
-def show_lines(report: SearchReport) -> list[str]:
-    """The text of `cnnpc show`."""
+def show_lines(report: SearchReport, view: Overview | None = None) -> list[str]:
+    """The text of `cnnpc show` (with the overview: the best plan's layout and the baselines)."""
+    from cnnpc.export import layout_text
     from cnnpc.export._rows import keep_text, objective_text
     from cnnpc.planner import MODE_LABELS
 
@@ -236,6 +250,7 @@ def show_lines(report: SearchReport) -> list[str]:
             f"{MODE_LABELS.get(best.mode or '', best.mode)}, "
             f"split after: {', '.join(best.splits) or 'none'}",
             f"  keep: {keep_text(best.keep, pruned_only=True) or 'everything (no pruning)'}",
+            f"  layout: {layout_text(best.mode, best.splits)}",
             f"  accuracy: validation {val}, test {test}",
         ]
         if best.traffic_bytes is not None:
@@ -253,7 +268,30 @@ def show_lines(report: SearchReport) -> list[str]:
                 lines.append(
                     f"  {key}: {value:.4g}" if isinstance(value, float) else f"  {key}: {value}"
                 )
+    if view is not None:
+        lines += _comparison_lines(view)
     lines += ["", f"Pareto front ({len(report.pareto)} trials, latency vs validation accuracy):"]
     if report.pareto:
         lines.append(_trial_table(report.pareto))
     return lines
+
+
+def _comparison_lines(view: Overview) -> list[str]:
+    """The best plan's breakdown beside the baselines, re-priced from the search's settings."""
+    from cnnpc.export import PART_LABELS
+
+    if not view.bars:
+        return [] if view.note is None else ["", view.note]
+    best = view.bars[0].latency_ms if view.bars[0].label == "best plan" else None
+    rows = [
+        [
+            b.label,
+            *b.parts,
+            b.latency_ms,
+            None if best is None else f"{b.latency_ms / best:.2f}x",
+            b.layout,
+        ]
+        for b in view.bars
+    ]
+    headers = ["plan", *PART_LABELS, "total ms", "vs best", "layout"]
+    return ["", "latency breakdown (ms), best plan vs baselines:", format_table(headers, rows)]

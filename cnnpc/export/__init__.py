@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from cnnpc._files import check_file_targets, write_files
+from cnnpc.export._layout import layout_text
+from cnnpc.export._overview import PART_LABELS, Overview, overview
 from cnnpc.export._png import save_png
 from cnnpc.export._report import (
     SCHEMA_VERSION,
@@ -23,17 +25,22 @@ from cnnpc.export._report import (
 from cnnpc.storage import Storage
 
 __all__ = [
+    "PART_LABELS",
     "SCHEMA_VERSION",
     "ExportError",
     "Exported",
+    "Overview",
     "SearchReport",
     "collect",
     "deployment_plan",
     "export",
     "export_json",
     "export_xlsx",
+    "layout_text",
+    "overview",
     "save_png",
     "styled_table",
+    "write_search_png",
 ]
 
 
@@ -92,3 +99,11 @@ def export_json(storage: Storage, search_id: int, path: Path) -> dict[str, Any]:
     plan = export(storage, [search_id], json_path=Path(path)).plan
     assert plan is not None
     return plan
+
+
+def write_search_png(report: SearchReport, path: Path) -> Path:
+    """`cnnpc show --png`: Pareto front, breakdown vs baselines, best so far (read the report
+    with its trials)."""
+    from cnnpc.export._figure import write_png
+
+    return write_png(report, overview(report), Path(path))

@@ -1,8 +1,9 @@
-"""`cnnpc export --xlsx`: one workbook (Summary, Plans, Trials, Pareto) for one or more searches.
+"""`cnnpc export --xlsx`: one workbook for one or more searches.
 
-Every sheet is a styled table: bold filled header, frozen header row, autofilter, number
-formats by column, widths from the content. The Pareto sheet carries a latency/accuracy
-scatter chart with one series per search, so e.g. 1, 5 and 10 Mbps compare at a glance.
+Summary is for people (one block per search, see _summary_sheet); Searches, Plans, Trials and
+Pareto are styled tables: bold filled header, frozen header row, autofilter, number formats by
+column, widths from the content. The Pareto sheet carries one latency/accuracy chart per search
+(see _pareto_chart), whose points are on the Chart data sheet.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.chart import Reference, ScatterChart, Series
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from cnnpc.export._overview import overview
+from cnnpc.export._pareto_chart import add_pareto_charts
 from cnnpc.export._report import SearchReport
 from cnnpc.export._rows import (
     flatten_scalars,
@@ -26,6 +28,7 @@ from cnnpc.export._rows import (
     summary_row,
     trial_row,
 )
+from cnnpc.export._summary_sheet import write_summary
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill(fill_type="solid", start_color="1F4E78", end_color="1F4E78")
@@ -59,12 +62,13 @@ def xlsx_bytes(reports: Sequence[SearchReport]) -> bytes:
     summary = workbook.active
     assert summary is not None
     summary.title = "Summary"
-    _table(summary, [summary_row(r.summary) for r in reports])
+    write_summary(summary, [overview(r) for r in reports])
+    _table(workbook.create_sheet("Searches"), [summary_row(r.summary) for r in reports])
     _table(workbook.create_sheet("Plans"), [_plan_row(r) for r in reports if r.best])
     _table(workbook.create_sheet("Trials"), [trial_row(t) for r in reports for t in r.trials])
     pareto = workbook.create_sheet("Pareto")
     _table(pareto, [pareto_row(t) for r in reports for t in r.pareto])
-    _pareto_chart(pareto, reports)
+    add_pareto_charts(workbook, pareto, reports)
 
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -135,35 +139,3 @@ def _cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return value
-
-
-def _pareto_chart(sheet: Worksheet, reports: Sequence[SearchReport]) -> None:
-    """Scatter of validation accuracy against latency, one series per search."""
-    if not any(r.pareto for r in reports):
-        return
-    chart = ScatterChart()
-    chart.title = "Pareto front: latency vs validation accuracy"
-    chart.style = 13
-    chart.x_axis.title = "latency (ms)"
-    chart.y_axis.title = "validation accuracy"
-    chart.y_axis.number_format = "0.0%"
-    chart.x_axis.number_format = "0"
-    chart.x_axis.delete = False  # recent Excel hides axes openpyxl leaves undecided
-    chart.y_axis.delete = False
-    chart.height, chart.width = 10, 18
-    latency_col, accuracy_col = 3, 4  # pareto_row: search, trial, latency_ms, val_accuracy
-    first = 2
-    for report in reports:
-        if not report.pareto:
-            continue
-        last = first + len(report.pareto) - 1
-        xs = Reference(sheet, min_col=latency_col, min_row=first, max_row=last)
-        ys = Reference(sheet, min_col=accuracy_col, min_row=first, max_row=last)
-        search = report.summary.search
-        title = f"#{search.id} {search.model}/{search.device} {search.bandwidth_mbps:g} Mbps"
-        series = Series(ys, xs, title=title)
-        series.marker.symbol = "circle"
-        series.marker.size = 7
-        chart.series.append(series)
-        first = last + 1
-    sheet.add_chart(chart, f"{get_column_letter(sheet.max_column + 2)}2")

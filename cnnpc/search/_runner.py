@@ -16,6 +16,7 @@ from typing import Any
 
 from cnnpc import __version__
 from cnnpc.errors import InputError
+from cnnpc.search._attrs import annotate
 from cnnpc.search._configs import Config, config_key, normalise, parameters, to_params
 from cnnpc.search._measure import AccuracySource, CachedAccuracies
 from cnnpc.search._settings import SearchSettings
@@ -290,6 +291,7 @@ class SearchRunner:
             self._refit_surrogate()
             reason, predicted = self._skip_reason(config, plan.latency_ms)
             if reason is not None:
+                annotate(trial, self.space, plan, config, skipped_reason=reason)
                 self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
                 self._record(trial.number, attrs, "pruned", reason, started, predicted=predicted)
                 self._emit("pruned", reason)
@@ -307,6 +309,7 @@ class SearchRunner:
         trial.set_user_attr("constraints", [constraint])
         # Optuna >= 5: constraints set on the trial guide the constrained TPE
         trial.set_constraint("accuracy" if s.acc_floor is not None else "latency", constraint)
+        annotate(trial, self.space, plan, config, measured=measured, fine_tuned=spent)
         self.study.tell(trial, value)
         self._record(
             trial.number,

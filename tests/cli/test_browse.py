@@ -149,3 +149,50 @@ def test_show_json(main, searches, capsys):
     assert data["best_plan"]["trial_number"] == 1  # the stored best plan wins
     assert data["best"]["optuna_number"] == 1
     assert [t["optuna_number"] for t in data["pareto"]] == [2, 1, 4]
+
+
+def test_show_compares_with_the_baselines(main, searches, capsys):
+    """The baselines are re-priced from the stored settings (mobilenet, MI8, 20/10 Mbps)."""
+    from cnnpc.planner import planner_for
+
+    assert main(["show", "1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    bars = {b["label"]: b for b in data["overview"]["bars"]}
+    planner = planner_for("mobilenet", "MI8", bandwidth_mbps=10.0, uplink_mbps=20.0)
+    base = planner.baselines()
+    assert bars["end only"]["latency_ms"] == pytest.approx(base["end_only"].latency_ms)
+    assert bars["cloud only"]["latency_ms"] == pytest.approx(base["cloud_only"].latency_ms)
+    assert bars["best uncompressed"]["latency_ms"] == pytest.approx(planner.best().latency_ms)
+    assert bars["best plan"]["latency_ms"] == pytest.approx(40.0)
+    lines = data["overview"]["lines"]
+    assert lines["Layout"] == "end: input..block10 \u2192 edge: rest"
+    assert lines["Speedup vs best single tier"] == pytest.approx(base["end_only"].latency_ms / 40.0)
+
+    assert main(["show", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "  layout: end: input..block10 \u2192 edge: rest\n" in out
+    table = out.split("best plan vs baselines:\n")[1].splitlines()
+    assert [row.split("  ")[0] for row in table[2:8]] == [
+        "best plan", "end only", "edge only", "cloud only", "best single split",
+        "best uncompressed",
+    ]  # fmt: skip
+
+
+def test_show_png(main, searches, tmp_path, capsys):
+    assert main(["show", "1", "--png", "one.png"]) == 0
+    assert capsys.readouterr().out.endswith("\nwrote one.png\n")
+    data = (tmp_path / "one.png").read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 20_000
+    assert main(["show", "2", "--png", "two.png", "--json"]) == 0  # budget search; JSON intact
+    assert json.loads(capsys.readouterr().out)["search"]["mode"] == "latency_budget"
+    assert (tmp_path / "two.png").stat().st_size > 20_000
+    assert main(["show", "3", "--png", "three.png"]) == 0  # nothing feasible: still a picture
+    assert (tmp_path / "three.png").exists()
+
+
+def test_show_png_bad_path_is_one_line(main, searches, tmp_path, capsys):
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["show", "1", "--png", "no/such/dir/x.png"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cnnpc show: error: cannot write no/such/dir") and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

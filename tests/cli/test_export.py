@@ -7,6 +7,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from openpyxl.utils import range_boundaries
 from storage.factories import patched_main, populate, spec
 
 from cnnpc.storage import Storage
@@ -34,9 +35,10 @@ def test_xlsx_of_several_searches(main, searches, tmp_path, capsys):
     assert main(["export", "1", "2", "cnnpc-3", "--xlsx", "sweep.xlsx", *STORE]) == 0
     assert capsys.readouterr().out == "wrote sweep.xlsx (3 searches, 24 trials)\n"
     book = openpyxl.load_workbook(tmp_path / "sweep.xlsx")
-    assert book.sheetnames == ["Summary", "Plans", "Trials", "Pareto"]
-    assert [r[0] for r in book["Summary"].iter_rows(2, values_only=True)] == [1, 2, 3]
-    assert len(book["Pareto"]._charts) == 1
+    assert book.sheetnames == ["Summary", "Searches", "Plans", "Trials", "Pareto", "Chart data"]
+    assert [r[0] for r in book["Searches"].iter_rows(2, values_only=True)] == [1, 2, 3]
+    assert len(book["Pareto"]._charts) == 3
+    assert len(book["Summary"]._charts) == 3
 
 
 def test_json_and_xlsx_together(main, searches, tmp_path, capsys):
@@ -115,3 +117,118 @@ def test_special_targets_are_refused_and_left_alone(main, searches, tmp_path, ki
         assert stat.S_ISFIFO(target.lstat().st_mode)
     else:
         assert stat.S_ISCHR(target.stat().st_mode)
+
+
+def _blocks(sheet) -> list[dict]:
+    """The Summary sheet read back: per search block, label -> value and its breakdown rows."""
+    blocks: list[dict] = []
+    rows = list(sheet.iter_rows(values_only=True))
+    for i, row in enumerate(rows):
+        if isinstance(row[0], str) and row[0].startswith("Search "):
+            blocks.append({"title": row[0], "lines": {}, "bars": {}})
+        elif blocks and row[0] == "plan":  # the breakdown table's header
+            j = i + 1
+            while j < len(rows) and rows[j][0]:
+                blocks[-1]["bars"][rows[j][0]] = rows[j]
+                j += 1
+        elif blocks and row[0] and row[1] is not None and not blocks[-1]["bars"]:
+            blocks[-1]["lines"][row[0]] = row[1]
+    return blocks
+
+
+def _series_points(book, series) -> list[tuple[float, float]]:
+    """The (x, y) cells a chart series points at, read from the workbook."""
+
+    def cells(ref: str) -> list[float]:
+        sheet_name, area = ref.rsplit("!", 1)
+        min_col, min_row, max_col, max_row = range_boundaries(area.replace("$", ""))
+        sheet = book[sheet_name.strip("'")]
+        cells = sheet.iter_rows(min_row, max_row, min_col, max_col, values_only=True)
+        return [value for row in cells for value in row]
+
+    return list(zip(cells(series.xVal.numRef.f), cells(series.yVal.numRef.f), strict=True))
+
+
+def test_summary_block_equals_show_json(main, tmp_path, synthetic, capsys):
+    """A real (synthetic-accuracy) search: the workbook's Summary block says what
+    `cnnpc show --json` says, and its speedups match what the search itself computed."""
+    from cnnpc.export import layout_text
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    search = ["search", "--model", "mobilenet", "--device", "MI8", "--bandwidth", "1"]
+    assert main([*search, "--acc-floor", "0.93", "--trials", "15", "--storage", url]) == 0
+    assert main(["export", "1", "--xlsx", "s.xlsx", "--storage", url]) == 0
+    capsys.readouterr()
+    assert main(["show", "1", "--json", "--storage", url]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    book = openpyxl.load_workbook(tmp_path / "s.xlsx")
+    (block,) = _blocks(book["Summary"])
+    lines, best, payload = block["lines"], shown["best"], shown["best_plan"]["payload"]
+    assert block["title"] == shown["overview"]["title"]
+    expected = shown["overview"]["lines"]
+    assert list(lines) == list(expected)
+    for label, value in expected.items():  # Excel keeps 15 significant digits
+        if isinstance(value, float):
+            assert lines[label] == pytest.approx(value, rel=1e-12)
+        else:
+            assert lines[label] == ("-" if value is None else value)
+    assert lines["Best plan"] == f"trial {best['optuna_number']}"
+    assert lines["Latency (ms)"] == best["latency_ms"]
+    assert lines["Validation accuracy"] == best["val_accuracy"] >= 0.93
+    assert lines["Test accuracy"] == best["test_accuracy"]
+    assert lines["Layout"] == layout_text(best["mode"], best["splits"])
+    assert lines["Fine-tunes"] == shown["spend"]["finetunes"] == len(synthetic.calls)
+    assert lines["Traffic (KB per inference)"] == pytest.approx(best["traffic_bytes"] / 1024)
+    speedup = payload["speedup_vs_best_single_tier"]
+    assert lines["Speedup vs best single tier"] == pytest.approx(speedup)
+    assert lines["Speedup vs best uncompressed"] == pytest.approx(
+        payload["speedup_vs_uncompressed_plan"]
+    )
+    assert lines["Traffic saved vs uncompressed"] == pytest.approx(
+        payload["traffic_reduction_vs_uncompressed"]
+    )
+    bars = {b["label"]: b for b in shown["overview"]["bars"]}
+    assert list(block["bars"]) == list(bars) == [
+        "best plan", "end only", "edge only", "cloud only", "best single split",
+        "best uncompressed",
+    ]  # fmt: skip
+    for label, row in block["bars"].items():
+        parts = list(bars[label]["breakdown"].values())
+        assert list(row[1:7]) == pytest.approx(parts)
+        assert row[7] == pytest.approx(bars[label]["latency_ms"])
+    assert block["bars"]["best plan"][7] == pytest.approx(best["latency_ms"])
+    assert block["bars"]["best uncompressed"][7] == pytest.approx(
+        payload["uncompressed_best_latency_ms"]
+    )
+
+    (breakdown,) = book["Summary"]._charts
+    assert breakdown.grouping == "stacked" and len(breakdown.series) == 6
+
+    (pareto,) = book["Pareto"]._charts
+    series = {s.tx.v: _series_points(book, s) for s in pareto.series}
+    assert set(series) == {
+        "feasible",
+        "infeasible",
+        "Pareto front",
+        "accuracy floor 0.93",
+        f"best plan (trial {best['optuna_number']})",
+    }
+    points = [p for name in ("feasible", "infeasible", "Pareto front") for p in series[name]]
+    x, y = pareto.x_axis.scaling, pareto.y_axis.scaling
+    assert all(x.min <= px <= x.max and y.min <= py <= y.max for px, py in points)
+    ys = [py for _, py in points] + [0.93]
+    assert y.max - y.min <= 2 * (max(ys) - min(ys)) + 0.05  # fitted, not 0..120 %
+    assert y.max <= 1.0 and x.min > 0.0
+    floor = series["accuracy floor 0.93"]
+    assert [py for _, py in floor] == [0.93, 0.93] and [px for px, _ in floor] == [x.min, x.max]
+    assert series[f"best plan (trial {best['optuna_number']})"] == [
+        (pytest.approx(best["latency_ms"]), pytest.approx(best["val_accuracy"]))
+    ]
+    measured = [t for t in json.loads(_trials_json(main, url, capsys)) if t["state"] == "complete"]
+    assert len(series["feasible"]) == sum(t["feasible"] for t in measured)
+    assert len(series["infeasible"]) == sum(not t["feasible"] for t in measured)
+
+
+def _trials_json(main, url, capsys) -> str:
+    assert main(["trials", "1", "--json", "--storage", url]) == 0
+    return capsys.readouterr().out

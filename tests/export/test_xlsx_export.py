@@ -11,7 +11,8 @@ from cnnpc._files import WriteError
 from cnnpc.export import export_xlsx
 from cnnpc.storage import Storage, StorageError
 
-SHEETS = ["Summary", "Plans", "Trials", "Pareto"]
+SHEETS = ["Summary", "Searches", "Plans", "Trials", "Pareto", "Chart data"]
+TABLES = ["Searches", "Plans", "Trials", "Pareto"]  # styled tables (Summary is for people)
 
 
 @pytest.fixture
@@ -41,8 +42,8 @@ def test_workbook_layout_and_styles(storage, three_bandwidths, tmp_path):
     assert [r.summary.search.id for r in reports] == three_bandwidths
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == SHEETS
-    rows = {"Summary": 3, "Plans": 3, "Trials": 24, "Pareto": 9}
-    for name in SHEETS:
+    rows = {"Searches": 3, "Plans": 3, "Trials": 24, "Pareto": 9}
+    for name in TABLES:
         sheet = book[name]
         assert sheet.freeze_panes == "A2"
         last = openpyxl.utils.get_column_letter(sheet.max_column)
@@ -60,7 +61,7 @@ def test_workbook_values(storage, three_bandwidths, tmp_path):
     export_xlsx(storage, three_bandwidths, path)
     book = openpyxl.load_workbook(path)
 
-    summary = _records(book["Summary"])
+    summary = _records(book["Searches"])
     assert [r["search"] for r in summary] == three_bandwidths
     assert [r["bandwidth mbps"] for r in summary] == [1.0, 5.0, 10.0]
     first = summary[0]
@@ -108,18 +109,23 @@ def test_number_formats(storage, three_bandwidths, tmp_path):
     assert trials.cell(2, column["started at (UTC)"]).number_format == "yyyy-mm-dd hh:mm:ss"
 
 
-def test_pareto_chart_has_one_series_per_search(storage, three_bandwidths, tmp_path):
+def test_one_pareto_chart_per_search(storage, three_bandwidths, tmp_path):
     path = tmp_path / "searches.xlsx"
     export_xlsx(storage, three_bandwidths, path)
-    charts = openpyxl.load_workbook(path)["Pareto"]._charts
-    assert len(charts) == 1
-    chart = charts[0]
-    assert isinstance(chart, ScatterChart)
-    assert len(chart.series) == 3
-    refs = [(s.xVal.numRef.f, s.yVal.numRef.f) for s in chart.series]
-    assert refs == [
-        (f"'Pareto'!$C${a}:$C${a + 2}", f"'Pareto'!$D${a}:$D${a + 2}") for a in (2, 5, 8)
-    ]
+    book = openpyxl.load_workbook(path)
+    charts = book["Pareto"]._charts
+    assert len(charts) == 3 and all(isinstance(c, ScatterChart) for c in charts)
+    for chart in charts:
+        assert [s.tx.v for s in chart.series] == [
+            "feasible",
+            "infeasible",
+            "Pareto front",
+            "accuracy floor 0.896",
+            "best plan (trial 1)",
+        ]
+        for series in chart.series:
+            assert series.xVal.numRef.f.startswith("'Chart data'!$B$")
+            assert series.yVal.numRef.f.startswith("'Chart data'!$C$")
 
 
 def test_empty_search_still_gives_a_valid_workbook(storage, tmp_path):
@@ -129,9 +135,11 @@ def test_empty_search_still_gives_a_valid_workbook(storage, tmp_path):
     path = tmp_path / "empty.xlsx"
     export_xlsx(storage, [empty.id], path)
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == SHEETS
-    assert book["Summary"].max_row == 2 and book["Trials"].max_row == 1
+    assert book.sheetnames == SHEETS[:-1]  # no measured trial: no chart data
+    assert book["Searches"].max_row == 2 and book["Trials"].max_row == 1
     assert book["Pareto"]._charts == []
+    lines = {r[0]: r[1] for r in book["Summary"].iter_rows(2, values_only=True) if r[0]}
+    assert lines["Best plan"] == "none feasible yet" and lines["Latency (ms)"] == "-"
 
 
 def test_unknown_search_writes_nothing(storage, three_bandwidths, tmp_path):

@@ -1,0 +1,70 @@
+"""cnnpc's numbers on every Optuna trial, as user attributes, so optuna-dashboard shows them.
+
+Optuna refuses attributes on a finished trial, so they are set just before the trial is told its
+outcome. Values are JSON scalars (the dashboard lists them as a table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cnnpc.export import layout_text
+from cnnpc.planner import Plan
+from cnnpc.search._measure import Measurement
+from cnnpc.spaces import SearchSpace, kept_count
+
+
+def kept_channels_text(space: SearchSpace, config: Mapping[str, float]) -> str:
+    """'block6 16/32, block10 32/64' for the pruned candidates; 'all' when none is pruned."""
+    channels = {c.name: c.channels for c in space.candidates}
+    items = [
+        f"{name} {kept_count(f, channels[name])}/{channels[name]}"
+        for name, f in config.items()
+        if name in channels and f < 1.0
+    ]
+    return ", ".join(items) or "all"
+
+
+def trial_attrs(
+    space: SearchSpace,
+    plan: Plan,
+    config: Mapping[str, float],
+    *,
+    measured: Measurement | None = None,
+    fine_tuned: bool = False,
+    skipped_reason: str | None = None,
+) -> dict[str, Any]:
+    """The attributes of one trial: its plan, and its accuracy or why it was not measured."""
+    attrs: dict[str, Any] = {
+        "latency_ms": round(plan.latency_ms, 4),
+        "layout": layout_text(plan.mode, plan.splits),
+        "splits": " ".join(plan.splits) or "none",
+        "kept_channels": kept_channels_text(space, config),
+        "traffic_kb": round(plan.breakdown.traffic_bytes / 1024.0, 3),
+    }
+    if measured is not None:
+        attrs["val_accuracy"] = measured.val_accuracy
+        attrs["test_accuracy"] = measured.test_accuracy
+        attrs["accuracy_from"] = "fine-tune" if fine_tuned else "cache"
+    if skipped_reason is not None:
+        attrs["skipped_reason"] = skipped_reason
+    return attrs
+
+
+def annotate(
+    trial: Any,
+    space: SearchSpace,
+    plan: Plan,
+    config: Mapping[str, float],
+    *,
+    measured: Measurement | None = None,
+    fine_tuned: bool = False,
+    skipped_reason: str | None = None,
+) -> None:
+    """Set `trial_attrs` on a running Optuna trial (before study.tell)."""
+    attrs = trial_attrs(
+        space, plan, config, measured=measured, fine_tuned=fine_tuned, skipped_reason=skipped_reason
+    )
+    for key, value in attrs.items():
+        trial.set_user_attr(key, value)
