@@ -19,7 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from cnnpc.export._pareto import ParetoData, Point, pareto_data
 from cnnpc.export._report import SearchReport
-from cnnpc.export._summary_sheet import fit_to_page_width
+from cnnpc.export._summary_sheet import fit_to_page_width, small_title
 
 CHART_HEIGHT_ROWS = 22
 
@@ -58,6 +58,7 @@ def _chart(sheet: Worksheet, row: int, title: str, data: ParetoData) -> tuple[Sc
     row += 2
     chart = ScatterChart()
     chart.title = f"Pareto front {title}"
+    small_title(chart)
     chart.style = 13
     chart.scatterStyle = "lineMarker"
     chart.height, chart.width = 10.5, 18

@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from openpyxl.chart import BarChart, Reference
+from openpyxl.chart._chart import ChartBase
+from openpyxl.drawing.text import CharacterProperties, ParagraphProperties
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from cnnpc.export._overview import PART_LABELS, Overview
@@ -39,6 +42,8 @@ def write_summary(sheet: Worksheet, overviews: Sequence[Overview]) -> None:
     fit_to_page_width(sheet)
     row = 1
     for view in overviews:
+        if row > 1:  # each search starts a printed page
+            sheet.row_breaks.append(Break(id=row - 1))
         row = _block(sheet, view, row) + 2
 
 
@@ -78,7 +83,9 @@ def _block(sheet: Worksheet, view: Overview, top: int) -> int:
             if col > 1:
                 cell.number_format = "0.00"
         speed = None if best is None or not best.latency_ms else bar.latency_ms / best.latency_ms
-        sheet.cell(r, len(values) + 1, speed).number_format = '0.00"x"'
+        ratio = sheet.cell(r, len(values) + 1, speed)
+        ratio.number_format = '0.00"x"'
+        ratio.alignment = Alignment(horizontal="center")
         sheet.cell(r, len(values) + 2, bar.layout).alignment = Alignment(indent=1)
         if bar is best:
             for col in range(1, len(TABLE_HEADER) + 1):
@@ -99,7 +106,8 @@ def _breakdown_chart(sheet: Worksheet, view: Overview, header: int, last: int, t
     shown = [x for x in lat if x <= OFF_SCALE * min(lat)]
     axis = nice_axis([0.0, *shown], pad=0.02, lower=0.0)
     off = [f"{b.label} {b.latency_ms:.0f} ms" for b in view.bars if b.latency_ms > axis.high]
-    chart.title = "Best plan vs baselines" + (f" ({', '.join(off)}: cut)" if off else "")
+    chart.title = "Best plan vs baselines, ms" + (f" ({', '.join(off)}: cut)" if off else "")
+    small_title(chart)
     chart.y_axis.scaling.min = 0.0
     chart.y_axis.scaling.max = axis.high
     chart.y_axis.majorUnit = axis.step
@@ -127,3 +135,9 @@ def fit_to_page_width(sheet: Worksheet) -> None:
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def small_title(chart: ChartBase) -> None:
+    """An 11 pt bold title (applications default to a size that wraps a long one)."""
+    paragraph = chart.title.tx.rich.p[0]
+    paragraph.pPr = ParagraphProperties(defRPr=CharacterProperties(sz=1100, b=True))
