@@ -15,7 +15,7 @@ from cnnpc.errors import CnnpcError
 from cnnpc.export._layout import layout_text
 from cnnpc.export._report import SearchReport
 from cnnpc.export._rows import BREAKDOWN_PARTS, keep_text, objective_text
-from cnnpc.planner import Plan, Planner, planner_for
+from cnnpc.planner import LinkOptions, Plan, Planner, planner_for
 from cnnpc.storage import SearchRecord
 
 PART_LABELS = ("end", "end\u2192edge", "edge", "edge\u2192cloud", "cloud", "overhead")
@@ -162,16 +162,12 @@ def overview(report: SearchReport) -> Overview:
 
 
 def _planner(search: SearchRecord) -> Planner:
-    extra = search.extra
-    overhead = extra.get("overhead_ms")
+    """The planner the search priced its plans with (rates, latencies, conventions)."""
     return planner_for(
         search.model,
         search.device,
         bandwidth_mbps=search.bandwidth_mbps,
-        uplink_mbps=search.uplink_mbps,
-        conventions=str(extra.get("conventions", "si")),
-        overhead_ms=None if overhead is None else float(overhead),
-        prune_compute=str(extra.get("prune_compute", "none")),
+        options=LinkOptions.from_stored(search.uplink_mbps, search.extra),
     )
 
 
