@@ -7,13 +7,17 @@ fine-tuned twice.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cnnpc.search._configs import Config, config_key, parse_key
-from cnnpc.search._workers import this_worker, worker_gone
+from cnnpc.search._workers import Liveness, Pulse, this_worker
+
+if TYPE_CHECKING:
+    from cnnpc.storage import CachedAccuracy
 
 
 @dataclass(frozen=True)
@@ -37,15 +41,20 @@ class AccuracySource(Protocol):
     @property
     def budget_key(self) -> str: ...
 
+    @property
+    def epochs(self) -> int | None:
+        """Fine-tune epochs per configuration (stored with the search; None: not epochs)."""
+        ...
+
     def measure(self, config: Mapping[str, float]) -> Measurement: ...
 
 
 class CacheStore(Protocol):
-    """The part of the storage layer the cache needs."""
+    """The part of the storage layer the cache needs (cnnpc.storage.Storage has it)."""
 
     def get_cached_accuracy(
         self, model: str, workload: str, budget_key: str, config_key: str
-    ) -> Any: ...
+    ) -> CachedAccuracy | None: ...
 
     def put_cached_accuracy(
         self,
@@ -54,40 +63,51 @@ class CacheStore(Protocol):
         budget_key: str,
         config_key: str,
         val_accuracy: float,
-        test_accuracy: float,
-        finetune_seconds: float,
-        params: int,
-        flops: int,
-        details: dict[str, Any],
-    ) -> Any: ...
+        test_accuracy: float | None,
+        finetune_seconds: float | None,
+        params: int | None,
+        flops: int | None,
+        details: dict[str, Any] | None = None,
+    ) -> CachedAccuracy: ...
 
-    def cached_accuracies(self, model: str, workload: str, budget_key: str) -> list[Any]: ...
+    def cached_accuracies(
+        self, model: str, workload: str, budget_key: str
+    ) -> list[CachedAccuracy]: ...
 
-    def try_claim(self, name: str, owner: str) -> bool: ...
-
-    def get_claim(self, name: str) -> Any: ...
+    def try_claim(
+        self, name: str, owner: str, *, take_over_after_s: float | None = None
+    ) -> bool: ...
 
     def release_claim(self, name: str, owner: str) -> bool: ...
+
+    def renew_claims(self, owner: str) -> int: ...
 
 
 class CachedAccuracies:
     """Accuracy lookups that fine-tune only on a miss and remember the result in the database."""
 
-    def __init__(self, model: str, source: AccuracySource, store: CacheStore) -> None:
+    def __init__(
+        self,
+        model: str,
+        source: AccuracySource,
+        store: CacheStore,
+        liveness: Liveness | None = None,
+    ) -> None:
         self.model = model
         self.source = source
         self.store = store
+        self.liveness = liveness or Liveness()
         self.finetunes = 0
         self.poll_s = 0.25
         """How often a worker waiting for another's fine-tune looks again."""
 
-    def _row_to_measurement(self, row: Any) -> Measurement:
+    def _row_to_measurement(self, row: CachedAccuracy) -> Measurement:
         return Measurement(
             val_accuracy=row.val_accuracy,
-            test_accuracy=row.test_accuracy,
-            finetune_seconds=row.finetune_seconds,
-            params=row.params,
-            flops=row.flops,
+            test_accuracy=row.val_accuracy if row.test_accuracy is None else row.test_accuracy,
+            finetune_seconds=row.finetune_seconds or 0.0,
+            params=row.params or 0,
+            flops=row.flops or 0,
             details=dict(row.details or {}),
         )
 
@@ -101,8 +121,9 @@ class CachedAccuracies:
         """(measurement, whether this worker spent a fine-tune on it now).
 
         Workers sharing the database never fine-tune the same configuration at once: the one
-        that claims it measures, the others wait for its row (or take over when its process is
-        gone).
+        that claims it measures, renewing the claim's heartbeat from a background thread while
+        it does; the others wait for its row, and take the claim over when its heartbeat is
+        older than the grace period (its holder died, on whatever host).
         """
         key = config_key(config)
         claim = f"accuracy:{self.model}|{self.source.workload}|{self.source.budget_key}|{key}"
@@ -111,19 +132,17 @@ class CachedAccuracies:
             if cached is not None:
                 return cached, False
             me = this_worker()
-            if self.store.try_claim(claim, me):
+            if self.store.try_claim(claim, me, take_over_after_s=self.liveness.grace_s):
                 try:
                     cached = self.lookup(config)  # finished between our lookup and our claim
                     if cached is not None:
                         return cached, False
-                    return self._measure_now(config, key), True
+                    renew = functools.partial(self.store.renew_claims, me)
+                    with Pulse(renew, self.liveness.heartbeat_s, "cnnpc-claim-heartbeat"):
+                        return self._measure_now(config, key), True
                 finally:
                     self.store.release_claim(claim, me)
-            holder = self.store.get_claim(claim)
-            if holder is not None and worker_gone(holder.owner, holder.created_at):
-                self.store.release_claim(claim, holder.owner)
-            elif holder is not None:
-                time.sleep(self.poll_s)
+            time.sleep(self.poll_s)
 
     def _measure_now(self, config: Mapping[str, float], key: str) -> Measurement:
         result = self.source.measure(config)

@@ -29,6 +29,7 @@ class OracleSource:
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
         budget = oracle.budget
         self._budget_key = f"epochs={budget.epochs},seed={oracle.seed},id={digest}"
+        self._epochs = int(budget.epochs)
         self._workload = str(oracle.workload.name)
 
     @property
@@ -38,6 +39,10 @@ class OracleSource:
     @property
     def budget_key(self) -> str:
         return self._budget_key
+
+    @property
+    def epochs(self) -> int:
+        return self._epochs
 
     def measure(self, config: Mapping[str, float]) -> Measurement:
         result = self.oracle.evaluate(dict(config))

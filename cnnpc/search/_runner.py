@@ -2,28 +2,37 @@
 
 Each trial: the strategy proposes keep fractions -> the exact planner picks the deployment and the
 configuration is reduced to what that deployment needs -> the accuracy comes from the shared cache,
-or, unless it is skipped for a recorded reason, from one fine-tune -> Optuna and our tables
-are told.
+or, unless it is skipped for a recorded reason, from one fine-tune -> Optuna is told, and
+cnnpc's row is derived from what Optuna was told (cnnpc/search/_recording.py). While a worker
+runs, a pulse thread renews its claims' and its trials' heartbeats (cnnpc/search/_sharing.py).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnpc import __version__
 from cnnpc.errors import InputError
 from cnnpc.search._attrs import annotate
-from cnnpc.search._configs import Config, config_key, normalise, parameters, to_params
+from cnnpc.search._configs import (
+    Config,
+    config_key,
+    distributions,
+    from_params,
+    normalise,
+    to_params,
+)
 from cnnpc.search._measure import AccuracySource, CachedAccuracies
+from cnnpc.search._recording import FAILED_REASON_ATTR, INTERRUPTED, PREDICTED_ATTR, TrialRecorder
 from cnnpc.search._settings import SearchSettings
 from cnnpc.search._sharing import (
+    TrialHeartbeats,
     count_trials,
     exclusive,
-    fail_stale_trials,
     is_surplus,
     release_slot,
     take_slot,
@@ -31,7 +40,14 @@ from cnnpc.search._sharing import (
 from cnnpc.search._strategies import StrategyContext, cnnpc, exhaustive
 from cnnpc.search._summary import summarise
 from cnnpc.search._surrogate import AccuracySurrogate
-from cnnpc.search._workers import this_worker
+from cnnpc.search._unmeasured import UNMEASURED, Unmeasured
+from cnnpc.search._workers import Liveness, Pulse, this_worker
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial, Trial
+
+    from cnnpc.storage import Storage, TrialRecord
 
 
 @dataclass(frozen=True)
@@ -70,17 +86,17 @@ class SearchRunner:
         self,
         settings: SearchSettings,
         source: AccuracySource,
-        storage: Any,
+        storage: Storage,
         on_trial: Callable[[TrialEvent], None] | None = None,
+        liveness: Liveness | None = None,
     ) -> None:
-        import optuna
-
         self.settings = settings
+        self.liveness = liveness or Liveness()
         self.planner = settings.planner()
         self.profile = self.planner.profile
         self.space = self.profile.space
         self.storage = storage
-        self.cache = CachedAccuracies(settings.model, source, storage)
+        self.cache = CachedAccuracies(settings.model, source, storage, self.liveness)
         self.on_trial = on_trial
         self.surrogate = AccuracySurrogate(self.space)
         self._fitted_on = -1
@@ -101,26 +117,60 @@ class SearchRunner:
                 seed=settings.seed,
                 budget_key=source.budget_key,
                 code_version=__version__,
-                extra=settings.links.stored(),
+                extra=settings.links.stored() | _grid_extra(settings),
+                epochs=source.epochs,
             )
         )
+        self.recorder = TrialRecorder(storage, self.search.id, self.planner, self.cache)
+        self._heartbeats: TrialHeartbeats | None = None
+        self._pulse = Pulse(self._beat, self.liveness.heartbeat_s, "cnnpc-worker-heartbeat")
+        self._pulse.start()  # from the first claim on, until run() ends
+        try:
+            self._open_study()
+        except BaseException:
+            self._pulse.stop()
+            raise
+
+    def _open_study(self) -> None:
+        import optuna
+
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        self.slot = take_slot(storage, self.search.id)
-        finished = storage.list_trials(self.search.id)
+        self.slot = take_slot(self.storage, self.search.id, self.liveness)
+        finished = self.storage.list_trials(self.search.id)
         self._resumed_at = sum(t.state in ("complete", "pruned") for t in finished)
-        with exclusive(storage, "optuna-storage-setup"):
-            rdb = optuna.storages.RDBStorage(storage.url, **_engine_kwargs(storage.url))
+        with exclusive(self.storage, "optuna-storage-setup", self.liveness):
+            rdb = _rdb_storage(self.storage.url, self.liveness, self._on_stale)
             self.study = optuna.create_study(
                 study_name=self.search.study_name,
                 storage=rdb,
                 sampler=self._sampler(),
-                direction="minimize" if settings.mode == "acc_floor" else "maximize",
+                direction="minimize" if self.settings.mode == "acc_floor" else "maximize",
                 load_if_exists=True,
             )
-        self.distributions: dict[str, optuna.distributions.BaseDistribution] = {
-            p: optuna.distributions.CategoricalDistribution(list(self.space.keep_grid))
-            for p in parameters(self.space)
-        }
+        self._heartbeats = TrialHeartbeats(self.study, rdb, self.liveness, self._on_stale_trial)
+        self.distributions: dict[str, optuna.distributions.BaseDistribution] = distributions(
+            self.space
+        )
+
+    # -- liveness ----------------------------------------------------------------------------
+
+    def _beat(self) -> None:
+        """One heartbeat of this worker: every claim it holds, every trial it runs."""
+        self.storage.renew_claims(this_worker())
+        if self._heartbeats is not None:
+            self._heartbeats.beat()
+
+    def _on_stale(self, _study: optuna.Study, trial: FrozenTrial) -> None:
+        self._on_stale_trial(trial)
+
+    def _on_stale_trial(self, trial: FrozenTrial) -> None:
+        """This worker failed a dead worker's trial in Optuna: record cnnpc's side."""
+        self.recorder.finished(trial)
+
+    @property
+    def heartbeats(self) -> TrialHeartbeats:
+        assert self._heartbeats is not None
+        return self._heartbeats
 
     # -- strategy plumbing -------------------------------------------------------------------
 
@@ -148,7 +198,7 @@ class SearchRunner:
 
     def _best_latency(self) -> float | None:
         best = self._best_so_far()
-        return None if best is None else float(best["latency_ms"])
+        return None if best is None else best.latency_ms
 
     def _known_accuracy(self, config: Mapping[str, float]) -> float | None:
         m = self.cache.lookup(normalise(self.planner, config)[0])
@@ -164,14 +214,15 @@ class SearchRunner:
         try:
             return self._run()
         finally:
+            self._pulse.stop()
             release_slot(self.storage, self.search.id, self.slot)
 
     def _run(self) -> SearchResult:
         s = self.settings
         self.storage.set_search_status(self.search.id, "running")
-        self._fail_stale_trials()
+        self._reap()
         if count_trials(self.study)[0] == 0:  # trial 0 is always the unpruned model
-            with exclusive(self.storage, f"search:{self.search.id}:baseline-trial"):
+            with exclusive(self.storage, f"search:{self.search.id}:baseline-trial", self.liveness):
                 self._baseline_trial()
         baseline = self.cache.lookup({}) if s.acc_floor is not None else None
         if s.acc_floor is not None and baseline is None:  # skipped as trial 0: measure anyway
@@ -197,7 +248,7 @@ class SearchRunner:
                 break
             if finished + active >= s.trials:  # other workers are running the last trials
                 time.sleep(self.poll_s)
-                self._fail_stale_trials()
+                self._reap()
                 continue
             if proposals is not None:
                 config = self._next_new(proposals)
@@ -205,29 +256,28 @@ class SearchRunner:
                     stop_reason = f"{s.strategy} search space exhausted"
                     break
                 self.study.enqueue_trial(to_params(self.space, config))
-            trial = self.study.ask(self.distributions)
+            trial = self.heartbeats.ask(self.distributions)
             if is_surplus(self.study, trial, s.trials):
+                self.heartbeats.release(trial.number)
                 continue
-            self._evaluate(trial)
+            self._run_trial(trial)
         self.storage.set_search_status(self.search.id, "finished", stop_reason)
         return self._result("finished", stop_reason)
 
     def _baseline_trial(self) -> None:
         if count_trials(self.study)[0] == 0:  # checked again under the claim
             self.study.enqueue_trial(to_params(self.space, {}))
-            self._evaluate(self.study.ask(self.distributions))
+            self._run_trial(self.heartbeats.ask(self.distributions))
 
-    def _fail_stale_trials(self) -> None:
-        def record(t: Any) -> None:
-            reason = "worker died mid-trial"
-            self._record(t.number, t.user_attrs, "failed", reason, t.datetime_start)
-
-        fail_stale_trials(self.study, record)
+    def _reap(self) -> None:
+        """Fail dead workers' trials, and complete rows whose trial Optuna finished."""
+        self.heartbeats.reap()
+        self.recorder.reconcile(self.study)
 
     def _finished_trials(self) -> int:
         return count_trials(self.study)[0]
 
-    def _next_new(self, proposals: Any) -> Config | None:
+    def _next_new(self, proposals: Iterator[Config]) -> Config | None:
         """Next proposal whose reduced configuration this study has not tried yet."""
         tried = {t.user_attrs.get("config_key") for t in self.study.get_trials(deepcopy=False)}
         for config in proposals:
@@ -242,9 +292,9 @@ class SearchRunner:
         pred = self.surrogate.predict(config)
         predicted = None if pred is None else pred.mean
         if s.acc_floor is not None:
-            if best is not None and latency_ms >= best["latency_ms"]:
+            if best is not None and best.latency_ms is not None and latency_ms >= best.latency_ms:
                 return (
-                    f"cannot beat the best feasible latency {best['latency_ms']:.2f} ms even at "
+                    f"cannot beat the best feasible latency {best.latency_ms:.2f} ms even at "
                     "the baseline accuracy",
                     predicted,
                 )
@@ -260,43 +310,66 @@ class SearchRunner:
                 return (f"latency {latency_ms:.2f} ms exceeds the budget", predicted)
             if (
                 best is not None
+                and best.val_accuracy is not None
                 and pred is not None
-                and pred.optimistic(self.surrogate.z) <= best["val_accuracy"]
+                and pred.optimistic(self.surrogate.z) <= best.val_accuracy
             ):
                 return (
                     f"surrogate predicts accuracy {pred.mean:.4f} +/- {pred.std:.4f}, "
-                    f"confidently no better than the best {best['val_accuracy']:.4f}",
+                    f"confidently no better than the best {best.val_accuracy:.4f}",
                     predicted,
                 )
         return None, predicted
 
-    def _evaluate(self, trial: Any) -> None:
+    def _run_trial(self, trial: Trial) -> None:
+        """Evaluate `trial`; if this worker stops inside it, fail it now (not a grace later)."""
+        import optuna
+
+        try:
+            self._evaluate(trial)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass  # judged dead (a heartbeat missed for the grace period) and failed by another
+        except BaseException:
+            try:
+                trial.set_user_attr(FAILED_REASON_ATTR, INTERRUPTED)
+                failed = self.study.tell(
+                    trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True
+                )
+                self.recorder.finished(failed, INTERRUPTED)
+            except Exception:  # the heartbeat judges it instead
+                pass
+            raise
+        finally:
+            self.heartbeats.release(trial.number)
+
+    def _evaluate(self, trial: Trial) -> None:
         import optuna
 
         s = self.settings
-        started = _now()
-        suggested = {p: float(trial.params[p]) for p in self.distributions}
-        from cnnpc.search._configs import expand
-
-        config, plan = normalise(self.planner, expand(self.space, suggested))
-        key = config_key(config)
-        trial.set_user_attr("config_key", key)
-        trial.set_user_attr("worker", this_worker())
-        attrs = {"config_key": key, "plan": plan.as_dict(), "keep": config}
-        self._record(trial.number, attrs, "running", None, started)
+        config, plan = normalise(self.planner, from_params(self.space, trial.params))
+        trial.set_user_attr("config_key", config_key(config))
+        self.recorder.running(trial.number, config, plan, _now())
         measured = self.cache.lookup(config)
         spent = False
-        predicted = None
         if measured is None:
             self._refit_surrogate()
             reason, predicted = self._skip_reason(config, plan.latency_ms)
+            if predicted is not None:
+                trial.set_user_attr(PREDICTED_ATTR, predicted)
             if reason is not None:
                 annotate(trial, self.space, plan, config, skipped_reason=reason)
-                self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                self._record(trial.number, attrs, "pruned", reason, started, predicted=predicted)
+                self._tell(trial, state=optuna.trial.TrialState.PRUNED)
                 self._emit("pruned", reason)
                 return
-            measured, spent = self.cache.measure(config)
+            try:
+                measured, spent = self.cache.measure(config)
+            except Unmeasured as exc:  # a table that lacks it: recorded, never fine-tuned
+                reason = f"{UNMEASURED}: {exc}"
+                annotate(trial, self.space, plan, config, skipped_reason=reason)
+                self._tell(trial, state=optuna.trial.TrialState.PRUNED)
+                self._emit("pruned", reason)
+                return
+            spent = spent and bool(getattr(self.cache.source, "trains", True))
         acc = measured.val_accuracy
         if s.acc_floor is not None:
             constraint = s.acc_floor - acc
@@ -305,24 +378,22 @@ class SearchRunner:
             assert s.latency_budget_ms is not None
             constraint = plan.latency_ms - s.latency_budget_ms
             value = acc
-        feasible = constraint <= 0
         trial.set_user_attr("constraints", [constraint])
         # Optuna >= 5: constraints set on the trial guide the constrained TPE
         trial.set_constraint("accuracy" if s.acc_floor is not None else "latency", constraint)
         annotate(trial, self.space, plan, config, measured=measured, fine_tuned=spent)
-        self.study.tell(trial, value)
-        self._record(
-            trial.number,
-            attrs,
-            "complete",
-            None if spent else "accuracy from the cache",
-            started,
-            measured=measured,
-            feasible=feasible,
-            spent=spent,
-            predicted=predicted,
-        )
+        self._tell(trial, value)
         self._emit("complete", None)
+
+    def _tell(self, trial: Trial, value: float | None = None, state: Any = None) -> None:
+        """Tell Optuna, then record cnnpc's row from what Optuna now holds (one step: a crash
+        between the two is completed by the next worker's reconcile)."""
+        import optuna
+
+        frozen = self.study.tell(trial, value, state=state, skip_if_finished=True)
+        if frozen.state == optuna.trial.TrialState.FAIL:
+            return  # failed by another worker meanwhile, who recorded it
+        self.recorder.finished(frozen)
 
     def _refit_surrogate(self) -> None:
         """Refit only when the cache has grown (other workers' measurements count too)."""
@@ -335,49 +406,8 @@ class SearchRunner:
         configs = [c for c, _ in known.values()]
         self.surrogate.fit(configs, [a for _, a in known.values()])
 
-    def _record(
-        self,
-        number: int,
-        attrs: Mapping[str, Any],
-        state: str,
-        reason: str | None,
-        started: datetime | None,
-        *,
-        measured: Any = None,
-        feasible: bool | None = None,
-        spent: bool = False,
-        predicted: float | None = None,
-    ) -> None:
-        from cnnpc.storage import TrialInput
-
-        self.storage.record_trial(
-            self.search.id,
-            TrialInput(
-                optuna_number=number,
-                keep=dict(attrs.get("keep", {})),
-                plan=dict(attrs.get("plan", {})),
-                val_accuracy=None if measured is None else measured.val_accuracy,
-                test_accuracy=None if measured is None else measured.test_accuracy,
-                predicted_accuracy=predicted,
-                state=state,
-                reason=reason,
-                feasible=feasible,
-                finetune_seconds=None if measured is None else measured.finetune_seconds,
-                finetuned=spent,
-                started_at=started or _now(),
-                finished_at=None if state == "running" else _now(),
-            ),
-        )
-
-    def _best_so_far(self) -> dict[str, Any] | None:
-        trials = self.storage.list_trials(self.search.id, feasible_only=True, sort="latency")
-        if not trials:
-            return None
-        if self.settings.mode == "acc_floor":
-            t = trials[0]
-        else:
-            t = max(trials, key=lambda r: (r.val_accuracy, -r.plan["latency_ms"]))
-        return {"latency_ms": t.plan["latency_ms"], "val_accuracy": t.val_accuracy}
+    def _best_so_far(self) -> TrialRecord | None:
+        return self.storage.best_trial(self.search.id)
 
     def _emit(self, state: str, reason: str | None) -> None:
         if self.on_trial is None:
@@ -388,14 +418,15 @@ class SearchRunner:
                 done=self._finished_trials(),
                 total=self.settings.trials,
                 finetunes=self.cache.finetunes,
-                best_latency_ms=None if best is None else best["latency_ms"],
-                best_accuracy=None if best is None else best["val_accuracy"],
+                best_latency_ms=None if best is None else best.latency_ms,
+                best_accuracy=None if best is None else best.val_accuracy,
                 state=state,
                 reason=reason,
             )
         )
 
     def _result(self, status: str, message: str | None) -> SearchResult:
+        self.recorder.reconcile(self.study)
         summary = summarise(self.storage, self.search.id, self.planner, self.settings)
         return SearchResult(
             search_id=self.search.id,
@@ -409,21 +440,47 @@ class SearchRunner:
         )
 
 
-def _engine_kwargs(url: str) -> dict[str, Any]:
-    try:
-        from cnnpc.storage import optuna_engine_kwargs
-    except ImportError:  # pragma: no cover - storage always ships it
-        return {}
-    return {"engine_kwargs": optuna_engine_kwargs(url)}
+def _grid_extra(settings: SearchSettings) -> dict[str, Any]:
+    """A search on another keep grid is another search (absent: the space's own grid)."""
+    grid = settings.keep_grid
+    return {} if grid is None else {"keep_grid": grid if isinstance(grid, str) else list(grid)}
+
+
+def _rdb_storage(
+    url: str,
+    liveness: Liveness,
+    on_stale: Callable[[optuna.Study, FrozenTrial], None],
+) -> optuna.storages.RDBStorage:
+    """Optuna's storage in cnnpc's database, with its trial heartbeat switched on."""
+    import warnings
+
+    import optuna
+
+    from cnnpc.storage import optuna_engine_kwargs
+
+    with warnings.catch_warnings():  # the heartbeat is "experimental" in Optuna
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(
+            url,
+            engine_kwargs=optuna_engine_kwargs(url),
+            heartbeat_interval=liveness.heartbeat_s,
+            grace_period=liveness.grace_s,
+            heartbeat_stale_trial_callback=on_stale,
+        )
 
 
 def run_search(
     settings: SearchSettings,
     source: AccuracySource,
-    storage: Any,
+    storage: Storage,
     on_trial: Callable[[TrialEvent], None] | None = None,
+    liveness: Liveness | None = None,
 ) -> SearchResult:
-    """Run (or resume) the search `settings` describes; see SearchRunner."""
+    """Run (or resume) the search `settings` describes; see SearchRunner.
+
+    `liveness`: how often this worker beats and how long a silent worker's trials and claims
+    are waited for before another takes them over (default 10 s / 60 s).
+    """
     if settings.trials < 1:
         raise InputError("--trials must be >= 1")
-    return SearchRunner(settings, source, storage, on_trial).run()
+    return SearchRunner(settings, source, storage, on_trial, liveness).run()

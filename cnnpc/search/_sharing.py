@@ -5,23 +5,42 @@ Optuna hands each `ask` a distinct trial, so no trial is ever run twice; what th
 that the study ends at exactly the asked total (no worker asks past it, and a trial asked in a
 lost race for the last slot is failed before anything is measured), that the unpruned trial 0 is
 enqueued by one worker, that Optuna creates its tables once (its schema set-up is not safe
-against concurrent starts on PostgreSQL), and that a dead worker's running trial is failed so
-another can redo it.
+against concurrent starts on PostgreSQL), and that a dead worker's trials and claims are taken
+over once their heartbeat is older than the grace period (`TrialHeartbeats`, `exclusive`).
 The accuracy cache's claims (cnnpc/search/_measure.py) keep two workers from fine-tuning the
 same configuration at once.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
-from cnnpc.search._workers import this_worker, worker_gone
+from cnnpc.search._workers import Liveness, this_worker
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.distributions import BaseDistribution
+    from optuna.trial import FrozenTrial, Trial
 
 
-def count_trials(study: Any) -> tuple[int, int]:
+class ClaimStore(Protocol):
+    """The part of the storage layer claims need (cnnpc.storage.Storage has it)."""
+
+    def try_claim(
+        self, name: str, owner: str, *, take_over_after_s: float | None = None
+    ) -> bool: ...
+
+    def release_claim(self, name: str, owner: str) -> bool: ...
+
+    def renew_claims(self, owner: str) -> int: ...
+
+
+def count_trials(study: optuna.Study) -> tuple[int, int]:
     """(finished, running or waiting) trials of the study, every worker's."""
     import optuna
 
@@ -32,7 +51,7 @@ def count_trials(study: Any) -> tuple[int, int]:
     return finished, active
 
 
-def is_surplus(study: Any, trial: Any, total: int) -> bool:
+def is_surplus(study: optuna.Study, trial: Trial, total: int) -> bool:
     """Whether the asked total was already taken by earlier trials when `trial` was asked.
 
     Trials are numbered in the order they were asked; if `total` earlier trials are finished or
@@ -53,34 +72,101 @@ def is_surplus(study: Any, trial: Any, total: int) -> bool:
 
 
 @contextmanager
-def exclusive(storage: Any, name: str, poll_s: float = 0.1) -> Iterator[None]:
-    """Hold the claim `name` for the block: a mutex across the workers sharing the database
-    (a dead holder's claim is broken)."""
+def exclusive(
+    storage: ClaimStore, name: str, liveness: Liveness, poll_s: float = 0.1
+) -> Iterator[None]:
+    """Hold the claim `name` for the block: a mutex across the workers sharing the database.
+
+    The caller keeps it alive (`renew_claims`, see SearchRunner's pulse); a holder whose
+    heartbeat is older than the grace period is taken over.
+    """
     me = this_worker()
-    while not storage.try_claim(name, me):
-        holder = storage.get_claim(name)
-        if holder is not None and worker_gone(holder.owner, holder.created_at):
-            storage.release_claim(name, holder.owner)
-        else:
-            time.sleep(poll_s)
+    while not storage.try_claim(name, me, take_over_after_s=liveness.grace_s):
+        time.sleep(poll_s)
     try:
         yield
     finally:
         storage.release_claim(name, me)
 
 
-def fail_stale_trials(study: Any, on_failed: Callable[[Any], None]) -> None:
-    """Running trials whose worker is gone (kill -9, crash) become failed trials."""
-    import optuna
+class TrialHeartbeats:
+    """Optuna's trial heartbeat, driven from ask/tell (Optuna itself beats only in optimize).
 
-    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-    for t in running:
-        if worker_gone(str(t.user_attrs.get("worker", ":")), t.datetime_start):
-            study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
-            on_failed(t)
+    `ask` records the trial's first heartbeat and then its owner (user attribute ``worker``);
+    `beat` (from the worker's pulse thread) renews every trial this worker runs; `reap` fails
+    what is dead: Optuna's `fail_stale_trials` takes trials whose heartbeat is older than the
+    grace period (its callback, set on the RDBStorage, records cnnpc's side), and a running trial
+    that never got an owner (its worker died between `ask` and the first heartbeat) is failed
+    once this worker has seen it without one for the grace period.
+    """
+
+    def __init__(
+        self,
+        study: optuna.Study,
+        rdb: optuna.storages.RDBStorage,
+        liveness: Liveness,
+        on_failed: Callable[[FrozenTrial], None],
+    ) -> None:
+        self.study = study
+        self.rdb = rdb
+        self.liveness = liveness
+        self.on_failed = on_failed
+        self._study_id = rdb.get_study_id_from_name(study.study_name)
+        self._mine: dict[int, int] = {}  # trial number -> Optuna trial id
+        self._lock = threading.Lock()
+        self._ownerless_since: dict[int, float] = {}
+
+    def ask(self, distributions: Mapping[str, BaseDistribution]) -> Trial:
+        with warnings.catch_warnings():  # ask/tell with a heartbeat is what this class is for
+            warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
+            trial = self.study.ask(dict(distributions))
+        trial_id = self.rdb.get_trial_id_from_study_id_trial_number(self._study_id, trial.number)
+        self.rdb.record_heartbeat(trial_id)
+        with self._lock:
+            self._mine[trial.number] = trial_id
+        trial.set_user_attr("worker", this_worker())
+        return trial
+
+    def release(self, number: int) -> None:
+        """This worker is done with trial `number` (told, or given up)."""
+        with self._lock:
+            self._mine.pop(number, None)
+
+    def beat(self) -> None:
+        with self._lock:
+            ids = list(self._mine.values())
+        for trial_id in ids:
+            self.rdb.record_heartbeat(trial_id)
+
+    def reap(self) -> None:
+        """Fail the running trials of dead workers (each is recorded once, by its reaper)."""
+        import optuna
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(self.study)
+        now = time.monotonic()
+        running = self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        ownerless = {t.number: t for t in running if "worker" not in t.user_attrs}
+        with self._lock:
+            ownerless = {n: t for n, t in ownerless.items() if n not in self._mine}
+        self._ownerless_since = {
+            n: self._ownerless_since.get(n, now) for n in ownerless
+        }  # forget trials that got an owner or finished
+        for number, since in list(self._ownerless_since.items()):
+            if now - since <= self.liveness.grace_s:
+                continue
+            trial_id = self.rdb.get_trial_id_from_study_id_trial_number(self._study_id, number)
+            try:
+                failed = self.rdb.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                failed = False  # another worker failed (or its owner finished) it first
+            del self._ownerless_since[number]
+            if failed:
+                self.on_failed(self.rdb.get_trial(trial_id))
 
 
-def take_slot(storage: Any, search_id: int) -> int:
+def take_slot(storage: ClaimStore, search_id: int, liveness: Liveness) -> int:
     """This worker's ordinal among the search's live workers (0 when it is alone).
 
     Samplers are seeded from it, so two workers with the same --seed do not propose the same
@@ -90,14 +176,10 @@ def take_slot(storage: Any, search_id: int) -> int:
     slot = 0
     while True:
         name = f"search:{search_id}:worker-slot:{slot}"
-        if storage.try_claim(name, me):
+        if storage.try_claim(name, me, take_over_after_s=liveness.grace_s):
             return slot
-        holder = storage.get_claim(name)
-        if holder is not None and worker_gone(holder.owner, holder.created_at):
-            storage.release_claim(name, holder.owner)
-            continue
         slot += 1
 
 
-def release_slot(storage: Any, search_id: int, slot: int) -> None:
+def release_slot(storage: ClaimStore, search_id: int, slot: int) -> None:
     storage.release_claim(f"search:{search_id}:worker-slot:{slot}", this_worker())

@@ -20,6 +20,7 @@ def search_record(row: SearchModel) -> SearchRecord:
         strategy=row.strategy,
         seed=row.seed,
         budget_key=row.budget_key,
+        epochs=row.epochs,
         code_version=row.code_version,
         extra=dict(row.extra),
         status=row.status,

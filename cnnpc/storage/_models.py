@@ -95,6 +95,7 @@ class SearchModel(Base):
     strategy: Mapped[str] = mapped_column(String(32))
     seed: Mapped[int | None] = mapped_column(BigInteger)
     budget_key: Mapped[str] = mapped_column(String(256))
+    epochs: Mapped[int | None] = mapped_column(Integer)
     code_version: Mapped[str] = mapped_column(String(64))
     extra: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(String(16))
@@ -182,5 +183,7 @@ class ClaimModel(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
-    owner: Mapped[str] = mapped_column(String(256))
+    owner: Mapped[str] = mapped_column(String(256), index=True)
     created_at: Mapped[datetime]
+    # The database's clock (naive UTC), renewed by the holder while it works.
+    heartbeat_at: Mapped[datetime]

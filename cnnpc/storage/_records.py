@@ -93,6 +93,9 @@ class SearchSpec:
     budget_key: str
     code_version: str
     extra: dict[str, Any] = field(default_factory=dict)
+    epochs: int | None = None
+    """Fine-tune epochs per candidate (None: no fine-tuning budget in epochs); the budget key
+    already tells searches apart, so this is not part of the identity."""
 
     def validated(self) -> SearchSpec:
         """A copy with numbers as floats and extra as plain JSON, or an InputError."""
@@ -102,6 +105,8 @@ class SearchSpec:
                 raise InputError(f"{name} must not be empty")
         if self.seed is not None and not isinstance(self.seed, int):
             raise InputError(f"seed must be an integer, got {self.seed!r}")
+        if self.epochs is not None and (not isinstance(self.epochs, int) or self.epochs < 1):
+            raise InputError(f"epochs must be an integer >= 1, got {self.epochs!r}")
         return SearchSpec(
             model=self.model,
             device=self.device,
@@ -115,6 +120,7 @@ class SearchSpec:
             budget_key=self.budget_key,
             code_version=self.code_version,
             extra=json_value(dict(self.extra), "extra"),
+            epochs=self.epochs,
         )
 
     def key(self) -> str:
@@ -150,6 +156,7 @@ class SearchRecord:
     strategy: str
     seed: int | None
     budget_key: str
+    epochs: int | None
     code_version: str
     extra: dict[str, Any]
     status: str

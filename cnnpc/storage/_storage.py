@@ -7,17 +7,17 @@ race, so two processes on one search neither fail nor duplicate a row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cnnpc.errors import InputError
 from cnnpc.storage import _schema
-from cnnpc.storage._claims import Claim, delete_claim, insert_claim, read_claim
+from cnnpc.storage._claims import Claim, delete_claim, insert_claim, read_claim, renew_claims
 from cnnpc.storage._convert import (
     best_plan_record,
     cached_accuracy,
@@ -34,6 +34,7 @@ from cnnpc.storage._models import (
     utcnow,
 )
 from cnnpc.storage._queries import (
+    best_row,
     cache_query,
     measured_query,
     pareto,
@@ -55,6 +56,9 @@ from cnnpc.storage._records import (
     json_value,
 )
 from cnnpc.storage._url import display_url, optuna_engine_kwargs, sqlite_path
+
+if TYPE_CHECKING:
+    from cnnpc.storage._cache_io import CacheEntry, ImportCount
 
 TrialSort = Literal["latency", "accuracy", "number"]
 TRIAL_SORTS: tuple[str, ...] = ("latency", "accuracy", "number")
@@ -169,6 +173,7 @@ class Storage:
                     strategy=spec.strategy,
                     seed=spec.seed,
                     budget_key=spec.budget_key,
+                    epochs=spec.epochs,
                     code_version=spec.code_version,
                     extra=spec.extra,
                     status="running",
@@ -304,8 +309,11 @@ class Storage:
             return pareto([trial_record(r) for r in rows])
 
     def best_trial(self, search_id: int) -> TrialRecord | None:
-        """The best feasible complete trial by the search's own objective."""
-        return self.summary(search_id).best
+        """The best feasible complete trial by the search's own objective (the one query for
+        it: search, summaries, export and upload-plan all ask here)."""
+        with self.session_scope() as session:
+            row = best_row(session, search_row(session, search_id))
+            return None if row is None else trial_record(row)
 
     def summary(self, search_id: int) -> SearchSummary:
         with self.session_scope() as session:
@@ -383,17 +391,43 @@ class Storage:
             ).all()
             return [cached_accuracy(r) for r in rows]
 
+    def accuracy_rows(self, model: str, workload: str | None = None) -> list[CachedAccuracy]:
+        """Every cached accuracy of `model` (one workload or all): `cnnpc accuracy export`."""
+        from cnnpc.storage._cache_io import rows_of
+
+        with self.session_scope() as session:
+            return rows_of(session, model, workload)
+
+    def import_accuracies(self, entries: Sequence[CacheEntry]) -> ImportCount:
+        """Add many cached accuracies in one transaction: all of them, or none on a conflict."""
+        from cnnpc.storage._cache_io import import_entries
+
+        with self.session_scope() as session:
+            return import_entries(session, entries)
+
     # -- claims (several workers on one search) ---------------------------------------------
 
     @retrying()
-    def try_claim(self, name: str, owner: str) -> bool:
-        """Take the claim `name` for `owner`; False when another worker already holds it."""
+    def try_claim(self, name: str, owner: str, *, take_over_after_s: float | None = None) -> bool:
+        """Take the claim `name` for `owner`; False when another worker holds it.
+
+        With `take_over_after_s`, a claim whose holder has not renewed it for that long (by
+        the database's clock) is taken over, in the same transaction.
+        """
+        if take_over_after_s is not None and not take_over_after_s > 0:
+            raise InputError(f"take_over_after_s must be > 0, got {take_over_after_s!r}")
         try:
             with self.session_scope() as session:
-                insert_claim(session, name, owner)
+                insert_claim(session, name, owner, take_over_after_s)
         except StorageConflictError:
             return False
         return True
+
+    @retrying()
+    def renew_claims(self, owner: str) -> int:
+        """Renew the heartbeat of every claim `owner` holds; return how many it holds."""
+        with self.session_scope() as session:
+            return renew_claims(session, owner)
 
     def get_claim(self, name: str) -> Claim | None:
         with self.session_scope() as session:

@@ -21,6 +21,7 @@ class SyntheticSource:
     """Accuracy falls smoothly with pruning; counts how often it is asked to fine-tune."""
 
     workload = "synthetic"
+    epochs = None
 
     def __init__(self, baseline: float = 0.97, budget_key: str = "synthetic-v1") -> None:
         self.baseline = baseline
