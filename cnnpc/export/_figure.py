@@ -95,10 +95,11 @@ def _bars(ax: Any, view: Overview) -> None:
             fontweight="bold" if cut else None,
         )
     ax.set_yticks(list(rows), labels)
-    ax.invert_yaxis()
+    ax.set_ylim(max(len(labels), 4) - 0.5, -0.5)  # top to bottom; one bar stays a bar
     ax.set_xlim(0, limit)
     ax.set_xlabel("latency (ms)")
-    ax.set_title("Best plan vs baselines: latency breakdown", fontsize=10)
+    title = "Best plan vs baselines: latency breakdown"
+    ax.set_title(title + (f"\n({view.note})" if view.note else ""), fontsize=10)
     ax.legend(fontsize=7, ncol=6, loc="upper center", bbox_to_anchor=(0.5, -0.13))
     ax.grid(axis="x", alpha=0.3)
 
