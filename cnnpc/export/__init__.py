@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnpc._files import check_file_targets, write_files
-from cnnpc.export._layout import layout_text
+from cnnpc.export._layout import kept_channels_text, layout_text
 from cnnpc.export._overview import PART_LABELS, Overview, overview
 from cnnpc.export._png import save_png
 from cnnpc.export._report import (
@@ -36,6 +36,7 @@ __all__ = [
     "export",
     "export_json",
     "export_xlsx",
+    "kept_channels_text",
     "layout_text",
     "overview",
     "save_png",

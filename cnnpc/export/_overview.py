@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnnpc.errors import CnnpcError
-from cnnpc.export._layout import layout_text
+from cnnpc.export._layout import kept_channels_text, layout_text
 from cnnpc.export._report import SearchReport
 from cnnpc.export._rows import BREAKDOWN_PARTS, keep_text, objective_text
 from cnnpc.planner import LinkOptions, Plan, Planner, planner_for
@@ -91,9 +91,12 @@ def overview(report: SearchReport) -> Overview:
     """The overview of one search (baselines need the search's profile to load)."""
     s, spend, best = report.summary.search, report.spend, report.best
     baselines: dict[str, Bar] = {}
+    channels: dict[str, int] = {}
     note = None
     try:
-        baselines = _baselines(_planner(s))
+        planner = _planner(s)
+        baselines = _baselines(planner)
+        channels = {c.name: c.channels for c in planner.profile.space.candidates}
     except CnnpcError as exc:
         note = f"baselines unavailable: {exc}"
     bars = list(baselines.values())
@@ -132,6 +135,10 @@ def overview(report: SearchReport) -> Overview:
         Line(
             "Keep",
             None if best is None else keep_text(best.keep, pruned_only=True) or "everything",
+        ),
+        Line(
+            "Kept channels",
+            None if best is None or not channels else kept_channels_text(channels, best.keep),
         ),
         Line("Latency (ms)", latency, "0.00"),
         Line("Validation accuracy", None if best is None else best.val_accuracy, "0.00%"),

@@ -9,21 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cnnpc.export import layout_text
+from cnnpc.export import kept_channels_text, layout_text
 from cnnpc.planner import Plan
 from cnnpc.search._measure import Measurement
-from cnnpc.spaces import SearchSpace, kept_count
-
-
-def kept_channels_text(space: SearchSpace, config: Mapping[str, float]) -> str:
-    """'block6 16/32, block10 32/64' for the pruned candidates; 'all' when none is pruned."""
-    channels = {c.name: c.channels for c in space.candidates}
-    items = [
-        f"{name} {kept_count(f, channels[name])}/{channels[name]}"
-        for name, f in config.items()
-        if name in channels and f < 1.0
-    ]
-    return ", ".join(items) or "all"
+from cnnpc.spaces import SearchSpace
 
 
 def trial_attrs(
@@ -40,7 +29,7 @@ def trial_attrs(
         "latency_ms": round(plan.latency_ms, 4),
         "layout": layout_text(plan.mode, plan.splits),
         "splits": " ".join(plan.splits) or "none",
-        "kept_channels": kept_channels_text(space, config),
+        "kept_channels": kept_channels_text({c.name: c.channels for c in space.candidates}, config),
         "traffic_kb": round(plan.breakdown.traffic_bytes / 1024.0, 3),
     }
     if measured is not None:

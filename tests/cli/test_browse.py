@@ -166,6 +166,7 @@ def test_show_compares_with_the_baselines(main, searches, capsys):
     assert bars["best plan"]["latency_ms"] == pytest.approx(40.0)
     lines = data["overview"]["lines"]
     assert lines["Layout"] == "end: input..block10 \u2192 edge: rest"
+    assert lines["Keep"] == "block1=0.5" and lines["Kept channels"] == "block1 8/16"
     assert lines["Speedup vs best single tier"] == pytest.approx(base["end_only"].latency_ms / 40.0)
 
     assert main(["show", "1"]) == 0
