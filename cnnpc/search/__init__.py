@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
-from cnnpc.search._configs import config_key, normalise, parameters, split_aware_grid
+from cnnpc.search._configs import (
+    config_key,
+    normalise,
+    parameters,
+    parse_key,
+    split_aware_grid,
+)
 from cnnpc.search._measure import AccuracySource, CachedAccuracies, Measurement
 from cnnpc.search._runner import SearchResult, SearchRunner, TrialEvent, run_search
-from cnnpc.search._settings import SearchSettings
+from cnnpc.search._settings import SearchSettings, with_keep_grid
 from cnnpc.search._strategies import STRATEGIES
+from cnnpc.search._unmeasured import UNMEASURED, Unmeasured
+from cnnpc.search._workers import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S, WORKER_ENV, Liveness
 
 __all__ = [
+    "DEFAULT_GRACE_S",
+    "DEFAULT_HEARTBEAT_S",
     "STRATEGIES",
+    "UNMEASURED",
+    "WORKER_ENV",
     "AccuracySource",
     "CachedAccuracies",
+    "Liveness",
     "Measurement",
     "SearchResult",
     "SearchRunner",
     "SearchSettings",
     "TrialEvent",
+    "Unmeasured",
     "config_key",
     "normalise",
     "parameters",
+    "parse_key",
     "run_search",
     "split_aware_grid",
+    "with_keep_grid",
 ]

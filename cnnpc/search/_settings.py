@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions, Planner, planner_for
 from cnnpc.search._strategies import STRATEGIES
+from cnnpc.spaces import KeepGrid
+
+
+def with_keep_grid(planner: Planner, grid: KeepGrid | None) -> Planner:
+    """The same planner over the search space on another keep grid (None: the space's own)."""
+    space = planner.profile.space.with_keep_grid(grid)
+    if space is planner.profile.space:
+        return planner
+    return Planner(replace(planner.profile, space=space), planner.links, planner.conventions)
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,8 @@ class SearchSettings:
     seed: int = 0
     links: LinkOptions = field(default_factory=LinkOptions)
     """Uplink rate, link latencies, conventions, overhead, compute rule: one validated object."""
+    keep_grid: KeepGrid | None = None
+    """None: the search space's own grid; "channels" or fractions replace it (--keep-grid)."""
 
     def __post_init__(self) -> None:
         if (self.acc_floor is None) == (self.latency_budget_ms is None):
@@ -55,11 +66,14 @@ class SearchSettings:
         assert value is not None
         return value
 
+    def planner(self) -> Planner:
+        return with_keep_grid(self._base_planner(), self.keep_grid)
+
     @property
     def uplink_mbps(self) -> float:
         return self.links.uplink_mbps
 
-    def planner(self) -> Planner:
+    def _base_planner(self) -> Planner:
         return planner_for(
             self.model, self.device, bandwidth_mbps=self.bandwidth_mbps, options=self.links
         )

@@ -12,6 +12,8 @@ cnnpc:        a re-implementation of CNNPC's own search (Yang et al., TPDS 2022)
               floor, falling back to bisection; before any fine-tune, a candidate is skipped when it
               cannot beat the best latency so far or when an accuracy estimate interpolated from
               what is already known falls below the floor.
+All of them walk each candidate's own grid (`SearchSpace.fractions`): eight fractions, or every
+channel count 1..C on CNNPC's per-channel grid.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def _crs(ctx: StrategyContext, candidates: list[Config]) -> Generator[Config, No
 def cnnpc(ctx: StrategyContext) -> Proposals:
     planner, space = ctx.planner, ctx.space
     params = list(parameters(space))
-    grid = sorted(f for f in space.keep_grid if f < 1.0)  # most pruned first
+    grids = {p: [f for f in space.fractions(p) if f < 1.0] for p in params}  # most pruned first
     yield {}
     best_t = planner.best().latency_ms
 
@@ -125,13 +127,13 @@ def cnnpc(ctx: StrategyContext) -> Proposals:
         return est is None or est >= ctx.floor
 
     for i, first in enumerate(params):
-        single = [expand(space, {first: f}) for f in grid]
+        single = [expand(space, {first: f}) for f in grids[first]]
         found = yield from _crs(ctx, [c for c in single if usable(c, (first,))])
         if found is not None:
             best_t = min(best_t, _layout_latency(planner, found, (first,)))
         for second in params[i + 1 :]:
-            for f1 in [1.0, *reversed(grid)]:  # least pruned first, as CNNPC walks R
-                pair = [expand(space, {first: f1, second: f2}) for f2 in grid]
+            for f1 in [1.0, *reversed(grids[first])]:  # least pruned first, as CNNPC walks R
+                pair = [expand(space, {first: f1, second: f2}) for f2 in grids[second]]
                 pair = [c for c in pair if usable(c, (first, second))]
                 found = yield from _crs(ctx, pair)
                 if found is not None:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from cnnpc.errors import InputError, SearchSpaceError
 from cnnpc.spaces._keep import kept_count
 
-CHANNELS = "channels"
+CHANNELS: Literal["channels"] = "channels"
 KeepGrid = tuple[float, ...] | Literal["channels"]
 
 
@@ -78,7 +78,7 @@ class SearchSpace:
 
     def fractions(self, name: str) -> tuple[float, ...]:
         """The keep fractions `name` may take, increasing, ending with 1.0 (unpruned)."""
-        if self.keep_grid == CHANNELS:
+        if isinstance(self.keep_grid, str):
             channels = self.candidates[self.index(name)].channels
             return tuple(c / channels for c in range(1, channels + 1))
         return self.keep_grid

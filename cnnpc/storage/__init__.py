@@ -9,6 +9,7 @@ Records going in and out are frozen dataclasses; every failure is a one-line Sto
 
 from __future__ import annotations
 
+from cnnpc.storage._cache_io import CacheEntry, ImportCount
 from cnnpc.storage._claims import Claim
 from cnnpc.storage._errors import (
     NoDatabaseError,
@@ -36,8 +37,10 @@ __all__ = [
     "TRIAL_SORTS",
     "VERSION_TABLE",
     "BestPlanRecord",
+    "CacheEntry",
     "CachedAccuracy",
     "Claim",
+    "ImportCount",
     "NoDatabaseError",
     "SearchRecord",
     "SearchSpec",

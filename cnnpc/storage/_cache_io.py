@@ -1,0 +1,101 @@
+"""The shared accuracy cache in bulk: every row of a model, and an all-or-nothing import.
+
+`cnnpc accuracy export` lists a model's measured accuracies across workloads and budgets;
+`cnnpc accuracy import` (and a search on a table) adds many rows in one transaction, so a
+conflict anywhere leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cnnpc.errors import InputError
+from cnnpc.storage._convert import cached_accuracy
+from cnnpc.storage._models import AccuracyCacheModel, utcnow
+from cnnpc.storage._queries import cache_query
+from cnnpc.storage._records import CachedAccuracy, finite, json_value, required
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One accuracy to put in the cache (`origin` names where it came from, for errors)."""
+
+    model: str
+    workload: str
+    budget_key: str
+    config_key: str
+    val_accuracy: float
+    test_accuracy: float | None
+    finetune_seconds: float | None
+    params: int | None = None
+    flops: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class ImportCount:
+    added: int
+    already_there: int
+
+
+def rows_of(session: Session, model: str, workload: str | None) -> list[CachedAccuracy]:
+    """Every cached accuracy of `model` (one workload, or all), by workload, budget, age."""
+    query = select(AccuracyCacheModel).where(AccuracyCacheModel.model == model)
+    if workload is not None:
+        query = query.where(AccuracyCacheModel.workload == workload)
+    order = (AccuracyCacheModel.workload, AccuracyCacheModel.budget_key, AccuracyCacheModel.id)
+    return [cached_accuracy(r) for r in session.scalars(query.order_by(*order)).all()]
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return abs(a - b) <= 1e-9
+
+
+def import_entries(session: Session, entries: Sequence[CacheEntry]) -> ImportCount:
+    """Add `entries`; an equal row already there is kept, a different one is an InputError
+    (the caller's transaction then rolls back: nothing is written)."""
+    added = present = 0
+    for e in entries:
+        if len(e.config_key) > 1024:
+            raise InputError(f"{e.origin}: configuration key longer than 1024 characters")
+        row = session.scalars(
+            cache_query(e.model, e.workload, e.budget_key).where(
+                AccuracyCacheModel.config_key == e.config_key
+            )
+        ).first()
+        if row is not None:
+            same = _same(row.val_accuracy, e.val_accuracy)
+            if not (same and _same(row.test_accuracy, e.test_accuracy)):
+                raise InputError(
+                    f"{e.origin}: the database already holds {e.config_key} with validation "
+                    f"accuracy {row.val_accuracy:.6g} (table: {e.val_accuracy:.6g}); "
+                    "nothing was imported"
+                )
+            present += 1
+            continue
+        session.add(
+            AccuracyCacheModel(
+                model=e.model,
+                workload=e.workload,
+                budget_key=e.budget_key,
+                config_key=e.config_key,
+                val_accuracy=required(e.val_accuracy, "val_accuracy", lo=0.0, hi=1.0),
+                test_accuracy=finite(e.test_accuracy, "test_accuracy", lo=0.0, hi=1.0),
+                finetune_seconds=finite(e.finetune_seconds, "finetune_seconds", lo=0.0),
+                params=e.params,
+                flops=e.flops,
+                details=json_value(dict(e.details), "details"),
+                created_at=utcnow(),
+            )
+        )
+        added += 1
+    session.flush()
+    return ImportCount(added=added, already_there=present)
