@@ -129,6 +129,8 @@ def _table(sheet: Worksheet, rows: list[dict[str, Any]]) -> None:
                 width = max(width, len(str(cell.value)) + 2)
         sheet.column_dimensions[letter].width = min(max(width, 8), 60)
     sheet.freeze_panes = "A2"
+    sheet.page_setup.orientation = "landscape"  # printed: wide tables, header on every page
+    sheet.print_title_rows = "1:1"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(1, len(rows) + 1)}"
 
 
