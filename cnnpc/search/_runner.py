@@ -123,6 +123,7 @@ class SearchRunner:
         )
         self.recorder = TrialRecorder(storage, self.search.id, self.planner, self.cache)
         self._heartbeats: TrialHeartbeats | None = None
+        self._reaped_at = time.monotonic()
         self._pulse = Pulse(self._beat, self.liveness.heartbeat_s, "cnnpc-worker-heartbeat")
         self._pulse.start()  # from the first claim on, until run() ends
         try:
@@ -250,6 +251,8 @@ class SearchRunner:
                 time.sleep(self.poll_s)
                 self._reap()
                 continue
+            if time.monotonic() - self._reaped_at >= self.liveness.heartbeat_s:
+                self._reap()  # as Optuna's optimize does before each trial, once per beat
             if proposals is not None:
                 config = self._next_new(proposals)
                 if config is None:
@@ -271,6 +274,7 @@ class SearchRunner:
 
     def _reap(self) -> None:
         """Fail dead workers' trials, and complete rows whose trial Optuna finished."""
+        self._reaped_at = time.monotonic()
         self.heartbeats.reap()
         self.recorder.reconcile(self.study)
 

@@ -17,7 +17,7 @@ SCRIPT = textwrap.dedent(
     import sys, time
     sys.path.insert(0, {here!r})
     from synthetic_source import SyntheticSource
-    from cnnpc.search import SearchSettings, run_search
+    from cnnpc.search import Liveness, SearchSettings, run_search
     from cnnpc.storage import Storage
 
     class Slow(SyntheticSource):
@@ -27,7 +27,7 @@ SCRIPT = textwrap.dedent(
 
     settings = SearchSettings(model="mobilenet", device="MI8", bandwidth_mbps=10.0,
                               acc_floor=0.93, strategy="random", trials={trials}, seed=3)
-    result = run_search(settings, Slow(), Storage({url!r}))
+    result = run_search(settings, Slow(), Storage({url!r}), liveness=Liveness(1, 3))
     print("DONE", result.search_id, result.trials)
     """
 )
