@@ -17,9 +17,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "export",
         help="write searches to an Excel workbook or a JSON deployment plan",
-        description="--xlsx: sheets Summary, Plans, Trials and Pareto (with a latency/accuracy "
-        "chart) for one or more searches, e.g. one model at 1, 5 and 10 Mbps. --json: the "
-        "best plan of one search as a deployment plan (schema_version 1).",
+        description="--xlsx: for one or more searches (e.g. one model at 1, 5 and 10 Mbps) a "
+        "Summary sheet to read (per search: the best plan, its latency breakdown beside the "
+        "baselines with a chart, speedups, traffic, spend), the tables Searches, Plans, Trials "
+        "and Pareto (one latency/accuracy chart per search) and the charts' points. --json: "
+        "the best plan of one search as a deployment plan (schema_version 1).",
     )
     p.add_argument("searches", type=search_id, nargs="+", metavar="SEARCH", help="search id(s)")
     p.add_argument("--xlsx", type=Path, metavar="FILE", help="write an Excel workbook")
