@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cnnpc.cli._common import positive_float, positive_int, print_json, seed_int
+from cnnpc.cli._common import bounded_int, positive_float, positive_int, print_json, seed_int
 from cnnpc.cli._db import add_storage_argument
 from cnnpc.cli._plan import add_link_arguments, link_options
 from cnnpc.errors import InputError
@@ -39,6 +39,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--timeout", type=positive_float, default=None, metavar="S", help="stop after S s"
+    )
+    p.add_argument(
+        "--heartbeat",
+        type=bounded_int(1, 86_400, name="seconds"),
+        default=None,
+        metavar="S",
+        help="this worker renews its trials' and claims' heartbeat every S s (10)",
+    )
+    p.add_argument(
+        "--grace",
+        type=bounded_int(1, 86_400, name="seconds"),
+        default=None,
+        metavar="S",
+        help="a worker silent for S s is taken to be dead and its work is taken over "
+        "(60; at least twice --heartbeat)",
     )
     add_accuracy_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -93,9 +108,20 @@ def _progress(quiet: bool) -> tuple[Any, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnpc.search import SearchSettings, TrialEvent, run_search
+    from cnnpc.search import (
+        DEFAULT_GRACE_S,
+        DEFAULT_HEARTBEAT_S,
+        Liveness,
+        SearchSettings,
+        TrialEvent,
+        run_search,
+    )
     from cnnpc.storage import Storage, display_url, resolve_url
 
+    liveness = Liveness(
+        heartbeat_s=DEFAULT_HEARTBEAT_S if args.heartbeat is None else args.heartbeat,
+        grace_s=DEFAULT_GRACE_S if args.grace is None else args.grace,
+    )
     settings = SearchSettings(
         model=args.model,
         device=args.device,
@@ -125,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         )
 
     with progress:
-        result = run_search(settings, source, storage, on_trial)
+        result = run_search(settings, source, storage, on_trial, liveness)
     report = {
         "search_id": result.search_id,
         "status": result.status,
