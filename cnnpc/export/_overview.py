@@ -162,10 +162,15 @@ def overview(report: SearchReport) -> Overview:
         ),
         Line("Fine-tunes", spend["finetunes"], "0"),
         Line("Fine-tuning time (s)", spend["finetune_seconds"], "0.0"),
-        Line("Wall time (s)", (s.updated_at - s.created_at).total_seconds(), "0.0"),
+        Line("Wall time, created to last update (s)", _elapsed(s), "0.0"),
     ]
     title = f"Search {s.id} ({s.study_name}): {s.model} on {s.device}, {s.bandwidth_mbps:g} Mbps"
     return Overview(s.id, title, tuple(lines), tuple(bars), note)
+
+
+def _elapsed(search: SearchRecord) -> float:
+    """Seconds from creating the search to its last update (a resumed search counts the pause)."""
+    return (search.updated_at - search.created_at).total_seconds()
 
 
 def _planner(search: SearchRecord) -> Planner:

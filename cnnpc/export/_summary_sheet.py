@@ -34,7 +34,7 @@ OFF_SCALE = 3.0  # a bar over 3x the fastest one is cut at the axis (its number 
 
 def write_summary(sheet: Worksheet, overviews: Sequence[Overview]) -> None:
     """Write one block per search, separated by two empty rows."""
-    sheet.column_dimensions["A"].width = 30
+    sheet.column_dimensions["A"].width = 38
     for col in range(2, 2 + VALUE_COLUMNS):
         sheet.column_dimensions[get_column_letter(col)].width = 11
     sheet.column_dimensions[get_column_letter(len(TABLE_HEADER))].width = 50
