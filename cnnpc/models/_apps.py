@@ -8,6 +8,8 @@ config at another input size and class count when asked.
 
 from __future__ import annotations
 
+import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +107,30 @@ def _as_functional(model: Any) -> Any:
 
 def reconfigure(model: Any, size: int, classes: int, bn_momentum: float | None = 0.9) -> Any:
     """The same architecture (fresh weights) at `size` x `size` input with `classes` outputs."""
-    config = model.get_config()
+    return from_config(model.get_config(), size, classes, bn_momentum)
+
+
+def load_architecture(path: str | Path) -> dict[str, Any]:
+    """The functional config saved by `models add` (layer names exactly as registered)."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        config = doc["config"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not a saved architecture ({_first_line(exc)})") from None
+    if not isinstance(config, dict) or "layers" not in config:
+        raise InputError(f"{path}: not a functional architecture")
+    return config
+
+
+def from_config(
+    config: dict[str, Any], size: int, classes: int, bn_momentum: float | None = 0.9
+) -> Any:
+    """Build a functional config at `size` x `size` with `classes` outputs (fresh weights).
+
+    Building from the config keeps every layer's name, so a model rebuilt later has exactly the
+    registered layers (applications name some layers from a global counter).
+    """
+    config = copy.deepcopy(config)
     for layer in config["layers"]:
         cfg = layer["config"]
         if layer["class_name"] == "InputLayer":

@@ -51,16 +51,12 @@ def _registered(name: str) -> ModelSpec:
     def build(
         size: int, num_classes: int, alpha: float = 1.0, bn_momentum: float | None = 0.9
     ) -> Any:
-        from cnnpc.models._apps import build_app, load_saved, reconfigure
+        from cnnpc.models._apps import from_config, load_architecture
 
         if alpha != 1.0:
             raise InputError(f"model {name!r}: a width multiplier applies to shipped models only")
-        if entry.kind == "app":
-            return build_app(entry.app, size, num_classes, bn_momentum)
-        path = entry.path
-        if path is None:
-            raise InputError(f"model {name!r}: its entry names no saved model")
-        return reconfigure(load_saved(path), size, num_classes, bn_momentum)
+        config = load_architecture(entry.architecture_path)
+        return from_config(config, size, num_classes, bn_momentum)
 
     return ModelSpec(
         name,

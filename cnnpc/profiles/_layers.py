@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cnnpc._resources import model_file
 from cnnpc.errors import ProfileError
-from cnnpc.profiles._loader import read_csv_rows
+from cnnpc.profiles._loader import read_csv_rows, user_folders
 from cnnpc.profiles._schema import Profile
 
 LAYER_COLUMNS = ("name", "op", "segment", "flops", "shape", "elements", "inputs")
@@ -133,16 +133,31 @@ def check_layers(rows: tuple[LayerRow, ...], profile: Profile, label: str) -> No
 
 
 def load_layers(profile: Profile) -> tuple[LayerRow, ...]:
-    """The shipped layer graph of `profile`'s model, checked against the profile."""
+    """The layer graph of `profile`'s model at the profile's input size, checked against it.
+
+    The model's own layers.csv is at the size its shipped or added profile prices (224); a
+    profile measured at another size (``cnnpc profile --image-size``) writes its own beside it.
+    """
     found = model_file(profile.model, "layers.csv")
     if found is None:
         raise ProfileError(f"unknown model {profile.model!r}")
+    beside = [folder / "layers.csv" for folder in user_folders(profile.model)]
+    candidates = [found, *((path, str(path)) for path in beside)]
+    first_error: ProfileError | None = None
+    for resource, label in candidates:
+        if not resource.is_file():
+            continue
+        rows = read_layers(resource, label)
+        try:
+            check_layers(rows, profile, label)
+        except ProfileError as exc:
+            first_error = first_error or exc
+            continue
+        return rows
+    if first_error is not None:
+        raise first_error
     resource, label = found
-    if not resource.is_file():
-        raise ProfileError(
-            f"{label}: file not found (layer-granularity planning needs it; write it with "
-            f"'python -m cnnpc.layergraph.generate {profile.model}')"
-        )
-    rows = read_layers(resource, label)
-    check_layers(rows, profile, label)
-    return rows
+    raise ProfileError(
+        f"{label}: file not found (layer-granularity planning needs it; write it with "
+        f"'python -m cnnpc.layergraph.generate {profile.model}')"
+    )

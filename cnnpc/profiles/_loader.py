@@ -182,7 +182,7 @@ def default_user_root() -> Path:
     return user_profile_roots()[0]
 
 
-def _user_folders(model: str) -> list[Path]:
+def user_folders(model: str) -> list[Path]:
     return [root / model for root in user_profile_roots() if (root / model).is_dir()]
 
 
@@ -230,7 +230,7 @@ def load_profile(model: str, device: str) -> Profile:
     if any(d.lower() == device.lower() for d in shipped):
         return load_profile_dir(folder, device, space, label=label)
     known = list(shipped)
-    for user in _user_folders(model):
+    for user in user_folders(model):
         devices = device_names(user)
         if any(d.lower() == device.lower() for d in devices):
             return load_profile_dir(user, device, space, label=str(user))
@@ -247,7 +247,7 @@ def user_profiles() -> dict[str, list[str]]:
         folder = model_dir(model)
         shipped = {d.lower() for d in device_names(folder)} if folder is not None else set()
         names: list[str] = []
-        for user in _user_folders(model):
+        for user in user_folders(model):
             names.extend(
                 d for d in device_names(user) if d.lower() not in shipped and d not in names
             )

@@ -55,6 +55,17 @@ def _check_keeps(keeps: Sequence[float]) -> tuple[float, ...]:
     return ordered
 
 
+def _layers_csv(model: str, space: SearchSpace, size: int) -> bytes:
+    """The layer graph at the measured input size (layer-granularity plans on this profile)."""
+    from cnnpc.compression import split_layer
+    from cnnpc.layergraph.generate import extract_layers, to_csv
+    from cnnpc.models import build_model
+
+    keras_model = build_model(model, 1000, input_size=size)
+    rows = extract_layers(keras_model, [split_layer(c) for c in space.candidates])
+    return to_csv(rows).encode("utf-8")
+
+
 def _cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -65,8 +76,21 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def _keep_of(channels: int, full: int) -> float:
-    return round(channels / full, 6)
+def _keep_of(elements: int, full: int) -> float:
+    """Kept fraction of a tensor's channels, from its elements (a flattened tensor too)."""
+    return round(elements / full, 6)
+
+
+def _elements(shape: Sequence[int]) -> int:
+    return math.prod(shape)
+
+
+def _tensor(name: str, shape: Sequence[int], channels: int) -> Tensor:
+    """A boundary tensor as height x width x channels; a flattened one keeps its channel count
+    (the candidate's) and folds its positions into the width, so elements are exact."""
+    if len(shape) == 3:
+        return Tensor(name, int(shape[0]), int(shape[1]), int(shape[2]))
+    return Tensor(name, 1, _elements(shape) // channels, channels)
 
 
 def measure_segments(
@@ -103,15 +127,15 @@ def measure_segments(
                 shapes[fmt] = segment_shape(segment, fmt)
                 timings[fmt] = time_tflite(to_tflite(segment, fmt), repeats, warmup, threads)
             base = shapes[formats["end"]]
-            if keep == 1.0:
+            if keep == 1.0:  # 1.0 comes first: the unpruned tensors every keep is measured from
                 if k == 0:
-                    h, w, c = base.in_shape
-                    tensors.append(Tensor("input", h, w, c))
+                    tensors.append(_tensor("input", base.in_shape, base.in_shape[-1]))
                 if k < last:
-                    h, w, c = base.out_shape
-                    tensors.append(Tensor(cands[k].name, h, w, c))
-            keep_in = 1.0 if k == 0 else _keep_of(base.in_channels, cands[k - 1].channels)
-            keep_out = 1.0 if k == last else _keep_of(base.out_channels, cands[k].channels)
+                    tensors.append(_tensor(cands[k].name, base.out_shape, cands[k].channels))
+            keep_in = 1.0 if k == 0 else _keep_of(_elements(base.in_shape), tensors[k].elements)
+            keep_out = (
+                1.0 if k == last else _keep_of(_elements(base.out_shape), tensors[k + 1].elements)
+            )
             for tier in TIERS:
                 fmt = formats[tier]
                 s, t = shapes[fmt], timings[fmt]
@@ -228,6 +252,7 @@ def profile_host(
             f"{device}.csv": segments_bytes(names, times),
             "tensors.csv": tensors_csv,
             "meta.yaml": meta_bytes(meta),
+            "layers.csv": _layers_csv(model, space, size),
         },
     )
     load_profile_dir(folder, device, space, label=str(folder))  # what we wrote must load

@@ -13,7 +13,7 @@ import yaml
 
 from cnnpc._resources import ENTRY_FILE, SPACE_FILE
 from cnnpc.errors import InputError
-from cnnpc.registry._entry import DEFAULT_TRAIN_SIZE, ModelEntry
+from cnnpc.registry._entry import ARCHITECTURE_FILE, DEFAULT_TRAIN_SIZE, ModelEntry
 from cnnpc.registry._store import check_new_name, write_model_folder
 
 DEFAULT_KEEP_GRID = (0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
@@ -96,6 +96,7 @@ def add_model(
     def fill(folder: Path) -> None:
         for file, text in model_files(entry, analysis).items():
             (folder / file).write_text(text, encoding="utf-8")
+        (folder / ARCHITECTURE_FILE).write_text(model.to_json(), encoding="utf-8")
         if saved is not None:
             saved.save(folder / _MODEL_FILE)
 

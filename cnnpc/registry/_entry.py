@@ -19,6 +19,7 @@ from cnnpc.errors import InputError
 
 Kind = Literal["builtin", "app", "keras"]
 KINDS: tuple[Kind, ...] = ("builtin", "app", "keras")
+ARCHITECTURE_FILE = "architecture.json"
 DEFAULT_TRAIN_SIZE = 32
 """Input size an added architecture is trained at on the embedded digits workload."""
 
@@ -43,6 +44,11 @@ class ModelEntry:
     analysis_seconds: float = 0.0
     layers: int = 0
     cut_points: int = 0
+
+    @property
+    def architecture_path(self) -> Path:
+        """The saved functional config every build starts from (keeps the layer names)."""
+        return Path(self.folder) / ARCHITECTURE_FILE
 
     @property
     def path(self) -> Path | None:

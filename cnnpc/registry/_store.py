@@ -17,7 +17,7 @@ from cnnpc._resources import (
     user_models,
 )
 from cnnpc.errors import InputError
-from cnnpc.registry._entry import ModelEntry, read_entry
+from cnnpc.registry._entry import ARCHITECTURE_FILE, ModelEntry, read_entry
 
 _SHIPPED = {
     "mobilenet": ("MobileNetV2 (CNNPC's 7 candidates: 32, 16, 24, 32, 64, 96, 160 channels)", 64),
@@ -71,7 +71,7 @@ def fingerprint(name: str) -> str:
         return ""
     digest = hashlib.sha256()
     for file in sorted(folder.rglob("*")):
-        if file.is_file() and (file.name == ENTRY_FILE or file.name.startswith("model.")):
+        if file.is_file() and file.name in (ENTRY_FILE, ARCHITECTURE_FILE):
             digest.update(file.name.encode())
             digest.update(file.read_bytes())
     return digest.hexdigest()[:16]
