@@ -25,6 +25,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from cnnpc.cli import (
+        _accuracy,
         _browse,
         _compress,
         _db,
@@ -49,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (
         *(_plan, _search, _compress, _browse, _export, _db, _sweep, _profile, _upload),
-        *(_deploy, _runtime, _validate, _models),
+        *(_deploy, _runtime, _validate, _models, _accuracy),
     ):
         module.register(sub)
     return parser

@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cnnpc.cli._common import bounded_int, positive_float, positive_int, print_json, seed_int
+from cnnpc.cli._common import (
+    bounded_int,
+    library_type,
+    positive_float,
+    positive_int,
+    print_json,
+    seed_int,
+)
 from cnnpc.cli._db import add_storage_argument
 from cnnpc.cli._plan import add_link_arguments, link_options
 from cnnpc.errors import InputError
@@ -69,21 +76,75 @@ def add_accuracy_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--data", default=None, metavar="DIR", help="your data: one folder per class")
     p.add_argument("--weights", default=None, metavar="FILE", help="your trained Keras model")
+    p.add_argument(
+        "--accuracy",
+        type=library_type(_accuracy_option),
+        default="finetune",
+        metavar="finetune|table:FILE",
+        help="where accuracies come from: fine-tuning (default) or only an accuracy table "
+        "(see 'cnnpc accuracy export'; configurations it lacks are recorded as unmeasured)",
+    )
+    add_keep_grid_argument(p)
+
+
+def add_keep_grid_argument(p: argparse.ArgumentParser) -> None:
+    """--keep-grid (search, sweep, compress): one definition."""
+    from cnnpc.spaces import parse_keep_grid
+
+    p.add_argument(
+        "--keep-grid",
+        type=library_type(parse_keep_grid),
+        default=None,
+        metavar="channels|F,F,...",
+        help="keep grid instead of the search space's: 'channels' (every channel count, "
+        "CNNPC's grid) or fractions in (0, 1]",
+    )
+
+
+def _accuracy_option(text: str) -> str:
+    if text == "finetune" or (text.startswith("table:") and len(text) > len("table:")):
+        return text
+    raise InputError(f"--accuracy takes 'finetune' or 'table:FILE', got {text!r}")
+
+
+def table_path(args: argparse.Namespace) -> str | None:
+    """The file of --accuracy table:FILE (None: accuracies come from fine-tuning)."""
+    text = str(args.accuracy)
+    return text[len("table:") :] if text.startswith("table:") else None
 
 
 def check_accuracy_inputs(args: argparse.Namespace) -> None:
-    """Refuse a bad --data folder or a missing --weights file before a database is created."""
+    """Refuse a bad --data folder, a missing --weights file or a bad accuracy table before a
+    database is created."""
     from cnnpc.workloads import check_image_folder
 
+    path = table_path(args)
+    if path is not None:
+        from cnnpc.accuracy import read_table
+
+        options = (("--epochs", args.epochs), ("--data", args.data), ("--weights", args.weights))
+        given = [o for o, v in options if v is not None]
+        if given:
+            raise InputError(
+                f"{', '.join(given)} choose how to fine-tune; --accuracy table:FILE never does"
+            )
+        read_table(path, model=args.model)
     if args.data is not None:
         check_image_folder(args.data)
     if args.weights is not None and not Path(args.weights).is_file():
         raise InputError(f"--weights {args.weights}: no such file")
 
 
-def accuracy_source(args: argparse.Namespace) -> Any:
-    """The fine-tuning accuracy source the options of add_accuracy_arguments describe."""
+def accuracy_source(args: argparse.Namespace, *, whole_table: bool = False) -> Any:
+    """The accuracy source the options of add_accuracy_arguments describe (a table, or
+    fine-tuning). `whole_table`: the sweep's cache cell, which holds every row at once."""
     from cnnpc.search._oracle_source import oracle_source
+
+    path = table_path(args)
+    if path is not None:
+        from cnnpc.accuracy import TableSource, read_table
+
+        return TableSource(read_table(path, model=args.model), whole=whole_table)
 
     return oracle_source(
         args.model, epochs=args.epochs, seed=args.seed, data=args.data, weights=args.weights
@@ -133,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
         timeout_s=args.timeout,
         seed=args.seed,
         links=link_options(args),
+        keep_grid=args.keep_grid,
     )
     settings.planner()  # validate model/device before anything heavy starts
     check_accuracy_inputs(args)
@@ -162,6 +224,12 @@ def run(args: argparse.Namespace) -> int:
         "pareto": result.pareto,
         "storage": display_url(storage.url),
     }
+    if getattr(source, "table", None) is not None:
+        report["accuracy_table"] = {
+            "file": source.table.path,
+            "asked": source.asked,
+            "unmeasured": source.missing,
+        }
     if args.json:
         print_json(report)
         return 0
@@ -202,6 +270,12 @@ def _print_report(report: dict[str, Any]) -> None:
         )
         bd = best["breakdown"]
         print(format_table(BREAKDOWN_HEADERS, [breakdown_cells(bd)]))
+    table = report.get("accuracy_table")
+    if table is not None:
+        print(
+            f"accuracy table {table['file']}: the search asked for {table['asked']} "
+            f"configurations, {table['unmeasured']} not in the table (recorded as unmeasured)"
+        )
     print(
         f"trials {report['trials']}, fine-tunes {report['finetunes']}; "
         f"stored in {report['storage']} (see 'cnnpc show {report['search_id']}')"

@@ -9,7 +9,12 @@ from typing import Any
 
 from cnnpc.cli._common import format_table, library_type, nonnegative_int, print_json
 from cnnpc.cli._plan import add_link_arguments, link_options
-from cnnpc.cli._search import accuracy_source, add_accuracy_arguments, check_accuracy_inputs
+from cnnpc.cli._search import (
+    accuracy_source,
+    add_accuracy_arguments,
+    check_accuracy_inputs,
+    table_path,
+)
 
 
 def _grid(text: str) -> tuple[float, ...]:
@@ -67,16 +72,24 @@ def run(args: argparse.Namespace) -> int:
         bandwidths=args.bandwidth,
         acc_floor=args.acc_floor,
         links=link_options(args),
-        max_finetunes=args.max_finetunes,
+        max_finetunes=0 if table_path(args) is not None else args.max_finetunes,
         surrogate=not args.no_surrogate,
+        keep_grid=args.keep_grid,
     )
     for device in settings.devices:  # validate names before anything heavy starts
         settings.planner(device, settings.bandwidths[0])
     check_file_targets(p for p in (args.png, args.xlsx) if p is not None)
     check_accuracy_inputs(args)
     storage = Storage(resolve_url(args.storage))
-    result = run_sweep(settings, accuracy_source(args), storage)
+    source = accuracy_source(args, whole_table=True)
+    if table_path(args) is not None:  # a table: its rows are the measurements, nothing is tuned
+        from cnnpc.accuracy import preload
+
+        preload(storage, source)
+    result = run_sweep(settings, source, storage)
     report = result.as_dict() | {"storage": display_url(storage.url)}
+    if table_path(args) is not None:
+        report["accuracy_table"] = {"file": source.table.path, "rows": len(source.table.rows)}
     if args.png is not None:
         from cnnpc.sweep._plot import plot_sweep
 

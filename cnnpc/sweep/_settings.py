@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions, Planner, planner_for
+from cnnpc.spaces import KeepGrid
 
 DEFAULT_MAX_FINETUNES = 5
 
@@ -21,6 +22,8 @@ class SweepSettings:
     """Uplink rate, link latencies, conventions, overhead, compute rule: one validated object."""
     max_finetunes: int = DEFAULT_MAX_FINETUNES
     surrogate: bool = True
+    keep_grid: KeepGrid | None = None
+    """None: the search space's own grid; "channels" or fractions replace it (--keep-grid)."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.acc_floor) and 0 < self.acc_floor <= 1):
@@ -49,4 +52,7 @@ class SweepSettings:
         return self.links.prune_compute
 
     def planner(self, device: str, bandwidth_mbps: float) -> Planner:
-        return planner_for(self.model, device, bandwidth_mbps=bandwidth_mbps, options=self.links)
+        from cnnpc.search import with_keep_grid
+
+        planner = planner_for(self.model, device, bandwidth_mbps=bandwidth_mbps, options=self.links)
+        return with_keep_grid(planner, self.keep_grid)

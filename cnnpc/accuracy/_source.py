@@ -1,0 +1,79 @@
+"""An accuracy table as the search's accuracy source: look-ups, never a fine-tune.
+
+A search on a table (`--accuracy table:FILE`) asks the table for each configuration it would
+fine-tune; one the table lacks raises `Unmeasured` and the trial is recorded as unmeasured. The
+source's cache cell is the table's own (budget key ``table:<content hash>``), so the search's
+surrogate learns only what the search asked for, and a real cache is never mixed in. A sweep
+needs every row in its cache at once: `preload` puts them in a cell of their own (``...:all``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cnnpc.accuracy._table import AccuracyTable, kept_of
+from cnnpc.errors import InputError
+from cnnpc.search import Measurement, Unmeasured
+from cnnpc.spaces import SearchSpace, load_space
+from cnnpc.storage import ImportCount, Storage
+
+
+class TableSource:
+    """Accuracies from an `AccuracyTable`; counts what the search asked for."""
+
+    trains = False
+    """No fine-tune happens: trials it answers are not counted as fine-tunes."""
+
+    def __init__(
+        self, table: AccuracyTable, space: SearchSpace | None = None, *, whole: bool = False
+    ) -> None:
+        self.table = table
+        self.whole = whole
+        """The sweep's cell: every row is put in the cache at once (see `preload`)."""
+        self.space = space or load_space(table.model)
+        self._rows = table.by_kept()
+        if () not in self._rows:
+            raise InputError(
+                f"{table.path}: no row for the unpruned model (empty kept_channels): a search "
+                "needs its accuracy"
+            )
+        self.asked = 0
+        self.missing = 0
+
+    @property
+    def workload(self) -> str:
+        return self.table.workload
+
+    @property
+    def budget_key(self) -> str:
+        return f"table:{self.table.digest}" + (":all" if self.whole else "")
+
+    @property
+    def epochs(self) -> int | None:
+        return None
+
+    def measure(self, config: Mapping[str, float]) -> Measurement:
+        self.asked += 1
+        kept = kept_of(self.space, config)
+        row = self._rows.get(kept)
+        if row is None:
+            self.missing += 1
+            listed = ", ".join(f"{n}={c}" for n, c in kept)
+            raise Unmeasured(f"not in the accuracy table {self.table.path} ({listed})")
+        return Measurement(
+            val_accuracy=row.val_accuracy,
+            test_accuracy=row.val_accuracy if row.test_accuracy is None else row.test_accuracy,
+            finetune_seconds=0.0,
+            params=0,
+            flops=0,
+            details={"source": "table", "file": self.table.path, "row": row.row},
+        )
+
+
+def preload(storage: Storage, source: TableSource) -> ImportCount:
+    """Put every row of the source's table in its (whole-table) cache cell, in one transaction."""
+    from cnnpc.accuracy._exchange import cache_entries
+
+    if not source.whole:
+        raise ValueError("preload needs a TableSource(whole=True): a search asks row by row")
+    return storage.import_accuracies(cache_entries(source.table, source.budget_key))

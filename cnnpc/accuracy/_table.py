@@ -1,0 +1,235 @@
+"""Accuracy tables: measured configurations as CSV, read back with every row validated.
+
+One row per configuration, its pruning given as kept channel counts so that a table means the
+same on any keep grid:
+
+    model,workload,budget_key,kept_channels,val_accuracy,test_accuracy,finetune_seconds
+    mobilenet,digits,"epochs=3,seed=0,id=...",,0.9611,0.9583,41.2
+    mobilenet,digits,"epochs=3,seed=0,id=...",block6=16;block10=8,0.9306,0.9250,35.0
+
+`kept_channels` lists `candidate=count` pairs (count in 1..C) separated by ';'; empty means the
+unpruned model. A table holds one model, one workload and one fine-tune budget.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cnnpc.errors import CnnpcError, InputError
+from cnnpc.profiles._loader import read_csv_rows
+from cnnpc.search import config_key
+from cnnpc.spaces import SearchSpace, kept_count, load_space
+
+COLUMNS = (
+    "model",
+    "workload",
+    "budget_key",
+    "kept_channels",
+    "val_accuracy",
+    "test_accuracy",
+    "finetune_seconds",
+)
+Kept = tuple[tuple[str, int], ...]
+"""Pruned candidates and their kept channels, sorted by name (unpruned ones absent)."""
+
+
+@dataclass(frozen=True)
+class TableRow:
+    kept: Kept
+    val_accuracy: float
+    test_accuracy: float | None
+    finetune_seconds: float | None
+    row: int
+    """Data row number in the file, from 1."""
+
+    def config(self, space: SearchSpace) -> dict[str, float]:
+        """The configuration as keep fractions c/C (the search's configuration type)."""
+        channels = {c.name: c.channels for c in space.candidates}
+        return {name: count / channels[name] for name, count in self.kept}
+
+
+@dataclass(frozen=True)
+class AccuracyTable:
+    path: str
+    model: str
+    workload: str
+    budget_key: str
+    rows: tuple[TableRow, ...]
+
+    @property
+    def digest(self) -> str:
+        """Content hash: a search on an edited table is another search."""
+        h = hashlib.sha256(f"{self.model}|{self.workload}|{self.budget_key}".encode())
+        for r in sorted(self.rows, key=lambda r: r.kept):
+            h.update(f"|{r.kept}={r.val_accuracy!r},{r.test_accuracy!r}".encode())
+        return h.hexdigest()[:16]
+
+    def by_kept(self) -> dict[Kept, TableRow]:
+        return {r.kept: r for r in self.rows}
+
+
+def kept_of(space: SearchSpace, config: Mapping[str, float]) -> Kept:
+    """A configuration's kept channels (the rule the surgery and the latency model share)."""
+    items = []
+    for name, fraction in config.items():
+        channels = space.candidates[space.index(name)].channels
+        count = kept_count(fraction, channels)
+        if count < channels:
+            items.append((name, count))
+    return tuple(sorted(items))
+
+
+def _fail(label: str, row: int, column: str, problem: str) -> InputError:
+    return InputError(f"{label}: row {row}, column {column}: {problem}")
+
+
+def _parse_kept(label: str, row: int, text: str, space: SearchSpace) -> Kept:
+    kept: dict[str, int] = {}
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep:
+            raise _fail(label, row, "kept_channels", f"expected NAME=COUNT, got {part!r}")
+        if name not in space.names:
+            valid = ", ".join(space.names)
+            raise _fail(label, row, "kept_channels", f"unknown candidate {name!r} (valid: {valid})")
+        cand = space.candidates[space.index(name)]
+        try:
+            count = int(value)
+        except ValueError:
+            raise _fail(label, row, "kept_channels", f"{part!r}: not a whole number") from None
+        if not 1 <= count <= cand.channels:
+            raise _fail(
+                label,
+                row,
+                "kept_channels",
+                f"{name} keeps {count} of {cand.channels} channels (must be 1..{cand.channels})",
+            )
+        if count < cand.channels and not cand.prunable:
+            raise _fail(label, row, "kept_channels", f"candidate {name} may not be pruned")
+        for member in space.group_of(name):
+            if kept.get(member, count) != count:
+                group = ", ".join(space.group_of(name))
+                raise _fail(label, row, "kept_channels", f"{group} share channels: one count")
+            kept[member] = count
+    channels = {c.name: c.channels for c in space.candidates}
+    return tuple(sorted((n, c) for n, c in kept.items() if c < channels[n]))
+
+
+def _fraction(label: str, row: int, column: str, text: str, *, optional: bool) -> float | None:
+    if optional and not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    hi = math.inf if column == "finetune_seconds" else 1.0
+    if not math.isfinite(value) or not 0.0 <= value <= hi:
+        want = "a number >= 0" if column == "finetune_seconds" else "an accuracy in [0, 1]"
+        raise _fail(label, row, column, f"must be {want}, got {text!r}")
+    return value
+
+
+def _required(label: str, row: int, text: str) -> float:
+    value = _fraction(label, row, "val_accuracy", text, optional=False)
+    assert value is not None
+    return value
+
+
+def read_table(
+    path: str | Path, *, model: str | None = None, workload: str | None = None
+) -> AccuracyTable:
+    """Read and validate every row (errors name file, row and column); nothing is kept on error.
+
+    `model` / `workload`: what the table must be for (a search's model, say).
+    """
+    label = str(path)
+    raw = read_csv_rows(Path(path), label, COLUMNS)
+    first = raw[0]
+    want_model = model if model is not None else first["model"].strip()
+    want_workload = workload if workload is not None else first["workload"].strip()
+    budget = first["budget_key"].strip()
+    if not want_model:
+        raise _fail(label, 1, "model", "must name the model")
+    try:
+        space = load_space(want_model)
+    except CnnpcError as exc:
+        raise _fail(label, 1, "model", str(exc)) from None
+    rows: dict[Kept, TableRow] = {}
+    for i, r in enumerate(raw, start=1):
+        for column, want in (
+            ("model", want_model),
+            ("workload", want_workload),
+            ("budget_key", budget),
+        ):
+            if r[column].strip() != want:
+                raise _fail(
+                    label,
+                    i,
+                    column,
+                    f"{r[column].strip()!r}, but the table is for {want!r}"
+                    " (one model, workload and fine-tune budget per table)",
+                )
+        parsed = TableRow(
+            kept=_parse_kept(label, i, r["kept_channels"], space),
+            val_accuracy=_required(label, i, r["val_accuracy"]),
+            test_accuracy=_fraction(label, i, "test_accuracy", r["test_accuracy"], optional=True),
+            finetune_seconds=_fraction(
+                label, i, "finetune_seconds", r["finetune_seconds"], optional=True
+            ),
+            row=i,
+        )
+        seen = rows.get(parsed.kept)
+        if seen is not None:
+            if (seen.val_accuracy, seen.test_accuracy) != (
+                parsed.val_accuracy,
+                parsed.test_accuracy,
+            ):
+                raise _fail(
+                    label,
+                    i,
+                    "val_accuracy",
+                    f"row {seen.row} has the same configuration with another accuracy",
+                )
+            continue
+        rows[parsed.kept] = parsed
+    if not want_workload:
+        raise _fail(label, 1, "workload", "must name the workload")
+    return AccuracyTable(label, want_model, want_workload, budget, tuple(rows.values()))
+
+
+def table_key(table: AccuracyTable, row: TableRow) -> str:
+    """The shared cache's key of a row (the search's `config_key` of its fractions)."""
+    return config_key(row.config(load_space(table.model)))
+
+
+def _text(value: float | None) -> str:
+    return "" if value is None else repr(float(value))
+
+
+def format_table(model: str, workload: str, budget_key: str, rows: Sequence[TableRow]) -> str:
+    """CSV text of a table (see the module docstring)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for r in sorted(rows, key=lambda r: (len(r.kept), r.kept)):
+        writer.writerow(
+            [
+                model,
+                workload,
+                budget_key,
+                ";".join(f"{n}={c}" for n, c in r.kept),
+                _text(r.val_accuracy),
+                _text(r.test_accuracy),
+                _text(r.finetune_seconds),
+            ]
+        )
+    return out.getvalue()
