@@ -24,8 +24,6 @@ from cnnpc.errors import InputError
 if TYPE_CHECKING:
     from cnnpc.oracle import AccuracyOracle, OracleResult
 
-_DEPLOY_SIZE = 224  # cnnpc.models.DEPLOY_SIZE, repeated so that --help needs no TensorFlow
-
 
 def _sparsity(text: str) -> float:
     """argparse type: a fraction in [0, 1)."""
@@ -45,8 +43,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description=(
             "Prune channels at split candidates by model surgery, fine-tune with quantization-"
             "aware training, and print accuracy, params, FLOPs and the tensor at every candidate "
-            "before and after. Accuracy is on the test split; sizes are at 224x224 input, 1 byte "
-            "per element. Baselines and fine-tune results are cached."
+            "before and after. Accuracy is on the test split; sizes are at the input size the "
+            "model's profiles price (224x224 for the shipped models), 1 byte per element. "
+            "Baselines and fine-tune results are cached."
         ),
     )
     parser.add_argument("--model", required=True, help="model name, e.g. mobilenet or resnet")
@@ -115,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         for other in space.group_of(name):  # tied by a residual group: checked before training
             if args.keep.get(other, fraction) != fraction:
                 raise InputError(
-                    f"candidates {name!r} and {other!r} share a residual channel group and must "
+                    f"candidates {name!r} and {other!r} share a channel group and must "
                     f"keep the same fraction (got {fraction} and {args.keep[other]})"
                 )
     _check_paths(args)
@@ -166,7 +165,7 @@ def _report(
         "keep": dict(args.keep),
         "accuracy_split": "test",
         "train_input_size": oracle.workload.input_size,
-        "deploy_input_size": _DEPLOY_SIZE,
+        "deploy_input_size": oracle.deploy_size,
         "bytes_per_element": 1,
         "baseline": _side(before),
         "pruned": _side(after),
@@ -186,7 +185,7 @@ def _text(
     head = (
         f"{args.model} on {oracle.workload.name} ({size}x{size} input), keep {keep}{cached}\n"
         "Accuracy on the test split (search decisions use the validation split); FLOPs and bytes "
-        f"at {_DEPLOY_SIZE}x{_DEPLOY_SIZE} input, 1 byte per element (int8)."
+        f"at {oracle.deploy_size}x{oracle.deploy_size} input, 1 byte per element (int8)."
     )
     summary = format_table(
         ["", "baseline (float)", "pruned (int8 QAT)"],

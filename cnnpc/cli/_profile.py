@@ -12,11 +12,13 @@ from typing import Any
 
 from cnnpc.cli._common import (
     format_table,
+    library_type,
     nonnegative_int,
     positive_int,
     print_json,
 )
 from cnnpc.errors import InputError
+from cnnpc.profiling._assemble import parse_tier_scale
 
 _DEFAULT_KEEPS = "1,0.75,0.5,0.25,0.125"  # cnnpc.profiling.DEFAULT_KEEPS
 
@@ -72,6 +74,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="TFLite format of edge and cloud parts (int8, as deployed)",
     )
     p.add_argument("--out", metavar="DIR", help="profile root (writes DIR/MODEL/)")
+    p.add_argument(
+        "--as-tier",
+        choices=("end", "edge", "cloud"),
+        help="this machine is that tier: measure here, then assemble the tiers with "
+        "'cnnpc profile import --end A --edge B --cloud C'",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_profile)
 
@@ -91,6 +99,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--cnnpc-npy", metavar="PATH", help="T_R.npy, or a folder holding it (TR-<device>/...)"
     )
     src.add_argument("--csv", metavar="FILE", help="CSV with end_ms, edge_ms, cloud_ms")
+    src.add_argument(
+        "--end", metavar="DIR", help="profile folder measured on the end device (--as-tier end)"
+    )
+    src.add_argument(
+        "--from",
+        dest="scale_from",
+        metavar="DIR",
+        help="one profile folder (e.g. this host's) scaled per tier by --tier-scale: a stand-in, "
+        "labelled as such wherever it is used",
+    )
+    q.add_argument("--edge", metavar="DIR", help="profile folder measured on the edge server")
+    q.add_argument("--cloud", metavar="DIR", help="profile folder measured on the cloud server")
+    q.add_argument(
+        "--tier-scale",
+        type=library_type(parse_tier_scale),
+        metavar="end=F,edge=F,cloud=F",
+        help="factor per tier applied to --from's times (e.g. end=8,edge=1,cloud=0.5)",
+    )
     q.add_argument("--out", metavar="DIR", help="profile root (writes DIR/MODEL/)")
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=run_import)
@@ -124,6 +150,7 @@ def run_profile(args: argparse.Namespace) -> int:
         server_format=args.server_format,
         out=args.out,
         progress=None if args.json else progress,
+        as_tier=args.as_tier,
     )
     if args.json:
         print_json(report)
@@ -161,12 +188,22 @@ def run_profile(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     from cnnpc.profiling import import_profile
 
+    tiers = {t: getattr(args, t) for t in ("end", "edge", "cloud") if getattr(args, t)}
     report = import_profile(
-        args.model, args.device, cnnpc_npy=args.cnnpc_npy, csv_path=args.csv, out=args.out
+        args.model,
+        args.device,
+        cnnpc_npy=args.cnnpc_npy,
+        csv_path=args.csv,
+        tiers=tiers or None,
+        scale_from=args.scale_from,
+        tier_scale=args.tier_scale,
+        out=args.out,
     )
     if args.json:
         print_json(report)
         return 0
+    if report["stand_in"]:
+        print(f"note: {report['device']} is a {report['stand_in']}")
     print(
         f"imported {report['source']} as {report['model']} on {report['device']!r} into "
         f"{report['folder']}"

@@ -81,6 +81,21 @@ def count_flops(model: Any) -> int:
     return sum(_layer_flops(layer) for layer in model.layers)
 
 
+def tensor_hwc(layer: Any) -> tuple[int, int, int]:
+    """A layer's output as height x width x channels: a Flatten keeps its input's grid and
+    channels, any other non-image tensor is 1 x 1 x its last axis (elements are exact)."""
+    shape = layer.output_shape
+    if type(layer).__name__ == "Flatten":
+        shape = layer.input_shape
+    dims = [int(d) for d in shape[1:]]
+    if len(dims) == 3:
+        return dims[0], dims[1], dims[2]
+    positions = 1
+    for d in dims[:-1]:
+        positions *= d
+    return 1, positions, dims[-1]
+
+
 def measure(
     model: Any,
     space: SearchSpace,
@@ -98,12 +113,12 @@ def measure(
         if not cand.layers:
             raise InputError(f"candidate {cand.name!r} names no layers in its search space")
         try:
-            shape = deployed.get_layer(cand.layers[-1]).output_shape
+            layer = deployed.get_layer(cand.layers[-1])
         except ValueError:
             raise InputError(
                 f"the model has no layer {cand.layers[-1]!r} (candidate {cand.name!r})"
             ) from None
-        h, w, c = (int(d) for d in shape[1:])
+        h, w, c = tensor_hwc(layer)
         tensors.append(TensorSize(cand.name, h, w, c, h * w * c * bytes_per_element))
     return ModelSize(
         params=int(model.count_params()),

@@ -24,7 +24,7 @@ from cnnpc.compression import (
     kept_channels,
     prune_channels,
 )
-from cnnpc.models import ModelSize, TensorSize, measure
+from cnnpc.models import ModelSize, TensorSize, measure, model_spec
 from cnnpc.oracle._baseline import Baseline, code_version
 from cnnpc.oracle._cache import MemoryCache, ResultCache
 from cnnpc.oracle._tuned import ModelStore, tuned_architecture
@@ -104,6 +104,8 @@ class AccuracyOracle:
         self.progress = progress
         self.models = models
         """Where fine-tuned weights are kept by cache key (None: not kept)."""
+        self.deploy_size = model_spec(space.model).deploy_size
+        """Input size sizes are reported at: the size the model's profiles price tensors at."""
         self._graph = channel_graph(baseline.model)
         self._groups = candidate_groups(baseline.model, space, self._graph)
         self.finetunes = 0
@@ -134,7 +136,7 @@ class AccuracyOracle:
             except (KeyError, TypeError, ValueError):  # a record of another shape: recompute
                 pass
         pruned = prune_channels(self.baseline.model, self.space, config)
-        size = measure(pruned.model, self.space)
+        size = measure(pruned.model, self.space, self.deploy_size)
         label = "fine-tuning (quantization-aware)" if self.progress else None
         tuned = finetune(pruned.model, self.workload, self.budget, self.seed, progress=label)
         self.finetunes += 1
@@ -165,7 +167,7 @@ class AccuracyOracle:
 
     def baseline_result(self) -> OracleResult:
         """The unpruned, un-fine-tuned baseline, measured the same way (not cached)."""
-        size = measure(self.baseline.model, self.space)
+        size = measure(self.baseline.model, self.space, self.deploy_size)
         return self._result(self.baseline.model, size, 0.0)
 
     def _result(self, model: Any, size: ModelSize, seconds: float) -> OracleResult:

@@ -211,7 +211,13 @@ def load_profile_dir(
         bytes_per_element=float(meta["bytes_per_element"]),
         source_mbit_bits=float(meta["source_mbit_bits"]),
         source=str(meta.get("source", "")).strip(),
+        stand_in=_stand_in(meta, device),
     )
+
+
+def _stand_in(meta: Mapping[str, Any], device: str) -> str:
+    notes = meta.get("stand_in")
+    return str(notes.get(device, "")) if isinstance(notes, Mapping) else ""
 
 
 def load_profile(model: str, device: str) -> Profile:

@@ -53,6 +53,9 @@ class Profile:
     bytes_per_element: float
     source_mbit_bits: float
     source: str = field(default="", compare=False)
+    stand_in: str = field(default="", compare=False)
+    """Non-empty when the device is not measured but stands in (e.g. a host profile scaled per
+    tier): what it is made of. Every output that uses such a profile says so."""
 
     @property
     def n_segments(self) -> int:

@@ -12,13 +12,14 @@ import csv
 import datetime as dt
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cnnpc._resources import data_root
+from cnnpc._resources import model_file
 from cnnpc.errors import InputError, ProfileError
-from cnnpc.profiles import TIERS, list_profiles, load_profile, load_profile_dir
+from cnnpc.profiles import TIERS, load_profile_dir
+from cnnpc.profiling._assemble import assemble, read_tier, scaled, stand_in_note
 from cnnpc.profiling._run import check_new_device
 from cnnpc.profiling._store import (
     check_output_folder,
@@ -115,24 +116,53 @@ def import_profile(
     *,
     cnnpc_npy: str | Path | None = None,
     csv_path: str | Path | None = None,
+    tiers: Mapping[str, str | Path] | None = None,
+    scale_from: str | Path | None = None,
+    tier_scale: Mapping[str, float] | None = None,
     out: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Validate times measured elsewhere; write ``<out>/<model>/<device>.csv``, tensors, meta."""
-    if (cnnpc_npy is None) == (csv_path is None):
-        raise InputError("give exactly one of --cnnpc-npy DIR and --csv FILE")
+    """Validate times measured elsewhere; write ``<out>/<model>/<device>.csv``, tensors, meta.
+
+    Sources (exactly one): CNNPC's .npy, a CSV, one profile folder per tier (`tiers`), or one
+    profile folder scaled per tier (`scale_from` + `tier_scale`: a labelled stand-in).
+    """
+    given = [cnnpc_npy is not None, csv_path is not None, bool(tiers), scale_from is not None]
+    if sum(given) != 1:
+        raise InputError(
+            "give exactly one source: --cnnpc-npy DIR, --csv FILE, --end/--edge/--cloud DIRS, "
+            "or --from DIR with --tier-scale"
+        )
+    if (scale_from is None) != (tier_scale is None):
+        raise InputError("--from and --tier-scale go together")
     space = load_space(model)
     check_new_device(model, device)
-    names = segment_names(model)
-    n = len(space.candidates) + 1
-    if cnnpc_npy is not None:
-        source = find_npy(Path(cnnpc_npy), model, device)
-        values = read_npy(source, n, model)
+    names = [c.name for c in space.candidates] + ["head"]
+    n = len(names)
+    found = model_file(model, "tensors.csv")
+    if found is None:
+        raise ProfileError(f"unknown model {model!r}")
+    tensors_csv = found[0].read_bytes()
+    note = ""
+    if tiers:
+        sources = {t: read_tier(t, p, space) for t, p in tiers.items()}
+        times, tensors_csv = assemble(sources)
+        source = Path(str(sources["end"].folder))
+        origin = ", ".join(f"{t} from {sources[t].folder}" for t in TIERS)
+    elif scale_from is not None and tier_scale is not None:
+        measured = read_tier("end", scale_from, space)
+        times, tensors_csv = scaled(measured, tier_scale), measured.tensors_csv
+        note = stand_in_note(measured, tier_scale)
+        source, origin = measured.folder, note
     else:
-        source = Path(str(csv_path))
-        values = read_times_csv(source, n, model)
+        if cnnpc_npy is not None:
+            source = find_npy(Path(cnnpc_npy), model, device)
+            values = read_npy(source, n, model)
+        else:
+            source = Path(str(csv_path))
+            values = read_times_csv(source, n, model)
+        times = {t: [row[j] for row in values] for j, t in enumerate(TIERS)}
+        origin = f"imported from {source.name}"
 
-    shipped = data_root("model_profiles") / model
-    tensors_csv = shipped.joinpath("tensors.csv").read_bytes()
     folder = check_output_folder(output_folder(model, out), device)
     check_tensors_compatible(folder, tensors_csv, device)
     if (folder / "meta.yaml").is_file() and (folder / "tensors.csv").is_file():
@@ -140,7 +170,9 @@ def import_profile(
     else:
         import yaml
 
-        meta = yaml.safe_load(shipped.joinpath("meta.yaml").read_text(encoding="utf-8"))
+        meta_file = model_file(model, "meta.yaml")
+        assert meta_file is not None  # the model's tensors.csv was found beside it
+        meta = yaml.safe_load(meta_file[0].read_text(encoding="utf-8"))
         meta["devices"] = {}
     imported = dict(meta.get("imported") or {})
     imported[device] = {
@@ -149,9 +181,10 @@ def import_profile(
     }
     meta["imported"] = imported
     devices = dict(meta.get("devices") or {})
-    devices[device] = f"imported from {source.name}"
+    devices[device] = origin
     meta["devices"] = devices
-    times = {t: [row[j] for row in values] for j, t in enumerate(TIERS)}
+    if note:
+        meta["stand_in"] = {**dict(meta.get("stand_in") or {}), device: note}
     write_folder(
         folder,
         {f"{device}.csv": segments_bytes(names, times), "tensors.csv": tensors_csv}
@@ -163,15 +196,10 @@ def import_profile(
         "device": profile.device,
         "folder": str(folder),
         "source": str(source),
+        "stand_in": profile.stand_in,
         "segments": [
             {"segment": i, "name": s.name, **{f"{t}_ms": s.on(t) for t in TIERS}}
             for i, s in enumerate(profile.segments)
         ],
         "totals": {f"{t}_ms": profile.tier_total(t) for t in TIERS},
     }
-
-
-def segment_names(model: str) -> Sequence[str]:
-    """Segment names of `model` as the shipped profiles call them."""
-    shipped_device = list_profiles()[model][0]
-    return [s.name for s in load_profile(model, shipped_device).segments]

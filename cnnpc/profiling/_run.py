@@ -177,6 +177,7 @@ def profile_host(
     server_format: str = "int8",
     out: str | Path | None = None,
     progress: Progress | None = None,
+    as_tier: str | None = None,
 ) -> dict[str, Any]:
     """Measure `model` on this machine and write ``<out>/<model>/`` (see the package docs).
 
@@ -194,6 +195,8 @@ def profile_host(
     size = spec.train_size if image_size is None else image_size
     if size < 8:
         raise InputError(f"image size must be at least 8 pixels, got {size}")
+    if as_tier is not None and as_tier not in TIERS:
+        raise InputError(f"--as-tier must be one of {', '.join(TIERS)}, got {as_tier!r}")
     if repeats < 1 or warmup < 0 or threads < 1:
         raise InputError("repeats and threads must be >= 1, warm-up >= 0")
     ordered = _check_keeps(keeps)
@@ -230,7 +233,12 @@ def profile_host(
         "bytes_per_element": 1,
         "source_mbit_bits": 1_000_000,
         "units": {"time": "ms", "tensor": "elements"},
-        "devices": {device: "this machine plays every tier (TFLite interpreter)"},
+        "devices": {
+            device: "this machine plays every tier (TFLite interpreter)"
+            if as_tier is None
+            else f"this machine measured as the {as_tier} tier (cnnpc profile import --{as_tier})"
+        },
+        "as_tier": {} if as_tier is None else {device: as_tier},
         "runtime": "tf.lite.Interpreter",
         "formats": formats,
         "repeats": repeats,
