@@ -171,6 +171,7 @@ def plan_report(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {
         "model": profile.model,
         "device": profile.device,
+        "stand_in": profile.stand_in,
         "links": links_report(planner),
         "overhead_ms": planner.conventions.overhead_ms,
         "prune_compute": planner.conventions.prune_compute,
@@ -208,6 +209,8 @@ def run_plan(args: argparse.Namespace) -> int:
         f"{report['model']} on {report['device']}: {describe_links(report['links'])}, "
         f"overhead {report['overhead_ms']:g} ms"
     )
+    if report["stand_in"]:
+        print(f"note: device {report['device']} is a {report['stand_in']}")
     if best["keep"]:
         kept = ", ".join(f"{k}={v:.3g}" for k, v in best["keep"].items())
         print(f"keep fractions: {kept} (compute scaling: {report['prune_compute']})")

@@ -196,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
         links=link_options(args),
         keep_grid=args.keep_grid,
     )
-    settings.planner()  # validate model/device before anything heavy starts
+    stand_in = settings.planner().profile.stand_in  # validates model/device before heavy work
     check_accuracy_inputs(args)
     storage = Storage(resolve_url(args.storage))
     source = accuracy_source(args)
@@ -223,6 +223,7 @@ def run(args: argparse.Namespace) -> int:
         "best": result.best,
         "pareto": result.pareto,
         "storage": display_url(storage.url),
+        "stand_in": stand_in,
     }
     if getattr(source, "table", None) is not None:
         report["accuracy_table"] = {
@@ -244,6 +245,8 @@ def _print_report(report: dict[str, Any]) -> None:
         f"search {report['search_id']}: {report['status']}"
         + (f" ({report['message']})" if report["message"] else "")
     )
+    if report.get("stand_in"):
+        print(f"note: the device profile is a {report['stand_in']}")
     best = report["best"]
     if best is None:
         print("no feasible plan found")
