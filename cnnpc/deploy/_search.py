@@ -7,7 +7,6 @@ whose accuracy the search reported, and deploying is refused.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,12 +48,6 @@ def best_plan(storage: Storage, search_id: int) -> tuple[SearchRecord, dict[str,
     return search, best.payload
 
 
-def search_epochs(search: SearchRecord) -> int | None:
-    """The fine-tune epochs a search ran with (its budget key starts ``epochs=N``)."""
-    match = re.match(r"epochs=(\d+)", search.budget_key)
-    return int(match.group(1)) if match else None
-
-
 def open_search_oracle(
     search: SearchRecord,
     data: str | None,
@@ -73,7 +66,7 @@ def open_search_oracle(
         raise InputError(
             f"search {search.id} ran on {search.workload!r}: give the same --data (and --weights)"
         )
-    epochs = search_epochs(search)
+    epochs = search.epochs  # stored with the search (cnnpc_searches.epochs)
     budget = FinetuneBudget() if epochs is None else FinetuneBudget(epochs=epochs)
     oracle = open_oracle(
         search.model,

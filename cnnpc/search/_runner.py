@@ -431,7 +431,7 @@ class SearchRunner:
 
     def _result(self, status: str, message: str | None) -> SearchResult:
         self.recorder.reconcile(self.study)
-        summary = summarise(self.storage, self.search.id, self.planner, self.settings)
+        summary = summarise(self.storage, self.search.id, self.planner)
         return SearchResult(
             search_id=self.search.id,
             status=status,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnpc.planner import Planner
-from cnnpc.search._settings import SearchSettings
+
+if TYPE_CHECKING:
+    from cnnpc.storage import Storage, TrialRecord
 
 
-def _trial_dict(t: Any) -> dict[str, Any]:
+def _trial_dict(t: TrialRecord) -> dict[str, Any]:
+    assert t.plan is not None  # the Pareto front holds complete trials only
     return {
         "trial": t.optuna_number,
         "latency_ms": t.plan.get("latency_ms"),
@@ -21,8 +24,9 @@ def _trial_dict(t: Any) -> dict[str, Any]:
     }
 
 
-def best_payload(t: Any, planner: Planner, finetunes: int) -> dict[str, Any]:
+def best_payload(t: TrialRecord, planner: Planner, finetunes: int) -> dict[str, Any]:
     """Everything a user needs about the chosen plan, with the uncompressed comparisons."""
+    assert t.plan is not None  # a best trial is complete: it has a plan
     uncompressed = planner.best()
     base = planner.baselines()
     single = min(
@@ -62,20 +66,16 @@ def best_payload(t: Any, planner: Planner, finetunes: int) -> dict[str, Any]:
     }
 
 
-def summarise(
-    storage: Any, search_id: int, planner: Planner, settings: SearchSettings
-) -> dict[str, Any]:
-    trials = storage.list_trials(search_id, sort="number")
-    finetunes = sum(1 for t in trials if t.finetuned)
-    feasible = [t for t in trials if t.state == "complete" and t.feasible]
+def summarise(storage: Storage, search_id: int, planner: Planner) -> dict[str, Any]:
+    """Spend, finished trials, the best plan (stored for export and deploy) and the front.
+
+    The best trial is the storage's one query for it (Storage.best_trial / summary).
+    """
+    summary = storage.summary(search_id)
     best = None
-    if feasible:
-        if settings.mode == "acc_floor":
-            chosen = min(feasible, key=lambda t: (t.plan["latency_ms"], -t.val_accuracy))
-        else:
-            chosen = max(feasible, key=lambda t: (t.val_accuracy, -t.plan["latency_ms"]))
-        best = best_payload(chosen, planner, finetunes)
-        storage.set_best_plan(search_id, chosen.optuna_number, best)
+    if summary.best is not None:
+        best = best_payload(summary.best, planner, summary.finetunes)
+        storage.set_best_plan(search_id, summary.best.optuna_number, best)
     pareto = [_trial_dict(t) for t in storage.pareto_front(search_id)]
-    done = sum(1 for t in trials if t.state in ("complete", "pruned"))
-    return {"finetunes": finetunes, "trials": done, "best": best, "pareto": pareto}
+    done = summary.n_complete + summary.n_pruned
+    return {"finetunes": summary.finetunes, "trials": done, "best": best, "pareto": pareto}

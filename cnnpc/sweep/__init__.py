@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from cnnpc.sweep._analysis import Regret, Threshold, crossover
 from cnnpc.sweep._grid import parse_bandwidths, parse_devices
+from cnnpc.sweep._points import BestAt, SweepPoint, Unverified
 from cnnpc.sweep._pricing import ConfigPricing, Priced
 from cnnpc.sweep._settings import DEFAULT_MAX_FINETUNES, SweepSettings
-from cnnpc.sweep._sweep import BestAt, SweepPoint, SweepResult, Unverified, run_sweep
+from cnnpc.sweep._sweep import SweepResult, run_sweep
 
 __all__ = [
     "DEFAULT_MAX_FINETUNES",

@@ -9,11 +9,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from cnnpc.sweep._pricing import ConfigPricing
-    from cnnpc.sweep._sweep import BestAt, SweepPoint
+from cnnpc.sweep._points import BestAt, SweepPoint
+from cnnpc.sweep._pricing import ConfigPricing
 
 NONE = "none"  # no plan meets the floor at that condition
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from cnnpc.export import save_png
-from cnnpc.sweep._sweep import BestAt, SweepResult
+from cnnpc.sweep._points import BestAt
+from cnnpc.sweep._sweep import SweepResult
 
 
 def plot_sweep(result: SweepResult, path: Path) -> Path:

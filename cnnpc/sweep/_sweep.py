@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,70 +24,14 @@ from cnnpc.planner import Planner
 from cnnpc.search import AccuracySource, CachedAccuracies
 from cnnpc.search._surrogate import AccuracySurrogate, Prediction
 from cnnpc.sweep._analysis import Regret, Threshold, regrets, thresholds
+from cnnpc.sweep._points import BestAt, SweepPoint, Unverified
 from cnnpc.sweep._pricing import TIE, ConfigPricing
 from cnnpc.sweep._settings import SweepSettings
 
+if TYPE_CHECKING:
+    from cnnpc.storage import Storage
+
 SHOWN_UNVERIFIED = 5
-
-
-@dataclass(frozen=True)
-class BestAt:
-    """The best plan found at one condition."""
-
-    config_key: str
-    keep: dict[str, float]
-    a: int
-    b: int
-    mode: str
-    splits: tuple[str, ...]
-    latency_ms: float
-    val_accuracy: float
-    test_accuracy: float
-    traffic_bytes: float
-    breakdown: dict[str, float]
-
-    @property
-    def plan_id(self) -> str:
-        return f"{self.config_key}@{self.a}:{self.b}"
-
-    def as_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out["splits"] = list(self.splits)
-        out["plan_id"] = self.plan_id
-        return out
-
-
-@dataclass(frozen=True)
-class Unverified:
-    """A never-measured configuration faster than the best plan (the budget ran out)."""
-
-    config_key: str
-    latency_ms: float
-    predicted_accuracy: float | None
-
-
-@dataclass(frozen=True)
-class SweepPoint:
-    device: str
-    bandwidth_mbps: float
-    best: BestAt | None
-    uncompressed_ms: float
-    unverified: int
-    unverified_fastest: tuple[Unverified, ...]
-    surrogate_skipped: int
-    finetuned: tuple[str, ...]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "device": self.device,
-            "bandwidth_mbps": self.bandwidth_mbps,
-            "best": None if self.best is None else self.best.as_dict(),
-            "uncompressed_ms": self.uncompressed_ms,
-            "unverified": self.unverified,
-            "unverified_fastest": [dataclasses.asdict(u) for u in self.unverified_fastest],
-            "surrogate_skipped": self.surrogate_skipped,
-            "finetuned": list(self.finetuned),
-        }
 
 
 @dataclass(frozen=True)
@@ -131,7 +75,7 @@ class Sweeper:
         self,
         settings: SweepSettings,
         source: AccuracySource,
-        storage: Any,
+        storage: Storage,
         on_point: Callable[[SweepPoint], None] | None = None,
         planner_at: Callable[[str, float], Planner] | None = None,
     ) -> None:
@@ -194,7 +138,7 @@ class Sweeper:
             finetunes=self.finetunes,
             thresholds=tuple(t for d, mine, pr in found for t in thresholds(d, mine, pr, labels)),
             regrets=tuple(r for d, mine, pr in found for r in regrets(d, mine, pr, labels)),
-            storage_url=str(getattr(self.storage, "url", "")),
+            storage_url=self.storage.url,
             plan_labels={label: plan_id for plan_id, label in labels.items()},
         )
 
@@ -287,7 +231,7 @@ class Sweeper:
 def run_sweep(
     settings: SweepSettings,
     source: AccuracySource,
-    storage: Any,
+    storage: Storage,
     on_point: Callable[[SweepPoint], None] | None = None,
     planner_at: Callable[[str, float], Planner] | None = None,
 ) -> SweepResult:

@@ -43,6 +43,7 @@ def spec(**overrides: Any) -> SearchSpec:
         "budget_key": "epochs=2",
         "code_version": "0.1.0",
         "extra": {"conventions": "si"},
+        "epochs": 2,
     }
     values.update(overrides)
     return SearchSpec(**values)

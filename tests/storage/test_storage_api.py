@@ -131,6 +131,16 @@ def test_best_follows_the_objective_and_summaries_cover_every_search(storage):
     assert by_id[budget.id].best.optuna_number == 4  # most accurate feasible
     assert by_id[empty.id].best is None and by_id[empty.id].n_trials == 0
     assert by_id[empty.id].finetune_seconds == 0.0
+    assert storage.best_trial(budget.id) == by_id[budget.id].best  # the same one query
+    assert storage.best_trial(empty.id) is None
+
+
+def test_a_search_stores_its_fine_tune_epochs(storage):
+    """Deploy reopens the oracle with them: a column, not parsed back out of the budget key."""
+    assert storage.get_or_create_search(spec()).epochs == 2
+    assert storage.get_or_create_search(spec(seed=5, epochs=None)).epochs is None
+    with pytest.raises(InputError, match="epochs must be an integer >= 1"):
+        storage.get_or_create_search(spec(seed=6, epochs=0))
 
 
 def test_mark_stale_running_trials_failed(storage):
