@@ -12,19 +12,36 @@ Run: python benchmarks/bench_strategies.py [--model mobilenet --device MI8 --ban
      --acc-floor 0.896 --trials 12 --epochs 3 --seeds 0] [--json FILE]
 (from an empty cache this trains the baseline and fine-tunes every distinct configuration any
 strategy asks for: about 20-30 minutes on 2 cores with the defaults.)
+
+On an accuracy table (`--table FILE`, see `cnnpc accuracy export`) nothing is trained: every
+strategy runs the real search (runner, surrogate, skip rules, SQLite) with its accuracies looked
+up in the table, each run in a cache cell of its own, and the summary gives, per strategy, the
+mean and spread over `--seeds N` seeds of the gap to the table's optimum (the fastest row that
+meets the floor, priced by the planner) and of the configurations it asked the table for.
+tpe and random stop at `--trials`; exhaustive and cnnpc are deterministic and run once, to
+their own end (`--exhaustive-trials` at most). `--keep-grid channels` searches CNNPC's
+per-channel grid. `--make-table FILE --keep-grid G` first writes a synthetic table of every
+split-aware configuration of the grid (see `synthetic_accuracy`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
+import statistics
 import tempfile
 import time
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
-from cnnpc.search import Measurement, SearchSettings, run_search
+from cnnpc.accuracy import AccuracyTable, TableRow, TableSource, format_table, kept_of, read_table
+from cnnpc.latency import Compression
+from cnnpc.planner import Planner
+from cnnpc.search import Measurement, SearchSettings, config_key, run_search, split_aware_grid
 from cnnpc.search._oracle_source import OracleSource, oracle_source
+from cnnpc.spaces import parse_keep_grid
 from cnnpc.storage import Storage
 
 STRATEGIES = ("tpe", "random", "cnnpc", "exhaustive")
@@ -48,12 +65,23 @@ class Isolated:
     def budget_key(self) -> str:
         return f"{self.source.budget_key},bench={self.tag}"
 
+    @property
+    def epochs(self) -> int | None:
+        return self.source.epochs
+
     def measure(self, config: Mapping[str, float]) -> Measurement:
         before = self.source.oracle.finetunes
         self.calls += 1
         result = self.source.measure(config)
         self.real_finetunes += self.source.oracle.finetunes - before
         return result
+
+
+def _seeds(text: str) -> list[int]:
+    """'10': seeds 0..9; '3,7': those seeds."""
+    if "," not in text:
+        return list(range(int(text)))
+    return [int(x) for x in text.split(",")]
 
 
 def run(args: argparse.Namespace) -> list[dict[str, object]]:
@@ -125,6 +153,151 @@ def table(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+PENALTY = {  # accuracy lost by keeping a fraction f of a candidate: weight * (1 - f) ** 2
+    "conv1": 0.30,
+    "block1": 0.25,
+    "block3": 0.20,
+    "block6": 0.15,
+    "block10": 0.10,
+    "block13": 0.08,
+    "block16": 0.05,
+}
+
+
+def synthetic_accuracy(config: Mapping[str, float]) -> float:
+    """The documented synthetic accuracy of a mobilenet configuration (not a measurement):
+    0.97 - sum over pruned candidates of PENALTY * (1 - kept fraction)^2 (the test suite's
+    synthetic source), plus a deterministic noise of standard deviation 0.002 seeded by the
+    configuration, as fine-tunes are noisy (so interpolation and bisection are not exact)."""
+    key = config_key(config)
+    noise = random.Random(zlib.crc32(key.encode())).gauss(0.0, 0.002) if config else 0.0
+    return 0.97 - sum(PENALTY[k] * (1.0 - v) ** 2 for k, v in config.items()) + noise
+
+
+def make_table(path: Path, planner: Planner) -> int:
+    """Write the synthetic table of every split-aware configuration of the planner's grid."""
+    space = planner.profile.space
+    rows = [
+        TableRow(kept_of(space, c), round(a, 6), round(a - 0.005, 6), 0.0, i)
+        for i, c in enumerate(split_aware_grid(space), 1)
+        for a in [min(1.0, max(0.0, synthetic_accuracy(c)))]
+    ]
+    path.write_text(format_table(space.model, "synthetic", "synthetic-v1", rows))
+    return len(rows)
+
+
+class Lookups:
+    """A table source in a cache cell of its own (one per run): counts what the run asked."""
+
+    trains = False
+
+    def __init__(self, source: TableSource, tag: str) -> None:
+        self.source = source
+        self.tag = tag
+
+    @property
+    def workload(self) -> str:
+        return self.source.workload
+
+    @property
+    def budget_key(self) -> str:
+        return f"{self.source.budget_key},bench={self.tag}"
+
+    @property
+    def epochs(self) -> int | None:
+        return None
+
+    def measure(self, config: Mapping[str, float]) -> Measurement:
+        return self.source.measure(config)
+
+
+def table_optimum(table: AccuracyTable, planner: Planner, floor: float) -> float:
+    """The fastest row of the table whose validation accuracy meets the floor."""
+    space = planner.profile.space
+    return min(
+        planner.best(Compression.from_fractions(planner.profile, r.config(space))).latency_ms
+        for r in table.rows
+        if r.val_accuracy >= floor
+    )
+
+
+def run_table(args: argparse.Namespace) -> list[dict[str, object]]:
+    grid = None if args.keep_grid is None else parse_keep_grid(args.keep_grid)
+    settings_base = {
+        "model": args.model,
+        "device": args.device,
+        "bandwidth_mbps": args.bandwidth,
+        "acc_floor": args.acc_floor,
+        "keep_grid": grid,
+    }
+    planner = SearchSettings(**settings_base).planner()
+    if args.make_table:
+        print(f"wrote {make_table(args.table, planner)} synthetic rows to {args.table}")
+    table = read_table(args.table, model=args.model)
+    optimum = table_optimum(table, planner, args.acc_floor)
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory(dir="/dev/shm" if Path("/dev/shm").is_dir() else None) as tmp:
+        storage = Storage(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        storage.upgrade()
+        for strategy in args.strategies:
+            deterministic = strategy in ("exhaustive", "cnnpc")
+            for seed in args.seeds[:1] if deterministic else args.seeds:
+                source = TableSource(table)
+                trials = args.exhaustive_trials if deterministic else args.trials  # to their end
+                settings = SearchSettings(
+                    **settings_base,
+                    strategy=strategy,
+                    trials=trials,
+                    seed=seed,
+                )
+                started = time.perf_counter()
+                result = run_search(settings, Lookups(source, f"{strategy}/{seed}"), storage)
+                best = result.best or {}
+                lat = best.get("latency_ms")
+                rows.append(
+                    {
+                        "strategy": strategy,
+                        "seed": seed,
+                        "trials": result.trials,
+                        "asked": source.asked,
+                        "unmeasured": source.missing,
+                        "best_latency_ms": lat,
+                        "optimum_ms": optimum,
+                        "gap_pct": None if lat is None else 100.0 * (float(lat) / optimum - 1.0),
+                        "seconds": round(time.perf_counter() - started, 1),
+                    }
+                )
+                print(json.dumps(rows[-1]), flush=True)
+        storage.close()
+    return rows
+
+
+def summary(rows: list[dict[str, object]]) -> str:
+    """Mean and spread (population std, min..max) over seeds, per strategy."""
+    lines = [
+        "| strategy | runs | gap to optimum, mean ± std (min..max) | configurations asked, "
+        "mean ± std (min..max) | none feasible | s per run |",
+        "|---|---|---|---|---|---|",
+    ]
+    for strategy in dict.fromkeys(str(r["strategy"]) for r in rows):
+        mine = [r for r in rows if r["strategy"] == strategy]
+        gaps = [float(str(r["gap_pct"])) for r in mine if r["gap_pct"] is not None]
+        asked = [float(str(r["asked"])) for r in mine]
+        secs = statistics.mean(float(str(r["seconds"])) for r in mine)
+
+        def spread(xs: list[float], unit: str) -> str:
+            if not xs:
+                return "—"
+            sd = statistics.pstdev(xs) if len(xs) > 1 else 0.0
+            return f"{statistics.mean(xs):.2f}{unit} ± {sd:.2f} ({min(xs):.2f}..{max(xs):.2f})"
+
+        lines.append(
+            f"| {strategy} | {len(mine)} | {spread(gaps, ' %')} | {spread(asked, '')} "
+            f"| {len(mine) - len(gaps)} | {secs:.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="mobilenet")
@@ -134,14 +307,28 @@ def main() -> None:
     p.add_argument("--trials", type=int, default=12, help="trial budget of tpe/random/cnnpc")
     p.add_argument("--exhaustive-trials", type=int, default=5000)
     p.add_argument("--epochs", type=int, default=None, help="fine-tune epochs (default budget)")
-    p.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")], default=[0])
+    p.add_argument(
+        "--seeds",
+        type=_seeds,
+        default=[0],
+        help="N (seeds 0..N-1) or a comma list of seeds",
+    )
     p.add_argument(
         "--strategies", type=lambda s: s.split(","), default=list(STRATEGIES), metavar="LIST"
     )
     p.add_argument("--json", type=Path, default=None, help="also write the rows here")
+    p.add_argument("--table", type=Path, default=None, help="accuracies from this table only")
+    p.add_argument("--keep-grid", default=None, help="channels or fractions (table mode)")
+    p.add_argument(
+        "--make-table", action="store_true", help="first write a synthetic table to --table"
+    )
     args = p.parse_args()
-    rows = run(args)
-    print(table(rows))
+    if args.table is not None:
+        rows = run_table(args)
+        print(summary(rows))
+    else:
+        rows = run(args)
+        print(table(rows))
     if args.json is not None:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
 
