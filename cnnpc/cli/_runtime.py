@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--threads", type=positive_int, default=1, help="TFLite threads (1)")
     p.add_argument("--max-connections", type=positive_int, default=16)
     p.add_argument("--frame-timeout", type=positive_float, default=10.0, metavar="S")
+    p.add_argument(
+        "--idle-timeout",
+        type=positive_float,
+        default=None,
+        metavar="S",
+        help="close a connection silent for S s between requests, so that idle clients "
+        "cannot hold every slot (default 30)",
+    )
     p.set_defaults(func=run_serve)
 
     q = sub.add_parser(
@@ -65,6 +74,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
     plan = load_plan(args.plan)
     limits = Limits(max_connections=args.max_connections, frame_timeout=args.frame_timeout)
+    if args.idle_timeout is not None:
+        limits = dataclasses.replace(limits, idle_timeout=args.idle_timeout)
     server = PartServer(
         plan,
         args.role,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -63,7 +64,8 @@ def build_deployment(
             )
         tensor = "input" if k == 0 else space.candidates[k - 1].name
         links.append(LinkSpec(source, target, tensor, spec, rates[source], mbit_bits))
-    return [p.as_dict() for p in parts], [lk.as_dict() for lk in links], files
+    entries = [p.as_dict() | {"sha256": hashlib.sha256(files[p.file]).hexdigest()} for p in parts]
+    return entries, [lk.as_dict() for lk in links], files
 
 
 def input_spec(image_size: int, channels: int = 3) -> TensorSpec:

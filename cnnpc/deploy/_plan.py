@@ -7,6 +7,7 @@ missing or corrupt plan folder is one line, not a crash inside a server.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -152,6 +153,20 @@ class DeployedPlan:
         return int(self.input.shape[1])
 
 
+def _check_digest(path: Path, recorded: object, what: str) -> None:
+    """A damaged part file is refused here: TFLite may crash on one instead of raising."""
+    if recorded is None:  # plans written before digests were recorded
+        return
+    try:
+        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    if actual != recorded:
+        raise PlanError(
+            f"{path}: damaged (its sha256 is not the one {what} records); deploy the plan again"
+        )
+
+
 def load_plan(folder: str | Path) -> DeployedPlan:
     """Read and check ``<folder>/plan.json`` and that every part file it names is there."""
     root = Path(folder)
@@ -174,6 +189,7 @@ def load_plan(folder: str | Path) -> DeployedPlan:
         file = item.get("file")
         if not isinstance(file, str) or "/" in file or not (root / file).is_file():
             raise PlanError(f"{what}.file: missing part file {file!r}")
+        _check_digest(root / file, item.get("sha256"), what)
         segments = item.get("segments", [])
         span = item.get("span")
         if (

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cnnpc.deploy import PartSpec, TensorSpec
+from cnnpc.deploy import PartSpec, PlanError, TensorSpec
 from cnnpc.runtime._frames import PayloadError
 
 
@@ -43,9 +43,15 @@ class Part:
         from cnnpc.models._keras import tf
 
         self.spec = spec
-        with quiet():  # the deprecation warning, and XNNPACK's notice on allocation
-            self._interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=threads)
-            self._interpreter.allocate_tensors()
+        try:
+            with quiet():  # the deprecation warning, and XNNPACK's notice on allocation
+                self._interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=threads)
+                self._interpreter.allocate_tensors()
+        except Exception as exc:  # TFLite raises ValueError, RuntimeError, UnicodeDecodeError...
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise PlanError(
+                f"{path}: not a loadable TFLite model ({first[:200]}); deploy the plan again"
+            ) from None
         self._in = self._interpreter.get_input_details()[0]["index"]
         self._out = self._interpreter.get_output_details()[0]["index"]
         self._lock = threading.Lock()

@@ -54,8 +54,8 @@ class Limits:
     max_connections: int = 16
     frame_timeout: float = 10.0
     """Seconds a started frame may take to arrive completely."""
-    idle_timeout: float = 120.0
-    """Seconds a connection may wait between frames."""
+    idle_timeout: float = 30.0
+    """Seconds a connection may wait between frames: idle clients cannot hold every slot."""
     forward_timeout: float = 60.0
 
 

@@ -43,6 +43,19 @@ def check_image_folder(path: str | Path) -> Path:
     return Path(path)
 
 
+def _first_undecodable(folders: list[Path]) -> Path | None:
+    """The file the batch decoder choked on (it does not say), found by decoding one by one."""
+    for folder in folders:
+        for file in sorted(folder.iterdir()):
+            if file.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            try:
+                tf.io.decode_image(tf.io.read_file(str(file)), channels=3, expand_animations=False)
+            except tf.errors.OpError:
+                return file
+    return None
+
+
 def image_folder(path: str | Path, input_size: int, split_seed: int = 0) -> Workload:
     """Load `path` (one sub-folder per class) at `input_size`, split 60/20/20 (stratified)."""
     root = Path(path)
@@ -67,7 +80,9 @@ def image_folder(path: str | Path, input_size: int, split_seed: int = 0) -> Work
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"--data {root}: cannot read images: {first_line}") from None
     except tf.errors.OpError as exc:  # e.g. InvalidArgumentError for an undecodable file
-        raise InputError(f"--data {root}: cannot decode images: {type(exc).__name__}") from None
+        bad = _first_undecodable(folders)
+        what = "images" if bad is None else f"image {bad}"
+        raise InputError(f"--data {root}: cannot decode {what}: {type(exc).__name__}") from None
     x = np.concatenate(xs).astype(np.float32)
     y = np.concatenate(ys).astype(np.int64)
     train, val, test = stratified_split(x, y, split_seed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -91,6 +92,8 @@ def test_out_is_checked_before_building(tmp_path):
 def test_corrupt_plans_are_one_line_errors(three_tier, tmp_path, edit, message):
     raw = json.loads((three_tier.folder / PLAN_FILE).read_text())
     edit(raw)
+    for part in raw["parts"]:
+        part.pop("sha256")  # empty part files: a plan without digests (older cnnpc)
     folder = tmp_path / "plan"
     folder.mkdir()
     for part in three_tier.parts.values():
@@ -108,3 +111,24 @@ def test_missing_or_unreadable_plan(tmp_path):
     (tmp_path / PLAN_FILE).write_text("{not json")
     with pytest.raises(PlanError, match="cannot read"):
         load_plan(tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "random"])
+def test_damaged_part_files_are_refused_by_their_digest(three_tier, tmp_path, damage):
+    """TFLite can crash on a damaged model rather than raise: the digest stops it first."""
+    raw = json.loads((three_tier.folder / PLAN_FILE).read_text())
+    files = {p.file: three_tier.part_path(p.tier).read_bytes() for p in three_tier.parts.values()}
+    assert all(len(p["sha256"]) == 64 for p in raw["parts"])
+    good = files["edge.tflite"]
+    files["edge.tflite"] = {
+        "flip": good[:300] + bytes([good[300] ^ 0x5A]) + good[301:],
+        "truncate": good[: len(good) // 2],
+        "random": os.urandom(len(good)),
+    }[damage]
+    folder = write_plan_folder(tmp_path / "p", raw, files)
+    with pytest.raises(PlanError) as info:
+        load_plan(folder)
+    assert str(info.value) == (
+        f"{folder / 'edge.tflite'}: damaged (its sha256 is not the one "
+        f"{folder / PLAN_FILE}: parts[1] records); deploy the plan again"
+    )
