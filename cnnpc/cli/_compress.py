@@ -7,6 +7,7 @@ fast and bad input fails in a fraction of a second.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -14,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from cnnpc.cli._common import (
     format_table,
-    keep_spec,
     positive_int,
     print_json,
     seed_int,
 )
+from cnnpc.cli._search import add_keep_grid_argument
 from cnnpc.errors import InputError
 
 if TYPE_CHECKING:
@@ -52,10 +53,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--keep",
         required=True,
-        type=keep_spec,
+        type=_keep_values,
         metavar="NAME=FRACTION[,...]",
-        help="fraction of channels each candidate keeps, in (0, 1]; others keep all",
+        help="fraction of channels each candidate keeps, in (0, 1]; others keep all "
+        "(with --keep-grid channels: NAME=COUNT, the channels it keeps)",
     )
+    add_keep_grid_argument(parser)
     parser.add_argument("--epochs", type=positive_int, default=3, help="fine-tune epochs (3)")
     parser.add_argument(
         "--steps", type=positive_int, default=None, help="cap on fine-tune steps per epoch"
@@ -103,10 +106,37 @@ def _check_paths(args: argparse.Namespace) -> None:
         raise InputError(f"--weights {args.weights}: no such file")
 
 
+def _keep_values(text: str) -> dict[str, float]:
+    """argparse type: NAME=NUMBER[,...] with numbers > 0: fractions, or channel counts on the
+    per-channel grid (judged in `run`, where --keep-grid is known)."""
+    keep: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not sep or not name.strip():
+            raise argparse.ArgumentTypeError(f"expected NAME=FRACTION or NAME=COUNT, got {part!r}")
+        if not math.isfinite(number) or number <= 0:
+            raise argparse.ArgumentTypeError(f"keep fraction must be in (0, 1], got {part!r}")
+        keep[name.strip()] = number
+    return keep
+
+
 def run(args: argparse.Namespace) -> int:
-    from cnnpc.spaces import load_space
+    from cnnpc.spaces import keep_on_grid, load_space
 
     space = load_space(args.model)
+    if args.keep_grid is not None:
+        args.keep = keep_on_grid(space.with_keep_grid(args.keep_grid), args.keep)
+    else:
+        for name, value in args.keep.items():
+            if value > 1.0:
+                raise InputError(
+                    f"--keep {name}={value:g}: keep fraction must be in (0, 1] (channel "
+                    "counts need --keep-grid channels)"
+                )
     for name, fraction in args.keep.items():
         cand = space.candidates[space.index(name)]
         if not cand.prunable and fraction != 1.0:

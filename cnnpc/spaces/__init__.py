@@ -9,6 +9,7 @@ from cnnpc.spaces._schema import (
     Candidate,
     KeepGrid,
     SearchSpace,
+    keep_on_grid,
     parse_keep_grid,
     parse_space,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "Candidate",
     "KeepGrid",
     "SearchSpace",
+    "keep_on_grid",
     "kept_count",
     "load_space",
     "load_space_file",

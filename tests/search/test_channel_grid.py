@@ -114,3 +114,22 @@ def test_keep_grid_parsing():
             parse_keep_grid(bad)
     doc = {"model": "m", "candidates": [{"name": "a", "channels": 4}], "keep_grid": "channels"}
     assert parse_space(doc, "m.yaml").fractions("a") == (0.25, 0.5, 0.75, 1.0)
+
+
+def test_compress_keep_on_the_grid(capsys):
+    from cnnpc.cli import main
+    from cnnpc.spaces import keep_on_grid, load_space
+
+    space = load_space("mobilenet")
+    assert keep_on_grid(space.with_keep_grid("channels"), {"block6": 17}) == {"block6": 17 / 32}
+    base = ["compress", "--model", "mobilenet", "--data", "/nonexistent"]
+    cases = [
+        (["--keep", "block6=17"], "need --keep-grid channels"),
+        (["--keep", "block6=0.5", "--keep-grid", "channels"], "channel count in 1..32"),
+        (["--keep", "block6=33", "--keep-grid", "channels"], "channel count in 1..32"),
+        (["--keep", "block6=0.375", "--keep-grid", "0.25,0.5"], "not on the keep grid"),
+        (["--keep", "block6=17", "--keep-grid", "channels"], "--data /nonexistent"),  # accepted
+    ]
+    for args, message in cases:
+        assert main([*base, *args]) == 2
+        assert message in capsys.readouterr().err
