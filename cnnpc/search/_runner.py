@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,46 +32,23 @@ from cnnpc.search._sharing import (
     TrialHeartbeats,
     count_trials,
     exclusive,
+    heartbeat_storage,
     is_surplus,
     release_slot,
     take_slot,
 )
+from cnnpc.search._skips import skip_reason
 from cnnpc.search._strategies import StrategyContext, cnnpc, exhaustive
-from cnnpc.search._summary import summarise
+from cnnpc.search._summary import SearchResult, TrialEvent, summarise
 from cnnpc.search._surrogate import AccuracySurrogate
 from cnnpc.search._unmeasured import UNMEASURED, Unmeasured
 from cnnpc.search._workers import Liveness, Pulse, this_worker
 
 if TYPE_CHECKING:
     import optuna
-    from optuna.trial import FrozenTrial, Trial
+    from optuna.trial import Trial
 
     from cnnpc.storage import Storage, TrialRecord
-
-
-@dataclass(frozen=True)
-class TrialEvent:
-    """Progress report after each trial (the CLI draws its progress bar from these)."""
-
-    done: int
-    total: int
-    finetunes: int
-    best_latency_ms: float | None
-    best_accuracy: float | None
-    state: str
-    reason: str | None
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    search_id: int
-    status: str
-    message: str | None
-    finetunes: int
-    trials: int
-    best: dict[str, Any] | None
-    pareto: list[dict[str, Any]] = field(default_factory=list)
-    storage_url: str = ""
 
 
 def _now() -> datetime:
@@ -140,7 +116,7 @@ class SearchRunner:
         finished = self.storage.list_trials(self.search.id)
         self._resumed_at = sum(t.state in ("complete", "pruned") for t in finished)
         with exclusive(self.storage, "optuna-storage-setup", self.liveness):
-            rdb = _rdb_storage(self.storage.url, self.liveness, self._on_stale)
+            rdb = heartbeat_storage(self.storage.url, self.liveness, self.recorder.finished)
             self.study = optuna.create_study(
                 study_name=self.search.study_name,
                 storage=rdb,
@@ -148,7 +124,7 @@ class SearchRunner:
                 direction="minimize" if self.settings.mode == "acc_floor" else "maximize",
                 load_if_exists=True,
             )
-        self._heartbeats = TrialHeartbeats(self.study, rdb, self.liveness, self._on_stale_trial)
+        self._heartbeats = TrialHeartbeats(self.study, rdb, self.liveness, self.recorder.finished)
         self.distributions: dict[str, optuna.distributions.BaseDistribution] = distributions(
             self.space
         )
@@ -160,13 +136,6 @@ class SearchRunner:
         self.storage.renew_claims(this_worker())
         if self._heartbeats is not None:
             self._heartbeats.beat()
-
-    def _on_stale(self, _study: optuna.Study, trial: FrozenTrial) -> None:
-        self._on_stale_trial(trial)
-
-    def _on_stale_trial(self, trial: FrozenTrial) -> None:
-        """This worker failed a dead worker's trial in Optuna: record cnnpc's side."""
-        self.recorder.finished(trial)
 
     @property
     def heartbeats(self) -> TrialHeartbeats:
@@ -289,42 +258,6 @@ class SearchRunner:
                 return dict(config)
         return None
 
-    def _skip_reason(self, config: Config, latency_ms: float) -> tuple[str | None, float | None]:
-        """Why this unmeasured configuration need not be fine-tuned (None: it must be)."""
-        s = self.settings
-        best = self._best_so_far()
-        pred = self.surrogate.predict(config)
-        predicted = None if pred is None else pred.mean
-        if s.acc_floor is not None:
-            if best is not None and best.latency_ms is not None and latency_ms >= best.latency_ms:
-                return (
-                    f"cannot beat the best feasible latency {best.latency_ms:.2f} ms even at "
-                    "the baseline accuracy",
-                    predicted,
-                )
-            if pred is not None and pred.optimistic(self.surrogate.z) < s.acc_floor:
-                return (
-                    f"surrogate predicts accuracy {pred.mean:.4f} +/- {pred.std:.4f}, "
-                    f"confidently below the floor {s.acc_floor:g}",
-                    predicted,
-                )
-        else:
-            assert s.latency_budget_ms is not None
-            if latency_ms > s.latency_budget_ms:
-                return (f"latency {latency_ms:.2f} ms exceeds the budget", predicted)
-            if (
-                best is not None
-                and best.val_accuracy is not None
-                and pred is not None
-                and pred.optimistic(self.surrogate.z) <= best.val_accuracy
-            ):
-                return (
-                    f"surrogate predicts accuracy {pred.mean:.4f} +/- {pred.std:.4f}, "
-                    f"confidently no better than the best {best.val_accuracy:.4f}",
-                    predicted,
-                )
-        return None, predicted
-
     def _run_trial(self, trial: Trial) -> None:
         """Evaluate `trial`; if this worker stops inside it, fail it now (not a grace later)."""
         import optuna
@@ -357,7 +290,11 @@ class SearchRunner:
         spent = False
         if measured is None:
             self._refit_surrogate()
-            reason, predicted = self._skip_reason(config, plan.latency_ms)
+            pred = self.surrogate.predict(config)
+            reason = skip_reason(
+                self.settings, self._best_so_far(), pred, self.surrogate.z, plan.latency_ms
+            )
+            predicted = None if pred is None else pred.mean
             if predicted is not None:
                 trial.set_user_attr(PREDICTED_ATTR, predicted)
             if reason is not None:
@@ -448,29 +385,6 @@ def _grid_extra(settings: SearchSettings) -> dict[str, Any]:
     """A search on another keep grid is another search (absent: the space's own grid)."""
     grid = settings.keep_grid
     return {} if grid is None else {"keep_grid": grid if isinstance(grid, str) else list(grid)}
-
-
-def _rdb_storage(
-    url: str,
-    liveness: Liveness,
-    on_stale: Callable[[optuna.Study, FrozenTrial], None],
-) -> optuna.storages.RDBStorage:
-    """Optuna's storage in cnnpc's database, with its trial heartbeat switched on."""
-    import warnings
-
-    import optuna
-
-    from cnnpc.storage import optuna_engine_kwargs
-
-    with warnings.catch_warnings():  # the heartbeat is "experimental" in Optuna
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(
-            url,
-            engine_kwargs=optuna_engine_kwargs(url),
-            heartbeat_interval=liveness.heartbeat_s,
-            grace_period=liveness.grace_s,
-            heartbeat_stale_trial_callback=on_stale,
-        )
 
 
 def run_search(

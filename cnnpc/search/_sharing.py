@@ -120,12 +120,17 @@ class TrialHeartbeats:
         with warnings.catch_warnings():  # ask/tell with a heartbeat is what this class is for
             warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
             trial = self.study.ask(dict(distributions))
-        trial_id = self.rdb.get_trial_id_from_study_id_trial_number(self._study_id, trial.number)
+        trial_id = self._id_of(trial.number)
         self.rdb.record_heartbeat(trial_id)
         with self._lock:
             self._mine[trial.number] = trial_id
         trial.set_user_attr("worker", this_worker())
         return trial
+
+    def _id_of(self, number: int) -> int:
+        """The storage id of trial `number`, which record_heartbeat and set_trial_state_values
+        take (RDBStorage's public lookup; Trial and FrozenTrial keep theirs private)."""
+        return int(self.rdb.get_trial_id_from_study_id_trial_number(self._study_id, number))
 
     def release(self, number: int) -> None:
         """This worker is done with trial `number` (told, or given up)."""
@@ -156,7 +161,7 @@ class TrialHeartbeats:
         for number, since in list(self._ownerless_since.items()):
             if now - since <= self.liveness.grace_s:
                 continue
-            trial_id = self.rdb.get_trial_id_from_study_id_trial_number(self._study_id, number)
+            trial_id = self._id_of(number)
             try:
                 failed = self.rdb.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)
             except optuna.exceptions.UpdateFinishedTrialError:
@@ -183,3 +188,23 @@ def take_slot(storage: ClaimStore, search_id: int, liveness: Liveness) -> int:
 
 def release_slot(storage: ClaimStore, search_id: int, slot: int) -> None:
     storage.release_claim(f"search:{search_id}:worker-slot:{slot}", this_worker())
+
+
+def heartbeat_storage(
+    url: str, liveness: Liveness, on_failed: Callable[[FrozenTrial], None]
+) -> optuna.storages.RDBStorage:
+    """Optuna's storage in cnnpc's database with its trial heartbeat on: `on_failed` records
+    cnnpc's side of each stale trial this worker fails (Optuna calls it once, in the winner)."""
+    import optuna
+
+    from cnnpc.storage import optuna_engine_kwargs
+
+    with warnings.catch_warnings():  # the heartbeat is "experimental" in Optuna
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(
+            url,
+            engine_kwargs=optuna_engine_kwargs(url),
+            heartbeat_interval=liveness.heartbeat_s,
+            grace_period=liveness.grace_s,
+            heartbeat_stale_trial_callback=lambda _study, trial: on_failed(trial),
+        )

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cnnpc.planner import Planner
 
 if TYPE_CHECKING:
     from cnnpc.storage import Storage, TrialRecord
+
+
+@dataclass(frozen=True)
+class TrialEvent:
+    """Progress report after each trial (the CLI draws its progress bar from these)."""
+
+    done: int
+    total: int
+    finetunes: int
+    best_latency_ms: float | None
+    best_accuracy: float | None
+    state: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    search_id: int
+    status: str
+    message: str | None
+    finetunes: int
+    trials: int
+    best: dict[str, Any] | None
+    pareto: list[dict[str, Any]] = field(default_factory=list)
+    storage_url: str = ""
 
 
 def _trial_dict(t: TrialRecord) -> dict[str, Any]:
