@@ -8,8 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from cnnpc.cli._browse import search_id
-from cnnpc.cli._common import format_table, positive_int, print_json
+from cnnpc.cli._common import (
+    format_table,
+    library_type,
+    nonnegative_float,
+    positive_int,
+    print_json,
+)
 from cnnpc.cli._db import add_storage_argument
+from cnnpc.errors import InputError
+from cnnpc.planset import DEFAULT_HYSTERESIS, bandwidth_range, check_hysteresis
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,12 +41,35 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--data", default=None, metavar="DIR", help="the search's --data, if any")
     p.add_argument("--weights", default=None, metavar="FILE", help="the search's --weights")
+    p.add_argument(
+        "--adaptive",
+        action="store_true",
+        help="write every plan that is best somewhere in --bandwidth START:STOP (a plan set for "
+        "'cnnpc infer --adaptive'), parts shared, with the switching table",
+    )
+    p.add_argument(
+        "--bandwidth",
+        type=library_type(bandwidth_range),
+        default=None,
+        metavar="START:STOP",
+        help="edge->cloud Mbps range of the plan set (with --adaptive)",
+    )
+    p.add_argument(
+        "--hysteresis",
+        type=nonnegative_float,
+        default=DEFAULT_HYSTERESIS,
+        metavar="F",
+        help=f"switch only to a plan predicted faster by more than this fraction "
+        f"({DEFAULT_HYSTERESIS:g})",
+    )
     add_storage_argument(p)
-    p.add_argument("--json", action="store_true", help="print plan.json")
+    p.add_argument("--json", action="store_true", help="print plan.json (planset.json)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.adaptive or args.bandwidth is not None:
+        return run_adaptive(args)
     from cnnpc.deploy import deploy
 
     result = deploy(
@@ -58,6 +89,62 @@ def run(args: argparse.Namespace) -> int:
     if result.finetuned:
         print("(the model's weights were not kept by the search: it was fine-tuned again)")
     return 0
+
+
+def run_adaptive(args: argparse.Namespace) -> int:
+    if not args.adaptive or args.bandwidth is None:
+        raise InputError("--adaptive and --bandwidth START:STOP go together")
+    check_hysteresis(args.hysteresis)  # before TensorFlow is imported
+    from cnnpc.deploy import deploy_adaptive
+
+    low, high = args.bandwidth
+    result = deploy_adaptive(
+        args.search,
+        args.out,
+        low_mbps=low,
+        high_mbps=high,
+        hysteresis=args.hysteresis,
+        storage_url=args.storage,
+        data=args.data,
+        weights=args.weights,
+        image_size=args.image_size,
+        force=args.force,
+        progress=sys.stderr.isatty(),
+    )
+    if args.json:
+        print_json(result.plan)
+        return 0
+    print_plan_set(result.plan, str(result.folder))
+    if result.finetuned:
+        print("(some weights were not kept by the search: those models were fine-tuned again)")
+    return 0
+
+
+def print_plan_set(planset: dict[str, Any], folder: str) -> None:
+    """The plans of a planset.json and its switching table."""
+    print(
+        f"wrote {folder}: {len(planset['plans'])} plans for {planset['model']} on "
+        f"{planset['device']}, edge->cloud {planset['low_mbps']:g}..{planset['high_mbps']:g} "
+        f"Mbps, hysteresis {planset['hysteresis']:g} (plan.json: {planset['design_plan']})"
+    )
+    rows = [
+        [
+            p["label"],
+            p["mode"],
+            "+".join(p["splits"]) or "-",
+            p["config_key"],
+            p["val_accuracy"],
+            f"{min(p['best_mbps']):.3g}..{max(p['best_mbps']):.3g}",
+        ]
+        for p in planset["plans"]
+    ]
+    print(format_table(["plan", "mode", "splits", "keep", "val acc", "best at Mbps"], rows))
+    switches = [
+        [f"{s['low']} <-> {s['high']}", s["crossover_mbps"], s["up_mbps"], s["down_mbps"]]
+        for s in planset["switches"]
+    ]
+    if switches:
+        print(format_table(["switch", "crossover Mbps", "up at Mbps", "down at Mbps"], switches))
 
 
 def print_plan_summary(plan: dict[str, Any], folder: str) -> None:

@@ -5,6 +5,7 @@ Importing this imports TensorFlow; reading a plan folder (``load_plan``) does no
 
 from __future__ import annotations
 
+from cnnpc.deploy._adaptive import deploy_adaptive, load_plan_set, part_file
 from cnnpc.deploy._build import (
     DeployError,
     build_deployment,
@@ -56,12 +57,15 @@ __all__ = [
     "check_plan_target",
     "convert_parts",
     "deploy",
+    "deploy_adaptive",
     "input_spec",
     "io_specs",
     "is_plan_folder",
     "is_quantization_aware",
     "load_plan",
+    "load_plan_set",
     "open_search_oracle",
+    "part_file",
     "plan_document",
     "quiet",
     "to_int8_tflite",

@@ -167,16 +167,17 @@ def _check_digest(path: Path, recorded: object, what: str) -> None:
         )
 
 
-def load_plan(folder: str | Path) -> DeployedPlan:
-    """Read and check ``<folder>/plan.json`` and that every part file it names is there."""
+def load_plan(folder: str | Path, plan_file: str = PLAN_FILE) -> DeployedPlan:
+    """Read and check ``<folder>/plan.json`` (or another plan file of a plan set there) and
+    that every part file it names is there."""
     root = Path(folder)
-    path = root / PLAN_FILE
+    path = root / plan_file
     if not root.is_dir():
         raise PlanError(f"{root}: no such plan folder (write one with 'cnnpc deploy')")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PlanError(f"{root}: no {PLAN_FILE} (is it a 'cnnpc deploy' folder?)") from None
+        raise PlanError(f"{root}: no {plan_file} (is it a 'cnnpc deploy' folder?)") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise PlanError(f"{path}: cannot read it: {exc}") from None
     if not isinstance(raw, dict) or raw.get("schema_version") != SCHEMA_VERSION:

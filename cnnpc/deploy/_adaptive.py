@@ -1,0 +1,217 @@
+"""`deploy --adaptive`: every plan that is best somewhere in a bandwidth range, in one folder.
+
+The folder holds planset.json (the plans, what their latencies are made of, the switching
+table), one plan-<label>.json per plan (the same schema as plan.json, so each loads and runs
+alone) and the parts. A part is identified by the configuration it was cut from and its segment
+span: plans that run the same span of the same model (on any tier) share one file. plan.json is
+the plan that is best at the search's own bandwidth, so the folder also works as a plain plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cnnpc import __version__
+from cnnpc.deploy._build import (
+    DeployError,
+    build_deployment,
+    check_plan_target,
+    plan_document,
+    write_plan_folder,
+)
+from cnnpc.deploy._layout import Layout
+from cnnpc.deploy._plan import DeployedPlan, PlanError, load_plan
+from cnnpc.deploy._search import DeployResult, _at_size, open_search_oracle
+from cnnpc.errors import InputError
+from cnnpc.planset import (
+    DEFAULT_HYSTERESIS,
+    PLANSET_FILE,
+    PLANSET_KIND,
+    PlanSet,
+    SetPlan,
+    check_hysteresis,
+    sweep_plan_set,
+)
+from cnnpc.storage import Storage, display_url, resolve_url
+
+SCHEMA_VERSION = 1
+
+
+def part_file(config_key: str, span: tuple[int, int]) -> str:
+    """The shared file name of a configuration's segments [start, stop)."""
+    digest = hashlib.sha1(config_key.encode(), usedforsecurity=False).hexdigest()[:10]
+    return f"part-{span[0]}-{span[1]}-{digest}.tflite"
+
+
+def deploy_adaptive(
+    search_id: int,
+    out: str | Path,
+    *,
+    low_mbps: float,
+    high_mbps: float,
+    hysteresis: float = DEFAULT_HYSTERESIS,
+    storage_url: str | None = None,
+    data: str | None = None,
+    weights: str | None = None,
+    image_size: int | None = None,
+    force: bool = False,
+    progress: bool = False,
+    oracle: Any | None = None,
+) -> DeployResult:
+    """Write the plan set of search `search_id` over [low, high] edge->cloud Mbps to `out`."""
+    from cnnpc.planner import LinkOptions, planner_for
+    from cnnpc.search._oracle_source import OracleSource
+
+    check_hysteresis(hysteresis)
+    if not 0 < low_mbps < high_mbps:
+        raise InputError(f"the bandwidth range needs 0 < START < STOP, got {low_mbps}:{high_mbps}")
+    target = check_plan_target(out, force)  # fail before minutes of work
+    url = resolve_url(storage_url)
+    with Storage(url, create=False) as storage:
+        search = storage.get_search(search_id)
+        if search.mode != "acc_floor":
+            raise DeployError(
+                f"search {search_id} has a latency budget: a plan set needs a search with "
+                "--acc-floor (every plan keeps the floor)"
+            )
+        options = LinkOptions.from_stored(search.uplink_mbps, search.extra)
+        oracle = open_search_oracle(search, data, weights, progress, oracle)
+        runs = oracle.finetunes
+        table = sweep_plan_set(
+            search.model,
+            search.device,
+            acc_floor=search.target,
+            options=options,
+            low_mbps=low_mbps,
+            high_mbps=high_mbps,
+            hysteresis=hysteresis,
+            design_mbps=search.bandwidth_mbps,
+            source=OracleSource(oracle),
+            storage=storage,
+        )
+    planner = planner_for(
+        search.model, search.device, bandwidth_mbps=search.bandwidth_mbps, options=options
+    )
+    names = tuple(s.name for s in planner.profile.segments)
+    workload = oracle.workload
+    size = workload.input_size if image_size is None else image_size
+    rates = {"end": options.uplink_mbps, "edge": search.bandwidth_mbps}
+    files: dict[str, bytes] = {}
+    shared: dict[str, dict[str, Any]] = {}
+    documents: dict[str, dict[str, Any]] = {}
+    for config_key in dict.fromkeys(p.config_key for p in table.plans):
+        members = [p for p in table.plans if p.config_key == config_key]
+        model = oracle.tuned_model(members[0].keep)
+        images = workload.train.x
+        if size != workload.input_size:
+            model, images = _at_size(model, images, size)
+        for plan in members:
+            layout = Layout(plan.a, plan.b, len(names))
+            parts, links, built = build_deployment(
+                model, oracle.space, layout, images, rates, planner.links.mbit_bits, names
+            )
+            for part in parts:
+                name = part_file(config_key, (part["span"][0], part["span"][1]))
+                if name not in shared:
+                    files[name] = built[part["file"]]
+                    shared[name] = {"input": part["input"], "output": part["output"]}
+                part.update(file=name, **shared[name])
+            _match_links(layout, parts, links)
+            meta = _meta(search, url, workload, size, plan, oracle, options)
+            documents[plan.file] = plan_document(meta, size, parts, links)
+    design = table.best(planner.links)
+    planset = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": PLANSET_KIND,
+        "created_at": datetime.now(UTC).isoformat(),
+        "cnnpc_version": __version__,
+        "search": {"id": search.id, "storage": display_url(url), "device": search.device},
+        "image_size": size,
+        "design_plan": design.label,
+        **table.as_dict(),
+    }
+    for name, document in [*documents.items(), (PLANSET_FILE, planset)]:
+        files[name] = (json.dumps(document, indent=1, allow_nan=False) + "\n").encode()
+    folder = write_plan_folder(target, documents[design.file], files, force=force)
+    return DeployResult(folder, planset, oracle.finetunes > runs)
+
+
+def _match_links(layout: Layout, parts: list[dict[str, Any]], links: list[dict[str, Any]]) -> None:
+    """Each link carries the tensor at its boundary as the (possibly shared) part that makes
+    it quantises it: the first part's input for the raw image (as build_deployment)."""
+    for (_, _, k), link in zip(layout.links(), links, strict=True):
+        spec = parts[0]["input"]
+        if k > 0:
+            spec = next(p["output"] for p in parts if p["span"][1] == k)
+        link.update({key: spec[key] for key in ("shape", "dtype", "scale", "zero_point")})
+
+
+def _meta(
+    search: Any,
+    url: str,
+    workload: Any,
+    size: int,
+    plan: SetPlan,
+    oracle: Any,
+    options: Any,
+) -> dict[str, Any]:
+    return {
+        "created_at": datetime.now(UTC).isoformat(),
+        "cnnpc_version": __version__,
+        "model": search.model,
+        "search": {
+            "id": search.id,
+            "storage": display_url(url),
+            "device": search.device,
+            "mode": search.mode,
+            "target": search.target,
+            "uplink_mbps": search.uplink_mbps,
+            "bandwidth_mbps": search.bandwidth_mbps,
+            "conventions": options.conventions,
+        },
+        "workload": {
+            "name": workload.name,
+            "image_size": size,
+            "trained_size": workload.input_size,
+            "classes": list(workload.classes),
+        },
+        "plan": {
+            "label": plan.label,
+            "mode": plan.mode,
+            "splits": list(plan.splits),
+            "keep": plan.keep,
+            "channels": oracle.kept_channels(plan.keep),
+        },
+        "accuracy": {"val": plan.val_accuracy, "test": None},
+        "predicted": {
+            "source": f"plan set of search {search.id}, {search.device} profile",
+            "latency_ms": None,
+            "breakdown": {},
+        },
+    }
+
+
+def load_plan_set(folder: str | Path) -> tuple[PlanSet, dict[str, DeployedPlan]]:
+    """Read a plan-set folder: the table and every plan (each checked like plan.json)."""
+    root = Path(folder)
+    path = root / PLANSET_FILE
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlanError(
+            f"{root}: no {PLANSET_FILE} (write one with 'cnnpc deploy --adaptive')"
+        ) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise PlanError(f"{path}: cannot read it: {exc}") from None
+    if not isinstance(raw, dict) or raw.get("schema_version") != SCHEMA_VERSION:
+        raise PlanError(f"{path}: not a schema_version {SCHEMA_VERSION} plan set")
+    table = PlanSet.parse(raw, str(path))
+    plans = {p.label: load_plan(root, p.file) for p in table.plans}
+    models = {(d.raw.get("model"), d.input.shape) for d in plans.values()}
+    if len(models) != 1:
+        raise PlanError(f"{path}: the plans disagree on the model or the input")
+    return table, plans
