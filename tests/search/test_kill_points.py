@@ -44,6 +44,8 @@ SCRIPT = textwrap.dedent(
         def measure(self, config):
             if POINT == "in_finetune" and self.calls:  # the fine-tune after trial 0's
                 die()
+            if POINT == "first_finetune":
+                die()
             time.sleep(0.1)
             return super().measure(config)
 
@@ -53,7 +55,7 @@ SCRIPT = textwrap.dedent(
         def ask(self, *args, **kwargs):
             trial = real_ask(self, *args, **kwargs)
             asks.append(trial.number)
-            if len(asks) == 3:  # trials 0 and 1 are done: the third ask, before anything else
+            if len(asks) == {asks}:  # the trials before are done: this ask, before anything else
                 die()
             return trial
 
@@ -90,10 +92,11 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _worker(url: str, point: str, name: str | None) -> subprocess.Popen[str]:
+def _worker(url: str, point: str, name: str | None, asks: int = 3) -> subprocess.Popen[str]:
     script = SCRIPT.format(
         here=str(Path(__file__).parent),
         point=point,
+        asks=asks,
         trials=TRIALS,
         url=url,
         heartbeat=HEARTBEAT_S,
@@ -112,6 +115,26 @@ def _worker(url: str, point: str, name: str | None) -> subprocess.Popen[str]:
     )
 
 
+def _exact_and_agreeing(storage: Storage, url: str, study_name: str, search_id: int):
+    """The study ended at exactly TRIALS, nothing is left running, Optuna and cnnpc agree."""
+    import optuna
+
+    trials = {t.optuna_number: t for t in storage.list_trials(search_id)}
+    states = Counter(t.state for t in trials.values())
+    assert states["running"] == 0
+    assert states["complete"] + states["pruned"] == TRIALS
+    study = optuna.load_study(study_name=study_name, storage=url)
+    optuna_states = Counter(t.state.name for t in study.get_trials())
+    assert optuna_states["COMPLETE"] + optuna_states["PRUNED"] == TRIALS  # exactly the total
+    assert optuna_states["RUNNING"] == optuna_states["WAITING"] == 0
+    for t in study.get_trials():  # Optuna and cnnpc agree on every trial either recorded
+        if t.state.name in ("COMPLETE", "PRUNED"):
+            assert trials[t.number].state == t.state.name.lower()
+        if t.state.name == "COMPLETE":
+            assert trials[t.number].latency_ms == pytest.approx(t.value)
+    return trials, study
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request, tmp_path):
     if request.param == "sqlite":
@@ -121,8 +144,6 @@ def url(request, tmp_path):
 
 @pytest.mark.parametrize("point", ["after_ask", "in_finetune", "after_tell", "holding_claim"])
 def test_a_worker_killed_anywhere_is_taken_over(url, point):
-    import optuna
-
     Storage(url).close()
     victim = _worker(url, point, "remote-host")
     _, err = victim.communicate(timeout=120)
@@ -144,23 +165,10 @@ def test_a_worker_killed_anywhere_is_taken_over(url, point):
     (search,) = storage.list_searches()
     assert f"DONE {search.id} {TRIALS}" in out
 
-    trials = {t.optuna_number: t for t in storage.list_trials(search.id)}
-    states = Counter(t.state for t in trials.values())
-    assert states["running"] == 0
-    assert states["complete"] + states["pruned"] == TRIALS
+    trials, study = _exact_and_agreeing(storage, url, search.study_name, search.id)
     for number, trial in before.items():  # nothing the victim finished was lost or changed
         assert trials[number].state == trial.state
         assert trials[number].val_accuracy == trial.val_accuracy
-
-    study = optuna.load_study(study_name=search.study_name, storage=url)
-    optuna_states = Counter(t.state.name for t in study.get_trials())
-    assert optuna_states["COMPLETE"] + optuna_states["PRUNED"] == TRIALS  # exactly the total
-    assert optuna_states["RUNNING"] == optuna_states["WAITING"] == 0
-    for t in study.get_trials():  # Optuna and cnnpc agree on every trial either recorded
-        if t.state.name in ("COMPLETE", "PRUNED"):
-            assert trials[t.number].state == t.state.name.lower()
-        if t.state.name == "COMPLETE":
-            assert trials[t.number].latency_ms == pytest.approx(t.value)
 
     failed = [t for t in trials.values() if t.state == "failed"]
     if point in ("after_ask", "in_finetune"):  # the victim's running trial was taken over
@@ -183,4 +191,32 @@ def test_a_worker_killed_anywhere_is_taken_over(url, point):
         first = min(t.started_at.timestamp() for t in trials.values())
         print(f"\n{point}: trial 0 started {first - died:.2f} s after the kill")
         assert GRACE_S - 0.5 <= first - died <= GRACE_S + 6
+    storage.close()
+
+
+@pytest.mark.parametrize("point", ["after_ask", "first_finetune"])
+def test_a_worker_running_beside_the_dead_one_takes_over(url, point):
+    """Both workers run; the victim (started first, so it takes trial 0) dies after asking its
+    second trial, or inside its first fine-tune while it holds trial 0's claims. The survivor
+    fails the dead trial and takes the claims over once their heartbeat is GRACE_S old."""
+    Storage(url).close()
+    victim = _worker(url, point, "remote-host", asks=2)
+    time.sleep(0.5)
+    survivor = _worker(url, "none", None)
+    while victim.poll() is None:
+        time.sleep(0.02)
+    died = time.time()
+    assert victim.returncode == -signal.SIGKILL, victim.communicate()[1]
+    out, err = survivor.communicate(timeout=180)
+    assert survivor.returncode == 0, err
+    storage = Storage(url)
+    (search,) = storage.list_searches()
+    assert f"DONE {search.id} {TRIALS}" in out
+    trials, study = _exact_and_agreeing(storage, url, search.study_name, search.id)
+    (dead,) = [t for t in trials.values() if t.state == "failed"]
+    delay = dead.finished_at.timestamp() - died
+    print(f"\nbeside, {point}: trial {dead.optuna_number} taken over {delay:.2f} s after the kill")
+    assert GRACE_S - HEARTBEAT_S - 0.5 <= delay <= GRACE_S + 2 * HEARTBEAT_S + 2, delay
+    workers = {t.user_attrs.get("worker", "").split(":")[0] for t in study.get_trials()}
+    assert "remote-host" in workers  # the victim did own trials: it looked remote
     storage.close()
