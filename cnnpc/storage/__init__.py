@@ -27,13 +27,12 @@ from cnnpc.storage._records import (
     TrialRecord,
 )
 from cnnpc.storage._schema import VERSION_TABLE
-from cnnpc.storage._storage import STALE_REASON, TRIAL_SORTS, Storage
+from cnnpc.storage._storage import TRIAL_SORTS, Storage
 from cnnpc.storage._url import DEFAULT_URL, ENV_VAR, display_url, optuna_engine_kwargs, resolve_url
 
 __all__ = [
     "DEFAULT_URL",
     "ENV_VAR",
-    "STALE_REASON",
     "TRIAL_SORTS",
     "VERSION_TABLE",
     "BestPlanRecord",

@@ -7,9 +7,8 @@ race, so two processes on one search neither fail nor duplicate a row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
@@ -50,7 +49,6 @@ from cnnpc.storage._records import (
     SearchSummary,
     TrialInput,
     TrialRecord,
-    as_utc,
     check_status,
     finite,
     json_value,
@@ -62,7 +60,6 @@ if TYPE_CHECKING:
 
 TrialSort = Literal["latency", "accuracy", "number"]
 TRIAL_SORTS: tuple[str, ...] = ("latency", "accuracy", "number")
-STALE_REASON = "interrupted: its process stopped before it finished"
 
 
 class Storage:
@@ -234,38 +231,6 @@ class Storage:
             search.updated_at = now
             session.flush()
             return trial_record(row)
-
-    @retrying()
-    def mark_stale_running_trials_failed(
-        self,
-        search_id: int,
-        *,
-        numbers: Iterable[int] | None = None,
-        started_before: datetime | None = None,
-    ) -> int:
-        """Mark a search's 'running' trials failed (their process died); return how many.
-
-        With no filter every running trial of the search is taken, which is right for one
-        worker resuming. With several live workers pass the Optuna numbers Optuna itself
-        found stale (heartbeat), or a `started_before` cut-off, so live trials are left alone.
-        """
-        with self.session_scope() as session:
-            search_row(session, search_id)
-            query = select(TrialModel).where(
-                TrialModel.search_id == search_id, TrialModel.state == "running"
-            )
-            if numbers is not None:
-                query = query.where(TrialModel.optuna_number.in_(list(numbers)))
-            if started_before is not None:
-                query = query.where(TrialModel.started_at < as_utc(started_before))
-            rows = session.scalars(query).all()
-            now = utcnow()
-            for row in rows:
-                row.state = "failed"
-                row.reason = row.reason or STALE_REASON
-                row.finished_at = now
-                row.updated_at = now
-            return len(rows)
 
     def list_trials(
         self,

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
-from factories import T0, plan, populate, spec, trial
+from factories import plan, populate, spec, trial
 
 import cnnpc.storage._storage as storage_module
 from cnnpc.errors import InputError
-from cnnpc.storage import STALE_REASON, Storage, StorageError, TrialInput
+from cnnpc.storage import Storage, StorageError, TrialInput
 
 
 @pytest.fixture
@@ -71,7 +71,6 @@ def test_unknown_search_id_is_a_one_line_error(storage):
         lambda: storage.get_best_plan(42),
         lambda: storage.set_best_plan(42, 0, {}),
         lambda: storage.record_trial(42, trial(0, 10.0, 0.9)),
-        lambda: storage.mark_stale_running_trials_failed(42),
     ):
         with pytest.raises(StorageError) as info:
             call()
@@ -143,19 +142,10 @@ def test_a_search_stores_its_fine_tune_epochs(storage):
         storage.get_or_create_search(spec(seed=6, epochs=0))
 
 
-def test_mark_stale_running_trials_failed(storage):
+def test_get_trial(storage):
     search = populate(storage)
     storage.record_trial(search.id, trial(8, 25.0, None, state="running"))
-    assert storage.mark_stale_running_trials_failed(search.id, numbers=[8]) == 1
-    assert storage.get_trial(search.id, 7).state == "running"
-    cutoff = T0 + timedelta(minutes=7, seconds=1)
-    assert storage.mark_stale_running_trials_failed(search.id, started_before=T0) == 0
-    assert storage.mark_stale_running_trials_failed(search.id, started_before=cutoff) == 1
-    assert storage.mark_stale_running_trials_failed(search.id) == 0
-    stale = storage.get_trial(search.id, 7)
-    assert stale.state == "failed" and stale.reason == STALE_REASON
-    assert stale.finished_at is not None
-    assert storage.summary(search.id).n_failed == 3
+    assert storage.get_trial(search.id, 8).state == "running"
     assert storage.get_trial(search.id, 99) is None
 
 
