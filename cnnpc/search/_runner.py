@@ -46,7 +46,7 @@ from cnnpc.search._workers import Liveness, Pulse, this_worker
 
 if TYPE_CHECKING:
     import optuna
-    from optuna.trial import Trial
+    from optuna.trial import Trial, TrialState
 
     from cnnpc.storage import Storage, TrialRecord
 
@@ -144,7 +144,7 @@ class SearchRunner:
 
     # -- strategy plumbing -------------------------------------------------------------------
 
-    def _sampler(self) -> Any:
+    def _sampler(self) -> optuna.samplers.BaseSampler:
         """Seeded by --seed, offset by this worker's slot and by the trials already done, so
         neither a second worker nor a resumed run replays the proposals made before."""
         import optuna
@@ -326,7 +326,9 @@ class SearchRunner:
         self._tell(trial, value)
         self._emit("complete", None)
 
-    def _tell(self, trial: Trial, value: float | None = None, state: Any = None) -> None:
+    def _tell(
+        self, trial: Trial, value: float | None = None, state: TrialState | None = None
+    ) -> None:
         """Tell Optuna, then record cnnpc's row from what Optuna now holds (one step: a crash
         between the two is completed by the next worker's reconcile)."""
         import optuna
