@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from alembic import command
 from factories import spec
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from cnnpc.errors import InputError
 from cnnpc.storage import Storage, StorageError, _schema
@@ -113,18 +113,39 @@ def test_an_0001_database_refuses_then_upgrades_keeping_its_rows(tmp_path):
         assert storage.get_or_create_search(spec()).id == 2
 
 
-def test_an_0002_database_upgrades_its_claims_and_searches(tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'v2.db'}"
+    return request.getfixturevalue("postgres_url_factory")()
+
+
+def test_an_0002_database_upgrades_its_claims_and_searches(empty_url):
     """0002 -> 0003: held claims get their creation time as last heartbeat (so a holder that
     died before the upgrade is taken over), searches get the epochs their budget key names."""
-    path = tmp_path / "v2.db"
-    url = _database_at(path, "0002")
-    with sqlite3.connect(path) as db:
-        _old_search(db, "a", "epochs=3,seed=0,id=0123456789abcdef")
-        _old_search(db, "b", "synthetic-v1")
-        db.execute(
-            "INSERT INTO cnnpc_claims (name, owner, created_at) VALUES (?, ?, ?)",
-            (claim_digest("accuracy:old"), "old-host:42", "2026-01-01 00:00:00.000000"),
+    url = empty_url
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        config = _schema._config(url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        for key, budget in (("a", "epochs=3,seed=0,id=0123456789abcdef"), ("b", "synthetic-v1")):
+            connection.execute(
+                text(
+                    "INSERT INTO cnnpc_searches (spec_key, study_name, model, device, workload, "
+                    "uplink_mbps, bandwidth_mbps, mode, target, strategy, budget_key, "
+                    "code_version, extra, status, created_at, updated_at) VALUES (:k, :s, "
+                    "'mobilenet', 'MI8', 'digits', 20, 10, 'acc_floor', 0.9, 'tpe', :b, '0.1', "
+                    "'{}', 'finished', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                ),
+                {"k": key, "s": f"s-{key}", "b": budget},
+            )
+        connection.execute(
+            text("INSERT INTO cnnpc_claims (name, owner, created_at) VALUES (:n, :o, :c)"),
+            {"n": claim_digest("accuracy:old"), "o": "old-host:42", "c": "2026-01-01 00:00:00"},
         )
+        connection.commit()
+    engine.dispose()
     with pytest.raises(StorageError, match="older than this cnnpc"):
         Storage(url)
     assert Storage(url, ensure_schema=False).upgrade() == ("0002", "0003")
