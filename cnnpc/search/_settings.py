@@ -55,6 +55,11 @@ class SearchSettings:
             raise InputError(f"--trials must be >= 1, got {self.trials}")
         if self.timeout_s is not None and not self.timeout_s > 0:
             raise InputError(f"--timeout must be > 0, got {self.timeout_s}")
+        grid = self.keep_grid
+        if isinstance(grid, tuple) and (
+            not grid or grid[-1] != 1.0 or any(not (math.isfinite(f) and 0 < f <= 1) for f in grid)
+        ):
+            raise InputError(f"--keep-grid fractions must be in (0, 1] and end with 1, got {grid}")
 
     @property
     def mode(self) -> str:
