@@ -50,6 +50,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="close a connection silent for S s between requests, so that idle clients "
         "cannot hold every slot (default 30)",
     )
+    p.add_argument(
+        "--adaptive",
+        action="store_true",
+        help="serve every plan of a 'cnnpc deploy --adaptive' folder (requests name their plan)",
+    )
     p.set_defaults(func=run_serve)
 
     q = sub.add_parser(
@@ -64,28 +69,44 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument("--shape", action="store_true", help="shape the link to the edge to the plan")
     q.add_argument("--limit", type=positive_int, default=None, metavar="N", help="first N images")
     q.add_argument("--threads", type=positive_int, default=1, help="TFLite threads (1)")
+    q.add_argument(
+        "--adaptive",
+        action="store_true",
+        help="a plan set: before each request pick the plan with the least predicted latency "
+        "under the measured links, with hysteresis; print every switch",
+    )
+    q.add_argument(
+        "--probe-every",
+        type=positive_int,
+        default=10,
+        metavar="N",
+        help="with --adaptive: measure an unused edge->cloud link every N requests (10)",
+    )
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=run_infer)
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from cnnpc.deploy import load_plan
-    from cnnpc.runtime import Limits, PartServer
+    from cnnpc.deploy import load_plan, load_plan_set
+    from cnnpc.runtime import Limits, PartServer, PlanSetServer
 
-    plan = load_plan(args.plan)
     limits = Limits(max_connections=args.max_connections, frame_timeout=args.frame_timeout)
     if args.idle_timeout is not None:
         limits = dataclasses.replace(limits, idle_timeout=args.idle_timeout)
-    server = PartServer(
-        plan,
-        args.role,
-        host=args.host,
-        port=args.port,
-        next_address=args.next,
-        shape=args.shape,
-        threads=args.threads,
-        limits=limits,
-    )
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "next_address": args.next,
+        "shape": args.shape,
+        "threads": args.threads,
+        "limits": limits,
+    }
+    server: PartServer
+    if args.adaptive:
+        table, plans = load_plan_set(args.plan)
+        server = PlanSetServer(table, plans, args.role, **options)
+    else:
+        server = PartServer(load_plan(args.plan), args.role, **options)
     host, port = server.start()
     nxt = "" if args.next is None else f", next {args.next[0]}:{args.next[1]}"
     print(f"{args.role} serving {args.plan} on {host}:{port}{nxt}", flush=True)
@@ -102,17 +123,36 @@ def run_serve(args: argparse.Namespace) -> int:
 def run_infer(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from cnnpc.deploy import load_plan
-    from cnnpc.runtime import COMPONENTS, PlanClient
+    from cnnpc.deploy import load_plan, load_plan_set
+    from cnnpc.runtime import COMPONENTS, AdaptiveClient, PlanClient
 
+    table, plans = load_plan_set(args.plan) if args.adaptive else (None, {})
     plan = load_plan(args.plan)
     classes = list(plan.raw.get("workload", {}).get("classes", []))
     names, images, labels = _inputs(args.images, plan)
     if args.limit is not None:
         names, images = names[: args.limit], images[: args.limit]
         labels = None if labels is None else labels[: args.limit]
-    with PlanClient(plan, args.edge, shape=args.shape, threads=args.threads) as client:
-        results = [client.infer(x) for x in images]
+    adaptive: dict[str, Any] = {}
+    if table is not None:
+        with AdaptiveClient(
+            table,
+            plans,
+            args.edge,
+            shape=args.shape,
+            threads=args.threads,
+            probe_every=args.probe_every,
+        ) as chooser:
+            runs = [chooser.infer(x) for x in images]
+        results = [r.result for r in runs]
+        adaptive = {
+            "plans_used": {p.label: sum(r.plan == p.label for r in runs) for p in table.plans},
+            "probes": chooser.probes,
+            "switches": [s.as_dict() for s in chooser.switches],
+        }
+    else:
+        with PlanClient(plan, args.edge, shape=args.shape, threads=args.threads) as client:
+            results = [client.infer(x) for x in images]
     keys = [*COMPONENTS, "total_ms"]
     median = {k: float(np.median([r.timings[k] for r in results])) for k in keys}
     accuracy = None
@@ -129,7 +169,7 @@ def run_infer(args: argparse.Namespace) -> int:
         for name, r in zip(names, results, strict=True)
     ]
     if args.json:
-        print_json({"results": rows, "median_ms": median, "accuracy": accuracy})
+        print_json({"results": rows, "median_ms": median, "accuracy": accuracy} | adaptive)
         return 0
     if args.images:
         headers = ["image", "class", "score", "total ms"]
@@ -143,7 +183,30 @@ def run_infer(args: argparse.Namespace) -> int:
     if accuracy is not None:
         summary += f", accuracy {accuracy:.4f} on the test split"
     print(summary)
+    if adaptive:
+        _print_switches(adaptive)
     return 0
+
+
+def _print_switches(adaptive: dict[str, Any]) -> None:
+    used = ", ".join(f"{k} {v}" for k, v in adaptive["plans_used"].items())
+    print(f"requests per plan: {used}; {adaptive['probes']} probes of the edge->cloud link")
+    rows = [
+        [
+            s["request"],
+            s["time_s"],
+            s["from_plan"] or "-",
+            s["to_plan"],
+            s["uplink_mbps"],
+            s["bandwidth_mbps"],
+            s["fixed_ms"],
+            s["from_ms"],
+            s["to_ms"],
+        ]
+        for s in adaptive["switches"]
+    ]
+    headers = ["request", "time s", "from", "to", "up Mbps", "down Mbps", "down fixed ms"]
+    print(format_table([*headers, "from ms", "to ms"], rows))
 
 
 def _inputs(paths: list[Path], plan: Any) -> tuple[list[str], Any, Any]:

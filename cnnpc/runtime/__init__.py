@@ -7,8 +7,16 @@ part imports TensorFlow (its TFLite interpreter); frames and shaping do not.
 
 from __future__ import annotations
 
+from cnnpc.runtime._adaptive import AdaptiveClient, AdaptiveResult, LinkEstimate, SwitchEvent
 from cnnpc.runtime._address import check_loopback, parse_address
-from cnnpc.runtime._client import COMPONENTS, InferResult, PlanClient, RequestError
+from cnnpc.runtime._client import (
+    COMPONENTS,
+    EdgeConnection,
+    InferResult,
+    PlanClient,
+    RequestError,
+    split_timings,
+)
 from cnnpc.runtime._frames import (
     ERROR,
     HEADER,
@@ -30,6 +38,7 @@ from cnnpc.runtime._frames import (
 )
 from cnnpc.runtime._part import Part, dequantize, quantize, requantize
 from cnnpc.runtime._server import Limits, PartServer, ServerStats, running_servers
+from cnnpc.runtime._setserver import PlanSetServer, plan_numbers, running_set_servers
 from cnnpc.runtime._shaper import TokenBucket, send_shaped
 
 __all__ = [
@@ -40,17 +49,23 @@ __all__ = [
     "MAGIC",
     "RESULT",
     "VERSION",
+    "AdaptiveClient",
+    "AdaptiveResult",
+    "EdgeConnection",
     "Frame",
     "FrameError",
     "InferResult",
     "Limits",
+    "LinkEstimate",
     "Part",
     "PartServer",
     "PayloadError",
     "PeerClosed",
     "PlanClient",
+    "PlanSetServer",
     "RequestError",
     "ServerStats",
+    "SwitchEvent",
     "TokenBucket",
     "check_loopback",
     "decode_result",
@@ -60,10 +75,13 @@ __all__ = [
     "encode_result",
     "encode_tensor",
     "parse_address",
+    "plan_numbers",
     "quantize",
     "read_frame",
     "requantize",
     "running_servers",
+    "running_set_servers",
     "send_frame",
     "send_shaped",
+    "split_timings",
 ]

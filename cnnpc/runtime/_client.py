@@ -53,6 +53,79 @@ class InferResult:
     """end_ms, uplink_ms, edge_ms, downlink_ms, cloud_ms, overhead_ms, total_ms (+ raw ones)."""
 
 
+def split_timings(remote: dict[str, float], rtt: float) -> dict[str, float]:
+    """The servers' reported times and the client's round trip as the plan's components
+    (uplink, edge, downlink, cloud), keeping the raw ones too (see the module doc)."""
+    timings = dict(remote)
+    timings["uplink_ms"] = rtt - remote.get("edge_service_ms", 0.0)
+    timings["edge_ms"] = remote.get("edge_compute_ms", 0.0)
+    if "edge_forward_ms" in remote:
+        timings["downlink_ms"] = remote["edge_forward_ms"] - remote["cloud_service_ms"]
+        timings["cloud_ms"] = remote["cloud_compute_ms"]
+    return timings
+
+
+class EdgeConnection:
+    """One persistent connection to the edge server: send an INFER, read its RESULT."""
+
+    def __init__(
+        self,
+        edge: tuple[str, int],
+        bucket: TokenBucket | None,
+        timeout: float,
+        max_result: int,
+    ) -> None:
+        self.edge = (check_loopback(edge[0]), edge[1])
+        self.bucket = bucket
+        self.timeout = timeout
+        self.max_result = max_result
+        self._sock: socket.socket | None = None
+        self._next_id = 0
+
+    def close(self) -> None:
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+            self._sock = None
+
+    def _connect(self) -> socket.socket:
+        if self._sock is None:
+            try:
+                sock = socket.create_connection(self.edge, timeout=self.timeout)
+            except OSError as exc:
+                where = f"{self.edge[0]}:{self.edge[1]}"
+                raise RequestError(f"cannot reach the edge at {where}: {exc.strerror}") from None
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._sock = sock
+        return self._sock
+
+    def request(self, q: npt.NDArray[Any], plan: int = 0) -> tuple[dict[str, float], Any, float]:
+        """(the servers' timings, the result tensor, the round trip in ms) of one request;
+        `plan` is the plan's number in a plan set (0: the server's only plan)."""
+        payload = encode_tensor(q)
+        self._next_id += 1
+        sock = self._connect()
+        try:
+            sock.settimeout(self.timeout)
+            start = time.perf_counter()
+            send_frame(sock, INFER, self._next_id, payload, self.bucket, plan)
+            frame = read_frame(sock, self.max_result, self.timeout, self.timeout)
+            rtt = (time.perf_counter() - start) * 1e3
+        except (OSError, PeerClosed, FrameError) as exc:
+            self.close()
+            raise RequestError(f"the edge dropped the request: {exc}") from None
+        if frame.type == ERROR:
+            raise RequestError(f"the edge answered: {frame.payload.decode('utf-8', 'replace')}")
+        if frame.type != RESULT or frame.request_id != self._next_id:
+            self.close()
+            raise RequestError("the edge answered out of protocol")
+        try:
+            timings, result = decode_result(frame.payload)
+        except PayloadError as exc:
+            raise RequestError(f"the edge's result is malformed: {exc}") from None
+        return timings, result, rtt
+
+
 class PlanClient:
     """Runs requests of a deployed plan against its edge server (None: an end-only plan)."""
 
@@ -71,39 +144,23 @@ class PlanClient:
         self.link = plan.link("end")
         if self.link is not None and edge is None:
             raise CnnpcError("the plan sends to the edge: give its address (--edge HOST:PORT)")
-        self.edge = None if edge is None else (check_loopback(edge[0]), edge[1])
         self.bucket = (
             TokenBucket(self.link.rate_bytes_per_s) if shape and self.link is not None else None
         )
-        self.timeout = timeout
         self.output = list(plan.parts.values())[-1].output
-        self.max_result = result_limit(plan)
-        self._sock: socket.socket | None = None
-        self._next_id = 0
+        self.connection = (
+            None if edge is None else EdgeConnection(edge, self.bucket, timeout, result_limit(plan))
+        )
 
     def close(self) -> None:
-        if self._sock is not None:
-            with contextlib.suppress(OSError):
-                self._sock.close()
-            self._sock = None
+        if self.connection is not None:
+            self.connection.close()
 
     def __enter__(self) -> PlanClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _connect(self) -> socket.socket:
-        if self._sock is None:
-            assert self.edge is not None
-            try:
-                sock = socket.create_connection(self.edge, timeout=self.timeout)
-            except OSError as exc:
-                where = f"{self.edge[0]}:{self.edge[1]}"
-                raise RequestError(f"cannot reach the edge at {where}: {exc.strerror}") from None
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._sock = sock
-        return self._sock
 
     def infer(self, image: npt.NDArray[Any]) -> InferResult:
         """Classify one float image (H, W, C) in [0, 1] at the plan's input size."""
@@ -121,41 +178,12 @@ class PlanClient:
             q, end_ms = self.end.run(q)
         timings = {"end_ms": end_ms, "uplink_ms": 0.0, "edge_ms": 0.0, "downlink_ms": 0.0}
         timings["cloud_ms"] = 0.0
-        if self.link is not None:
-            remote, q, rtt = self._request(q)
-            timings.update(remote)
-            timings["uplink_ms"] = rtt - remote.get("edge_service_ms", 0.0)
-            timings["edge_ms"] = remote.get("edge_compute_ms", 0.0)
-            if "edge_forward_ms" in remote:
-                timings["downlink_ms"] = remote["edge_forward_ms"] - remote["cloud_service_ms"]
-                timings["cloud_ms"] = remote["cloud_compute_ms"]
+        if self.connection is not None:
+            remote, q, rtt = self.connection.request(q)
+            timings.update(split_timings(remote, rtt))
         scores = dequantize(q, self.output).reshape(-1)
         total = (time.perf_counter() - start) * 1e3
         parts = sum(timings[k] for k in COMPONENTS[:-1])
         timings["overhead_ms"] = total - parts
         timings["total_ms"] = total
         return InferResult(int(np.argmax(scores)), scores, timings)
-
-    def _request(self, q: npt.NDArray[Any]) -> tuple[dict[str, float], Any, float]:
-        payload = encode_tensor(q)
-        self._next_id += 1
-        sock = self._connect()
-        try:
-            sock.settimeout(self.timeout)
-            start = time.perf_counter()
-            send_frame(sock, INFER, self._next_id, payload, self.bucket)
-            frame = read_frame(sock, self.max_result, self.timeout, self.timeout)
-            rtt = (time.perf_counter() - start) * 1e3
-        except (OSError, PeerClosed, FrameError) as exc:
-            self.close()
-            raise RequestError(f"the edge dropped the request: {exc}") from None
-        if frame.type == ERROR:
-            raise RequestError(f"the edge answered: {frame.payload.decode('utf-8', 'replace')}")
-        if frame.type != RESULT or frame.request_id != self._next_id:
-            self.close()
-            raise RequestError("the edge answered out of protocol")
-        try:
-            timings, result = decode_result(frame.payload)
-        except PayloadError as exc:
-            raise RequestError(f"the edge's result is malformed: {exc}") from None
-        return timings, result, rtt

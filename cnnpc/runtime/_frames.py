@@ -2,9 +2,10 @@
 
 A frame is a 20-byte header, network byte order::
 
-    magic "CNPC" | version u8 | type u8 | reserved u16 | request id u64 | payload length u32
+    magic "CNPC" | version u8 | type u8 | plan u16 | request id u64 | payload length u32
 
-then the payload. A reader checks the header before it reads the payload, so a bad magic,
+then the payload (`plan`: which plan of a plan set a request runs; 0: the server's only plan).
+A reader checks the header before it reads the payload, so a bad magic,
 version or type, or a length above the receiver's limit, is refused without allocating it, and
 the whole frame must arrive before a deadline (a stalled or trickling sender is dropped).
 
@@ -60,10 +61,11 @@ class Frame:
     type: int
     request_id: int
     payload: bytes
+    plan: int = 0
 
 
-def encode_header(frame_type: int, request_id: int, length: int) -> bytes:
-    return HEADER.pack(MAGIC, VERSION, frame_type, 0, request_id, length)
+def encode_header(frame_type: int, request_id: int, length: int, plan: int = 0) -> bytes:
+    return HEADER.pack(MAGIC, VERSION, frame_type, plan, request_id, length)
 
 
 def send_frame(
@@ -72,9 +74,11 @@ def send_frame(
     request_id: int,
     payload: bytes,
     bucket: TokenBucket | None = None,
+    plan: int = 0,
 ) -> None:
     """Send one frame, shaped by `bucket` if given (header and payload both pay)."""
-    send_shaped(sock, encode_header(frame_type, request_id, len(payload)) + payload, bucket)
+    header = encode_header(frame_type, request_id, len(payload), plan)
+    send_shaped(sock, header + payload, bucket)
 
 
 def _recv_exactly(sock: socket.socket, n: int, deadline: float | None, started: bool) -> bytes:
@@ -113,7 +117,7 @@ def read_frame(
         raise PeerClosed("closed")
     deadline = None if frame_timeout is None else time.monotonic() + frame_timeout
     header = first + _recv_exactly(sock, HEADER.size - 1, deadline, started=True)
-    magic, version, frame_type, _, request_id, length = HEADER.unpack(header)
+    magic, version, frame_type, plan, request_id, length = HEADER.unpack(header)
     if magic != MAGIC:
         raise FrameError(f"bad magic {magic!r}: not a cnnpc frame")
     if version != VERSION:
@@ -123,7 +127,7 @@ def read_frame(
     if length > max_payload:
         raise FrameError(f"frame of {length} bytes is over this peer's limit of {max_payload}")
     payload = _recv_exactly(sock, length, deadline, started=True) if length else b""
-    return Frame(frame_type, request_id, payload)
+    return Frame(frame_type, request_id, payload, plan)
 
 
 def encode_tensor(array: npt.NDArray[Any]) -> bytes:

@@ -96,7 +96,9 @@ class _Forwarder:
         self._lock = threading.Lock()
         self._next_id = 0
 
-    def forward(self, tensor: np.ndarray, max_result: int) -> tuple[dict[str, float], Any, float]:
+    def forward(
+        self, tensor: np.ndarray, max_result: int, plan: int = 0
+    ) -> tuple[dict[str, float], Any, float]:
         payload = encode_tensor(tensor)
         with self._lock:
             for attempt in (1, 2):
@@ -105,7 +107,7 @@ class _Forwarder:
                     self._next_id += 1
                     sock.settimeout(self.limits.forward_timeout)
                     start = time.perf_counter()
-                    send_frame(sock, INFER, self._next_id, payload, self.bucket)
+                    send_frame(sock, INFER, self._next_id, payload, self.bucket, plan)
                     frame = read_frame(sock, max_result, self.limits.forward_timeout)
                     elapsed = (time.perf_counter() - start) * 1e3
                     break
@@ -316,7 +318,7 @@ class PartServer:
                 self._reply_error(conn, frame.request_id, "expected an INFER frame")
                 continue
             try:
-                payload = self._handle(frame.payload)
+                payload = self._handle(frame.payload, frame.plan)
             except PayloadError as exc:
                 self._reply_error(conn, frame.request_id, str(exc))
                 continue
@@ -329,7 +331,9 @@ class PartServer:
         conn.settimeout(self.limits.frame_timeout)
         send_frame(conn, ERROR, request_id, error_payload(message))
 
-    def _handle(self, payload: bytes) -> bytes:
+    def _handle(self, payload: bytes, plan: int = 0) -> bytes:
+        if plan != 0:
+            raise PayloadError(f"this server runs one plan, not plan {plan} of a plan set")
         start = time.perf_counter()
         x = decode_tensor(payload)
         expected = self.incoming.spec

@@ -41,6 +41,17 @@ class TokenBucket:
         self._stamp = clock()
         self._lock = threading.Lock()
 
+    def set_rate(self, rate: float) -> None:
+        """Retune the bucket live (a link whose rate changes mid-run); tokens earned so far at
+        the old rate are kept."""
+        if not math.isfinite(rate) or rate <= 0:
+            raise ValueError(f"rate must be a finite number > 0, got {rate!r}")
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self.rate = float(rate)
+
     @property
     def chunk(self) -> int:
         """Bytes to send per wait: one burst."""

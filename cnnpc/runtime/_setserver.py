@@ -1,0 +1,149 @@
+"""Servers for a plan set: one edge and one cloud server hold every plan's part for their tier.
+
+A request names its plan in the frame header (plan k of the set is number k, 1-based); the edge
+runs that plan's edge part and forwards to the cloud with the same number, over one connection
+and one shaped link whatever the plan. Parts that several plans share (same file) are loaded
+once. Everything else (limits, timeouts, bad frames) is PartServer's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from cnnpc.deploy import DeployedPlan, LinkSpec
+from cnnpc.errors import InputError
+from cnnpc.planset import PlanSet
+from cnnpc.runtime._frames import PayloadError, decode_tensor, encode_result
+from cnnpc.runtime._part import Part, requantize
+from cnnpc.runtime._server import TENSOR_SLACK, Limits, PartServer, result_limit
+
+
+@dataclass(frozen=True)
+class _Route:
+    incoming: LinkSpec
+    part: Part | None
+    forwards: bool
+
+
+def plan_numbers(table: PlanSet) -> dict[str, int]:
+    """The frame number of each plan of a set (1-based, in the set's order)."""
+    return {p.label: i for i, p in enumerate(table.plans, start=1)}
+
+
+class PlanSetServer(PartServer):
+    """The `role` tier of every plan of a set."""
+
+    def __init__(
+        self,
+        table: PlanSet,
+        plans: Mapping[str, DeployedPlan],
+        role: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        next_address: tuple[str, int] | None = None,
+        shape: bool = False,
+        threads: int = 1,
+        limits: Limits | None = None,
+    ) -> None:
+        served = [p for p in plans.values() if any(lk.target == role for lk in p.links)]
+        if not served:
+            raise InputError(f"no plan of the set sends anything to the {role}")
+        # the base plan sets up the listener and the forwarder: one that forwards, if any does
+        base = next((p for p in served if p.link(role) is not None), served[0])
+        super().__init__(
+            base,
+            role,
+            host=host,
+            port=port,
+            next_address=next_address,
+            shape=shape,
+            threads=threads,
+            limits=limits,
+        )
+        loaded: dict[str, Part] = {}
+        self.routes: dict[int, _Route] = {}
+        for label, number in plan_numbers(table).items():
+            plan = plans[label]
+            incoming = next((lk for lk in plan.links if lk.target == role), None)
+            if incoming is None:
+                continue
+            spec = plan.part(role)
+            part = None
+            if spec is not None:
+                path = str(plan.part_path(role))
+                if path not in loaded:
+                    loaded[path] = Part(plan.part_path(role), spec, threads)
+                part = loaded[path]
+            forwards = role == "edge" and plan.link("edge") is not None
+            if forwards and self.forwarder is None:
+                raise InputError("a plan of the set goes on to the cloud: give its --next")
+            self.routes[number] = _Route(incoming, part, forwards)
+        self.max_payload = max(r.incoming.bytes for r in self.routes.values()) + TENSOR_SLACK
+        self.max_result = max(result_limit(p) for p in plans.values())
+
+    def _handle(self, payload: bytes, plan: int = 0) -> bytes:
+        route = self.routes.get(plan)
+        if route is None:
+            raise PayloadError(f"the {self.role} has no plan {plan} (plans: {sorted(self.routes)})")
+        start = time.perf_counter()
+        x = decode_tensor(payload)
+        expected = route.incoming.spec
+        if tuple(x.shape) != expected.shape or x.dtype.name != expected.dtype:
+            raise PayloadError(
+                f"plan {plan} on the {self.role} takes {expected.dtype}{list(expected.shape)}, "
+                f"got {x.dtype.name}{list(x.shape)}"
+            )
+        compute_ms = 0.0
+        if route.part is not None:
+            x, compute_ms = route.part.run(requantize(x, expected, route.part.spec.input))
+        timings = {f"{self.role}_compute_ms": compute_ms}
+        if route.forwards:
+            assert self.forwarder is not None
+            more, x, forward_ms = self.forwarder.forward(x, self.max_result, plan)
+            timings.update(more)
+            timings[f"{self.role}_forward_ms"] = forward_ms
+        timings[f"{self.role}_service_ms"] = (time.perf_counter() - start) * 1e3
+        return encode_result(timings, x)
+
+
+@contextlib.contextmanager
+def running_set_servers(
+    table: PlanSet,
+    plans: Mapping[str, DeployedPlan],
+    *,
+    shape: bool = True,
+    threads: int = 1,
+    limits: Limits | None = None,
+) -> Iterator[tuple[tuple[str, int] | None, list[PlanSetServer]]]:
+    """Start the set's cloud and edge servers on loopback ports the OS picks; yield the edge's
+    address (None when no plan uses the edge) and the servers (cloud first); stop them on exit."""
+    servers: list[PlanSetServer] = []
+    try:
+        next_address = None
+        if any(p.link("edge") is not None for p in plans.values()):
+            cloud = PlanSetServer(
+                table, plans, "cloud", shape=shape, threads=threads, limits=limits
+            )
+            servers.append(cloud)
+            next_address = cloud.start()
+        edge_address = None
+        if any(p.link("end") is not None for p in plans.values()):
+            edge = PlanSetServer(
+                table,
+                plans,
+                "edge",
+                next_address=next_address,
+                shape=shape,
+                threads=threads,
+                limits=limits,
+            )
+            servers.append(edge)
+            edge_address = edge.start()
+        yield edge_address, servers
+    finally:
+        for server in reversed(servers):
+            server.stop()
