@@ -198,7 +198,9 @@ def test_a_worker_killed_anywhere_is_taken_over(url, point):
 def test_a_worker_running_beside_the_dead_one_takes_over(url, point):
     """Both workers run; the victim (started first, so it takes trial 0) dies after asking its
     second trial, or inside its first fine-tune while it holds trial 0's claims. The survivor
-    fails the dead trial and takes the claims over once their heartbeat is GRACE_S old."""
+    fails the dead trial and takes the claims over once their heartbeat is GRACE_S old (an
+    ownerless trial: GRACE_S after the survivor first sees it, which it looks for once a
+    heartbeat between its own trials, so the bound allows a beat and a trial on either side)."""
     Storage(url).close()
     victim = _worker(url, point, "remote-host", asks=2)
     time.sleep(0.5)
@@ -216,7 +218,7 @@ def test_a_worker_running_beside_the_dead_one_takes_over(url, point):
     (dead,) = [t for t in trials.values() if t.state == "failed"]
     delay = dead.finished_at.timestamp() - died
     print(f"\nbeside, {point}: trial {dead.optuna_number} taken over {delay:.2f} s after the kill")
-    assert GRACE_S - HEARTBEAT_S - 0.5 <= delay <= GRACE_S + 2 * HEARTBEAT_S + 2, delay
+    assert GRACE_S - HEARTBEAT_S - 0.5 <= delay <= GRACE_S + 3 * HEARTBEAT_S + 2, delay
     workers = {t.user_attrs.get("worker", "").split(":")[0] for t in study.get_trials()}
     assert "remote-host" in workers  # the victim did own trials: it looked remote
     storage.close()
