@@ -97,6 +97,8 @@ def keep_spec(text: str) -> dict[str, float]:
             raise argparse.ArgumentTypeError(f"{value!r} is not a number (in {part!r})") from None
         if not math.isfinite(fraction) or not 0 < fraction <= 1:
             raise argparse.ArgumentTypeError(f"keep fraction must be in (0, 1], got {part!r}")
+        if name.strip() in keep:
+            raise argparse.ArgumentTypeError(f"{name.strip()} is given twice (in {text!r})")
         keep[name.strip()] = fraction
     return keep
 

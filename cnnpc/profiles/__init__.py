@@ -17,6 +17,7 @@ from cnnpc.profiles._loader import (
     load_profile,
     load_profile_dir,
     model_tensors,
+    read_csv_rows,
     user_profile_roots,
     user_profiles,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "load_profile_dir",
     "make_profile",
     "model_tensors",
+    "read_csv_rows",
     "read_layers",
     "synthetic_profile",
     "user_profile_roots",

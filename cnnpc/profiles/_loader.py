@@ -39,7 +39,11 @@ def read_csv_rows(
     except (OSError, UnicodeDecodeError) as exc:
         raise ProfileError(f"{label}: cannot read: {exc}") from None
     reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
+    header = [c.strip() for c in reader.fieldnames or []]
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:  # a dict row would keep only the last of them, silently
+        raise ProfileError(f"{label}: header: column(s) {', '.join(repeated)} given twice")
+    reader.fieldnames = header
     missing = [c for c in required if c not in header]
     if missing:
         raise ProfileError(f"{label}: header: missing column(s) {', '.join(missing)}")
@@ -47,8 +51,10 @@ def read_csv_rows(
     if not rows:
         raise ProfileError(f"{label}: no data rows")
     for i, row in enumerate(rows):
-        if None in row or any(row.get(c) is None for c in required):
-            raise ProfileError(f"{label}: row {i}: wrong number of fields")
+        if None in row or any(v is None for v in row.values()):  # extra or missing fields
+            raise ProfileError(
+                f"{label}: row {i}: wrong number of fields (the header has {len(header)})"
+            )
     return rows
 
 

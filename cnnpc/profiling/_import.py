@@ -8,9 +8,7 @@ Tensors and meta come from the shipped profile of the model (CNNPC's tables are 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 
 from cnnpc._resources import model_file
 from cnnpc.errors import InputError, ProfileError
-from cnnpc.profiles import TIERS, load_profile_dir
+from cnnpc.profiles import TIERS, load_profile_dir, read_csv_rows
 from cnnpc.profiling._assemble import assemble, read_tier, scaled, stand_in_note
 from cnnpc.profiling._run import check_new_device
 from cnnpc.profiling._store import (
@@ -84,17 +82,8 @@ def read_npy(path: Path, n_segments: int, model: str) -> list[list[float]]:
 
 def read_times_csv(path: Path, n_segments: int, model: str) -> list[list[float]]:
     """Rows of end/edge/cloud ms from a CSV (ours, or the reference tables' ``row,...``)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        raise ProfileError(f"{path}: header: missing column(s) {', '.join(missing)}")
-    index = next((c for c in ("segment", "row") if c in header), None)
-    rows = [{(k or "").strip(): v for k, v in raw.items()} for raw in reader]
+    rows = read_csv_rows(path, str(path), COLUMNS)
+    index = next((c for c in ("segment", "row") if c in rows[0]), None)
     if len(rows) != n_segments:
         raise ProfileError(
             f"{path}: {len(rows)} data rows, expected {n_segments} (the segments of {model}'s "
@@ -102,8 +91,6 @@ def read_times_csv(path: Path, n_segments: int, model: str) -> list[list[float]]
         )
     out = []
     for i, row in enumerate(rows):
-        if None in row or any(row.get(c) is None for c in header):
-            raise ProfileError(f"{path}: row {i}: wrong number of fields")
         if index is not None and (row[index] or "").strip() != str(i):
             raise ProfileError(f"{path}: row {i}, column {index}: expected {i}, got {row[index]!r}")
         out.append([_check_value(str(path), i, c, (row[c] or "").strip()) for c in COLUMNS])

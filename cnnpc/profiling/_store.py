@@ -142,6 +142,7 @@ def check_output_folder(folder: Path, device: str) -> Path:
         f"{device}{MEASUREMENTS_SUFFIX}.csv",
         f"{device}.csv",
         "tensors.csv",
+        "layers.csv",
         "meta.yaml",
     )
     return check_files_in(folder, names)

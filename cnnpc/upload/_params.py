@@ -14,7 +14,7 @@ from typing import Any
 
 from cnnpc._resources import model_file
 from cnnpc.errors import ProfileError
-from cnnpc.profiles import Profile
+from cnnpc.profiles import Profile, read_csv_rows
 
 PARAMS_FILE = "params.csv"
 COLUMNS = ("segment", "name", "params")
@@ -29,14 +29,12 @@ def load_params(profile: Profile) -> tuple[int, ...]:
     resource, label = found
     if not resource.is_file():
         raise ProfileError(f"{label}: file not found (no parameter counts for {profile.model})")
-    rows = list(csv.DictReader(io.StringIO(resource.read_text(encoding="utf-8"))))
+    rows = read_csv_rows(resource, label, COLUMNS)
     names = [s.name for s in profile.segments]
     if len(rows) != len(names):
         raise ProfileError(f"{label}: {len(rows)} rows, but the profile has {len(names)} segments")
     counts = []
     for i, (row, name) in enumerate(zip(rows, names, strict=True)):
-        if any(row.get(c) is None for c in COLUMNS):
-            raise ProfileError(f"{label}: row {i}: needs columns {', '.join(COLUMNS)}")
         if row["segment"].strip() != str(i) or row["name"].strip() != name:
             raise ProfileError(f"{label}: row {i}: expected segment {i} ({name})")
         try:

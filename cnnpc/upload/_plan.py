@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,9 @@ from cnnpc.planner import LinkOptions, planner_for
 from cnnpc.upload._compare import Comparison, compare
 from cnnpc.upload._order import UploadOrder, upload_order
 from cnnpc.upload._params import load_params
+
+PARAM_BYTES = (1.0, 2.0, 4.0)
+"""Bytes a weight takes on the wire: int8, fp16, fp32 (a model is not stored in 3-byte words)."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,11 @@ def upload_plan(
     int8. Pruning (`keep`) shrinks the tensors sent, not the parameter counts (a simplification).
     `links`: uplink rate, link latencies and conventions the queries are priced with.
     """
-    if not (math.isfinite(param_bytes) and param_bytes > 0):
-        raise InputError(f"--param-bytes must be a finite number > 0, got {param_bytes!r}")
+    if param_bytes not in PARAM_BYTES:
+        raise InputError(
+            "--param-bytes must be 1 (int8), 2 (fp16) or 4 (fp32) bytes per weight, "
+            f"got {param_bytes:g}"
+        )
     options = links or LinkOptions()
     uplink_mbps = options.uplink_mbps
     planner = planner_for(model, device, bandwidth_mbps=bandwidth_mbps, options=options)

@@ -58,6 +58,8 @@ def test_upload_plan_never_imports_tensorflow():
         (["--keep", "block3=2"], "keep fraction must be in (0, 1]"),
         (["--keep", "block3=0.5", "--search", "1"], "not both"),
         (["--device", "MI9"], "unknown device"),
+        (["--keep", "block3=0.5,block3=0.25"], "block3 is given twice"),
+        (["--param-bytes", "3"], "--param-bytes must be 1 (int8), 2 (fp16) or 4 (fp32)"),
     ],
 )
 def test_bad_input_exit_2(extra, message, capsys):

@@ -109,3 +109,23 @@ def test_ragged_row_and_bad_meta(profile_copy):
     (profile_copy / "meta.yaml").write_text("bytes_per_element: 0\nsource_mbit_bits: 1\n")
     with pytest.raises(ProfileError, match="bytes_per_element: must be a positive number"):
         load_profile_dir(profile_copy, "MI8SE", load_space("mobilenet"), label="p")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda lines: [lines[0], lines[1] + ",5", *lines[2:]], "row 0: wrong number of fields"),
+        (lambda lines: [lines[0], ",".join(lines[1].split(",")[:-1]), *lines[2:]], "row 0: wrong"),
+        (
+            lambda lines: [lines[0].replace("cloud_ms", "edge_ms"), *lines[1:]],
+            "header: column(s) edge_ms given twice",
+        ),
+    ],
+)
+def test_extra_fields_and_repeated_columns_are_refused(profile_copy, change, message):
+    """A dict row keeps the last of two same-named columns and drops nothing: refuse both."""
+    path = profile_copy / "MI8.csv"
+    path.write_text("\n".join(change(path.read_text().splitlines())) + "\n")
+    with pytest.raises(ProfileError) as info:
+        load_profile_dir(profile_copy, "MI8", load_space("mobilenet"), label="p")
+    assert message in str(info.value) and "MI8.csv" in str(info.value)

@@ -89,6 +89,8 @@ GOOD = [[str(i), "1.5", "0.5", "0.1"] for i in range(8)]
         ([*GOOD[:2], ["2", "1", "1", "0"], *GOOD[3:]], None, "row 2, column cloud_ms"),
         ([*GOOD[:1], ["7", "1", "1", "1"], *GOOD[2:]], None, "row 1, column row: expected 1"),
         (GOOD, "row,end_ms,edge_ms", "missing column(s) cloud_ms"),
+        ([*GOOD[:4], ["4", "1", "1", "1", "9"], *GOOD[5:]], None, "row 4: wrong number of fields"),
+        (GOOD, "row,end_ms,edge_ms,end_ms", "header: column(s) end_ms given twice"),
     ],
 )
 def test_bad_csv_is_one_line_exit_2(rows, header, message, tmp_path, user_root, capsys):
