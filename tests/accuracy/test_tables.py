@@ -176,3 +176,21 @@ def test_table_options_bad_input(tmp_path, capsys):
         assert exit_.value.code == 2
     assert "(0, 1]" in capsys.readouterr().err
     assert not (tmp_path / "a.db").exists()
+
+
+def test_export_needs_one_workload_and_budget(tmp_path, capsys):
+    url = _url(tmp_path)
+    _fill_cache(url)
+    storage = Storage(url)
+    storage.put_cached_accuracy(
+        "mobilenet", "synthetic", "other-budget", "baseline", 0.9, 0.9, 1.0, 0, 0
+    )
+    storage.close()
+    out = tmp_path / "acc.csv"
+    args = ["accuracy", "export", "--model", "mobilenet", "--storage", url, str(out)]
+    assert main(args) == 2
+    assert "--budget 'other-budget'" in capsys.readouterr().err and not out.exists()
+    assert main([*args, "--budget", "other-budget"]) == 0
+    assert read_table(out).budget_key == "other-budget" and len(read_table(out).rows) == 1
+    assert main(["accuracy", "export", "--model", "resnet", "--storage", url, str(out)]) == 2
+    assert "no measured accuracies for resnet" in capsys.readouterr().err
