@@ -146,7 +146,8 @@ class CachedAccuracies:
 
     def _measure_now(self, config: Mapping[str, float], key: str) -> Measurement:
         result = self.source.measure(config)
-        self.finetunes += 1
+        if getattr(self.source, "trains", True):  # an accuracy table looks up, never trains
+            self.finetunes += 1
         row = self.store.put_cached_accuracy(
             self.model,
             self.source.workload,
