@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,12 @@ def load_saved(path: str | Path) -> Any:
         raise InputError(f"--keras {path}: no such file or folder")
     if not (path.is_dir() or path.suffix in (".keras", ".h5", ".hdf5")):
         raise InputError(f"--keras {path}: expected a .keras or .h5 file or a SavedModel folder")
+    custom = custom_layers(path)
+    if custom:
+        raise InputError(
+            f"--keras {path}: custom layer(s) {', '.join(custom)} cannot be loaded: cnnpc needs "
+            "models built from Keras's own layers"
+        )
     try:
         model = keras.models.load_model(path, compile=False)
     except (ValueError, TypeError) as exc:
@@ -88,6 +95,48 @@ def load_saved(path: str | Path) -> Any:
             "or Sequential model"
         )
     return _as_functional(model)
+
+
+def _saved_config(path: Path) -> Any:
+    """The model config stored in a .keras (zip) or .h5 file; None when it cannot be read."""
+    try:
+        if path.suffix == ".keras" and zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                return json.loads(archive.read("config.json"))
+        if path.suffix in (".h5", ".hdf5"):
+            import h5py  # type: ignore[import-untyped]
+
+            with h5py.File(path, "r") as handle:
+                raw = handle.attrs.get("model_config")
+                if raw is not None:
+                    return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+    except (OSError, KeyError, ValueError):
+        return None
+    return None
+
+
+def custom_layers(path: Path) -> list[str]:
+    """Layers of a saved model that are not Keras's own (as 'Class (name)'), read from its config
+    without loading it: loading one fails with an error that does not name it."""
+    config = _saved_config(path)
+    found: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            cls, cfg = node.get("class_name"), node.get("config")
+            if isinstance(cls, str) and isinstance(cfg, dict) and "name" in cfg:
+                known = hasattr(keras.layers, cls) or cls in ("Functional", "Sequential", "Model")
+                if not known:
+                    found.append(f"{cls} ({cfg['name']})")
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    if isinstance(config, dict):
+        visit(config.get("config", {}).get("layers", []))
+    return found
 
 
 def _is_graph(model: Any) -> bool:
