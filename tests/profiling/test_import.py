@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -149,3 +150,22 @@ def test_both_sources_is_a_usage_error(tmp_path, reference_dir, capsys):
         main(["profile", "import", "--model", "mobilenet", *args])
     assert exc.value.code == 2
     assert "not allowed with" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("target", ["tensors.csv", "meta.yaml", "x.csv"])
+def test_special_files_in_the_folder_are_refused_before_anything_is_written(
+    tmp_path, user_root, capsys, target
+):
+    """The profile's files land together: a FIFO among them stops the import, leaving the rest."""
+    folder = user_root / "mobilenet"
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / target)
+    path = _write_csv(tmp_path / "t.csv", GOOD)
+    argv = ["profile", "import", "--model", "mobilenet", "--device", "x", "--csv", str(path)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"cnnpc profile: error: cannot write {folder / target}: it is a FIFO; cnnpc replaces "
+        "only regular files (give another path)\n"
+    )
+    assert sorted(p.name for p in folder.iterdir()) == [target]
