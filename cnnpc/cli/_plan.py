@@ -98,6 +98,8 @@ def links_report(planner: Planner) -> dict[str, float]:
         "mbit_bits": links.mbit_bits,
         "uplink_latency_ms": links.uplink_latency_ms,
         "latency_ms": links.latency_ms,
+        "uplink_message_ms": links.uplink_message_ms,  # from a calibrated profile, else 0
+        "message_ms": links.message_ms,
     }
 
 

@@ -30,6 +30,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--profile-dir", type=Path, default=None, metavar="DIR", help="host profile")
     p.add_argument("--no-shape", action="store_true", help="do not shape the links")
     p.add_argument("--threads", type=positive_int, default=1, help="TFLite threads (1)")
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="fit the runtime's fixed cost per request and each link's per message from these "
+        "requests and store them with the host profile (later predictions and plans on it "
+        "include them)",
+    )
     add_storage_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -48,12 +55,15 @@ def run(args: argparse.Namespace) -> int:
         warmup=args.warmup,
         threads=args.threads,
         progress=sys.stderr.isatty(),
+        calibrate=args.calibrate,
     )
     out = report.as_dict()
     if args.json:
         print_json(out)
         return 0
     _print(out)
+    if args.calibrate:
+        print("stored them with the host profile: later predictions and plans on it include them")
     return 0
 
 
@@ -80,6 +90,19 @@ def _print(out: dict[str, Any]) -> None:
         print(
             f"runtime overhead above pure transfer ({out['pure_transfer_ms']:.2f} ms) and "
             f"compute: {out['runtime_overhead_ms']:.2f} ms per request (median)"
+        )
+    if out["calibration"] is not None:
+        c = out["calibration"]
+        print(
+            f"calibrated prediction: runtime {c['runtime_ms']:.3f} ms per request, "
+            f"{c['uplink_message_ms']:.3f} / {c['message_ms']:.3f} ms per message (end->edge / "
+            "edge->cloud)"
+        )
+    if out["fitted"] is not None:
+        f = out["fitted"]
+        print(
+            f"fixed costs these requests show: runtime {f['runtime_ms']:.3f} ms, messages "
+            f"{f['uplink_message_ms']:.3f} / {f['message_ms']:.3f} ms"
         )
     if out["accuracy"] is not None:
         print(f"accuracy of these requests: {out['accuracy']:.4f}")

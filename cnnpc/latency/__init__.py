@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from cnnpc.latency._calibration import (
+    Calibration,
+    calibration_path,
+    find_calibration,
+    read_calibration,
+)
 from cnnpc.latency._model import (
     CNNPC_OVERHEAD_MS,
     MBIT_BINARY,
@@ -26,6 +32,7 @@ __all__ = [
     "MBIT_SI",
     "NO_COMPRESSION",
     "Breakdown",
+    "Calibration",
     "Compression",
     "Conventions",
     "CostTables",
@@ -33,7 +40,10 @@ __all__ = [
     "ProfileArrays",
     "PruneCompute",
     "breakdown",
+    "calibration_path",
     "check_number",
     "cost_tables",
+    "find_calibration",
     "kept_channels",
+    "read_calibration",
 ]

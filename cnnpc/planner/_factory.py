@@ -6,7 +6,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnnpc.errors import InputError
-from cnnpc.latency import CNNPC_OVERHEAD_MS, MBIT_SI, Conventions, Links, check_number
+from cnnpc.latency import (
+    CNNPC_OVERHEAD_MS,
+    MBIT_SI,
+    Calibration,
+    Conventions,
+    Links,
+    check_number,
+    find_calibration,
+)
 from cnnpc.planner._exact import Planner
 from cnnpc.profiles import Profile, load_profile
 
@@ -18,7 +26,10 @@ class LinkOptions:
     """Everything but the edge->cloud rate that prices a plan, validated once: the one object
     the commands (plan, search, sweep, upload-plan) and their settings pass around.
 
-    Latencies are one-way (ms); a plan pays a used link's latency there and back.
+    Latencies are one-way (ms); a plan pays a used link's latency there and back. A profile
+    calibrated on this host (`cnnpc validate --calibrate`) adds its measured fixed costs: each
+    link's per-message cost, and the runtime's per-request cost as the overhead unless
+    `overhead_ms` is given.
     """
 
     uplink_mbps: float = 20.0
@@ -43,7 +54,9 @@ class LinkOptions:
                 f"prune_compute must be 'none' or 'linear', got {self.prune_compute!r}"
             )
 
-    def links(self, profile: Profile, bandwidth_mbps: float) -> Links:
+    def links(
+        self, profile: Profile, bandwidth_mbps: float, calibration: Calibration | None = None
+    ) -> Links:
         mbit = profile.source_mbit_bits if self.conventions == "cnnpc" else MBIT_SI
         return Links(
             uplink_mbps=self.uplink_mbps,
@@ -51,16 +64,21 @@ class LinkOptions:
             mbit_bits=mbit,
             uplink_latency_ms=self.uplink_latency_ms,
             latency_ms=self.latency_ms,
+            uplink_message_ms=0.0 if calibration is None else calibration.uplink_message_ms,
+            message_ms=0.0 if calibration is None else calibration.message_ms,
         )
 
-    def conventions_for(self) -> Conventions:
+    def conventions_for(self, calibration: Calibration | None = None) -> Conventions:
+        overhead = CNNPC_OVERHEAD_MS if calibration is None else calibration.runtime_ms
         return Conventions(
-            overhead_ms=CNNPC_OVERHEAD_MS if self.overhead_ms is None else self.overhead_ms,
+            overhead_ms=overhead if self.overhead_ms is None else self.overhead_ms,
             prune_compute="linear" if self.prune_compute == "linear" else "none",
         )
 
     def planner(self, profile: Profile, bandwidth_mbps: float) -> Planner:
-        return Planner(profile, self.links(profile, bandwidth_mbps), self.conventions_for())
+        calibration = find_calibration(profile.model, profile.device)
+        links = self.links(profile, bandwidth_mbps, calibration)
+        return Planner(profile, links, self.conventions_for(calibration))
 
     def stored(self) -> dict[str, Any]:
         """The options a stored search records beyond its rates; zero latencies are left out,

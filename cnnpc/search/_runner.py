@@ -93,7 +93,9 @@ class SearchRunner:
                 seed=settings.seed,
                 budget_key=source.budget_key,
                 code_version=__version__,
-                extra=settings.links.stored() | _grid_extra(settings),
+                extra=settings.links.stored()
+                | {"overhead_ms": self.planner.conventions.overhead_ms}  # calibrated or not
+                | _grid_extra(settings),
                 epochs=source.epochs,
             )
         )

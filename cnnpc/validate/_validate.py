@@ -3,13 +3,22 @@ component of its latency with the prediction.
 
 The prediction comes from a profile measured on this host (``cnnpc profile --device host``):
 each tier's compute is the sum of the predicted times of its segments at the plan's kept
-channels, each transfer is bytes x 8 / rate. Nothing else is added, so what the runtime costs on
-top of compute and pure transfer (quantising, framing, copies, thread hand-offs, the reply) shows
-up as the error of the total and is reported on its own as the overhead per request.
+channels, each transfer is bytes x 8 / rate. Uncalibrated, nothing else is added, so what the
+runtime costs on top of compute and pure transfer (quantising, framing, copies, thread
+hand-offs, the reply) shows up as the error of the total and is reported on its own as the
+overhead per request.
+
+Calibration (``--calibrate``) fits those fixed costs from the measured requests: the runtime's
+cost per request is the median of what the client measures beyond compute and transfers, and
+each link's cost per message the median of its measured time less bytes x 8 / rate (the rate is
+the shaped one, so the slope is known and the fit is its intercept). They are stored with the
+host profile (cnnpc.latency.Calibration); later predictions on that profile, here and in the
+planner, add them.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -21,6 +30,7 @@ import numpy as np
 
 from cnnpc.deploy import DeployedPlan, load_plan
 from cnnpc.errors import InputError
+from cnnpc.latency import Calibration, calibration_path, read_calibration
 
 COMPONENTS = (
     ("end compute", "end_ms"),
@@ -32,6 +42,7 @@ COMPONENTS = (
     ("total", "total_ms"),
 )
 TIER_KEYS = {"end": "end_ms", "edge": "edge_ms", "cloud": "cloud_ms"}
+HOST_DEVICE = "host"
 LINK_KEYS = {"end": "uplink_ms", "edge": "downlink_ms"}
 
 
@@ -87,6 +98,10 @@ class ValidationReport:
     """Of the requests' answers; None without labels or when the plan runs at another size than
     the model was trained at (latency is validated at the host profile's size)."""
     shaped: bool
+    calibration: Calibration | None = None
+    """The fixed costs the prediction included (None: uncalibrated)."""
+    fitted: Calibration | None = None
+    """The fixed costs these requests show (with --calibrate: what was stored)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -98,11 +113,16 @@ class ValidationReport:
             "runtime_overhead_ms": self.overhead_ms,
             "pure_transfer_ms": self.transfer_ms,
             "accuracy": self.accuracy,
+            "calibration": None if self.calibration is None else self.calibration.as_dict(),
+            "fitted": None if self.fitted is None else self.fitted.as_dict(),
         }
 
 
-def predict(plan: DeployedPlan, cost: CostModel) -> dict[str, float]:
-    """Predicted ms of every component of one request of `plan` on this host."""
+def predict(
+    plan: DeployedPlan, cost: CostModel, calibration: Calibration | None = None
+) -> dict[str, float]:
+    """Predicted ms of every component of one request of `plan` on this host (with the fixed
+    costs of `calibration`, if given)."""
     if cost.image_size != plan.image_size:
         raise InputError(
             f"the host profile was measured at {cost.image_size}x{cost.image_size} input, the "
@@ -121,6 +141,12 @@ def predict(plan: DeployedPlan, cost: CostModel) -> dict[str, float]:
         out[LINK_KEYS[link.source]] = (
             link.bytes * 8.0 / (link.bandwidth_mbps * link.mbit_bits) * 1e3
         )
+    if calibration is not None:
+        out["overhead_ms"] = calibration.runtime_ms
+        if plan.link("end") is not None:
+            out["uplink_ms"] += calibration.uplink_message_ms
+        if plan.link("edge") is not None:
+            out["downlink_ms"] += calibration.message_ms
     out["total_ms"] = sum(out[key] for _, key in COMPONENTS[:-1])
     return out
 
@@ -146,12 +172,36 @@ def measure(
         return [client.infer(images[i % len(images)]) for i in range(requests)]
 
 
+def fit_calibration(
+    plan: DeployedPlan, pure: Mapping[str, float], results: Sequence[Any], source: str = ""
+) -> Calibration:
+    """The fixed costs `results` show above the uncalibrated prediction `pure` (see the module
+    doc): medians, never below 0."""
+    if not results:
+        raise InputError("calibration needs at least one request")
+
+    def median(key: str) -> float:
+        return float(statistics.median(r.timings[key] for r in results))
+
+    up = median("uplink_ms") - pure["uplink_ms"] if plan.link("end") is not None else 0.0
+    down = median("downlink_ms") - pure["downlink_ms"] if plan.link("edge") is not None else 0.0
+    return Calibration(
+        runtime_ms=max(0.0, median("overhead_ms")),
+        uplink_message_ms=max(0.0, up),
+        message_ms=max(0.0, down),
+        requests=len(results),
+        source=source,
+    )
+
+
 def compare(
     plan: DeployedPlan,
     predicted: Mapping[str, float],
     results: Sequence[Any],
     labels: np.ndarray | None = None,
     shaped: bool = True,
+    calibration: Calibration | None = None,
+    fitted: Calibration | None = None,
 ) -> ValidationReport:
     """Predicted against measured, per component, over the requests' `results`."""
     if not results:
@@ -164,6 +214,9 @@ def compare(
     total = predicted["total_ms"]
     errors = [abs(total - r.timings["total_ms"]) / r.timings["total_ms"] * 100 for r in results]
     transfer = predicted["uplink_ms"] + predicted["downlink_ms"]
+    if calibration is not None:  # the pure transfer, as uncalibrated
+        transfer -= calibration.uplink_message_ms if plan.link("end") is not None else 0.0
+        transfer -= calibration.message_ms if plan.link("edge") is not None else 0.0
     overheads = [
         r.timings["total_ms"]
         - transfer
@@ -183,6 +236,8 @@ def compare(
         transfer_ms=transfer,
         accuracy=accuracy,
         shaped=shaped,
+        calibration=calibration,
+        fitted=fitted,
     )
 
 
@@ -210,10 +265,17 @@ def validate(
     warmup: int = 3,
     threads: int = 1,
     progress: bool = False,
+    calibrate: bool = False,
 ) -> ValidationReport:
-    """Deploy search `search_id`'s best plan (or read `plan_dir`) and validate it on this host."""
+    """Deploy search `search_id`'s best plan (or read `plan_dir`) and validate it on this host.
+
+    The host profile's stored calibration, if any, is included in the prediction; `calibrate`
+    fits the fixed costs from these requests and stores them with the host profile.
+    """
     if requests < 1:
         raise InputError(f"--requests must be >= 1, got {requests}")
+    if calibrate and not shape:
+        raise InputError("--calibrate needs shaped links (the rates the fit subtracts)")
     with tempfile.TemporaryDirectory(prefix="cnnpc-validate-") as tmp:
         if plan_dir is not None:
             plan = load_plan(plan_dir)
@@ -237,13 +299,26 @@ def validate(
                 progress=progress,
             )
             plan = load_plan(folder)
-        predicted = predict(plan, cost)
+        profile_folder = getattr(cost, "folder", None)
+        stored = None if profile_folder is None else calibration_path(profile_folder, HOST_DEVICE)
+        if calibrate and stored is None:
+            raise InputError("--calibrate needs a host profile folder to store the calibration")
+        calibration = read_calibration(stored) if stored and stored.is_file() else None
+        predicted = predict(plan, cost, calibration)
         images, labels = request_images(plan, requests)
         workload = plan.raw.get("workload", {})
         if workload.get("trained_size", plan.image_size) != plan.image_size:
             labels = None  # a model run far from its training size: accuracy means nothing
         results = measure(plan, images, requests, shape=shape, warmup=warmup, threads=threads)
-        return compare(plan, predicted, results, labels, shape)
+        fitted = None
+        if shape:
+            source = f"cnnpc validate {search_id}: {len(results)} requests, {plan.folder}"
+            fitted = fit_calibration(plan, predict(plan, cost), results, source)
+        if calibrate and stored is not None and fitted is not None:
+            from cnnpc._files import write_text
+
+            write_text(stored, json.dumps(fitted.as_dict(), indent=1) + "\n")
+        return compare(plan, predicted, results, labels, shape, calibration, fitted)
 
 
 def _host_cost_model(model: str, profile_dir: str | Path | None) -> CostModel:

@@ -19,7 +19,7 @@ from deploy.plans import RATES, SIZE, SPACE
 
 from cnnpc.deploy import Layout, build_deployment, load_plan, plan_document, write_plan_folder
 from cnnpc.latency import Links
-from cnnpc.planset import PlanSet, SetPlan, switches
+from cnnpc.planset import PLANSET_FILE, PLANSET_KIND, PlanSet, SetPlan, switches
 from cnnpc.runtime import AdaptiveClient, RequestError, running_set_servers
 
 pytestmark = pytest.mark.slow
@@ -71,6 +71,8 @@ def plan_set(three_tier, qat_model, data, tmp_path_factory):
     )
     design = Links(uplink_mbps=20.0, bandwidth_mbps=FAST)
     table = PlanSet("mobilenet", "test", SLOW, FAST, 0.1, design, rows, switches(rows, design, 0.1))
+    document = {"schema_version": 1, "kind": PLANSET_KIND, **table.as_dict()}
+    (folder / PLANSET_FILE).write_text(json.dumps(document))
     yield table, plans
     shutil.rmtree(root, ignore_errors=True)
 
@@ -148,3 +150,18 @@ def test_a_plan_the_set_does_not_have_is_refused(plan_set, data):
         with pytest.raises(RequestError, match="has no plan 9"):
             client.connection.request(x, plan=9)
         assert client.infer(data.test.x[0]).result.scores.shape == (10,)  # still serving
+
+
+def test_infer_adaptive_on_the_command_line(plan_set, capsys):
+    from cnnpc.cli import main
+
+    table, plans = plan_set
+    folder = plans["P1"].folder
+    with running_set_servers(table, plans, shape=False) as (edge, _):
+        argv = ["infer", "--plan", str(folder), "--adaptive", "--edge", f"{edge[0]}:{edge[1]}"]
+        assert main([*argv, "--limit", "12", "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert sum(out["plans_used"].values()) == 12 and len(out["results"]) == 12
+        assert out["switches"][0]["from_plan"] is None
+        assert main([*argv, "--limit", "3"]) == 0
+        assert "requests per plan" in capsys.readouterr().out

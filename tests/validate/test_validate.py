@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 from cnnpc.errors import InputError
 from cnnpc.runtime import InferResult
-from cnnpc.validate import compare, predict, request_images, validate
+from cnnpc.validate import compare, fit_calibration, predict, request_images, validate
 
 
 @dataclass
@@ -88,3 +89,42 @@ def test_request_images_cycle_the_test_split(three_tier):
     images, labels = request_images(three_tier, 400)
     assert images.shape[1:] == (32, 32, 3) and labels.shape == (400,)
     assert labels[360] == labels[0]
+
+
+def test_calibration_fits_medians_above_the_pure_prediction(three_tier):
+    pure = predict(three_tier, FakeCostModel())
+    up, down = pure["uplink_ms"], pure["downlink_ms"]
+    results = [
+        _result(total_ms=t, uplink_ms=up + u, downlink_ms=down + d)
+        for t, u, d in ((6.0, 0.1, 0.3), (6.5, 0.2, 0.5), (9.0, 0.9, 0.4))
+    ]
+    cal = fit_calibration(three_tier, pure, results, "test")
+    assert cal.runtime_ms == pytest.approx(1.5)  # overhead_ms: 1.0, 1.5, 4.0
+    assert cal.uplink_message_ms == pytest.approx(0.2)
+    assert cal.message_ms == pytest.approx(0.4)
+    assert cal.requests == 3
+    calibrated = predict(three_tier, FakeCostModel(), cal)
+    assert calibrated["uplink_ms"] == pytest.approx(up + 0.2)
+    assert calibrated["downlink_ms"] == pytest.approx(down + 0.4)
+    assert calibrated["overhead_ms"] == 1.5
+    assert calibrated["total_ms"] == pytest.approx(pure["total_ms"] + 1.5 + 0.2 + 0.4)
+    faster = [_result(total_ms=5.0, uplink_ms=0.0, downlink_ms=0.0)]  # never below 0
+    assert fit_calibration(three_tier, pure, faster).uplink_message_ms == 0.0
+
+
+@pytest.mark.slow
+def test_calibrate_stores_and_the_next_validation_includes_it(three_tier, tmp_path):
+    cost = FakeCostModel()
+    cost.folder = tmp_path  # where a host profile keeps its files
+    first = validate(7, requests=6, plan_dir=three_tier.folder, cost_model=cost, calibrate=True)
+    assert first.calibration is None and first.fitted is not None
+    stored = json.loads((tmp_path / "host_calibration.json").read_text())
+    assert stored["runtime_ms"] == pytest.approx(first.fitted.runtime_ms)
+    second = validate(7, requests=6, plan_dir=three_tier.folder, cost_model=cost)
+    assert second.calibration == first.fitted
+    rows = {r.key: r for r in second.rows}
+    assert rows["overhead_ms"].predicted_ms == pytest.approx(first.fitted.runtime_ms)
+    with pytest.raises(InputError, match="needs shaped links"):
+        validate(
+            7, requests=1, plan_dir=three_tier.folder, cost_model=cost, calibrate=True, shape=False
+        )

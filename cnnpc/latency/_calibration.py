@@ -1,0 +1,70 @@
+"""Fixed costs measured on a host and stored with its profile (``cnnpc validate --calibrate``).
+
+`<device>_calibration.json` beside the device's profile in a user profile folder holds the
+runtime's fixed cost per request (quantising, framing, copies, thread hand-offs: what the
+client measures beyond compute and transfers) and each link's fixed cost per message (what a
+transfer takes beyond bytes / rate). A planner on that profile adds them: the runtime cost is
+the overhead (unless --overhead-ms is given), the link costs are the links' per-message costs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from cnnpc.errors import InputError
+from cnnpc.profiles import user_profile_roots
+
+SUFFIX = "_calibration.json"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    runtime_ms: float
+    uplink_message_ms: float
+    message_ms: float
+    requests: int = 0
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        from cnnpc.latency._model import check_number
+
+        for name in ("runtime_ms", "uplink_message_ms", "message_ms"):
+            check_number(name, getattr(self, name))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def calibration_path(folder: str | Path, device: str) -> Path:
+    return Path(folder) / f"{device}{SUFFIX}"
+
+
+def read_calibration(path: Path) -> Calibration:
+    """One calibration file; a malformed one is a one-line error naming it."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return Calibration(
+            runtime_ms=float(raw["runtime_ms"]),
+            uplink_message_ms=float(raw["uplink_message_ms"]),
+            message_ms=float(raw["message_ms"]),
+            requests=int(raw.get("requests", 0)),
+            source=str(raw.get("source", "")),
+        )
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(
+            f"{path}: not a calibration file ({exc}); run validate --calibrate"
+        ) from None
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+
+
+def find_calibration(model: str, device: str) -> Calibration | None:
+    """The calibration of `model` on `device` in the user profile roots (first found)."""
+    for root in user_profile_roots():
+        path = calibration_path(root / model, device)
+        if path.is_file():
+            return read_calibration(path)
+    return None
