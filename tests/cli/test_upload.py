@@ -35,6 +35,17 @@ def test_upload_plan_int8_halves_nothing_but_bytes(capsys):
     assert out["total_bytes"] == 3_538_984 and out["upload_mbps"] == 20.0
 
 
+def test_upload_plan_prices_queries_with_the_link_latency(capsys):
+    """A query that uses the edge pays the end->edge latency there and back; the end alone not."""
+    assert main([*BASE, "--json"]) == 0
+    near = json.loads(capsys.readouterr().out)
+    assert main([*BASE, "--uplink-latency", "5", "--json"]) == 0
+    far = json.loads(capsys.readouterr().out)
+    assert far["initial"]["latency_ms"] == near["initial"]["latency_ms"]  # end only
+    assert far["full"]["mode"] == near["full"]["mode"] == "end_edge"
+    assert far["full"]["latency_ms"] == pytest.approx(near["full"]["latency_ms"] + 10.0)
+
+
 def test_upload_plan_table(capsys):
     assert main(["upload-plan", "--model", "resnet", "--device", "MI8SE", "--cloud"]) == 0
     text = capsys.readouterr().out
