@@ -39,7 +39,7 @@ def _fails(argv, capsys, match):
         (["--model", "mobilenet", "--keep", "block3=0"], "keep fraction must be in (0, 1]"),
         (["--model", "mobilenet", "--keep", "block3=1.5"], "keep fraction must be in (0, 1]"),
         (["--model", "mobilenet", "--keep", "block3"], "expected NAME=FRACTION"),
-        (["--model", "resnet", "--keep", "block1=0.5,block6=0.25"], "share a residual"),
+        (["--model", "resnet", "--keep", "block1=0.5,block6=0.25"], "share a channel group"),
         (["--model", "mobilenet", "--keep", "block3=0.5", "--epochs", "0"], "--epochs"),
         (["--model", "mobilenet", "--keep", "block3=0.5", "--sparsity", "1"], "--sparsity"),
         (["--model", "mobilenet", "--keep", "block3=0.5", "--data", "/no/such"], "no such folder"),
