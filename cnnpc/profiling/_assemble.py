@@ -48,14 +48,17 @@ def _profile_folder(path: Path, model: str) -> Path:
 
 def read_tier(tier: str, path: str | Path, space: SearchSpace) -> TierSource:
     """The `tier` column of the one device profiled in folder `path` (validated)."""
-    from cnnpc.profiling._store import read_meta
+    from cnnpc.profiling._store import MEASUREMENTS_SUFFIX, read_meta
 
     folder = _profile_folder(Path(path), space.model)
     devices = device_names(folder)
+    measured = [d for d in devices if (folder / f"{d}{MEASUREMENTS_SUFFIX}.csv").is_file()]
+    if len(devices) != 1 and len(measured) == 1:
+        devices = measured  # the one this machine timed, beside devices imported from it
     if len(devices) != 1:
         raise InputError(
             f"{folder}: holds {len(devices)} device profiles ({', '.join(devices) or 'none'}); "
-            "give a folder with exactly one"
+            "give a folder with exactly one measured by 'cnnpc profile'"
         )
     profile = load_profile_dir(folder, devices[0], space, label=str(folder))
     meta = read_meta(folder)
