@@ -21,3 +21,7 @@ class SearchSpaceError(CnnpcError):
 
 class InfeasibleError(CnnpcError):
     """No plan satisfies the requested constraint (not bad input, so the CLI exits 1)."""
+
+
+class StandInNote(UserWarning):
+    """A device profile is a stand-in (not measured): the CLI prints it once per device."""

@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from cnnpc import __version__
-from cnnpc.errors import CnnpcError, InfeasibleError
+from cnnpc.errors import CnnpcError, InfeasibleError, StandInNote
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,7 +57,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _notes() -> None:
+    """Stand-in profiles announce themselves once per device, as one 'note:' line on stderr."""
+    original = warnings.showwarning
+    shown: set[str] = set()
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, StandInNote):
+            if str(message) not in shown:
+                shown.add(str(message))
+                print(f"note: {message}", file=sys.stderr)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    warnings.filterwarnings("always", category=StandInNote)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _notes()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

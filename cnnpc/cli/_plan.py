@@ -211,8 +211,6 @@ def run_plan(args: argparse.Namespace) -> int:
         f"{report['model']} on {report['device']}: {describe_links(report['links'])}, "
         f"overhead {report['overhead_ms']:g} ms"
     )
-    if report["stand_in"]:
-        print(f"note: device {report['device']} is a {report['stand_in']}")
     if best["keep"]:
         kept = ", ".join(f"{k}={v:.3g}" for k, v in best["keep"].items())
         print(f"keep fractions: {kept} (compute scaling: {report['prune_compute']})")

@@ -202,8 +202,6 @@ def run_import(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report)
         return 0
-    if report["stand_in"]:
-        print(f"note: {report['device']} is a {report['stand_in']}")
     print(
         f"imported {report['source']} as {report['model']} on {report['device']!r} into "
         f"{report['folder']}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnpc.cli._common import (
     bounded_int,
@@ -18,6 +18,9 @@ from cnnpc.cli._common import (
 from cnnpc.cli._db import add_storage_argument
 from cnnpc.cli._plan import add_link_arguments, link_options
 from cnnpc.errors import InputError
+
+if TYPE_CHECKING:
+    from cnnpc.storage import BestPlan
 
 DEFAULT_TRIALS = 12
 
@@ -80,8 +83,9 @@ def add_accuracy_arguments(p: argparse.ArgumentParser) -> None:
         "--accuracy",
         type=library_type(_accuracy_option),
         default="finetune",
-        metavar="finetune|table:FILE",
-        help="where accuracies come from: fine-tuning (default) or only an accuracy table "
+        metavar="finetune|supernet|table:FILE",
+        help="where accuracies come from: fine-tuning (default), estimates of a supernet "
+        "trained once (a search confirms its answer by fine-tuning) or only an accuracy table "
         "(see 'cnnpc accuracy export'; configurations it lacks are recorded as unmeasured)",
     )
     add_keep_grid_argument(p)
@@ -102,9 +106,11 @@ def add_keep_grid_argument(p: argparse.ArgumentParser) -> None:
 
 
 def _accuracy_option(text: str) -> str:
-    if text == "finetune" or (text.startswith("table:") and len(text) > len("table:")):
+    if text in ("finetune", "supernet") or (
+        text.startswith("table:") and len(text) > len("table:")
+    ):
         return text
-    raise InputError(f"--accuracy takes 'finetune' or 'table:FILE', got {text!r}")
+    raise InputError(f"--accuracy takes 'finetune', 'supernet' or 'table:FILE', got {text!r}")
 
 
 def table_path(args: argparse.Namespace) -> str | None:
@@ -133,6 +139,10 @@ def check_accuracy_inputs(args: argparse.Namespace) -> None:
         check_image_folder(args.data)
     if args.weights is not None and not Path(args.weights).is_file():
         raise InputError(f"--weights {args.weights}: no such file")
+    if args.accuracy == "supernet":
+        from cnnpc.supernet import check_supernet
+
+        check_supernet(args.model)
 
 
 def accuracy_source(args: argparse.Namespace, *, whole_table: bool = False) -> Any:
@@ -145,7 +155,12 @@ def accuracy_source(args: argparse.Namespace, *, whole_table: bool = False) -> A
         from cnnpc.accuracy import TableSource, read_table
 
         return TableSource(read_table(path, model=args.model), whole=whole_table)
+    if args.accuracy == "supernet":
+        from cnnpc.supernet import supernet_source
 
+        return supernet_source(
+            args.model, epochs=args.epochs, seed=args.seed, data=args.data, weights=args.weights
+        )
     return oracle_source(
         args.model, epochs=args.epochs, seed=args.seed, data=args.data, weights=args.weights
     )
@@ -214,17 +229,24 @@ def run(args: argparse.Namespace) -> int:
 
     with progress:
         result = run_search(settings, source, storage, on_trial, liveness)
+    estimated = None
+    if args.accuracy == "supernet":  # rank on estimates, answer with fine-tunes
+        from cnnpc.supernet import confirm
+
+        estimated, result = confirm(settings, result, storage, source.finetune, liveness=liveness)
     report = {
         "search_id": result.search_id,
         "status": result.status,
         "message": result.message,
         "finetunes": result.finetunes,
         "trials": result.trials,
-        "best": result.best,
+        "best": None if result.best is None else result.best.as_dict(),
         "pareto": result.pareto,
         "storage": display_url(storage.url),
         "stand_in": stand_in,
     }
+    if estimated is not None:
+        report["supernet"] = estimated.as_dict()
     if getattr(source, "table", None) is not None:
         report["accuracy_table"] = {
             "file": source.table.path,
@@ -234,45 +256,46 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report)
         return 0
-    _print_report(report)
+    _print_report(report, result.best)
     return 0
 
 
-def _print_report(report: dict[str, Any]) -> None:
+def _print_report(report: dict[str, Any], best: BestPlan | None) -> None:
     from cnnpc.cli._common import BREAKDOWN_HEADERS, breakdown_cells, format_table
 
     print(
         f"search {report['search_id']}: {report['status']}"
         + (f" ({report['message']})" if report["message"] else "")
     )
-    if report.get("stand_in"):
-        print(f"note: the device profile is a {report['stand_in']}")
-    best = report["best"]
     if best is None:
         print("no feasible plan found")
     else:
-        keep = ", ".join(f"{k}={v:g}" for k, v in best["keep"].items()) or "no pruning"
-        splits = ", ".join(best["splits"]) or "none"
+        keep = ", ".join(f"{k}={v:g}" for k, v in best.keep.items()) or "no pruning"
+        splits = ", ".join(best.splits) or "none"
+        print(f"best plan: {best.latency_ms:.2f} ms, {best.mode} split after {splits}; keep {keep}")
         print(
-            f"best plan: {best['latency_ms']:.2f} ms, {best['mode']} split after {splits}; "
-            f"keep {keep}"
+            f"  accuracy {best.test_accuracy:.4f} on the test split "
+            f"(validation {best.val_accuracy:.4f})"
         )
         print(
-            f"  accuracy {best['test_accuracy']:.4f} on the test split "
-            f"(validation {best['val_accuracy']:.4f})"
-        )
-        print(
-            f"  {best['speedup_vs_best_single_tier']:.2f}x the best single tier "
-            f"({best['best_single_tier']}), {best['speedup_vs_uncompressed_plan']:.2f}x the best "
+            f"  {best.speedup_vs_best_single_tier:.2f}x the best single tier "
+            f"({best.baselines.single_tier}), {best.speedup_vs_uncompressed_plan:.2f}x the best "
             "uncompressed plan"
         )
-        cut = best["traffic_reduction_vs_uncompressed"]
+        cut = best.traffic_reduction_vs_uncompressed
         print(
-            f"  traffic {best['traffic_bytes'] / 1024:.1f} KB per inference "
+            f"  traffic {best.traffic_bytes / 1024:.1f} KB per inference "
             f"({abs(cut):.0%} {'less' if cut >= 0 else 'more'} than the best uncompressed plan)"
         )
-        bd = best["breakdown"]
-        print(format_table(BREAKDOWN_HEADERS, [breakdown_cells(bd)]))
+        print(format_table(BREAKDOWN_HEADERS, [breakdown_cells(best.breakdown.as_dict())]))
+    estimated = report.get("supernet")
+    if estimated is not None:
+        print(
+            f"supernet: search {estimated['estimate_search_id']} ranked on "
+            f"{estimated['estimates']} estimates; {estimated['tried']} plans fine-tuned in that "
+            f"order ({'confirmed' if estimated['confirmed'] else 'none confirmed'}); "
+            f"the answer is search {report['search_id']}"
+        )
     table = report.get("accuracy_table")
     if table is not None:
         print(

@@ -6,6 +6,7 @@ import csv
 import io
 import math
 import os
+import warnings
 from collections.abc import Mapping
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import yaml
 
 from cnnpc._resources import available_models, model_dir, shipped_models
-from cnnpc.errors import ProfileError
+from cnnpc.errors import ProfileError, StandInNote
 from cnnpc.profiles._schema import Profile, Segment, Tensor
 from cnnpc.spaces import SearchSpace, load_space
 
@@ -207,7 +208,7 @@ def load_profile_dir(
     tensors = _read_tensors(folder, label)
     segments = _read_segments(folder / f"{device}.csv", f"{label}/{device}.csv")
     _check_against_space(space, tensors, segments, label)
-    return Profile(
+    profile = Profile(
         model=space.model,
         device=device,
         space=space,
@@ -219,6 +220,9 @@ def load_profile_dir(
         source=str(meta.get("source", "")).strip(),
         stand_in=_stand_in(meta, device),
     )
+    if profile.stand_in:  # every output that uses it says so (the CLI prints it on stderr)
+        warnings.warn(f"device {device} is a {profile.stand_in}", StandInNote, stacklevel=2)
+    return profile
 
 
 def _stand_in(meta: Mapping[str, Any], device: str) -> str:
