@@ -91,3 +91,12 @@ def test_file_loader_reports_bad_yaml(tmp_path):
         load_space_file(path)
     with pytest.raises(SearchSpaceError, match="cannot read"):
         load_space_file(tmp_path / "missing.yaml")
+
+
+def test_one_rule_for_kept_channels_half_up_and_per_part():
+    from cnnpc.spaces import Candidate, kept_count
+
+    assert kept_count(0.125, 20) == 3  # 2.5 rounds up (the planner used to say 2)
+    assert kept_count(0.01, 20) == 1 and kept_count(1.0, 20) == 20
+    concat = Candidate(name="cat", channels=30, parts=(10, 20))
+    assert concat.kept(0.25) == kept_count(0.25, 10) + kept_count(0.25, 20) == 3 + 5
