@@ -273,7 +273,26 @@ def write_folder(
     owned: Callable[[Path], bool],
     what: str,
 ) -> Path:
-    """Write `files` as a new folder `target` at once (a temporary folder, then renames).
+    """Write `files` as a new folder `target` at once (see fill_folder)."""
+
+    def fill(tmp: Path) -> None:
+        for name, data in files.items():
+            if Path(name).name != name:
+                raise WriteError(f"cannot write {target}: bad file name {name!r}")
+            (tmp / name).write_bytes(data)
+
+    return fill_folder(target, fill, force=force, owned=owned, what=what)
+
+
+def fill_folder(
+    target: str | Path,
+    fill: Callable[[Path], None],
+    *,
+    force: bool = False,
+    owned: Callable[[Path], bool] = lambda _: False,
+    what: str = "cnnpc",
+) -> Path:
+    """Let `fill` write a temporary folder beside `target`, fsync its files, rename it in.
 
     An existing `target` is replaced only with `force` and only if `owned` says it is ours, and
     only once the new one is complete; on any error the old folder (or none) is left.
@@ -286,12 +305,11 @@ def write_folder(
         raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from None
     old: Path | None = None
     try:
-        for name, data in files.items():
-            if Path(name).name != name:
-                raise WriteError(f"cannot write {target}: bad file name {name!r}")
-            (tmp / name).write_bytes(data)
-            with (tmp / name).open("rb") as handle:
-                os.fsync(handle.fileno())
+        fill(tmp)
+        for file in tmp.rglob("*"):
+            if file.is_file() and not file.is_symlink():
+                with file.open("rb") as handle:
+                    os.fsync(handle.fileno())
         tmp.chmod(0o777 & ~_umask())
         check_folder_target(target, force=force, owned=owned, what=what)
         if target.exists():

@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from cnnpc._files import fill_folder, make_folder
 from cnnpc._resources import (
     ENTRY_FILE,
     data_root,
@@ -104,22 +105,8 @@ def check_new_name(name: str) -> Path:
 
 def write_model_folder(target: Path, fill: Callable[[Path], None]) -> Path:
     """Create `target` by filling a hidden sibling folder and renaming it: all or nothing."""
-    root = target.parent
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create {root}: {exc.strerror}") from None
-    staging = root / f".tmp-{target.name}-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        staging.mkdir()
-        fill(staging)
-        staging.rename(target)
-    except OSError as exc:
-        raise InputError(f"cannot write {target}: {exc.strerror or exc}") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    make_folder(target.parent)
+    return fill_folder(target, fill, what="model")
 
 
 def remove_model(name: str) -> Path:
