@@ -250,7 +250,12 @@ def _row(label: str, plan: dict[str, Any]) -> list[object]:
 
 
 def run_profiles(args: argparse.Namespace) -> int:
-    profiles = list_profiles()
+    from cnnpc.profiles import user_profiles
+
+    profiles = list_profiles()  # shipped and added models, then devices measured or imported here
+    for model, devices in user_profiles().items():
+        known = profiles.get(model, [])
+        profiles[model] = known + [d for d in devices if d not in known]
     if args.json:
         print_json(profiles)
         return 0
