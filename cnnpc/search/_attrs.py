@@ -14,6 +14,9 @@ from cnnpc.planner import Plan
 from cnnpc.search._measure import Measurement
 from cnnpc.spaces import SearchSpace
 
+ESTIMATED = "supernet estimate"
+"""`accuracy_from` of a trial whose accuracy the supernet estimated (no fine-tune)."""
+
 
 def trial_attrs(
     space: SearchSpace,
@@ -35,7 +38,13 @@ def trial_attrs(
     if measured is not None:
         attrs["val_accuracy"] = measured.val_accuracy
         attrs["test_accuracy"] = measured.test_accuracy
-        attrs["accuracy_from"] = "fine-tune" if fine_tuned else "cache"
+        attrs["accuracy_from"] = (
+            ESTIMATED
+            if measured.details.get("source") == "supernet"
+            else "fine-tune"
+            if fine_tuned
+            else "cache"
+        )
     if skipped_reason is not None:
         attrs["skipped_reason"] = skipped_reason
     return attrs

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from cnnpc.planner import Plan, Planner
+from cnnpc.search._attrs import ESTIMATED
 from cnnpc.search._configs import Config, from_params, normalise
 from cnnpc.search._measure import CachedAccuracies
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 DIED = "its worker died mid-trial (no heartbeat within the grace period)"
 INTERRUPTED = "interrupted: its worker stopped before it finished"
 FROM_CACHE = "accuracy from the cache"
+ESTIMATED_REASON = "accuracy estimated by the supernet (not fine-tuned)"
 
 # Optuna user attributes the recording reads (cnnpc/search/_attrs.py sets the first two).
 SKIPPED_ATTR = "skipped_reason"
@@ -111,7 +113,8 @@ class TrialRecorder:
             outcome = "complete"
             feasible = float((attrs.get(CONSTRAINTS_ATTR) or [0.0])[0]) <= 0
             finetuned = attrs.get(ACCURACY_FROM_ATTR) == "fine-tune"
-            why = None if finetuned else FROM_CACHE
+            estimated = attrs.get(ACCURACY_FROM_ATTR) == ESTIMATED
+            why = None if finetuned else ESTIMATED_REASON if estimated else FROM_CACHE
         elif trial.state == state.PRUNED:
             outcome, why = "pruned", attrs.get(SKIPPED_ATTR)
         else:  # failed (or complete without a cached accuracy, which cnnpc never tells)

@@ -1,0 +1,259 @@
+"""The supernet: slimmable weights trained once, then sliced to any configuration in seconds.
+
+`trained_supernet` trains (or loads) the weights beside the baseline they start from, keyed like
+a baseline (model, workload, seed, recipe, code) plus the baseline's own key. `Supernet.estimate`
+keeps exactly the channels the surgery keeps on the baseline (`prune_channels`: the baseline's
+L1 importance order, the same rounding), cuts the supernet's weights to them with the surgery's
+`rebuild`, re-estimates batch-norm statistics on a few training batches and measures accuracy:
+an estimate of what a fine-tune of that configuration would reach, without the fine-tune.
+
+Quantization-aware training is not part of the supernet: TF-MOT cannot annotate the mask
+layers, so the supernet trains and is evaluated in float, while fine-tunes are int8-aware.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnnpc._files import make_folder, write_with
+from cnnpc.compression import (
+    ChannelGraph,
+    candidate_groups,
+    channel_graph,
+    channel_scores,
+    group_fractions,
+    kept_count,
+    rebuild,
+    select_channels,
+)
+from cnnpc.compression._surgery import Indices, group_indices
+from cnnpc.errors import InputError
+from cnnpc.models._keras import keras
+from cnnpc.oracle import Baseline, code_version
+from cnnpc.oracle._cache import write_atomic
+from cnnpc.spaces import SearchSpace
+from cnnpc.supernet._masked import MaskedLeaf, SandwichRecipe, train_sandwich
+from cnnpc.workloads import Workload, accuracy
+
+_SUPERNET_SOURCES = (
+    ("cnnpc.compression", "_groups.py"),
+    ("cnnpc.compression", "_importance.py"),
+    ("cnnpc.compression", "_surgery.py"),
+    ("cnnpc.supernet", "_masked.py"),
+    ("cnnpc.supernet", "_supernet.py"),
+    ("cnnpc.workloads", "_training.py"),
+)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One configuration as the supernet sees it."""
+
+    kept: dict[str, int]
+    """Channels each candidate keeps."""
+    val_accuracy: float
+    test_accuracy: float
+    seconds: float
+    """Slicing, batch-norm re-estimation and measuring."""
+
+
+def prunable_leaves(baseline: Any, space: SearchSpace, graph: ChannelGraph | None) -> list[int]:
+    """The leaf groups of the space's prunable candidates; none: a one-line error."""
+    groups = {} if graph is None else candidate_groups(baseline, space, graph)
+    leaves: list[int] = []
+    reasons = []
+    for cand in space.candidates:
+        if not cand.prunable:
+            reasons.append(f"{cand.name}: not prunable in the search space")
+            continue
+        group = groups[cand.name]
+        if not group.prunable:
+            reasons.append(f"{cand.name}: {group.reason}")
+        else:
+            leaves.extend(g for g in group.leaves if g not in leaves)
+    if not leaves:
+        raise InputError(
+            f"--accuracy supernet: no candidate of {space.model!r} can be pruned "
+            f"({'; '.join(reasons)}); use --accuracy finetune"
+        )
+    return leaves
+
+
+def check_supernet(model_name: str) -> None:
+    """Refuse `--accuracy supernet` for a model none of whose candidates can be pruned, before
+    anything is written (builds the untrained architecture: no training, no files)."""
+    from cnnpc.models import build_model, model_spec
+    from cnnpc.spaces import load_space
+
+    space = load_space(model_name)
+    if not any(c.prunable for c in space.candidates):
+        prunable_leaves(None, space, None)  # the one message, from the search space alone
+    model = build_model(model_name, 10, model_spec(model_name).train_size)
+    prunable_leaves(model, space, channel_graph(model))
+
+
+def importance_orders(baseline: Any, graph: ChannelGraph, leaves: list[int]) -> dict[int, Any]:
+    """Each leaf's channels, most important first, as `select_channels` ranks them."""
+    orders = {}
+    for leaf in leaves:
+        scores = channel_scores(baseline, graph, graph.groups[leaf])
+        orders[leaf] = np.lexsort((np.arange(scores.size), -scores)).astype(np.int64)
+    return orders
+
+
+class Supernet:
+    """Slimmable weights for one baseline, workload and search space."""
+
+    def __init__(
+        self,
+        baseline: Baseline,
+        model: Any,
+        workload: Workload,
+        space: SearchSpace,
+        key: str,
+        train_seconds: float,
+        from_cache: bool,
+        calibration_batches: int = 8,
+    ) -> None:
+        self.baseline = baseline
+        self.model = model
+        self.workload = workload
+        self.space = space
+        self.key = key
+        self.train_seconds = train_seconds
+        self.from_cache = from_cache
+        self.calibration_batches = calibration_batches
+        self._graph = channel_graph(baseline.model)
+        self._groups = candidate_groups(baseline.model, space, self._graph)
+        leaves = prunable_leaves(baseline.model, space, self._graph)
+        self._scores = {
+            leaf: channel_scores(baseline.model, self._graph, self._graph.groups[leaf])
+            for leaf in leaves
+        }
+
+    def kept_indices(self, config: Mapping[str, float]) -> dict[int, Indices]:
+        """Per pruned leaf group, the channels kept: those `prune_channels(baseline)` keeps."""
+        fractions = group_fractions(self.space, self._groups, config)
+        kept: dict[int, Indices] = {}
+        for leaf, fraction in fractions.items():
+            channels = self._graph.groups[leaf].channels
+            count = kept_count(fraction, channels)
+            if count < channels:
+                kept[leaf] = select_channels(self._scores[leaf], count)
+        return kept
+
+    def kept(self, config: Mapping[str, float]) -> dict[str, tuple[int, ...]]:
+        """Per candidate, the original channels the slice keeps (as `PrunedModel.kept`)."""
+        by_group = self.kept_indices(config)
+        out: dict[str, tuple[int, ...]] = {}
+        for name, group in self._groups.items():
+            idx = group_indices(self._graph, by_group, group.id)
+            out[name] = tuple(int(i) for i in (np.arange(group.channels) if idx is None else idx))
+        return out
+
+    def sliced(self, config: Mapping[str, float]) -> Any:
+        """The supernet cut to `config`, batch-norm statistics re-estimated."""
+        model = rebuild(self.model, self._graph, self.kept_indices(config))
+        recalibrate(model, self.workload, self.calibration_batches)
+        return model
+
+    def estimate(self, config: Mapping[str, float]) -> Estimate:
+        start = time.perf_counter()
+        model = self.sliced(config)
+        return Estimate(
+            kept={n: len(k) for n, k in self.kept(config).items()},
+            val_accuracy=accuracy(model, self.workload.val),
+            test_accuracy=accuracy(model, self.workload.test),
+            seconds=time.perf_counter() - start,
+        )
+
+
+def recalibrate(model: Any, workload: Workload, batches: int, batch_size: int = 64) -> None:
+    """Batch-norm moving statistics := their mean over `batches` training batches (the narrow
+    network's own statistics; those of the supernet mix every width it trained)."""
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    if not norms:
+        return
+    saved = [layer.momentum for layer in norms]
+    rng = np.random.default_rng(0)
+    x = workload.train.x
+    try:
+        for i in range(1, batches + 1):
+            for layer in norms:
+                layer.momentum = 1.0 - 1.0 / i  # a running mean over the batches so far
+            idx = rng.choice(len(x), size=min(batch_size, len(x)), replace=False)
+            model(x[idx], training=True)
+    finally:
+        for layer, momentum in zip(norms, saved, strict=True):
+            layer.momentum = momentum
+
+
+def supernet_key(baseline: Baseline, workload: Workload, seed: int, recipe: SandwichRecipe) -> str:
+    parts = {
+        "baseline": baseline.key,
+        "data": workload.fingerprint,
+        "seed": seed,
+        "recipe": asdict(recipe),
+        "code": code_version(_SUPERNET_SOURCES),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def trained_supernet(
+    baseline: Baseline,
+    workload: Workload,
+    space: SearchSpace,
+    seed: int,
+    cache_dir: str | Path,
+    recipe: SandwichRecipe | None = None,
+) -> Supernet:
+    """The supernet of `baseline`: loaded from ``cache_dir/supernets``, or trained and saved."""
+    recipe = recipe or SandwichRecipe()
+    graph = channel_graph(baseline.model)
+    leaves = prunable_leaves(baseline.model, space, graph)  # refuse before any training
+    key = supernet_key(baseline, workload, seed, recipe)
+    folder = Path(cache_dir) / "supernets"
+    weights, meta_path = folder / f"{key}.h5", folder / f"{key}.json"
+    model = keras.models.clone_model(baseline.model)
+    model.set_weights(baseline.model.get_weights())
+    meta = _load(model, weights, meta_path)
+    if meta is not None:
+        return Supernet(baseline, model, workload, space, key, float(meta["train_seconds"]), True)
+    orders = importance_orders(baseline.model, graph, leaves)
+    masked = [
+        MaskedLeaf(leaf, orders[leaf], _widths(space, graph.groups[leaf].channels))
+        for leaf in leaves
+    ]
+    seconds = train_sandwich(model, graph, masked, workload, recipe, seed)
+    make_folder(folder)
+    write_with(weights, lambda tmp: model.save_weights(str(tmp)))
+    record = {"baseline": baseline.key, "recipe": asdict(recipe), "train_seconds": seconds}
+    write_atomic(meta_path, json.dumps(record, indent=1, sort_keys=True))
+    return Supernet(baseline, model, workload, space, key, seconds, False)
+
+
+def _widths(space: SearchSpace, channels: int) -> tuple[int, ...]:
+    """Channel counts of the space's keep grid (every count on the per-channel grid)."""
+    grid = space.keep_grid
+    if isinstance(grid, str):
+        return tuple(range(1, channels + 1))
+    return tuple(sorted({kept_count(f, channels) for f in (*grid, 1.0)}))
+
+
+def _load(model: Any, weights: Path, meta_path: Path) -> dict[str, Any] | None:
+    if not (weights.is_file() and meta_path.is_file()):
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        model.load_weights(weights)
+    except (OSError, ValueError, KeyError):  # a damaged entry is retrained, not fatal
+        return None
+    return meta if isinstance(meta, dict) and "train_seconds" in meta else None
