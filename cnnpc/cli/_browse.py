@@ -201,8 +201,8 @@ def run_show(args: argparse.Namespace) -> int:
                 "best_plan": None
                 if report.best_plan is None
                 else {
-                    "trial_number": report.best_plan.trial_number,
-                    "payload": report.best_plan.payload,
+                    "trial_number": report.best_plan.plan.trial,
+                    "payload": report.best_plan.plan.as_dict(),
                     "updated_at": report.best_plan.updated_at.isoformat(),
                 },
                 "pareto": [t.as_dict() for t in report.pareto],
@@ -263,7 +263,7 @@ def show_lines(report: SearchReport, view: Overview | None = None) -> list[str]:
                 + " ms"
             )
     if report.best_plan is not None:
-        for key, value in report.best_plan.payload.items():
+        for key, value in report.best_plan.plan.as_dict().items():
             if key not in _SHOWN and isinstance(value, bool | int | float | str):
                 lines.append(
                     f"  {key}: {value:.4g}" if isinstance(value, float) else f"  {key}: {value}"

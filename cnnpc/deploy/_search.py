@@ -24,7 +24,7 @@ from cnnpc.deploy._build import (
 )
 from cnnpc.deploy._layout import Layout
 from cnnpc.errors import InputError
-from cnnpc.storage import SearchRecord, Storage, display_url, resolve_url
+from cnnpc.storage import BestPlan, SearchRecord, Storage, display_url, resolve_url
 
 
 @dataclass(frozen=True)
@@ -35,17 +35,17 @@ class DeployResult:
     """True when the model's weights were not kept and it was fine-tuned again."""
 
 
-def best_plan(storage: Storage, search_id: int) -> tuple[SearchRecord, dict[str, Any]]:
+def best_plan(storage: Storage, search_id: int) -> tuple[SearchRecord, BestPlan]:
     """The search and its stored best plan; a search without one cannot be deployed."""
     search = storage.get_search(search_id)
     best = storage.get_best_plan(search_id)
-    if best is None or not best.payload.get("tiers"):
+    if best is None:
         raise DeployError(
             f"search {search_id} has no feasible best plan to deploy (status: {search.status}"
             + (f": {search.message}" if search.message else "")
             + ")"
         )
-    return search, best.payload
+    return search, best.plan
 
 
 def open_search_oracle(
@@ -113,7 +113,7 @@ def deploy(
     target = check_plan_target(out, force)  # fail before minutes of work
     url = resolve_url(storage_url)
     with Storage(url, create=False) as storage:
-        search, payload = best_plan(storage, search_id)
+        search, best = best_plan(storage, search_id)
     conventions = str(search.extra.get("conventions", "si"))
     planner = planner_for(
         search.model,
@@ -123,10 +123,10 @@ def deploy(
         conventions=conventions,
     )
     names = tuple(s.name for s in planner.profile.segments)
-    layout = Layout.of_tiers(payload["tiers"], len(names))
+    layout = Layout.of_tiers(best.tiers.as_dict(), len(names))
     oracle = open_search_oracle(search, data, weights, progress, oracle)
     runs = oracle.finetunes
-    model = oracle.tuned_model(payload["keep"])
+    model = oracle.tuned_model(best.keep)
     workload = oracle.workload
     size = workload.input_size if image_size is None else image_size
     images = workload.train.x
@@ -149,7 +149,7 @@ def deploy(
             "uplink_mbps": search.uplink_mbps,
             "bandwidth_mbps": search.bandwidth_mbps,
             "conventions": conventions,
-            "trial": payload.get("trial"),
+            "trial": best.trial,
         },
         "workload": {
             "name": workload.name,
@@ -158,20 +158,20 @@ def deploy(
             "classes": list(workload.classes),
         },
         "plan": {
-            "mode": payload.get("mode"),
-            "splits": list(payload.get("splits", [])),
-            "tiers": payload["tiers"],
-            "keep": payload["keep"],
-            "channels": oracle.kept_channels(payload["keep"]),
+            "mode": best.mode,
+            "splits": list(best.splits),
+            "tiers": best.tiers.as_dict(),
+            "keep": dict(best.keep),
+            "channels": oracle.kept_channels(best.keep),
         },
         "accuracy": {
-            "val": payload.get("val_accuracy"),
-            "test": payload.get("test_accuracy"),
+            "val": best.val_accuracy,
+            "test": best.test_accuracy,
         },
         "predicted": {
             "source": f"search {search.id}'s best plan, {search.device} profile",
-            "latency_ms": payload.get("latency_ms"),
-            "breakdown": payload.get("breakdown", {}),
+            "latency_ms": best.latency_ms,
+            "breakdown": best.breakdown.as_dict(),
         },
     }
     plan = plan_document(meta, size, parts, links)

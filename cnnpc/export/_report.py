@@ -44,8 +44,8 @@ def collect(storage: Storage, search_id: int, *, with_trials: bool = False) -> S
     summary = storage.summary(search_id)
     best_plan = storage.get_best_plan(search_id)
     best = summary.best
-    if best_plan is not None and best_plan.trial_number is not None:
-        best = storage.get_trial(search_id, best_plan.trial_number) or best
+    if best_plan is not None:
+        best = storage.get_trial(search_id, best_plan.plan.trial) or best
     return SearchReport(
         summary=summary,
         best_plan=best_plan,
@@ -87,7 +87,7 @@ def deployment_plan(report: SearchReport, storage_url: str) -> dict[str, Any]:
         "storage": storage_url,
         "search": search.as_dict(),
         "plan": None if report.best is None else plan_dict(report.best),
-        "report": None if report.best_plan is None else report.best_plan.payload,
+        "report": None if report.best_plan is None else report.best_plan.plan.as_dict(),
         "spend": report.spend,
         "pareto": [plan_dict(t) for t in report.pareto],
     }

@@ -93,7 +93,7 @@ def _plan_row(report: SearchReport) -> dict[str, Any]:
     for name in ("started_at", "finished_at", "duration_s", "reason", "state"):
         row.pop(name, None)
     if report.best_plan is not None:
-        extra = flatten_scalars(report.best_plan.payload, skip=("breakdown", "keep"))
+        extra = flatten_scalars(report.best_plan.plan.as_dict(), skip=("breakdown", "keep"))
         for name, value in list(extra.items())[:MAX_REPORT_COLUMNS]:
             row.setdefault(f"report.{name}", value)
     return row

@@ -377,10 +377,10 @@ class SearchRunner:
             search_id=self.search.id,
             status=status,
             message=message,
-            finetunes=summary["finetunes"],
-            trials=summary["trials"],
-            best=summary["best"],
-            pareto=summary["pareto"],
+            finetunes=summary.finetunes,
+            trials=summary.trials,
+            best=summary.best,
+            pareto=summary.pareto,
             storage_url=self.storage.url,
         )
 

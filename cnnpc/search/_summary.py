@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cnnpc.planner import Planner
+from cnnpc.storage import Baselines, BestPlan, Tiers, breakdown_from
 
 if TYPE_CHECKING:
     from cnnpc.storage import Storage, TrialRecord
@@ -31,9 +32,19 @@ class SearchResult:
     message: str | None
     finetunes: int
     trials: int
-    best: dict[str, Any] | None
+    best: BestPlan | None
     pareto: list[dict[str, Any]] = field(default_factory=list)
     storage_url: str = ""
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """What `summarise` read: spend, finished trials, the best plan (stored) and the front."""
+
+    finetunes: int
+    trials: int
+    best: BestPlan | None
+    pareto: list[dict[str, Any]]
 
 
 def _trial_dict(t: TrialRecord) -> dict[str, Any]:
@@ -50,7 +61,7 @@ def _trial_dict(t: TrialRecord) -> dict[str, Any]:
     }
 
 
-def best_payload(t: TrialRecord, planner: Planner, finetunes: int) -> dict[str, Any]:
+def best_plan(t: TrialRecord, planner: Planner, finetunes: int) -> BestPlan:
     """Everything a user needs about the chosen plan, with the uncompressed comparisons."""
     assert t.plan is not None  # a best trial is complete: it has a plan
     uncompressed = planner.best()
@@ -59,40 +70,29 @@ def best_payload(t: TrialRecord, planner: Planner, finetunes: int) -> dict[str, 
         (base[k] for k in ("end_only", "edge_only", "cloud_only")), key=lambda p: p.latency_ms
     )
     plan = t.plan
-    latency = plan["latency_ms"]
-    traffic = plan["traffic_bytes"]
-    n = planner.profile.n_segments
     names = [s.name for s in planner.profile.segments]
-    a, b = plan["end_segments"], n - plan["cloud_segments"]
-    return {
-        "trial": t.optuna_number,
-        "latency_ms": latency,
-        "accuracy": t.test_accuracy,
-        "accuracy_split": "test",
-        "val_accuracy": t.val_accuracy,
-        "test_accuracy": t.test_accuracy,
-        "mode": plan["mode"],
-        "splits": plan["splits"],
-        "keep": t.keep,
-        "tiers": {"end": names[:a], "edge": names[a:b], "cloud": names[b:]},
-        "breakdown": plan["breakdown"],
-        "traffic_bytes": traffic,
-        "uncompressed_best_latency_ms": uncompressed.latency_ms,
-        "uncompressed_best_traffic_bytes": uncompressed.breakdown.traffic_bytes,
-        "best_single_tier": single.mode,
-        "best_single_tier_latency_ms": single.latency_ms,
-        "speedup_vs_best_single_tier": single.latency_ms / latency,
-        "speedup_vs_uncompressed_plan": uncompressed.latency_ms / latency,
-        "traffic_reduction_vs_uncompressed": (
-            1.0 - traffic / uncompressed.breakdown.traffic_bytes
-            if uncompressed.breakdown.traffic_bytes > 0
-            else 0.0
+    return BestPlan(
+        trial=t.optuna_number,
+        mode=plan["mode"],
+        splits=tuple(plan["splits"]),
+        keep=dict(t.keep),
+        tiers=Tiers.of(names, plan["end_segments"], plan["cloud_segments"]),
+        latency_ms=plan["latency_ms"],
+        breakdown=breakdown_from(plan["breakdown"], f"trial {t.optuna_number}'s plan"),
+        traffic_bytes=plan["traffic_bytes"],
+        val_accuracy=t.val_accuracy,
+        test_accuracy=t.test_accuracy,
+        baselines=Baselines(
+            uncompressed_latency_ms=uncompressed.latency_ms,
+            uncompressed_traffic_bytes=uncompressed.breakdown.traffic_bytes,
+            single_tier=single.mode,
+            single_tier_latency_ms=single.latency_ms,
         ),
-        "finetunes": finetunes,
-    }
+        finetunes=finetunes,
+    )
 
 
-def summarise(storage: Storage, search_id: int, planner: Planner) -> dict[str, Any]:
+def summarise(storage: Storage, search_id: int, planner: Planner) -> SearchOutcome:
     """Spend, finished trials, the best plan (stored for export and deploy) and the front.
 
     The best trial is the storage's one query for it (Storage.best_trial / summary).
@@ -100,8 +100,8 @@ def summarise(storage: Storage, search_id: int, planner: Planner) -> dict[str, A
     summary = storage.summary(search_id)
     best = None
     if summary.best is not None:
-        best = best_payload(summary.best, planner, summary.finetunes)
-        storage.set_best_plan(search_id, summary.best.optuna_number, best)
+        best = best_plan(summary.best, planner, summary.finetunes)
+        storage.set_best_plan(search_id, best)
     pareto = [_trial_dict(t) for t in storage.pareto_front(search_id)]
     done = summary.n_complete + summary.n_pruned
-    return {"finetunes": summary.finetunes, "trials": done, "best": best, "pareto": pareto}
+    return SearchOutcome(summary.finetunes, done, best, pareto)

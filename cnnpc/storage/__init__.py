@@ -17,6 +17,7 @@ from cnnpc.storage._errors import (
     StorageConflictError,
     StorageError,
 )
+from cnnpc.storage._plan import Baselines, BestPlan, Tiers, breakdown_from
 from cnnpc.storage._records import (
     BestPlanRecord,
     CachedAccuracy,
@@ -35,6 +36,8 @@ __all__ = [
     "ENV_VAR",
     "TRIAL_SORTS",
     "VERSION_TABLE",
+    "Baselines",
+    "BestPlan",
     "BestPlanRecord",
     "CacheEntry",
     "CachedAccuracy",
@@ -48,8 +51,10 @@ __all__ = [
     "StorageBusyError",
     "StorageConflictError",
     "StorageError",
+    "Tiers",
     "TrialInput",
     "TrialRecord",
+    "breakdown_from",
     "display_url",
     "optuna_engine_kwargs",
     "resolve_url",

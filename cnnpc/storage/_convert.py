@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cnnpc.storage._models import AccuracyCacheModel, BestPlanModel, SearchModel, TrialModel
+from cnnpc.storage._plan import BestPlan
 from cnnpc.storage._records import BestPlanRecord, CachedAccuracy, SearchRecord, TrialRecord
 
 
@@ -76,7 +77,6 @@ def cached_accuracy(row: AccuracyCacheModel) -> CachedAccuracy:
 def best_plan_record(row: BestPlanModel) -> BestPlanRecord:
     return BestPlanRecord(
         search_id=row.search_id,
-        trial_number=row.trial_number,
-        payload=dict(row.payload),
+        plan=BestPlan.from_dict(row.payload, f"search {row.search_id}'s stored best plan"),
         updated_at=row.updated_at,
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from cnnpc.errors import InputError
 from cnnpc.storage._models import MODES, SEARCH_STATUSES, TRIAL_STATES
+from cnnpc.storage._plan import BestPlan
 
 
 def json_value(value: Any, what: str) -> Any:
@@ -294,9 +295,10 @@ class CachedAccuracy:
 
 @dataclass(frozen=True)
 class BestPlanRecord:
+    """A search's stored best plan (``plan.trial`` is its trial) and when it was stored."""
+
     search_id: int
-    trial_number: int | None
-    payload: dict[str, Any]
+    plan: BestPlan
     updated_at: datetime
 
 

@@ -32,6 +32,7 @@ from cnnpc.storage._models import (
     TrialModel,
     utcnow,
 )
+from cnnpc.storage._plan import BestPlan
 from cnnpc.storage._queries import (
     best_row,
     cache_query,
@@ -407,11 +408,10 @@ class Storage:
     # -- best plans -------------------------------------------------------------------------
 
     @retrying()
-    def set_best_plan(
-        self, search_id: int, trial_number: int | None, payload: dict[str, Any]
-    ) -> BestPlanRecord:
-        """Store (replace) the search's best plan."""
-        body = json_value(dict(payload), "best plan payload")
+    def set_best_plan(self, search_id: int, plan: BestPlan) -> BestPlanRecord:
+        """Store (replace) the search's best plan (its JSON form, ``plan.as_dict()``)."""
+        body = json_value(plan.as_dict(), "best plan payload")
+        trial_number = plan.trial
         with self.session_scope() as session:
             search = search_row(session, search_id)
             row = session.scalars(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 from deploy.plans import SPACE, compose
-from storage.factories import spec
+from storage.factories import best_plan, spec
 
 from cnnpc._files import WriteError
 from cnnpc.compression import FinetuneBudget
@@ -15,7 +16,7 @@ from cnnpc.deploy import PLAN_FILE, DeployError, deploy, load_plan
 from cnnpc.oracle import AccuracyOracle, MemoryCache, ModelStore, Recipe, trained_baseline
 from cnnpc.planner import planner_for
 from cnnpc.search._oracle_source import OracleSource
-from cnnpc.storage import Storage, StorageError
+from cnnpc.storage import BestPlan, Storage, StorageError, Tiers
 
 pytestmark = pytest.mark.slow
 KEEP = {"block1": 0.5, "block10": 0.25}
@@ -31,19 +32,14 @@ def oracle(data, tmp_path_factory):
     )
 
 
-def _payload(a: int, b: int) -> dict:
+def _best(a: int, b: int) -> BestPlan:
+    """Search 3's best plan: end runs segments [0, a), edge [a, b), cloud the rest."""
     names = [s.name for s in planner_for("mobilenet", "MI8", bandwidth_mbps=10).profile.segments]
-    return {
-        "trial": 3,
-        "latency_ms": 30.0,
-        "mode": "end_edge_cloud",
-        "splits": ["block1", "block10"],
-        "keep": KEEP,
-        "tiers": {"end": names[:a], "edge": names[a:b], "cloud": names[b:]},
-        "breakdown": {"end_ms": 10.0, "uplink_ms": 5.0, "total_ms": 30.0},
-        "val_accuracy": 0.9,
-        "test_accuracy": 0.89,
-    }
+    return dataclasses.replace(
+        best_plan(3, 30.0, splits=("block1", "block10"), keep=KEEP),
+        mode="end_edge_cloud",
+        tiers=Tiers(tuple(names[:a]), tuple(names[a:b]), tuple(names[b:])),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +48,10 @@ def store(oracle, tmp_path_factory):
     with Storage(url) as storage:
         key = OracleSource(oracle).budget_key
         good = storage.get_or_create_search(spec(budget_key=key, seed=0))
-        storage.set_best_plan(good.id, 3, _payload(2, 5))
+        storage.set_best_plan(good.id, _best(2, 5))
         empty = storage.get_or_create_search(spec(budget_key=key, seed=1))
         other = storage.get_or_create_search(spec(budget_key="epochs=9,seed=0,id=x", seed=2))
-        storage.set_best_plan(other.id, 0, _payload(2, 5))
+        storage.set_best_plan(other.id, _best(2, 5))
     return url, good.id, empty.id, other.id
 
 

@@ -95,7 +95,7 @@ def test_samplers_search_the_channel_grid(strategy, source, storage):
         keep_grid="channels",
     )
     result = run_search(settings, source, storage)
-    assert result.best is not None and result.best["val_accuracy"] >= FLOOR
+    assert result.best is not None and result.best.val_accuracy >= FLOOR
     space = settings.planner().profile.space
     for t in storage.list_trials(result.search_id):
         for name, fraction in t.keep.items():

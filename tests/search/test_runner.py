@@ -33,9 +33,13 @@ def test_exhaustive_finds_the_true_optimum(source, storage):
     result = run_search(settings, source, storage)
     truth_latency, _ = _truth(settings, source)
     assert result.best is not None
-    assert result.best["latency_ms"] == pytest.approx(truth_latency)
-    assert result.best["val_accuracy"] >= FLOOR
-    assert result.best["speedup_vs_uncompressed_plan"] > 1.0
+    assert result.best.latency_ms == pytest.approx(truth_latency)
+    assert result.best.val_accuracy >= FLOOR
+    assert result.best.speedup_vs_uncompressed_plan > 1.0
+    stored = storage.get_best_plan(result.search_id)  # the same typed plan comes back
+    assert stored is not None and stored.plan == result.best
+    names = [s.name for s in settings.planner().profile.segments]
+    assert [*result.best.tiers.end, *result.best.tiers.edge, *result.best.tiers.cloud] == names
     # the latency bound skips most of the grid without fine-tuning it
     assert result.finetunes < sum(1 for _ in split_aware_grid(settings.planner().profile.space)) / 2
     assert len(source.calls) == result.finetunes
@@ -43,8 +47,8 @@ def test_exhaustive_finds_the_true_optimum(source, storage):
 
 def test_tpe_is_feasible_and_cache_is_shared(source, storage):
     first = run_search(_settings(strategy="tpe", trials=25, seed=1), source, storage)
-    assert first.best is not None and first.best["val_accuracy"] >= FLOOR
-    assert first.best["latency_ms"] <= first.best["uncompressed_best_latency_ms"] + 1e-9
+    assert first.best is not None and first.best.val_accuracy >= FLOOR
+    assert first.best.latency_ms <= first.best.baselines.uncompressed_latency_ms + 1e-9
     calls = len(source.calls)
     assert calls == first.finetunes and len({str(sorted(c.items())) for c in source.calls}) == calls
     # re-running the same search resumes it: already at its total, nothing new is fine-tuned
@@ -62,10 +66,10 @@ def test_cnnpc_strategy_meets_the_floor_and_beats_no_compression(source, storage
     settings = _settings(strategy="cnnpc", trials=400)
     result = run_search(settings, source, storage)
     assert result.best is not None
-    assert result.best["val_accuracy"] >= FLOOR
+    assert result.best.val_accuracy >= FLOOR
     truth_latency, _ = _truth(settings, source)
-    latency = result.best["latency_ms"]
-    assert truth_latency - 1e-9 <= latency < result.best["uncompressed_best_latency_ms"]
+    latency = result.best.latency_ms
+    assert truth_latency - 1e-9 <= latency < result.best.baselines.uncompressed_latency_ms
 
 
 def test_floor_above_baseline_is_infeasible(source, storage):
@@ -84,8 +88,8 @@ def test_latency_budget_mode(source, storage):
         if planner.best(Compression.from_fractions(planner.profile, c)).latency_ms <= 70.0
     )
     assert result.best is not None
-    assert result.best["latency_ms"] <= 70.0
-    assert result.best["val_accuracy"] == pytest.approx(best_acc)
+    assert result.best.latency_ms <= 70.0
+    assert result.best.val_accuracy == pytest.approx(best_acc)
 
 
 @pytest.mark.parametrize(

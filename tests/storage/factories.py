@@ -24,7 +24,16 @@ from typing import Any
 
 import pytest
 
-from cnnpc.storage import SearchRecord, SearchSpec, Storage, TrialInput
+from cnnpc.latency import Breakdown
+from cnnpc.storage import (
+    Baselines,
+    BestPlan,
+    SearchRecord,
+    SearchSpec,
+    Storage,
+    Tiers,
+    TrialInput,
+)
 
 T0 = datetime(2025, 11, 24, 12, 0, 0, tzinfo=UTC)
 
@@ -70,6 +79,43 @@ def plan(latency: float, *, mode: str = "end_edge", splits: Sequence[str] = ("bl
             "total_ms": latency,
         },
     }
+
+
+TIERS = Tiers(("conv1", "block1", "block10"), ("block11",), ())
+
+
+def best_plan(
+    number: int,
+    latency: float,
+    *,
+    splits: Sequence[str] = ("block10",),
+    tiers: Tiers = TIERS,
+    keep: dict[str, float] | None = None,
+    single_tier_ms: float = 80.0,
+    finetunes: int = 3,
+) -> BestPlan:
+    """A search's best plan (`plan(latency)`'s costs) whose speedup over one tier is known."""
+    costs = plan(latency, splits=splits)
+    parts = {k: v for k, v in costs["breakdown"].items() if k != "total_ms"}
+    return BestPlan(
+        trial=number,
+        mode=costs["mode"],
+        splits=tuple(splits),
+        keep={"block1": 0.5} if keep is None else keep,
+        tiers=tiers,
+        latency_ms=latency,
+        breakdown=Breakdown(**parts, uplink_bytes=costs["traffic_bytes"], downlink_bytes=0.0),
+        traffic_bytes=costs["traffic_bytes"],
+        val_accuracy=0.90,
+        test_accuracy=0.89,
+        baselines=Baselines(
+            uncompressed_latency_ms=1.5 * latency,
+            uncompressed_traffic_bytes=2.0 * costs["traffic_bytes"],
+            single_tier="cloud_only",
+            single_tier_latency_ms=single_tier_ms,
+        ),
+        finetunes=finetunes,
+    )
 
 
 def trial(
@@ -121,17 +167,7 @@ def populate(storage: Storage, **spec_overrides: Any) -> SearchRecord:
         trial(7, 20.0, None, state="running"),
     ):
         storage.record_trial(search.id, record)
-    storage.set_best_plan(
-        search.id,
-        1,
-        {
-            "latency_ms": 40.0,
-            "splits": ["block10"],
-            "speedup_vs_best_single_tier": 2.0,
-            "traffic_reduction": 0.25,
-            "finetunes": 3,
-        },
-    )
+    storage.set_best_plan(search.id, best_plan(1, 40.0))  # 2x the best single tier (80 ms)
     return search
 
 

@@ -3,14 +3,15 @@ from __future__ import annotations
 import dataclasses
 import math
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import numpy as np
 import pytest
-from factories import plan, populate, spec, trial
+from factories import best_plan, plan, populate, spec, trial
 
 import cnnpc.storage._storage as storage_module
 from cnnpc.errors import InputError
-from cnnpc.storage import Storage, StorageError, TrialInput
+from cnnpc.storage import BestPlan, Storage, StorageError, TrialInput
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ def test_unknown_search_id_is_a_one_line_error(storage):
         lambda: storage.pareto_front(42),
         lambda: storage.summary(42),
         lambda: storage.get_best_plan(42),
-        lambda: storage.set_best_plan(42, 0, {}),
+        lambda: storage.set_best_plan(42, best_plan(0, 10.0)),
         lambda: storage.record_trial(42, trial(0, 10.0, 0.9)),
     ):
         with pytest.raises(StorageError) as info:
@@ -201,13 +202,52 @@ def test_accuracy_cache_race_returns_the_winner(tmp_path, monkeypatch):
 def test_best_plan_is_replaced(storage):
     search = storage.get_or_create_search(spec())
     assert storage.get_best_plan(search.id) is None
-    storage.set_best_plan(search.id, 3, {"latency_ms": 50.0})
-    best = storage.set_best_plan(
-        search.id, 5, {"latency_ms": np.float64(40.0), "splits": ("a", "b"), "n": np.int64(3)}
-    )
-    assert best.trial_number == 5
-    assert best.payload == {"latency_ms": 40.0, "splits": ["a", "b"], "n": 3}
+    storage.set_best_plan(search.id, best_plan(3, 50.0))
+    stored = best_plan(5, 40.0, splits=("a", "b"))
+    best = storage.set_best_plan(search.id, dataclasses.replace(stored, latency_ms=np.float64(40)))
+    assert best.plan == stored and isinstance(best.plan.latency_ms, float)  # plain JSON back
     assert storage.get_best_plan(search.id) == best
+
+
+def test_best_plan_json_form_round_trips_with_its_keys():
+    best = best_plan(2, 40.0)
+    data = best.as_dict()
+    assert BestPlan.from_dict(data) == best
+    assert data["speedup_vs_best_single_tier"] == 2.0 and data["accuracy_split"] == "test"
+    assert data["tiers"] == {
+        "end": ["conv1", "block1", "block10"],
+        "edge": ["block11"],
+        "cloud": [],
+    }
+    assert data["traffic_reduction_vs_uncompressed"] == 0.5
+    assert data["breakdown"]["total_ms"] == pytest.approx(40.0)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.pop("tiers"), "tiers is missing or not an object"),
+        (lambda d: d["tiers"].pop("edge"), "tiers.edge is missing or not a list of names"),
+        (lambda d: d.update(latency_ms="fast"), "latency_ms is missing or not a number"),
+        (lambda d: d["breakdown"].pop("cloud_ms"), "breakdown.cloud_ms is missing or not a"),
+        (lambda d: d["keep"].update(block1=None), "keep.block1 is missing or not a number"),
+        (lambda d: d.update(trial=1.5), "trial is missing or not an integer"),
+    ],
+)
+def test_an_unreadable_stored_best_plan_is_one_line(storage, change, message):
+    from cnnpc.storage._models import BestPlanModel
+
+    search = storage.get_or_create_search(spec())
+    storage.set_best_plan(search.id, best_plan(1, 40.0))
+    with storage.session_scope() as session:  # as an older or damaged database would hold it
+        row = session.query(BestPlanModel).one()
+        payload = best_plan(1, 40.0).as_dict()
+        change(payload)
+        row.payload = payload
+    with pytest.raises(StorageError, match=message) as info:
+        storage.get_best_plan(search.id)
+    assert str(info.value).startswith(f"search {search.id}'s stored best plan is not readable")
+    assert "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -234,9 +274,12 @@ def test_bad_json_and_spec_are_refused(storage):
     search = storage.get_or_create_search(spec())
     nan_message = "best plan payload cannot be stored as JSON: it holds NaN or infinity"
     with pytest.raises(InputError, match=nan_message):
-        storage.set_best_plan(search.id, 0, {"x": math.nan})
+        storage.set_best_plan(
+            search.id, dataclasses.replace(best_plan(0, 10.0), val_accuracy=math.nan)
+        )
     with pytest.raises(InputError, match="object is not JSON-serialisable"):
-        storage.set_best_plan(search.id, 0, {"x": object()})
+        odd: Any = object()
+        storage.set_best_plan(search.id, best_plan(0, 10.0, keep={"block1": odd}))
     with pytest.raises(InputError, match="mode must be one of"):
         storage.get_or_create_search(spec(mode="fastest"))
     with pytest.raises(InputError, match="target is required"):

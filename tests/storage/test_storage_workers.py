@@ -7,7 +7,7 @@ import multiprocessing as mp
 import sqlite3
 import traceback
 
-from factories import populate, spec, trial
+from factories import best_plan, populate, spec, trial
 
 from cnnpc.storage import Storage
 
@@ -29,7 +29,7 @@ def _worker(url: str, worker: int, barrier, errors) -> None:
                 storage.record_trial(search.id, trial(number, 30.0 + i, 0.9, keep=keep))
                 key = f"config-{i % SHARED_CONFIGS}"
                 storage.put_cached_accuracy("m", "w", "b", key, 0.8, 0.8, 1.0, 1, 1, {"w": worker})
-                storage.set_best_plan(search.id, number, {"worker": worker})
+                storage.set_best_plan(search.id, best_plan(number, 30.0 + i))
     except BaseException:
         errors.put(f"worker {worker}: {traceback.format_exc()}")
 
