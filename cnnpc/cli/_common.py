@@ -47,6 +47,35 @@ def nonnegative_float(text: str) -> float:
     return _number(text, strict=False)
 
 
+def bounded_float(
+    low: float,
+    high: float,
+    *,
+    open_low: bool = False,
+    open_high: bool = False,
+    name: str = "float",
+) -> Callable[[str], float]:
+    """argparse type: a finite number in [low, high] (an end left out with `open_*`)."""
+    interval = f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
+
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        above = value > low if open_low else value >= low
+        below = value < high if open_high else value <= high
+        if not (math.isfinite(value) and above and below):
+            raise argparse.ArgumentTypeError(f"must be in {interval}, got {text!r}")
+        return value
+
+    convert.__name__ = name
+    return convert
+
+
+accuracy_floor = bounded_float(0.0, 1.0, open_low=True, name="accuracy")  # --acc-floor
+
+
 INT64_MAX = 2**63 - 1  # ids and counts are stored as SQL BIGINT: larger ones overflow
 SEED_MAX = 2**32 - 1  # NumPy's legacy seeding (Keras set_random_seed) takes 32 bits
 

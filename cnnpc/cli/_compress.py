@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnnpc.cli._common import (
+    bounded_float,
     format_table,
     positive_int,
     print_json,
@@ -26,15 +27,7 @@ if TYPE_CHECKING:
     from cnnpc.oracle import AccuracyOracle, OracleResult
 
 
-def _sparsity(text: str) -> float:
-    """argparse type: a fraction in [0, 1)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
-    return value
+_sparsity = bounded_float(0.0, 1.0, open_high=True, name="sparsity")  # a fraction in [0, 1)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnnpc.cli._common import (
+    accuracy_floor,
     bounded_int,
     library_type,
     positive_float,
@@ -35,10 +36,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_link_arguments(p)
     goal = p.add_mutually_exclusive_group(required=True)
     goal.add_argument(
-        "--acc-floor", type=float, metavar="A0", help="minimise latency with val accuracy >= A0"
+        "--acc-floor",
+        type=accuracy_floor,
+        metavar="A0",
+        help="minimise latency with val accuracy >= A0",
     )
     goal.add_argument(
-        "--latency-budget", type=float, metavar="MS", help="maximise accuracy with latency <= MS"
+        "--latency-budget",
+        type=positive_float,
+        metavar="MS",
+        help="maximise accuracy with latency <= MS",
     )
     p.add_argument("--strategy", choices=("tpe", "random", "exhaustive", "cnnpc"), default="tpe")
     p.add_argument(

@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cnnpc.cli._common import format_table, library_type, nonnegative_int, print_json
+from cnnpc.cli._common import (
+    accuracy_floor,
+    format_table,
+    library_type,
+    nonnegative_int,
+    print_json,
+)
 from cnnpc.cli._plan import add_link_arguments, link_options
 from cnnpc.cli._search import (
     accuracy_source,
@@ -39,7 +45,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         bandwidth_help="edge->cloud grid: START:STOP:STEP (inclusive) or a comma list",
     )
     p.add_argument(
-        "--acc-floor", type=float, required=True, metavar="A0", help="val accuracy >= A0"
+        "--acc-floor", type=accuracy_floor, required=True, metavar="A0", help="val accuracy >= A0"
     )
     p.add_argument(
         "--max-finetunes",

@@ -7,7 +7,14 @@ import argparse
 import pytest
 from storage.factories import patched_main, populate
 
-from cnnpc.cli._common import INT64_MAX, bounded_int, positive_int, seed_int
+from cnnpc.cli._common import (
+    INT64_MAX,
+    accuracy_floor,
+    bounded_float,
+    bounded_int,
+    positive_int,
+    seed_int,
+)
 from cnnpc.storage import Storage
 
 BIG = str(2**63)
@@ -32,6 +39,21 @@ def test_one_integer_validator_bounds_both_ends():
         (seed_int, str(2**32), "must be <= 4294967295"),
         (bounded_int(0, 65535), "1.5", "'1.5' is not a whole number"),
         (positive_int, "9" * 5000, "is not a whole number"),  # beyond int()'s digit limit
+    ]:
+        with pytest.raises(argparse.ArgumentTypeError, match=message):
+            convert(text)
+
+
+def test_one_float_validator_bounds_both_ends():
+    assert accuracy_floor("1") == 1.0 and accuracy_floor("1e-9") == 1e-9
+    assert bounded_float(0.0, 1.0, open_high=True)("0") == 0.0
+    for convert, text, message in [
+        (accuracy_floor, "0", r"must be in \(0, 1\], got '0'"),
+        (accuracy_floor, "1.0001", r"must be in \(0, 1\]"),
+        (accuracy_floor, "inf", r"must be in \(0, 1\]"),
+        (bounded_float(0.0, 1.0, open_high=True), "1", r"must be in \[0, 1\), got '1'"),
+        (bounded_float(-1.0, 1.0), "nan", r"must be in \[-1, 1\]"),
+        (bounded_float(0.0, 1.0), "half", "'half' is not a number"),
     ]:
         with pytest.raises(argparse.ArgumentTypeError, match=message):
             convert(text)

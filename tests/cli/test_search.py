@@ -48,11 +48,12 @@ def test_infeasible_floor_exits_0_with_message(tmp_path, synthetic, capsys):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--acc-floor", "1.5"], "--acc-floor must be in (0, 1]"),
-        (["--acc-floor", "0"], "--acc-floor must be in (0, 1]"),
-        (["--acc-floor", "nan"], "--acc-floor must be in (0, 1]"),
-        (["--latency-budget", "0"], "--latency-budget must be a finite number > 0"),
-        (["--latency-budget", "-5"], "--latency-budget must be a finite number > 0"),
+        (["--acc-floor", "1.5"], "argument --acc-floor: must be in (0, 1], got '1.5'"),
+        (["--acc-floor", "0"], "argument --acc-floor: must be in (0, 1]"),
+        (["--acc-floor", "nan"], "argument --acc-floor: must be in (0, 1]"),
+        (["--acc-floor", "high"], "argument --acc-floor: 'high' is not a number"),
+        (["--latency-budget", "0"], "argument --latency-budget: must be a finite number > 0"),
+        (["--latency-budget", "-5"], "argument --latency-budget: must be a finite number > 0"),
         (["--acc-floor", "0.9", "--trials", "0"], "--trials: must be >= 1"),
         (["--acc-floor", "0.9", "--latency-budget", "5"], "not allowed with argument"),
         ([], "one of the arguments --acc-floor --latency-budget is required"),
