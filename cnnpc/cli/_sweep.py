@@ -22,6 +22,9 @@ from cnnpc.cli._search import (
     table_path,
 )
 
+SUPERNET_ESTIMATES = 1_000_000
+"""No cap on supernet estimates (seconds each): every point's walk gets the ones it needs."""
+
 
 def _grid(text: str) -> tuple[float, ...]:
     from cnnpc.sweep import parse_bandwidths
@@ -78,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         bandwidths=args.bandwidth,
         acc_floor=args.acc_floor,
         links=link_options(args),
-        max_finetunes=0 if table_path(args) is not None else args.max_finetunes,
+        max_finetunes=_max_measurements(args),
         surrogate=not args.no_surrogate,
         keep_grid=args.keep_grid,
     )
@@ -96,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
     report = result.as_dict() | {"storage": display_url(storage.url)}
     if table_path(args) is not None:
         report["accuracy_table"] = {"file": source.table.path, "rows": len(source.table.rows)}
+    if args.accuracy == "supernet":
+        report["supernet"] = {"estimates": source.estimates, "supernet": source.supernet.key}
     if args.png is not None:
         from cnnpc.sweep._plot import plot_sweep
 
@@ -109,6 +114,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_report(report)
     return 0
+
+
+def _max_measurements(args: argparse.Namespace) -> int:
+    """A table is never tuned; supernet estimates take seconds, so every bandwidth gets them."""
+    if table_path(args) is not None:
+        return 0
+    return SUPERNET_ESTIMATES if args.accuracy == "supernet" else int(args.max_finetunes)
 
 
 def _keep(config_key: str) -> str:
@@ -221,6 +233,13 @@ def _print_report(report: dict[str, Any]) -> None:
         f"\nfine-tunes spent: {report['finetunes']} (budget {report['max_finetunes']}){note}; "
         f"accuracy cache in {report['storage']}"
     )
+    estimated = report.get("supernet")
+    if estimated is not None:
+        print(
+            f"accuracies are supernet estimates ({estimated['estimates']} made now; the count "
+            "above counts them): confirm a plan with 'cnnpc search --accuracy supernet' or by "
+            "fine-tuning"
+        )
     for key in ("png", "xlsx"):
         if key in report:
             print(f"wrote {report[key]}", file=sys.stderr)

@@ -1,0 +1,145 @@
+"""How well the supernet's estimates rank configurations: Spearman and Kendall against fine-tunes.
+
+Phases (each a short TensorFlow run; results in OUT as JSON, fine-tunes in the oracle's disk cache,
+so a phase that stopped is resumed for free):
+
+  python benchmarks/bench_supernet.py estimate --out OUT        # train/load supernet, estimate
+  python benchmarks/bench_supernet.py finetune --out OUT --epochs E --max-seconds S
+  python benchmarks/bench_supernet.py report --out OUT          # rank correlations
+
+The configurations: every prunable candidate of mobilenet alone at keep 1/8, 1/4, 1/2 and 3/4
+(28), and 8 random two-candidate prunings (seeded): spread over the grid, as splits prune.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+MODEL = "mobilenet"
+
+
+def configurations() -> list[dict[str, float]]:
+    from cnnpc.spaces import load_space
+
+    space = load_space(MODEL)
+    names = [c.name for c in space.candidates if c.prunable]
+    configs = [{n: f} for n in names for f in (0.125, 0.25, 0.5, 0.75)]
+    rng = random.Random(0)
+    while len(configs) < 36:
+        a, b = rng.sample(names, 2)
+        configs.append({a: rng.choice((0.25, 0.5, 0.75)), b: rng.choice((0.25, 0.5, 0.75))})
+    return configs
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def estimate(out: Path) -> None:
+    from cnnpc.oracle import default_cache_dir, open_oracle
+    from cnnpc.search._configs import config_key
+    from cnnpc.supernet import trained_supernet
+
+    oracle = open_oracle(MODEL, progress=False)
+    start = time.perf_counter()
+    net = trained_supernet(oracle.baseline, oracle.workload, oracle.space, 0, default_cache_dir())
+    setup = time.perf_counter() - start
+    found = _load(out / "estimates.json")
+    found["supernet"] = {
+        "key": net.key,
+        "train_seconds": net.train_seconds,
+        "from_cache": net.from_cache,
+        "load_or_train_seconds": setup,
+    }
+    rows = found.setdefault("rows", {})
+    for config in [{}, *configurations()]:
+        key = config_key(config)
+        if key not in rows:
+            e = net.estimate(config)
+            rows[key] = {
+                "config": config,
+                "val": e.val_accuracy,
+                "test": e.test_accuracy,
+                "seconds": e.seconds,
+            }
+            print(key, rows[key], flush=True)
+    (out / "estimates.json").write_text(json.dumps(found, indent=1))
+
+
+def finetune(out: Path, epochs: int, max_seconds: float) -> None:
+    from cnnpc.compression import FinetuneBudget
+    from cnnpc.oracle import open_oracle
+    from cnnpc.search._configs import config_key
+
+    oracle = open_oracle(MODEL, budget=FinetuneBudget(epochs=epochs), progress=False)
+    path = out / f"finetunes-e{epochs}.json"
+    rows = _load(path)
+    start = time.perf_counter()
+    for config in configurations():
+        key = config_key(config)
+        if key in rows:
+            continue
+        if time.perf_counter() - start > max_seconds:
+            break
+        r = oracle.evaluate(config)
+        rows[key] = {
+            "config": config,
+            "val": r.val_accuracy,
+            "test": r.test_accuracy,
+            "seconds": r.finetune_seconds,
+            "cached": r.from_cache,
+        }
+        print(key, rows[key], flush=True)
+        path.write_text(json.dumps(rows, indent=1))
+    print(f"{len(rows)} of {len(configurations())} fine-tuned", flush=True)
+
+
+def report(out: Path, epochs: int) -> None:
+    from scipy.stats import kendalltau, spearmanr
+
+    est = _load(out / "estimates.json")["rows"]
+    tuned = _load(out / f"finetunes-e{epochs}.json")
+    keys = [k for k in tuned if k in est]
+    e = [est[k]["val"] for k in keys]
+    f = [tuned[k]["val"] for k in keys]
+    result = {
+        "n": len(keys),
+        "spearman_val": spearmanr(e, f).statistic,
+        "kendall_val": kendalltau(e, f).statistic,
+        "spearman_test": spearmanr(
+            [est[k]["test"] for k in keys], [tuned[k]["test"] for k in keys]
+        ).statistic,
+        "kendall_test": kendalltau(
+            [est[k]["test"] for k in keys], [tuned[k]["test"] for k in keys]
+        ).statistic,
+        "estimate_seconds_mean": sum(est[k]["seconds"] for k in keys) / max(1, len(keys)),
+        "finetune_seconds_mean": sum(tuned[k]["seconds"] for k in keys) / max(1, len(keys)),
+    }
+    print(json.dumps(result, indent=1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("phase", choices=("estimate", "finetune", "report"))
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--epochs", type=int, default=3, help="fine-tune epochs (3: cnnpc's default)")
+    p.add_argument("--max-seconds", type=float, default=240.0)
+    args = p.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.phase == "estimate":
+        estimate(args.out)
+    elif args.phase == "finetune":
+        finetune(args.out, args.epochs, args.max_seconds)
+    else:
+        report(args.out, args.epochs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
