@@ -108,19 +108,15 @@ def deploy(
     `oracle` stands in for the one the search's settings would open (tests, notebooks); it
     must have the search's identity (budget key).
     """
-    from cnnpc.planner import planner_for
+    from cnnpc.planner import LinkOptions, planner_for
 
     target = check_plan_target(out, force)  # fail before minutes of work
     url = resolve_url(storage_url)
     with Storage(url, create=False) as storage:
         search, best = best_plan(storage, search_id)
-    conventions = str(search.extra.get("conventions", "si"))
+    options = LinkOptions.from_stored(search.uplink_mbps, search.extra)  # as the search priced
     planner = planner_for(
-        search.model,
-        search.device,
-        bandwidth_mbps=search.bandwidth_mbps,
-        uplink_mbps=search.uplink_mbps,
-        conventions=conventions,
+        search.model, search.device, bandwidth_mbps=search.bandwidth_mbps, options=options
     )
     names = tuple(s.name for s in planner.profile.segments)
     layout = Layout.of_tiers(best.tiers.as_dict(), len(names))
@@ -148,7 +144,7 @@ def deploy(
             "target": search.target,
             "uplink_mbps": search.uplink_mbps,
             "bandwidth_mbps": search.bandwidth_mbps,
-            "conventions": conventions,
+            "conventions": options.conventions,
             "trial": best.trial,
         },
         "workload": {
