@@ -18,6 +18,7 @@ from cnnpc.compression import split_layer
 from cnnpc.errors import InputError
 from cnnpc.models import build_model, input_size
 from cnnpc.models._keras import keras, tf
+from cnnpc.models._measure import tensor_hwc
 from cnnpc.oracle._baseline import Baseline
 from cnnpc.spaces import SearchSpace
 
@@ -81,7 +82,7 @@ def _check_architecture(model: Any, path: Path, space: SearchSpace, num_classes:
                 f"--weights {path}: wrong architecture for {space.model}: no layer {layer!r} "
                 f"(candidate {cand.name})"
             )
-        channels = int(model.get_layer(layer).output.shape[-1])
+        channels = tensor_hwc(model.get_layer(layer))[2]  # a Flatten's: its input's channels
         if channels != cand.channels:
             raise InputError(
                 f"--weights {path}: wrong architecture for {space.model}: {layer!r} has "

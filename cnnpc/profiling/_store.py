@@ -166,7 +166,7 @@ def check_tensors_compatible(folder: Path, new: bytes, what: str) -> None:
     old = path.read_bytes()
     if old.replace(b"\r\n", b"\n").strip() == new.replace(b"\r\n", b"\n").strip():
         return
-    own = {"tensors.csv", f"{what}.csv", f"{what}{MEASUREMENTS_SUFFIX}.csv"}
+    own = {"tensors.csv", "layers.csv", f"{what}.csv", f"{what}{MEASUREMENTS_SUFFIX}.csv"}
     others = [p.name for p in folder.glob("*.csv") if p.name not in own]
     if others:
         raise InputError(

@@ -32,6 +32,7 @@ def test_files_and_formats(measured):
     assert sorted(p.name for p in folder.iterdir()) == [
         "host.csv",
         "host_measurements.csv",
+        "layers.csv",  # the layer graph at the measured size (--granularity layer)
         "meta.yaml",
         "tensors.csv",
     ]
