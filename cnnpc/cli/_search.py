@@ -298,8 +298,9 @@ def _print_report(report: dict[str, Any], best: BestPlan | None) -> None:
     estimated = report.get("supernet")
     if estimated is not None:
         print(
-            f"supernet: search {estimated['estimate_search_id']} ranked on "
-            f"{estimated['estimates']} estimates; {estimated['tried']} plans fine-tuned in that "
+            f"supernet: search {estimated['estimate_search_id']} ranked "
+            f"{estimated['estimate_trials']} trials on estimates; {estimated['tried']} plans "
+            "fine-tuned in that "
             f"order ({'confirmed' if estimated['confirmed'] else 'none confirmed'}); "
             f"the answer is search {report['search_id']}"
         )

@@ -33,8 +33,8 @@ class Confirmation:
     """What confirming an estimate search found (the answer is the confirming search's)."""
 
     estimate_search_id: int
-    estimates: int
-    """Trials of the estimate search (their accuracies are estimates)."""
+    estimate_trials: int
+    """Finished trials of the estimate search (complete ones have estimated accuracies)."""
     tried: int
     """Plans fine-tuned (or read from the fine-tune cache) in ranked order."""
     finetunes: int

@@ -19,6 +19,8 @@ from cnnpc.supernet import (
 )
 from cnnpc.supernet._supernet import importance_orders
 
+pytestmark = pytest.mark.slow  # trains a tiny baseline and supernet (seconds)
+
 CONFIGS = [
     {},
     {"block3": 0.25},
@@ -102,3 +104,44 @@ def test_no_prunable_candidate_is_one_line(space):
     )
     with pytest.raises(InputError, match="--accuracy supernet: no candidate of 'mobilenet'"):
         prunable_leaves(None, fixed, None)
+
+
+def test_an_opaque_layer_is_named_in_the_one_line(space):
+    """Channel groups the surgery cannot follow (a Lambda) cannot be slimmed either."""
+    x = keras.Input((8, 8, 3), name="input")
+    a = keras.layers.Conv2D(4, 3, padding="same", name="conv")(x)
+    b = keras.layers.Lambda(lambda t: t * 2.0, name="double")(a)
+    c = keras.layers.Conv2D(5, 3, padding="same", name="conv2")(b)
+    y = keras.layers.Dense(2, name="head")(keras.layers.GlobalAveragePooling2D(name="gap")(c))
+    model = keras.Model(x, y)
+    only = dataclasses.replace(space.candidates[0], name="conv", layers=("conv",), channels=4)
+    lam = dataclasses.replace(space, candidates=(only,))
+    with pytest.raises(InputError, match=r"conv: .*'double' \(Lambda\)"):
+        prunable_leaves(model, lam, channel_graph(model))
+
+
+def test_cli_refuses_supernet_for_an_unprunable_model_before_writing(tmp_path, monkeypatch, capsys):
+    import cnnpc.spaces
+    from cnnpc.cli._main import main
+
+    real = cnnpc.spaces.load_space
+
+    def unprunable(name):
+        s = real(name)
+        fixed = tuple(dataclasses.replace(c, prunable=False) for c in s.candidates)
+        return dataclasses.replace(s, candidates=fixed)
+
+    monkeypatch.setattr(cnnpc.spaces, "load_space", unprunable)
+    db = tmp_path / "cnnpc.db"
+    for command in (
+        ["search", "--acc-floor", "0.9"],
+        ["sweep", "--bandwidth", "1:10:5", "--acc-floor", "0.9"],
+    ):
+        argv = [*command, "--model", "mobilenet", "--device", "MI8", "--accuracy", "supernet"]
+        if command[0] == "search":
+            argv += ["--bandwidth", "10"]
+        capsys.readouterr()
+        assert main([*argv, "--storage", f"sqlite:///{db}"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "--accuracy supernet: no candidate" in err, err
+        assert not db.exists()
