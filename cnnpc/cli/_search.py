@@ -248,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
         "finetunes": result.finetunes,
         "trials": result.trials,
         "best": None if result.best is None else result.best.as_dict(),
-        "pareto": result.pareto,
+        "pareto": [p.as_dict() for p in result.pareto],
         "storage": display_url(storage.url),
         "stand_in": stand_in,
     }

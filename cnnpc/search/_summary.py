@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cnnpc.planner import Planner
 from cnnpc.storage import Baselines, BestPlan, Tiers, breakdown_from
@@ -33,7 +33,7 @@ class SearchResult:
     finetunes: int
     trials: int
     best: BestPlan | None
-    pareto: list[dict[str, Any]] = field(default_factory=list)
+    pareto: list[ParetoPoint] = field(default_factory=list)
     storage_url: str = ""
 
 
@@ -44,21 +44,47 @@ class SearchOutcome:
     finetunes: int
     trials: int
     best: BestPlan | None
-    pareto: list[dict[str, Any]]
+    pareto: list[ParetoPoint]
 
 
-def _trial_dict(t: TrialRecord) -> dict[str, Any]:
-    assert t.plan is not None  # the Pareto front holds complete trials only
-    return {
-        "trial": t.optuna_number,
-        "latency_ms": t.plan.get("latency_ms"),
-        "val_accuracy": t.val_accuracy,
-        "test_accuracy": t.test_accuracy,
-        "mode": t.plan.get("mode"),
-        "splits": t.plan.get("splits", []),
-        "keep": t.keep,
-        "feasible": t.feasible,
-    }
+@dataclass(frozen=True)
+class ParetoPoint:
+    """A trial on the search's latency/accuracy front (complete trials only)."""
+
+    trial: int
+    latency_ms: float | None
+    val_accuracy: float | None
+    test_accuracy: float | None
+    mode: str | None
+    splits: tuple[str, ...]
+    keep: dict[str, float]
+    feasible: bool | None
+
+    @staticmethod
+    def of(t: TrialRecord) -> ParetoPoint:
+        return ParetoPoint(
+            trial=t.optuna_number,
+            latency_ms=t.latency_ms,
+            val_accuracy=t.val_accuracy,
+            test_accuracy=t.test_accuracy,
+            mode=t.mode,
+            splits=t.splits,
+            keep=dict(t.keep),
+            feasible=t.feasible,
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form (`search --json`'s pareto)."""
+        return {
+            "trial": self.trial,
+            "latency_ms": self.latency_ms,
+            "val_accuracy": self.val_accuracy,
+            "test_accuracy": self.test_accuracy,
+            "mode": self.mode,
+            "splits": list(self.splits),
+            "keep": dict(self.keep),
+            "feasible": self.feasible,
+        }
 
 
 def best_plan(t: TrialRecord, planner: Planner, finetunes: int) -> BestPlan:
@@ -102,6 +128,6 @@ def summarise(storage: Storage, search_id: int, planner: Planner) -> SearchOutco
     if summary.best is not None:
         best = best_plan(summary.best, planner, summary.finetunes)
         storage.set_best_plan(search_id, best)
-    pareto = [_trial_dict(t) for t in storage.pareto_front(search_id)]
+    pareto = [ParetoPoint.of(t) for t in storage.pareto_front(search_id)]
     done = summary.n_complete + summary.n_pruned
     return SearchOutcome(summary.finetunes, done, best, pareto)

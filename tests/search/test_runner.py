@@ -40,6 +40,18 @@ def test_exhaustive_finds_the_true_optimum(source, storage):
     assert stored is not None and stored.plan == result.best
     names = [s.name for s in settings.planner().profile.segments]
     assert [*result.best.tiers.end, *result.best.tiers.edge, *result.best.tiers.cloud] == names
+    front = [p.as_dict() for p in result.pareto]  # typed points, the JSON keys at the edge
+    assert front and all(p["latency_ms"] is not None for p in front)
+    assert set(front[0]) == {
+        "trial",
+        "latency_ms",
+        "val_accuracy",
+        "test_accuracy",
+        "mode",
+        "splits",
+        "keep",
+        "feasible",
+    }
     # the latency bound skips most of the grid without fine-tuning it
     assert result.finetunes < sum(1 for _ in split_aware_grid(settings.planner().profile.space)) / 2
     assert len(source.calls) == result.finetunes
