@@ -64,6 +64,42 @@ def output_range(layer: Any) -> tuple[float, float] | None:
     return None
 
 
+_RANGE_KEEPING = frozenset(
+    {
+        "MaxPooling2D",
+        "AveragePooling2D",
+        "GlobalMaxPooling2D",
+        "GlobalAveragePooling2D",
+        "ZeroPadding2D",
+        "Cropping2D",
+        "UpSampling2D",
+        "Dropout",
+        "Flatten",
+        "Reshape",
+    }
+)
+"""Layers whose output stays inside their input's range (TF-MOT gives them no quantizer of
+their own: a padding adds zeros, which every trained range holds)."""
+
+
+def boundary_range(layer: Any) -> tuple[float, float] | None:
+    """The trained range of the tensor `layer` outputs: its own quantizer's, or, through layers
+    that keep the range (pooling, padding, reshapes), that of the layer feeding them."""
+    seen = 0
+    while layer is not None and seen < 64:
+        found = output_range(layer)
+        if found is not None:
+            return found
+        inner = getattr(layer, "layer", layer)  # a TF-MOT wrapper's wrapped layer
+        if type(inner).__name__ not in _RANGE_KEEPING or len(layer.inbound_nodes) != 1:
+            return None
+        parents = layer.inbound_nodes[0].inbound_layers
+        parents = parents if isinstance(parents, list) else [parents]
+        layer = parents[0] if len(parents) == 1 else None
+        seen += 1
+    return None
+
+
 def segment_models(model: Any, boundaries: Sequence[str]) -> list[Any]:
     """``len(boundaries) + 1`` consecutive sub-models of `model`, cut after the named layers.
 
@@ -96,7 +132,7 @@ def segment_models(model: Any, boundaries: Sequence[str]) -> list[Any]:
             _segment(model, start, tensor, start_name, name, start_range, len(segments))
         )
         start, start_name = tensor, name
-        start_range = None if layer is None else output_range(layer)
+        start_range = None if layer is None else boundary_range(layer)
     return segments
 
 

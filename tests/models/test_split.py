@@ -79,3 +79,22 @@ def test_the_original_model_is_left_alone(pruned: Any, images: np.ndarray) -> No
 def test_bad_boundaries_are_one_line_errors(pruned: Any, cuts: list[str], message: str) -> None:
     with pytest.raises(InputError, match=message):
         segment_models(pruned, cuts)
+
+
+def test_boundary_after_a_pooling_takes_the_range_that_feeds_it():
+    """TF-MOT gives pooling and padding no quantizer: the next segment still starts fake-quantized
+    with the range of the layer feeding them, so its int8 input matches the sender's output."""
+    from cnnpc.models._keras import keras, layers, tfmot
+    from cnnpc.models._split import boundary_layer, boundary_range, output_range
+
+    x = keras.Input((16, 16, 3))
+    y = layers.ReLU(name="r")(layers.BatchNormalization()(layers.Conv2D(8, 3, name="c")(x)))
+    y = layers.MaxPooling2D(name="pool")(layers.ZeroPadding2D(name="pad")(y))
+    model = tfmot.quantization.keras.quantize_model(
+        keras.Model(x, layers.Dense(2)(layers.Flatten()(y)))
+    )
+    pool = boundary_layer(model, "pool")
+    assert output_range(pool) is None
+    assert boundary_range(pool) == output_range(boundary_layer(model, "r")) is not None
+    second = segment_models(model, ["pool"])[1]
+    assert any(type(layer).__name__ == "BoundaryQuant" for layer in second.layers)
