@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's message as one line (at most 200 characters) for a one-line error."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
 class CnnpcError(Exception):
     """Base class: anything the user can fix (bad input, bad file, impossible request)."""
 

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from cnnpc.errors import InputError
+from cnnpc.errors import InputError, first_line
 from cnnpc.models._keras import keras, tf
 
 APPS: dict[str, str] = {
@@ -46,18 +46,13 @@ def app_function(app: str) -> str:
     return APPS[key]
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
-
-
 def build_app(app: str, size: int, classes: int, bn_momentum: float | None = 0.9) -> Any:
     """A randomly initialised application at `size` x `size` with `classes` outputs."""
     function = getattr(keras.applications, app_function(app))
     try:
         model = function(weights=None, input_shape=(size, size, 3), classes=classes)
     except ValueError as exc:
-        raise InputError(f"{app} at {size}x{size}: {_first_line(exc)}") from None
+        raise InputError(f"{app} at {size}x{size}: {first_line(exc)}") from None
     return model if bn_momentum is None else reconfigure(model, size, classes, bn_momentum)
 
 
@@ -77,7 +72,7 @@ def load_saved(path: str | Path) -> Any:
     try:
         model = keras.models.load_model(path, compile=False)
     except (ValueError, TypeError) as exc:
-        text = _first_line(exc)
+        text = first_line(exc)
         if "Unknown layer" in text or "custom" in text.lower():
             raise InputError(
                 f"--keras {path}: a custom layer cannot be loaded ({text}); cnnpc needs models "
@@ -85,7 +80,7 @@ def load_saved(path: str | Path) -> Any:
             ) from None
         raise InputError(f"--keras {path}: not a Keras model: {text}") from None
     except (OSError, KeyError, tf.errors.OpError) as exc:
-        raise InputError(f"--keras {path}: not a Keras model: {_first_line(exc)}") from None
+        raise InputError(f"--keras {path}: not a Keras model: {first_line(exc)}") from None
     if not isinstance(model, keras.Model) or not hasattr(model, "get_config"):
         raise InputError(f"--keras {path}: not a Keras model")
     config = model.get_config() if _is_graph(model) else {}
@@ -165,7 +160,7 @@ def load_architecture(path: str | Path) -> dict[str, Any]:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
         config = doc["config"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"{path}: not a saved architecture ({_first_line(exc)})") from None
+        raise InputError(f"{path}: not a saved architecture ({first_line(exc)})") from None
     if not isinstance(config, dict) or "layers" not in config:
         raise InputError(f"{path}: not a functional architecture")
     return config
@@ -195,7 +190,7 @@ def from_config(
     except (ValueError, TypeError) as exc:
         raise InputError(
             f"the model cannot be rebuilt at {size}x{size} with {classes} classes: "
-            f"{_first_line(exc)}"
+            f"{first_line(exc)}"
         ) from None
 
 

@@ -15,17 +15,12 @@ from typing import Any
 import h5py  # type: ignore[import-untyped]
 
 from cnnpc.compression import split_layer
-from cnnpc.errors import InputError
+from cnnpc.errors import InputError, first_line
 from cnnpc.models import build_model, input_size
 from cnnpc.models._keras import keras, tf
 from cnnpc.models._measure import tensor_hwc
 from cnnpc.oracle._baseline import Baseline
 from cnnpc.spaces import SearchSpace
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def is_whole_model(path: Path) -> bool:
@@ -54,7 +49,7 @@ def load_whole_model(path: str | Path) -> Any:
     try:
         return keras.models.load_model(path, compile=False)
     except (ValueError, OSError, TypeError, KeyError, tf.errors.OpError) as exc:
-        raise InputError(f"--weights {path}: cannot load the model: {_first_line(exc)}") from None
+        raise InputError(f"--weights {path}: cannot load the model: {first_line(exc)}") from None
 
 
 def saved_input_size(path: str | Path) -> int | None:
@@ -106,7 +101,7 @@ def user_baseline(
         except (ValueError, OSError, KeyError, IndexError, tf.errors.OpError) as exc:
             raise InputError(
                 f"--weights {path}: does not fit the {model_name} architecture with "
-                f"{num_classes} classes: {_first_line(exc)}"
+                f"{num_classes} classes: {first_line(exc)}"
             ) from None
     _check_architecture(model, path, space, num_classes)
     digest = hashlib.sha256()
