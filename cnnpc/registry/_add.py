@@ -7,7 +7,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -15,6 +15,9 @@ from cnnpc._resources import ENTRY_FILE, SPACE_FILE
 from cnnpc.errors import InputError
 from cnnpc.registry._entry import ARCHITECTURE_FILE, DEFAULT_TRAIN_SIZE, ModelEntry
 from cnnpc.registry._store import check_new_name, write_model_folder
+
+if TYPE_CHECKING:  # the analysis imports TensorFlow: only when a model is added
+    from cnnpc.registry._analyse import Analysis
 
 DEFAULT_KEEP_GRID = (0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
 _MODEL_FILE = "model.keras"
@@ -24,8 +27,8 @@ _MODEL_FILE = "model.keras"
 class Added:
     """What `models add` wrote: the entry and the analysis behind it."""
 
-    entry: Any
-    analysis: Any
+    entry: ModelEntry
+    analysis: Analysis
 
 
 def add_model(
@@ -104,7 +107,7 @@ def add_model(
     return Added(entry=replace(entry, folder=str(folder)), analysis=analysis)
 
 
-def model_files(entry: ModelEntry, analysis: Any) -> dict[str, str]:
+def model_files(entry: ModelEntry, analysis: Analysis) -> dict[str, str]:
     """The folder's text files: model.yaml, space.yaml and the profile files (no device yet)."""
     from cnnpc.layergraph.generate import to_csv
     from cnnpc.upload._params import params_csv
@@ -126,7 +129,7 @@ def model_files(entry: ModelEntry, analysis: Any) -> dict[str, str]:
     }
 
 
-def space_yaml(name: str, analysis: Any) -> str:
+def space_yaml(name: str, analysis: Analysis) -> str:
     candidates = []
     for cand in analysis.candidates:
         item: dict[str, Any] = {
@@ -155,7 +158,7 @@ def space_yaml(name: str, analysis: Any) -> str:
     return header + yaml.safe_dump(doc, sort_keys=False, width=100)
 
 
-def meta_yaml(entry: ModelEntry, analysis: Any) -> str:
+def meta_yaml(entry: ModelEntry, analysis: Analysis) -> str:
     doc = {
         "model": entry.name,
         "description": entry.description,
@@ -169,7 +172,7 @@ def meta_yaml(entry: ModelEntry, analysis: Any) -> str:
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-def tensors_csv(analysis: Any) -> str:
+def tensors_csv(analysis: Analysis) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("boundary", "name", "height", "width", "channels", "elements"))
