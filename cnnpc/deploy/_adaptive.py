@@ -25,7 +25,7 @@ from cnnpc.deploy._build import (
 )
 from cnnpc.deploy._layout import Layout
 from cnnpc.deploy._plan import DeployedPlan, PlanError, load_plan
-from cnnpc.deploy._search import DeployResult, _at_size, open_search_oracle
+from cnnpc.deploy._search import DeployResult, _at_size, open_search_oracle, provenance
 from cnnpc.errors import InputError
 from cnnpc.planset import (
     DEFAULT_HYSTERESIS,
@@ -159,26 +159,7 @@ def _meta(
     oracle: Any,
     options: Any,
 ) -> dict[str, Any]:
-    return {
-        "created_at": datetime.now(UTC).isoformat(),
-        "cnnpc_version": __version__,
-        "model": search.model,
-        "search": {
-            "id": search.id,
-            "storage": display_url(url),
-            "device": search.device,
-            "mode": search.mode,
-            "target": search.target,
-            "uplink_mbps": search.uplink_mbps,
-            "bandwidth_mbps": search.bandwidth_mbps,
-            "conventions": options.conventions,
-        },
-        "workload": {
-            "name": workload.name,
-            "image_size": size,
-            "trained_size": workload.input_size,
-            "classes": list(workload.classes),
-        },
+    return provenance(search, url, options, workload, size) | {
         "plan": {
             "label": plan.label,
             "mode": plan.mode,

@@ -132,27 +132,9 @@ def deploy(
     parts, links, files = build_deployment(
         model, oracle.space, layout, images, rates, planner.links.mbit_bits, names
     )
-    meta = {
-        "created_at": datetime.now(UTC).isoformat(),
-        "cnnpc_version": __version__,
-        "model": search.model,
-        "search": {
-            "id": search.id,
-            "storage": display_url(url),
-            "device": search.device,
-            "mode": search.mode,
-            "target": search.target,
-            "uplink_mbps": search.uplink_mbps,
-            "bandwidth_mbps": search.bandwidth_mbps,
-            "conventions": options.conventions,
-            "trial": best.trial,
-        },
-        "workload": {
-            "name": workload.name,
-            "image_size": size,
-            "trained_size": workload.input_size,
-            "classes": list(workload.classes),
-        },
+    meta = provenance(search, url, options, workload, size)
+    meta["search"]["trial"] = best.trial
+    meta |= {
         "plan": {
             "mode": best.mode,
             "splits": list(best.splits),
@@ -173,6 +155,34 @@ def deploy(
     plan = plan_document(meta, size, parts, links)
     folder = write_plan_folder(target, plan, files, force=force)
     return DeployResult(folder, plan, oracle.finetunes > runs)
+
+
+def provenance(
+    search: SearchRecord, url: str, options: Any, workload: Any, size: int
+) -> dict[str, Any]:
+    """Where a deployed plan comes from: cnnpc, the search and its links, the workload (the
+    head of every plan.json, single plans and plan sets alike)."""
+    return {
+        "created_at": datetime.now(UTC).isoformat(),
+        "cnnpc_version": __version__,
+        "model": search.model,
+        "search": {
+            "id": search.id,
+            "storage": display_url(url),
+            "device": search.device,
+            "mode": search.mode,
+            "target": search.target,
+            "uplink_mbps": search.uplink_mbps,
+            "bandwidth_mbps": search.bandwidth_mbps,
+            "conventions": options.conventions,
+        },
+        "workload": {
+            "name": workload.name,
+            "image_size": size,
+            "trained_size": workload.input_size,
+            "classes": list(workload.classes),
+        },
+    }
 
 
 def _at_size(model: Any, images: np.ndarray, size: int) -> tuple[Any, np.ndarray]:
