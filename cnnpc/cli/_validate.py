@@ -15,10 +15,11 @@ from cnnpc.cli._db import add_storage_argument
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "validate",
-        help="run a search's best plan on shaped loopback links and compare with the prediction",
+        help="run a search's best plan on shaped links and compare with the prediction",
         description="Deploy the best plan (or read --plan), start its edge and cloud servers on "
         "loopback, shape every link to the search's bandwidth, run requests on test images and "
-        "report each component predicted (host profile) against measured.",
+        "report each component predicted (host profile) against measured. --netns: in network "
+        "namespaces on links shaped by the kernel (root).",
     )
     p.add_argument("search", type=search_id, metavar="SEARCH", help="search id")
     p.add_argument("--requests", type=positive_int, default=50, metavar="N", help="requests (50)")
@@ -36,6 +37,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="fit the runtime's fixed cost per request and each link's per message from these "
         "requests and store them with the host profile (later predictions and plans on it "
         "include them)",
+    )
+    p.add_argument(
+        "--netns",
+        action="store_true",
+        help="root only: run end, edge and cloud in three network namespaces joined by veth "
+        "pairs, every direction shaped by tc tbf at the link's rate (the token bucket is off); "
+        "everything is deleted on exit",
+    )
+    p.add_argument(
+        "--mtu",
+        type=positive_int,
+        default=None,
+        metavar="BYTES",
+        help="with --netns: the veths' MTU (1500; tbf's bucket holds one frame, so a smaller "
+        "MTU shapes small messages closer to bytes / rate)",
     )
     add_storage_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -56,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         progress=sys.stderr.isatty(),
         calibrate=args.calibrate,
+        netns=args.netns,
+        mtu=args.mtu,
     )
     out = report.as_dict()
     if args.json:
@@ -81,11 +99,14 @@ def _print(out: dict[str, Any]) -> None:
     ]
     headers = ["component", "predicted ms", "measured ms", "p10", "p90", "error %"]
     print(format_table(headers, rows))
-    shaped = "shaped" if out["shaped"] else "unshaped"
+    where = {"none": "unshaped loopback links", "token bucket in the senders": "loopback links"}
+    links = where.get(out["shaping"], "veth links")
     print(
-        f"{out['requests']} requests on {shaped} loopback links: median |error| of the total "
-        f"{out['median_abs_error_total_pct']:.1f} %"
+        f"{out['requests']} requests on {links} (shaping: {out['shaping']}): median |error| of "
+        f"the total {out['median_abs_error_total_pct']:.1f} %"
     )
+    for line in out["shaping_details"]:
+        print(f"  {line}")
     if out["runtime_overhead_ms"] is not None:
         print(
             f"runtime overhead above pure transfer ({out['pure_transfer_ms']:.2f} ms) and "

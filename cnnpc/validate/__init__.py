@@ -5,8 +5,13 @@ Importing this imports TensorFlow (through the deploy package).
 
 from __future__ import annotations
 
+from cnnpc.validate._netns import NetnsUnavailable
+from cnnpc.validate._netns import unavailable_reason as netns_unavailable_reason
 from cnnpc.validate._validate import (
     COMPONENTS,
+    KERNEL,
+    NETNS_DEVICE,
+    TOKEN_BUCKET,
     ComponentRow,
     CostModel,
     ValidationReport,
@@ -20,12 +25,17 @@ from cnnpc.validate._validate import (
 
 __all__ = [
     "COMPONENTS",
+    "KERNEL",
+    "NETNS_DEVICE",
+    "TOKEN_BUCKET",
     "ComponentRow",
     "CostModel",
+    "NetnsUnavailable",
     "ValidationReport",
     "compare",
     "fit_calibration",
     "measure",
+    "netns_unavailable_reason",
     "predict",
     "request_images",
     "validate",

@@ -18,6 +18,7 @@ planner, add them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 import tempfile
@@ -43,6 +44,12 @@ COMPONENTS = (
 )
 TIER_KEYS = {"end": "end_ms", "edge": "edge_ms", "cloud": "cloud_ms"}
 HOST_DEVICE = "host"
+NETNS_DEVICE = "host_netns"
+"""The calibration key of kernel-shaped runs (``validate --netns``): their fixed costs are the
+kernel's (TCP/IP headers, tbf's one-frame bucket), not the token bucket's, so they are stored
+apart and only ``validate --netns`` includes them; planners use the token bucket's."""
+TOKEN_BUCKET = "token bucket in the senders"
+KERNEL = "tc tbf in network namespaces"
 LINK_KEYS = {"end": "uplink_ms", "edge": "downlink_ms"}
 
 
@@ -102,12 +109,18 @@ class ValidationReport:
     """The fixed costs the prediction included (None: uncalibrated)."""
     fitted: Calibration | None = None
     """The fixed costs these requests show (with --calibrate: what was stored)."""
+    shaping: str = TOKEN_BUCKET
+    """How the links were shaped: TOKEN_BUCKET, KERNEL or "none"."""
+    shaping_details: tuple[str, ...] = ()
+    """Per direction, what shaped it (with --netns: the tc qdisc, and where the tiers ran)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "plan": self.plan_folder,
             "requests": self.requests,
             "shaped": self.shaped,
+            "shaping": self.shaping,
+            "shaping_details": list(self.shaping_details),
             "components": [r.as_dict() for r in self.rows],
             "median_abs_error_total_pct": self.median_abs_error_pct,
             "runtime_overhead_ms": self.overhead_ms,
@@ -266,16 +279,32 @@ def validate(
     threads: int = 1,
     progress: bool = False,
     calibrate: bool = False,
+    netns: bool = False,
+    mtu: int | None = None,
 ) -> ValidationReport:
     """Deploy search `search_id`'s best plan (or read `plan_dir`) and validate it on this host.
 
     The host profile's stored calibration, if any, is included in the prediction; `calibrate`
-    fits the fixed costs from these requests and stores them with the host profile.
+    fits the fixed costs from these requests and stores them with the host profile. `netns`
+    runs the tiers in network namespaces on links shaped by the kernel (cnnpc.validate._netns;
+    root only), with veths of `mtu` bytes; it has its own calibration (NETNS_DEVICE).
     """
+    from cnnpc.validate import _netns
+
     if requests < 1:
         raise InputError(f"--requests must be >= 1, got {requests}")
     if calibrate and not shape:
         raise InputError("--calibrate needs shaped links (the rates the fit subtracts)")
+    if netns and not shape:
+        raise InputError("--netns shapes every link with tc: drop --no-shape")
+    if mtu is not None and not netns:
+        raise InputError("--mtu sets the namespaces' veth MTU: use it with --netns")
+    if mtu is not None and not _netns.MIN_MTU <= mtu <= 65535:
+        raise InputError(f"--mtu must be in {_netns.MIN_MTU}..65535, got {mtu}")
+    if netns:
+        reason = _netns.unavailable_reason()  # before deploying anything
+        if reason is not None:
+            raise _netns.NetnsUnavailable(reason)
     with tempfile.TemporaryDirectory(prefix="cnnpc-validate-") as tmp:
         if plan_dir is not None:
             plan = load_plan(plan_dir)
@@ -300,7 +329,8 @@ def validate(
             )
             plan = load_plan(folder)
         profile_folder = getattr(cost, "folder", None)
-        stored = None if profile_folder is None else calibration_path(profile_folder, HOST_DEVICE)
+        key = NETNS_DEVICE if netns else HOST_DEVICE
+        stored = None if profile_folder is None else calibration_path(profile_folder, key)
         if calibrate and stored is None:
             raise InputError("--calibrate needs a host profile folder to store the calibration")
         calibration = read_calibration(stored) if stored and stored.is_file() else None
@@ -309,7 +339,15 @@ def validate(
         workload = plan.raw.get("workload", {})
         if workload.get("trained_size", plan.image_size) != plan.image_size:
             labels = None  # a model run far from its training size: accuracy means nothing
-        results = measure(plan, images, requests, shape=shape, warmup=warmup, threads=threads)
+        shaping = TOKEN_BUCKET if shape else "none"
+        details: tuple[str, ...] = ()
+        if netns:
+            results, topology = _netns.measure_in_namespaces(
+                plan, images, requests, warmup=warmup, threads=threads, mtu=mtu or _netns.MTU
+            )
+            shaping, details = KERNEL, _netns.describe(topology)
+        else:
+            results = measure(plan, images, requests, shape=shape, warmup=warmup, threads=threads)
         fitted = None
         if shape:
             source = f"cnnpc validate {search_id}: {len(results)} requests, {plan.folder}"
@@ -318,7 +356,8 @@ def validate(
             from cnnpc._files import write_text
 
             write_text(stored, json.dumps(fitted.as_dict(), indent=1) + "\n")
-        return compare(plan, predicted, results, labels, shape, calibration, fitted)
+        report = compare(plan, predicted, results, labels, shape, calibration, fitted)
+        return dataclasses.replace(report, shaping=shaping, shaping_details=details)
 
 
 def _host_cost_model(model: str, profile_dir: str | Path | None) -> CostModel:
