@@ -12,6 +12,7 @@ from cnnpc.cli._common import (
     format_table,
     library_type,
     nonnegative_float,
+    positive_float,
     positive_int,
     print_json,
 )
@@ -62,12 +63,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help=f"switch only to a plan predicted faster by more than this fraction "
         f"({DEFAULT_HYSTERESIS:g})",
     )
+    p.add_argument(
+        "--upload",
+        action="store_true",
+        help="write an upload folder instead (IONN): one part per profile segment, the upload "
+        "order and the price of every end/edge split, for 'cnnpc serve --empty' and "
+        "'cnnpc infer --upload'",
+    )
+    p.add_argument(
+        "--upload-rate",
+        type=positive_float,
+        default=None,
+        metavar="MBPS",
+        help="with --upload: rate of the upload (default: the search's uplink)",
+    )
     add_storage_argument(p)
     p.add_argument("--json", action="store_true", help="print plan.json (planset.json)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.upload or args.upload_rate is not None:
+        return run_upload(args)
     if args.adaptive or args.bandwidth is not None:
         return run_adaptive(args)
     from cnnpc.deploy import deploy
@@ -117,6 +134,37 @@ def run_adaptive(args: argparse.Namespace) -> int:
     print_plan_set(result.plan, str(result.folder))
     if result.finetuned:
         print("(some weights were not kept by the search: those models were fine-tuned again)")
+    return 0
+
+
+def run_upload(args: argparse.Namespace) -> int:
+    if not args.upload or args.adaptive or args.bandwidth is not None:
+        raise InputError("--upload-rate goes with --upload, which does not go with --adaptive")
+    from cnnpc.deploy import deploy_upload
+
+    _, summary = deploy_upload(
+        args.search,
+        args.out,
+        upload_mbps=args.upload_rate,
+        storage_url=args.storage,
+        data=args.data,
+        weights=args.weights,
+        image_size=args.image_size,
+        force=args.force,
+        progress=sys.stderr.isatty(),
+    )
+    if args.json:
+        print_json(summary)
+        return 0
+    total = sum(p["bytes"] for p in summary["parts"])
+    print(
+        f"wrote {summary['folder']}: {len(summary['parts'])} parts of {summary['model']}, "
+        f"{total / 1e6:.3f} MB; {summary['initial_ms']:.2f} ms before any upload, "
+        f"{summary['full_ms']:.2f} ms after {summary['full_benefit_s']:.2f} s (whole model: "
+        f"{summary['whole_upload_s']:.2f} s)"
+    )
+    rows = [[k + 1, "+".join(step)] for k, step in enumerate(summary["steps"])]
+    print(format_table(["step", "segments"], rows))
     return 0
 
 

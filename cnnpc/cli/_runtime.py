@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnpc.cli._common import (
+    bounded_float,
     format_table,
     library_type,
     port_int,
@@ -55,6 +56,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="serve every plan of a 'cnnpc deploy --adaptive' folder (requests name their plan)",
     )
+    p.add_argument(
+        "--empty",
+        action="store_true",
+        help="an edge that starts with no part and receives them from 'cnnpc infer --upload' "
+        "(--plan: a 'cnnpc deploy --upload' folder; only its upload.json is read)",
+    )
     p.set_defaults(func=run_serve)
 
     q = sub.add_parser(
@@ -82,17 +89,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         help="with --adaptive: measure an unused edge->cloud link every N requests (10)",
     )
+    add_upload_arguments(q)
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=run_infer)
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from cnnpc.deploy import load_plan, load_plan_set
-    from cnnpc.runtime import Limits, PartServer, PlanSetServer
+    from cnnpc.deploy import load_plan, load_plan_set, load_upload
+    from cnnpc.runtime import FrameServer, Limits, PartServer, PlanSetServer, UploadEdgeServer
 
     limits = Limits(max_connections=args.max_connections, frame_timeout=args.frame_timeout)
     if args.idle_timeout is not None:
         limits = dataclasses.replace(limits, idle_timeout=args.idle_timeout)
+    if args.empty:
+        check_empty_edge(args)
     options: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
@@ -101,8 +111,13 @@ def run_serve(args: argparse.Namespace) -> int:
         "threads": args.threads,
         "limits": limits,
     }
-    server: PartServer
-    if args.adaptive:
+    server: FrameServer
+    if args.empty:
+        plan = load_upload(args.plan, with_files=False)
+        server = UploadEdgeServer(
+            plan, host=args.host, port=args.port, threads=args.threads, limits=limits
+        )
+    elif args.adaptive:
         table, plans = load_plan_set(args.plan)
         server = PlanSetServer(table, plans, args.role, **options)
     else:
@@ -126,6 +141,8 @@ def run_infer(args: argparse.Namespace) -> int:
     from cnnpc.deploy import load_plan, load_plan_set
     from cnnpc.runtime import COMPONENTS, AdaptiveClient, PlanClient
 
+    if args.upload:
+        return run_upload_infer(args)
     table, plans = load_plan_set(args.plan) if args.adaptive else (None, {})
     plan = load_plan(args.plan)
     classes = list(plan.raw.get("workload", {}).get("classes", []))
@@ -185,6 +202,91 @@ def run_infer(args: argparse.Namespace) -> int:
     print(summary)
     if adaptive:
         _print_switches(adaptive)
+    return 0
+
+
+def add_upload_arguments(q: argparse.ArgumentParser) -> None:
+    q.add_argument(
+        "--upload",
+        action="store_true",
+        help="--plan is a 'cnnpc deploy --upload' folder and --edge an empty edge: upload the "
+        "parts in the folder's order in the background while the queries run, each with the "
+        "best split among the parts the edge has confirmed (IONN)",
+    )
+    q.add_argument(
+        "--slowdown",
+        type=bounded_float(1.0, 1e6, name="slowdown"),
+        default=1.0,
+        metavar="F",
+        help="with --upload: stand in for an end device F times slower than this host (1)",
+    )
+    q.add_argument(
+        "--query-rate",
+        type=positive_float,
+        default=None,
+        metavar="QPS",
+        help="with --upload: issue queries at this rate (default: back to back)",
+    )
+    q.add_argument(
+        "--whole-first",
+        action="store_true",
+        help="with --upload: use the edge only once the whole model is there (the baseline)",
+    )
+
+
+def check_empty_edge(args: argparse.Namespace) -> None:
+    from cnnpc.errors import InputError
+
+    if args.role != "edge" or args.adaptive or args.next is not None:
+        raise InputError(
+            "--empty is an edge of an upload folder: no --role cloud, --adaptive or --next"
+        )
+
+
+def run_upload_infer(args: argparse.Namespace) -> int:
+    from cnnpc.deploy import load_upload
+    from cnnpc.errors import InputError
+    from cnnpc.runtime import IncrementalClient, run_during_upload
+
+    if args.adaptive:
+        raise InputError("--upload and --adaptive do not go together")
+    if args.edge is None:
+        raise InputError("--upload needs the empty edge's address (--edge HOST:PORT)")
+    plan = load_upload(args.plan)
+    names, images, labels = _inputs(args.images, plan)
+    if args.limit is not None:
+        names, images = names[: args.limit], images[: args.limit]
+        labels = None if labels is None else labels[: args.limit]
+    with IncrementalClient(
+        plan,
+        args.edge,
+        shape=args.shape,
+        threads=args.threads,
+        slowdown=args.slowdown,
+        whole_first=args.whole_first,
+    ) as client:
+        run = run_during_upload(client, images, query_rate=args.query_rate)
+    out = run.as_dict()
+    if labels is not None:
+        hits = [r.result.label == y for r, y in zip(run.results, labels, strict=True)]
+        out["accuracy"] = sum(hits) / len(hits)
+    if args.json:
+        print_json(out)
+        return 0
+    rows = [[f"{e['time_s']:.3f}", e["kind"], e["segment"], e["detail"]] for e in out["events"]]
+    print(format_table(["time s", "upload", "segment", "detail"], rows))
+    splits = ", ".join(f"a={a}: {c}" for a, c in out["queries_per_split"].items())
+    print(
+        f"{out['queries']} queries (end runs segments [0, a), edge the rest; {splits}); mean "
+        f"{out['mean_ms']:.3f} ms, predicted {out['predicted_mean_ms']:.3f} ms; "
+        f"{out['fallbacks']} fallbacks to the end"
+    )
+    done = out["uploaded_s"]
+    print("upload " + ("not finished" if done is None else f"finished after {done:.3f} s"))
+    if out.get("accuracy") is not None:
+        print(f"accuracy {out['accuracy']:.4f} on the test split")
+    if run.error:
+        print(f"upload: {run.error}")
     return 0
 
 

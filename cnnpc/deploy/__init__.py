@@ -37,11 +37,20 @@ from cnnpc.deploy._plan import (
     load_plan,
 )
 from cnnpc.deploy._search import DeployResult, best_plan, deploy, open_search_oracle
+from cnnpc.deploy._segments import (
+    UPLOAD_FILE,
+    UploadPlan,
+    load_upload,
+    segment_parts,
+    write_upload_folder,
+)
+from cnnpc.deploy._upload import deploy_upload
 
 __all__ = [
     "PLAN_FILE",
     "SCHEMA_VERSION",
     "TIERS",
+    "UPLOAD_FILE",
     "ConversionError",
     "ConvertedPart",
     "DeployError",
@@ -52,22 +61,27 @@ __all__ = [
     "PartSpec",
     "PlanError",
     "TensorSpec",
+    "UploadPlan",
     "best_plan",
     "build_deployment",
     "check_plan_target",
     "convert_parts",
     "deploy",
     "deploy_adaptive",
+    "deploy_upload",
     "input_spec",
     "io_specs",
     "is_plan_folder",
     "is_quantization_aware",
     "load_plan",
     "load_plan_set",
+    "load_upload",
     "open_search_oracle",
     "part_file",
     "plan_document",
     "quiet",
+    "segment_parts",
     "to_int8_tflite",
     "write_plan_folder",
+    "write_upload_folder",
 ]

@@ -11,6 +11,9 @@ the whole frame must arrive before a deadline (a stalled or trickling sender is 
 
 Payloads: INFER holds a tensor; RESULT a JSON object of timings (u16 length + UTF-8) and a
 tensor; ERROR a UTF-8 message. A tensor is dtype u8 | ndim u8 | ndim x u32 dims | raw bytes.
+For an edge that receives its parts while it serves: UPLOAD carries a chunk of one part
+(`plan`: the segment; payload: offset u64 | bytes), HOLDINGS asks what the edge holds and
+STATUS answers (a JSON object: segments installed, bytes held of each part in flight).
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ MAGIC = b"CNPC"
 VERSION = 1
 HEADER = struct.Struct("!4sBBHQI")
 INFER, RESULT, ERROR = 1, 2, 3
-TYPES = (INFER, RESULT, ERROR)
+UPLOAD, HOLDINGS, STATUS = 4, 5, 6
+TYPES = (INFER, RESULT, ERROR, UPLOAD, HOLDINGS, STATUS)
+CHUNK = struct.Struct("!Q")
 MAX_DIMS = 8
 DTYPE_CODES: dict[int, np.dtype[Any]] = {
     1: np.dtype(np.int8),
@@ -184,3 +189,31 @@ def decode_result(payload: bytes) -> tuple[dict[str, float], npt.NDArray[Any]]:
 
 def error_payload(message: str) -> bytes:
     return message.encode("utf-8", "replace")[:MAX_ERROR_TEXT]
+
+
+def encode_chunk(offset: int, data: bytes | memoryview) -> bytes:
+    """An UPLOAD payload: `data` belongs at byte `offset` of its part."""
+    return CHUNK.pack(offset) + bytes(data)
+
+
+def decode_chunk(payload: bytes) -> tuple[int, memoryview]:
+    if len(payload) < CHUNK.size:
+        raise PayloadError("upload chunk is truncated (no offset)")
+    (offset,) = CHUNK.unpack_from(payload)
+    return int(offset), memoryview(payload)[CHUNK.size :]
+
+
+def encode_status(installed: list[int], partial: dict[int, int]) -> bytes:
+    body = {"installed": sorted(installed), "partial": {str(k): v for k, v in partial.items()}}
+    return json.dumps(body).encode()
+
+
+def decode_status(payload: bytes) -> tuple[frozenset[int], dict[int, int]]:
+    """(segments installed, bytes held of each part in flight) of a STATUS payload."""
+    try:
+        body = json.loads(payload.decode())
+        installed = frozenset(int(k) for k in body["installed"])
+        partial = {int(k): int(v) for k, v in body["partial"].items()}
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+        raise PayloadError("status is not the JSON object of an upload edge") from None
+    return installed, partial

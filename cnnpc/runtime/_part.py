@@ -38,14 +38,21 @@ def requantize(q: npt.NDArray[np.int8], src: TensorSpec, dst: TensorSpec) -> npt
 class Part:
     """A loaded part; `run` checks the input's shape and dtype against the plan."""
 
-    def __init__(self, path: Path, spec: PartSpec, threads: int = 1) -> None:
+    def __init__(
+        self, path: Path | str, spec: PartSpec, threads: int = 1, content: bytes | None = None
+    ) -> None:
+        """The part in file `path`, or in `content` (a part received over the network; `path`
+        then only names it in errors)."""
         from cnnpc.deploy import quiet
         from cnnpc.models._keras import tf
 
         self.spec = spec
+        source: dict[str, Any] = (
+            {"model_path": str(path)} if content is None else {"model_content": content}
+        )
         try:
             with quiet():  # the deprecation warning, and XNNPACK's notice on allocation
-                self._interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=threads)
+                self._interpreter = tf.lite.Interpreter(**source, num_threads=threads)
                 self._interpreter.allocate_tensors()
         except Exception as exc:  # TFLite raises ValueError, RuntimeError, UnicodeDecodeError...
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -3,29 +3,20 @@
 A request names its plan in the frame header (plan k of the set is number k, 1-based); the edge
 runs that plan's edge part and forwards to the cloud with the same number, over one connection
 and one shaped link whatever the plan. Parts that several plans share (same file) are loaded
-once. Everything else (limits, timeouts, bad frames) is PartServer's.
+once. Everything else (limits, timeouts, bad frames, the request handler) is PartServer's.
 """
 
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 
-from cnnpc.deploy import DeployedPlan, LinkSpec
+from cnnpc.deploy import DeployedPlan
 from cnnpc.errors import InputError
 from cnnpc.planset import PlanSet
-from cnnpc.runtime._frames import PayloadError, decode_tensor, encode_result
-from cnnpc.runtime._part import Part, requantize
-from cnnpc.runtime._server import TENSOR_SLACK, Limits, PartServer, result_limit
-
-
-@dataclass(frozen=True)
-class _Route:
-    incoming: LinkSpec
-    part: Part | None
-    forwards: bool
+from cnnpc.runtime._frames import PayloadError
+from cnnpc.runtime._part import Part
+from cnnpc.runtime._server import TENSOR_SLACK, Limits, PartServer, Route, result_limit
 
 
 def plan_numbers(table: PlanSet) -> dict[str, int]:
@@ -65,7 +56,7 @@ class PlanSetServer(PartServer):
             limits=limits,
         )
         loaded: dict[str, Part] = {}
-        self.routes: dict[int, _Route] = {}
+        self.routes = {}
         for label, number in plan_numbers(table).items():
             plan = plans[label]
             incoming = next((lk for lk in plan.links if lk.target == role), None)
@@ -81,33 +72,18 @@ class PlanSetServer(PartServer):
             forwards = role == "edge" and plan.link("edge") is not None
             if forwards and self.forwarder is None:
                 raise InputError("a plan of the set goes on to the cloud: give its --next")
-            self.routes[number] = _Route(incoming, part, forwards)
-        self.max_payload = max(r.incoming.bytes for r in self.routes.values()) + TENSOR_SLACK
+            what = f"plan {number} on the {role}"
+            self.routes[number] = Route(
+                what, incoming.spec, () if part is None else (part,), forwards
+            )
+        self.max_payload = max(r.incoming.nbytes for r in self.routes.values()) + TENSOR_SLACK
         self.max_result = max(result_limit(p) for p in plans.values())
 
-    def _handle(self, payload: bytes, plan: int = 0) -> bytes:
+    def _route(self, plan: int) -> Route:
         route = self.routes.get(plan)
         if route is None:
             raise PayloadError(f"the {self.role} has no plan {plan} (plans: {sorted(self.routes)})")
-        start = time.perf_counter()
-        x = decode_tensor(payload)
-        expected = route.incoming.spec
-        if tuple(x.shape) != expected.shape or x.dtype.name != expected.dtype:
-            raise PayloadError(
-                f"plan {plan} on the {self.role} takes {expected.dtype}{list(expected.shape)}, "
-                f"got {x.dtype.name}{list(x.shape)}"
-            )
-        compute_ms = 0.0
-        if route.part is not None:
-            x, compute_ms = route.part.run(requantize(x, expected, route.part.spec.input))
-        timings = {f"{self.role}_compute_ms": compute_ms}
-        if route.forwards:
-            assert self.forwarder is not None
-            more, x, forward_ms = self.forwarder.forward(x, self.max_result, plan)
-            timings.update(more)
-            timings[f"{self.role}_forward_ms"] = forward_ms
-        timings[f"{self.role}_service_ms"] = (time.perf_counter() - start) * 1e3
-        return encode_result(timings, x)
+        return route
 
 
 @contextlib.contextmanager

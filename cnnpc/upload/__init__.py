@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from cnnpc.upload._compare import Comparison, compare
-from cnnpc.upload._order import Layout, UploadOrder, UploadStep, upload_order
+from cnnpc.upload._order import Layout, LayoutChooser, UploadOrder, UploadStep, upload_order
 from cnnpc.upload._params import count_segment_params, load_params, params_csv
 from cnnpc.upload._plan import UploadReport, upload_plan
 
 __all__ = [
     "Comparison",
     "Layout",
+    "LayoutChooser",
     "UploadOrder",
     "UploadReport",
     "UploadStep",

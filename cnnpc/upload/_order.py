@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -91,27 +92,60 @@ class UploadOrder:
         return self.full.latency_ms if t >= self.whole_upload_s else self.initial.latency_ms
 
 
-class _Solver:
-    """Best layout given which segments the edge holds."""
+class LayoutChooser:
+    """Best layout given which segments the edge holds: the latency of every layout (inf where
+    not allowed) and its traffic (the tie-break). The upload order and the runtime that runs it
+    (`cnnpc infer --upload`) choose with the same object."""
 
-    def __init__(self, planner: Planner, compression: Compression, cloud: bool) -> None:
+    def __init__(self, latency: npt.ArrayLike, traffic: npt.ArrayLike) -> None:
+        self.lat = np.asarray(latency, dtype=np.float64)
+        self.traffic = np.asarray(traffic, dtype=np.float64)
+        if self.lat.ndim != 2 or self.lat.shape[0] != self.lat.shape[1] or self.lat.shape[0] < 2:
+            raise InputError("layout latencies must be an (N+1) x (N+1) matrix")
+        if self.traffic.shape != self.lat.shape or np.isnan(self.lat).any():
+            raise InputError("layout traffic must match the latencies (and no NaN)")
+        self.n = self.lat.shape[0] - 1
+        self.a, self.b = np.indices(self.lat.shape)
+        if not np.isfinite(self.lat[self.a == self.b]).any():
+            raise InputError("some layout that needs no edge must be allowed")
+
+    @staticmethod
+    def of_planner(planner: Planner, compression: Compression, cloud: bool) -> LayoutChooser:
+        """The planner's layouts; without `cloud` only end/edge ones (b = N)."""
         tables = planner.tables(compression)
-        self.n = tables.n_segments
-        self.lat = latency_matrix(tables)
-        self.traffic = traffic_matrix(tables)
-        a, b = np.indices(self.lat.shape)
-        self.a, self.b = a, b
-        self.allowed = (a <= b) & (True if cloud else b == self.n)
+        lat = latency_matrix(tables)
+        a, b = np.indices(lat.shape)
+        allowed = (a <= b) & (True if cloud else b == tables.n_segments)
+        return LayoutChooser(np.where(allowed, lat, np.inf), traffic_matrix(tables))
+
+    def as_dict(self) -> dict[str, list[list[float | None]]]:
+        """JSON-safe (a layout not allowed is null)."""
+        return {"latency_ms": _finite(self.lat), "traffic": _finite(self.traffic)}
+
+    @staticmethod
+    def from_dict(raw: Any) -> LayoutChooser:
+        try:
+            lat, traffic = (
+                [[np.inf if v is None else float(v) for v in row] for row in raw[key]]
+                for key in ("latency_ms", "traffic")
+            )
+            return LayoutChooser(lat, traffic)
+        except (KeyError, TypeError, ValueError):
+            raise InputError("layout prices must be latency_ms and traffic matrices") from None
 
     def best(self, held: npt.NDArray[np.bool_]) -> Layout:
         count = np.concatenate([[0], np.cumsum(held)])
         served = (count[self.b] - count[self.a]) == (self.b - self.a)
-        lat = np.where(self.allowed & served, self.lat, np.inf)
+        lat = np.where(served, self.lat, np.inf)
         fastest = float(lat.min())
         ties = np.flatnonzero(lat.ravel() <= fastest + EPS_MS * max(1.0, fastest))
         pick = int(ties[np.argmin(self.traffic.ravel()[ties])])
         a, b = divmod(pick, self.n + 1)
         return Layout(fastest, a, b, mode_of(a, b, self.n))
+
+
+def _finite(matrix: npt.NDArray[np.float64]) -> list[list[float | None]]:
+    return [[float(v) if np.isfinite(v) else None for v in row] for row in matrix]
 
 
 def upload_order(
@@ -128,7 +162,7 @@ def upload_order(
     if not np.isfinite(upload_mbps) or upload_mbps <= 0:
         raise InputError(f"upload rate must be a finite number > 0, got {upload_mbps!r}")
     sizes = np.asarray(segment_bytes, dtype=np.float64)
-    solver = _Solver(planner, compression, cloud)
+    solver = LayoutChooser.of_planner(planner, compression, cloud)
     held = np.zeros(n, dtype=bool)
     initial = current = solver.best(held)
     full = solver.best(np.ones(n, dtype=bool))

@@ -1,0 +1,78 @@
+"""`deploy --upload`: a search's best model as an upload folder (IONN), priced as the search.
+
+The model is the one `deploy` would cut (the best plan's keep fractions, the oracle's tuned
+weights), cut at every split candidate instead of at the plan's splits; the layouts and the
+upload order are priced with the search's device profile, links and keep fractions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cnnpc._files import check_folder_target
+from cnnpc.deploy._search import _at_size, best_plan, open_search_oracle, provenance
+from cnnpc.deploy._segments import is_upload_folder, segment_parts, write_upload_folder
+from cnnpc.latency import Compression
+from cnnpc.storage import Storage, resolve_url
+
+
+def deploy_upload(
+    search_id: int,
+    out: str | Path,
+    *,
+    upload_mbps: float | None = None,
+    storage_url: str | None = None,
+    data: str | None = None,
+    weights: str | None = None,
+    image_size: int | None = None,
+    force: bool = False,
+    progress: bool = False,
+    oracle: Any | None = None,
+) -> tuple[Path, dict[str, Any]]:
+    """Write search `search_id`'s best model to `out` as an upload folder; (folder, summary)."""
+    from cnnpc.planner import LinkOptions, planner_for
+
+    target = check_folder_target(out, force=force, owned=is_upload_folder, what="cnnpc upload")
+    url = resolve_url(storage_url)
+    with Storage(url, create=False) as storage:
+        search, best = best_plan(storage, search_id)
+    options = LinkOptions.from_stored(search.uplink_mbps, search.extra)
+    planner = planner_for(
+        search.model, search.device, bandwidth_mbps=search.bandwidth_mbps, options=options
+    )
+    names = tuple(s.name for s in planner.profile.segments)
+    oracle = open_search_oracle(search, data, weights, progress, oracle)
+    model = oracle.tuned_model(best.keep)
+    workload = oracle.workload
+    size = workload.input_size if image_size is None else image_size
+    images = workload.train.x
+    if size != workload.input_size:
+        model, images = _at_size(model, images, size)
+    parts, files = segment_parts(model, oracle.space, images, names)
+    meta = provenance(search, url, options, workload, size) | {
+        "plan": {"keep": dict(best.keep), "channels": oracle.kept_channels(best.keep)},
+        "priced": f"search {search.id}'s {search.device} profile and links",
+    }
+    compression = Compression.from_fractions(planner.profile, dict(best.keep))
+    folder, order = write_upload_folder(
+        target,
+        parts,
+        files,
+        planner,
+        meta=meta,
+        upload_mbps=upload_mbps,
+        compression=compression,
+        force=force,
+    )
+    summary = {
+        "folder": str(folder),
+        "model": search.model,
+        "parts": [{"file": p.file, "bytes": len(files[p.file])} for p in parts],
+        "steps": [list(s.segments) for s in order.steps],
+        "initial_ms": order.initial.latency_ms,
+        "full_ms": order.full.latency_ms,
+        "whole_upload_s": order.whole_upload_s,
+        "full_benefit_s": order.full_benefit_s,
+    }
+    return folder, summary

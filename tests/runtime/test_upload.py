@@ -1,0 +1,289 @@
+"""IONN in the runtime: an empty edge receives the model's parts while queries run.
+
+The folder is the session's tiny model cut at block1 and block10 (3 segments: the three-tier
+plan's cuts, so its 3 conversions are the only ones), priced with a fixed profile (end 1, 5 and
+20 ms, edge a tenth or twentieth of that, the parts' int8 tensors) so that the order and the
+best splits are deterministic: segment 2 first, then segment 1, and segment 0 is never needed.
+The uplink is shaped so that the whole model would upload in about 0.6 s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+from deploy.plans import SPACE
+
+from cnnpc.cli._main import main
+from cnnpc.deploy import load_upload, segment_parts, write_upload_folder
+from cnnpc.latency import Conventions, Links
+from cnnpc.planner import Planner
+from cnnpc.profiles import make_profile
+from cnnpc.runtime import (
+    CHUNK_BYTES,
+    ERROR,
+    HOLDINGS,
+    INFER,
+    STATUS,
+    UPLOAD,
+    IncrementalClient,
+    Limits,
+    Part,
+    UploadEdgeServer,
+    decode_status,
+    dequantize,
+    encode_chunk,
+    encode_header,
+    encode_tensor,
+    host_upload_planner,
+    quantize,
+    read_frame,
+    requantize,
+    run_during_upload,
+    send_frame,
+    span_code,
+)
+
+pytestmark = pytest.mark.slow
+N = 3
+UPLOAD_S = 0.6
+TIMES = [(1.0, 0.1, 0.1), (5.0, 0.5, 0.5), (20.0, 1.0, 1.0)]
+LIMITS = Limits(max_connections=4, frame_timeout=1.0, idle_timeout=5.0)
+
+
+def _planner(parts, files):
+    tensors = []
+    for p in parts:
+        _, h, w, c = p.input.shape
+        tensors.append((h, w, c))
+    total = sum(len(b) for b in files.values())
+    rate = total * 8 / UPLOAD_S / 1e6
+    profile = make_profile(TIMES, tensors, model="mobilenet", device="test")
+    return Planner(profile, Links(uplink_mbps=rate, bandwidth_mbps=rate), Conventions(0.0))
+
+
+@pytest.fixture(scope="module")
+def built(qat_model, data):
+    space = dataclasses.replace(SPACE, candidates=(SPACE.candidates[1], SPACE.candidates[4]))
+    return segment_parts(qat_model, space, data.train.x, ["head", "middle", "tail"])
+
+
+@pytest.fixture(scope="module")
+def folder(built, data, tmp_path_factory):
+    parts, files = built
+    meta = {"model": "mobilenet", "workload": {"name": "digits", "classes": list(data.classes)}}
+    out = tmp_path_factory.mktemp("upload") / "up"
+    path, order = write_upload_folder(out, parts, files, _planner(parts, files), meta=meta)
+    return path, order
+
+
+@pytest.fixture(scope="module")
+def plan(folder):
+    return load_upload(folder[0])
+
+
+@pytest.fixture()
+def edge(plan):
+    with UploadEdgeServer(plan, limits=LIMITS) as server:
+        yield server
+
+
+def _local(plan, images):
+    """Scores of all parts run in turn in this process: the whole model on the end."""
+    parts = [Part(plan.part_path(k), plan.parts[k]) for k in range(N)]
+    out = []
+    for image in images:
+        spec = parts[0].spec.input
+        q = quantize(image[np.newaxis], spec)
+        for part in parts:
+            q, _ = part.run(requantize(q, spec, part.spec.input))
+            spec = part.spec.output
+        out.append(dequantize(q, spec)[0])
+    return np.array(out)
+
+
+def _installed(run):
+    return [e.segment for e in run.events if e.kind == "installed"]
+
+
+def test_the_order_is_upload_plans_and_every_query_matches_the_local_model(
+    plan, folder, edge, data
+):
+    order = folder[1]
+    assert [s.segments for s in order.steps] == [("s2",), ("s1",)]
+    assert order.full.a == 1 and plan.steps == ((2,), (1,))
+    images = data.test.x[:60]
+    with IncrementalClient(plan, edge.address, shape=True) as client:
+        run = run_during_upload(client, images, query_rate=80.0, wait_upload=10.0)
+        after = [client.infer(x) for x in images[:5]]
+    expected = [k for step in plan.steps for k in step]
+    assert run.error is None and run.uploaded_s is not None
+    assert _installed(run) == expected  # upload-plan's order, each part confirmed once
+    assert dict(edge.installs) == dict.fromkeys(expected, 1)
+    local = _local(plan, images)
+    scores = np.array([r.result.scores for r in run.results])
+    assert np.array_equal(scores, local)  # bit for bit, whatever the split
+    splits = [r.a for r in run.results]
+    assert splits[0] == N and splits == sorted(splits, reverse=True)  # the edge only gains
+    assert len(set(splits)) >= 2 and run.fallbacks == 0
+    assert all(r.a == order.full.a and not r.fallback for r in after)
+    assert [r.predicted_ms for r in after] == [order.full.latency_ms] * 5
+
+
+def test_a_dropped_upload_resumes_and_installs_each_part_once(plan, edge, data):
+    images = np.resize(data.test.x[:40], (120, *data.test.x.shape[1:]))
+    with IncrementalClient(plan, edge.address, shape=True) as client:
+        dropped_at = []
+
+        def cut():  # once the edge holds part of a part beyond its first chunk, cut the link
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                _, partial = edge.holdings()
+                if any(v >= CHUNK_BYTES for v in partial.values()):
+                    dropped_at.append(time.perf_counter())
+                    client.uploader.drop()
+                    return
+                time.sleep(0.0005)
+
+        watcher = threading.Thread(target=cut)
+        watcher.start()
+        run = run_during_upload(client, images, query_rate=150.0, wait_upload=10.0)
+        watcher.join()
+    kinds = [e.kind for e in run.events]
+    assert dropped_at and "dropped" in kinds and "resumed" in kinds
+    resumed = next(e for e in run.events if e.kind == "resumed")
+    assert "from byte" in resumed.detail and not resumed.detail.endswith(" 0")
+    expected = [k for step in plan.steps for k in step]
+    assert _installed(run) == expected and run.uploaded_s is not None
+    assert dict(edge.installs) == dict.fromkeys(expected, 1)  # never twice, never partial
+    # queries went on while the upload was down
+    drop = next(e.time_s for e in run.events if e.kind == "dropped")
+    after_drop = [s for s in run.issued_s if drop <= s <= resumed.time_s + 0.05]
+    assert after_drop
+    local = _local(plan, images[:40])
+    assert np.array_equal(np.array([r.result.scores for r in run.results[:40]]), local)
+
+
+def _raw(edge):
+    return socket.create_connection(edge.address, timeout=5)
+
+
+def _error(sock):
+    frame = read_frame(sock, 4096, 2.0)
+    assert frame.type == ERROR and b"\n" not in frame.payload
+    return frame.payload.decode()
+
+
+def test_bad_uploads_and_missing_spans_are_one_line_errors_and_nothing_is_installed(
+    plan, edge, data
+):
+    x = quantize(data.test.x[:1], plan.parts[0].input)
+    part = plan.part_path(2).read_bytes()
+    with _raw(edge) as sock:
+        send_frame(sock, INFER, 1, encode_tensor(x), plan=span_code(0, N))
+        assert "does not hold segment(s) 0, 1, 2" in _error(sock)
+        send_frame(sock, INFER, 2, encode_tensor(x), plan=span_code(5, 3))
+        assert "no span [5, 3)" in _error(sock)
+        send_frame(sock, UPLOAD, 3, encode_chunk(0, b"x"), plan=99)
+        assert "has no segment 99" in _error(sock)
+        send_frame(sock, UPLOAD, 4, b"abc", plan=2)
+        assert "truncated" in _error(sock)
+        send_frame(sock, UPLOAD, 5, encode_chunk(100, b"x"), plan=2)
+        assert "holds 0 bytes" in _error(sock)
+        send_frame(sock, UPLOAD, 6, encode_chunk(len(part) - 1, b"xx"), plan=1)
+        assert "holds 0 bytes" in _error(sock)
+        # a whole part of the right size whose bytes are not the plan's
+        damaged = bytearray(part)
+        damaged[len(damaged) // 2] ^= 0xFF
+        for offset in range(0, len(damaged), CHUNK_BYTES):
+            chunk = encode_chunk(offset, damaged[offset : offset + CHUNK_BYTES])
+            send_frame(sock, UPLOAD, 7, chunk, plan=2)
+        assert "sha256 is not the plan's" in _error(sock)
+        send_frame(sock, HOLDINGS, 8, b"")  # the connection went on throughout
+        frame = read_frame(sock, 4096, 2.0)
+        assert frame.type == STATUS and decode_status(frame.payload) == (frozenset(), {})
+    with _raw(edge) as sock:  # an oversize frame: refused unread, the connection closed
+        sock.sendall(encode_header(UPLOAD, 9, edge.max_payload + 1, plan=2))
+        assert "over this peer's limit" in _error(sock)
+    with _raw(edge) as sock:  # a truncated frame: the sender leaves mid-frame
+        sock.sendall(encode_header(UPLOAD, 10, 1000, plan=2) + encode_chunk(0, b"y" * 10))
+    time.sleep(0.1)
+    assert edge.holdings() == (frozenset(), {}) and not edge.installs
+    with _raw(edge) as sock:  # still serving
+        send_frame(sock, HOLDINGS, 11, b"")
+        assert read_frame(sock, 4096, 2.0).type == STATUS
+
+
+def test_an_edge_that_refuses_a_span_makes_the_end_run_it(plan, edge, data, monkeypatch):
+    with IncrementalClient(plan, edge.address) as client:
+        monkeypatch.setattr(client, "usable", lambda: np.ones(N, dtype=bool))  # stale belief
+        result = client.infer(data.test.x[0])
+    assert result.fallback and result.a < N and client.fallbacks == 1
+    assert np.array_equal(result.result.scores, _local(plan, data.test.x[:1])[0])
+
+
+def test_the_prices_survive_the_folder_and_a_host_planner_times_the_parts(folder, plan, built):
+    order = folder[1]
+    held = np.zeros(N, dtype=bool)
+    assert plan.chooser.best(held) == order.initial
+    held[:] = True
+    assert plan.chooser.best(held) == order.full
+    parts, files = built
+    host = host_upload_planner(parts, files, uplink_mbps=5.0, slowdown=3.0)
+    segments = host.profile.segments
+    assert len(segments) == N and all(s.end_ms == pytest.approx(3 * s.edge_ms) for s in segments)
+    assert all(s.edge_ms > 0 for s in segments)
+
+
+def test_infer_upload_on_the_command_line(folder, edge, capsys):
+    host, port = edge.address
+    argv = ["infer", "--plan", str(folder[0]), "--edge", f"{host}:{port}", "--upload"]
+    assert main([*argv, "--limit", "8", "--json", "--slowdown", "2"]) == 0
+    out = capsys.readouterr().out
+    assert '"queries": 8' in out and '"fallbacks": 0' in out and '"accuracy"' in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["serve", "--role", "cloud", "--empty", "--port", "0"], "--empty is an edge"),
+        (["serve", "--role", "edge", "--empty", "--port", "0", "--adaptive"], "--empty"),
+        (["infer", "--upload"], "--edge HOST:PORT"),
+        (["infer", "--upload", "--adaptive", "--edge", "127.0.0.1:9"], "do not go together"),
+    ],
+)
+def test_bad_upload_arguments_are_one_line_and_exit_2(folder, capsys, argv, message):
+    assert main([*argv, "--plan", str(folder[0])]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_a_plain_plan_folder_is_not_an_upload_folder(three_tier, capsys):
+    argv = ["serve", "--role", "edge", "--empty", "--port", "0", "--plan", str(three_tier.folder)]
+    assert main(argv) == 2
+    assert "no upload.json" in capsys.readouterr().err
+    assert main(["infer", "--upload", "--plan", "/nonexistent", "--edge", "127.0.0.1:9"]) == 2
+    assert "no upload.json" in capsys.readouterr().err
+
+
+def test_deploy_upload_refuses_before_any_work(tmp_path, monkeypatch, capsys):
+    from storage.factories import spec
+
+    from cnnpc.storage import Storage
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    with Storage(url) as storage:
+        search = storage.get_or_create_search(spec())  # nothing feasible
+    out = str(tmp_path / "up")
+    argv = ["deploy", str(search.id), "--out", out, "--storage", url]
+    assert main([*argv, "--upload"]) == 2
+    assert "no feasible best plan" in capsys.readouterr().err
+    assert main([*argv, "--upload-rate", "5"]) == 2
+    assert "--upload-rate goes with --upload" in capsys.readouterr().err
+    assert main([*argv, "--upload", "--adaptive", "--bandwidth", "1:5"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert not (tmp_path / "up").exists()
