@@ -8,7 +8,15 @@ Importing this imports TensorFlow.
 from __future__ import annotations
 
 from cnnpc.supernet._confirm import DEFAULT_MAX_CONFIRM, Confirmation, confirm, ranked
-from cnnpc.supernet._masked import MaskedLeaf, SandwichRecipe, masked_model, train_sandwich
+from cnnpc.supernet._masked import (
+    ApplyMask,
+    MaskedLeaf,
+    NoQuantize,
+    SandwichRecipe,
+    masked_model,
+    set_masks,
+    train_sandwich,
+)
 from cnnpc.supernet._source import SOURCE, SupernetSource, supernet_source
 from cnnpc.supernet._supernet import (
     Estimate,
@@ -22,9 +30,11 @@ from cnnpc.supernet._supernet import (
 __all__ = [
     "DEFAULT_MAX_CONFIRM",
     "SOURCE",
+    "ApplyMask",
     "Confirmation",
     "Estimate",
     "MaskedLeaf",
+    "NoQuantize",
     "SandwichRecipe",
     "Supernet",
     "SupernetSource",
@@ -34,6 +44,7 @@ __all__ = [
     "prunable_leaves",
     "ranked",
     "recalibrate",
+    "set_masks",
     "supernet_source",
     "train_sandwich",
     "trained_supernet",

@@ -3,12 +3,12 @@
 `trained_supernet` trains (or loads) the weights beside the baseline they start from, keyed like
 a baseline (model, workload, seed, recipe, code) plus the baseline's own key. `Supernet.estimate`
 keeps exactly the channels the surgery keeps on the baseline (`prune_channels`: the baseline's
-L1 importance order, the same rounding), cuts the supernet's weights to them with the surgery's
-`rebuild`, re-estimates batch-norm statistics on a few training batches and measures accuracy:
-an estimate of what a fine-tune of that configuration would reach, without the fine-tune.
-
-Quantization-aware training is not part of the supernet: TF-MOT cannot annotate the mask
-layers, so the supernet trains and is evaluated in float, while fine-tunes are int8-aware.
+L1 importance order, the same rounding), drops the others with the quantization-aware network's
+masks (equal to cutting the weights with the surgery's `rebuild`: tested), re-estimates
+batch-norm statistics on a few training batches and measures accuracy: an estimate of what a
+fine-tune of that configuration would reach, without the fine-tune. Like the fine-tunes, the
+supernet is quantization-aware (TF-MOT's default 8-bit scheme), so an estimate is an int8-aware
+accuracy as a fine-tune's is.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from cnnpc._files import make_folder, write_with
 from cnnpc.compression import (
@@ -40,7 +41,15 @@ from cnnpc.models._keras import keras
 from cnnpc.oracle import Baseline, code_version
 from cnnpc.oracle._cache import write_atomic
 from cnnpc.spaces import SearchSpace
-from cnnpc.supernet._masked import MaskedLeaf, SandwichRecipe, train_sandwich
+from cnnpc.supernet._masked import (
+    MaskedLeaf,
+    SandwichRecipe,
+    copy_float_weights,
+    inner,
+    masked_model,
+    set_masks,
+    train_sandwich,
+)
 from cnnpc.workloads import Workload, accuracy
 
 _SUPERNET_SOURCES = (
@@ -116,6 +125,7 @@ class Supernet:
         self,
         baseline: Baseline,
         model: Any,
+        net: Any,
         workload: Workload,
         space: SearchSpace,
         key: str,
@@ -125,6 +135,10 @@ class Supernet:
     ) -> None:
         self.baseline = baseline
         self.model = model
+        """The trained weights in the baseline's float architecture (what `sliced` cuts)."""
+        self.net = net
+        """The trained masked network (quantization-aware unless the recipe says otherwise):
+        what `estimate` measures."""
         self.workload = workload
         self.space = space
         self.key = key
@@ -159,27 +173,48 @@ class Supernet:
             out[name] = tuple(int(i) for i in (np.arange(group.channels) if idx is None else idx))
         return out
 
+    def masks(self, config: Mapping[str, float]) -> dict[int, npt.NDArray[np.float32]]:
+        """Per pruned leaf group, 1 on exactly the channels `kept_indices` keeps."""
+        out = {}
+        for leaf, idx in self.kept_indices(config).items():
+            mask = np.zeros(self._graph.groups[leaf].channels, dtype=np.float32)
+            mask[np.asarray(idx)] = 1.0
+            out[leaf] = mask
+        return out
+
     def sliced(self, config: Mapping[str, float]) -> Any:
-        """The supernet cut to `config`, batch-norm statistics re-estimated."""
+        """The float supernet cut to `config` by the surgery's `rebuild`, batch-norm statistics
+        re-estimated."""
         model = rebuild(self.model, self._graph, self.kept_indices(config))
         recalibrate(model, self.workload, self.calibration_batches)
         return model
 
     def estimate(self, config: Mapping[str, float]) -> Estimate:
+        """The masked network's accuracy on `config` (its state restored afterwards)."""
         start = time.perf_counter()
-        model = self.sliced(config)
+        saved = self.net.get_weights()
+        try:
+            set_masks(self.net, self.masks(config))
+            recalibrate(self.net, self.workload, self.calibration_batches)
+            val = accuracy(self.net, self.workload.val)
+            test = accuracy(self.net, self.workload.test)
+        finally:
+            self.net.set_weights(saved)
         return Estimate(
             kept={n: len(k) for n, k in self.kept(config).items()},
-            val_accuracy=accuracy(model, self.workload.val),
-            test_accuracy=accuracy(model, self.workload.test),
+            val_accuracy=val,
+            test_accuracy=test,
             seconds=time.perf_counter() - start,
         )
 
 
 def recalibrate(model: Any, workload: Workload, batches: int, batch_size: int = 64) -> None:
     """Batch-norm moving statistics := their mean over `batches` training batches (the narrow
-    network's own statistics; those of the supernet mix every width it trained)."""
-    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    network's own statistics; those of the supernet mix every width it trained). In a
+    quantization-aware network this also moves the activation ranges a little: `estimate`
+    restores them."""
+    layers = [inner(layer) for layer in model.layers]
+    norms = [x for x in layers if isinstance(x, keras.layers.BatchNormalization)]
     if not norms:
         return
     saved = [layer.momentum for layer in norms]
@@ -224,20 +259,23 @@ def trained_supernet(
     weights, meta_path = folder / f"{key}.h5", folder / f"{key}.json"
     model = keras.models.clone_model(baseline.model)
     model.set_weights(baseline.model.get_weights())
-    meta = _load(model, weights, meta_path)
-    if meta is not None:
-        return Supernet(baseline, model, workload, space, key, float(meta["train_seconds"]), True)
     orders = importance_orders(baseline.model, graph, leaves)
     masked = [
         MaskedLeaf(leaf, orders[leaf], _widths(space, graph.groups[leaf].channels))
         for leaf in leaves
     ]
-    seconds = train_sandwich(model, graph, masked, workload, recipe, seed)
-    make_folder(folder)
-    write_with(weights, lambda tmp: model.save_weights(str(tmp)))
-    record = {"baseline": baseline.key, "recipe": asdict(recipe), "train_seconds": seconds}
-    write_atomic(meta_path, json.dumps(record, indent=1, sort_keys=True))
-    return Supernet(baseline, model, workload, space, key, seconds, False)
+    net = masked_model(model, graph, masked, quantize=recipe.quantize)
+    meta = _load(net, weights, meta_path)
+    if meta is not None:
+        seconds = float(meta["train_seconds"])
+    else:
+        seconds = train_sandwich(net, masked, workload, recipe, seed)
+        make_folder(folder)
+        write_with(weights, lambda tmp: net.save_weights(str(tmp)))
+        record = {"baseline": baseline.key, "recipe": asdict(recipe), "train_seconds": seconds}
+        write_atomic(meta_path, json.dumps(record, indent=1, sort_keys=True))
+    copy_float_weights(net, model)
+    return Supernet(baseline, model, net, workload, space, key, seconds, meta is not None)
 
 
 def _widths(space: SearchSpace, channels: int) -> tuple[int, ...]:

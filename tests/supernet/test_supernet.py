@@ -7,17 +7,22 @@ import dataclasses
 import numpy as np
 import pytest
 
-from cnnpc.compression import channel_graph, prune_channels
+from cnnpc.compression import channel_graph, prune_channels, rebuild
 from cnnpc.errors import InputError
-from cnnpc.models._keras import keras
+from cnnpc.models._keras import keras, tfmot
 from cnnpc.supernet import (
+    ApplyMask,
     MaskedLeaf,
+    NoQuantize,
     masked_model,
     prunable_leaves,
     recalibrate,
+    set_masks,
     trained_supernet,
 )
 from cnnpc.supernet._supernet import importance_orders
+
+QuantizeWrapperV2 = tfmot.quantization.keras.QuantizeWrapperV2
 
 pytestmark = pytest.mark.slow  # trains a tiny baseline and supernet (seconds)
 
@@ -46,21 +51,32 @@ def test_masks_compute_what_the_slice_computes(supernet, baseline, space, digits
     graph = channel_graph(supernet.model)
     leaves = prunable_leaves(baseline.model, space, graph)
     orders = importance_orders(baseline.model, graph, leaves)
-    kept = supernet.kept_indices(config)
     masked = [MaskedLeaf(g, orders[g], (1, graph.groups[g].channels)) for g in leaves]
     net = masked_model(supernet.model, graph, masked)
+    set_masks(net, supernet.masks(config))
     x = digits32.val.x[:8]
-    masks = []
-    for leaf in masked:
-        mask = np.zeros((len(x), len(leaf.order)), dtype=np.float32)
-        mask[:, kept.get(leaf.group, np.arange(len(leaf.order)))] = 1.0
-        masks.append(mask)
-    from cnnpc.compression import rebuild
-
-    narrow = rebuild(supernet.model, graph, kept)
+    narrow = rebuild(supernet.model, graph, supernet.kept_indices(config))
     np.testing.assert_allclose(
-        net([x, *masks], training=False).numpy(), narrow(x, training=False).numpy(), atol=1e-5
+        net(x, training=False).numpy(), narrow(x, training=False).numpy(), atol=1e-5
     )
+
+
+def test_the_supernet_is_quantization_aware_and_masks_its_wrappers(supernet):
+    """Trained and estimated in TF-MOT wrappers; the mask layers annotated to quantize nothing."""
+    wrapped = [x for x in supernet.net.layers if isinstance(x, QuantizeWrapperV2)]
+    assert any(isinstance(x.layer, keras.layers.Conv2D) for x in wrapped)
+    masks = [x for x in wrapped if isinstance(x.layer, ApplyMask)]
+    assert masks and all(isinstance(x.quantize_config, NoQuantize) for x in masks)
+    assert not any(w.trainable for x in masks for w in x.layer.weights)
+
+
+def test_an_estimate_leaves_the_network_as_it_was(supernet):
+    before = supernet.net.get_weights()
+    first = supernet.estimate({"block3": 0.25, "block13": 0.5})
+    for a, b in zip(before, supernet.net.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    again = supernet.estimate({"block3": 0.25, "block13": 0.5})
+    assert (again.val_accuracy, again.test_accuracy) == (first.val_accuracy, first.test_accuracy)
 
 
 def test_supernet_is_cached_beside_the_baseline(
