@@ -117,13 +117,18 @@ def _print(out: dict[str, Any]) -> None:
         print(
             f"calibrated prediction: runtime {c['runtime_ms']:.3f} ms per request, "
             f"{c['uplink_message_ms']:.3f} / {c['message_ms']:.3f} ms per message (end->edge / "
-            "edge->cloud)"
+            f"edge->cloud), compute x {_scales(c)}"
         )
     if out["fitted"] is not None:
         f = out["fitted"]
         print(
             f"fixed costs these requests show: runtime {f['runtime_ms']:.3f} ms, messages "
-            f"{f['uplink_message_ms']:.3f} / {f['message_ms']:.3f} ms"
+            f"{f['uplink_message_ms']:.3f} / {f['message_ms']:.3f} ms, compute x {_scales(f)}"
         )
     if out["accuracy"] is not None:
         print(f"accuracy of these requests: {out['accuracy']:.4f}")
+
+
+def _scales(calibration: dict[str, Any]) -> str:
+    """The end / edge / cloud compute scales of a calibration's dict."""
+    return " / ".join(f"{calibration[f'{t}_compute_scale']:.3f}" for t in ("end", "edge", "cloud"))

@@ -5,6 +5,11 @@ runtime's fixed cost per request (quantising, framing, copies, thread hand-offs:
 client measures beyond compute and transfers) and each link's fixed cost per message (what a
 transfer takes beyond bytes / rate). A planner on that profile adds them: the runtime cost is
 the overhead (unless --overhead-ms is given), the link costs are the links' per-message costs.
+
+It also holds each tier's compute scale: the runtime's measured compute of that tier over the
+profile's prediction, in the calibrating run (the served int8 parts, back to back with the
+others, against segments profiled alone). Only `validate` applies them (a planner prices tiers
+from their own device profiles, not from this host's).
 """
 
 from __future__ import annotations
@@ -27,12 +32,22 @@ class Calibration:
     message_ms: float
     requests: int = 0
     source: str = ""
+    end_compute_scale: float = 1.0
+    edge_compute_scale: float = 1.0
+    cloud_compute_scale: float = 1.0
 
     def __post_init__(self) -> None:
         from cnnpc.latency._model import check_number
 
         for name in ("runtime_ms", "uplink_message_ms", "message_ms"):
             check_number(name, getattr(self, name))
+        for tier in ("end", "edge", "cloud"):
+            check_number(f"{tier}_compute_scale", self.compute_scale(tier), strict=True)
+
+    def compute_scale(self, tier: str) -> float:
+        """Measured over predicted compute of `tier` ("end", "edge" or "cloud")."""
+        scale: float = getattr(self, f"{tier}_compute_scale")
+        return scale
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,6 +67,9 @@ def read_calibration(path: Path) -> Calibration:
             message_ms=float(raw["message_ms"]),
             requests=int(raw.get("requests", 0)),
             source=str(raw.get("source", "")),
+            end_compute_scale=float(raw.get("end_compute_scale", 1.0)),
+            edge_compute_scale=float(raw.get("edge_compute_scale", 1.0)),
+            cloud_compute_scale=float(raw.get("cloud_compute_scale", 1.0)),
         )
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
         raise InputError(

@@ -11,9 +11,10 @@ overhead per request.
 Calibration (``--calibrate``) fits those fixed costs from the measured requests: the runtime's
 cost per request is the median of what the client measures beyond compute and transfers, and
 each link's cost per message the median of its measured time less bytes x 8 / rate (the rate is
-the shaped one, so the slope is known and the fit is its intercept). They are stored with the
-host profile (cnnpc.latency.Calibration); later predictions on that profile, here and in the
-planner, add them.
+the shaped one, so the slope is known and the fit is its intercept), and each tier's compute
+scale is the median of its measured compute over the profile's prediction. They are stored with
+the host profile (cnnpc.latency.Calibration); later predictions on that profile, here and in the
+planner, add the fixed costs; the compute scales only validate applies.
 """
 
 from __future__ import annotations
@@ -45,9 +46,10 @@ COMPONENTS = (
 TIER_KEYS = {"end": "end_ms", "edge": "edge_ms", "cloud": "cloud_ms"}
 HOST_DEVICE = "host"
 NETNS_DEVICE = "host_netns"
-"""The calibration key of kernel-shaped runs (``validate --netns``): their fixed costs are the
-kernel's (TCP/IP headers, tbf's one-frame bucket), not the token bucket's, so they are stored
-apart and only ``validate --netns`` includes them; planners use the token bucket's."""
+"""The calibration key of kernel-shaped runs (``validate --netns``), with the veths' MTU
+appended (``host_netns_mtu1500``): their fixed costs are the kernel's (TCP/IP headers, tbf's
+one-frame bucket, both set by the MTU), not the token bucket's, so they are stored apart and only
+``validate --netns`` at that MTU includes them; planners use the token bucket's."""
 TOKEN_BUCKET = "token bucket in the senders"
 KERNEL = "tc tbf in network namespaces"
 LINK_KEYS = {"end": "uplink_ms", "edge": "downlink_ms"}
@@ -149,7 +151,8 @@ def predict(
         start, stop = part.span
         if stop > len(times):
             raise InputError(f"the host profile has {len(times)} segments, the plan needs {stop}")
-        out[TIER_KEYS[tier]] = float(sum(times[start:stop]))
+        scale = 1.0 if calibration is None else calibration.compute_scale(tier)
+        out[TIER_KEYS[tier]] = float(sum(times[start:stop])) * scale
     for link in plan.links:
         out[LINK_KEYS[link.source]] = (
             link.bytes * 8.0 / (link.bandwidth_mbps * link.mbit_bits) * 1e3
@@ -198,12 +201,18 @@ def fit_calibration(
 
     up = median("uplink_ms") - pure["uplink_ms"] if plan.link("end") is not None else 0.0
     down = median("downlink_ms") - pure["downlink_ms"] if plan.link("edge") is not None else 0.0
+    scales = {}
+    for tier, key in TIER_KEYS.items():
+        measured = median(key)
+        usable = tier in plan.parts and pure[key] > 0 and measured > 0
+        scales[f"{tier}_compute_scale"] = measured / pure[key] if usable else 1.0
     return Calibration(
         runtime_ms=max(0.0, median("overhead_ms")),
         uplink_message_ms=max(0.0, up),
         message_ms=max(0.0, down),
         requests=len(results),
         source=source,
+        **scales,
     )
 
 
@@ -287,7 +296,7 @@ def validate(
     The host profile's stored calibration, if any, is included in the prediction; `calibrate`
     fits the fixed costs from these requests and stores them with the host profile. `netns`
     runs the tiers in network namespaces on links shaped by the kernel (cnnpc.validate._netns;
-    root only), with veths of `mtu` bytes; it has its own calibration (NETNS_DEVICE).
+    root only), with veths of `mtu` bytes; it has its own calibration per MTU (NETNS_DEVICE).
     """
     from cnnpc.validate import _netns
 
@@ -329,7 +338,7 @@ def validate(
             )
             plan = load_plan(folder)
         profile_folder = getattr(cost, "folder", None)
-        key = NETNS_DEVICE if netns else HOST_DEVICE
+        key = f"{NETNS_DEVICE}_mtu{mtu or _netns.MTU}" if netns else HOST_DEVICE
         stored = None if profile_folder is None else calibration_path(profile_folder, key)
         if calibrate and stored is None:
             raise InputError("--calibrate needs a host profile folder to store the calibration")

@@ -88,7 +88,7 @@ def test_validate_netns_reports_kernel_shaping_and_tears_down(netns, three_tier,
     rows = {r.key: r for r in report.rows}
     assert rows["uplink_ms"].measured_ms > 0 and rows["total_ms"].measured_ms > 0
     assert report.fitted is not None and report.median_abs_error_pct >= 0
-    assert (tmp_path / "host_netns_calibration.json").is_file()  # its own key
+    assert (tmp_path / "host_netns_mtu1500_calibration.json").is_file()  # its own key
     assert not (tmp_path / "host_calibration.json").exists()
     assert _ours() == []
     again = validate(7, requests=2, plan_dir=three_tier.folder, cost_model=cost, netns=True)

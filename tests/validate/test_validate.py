@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
@@ -103,11 +104,23 @@ def test_calibration_fits_medians_above_the_pure_prediction(three_tier):
     assert cal.uplink_message_ms == pytest.approx(0.2)
     assert cal.message_ms == pytest.approx(0.4)
     assert cal.requests == 3
+    # every tier measured 1.0 ms: the compute scales are 1.0 over the prediction
+    assert cal.compute_scale("end") == pytest.approx(1.0 / pure["end_ms"])
+    assert cal.compute_scale("cloud") == pytest.approx(1.0 / pure["cloud_ms"])
     calibrated = predict(three_tier, FakeCostModel(), cal)
     assert calibrated["uplink_ms"] == pytest.approx(up + 0.2)
     assert calibrated["downlink_ms"] == pytest.approx(down + 0.4)
     assert calibrated["overhead_ms"] == 1.5
-    assert calibrated["total_ms"] == pytest.approx(pure["total_ms"] + 1.5 + 0.2 + 0.4)
+    for key in ("end_ms", "edge_ms", "cloud_ms"):
+        assert calibrated[key] == pytest.approx(1.0)  # scaled to what was measured
+    assert calibrated["total_ms"] == pytest.approx(up + down + 3.0 + 1.5 + 0.2 + 0.4)
+    fixed_only = dataclasses.replace(
+        cal, end_compute_scale=1.0, edge_compute_scale=1.0, cloud_compute_scale=1.0
+    )
+    unscaled = predict(three_tier, FakeCostModel(), fixed_only)
+    assert unscaled["total_ms"] == pytest.approx(pure["total_ms"] + 1.5 + 0.2 + 0.4)
+    with pytest.raises(InputError, match="end_compute_scale"):
+        dataclasses.replace(cal, end_compute_scale=0.0)
     faster = [_result(total_ms=5.0, uplink_ms=0.0, downlink_ms=0.0)]  # never below 0
     assert fit_calibration(three_tier, pure, faster).uplink_message_ms == 0.0
 
