@@ -7,6 +7,11 @@ so a phase that stopped is resumed for free):
   python benchmarks/bench_supernet.py finetune --out OUT --epochs E --max-seconds S
   python benchmarks/bench_supernet.py report --out OUT          # rank correlations
 
+`finetune` starts no fine-tune after S seconds, so one run holds TensorFlow for at most about
+S + one fine-tune: run it again (it resumes) until it prints "36 of 36". `--float` estimates
+with a supernet trained without quantization-aware training (`SandwichRecipe(quantize=False)`),
+written to OUT/estimates-float.json, which `report --float` reads.
+
 The configurations: every prunable candidate of mobilenet alone at keep 1/8, 1/4, 1/2 and 3/4
 (28), and 8 random two-candidate prunings (seeded): spread over the grid, as splits prune.
 """
@@ -41,21 +46,29 @@ def _load(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def estimate(out: Path) -> None:
+def _estimates(out: Path, quantized: bool) -> Path:
+    return out / ("estimates.json" if quantized else "estimates-float.json")
+
+
+def estimate(out: Path, quantized: bool) -> None:
     from cnnpc.oracle import default_cache_dir, open_oracle
     from cnnpc.search._configs import config_key
-    from cnnpc.supernet import trained_supernet
+    from cnnpc.supernet import SandwichRecipe, trained_supernet
 
     oracle = open_oracle(MODEL, progress=False)
     start = time.perf_counter()
-    net = trained_supernet(oracle.baseline, oracle.workload, oracle.space, 0, default_cache_dir())
+    recipe = SandwichRecipe(quantize=quantized)
+    net = trained_supernet(
+        oracle.baseline, oracle.workload, oracle.space, 0, default_cache_dir(), recipe
+    )
     setup = time.perf_counter() - start
-    found = _load(out / "estimates.json")
+    found = _load(_estimates(out, quantized))
     found["supernet"] = {
         "key": net.key,
         "train_seconds": net.train_seconds,
         "from_cache": net.from_cache,
         "load_or_train_seconds": setup,
+        "quantized": quantized,
     }
     rows = found.setdefault("rows", {})
     for config in [{}, *configurations()]:
@@ -69,7 +82,7 @@ def estimate(out: Path) -> None:
                 "seconds": e.seconds,
             }
             print(key, rows[key], flush=True)
-    (out / "estimates.json").write_text(json.dumps(found, indent=1))
+    _estimates(out, quantized).write_text(json.dumps(found, indent=1))
 
 
 def finetune(out: Path, epochs: int, max_seconds: float) -> None:
@@ -100,27 +113,35 @@ def finetune(out: Path, epochs: int, max_seconds: float) -> None:
     print(f"{len(rows)} of {len(configurations())} fine-tuned", flush=True)
 
 
-def report(out: Path, epochs: int) -> None:
+def report(out: Path, epochs: int, quantized: bool, floor: float) -> None:
     from scipy.stats import kendalltau, spearmanr
 
-    est = _load(out / "estimates.json")["rows"]
+    est = _load(_estimates(out, quantized))["rows"]
     tuned = _load(out / f"finetunes-e{epochs}.json")
     keys = [k for k in tuned if k in est]
-    e = [est[k]["val"] for k in keys]
-    f = [tuned[k]["val"] for k in keys]
-    result = {
-        "n": len(keys),
-        "spearman_val": spearmanr(e, f).statistic,
-        "kendall_val": kendalltau(e, f).statistic,
-        "spearman_test": spearmanr(
-            [est[k]["test"] for k in keys], [tuned[k]["test"] for k in keys]
-        ).statistic,
-        "kendall_test": kendalltau(
-            [est[k]["test"] for k in keys], [tuned[k]["test"] for k in keys]
-        ).statistic,
-        "estimate_seconds_mean": sum(est[k]["seconds"] for k in keys) / max(1, len(keys)),
-        "finetune_seconds_mean": sum(tuned[k]["seconds"] for k in keys) / max(1, len(keys)),
+    result: dict[str, Any] = {"n": len(keys), "estimates": _estimates(out, quantized).name}
+    for split in ("val", "test"):
+        e = [est[k][split] for k in keys]
+        f = [tuned[k][split] for k in keys]
+        diff = [b - a for a, b in zip(e, f, strict=True)]
+        result |= {
+            f"spearman_{split}": spearmanr(e, f).statistic,
+            f"kendall_{split}": kendalltau(e, f).statistic,
+            f"finetuned_minus_estimated_{split}": {
+                "mean": sum(diff) / len(diff),
+                "min": min(diff),
+                "max": max(diff),
+            },
+        }
+    feasible = [(est[k]["val"] >= floor, tuned[k]["val"] >= floor) for k in keys]
+    result["floor"] = {
+        "floor": floor,
+        "agree": sum(a == b for a, b in feasible),
+        "estimated_feasible_finetuned_not": sum(a and not b for a, b in feasible),
+        "estimated_infeasible_finetuned_feasible": sum(b and not a for a, b in feasible),
     }
+    result["estimate_seconds_mean"] = sum(est[k]["seconds"] for k in keys) / max(1, len(keys))
+    result["finetune_seconds_mean"] = sum(tuned[k]["seconds"] for k in keys) / max(1, len(keys))
     print(json.dumps(result, indent=1))
 
 
@@ -130,14 +151,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--epochs", type=int, default=3, help="fine-tune epochs (3: cnnpc's default)")
     p.add_argument("--max-seconds", type=float, default=240.0)
+    p.add_argument("--float", action="store_true", help="a supernet trained without QAT")
+    p.add_argument("--floor", type=float, default=0.896, help="agreement on this floor")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.phase == "estimate":
-        estimate(args.out)
+        estimate(args.out, not args.float)
     elif args.phase == "finetune":
         finetune(args.out, args.epochs, args.max_seconds)
     else:
-        report(args.out, args.epochs)
+        report(args.out, args.epochs, not args.float, args.floor)
     return 0
 
 
