@@ -17,7 +17,9 @@ On an accuracy table (`--table FILE`, see `cnnpc accuracy export`) nothing is tr
 strategy runs the real search (runner, surrogate, skip rules, SQLite) with its accuracies looked
 up in the table, each run in a cache cell of its own, and the summary gives, per strategy, the
 mean and spread over `--seeds N` seeds of the gap to the table's optimum (the fastest row that
-meets the floor, priced by the planner) and of the configurations it asked the table for.
+meets the floor, priced by the planner), of the configurations it asked the table for and of
+how many of those the table lacks ("unmeasured": a search records them as pruned, never as
+feasible, so on a partial table a strategy can only find the rows that are there).
 tpe and random stop at `--trials`; exhaustive and cnnpc are deterministic and run once, to
 their own end (`--exhaustive-trials` at most). `--keep-grid channels` searches CNNPC's
 per-channel grid. `--make-table FILE --keep-grid G` first writes a synthetic table of every
@@ -330,13 +332,15 @@ def summary(rows: list[dict[str, object]]) -> str:
     """Mean and spread (population std, min..max) over seeds, per strategy."""
     lines = [
         "| strategy | runs | gap to optimum, mean ± std (min..max) | configurations asked, "
-        "mean ± std (min..max) | none feasible | s per run |",
-        "|---|---|---|---|---|---|",
+        "mean ± std (min..max) | of which unmeasured, mean ± std (min..max) | none feasible "
+        "| s per run |",
+        "|---|---|---|---|---|---|---|",
     ]
     for strategy in dict.fromkeys(str(r["strategy"]) for r in rows):
         mine = [r for r in rows if r["strategy"] == strategy]
         gaps = [float(str(r["gap_pct"])) for r in mine if r["gap_pct"] is not None]
         asked = [float(str(r["asked"])) for r in mine]
+        unmeasured = [float(str(r["unmeasured"])) for r in mine]
         secs = statistics.mean(float(str(r["seconds"])) for r in mine)
 
         def spread(xs: list[float], unit: str) -> str:
@@ -347,7 +351,7 @@ def summary(rows: list[dict[str, object]]) -> str:
 
         lines.append(
             f"| {strategy} | {len(mine)} | {spread(gaps, ' %')} | {spread(asked, '')} "
-            f"| {len(mine) - len(gaps)} | {secs:.1f} |"
+            f"| {spread(unmeasured, '')} | {len(mine) - len(gaps)} | {secs:.1f} |"
         )
     return "\n".join(lines)
 
