@@ -7,6 +7,12 @@ so a phase that stopped is resumed for free):
   python benchmarks/bench_supernet.py finetune --out OUT --epochs E --max-seconds S
   python benchmarks/bench_supernet.py report --out OUT          # rank correlations
 
+  python benchmarks/bench_supernet.py table --out OUT --like EXPORTED.csv FILE.csv
+
+`table` writes the fine-tunes as an accuracy table (`cnnpc accuracy import` format) with the
+model, workload and budget key of EXPORTED.csv (`cnnpc accuracy export` of a search that used the
+same fine-tune budget), so they join that search's cache cell.
+
 `finetune` starts no fine-tune after S seconds, so one run holds TensorFlow for at most about
 S + one fine-tune: run it again (it resumes) until it prints "36 of 36". `--float` estimates
 with a supernet trained without quantization-aware training (`SandwichRecipe(quantize=False)`),
@@ -145,20 +151,41 @@ def report(out: Path, epochs: int, quantized: bool, floor: float) -> None:
     print(json.dumps(result, indent=1))
 
 
+def table(out: Path, epochs: int, like: Path, path: Path) -> None:
+    from cnnpc.accuracy import TableRow, format_table, kept_of, read_table
+    from cnnpc.spaces import load_space
+
+    cell = read_table(like, model=MODEL)
+    space = load_space(MODEL)
+    tuned = _load(out / f"finetunes-e{epochs}.json")
+    rows = [
+        TableRow(kept_of(space, r["config"]), r["val"], r["test"], r["seconds"], i)
+        for i, r in enumerate(tuned.values(), start=1)
+    ]
+    path.write_text(format_table(cell.model, cell.workload, cell.budget_key, rows))
+    print(f"wrote {len(rows)} rows to {path} (budget key {cell.budget_key})")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("phase", choices=("estimate", "finetune", "report"))
+    p.add_argument("phase", choices=("estimate", "finetune", "report", "table"))
+    p.add_argument("file", nargs="?", type=Path, help="table: the CSV to write")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--epochs", type=int, default=3, help="fine-tune epochs (3: cnnpc's default)")
     p.add_argument("--max-seconds", type=float, default=240.0)
     p.add_argument("--float", action="store_true", help="a supernet trained without QAT")
     p.add_argument("--floor", type=float, default=0.896, help="agreement on this floor")
-    args = p.parse_args(argv)
+    p.add_argument("--like", type=Path, help="table: an exported table of the same budget")
+    args = p.parse_intermixed_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.phase == "estimate":
         estimate(args.out, not args.float)
     elif args.phase == "finetune":
         finetune(args.out, args.epochs, args.max_seconds)
+    elif args.phase == "table":
+        if args.like is None or args.file is None:
+            p.error("table needs --like EXPORTED.csv and FILE")
+        table(args.out, args.epochs, args.like, args.file)
     else:
         report(args.out, args.epochs, not args.float, args.floor)
     return 0
