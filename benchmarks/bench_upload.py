@@ -57,16 +57,16 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--alpha", type=float, default=1.0)
-    parser.add_argument("--slowdown", type=float, default=10.0)
+    parser.add_argument(
+        "--slowdown", default="10", help="end device slowdowns, comma-separated (10)"
+    )
     parser.add_argument("--upload-s", type=float, default=1.0)
     parser.add_argument("--qps", type=float, default=100.0)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args(argv)
 
-    from cnnpc.deploy import load_upload, segment_parts, write_upload_folder
-    from cnnpc.runtime import host_upload_planner
+    from cnnpc.deploy import segment_parts
     from cnnpc.spaces import load_space
-    from cnnpc.upload import compare
     from cnnpc.workloads import digits
 
     data = digits(args.size)
@@ -74,11 +74,22 @@ def main(argv: list[str]) -> int:
     space = load_space("mobilenet")
     names = [f"s{k}" for k in range(len(space.candidates) + 1)]
     parts, files = segment_parts(model, space, data.train.x, names)
+    reports = [
+        one_slowdown(args, parts, files, data, float(slowdown))
+        for slowdown in args.slowdown.split(",")
+    ]
+    print(json.dumps(reports, indent=1, default=lambda x: None if math.isnan(x) else x))
+    return 0
+
+
+def one_slowdown(args: Any, parts: Any, files: Any, data: Any, slowdown: float) -> dict[str, Any]:
+    from cnnpc.deploy import load_upload, write_upload_folder
+    from cnnpc.runtime import host_upload_planner
+    from cnnpc.upload import compare
+
     total = sum(len(b) for b in files.values())
     rate = total * 8 / args.upload_s / 1e6
-    planner = host_upload_planner(
-        parts, files, uplink_mbps=rate, slowdown=args.slowdown, model="mobilenet"
-    )
+    planner = host_upload_planner(parts, files, uplink_mbps=rate, slowdown=slowdown)
     with tempfile.TemporaryDirectory() as tmp:
         meta = {"model": "mobilenet", "workload": {"name": "digits"}}
         folder, order = write_upload_folder(Path(tmp) / "up", parts, files, planner, meta=meta)
@@ -89,30 +100,33 @@ def main(argv: list[str]) -> int:
         runs: dict[str, list[Any]] = {"incremental": [], "whole_first": []}
         for _ in range(args.repeats):
             for name in runs:
-                runs[name].append(
-                    measure(plan, images, args.qps, args.slowdown, name == "whole_first")
-                )
+                runs[name].append(measure(plan, images, args.qps, slowdown, name == "whole_first"))
     segments = planner.profile.segments
-    report = {
+    report: dict[str, Any] = {
         "parts_bytes": [len(files[p.file]) for p in parts],
         "edge_ms_per_segment": [s.edge_ms for s in segments],
-        "end_ms_per_segment": [s.end_ms for s in segments],
         "size": args.size,
         "alpha": args.alpha,
         "uplink_mbps": rate,
-        "slowdown": args.slowdown,
+        "slowdown": slowdown,
         "qps": args.qps,
         "queries": count,
         "predicted": {
             "initial_ms": order.initial.latency_ms,
             "full_ms": order.full.latency_ms,
             "steps": [
-                {"segments": list(s.segments), "done_s": s.done_s, "latency_ms": s.latency_ms}
+                {
+                    "segments": list(s.segments),
+                    "done_s": s.done_s,
+                    "latency_ms": s.latency_ms,
+                    "a": s.a,
+                }
                 for s in order.steps
             ],
             "whole_upload_s": order.whole_upload_s,
             "incremental_mean_ms": predicted.incremental_mean_ms,
             "whole_first_mean_ms": predicted.whole_first_mean_ms,
+            "saved_pct": predicted.saved_pct,
         },
         "measured": {
             name: [
@@ -122,6 +136,8 @@ def main(argv: list[str]) -> int:
                     "uploaded_s": r.uploaded_s,
                     "fallbacks": r.fallbacks,
                     "installed_s": [round(e.time_s, 3) for e in r.events if e.kind == "installed"],
+                    "end_only_ms": _mean([x for x in r.results if x.a == len(parts)]),
+                    "offloaded_ms": _mean([x for x in r.results if x.a < len(parts)]),
                 }
                 for r in rs
             ]
@@ -133,9 +149,13 @@ def main(argv: list[str]) -> int:
     report["saved_pct_measured"] = 100 * (
         1 - report["incremental_mean_ms"] / report["whole_first_mean_ms"]
     )
-    report["saved_pct_predicted"] = predicted.saved_pct
-    print(json.dumps(report, indent=1, default=lambda x: None if math.isnan(x) else x))
-    return 0
+    return report
+
+
+def _mean(results: list[Any]) -> float | None:
+    if not results:
+        return None
+    return float(np.mean([r.result.timings["total_ms"] for r in results]))
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ installs a partial part. Attempts are bounded in count.
 those the edge's confirmed parts can serve (the folder's `LayoutChooser`, the one the upload
 order was made with): the end runs segments [0, a), the edge [a, N). If the edge refuses (it
 does not hold the span) or is unreachable, the end runs the rest itself (a fallback, counted).
-`slowdown` makes this host stand in for a slower end device: each end invoke is followed by a
-sleep of (slowdown - 1) times its duration.
+`slowdown` makes this host stand in for a slower end device: the end's invokes of a query are
+followed by one sleep of (slowdown - 1) times their duration.
 """
 
 from __future__ import annotations
@@ -312,7 +312,7 @@ class IncrementalClient:
         for part in self.parts[start:stop]:
             q, ms = part.run(requantize(q, spec, part.spec.input))
             spec = part.spec.output
-            if self.slowdown > 1.0:
-                time.sleep((self.slowdown - 1.0) * ms / 1e3)
-            total += self.slowdown * ms
-        return q, spec, total
+            total += ms
+        if self.slowdown > 1.0 and total > 0:  # one sleep: each one overshoots a little
+            time.sleep((self.slowdown - 1.0) * total / 1e3)
+        return q, spec, self.slowdown * total
