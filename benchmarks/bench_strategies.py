@@ -45,6 +45,7 @@ from cnnpc.planner import Planner
 from cnnpc.search import (
     Measurement,
     SearchSettings,
+    Unmeasured,
     config_key,
     normalise,
     run_search,
@@ -250,7 +251,8 @@ def exhaustive_direct(planner: Planner, source: TableSource, floor: float) -> tu
     """Exhaustive in latency order without the runner's storage (seconds instead of an hour
     for 6,000+ trials): the same generator and stopping rule, the table asked for each reduced
     configuration once, the baseline first as the runner's trial 0. Exhaustive uses no
-    surrogate, so the runner asks exactly these (checked on the fraction grid: same count)."""
+    surrogate, so the runner asks exactly these (checked on the fraction grid: same count). A
+    configuration the table lacks is not feasible, as in the runner."""
     best: float | None = None
     ctx = StrategyContext(
         planner=planner,
@@ -266,7 +268,11 @@ def exhaustive_direct(planner: Planner, source: TableSource, floor: float) -> tu
         if config_key(reduced) in seen:
             continue
         seen.add(config_key(reduced))
-        if source.measure(reduced).val_accuracy >= floor:
+        try:
+            feasible = source.measure(reduced).val_accuracy >= floor
+        except Unmeasured:  # as the runner records it: pruned, never feasible
+            feasible = False
+        if feasible:
             best = plan.latency_ms if best is None else min(best, plan.latency_ms)
     assert best is not None, "the table's unpruned row must meet the floor"
     return best, len(seen)
