@@ -1,7 +1,7 @@
 """IONN in the runtime: an empty edge receives the model's parts while queries run.
 
 The folder is the session's tiny model cut at block1 and block10 (3 segments: the three-tier
-plan's cuts, so its 3 conversions are the only ones), priced with a fixed profile (end 1, 5 and
+plan's cuts, whose conversions are reused), priced with a fixed profile (end 1, 5 and
 20 ms, edge a tenth or twentieth of that, the parts' int8 tensors) so that the order and the
 best splits are deterministic: segment 2 first, then segment 1, and segment 0 is never needed.
 The uplink is shaped so that the whole model would upload in about 0.6 s.
@@ -67,9 +67,30 @@ def _planner(parts, files):
 
 
 @pytest.fixture(scope="module")
-def built(qat_model, data):
+def built(three_tier, qat_model, data):
+    """segment_parts at block1 and block10, whose conversions the three-tier plan already made
+    (the same model, cuts and converter): no TFLite conversion of its own."""
+    import cnnpc.deploy._segments as segments
+    from cnnpc.compression import split_layer
+    from cnnpc.deploy import ConvertedPart, io_specs
+
     space = dataclasses.replace(SPACE, candidates=(SPACE.candidates[1], SPACE.candidates[4]))
-    return segment_parts(qat_model, space, data.train.x, ["head", "middle", "tail"])
+    buffers = [three_tier.part_path(t).read_bytes() for t in ("end", "edge", "cloud")]
+    asked = []
+
+    def convert(model, boundaries, images):
+        asked.append((model, list(boundaries)))
+        return [ConvertedPart(b, *io_specs(b)) for b in buffers]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(segments, "convert_parts", convert)
+        parts, files = segment_parts(qat_model, space, data.train.x, ["head", "middle", "tail"])
+    assert asked == [(qat_model, [split_layer(c) for c in space.candidates])]
+    assert [(p.span, p.segments, p.file) for p in parts] == [
+        ((k, k + 1), (name,), f"segment-{k}.tflite")
+        for k, name in enumerate(("head", "middle", "tail"))
+    ]
+    return parts, files
 
 
 @pytest.fixture(scope="module")
