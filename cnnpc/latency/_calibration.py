@@ -15,6 +15,7 @@ from their own device profiles, not from this host's).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -35,12 +36,17 @@ class Calibration:
     end_compute_scale: float = 1.0
     edge_compute_scale: float = 1.0
     cloud_compute_scale: float = 1.0
+    signed_links: bool = False
+    """The link costs are intercepts that may be negative (a shaper's bucket lets a message's
+    first bytes through at once). Only validate's own keys hold such a calibration: a planner's
+    per-message costs are >= 0, and planners read the device's key, never those."""
 
     def __post_init__(self) -> None:
         from cnnpc.latency._model import check_number
 
-        for name in ("runtime_ms", "uplink_message_ms", "message_ms"):
-            check_number(name, getattr(self, name))
+        check_number("runtime_ms", self.runtime_ms)
+        for name in ("uplink_message_ms", "message_ms"):
+            check_number(name, getattr(self, name), minimum=-math.inf if self.signed_links else 0)
         for tier in ("end", "edge", "cloud"):
             check_number(f"{tier}_compute_scale", self.compute_scale(tier), strict=True)
 
@@ -70,6 +76,7 @@ def read_calibration(path: Path) -> Calibration:
             end_compute_scale=float(raw.get("end_compute_scale", 1.0)),
             edge_compute_scale=float(raw.get("edge_compute_scale", 1.0)),
             cloud_compute_scale=float(raw.get("cloud_compute_scale", 1.0)),
+            signed_links=bool(raw.get("signed_links", False)),
         )
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
         raise InputError(
@@ -84,5 +91,8 @@ def find_calibration(model: str, device: str) -> Calibration | None:
     for root in user_profile_roots():
         path = calibration_path(root / model, device)
         if path.is_file():
-            return read_calibration(path)
+            found = read_calibration(path)
+            if found.signed_links:
+                raise InputError(f"{path}: signed link costs are validate's, not a planner's")
+            return found
     return None

@@ -157,12 +157,12 @@ def predict(
         out[LINK_KEYS[link.source]] = (
             link.bytes * 8.0 / (link.bandwidth_mbps * link.mbit_bits) * 1e3
         )
-    if calibration is not None:
+    if calibration is not None:  # a signed intercept never makes a transfer negative
         out["overhead_ms"] = calibration.runtime_ms
         if plan.link("end") is not None:
-            out["uplink_ms"] += calibration.uplink_message_ms
+            out["uplink_ms"] = max(0.0, out["uplink_ms"] + calibration.uplink_message_ms)
         if plan.link("edge") is not None:
-            out["downlink_ms"] += calibration.message_ms
+            out["downlink_ms"] = max(0.0, out["downlink_ms"] + calibration.message_ms)
     out["total_ms"] = sum(out[key] for _, key in COMPONENTS[:-1])
     return out
 
@@ -189,10 +189,15 @@ def measure(
 
 
 def fit_calibration(
-    plan: DeployedPlan, pure: Mapping[str, float], results: Sequence[Any], source: str = ""
+    plan: DeployedPlan,
+    pure: Mapping[str, float],
+    results: Sequence[Any],
+    source: str = "",
+    signed: bool = False,
 ) -> Calibration:
     """The fixed costs `results` show above the uncalibrated prediction `pure` (see the module
-    doc): medians, never below 0."""
+    doc): medians, never below 0, except the link costs when `signed` (validate --netns: a
+    calibration only validate reads, see Calibration.signed_links)."""
     if not results:
         raise InputError("calibration needs at least one request")
 
@@ -208,10 +213,11 @@ def fit_calibration(
         scales[f"{tier}_compute_scale"] = measured / pure[key] if usable else 1.0
     return Calibration(
         runtime_ms=max(0.0, median("overhead_ms")),
-        uplink_message_ms=max(0.0, up),
-        message_ms=max(0.0, down),
+        uplink_message_ms=up if signed else max(0.0, up),
+        message_ms=down if signed else max(0.0, down),
         requests=len(results),
         source=source,
+        signed_links=signed,
         **scales,
     )
 
@@ -360,7 +366,7 @@ def validate(
         fitted = None
         if shape:
             source = f"cnnpc validate {search_id}: {len(results)} requests, {plan.folder}"
-            fitted = fit_calibration(plan, predict(plan, cost), results, source)
+            fitted = fit_calibration(plan, predict(plan, cost), results, source, signed=netns)
         if calibrate and stored is not None and fitted is not None:
             from cnnpc._files import write_text
 

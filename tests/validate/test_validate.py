@@ -141,3 +141,31 @@ def test_calibrate_stores_and_the_next_validation_includes_it(three_tier, tmp_pa
         validate(
             7, requests=1, plan_dir=three_tier.folder, cost_model=cost, calibrate=True, shape=False
         )
+
+
+def test_netns_link_costs_keep_their_sign_and_never_reach_a_planner(
+    three_tier, tmp_path, monkeypatch
+):
+    from cnnpc.latency import Calibration, calibration_path, read_calibration
+    from cnnpc.latency._calibration import find_calibration
+
+    pure = predict(three_tier, FakeCostModel())
+    up = pure["uplink_ms"]
+    faster = [_result(total_ms=5.0, uplink_ms=up - 0.1, downlink_ms=0.0) for _ in range(3)]
+    clamped = fit_calibration(three_tier, pure, faster)
+    assert clamped.uplink_message_ms == 0.0 and not clamped.signed_links
+    signed = fit_calibration(three_tier, pure, faster, signed=True)
+    assert signed.uplink_message_ms == pytest.approx(-0.1) and signed.signed_links
+    assert signed.message_ms == pytest.approx(-pure["downlink_ms"])
+    calibrated = predict(three_tier, FakeCostModel(), signed)
+    assert calibrated["uplink_ms"] == pytest.approx(up - 0.1)
+    assert calibrated["downlink_ms"] == 0.0  # an intercept never makes a transfer negative
+    with pytest.raises(InputError, match="uplink_message_ms"):
+        Calibration(0.1, -0.1, 0.0)
+    path = calibration_path(tmp_path / "mobilenet", "host")
+    path.parent.mkdir()
+    path.write_text(json.dumps(signed.as_dict()))
+    assert read_calibration(path) == signed
+    monkeypatch.setattr("cnnpc.latency._calibration.user_profile_roots", lambda: [tmp_path])
+    with pytest.raises(InputError, match="not a planner's"):
+        find_calibration("mobilenet", "host")
