@@ -111,6 +111,7 @@ def _print(out: dict[str, Any]) -> None:
         print(
             f"runtime overhead above pure transfer ({out['pure_transfer_ms']:.2f} ms) and "
             f"compute: {out['runtime_overhead_ms']:.2f} ms per request (median)"
+            + (" (below 0: the links beat bytes / rate)" if out["runtime_overhead_ms"] < 0 else "")
         )
     if out["calibration"] is not None:
         c = out["calibration"]
