@@ -10,7 +10,11 @@ The uplink is shaped so that the whole model would upload in about 0.6 s.
 from __future__ import annotations
 
 import dataclasses
+import json
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -260,12 +264,25 @@ def test_the_prices_survive_the_folder_and_a_host_planner_times_the_parts(folder
     assert all(s.edge_ms > 0 for s in segments)
 
 
-def test_infer_upload_on_the_command_line(folder, edge, capsys):
-    host, port = edge.address
-    argv = ["infer", "--plan", str(folder[0]), "--edge", f"{host}:{port}", "--upload"]
-    assert main([*argv, "--limit", "8", "--json", "--slowdown", "2"]) == 0
-    out = capsys.readouterr().out
-    assert '"queries": 8' in out and '"fallbacks": 0' in out and '"accuracy"' in out
+def test_serve_empty_and_infer_upload_on_the_command_line(folder, capsys):
+    """`cnnpc serve --empty` as a process, `cnnpc infer --upload` against it."""
+    cmd = [sys.executable, "-m", "cnnpc", "serve", "--role", "edge", "--empty", "--port", "0"]
+    proc = subprocess.Popen([*cmd, "--plan", str(folder[0])], stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert "edge serving" in line
+        port = int(line.rsplit(":", 1)[1])
+        argv = ["infer", "--plan", str(folder[0]), "--edge", f"127.0.0.1:{port}", "--upload"]
+        assert main([*argv, "--limit", "8", "--json", "--slowdown", "2"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["queries"] == 8 and out["fallbacks"] == 0 and out["accuracy"] is not None
+        assert out["error"] is None
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.mark.parametrize(
