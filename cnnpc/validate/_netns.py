@@ -50,6 +50,8 @@ QUEUE_BYTES = 4 << 20
 """tbf's queue: far above any tensor, so TCP never sees a drop on a shaped link."""
 NETWORK_BASE = ipaddress.IPv4Network("10.231.0.0/16")
 MAX_SWEEP = 64
+TCP_LISTEN = "0A"
+"""The LISTEN state in /proc/net/tcp."""
 START_TIMEOUT_S = 30.0
 RUN_TIMEOUT_S = 60.0
 REQUEST_TIMEOUT_S = 2.0
@@ -331,11 +333,16 @@ def qdiscs(namespace: str) -> str:
     return _tc("-n", namespace, "qdisc", "show")
 
 
-def listening(namespace: str) -> str:
-    """The TCP listeners inside `namespace` (``ss -tln``, or /proc when ss is missing)."""
-    if shutil.which("ss") is not None:
-        return _ip("netns", "exec", namespace, "ss", "-Htln")
-    return _ip("netns", "exec", namespace, "cat", "/proc/net/tcp")
+def listening(namespace: str) -> list[str]:
+    """The IPv4 TCP listeners inside `namespace` as HOST:PORT (from its /proc/net/tcp)."""
+    found = []
+    for line in _ip("netns", "exec", namespace, "cat", "/proc/net/tcp").splitlines()[1:]:
+        fields = line.split()
+        if len(fields) > 3 and fields[3] == TCP_LISTEN:
+            host, port = fields[1].split(":")
+            address = ipaddress.IPv4Address(int(host, 16).to_bytes(4, "little"))
+            found.append(f"{address}:{int(port, 16)}")
+    return found
 
 
 def _setns(namespace: str) -> None:
