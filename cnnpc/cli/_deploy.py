@@ -82,6 +82,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
+def _source(args: argparse.Namespace) -> dict[str, Any]:
+    """What every kind of deployment is told about where the search's model comes from."""
+    return {
+        "storage_url": args.storage,
+        "data": args.data,
+        "weights": args.weights,
+        "image_size": args.image_size,
+        "force": args.force,
+        "progress": sys.stderr.isatty(),
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     if args.upload or args.upload_rate is not None:
         return run_upload(args)
@@ -92,12 +104,7 @@ def run(args: argparse.Namespace) -> int:
     result = deploy(
         args.search,
         args.out,
-        storage_url=args.storage,
-        data=args.data,
-        weights=args.weights,
-        image_size=args.image_size,
-        force=args.force,
-        progress=sys.stderr.isatty(),
+        **_source(args),
     )
     if args.json:
         print_json(result.plan)
@@ -121,12 +128,7 @@ def run_adaptive(args: argparse.Namespace) -> int:
         low_mbps=low,
         high_mbps=high,
         hysteresis=args.hysteresis,
-        storage_url=args.storage,
-        data=args.data,
-        weights=args.weights,
-        image_size=args.image_size,
-        force=args.force,
-        progress=sys.stderr.isatty(),
+        **_source(args),
     )
     if args.json:
         print_json(result.plan)
@@ -146,12 +148,7 @@ def run_upload(args: argparse.Namespace) -> int:
         args.search,
         args.out,
         upload_mbps=args.upload_rate,
-        storage_url=args.storage,
-        data=args.data,
-        weights=args.weights,
-        image_size=args.image_size,
-        force=args.force,
-        progress=sys.stderr.isatty(),
+        **_source(args),
     )
     if args.json:
         print_json(summary)

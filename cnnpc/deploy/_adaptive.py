@@ -24,8 +24,13 @@ from cnnpc.deploy._build import (
     write_plan_folder,
 )
 from cnnpc.deploy._layout import Layout
-from cnnpc.deploy._plan import DeployedPlan, PlanError, load_plan
-from cnnpc.deploy._search import DeployResult, _at_size, open_search_oracle, provenance
+from cnnpc.deploy._plan import DeployedPlan, PlanError, load_plan, read_document
+from cnnpc.deploy._search import (
+    DeployResult,
+    open_search_oracle,
+    provenance,
+    tuned_at_size,
+)
 from cnnpc.errors import InputError
 from cnnpc.planset import (
     DEFAULT_HYSTERESIS,
@@ -98,17 +103,13 @@ def deploy_adaptive(
     )
     names = tuple(s.name for s in planner.profile.segments)
     workload = oracle.workload
-    size = workload.input_size if image_size is None else image_size
     rates = {"end": options.uplink_mbps, "edge": search.bandwidth_mbps}
     files: dict[str, bytes] = {}
     shared: dict[str, dict[str, Any]] = {}
     documents: dict[str, dict[str, Any]] = {}
     for config_key in dict.fromkeys(p.config_key for p in table.plans):
         members = [p for p in table.plans if p.config_key == config_key]
-        model = oracle.tuned_model(members[0].keep)
-        images = workload.train.x
-        if size != workload.input_size:
-            model, images = _at_size(model, images, size)
+        model, images, size = tuned_at_size(oracle, members[0].keep, image_size)
         for plan in members:
             layout = Layout(plan.a, plan.b, len(names))
             parts, links, built = build_deployment(
@@ -180,14 +181,7 @@ def load_plan_set(folder: str | Path) -> tuple[PlanSet, dict[str, DeployedPlan]]
     """Read a plan-set folder: the table and every plan (each checked like plan.json)."""
     root = Path(folder)
     path = root / PLANSET_FILE
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PlanError(
-            f"{root}: no {PLANSET_FILE} (write one with 'cnnpc deploy --adaptive')"
-        ) from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise PlanError(f"{path}: cannot read it: {exc}") from None
+    raw = read_document(root, PLANSET_FILE, "write one with 'cnnpc deploy --adaptive'")
     if not isinstance(raw, dict) or raw.get("schema_version") != SCHEMA_VERSION:
         raise PlanError(f"{path}: not a schema_version {SCHEMA_VERSION} plan set")
     table = PlanSet.parse(raw, str(path))

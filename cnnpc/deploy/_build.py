@@ -15,7 +15,14 @@ from cnnpc._files import check_folder_target, write_folder
 from cnnpc.compression import split_layer
 from cnnpc.deploy._convert import convert_parts
 from cnnpc.deploy._layout import Layout
-from cnnpc.deploy._plan import PLAN_FILE, SCHEMA_VERSION, LinkSpec, PartSpec, TensorSpec
+from cnnpc.deploy._plan import (
+    PLAN_FILE,
+    SCHEMA_VERSION,
+    LinkSpec,
+    PartSpec,
+    TensorSpec,
+    peek_document,
+)
 from cnnpc.errors import CnnpcError
 from cnnpc.spaces import SearchSpace
 
@@ -75,12 +82,9 @@ def input_spec(image_size: int, channels: int = 3) -> TensorSpec:
 
 def is_plan_folder(folder: Path) -> bool:
     """Whether `folder` holds a cnnpc deployment (plan.json of cnnpc's kind and schema)."""
-    try:
-        raw = json.loads((folder / PLAN_FILE).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
+    raw = peek_document(folder / PLAN_FILE)
     return (
-        isinstance(raw, dict)
+        raw is not None
         and raw.get("kind") == PLAN_KIND
         and raw.get("schema_version") == SCHEMA_VERSION
     )

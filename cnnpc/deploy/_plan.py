@@ -153,15 +153,39 @@ class DeployedPlan:
         return int(self.input.shape[1])
 
 
-def _check_digest(path: Path, recorded: object, what: str) -> None:
-    """A damaged part file is refused here: TFLite may crash on one instead of raising."""
-    if recorded is None:  # plans written before digests were recorded
+def read_document(root: Path, file: str, missing_hint: str) -> Any:
+    """A deploy folder's JSON document (plan.json, planset.json, upload.json), or one line
+    saying why it cannot be read; `missing_hint` says what writes it."""
+    path = root / file
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlanError(f"{root}: no {file} ({missing_hint})") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise PlanError(f"{path}: cannot read it: {exc}") from None
+
+
+def peek_document(path: Path) -> dict[str, Any] | None:
+    """The JSON object at `path`, or None: whether a folder is cnnpc's to replace."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return raw if isinstance(raw, dict) else None
+
+
+def check_part_file(path: Path, recorded: object, what: str, size: int | None = None) -> None:
+    """A damaged part file is refused here: TFLite may crash on one instead of raising.
+    `recorded` is the sha256 the document holds (None: written before digests were)."""
+    if recorded is None and size is None:
         return
     try:
-        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        data = path.read_bytes()
     except OSError as exc:
         raise PlanError(f"{path}: cannot read it: {exc.strerror or exc}") from None
-    if actual != recorded:
+    if size is not None and len(data) != size:
+        raise PlanError(f"{path}: damaged (not the size {what} records); deploy it again")
+    if recorded is not None and hashlib.sha256(data).hexdigest() != recorded:
         raise PlanError(
             f"{path}: damaged (its sha256 is not the one {what} records); deploy the plan again"
         )
@@ -174,12 +198,7 @@ def load_plan(folder: str | Path, plan_file: str = PLAN_FILE) -> DeployedPlan:
     path = root / plan_file
     if not root.is_dir():
         raise PlanError(f"{root}: no such plan folder (write one with 'cnnpc deploy')")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PlanError(f"{root}: no {plan_file} (is it a 'cnnpc deploy' folder?)") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise PlanError(f"{path}: cannot read it: {exc}") from None
+    raw = read_document(root, plan_file, "is it a 'cnnpc deploy' folder?")
     if not isinstance(raw, dict) or raw.get("schema_version") != SCHEMA_VERSION:
         raise PlanError(f"{path}: not a schema_version {SCHEMA_VERSION} deployment plan")
     parts: dict[str, PartSpec] = {}
@@ -190,7 +209,7 @@ def load_plan(folder: str | Path, plan_file: str = PLAN_FILE) -> DeployedPlan:
         file = item.get("file")
         if not isinstance(file, str) or "/" in file or not (root / file).is_file():
             raise PlanError(f"{what}.file: missing part file {file!r}")
-        _check_digest(root / file, item.get("sha256"), what)
+        check_part_file(root / file, item.get("sha256"), what)
         segments = item.get("segments", [])
         span = item.get("span")
         if (

@@ -7,6 +7,7 @@ whose accuracy the search reported, and deploying is refused.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,31 +109,19 @@ def deploy(
     `oracle` stands in for the one the search's settings would open (tests, notebooks); it
     must have the search's identity (budget key).
     """
-    from cnnpc.planner import LinkOptions, planner_for
-
     target = check_plan_target(out, force)  # fail before minutes of work
-    url = resolve_url(storage_url)
-    with Storage(url, create=False) as storage:
-        search, best = best_plan(storage, search_id)
-    options = LinkOptions.from_stored(search.uplink_mbps, search.extra)  # as the search priced
-    planner = planner_for(
-        search.model, search.device, bandwidth_mbps=search.bandwidth_mbps, options=options
-    )
-    names = tuple(s.name for s in planner.profile.segments)
+    priced = open_best_plan(search_id, storage_url)
+    search, best, names = priced.search, priced.best, priced.names
     layout = Layout.of_tiers(best.tiers.as_dict(), len(names))
     oracle = open_search_oracle(search, data, weights, progress, oracle)
     runs = oracle.finetunes
-    model = oracle.tuned_model(best.keep)
+    model, images, size = tuned_at_size(oracle, best.keep, image_size)
     workload = oracle.workload
-    size = workload.input_size if image_size is None else image_size
-    images = workload.train.x
-    if size != workload.input_size:
-        model, images = _at_size(model, images, size)
     rates = {"end": search.uplink_mbps, "edge": search.bandwidth_mbps}
     parts, links, files = build_deployment(
-        model, oracle.space, layout, images, rates, planner.links.mbit_bits, names
+        model, oracle.space, layout, images, rates, priced.planner.links.mbit_bits, names
     )
-    meta = provenance(search, url, options, workload, size)
+    meta = provenance(search, priced.url, priced.options, workload, size)
     meta["search"]["trial"] = best.trial
     meta |= {
         "plan": {
@@ -183,6 +172,51 @@ def provenance(
             "classes": list(workload.classes),
         },
     }
+
+
+@dataclass(frozen=True)
+class PricedBest:
+    """A stored search's best plan with the links and profile it was priced on (what every
+    kind of deployment starts from)."""
+
+    search: SearchRecord
+    best: BestPlan
+    url: str
+    options: Any
+    """The search's `LinkOptions`, as it priced."""
+    planner: Any
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.planner.profile.segments)
+
+
+def open_best_plan(search_id: int, storage_url: str | None) -> PricedBest:
+    """Search `search_id`'s best plan and the planner of its profile and stored links."""
+    from cnnpc.planner import LinkOptions, planner_for
+
+    url = resolve_url(storage_url)
+    with Storage(url, create=False) as storage:
+        search, best = best_plan(storage, search_id)
+    options = LinkOptions.from_stored(search.uplink_mbps, search.extra)
+    planner = planner_for(
+        search.model, search.device, bandwidth_mbps=search.bandwidth_mbps, options=options
+    )
+    return PricedBest(search, best, url, options, planner)
+
+
+def tuned_at_size(
+    oracle: Any, keep: Mapping[str, float], image_size: int | None
+) -> tuple[Any, np.ndarray, int]:
+    """The oracle's tuned model for `keep` and its calibration images, at the deployed size
+    (the training size unless `image_size` is given); (model, images, size)."""
+    model = oracle.tuned_model(keep)
+    workload = oracle.workload
+    size = workload.input_size if image_size is None else image_size
+    images = workload.train.x
+    if size != workload.input_size:
+        model, images = _at_size(model, images, size)
+    return model, images, size
 
 
 def _at_size(model: Any, images: np.ndarray, size: int) -> tuple[Any, np.ndarray]:

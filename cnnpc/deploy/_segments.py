@@ -23,7 +23,14 @@ from cnnpc._files import write_folder
 from cnnpc.compression import split_layer
 from cnnpc.deploy._build import input_spec
 from cnnpc.deploy._convert import convert_parts
-from cnnpc.deploy._plan import PartSpec, PlanError, TensorSpec
+from cnnpc.deploy._plan import (
+    PartSpec,
+    PlanError,
+    TensorSpec,
+    check_part_file,
+    peek_document,
+    read_document,
+)
 from cnnpc.errors import InputError
 from cnnpc.latency import NO_COMPRESSION, Compression
 from cnnpc.spaces import SearchSpace
@@ -134,11 +141,8 @@ def write_upload_folder(
 
 
 def is_upload_folder(folder: Path) -> bool:
-    try:
-        raw = json.loads((folder / UPLOAD_FILE).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(raw, dict) and raw.get("kind") == UPLOAD_KIND
+    raw = peek_document(folder / UPLOAD_FILE)
+    return raw is not None and raw.get("kind") == UPLOAD_KIND
 
 
 def load_upload(folder: str | Path, *, with_files: bool = True) -> UploadPlan:
@@ -146,14 +150,7 @@ def load_upload(folder: str | Path, *, with_files: bool = True) -> UploadPlan:
     intact (the end device); the empty edge needs only the document (sizes and digests)."""
     root = Path(folder)
     path = root / UPLOAD_FILE
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PlanError(
-            f"{root}: no {UPLOAD_FILE} (write an upload folder with 'cnnpc deploy --upload')"
-        ) from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise PlanError(f"{path}: cannot read it: {exc}") from None
+    raw = read_document(root, UPLOAD_FILE, "write an upload folder with 'cnnpc deploy --upload'")
     if not isinstance(raw, dict) or raw.get("kind") != UPLOAD_KIND:
         raise PlanError(f"{path}: not an upload folder's document")
     if raw.get("schema_version") != SCHEMA_VERSION:
@@ -172,7 +169,7 @@ def _parse(root: Path, path: Path, raw: dict[str, Any], with_files: bool) -> Upl
         if "/" in file or size <= 0 or list(item["span"]) != [k, k + 1]:
             raise PlanError(f"{path}: parts[{k}]: expected segment {k}'s file, bytes and span")
         if with_files:
-            _check_file(root / file, size, digest)
+            check_part_file(root / file, digest, UPLOAD_FILE, size)
         what = f"{path}: parts[{k}]"
         parts.append(
             PartSpec(
@@ -211,12 +208,3 @@ def _parse(root: Path, path: Path, raw: dict[str, Any], with_files: bool) -> Upl
         mbit_bits=rates[2],
         raw=raw,
     )
-
-
-def _check_file(path: Path, size: int, digest: str) -> None:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PlanError(f"{path}: cannot read it: {exc.strerror or exc}") from None
-    if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
-        raise PlanError(f"{path}: damaged (not the size or sha256 upload.json records)")

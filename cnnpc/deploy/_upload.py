@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from cnnpc._files import check_folder_target
-from cnnpc.deploy._search import _at_size, best_plan, open_search_oracle, provenance
+from cnnpc.deploy._search import open_best_plan, open_search_oracle, provenance, tuned_at_size
 from cnnpc.deploy._segments import is_upload_folder, segment_parts, write_upload_folder
 from cnnpc.latency import Compression
-from cnnpc.storage import Storage, resolve_url
 
 
 def deploy_upload(
@@ -31,26 +30,13 @@ def deploy_upload(
     oracle: Any | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Write search `search_id`'s best model to `out` as an upload folder; (folder, summary)."""
-    from cnnpc.planner import LinkOptions, planner_for
-
     target = check_folder_target(out, force=force, owned=is_upload_folder, what="cnnpc upload")
-    url = resolve_url(storage_url)
-    with Storage(url, create=False) as storage:
-        search, best = best_plan(storage, search_id)
-    options = LinkOptions.from_stored(search.uplink_mbps, search.extra)
-    planner = planner_for(
-        search.model, search.device, bandwidth_mbps=search.bandwidth_mbps, options=options
-    )
-    names = tuple(s.name for s in planner.profile.segments)
+    priced = open_best_plan(search_id, storage_url)
+    search, best, planner = priced.search, priced.best, priced.planner
     oracle = open_search_oracle(search, data, weights, progress, oracle)
-    model = oracle.tuned_model(best.keep)
-    workload = oracle.workload
-    size = workload.input_size if image_size is None else image_size
-    images = workload.train.x
-    if size != workload.input_size:
-        model, images = _at_size(model, images, size)
-    parts, files = segment_parts(model, oracle.space, images, names)
-    meta = provenance(search, url, options, workload, size) | {
+    model, images, size = tuned_at_size(oracle, best.keep, image_size)
+    parts, files = segment_parts(model, oracle.space, images, priced.names)
+    meta = provenance(search, priced.url, priced.options, oracle.workload, size) | {
         "plan": {"keep": dict(best.keep), "channels": oracle.kept_channels(best.keep)},
         "priced": f"search {search.id}'s {search.device} profile and links",
     }
