@@ -31,7 +31,7 @@ from cnnpc.errors import CnnpcError
 from cnnpc.latency import Links
 from cnnpc.planset import PlanSet, SetPlan
 from cnnpc.runtime._client import COMPONENTS, EdgeConnection, InferResult, split_timings
-from cnnpc.runtime._part import Part, dequantize, quantize
+from cnnpc.runtime._part import Part, dequantize, image_batch, quantize
 from cnnpc.runtime._server import result_limit
 from cnnpc.runtime._setserver import plan_numbers
 from cnnpc.runtime._shaper import TokenBucket
@@ -216,11 +216,7 @@ class AdaptiveClient:
     def run(self, label: str, image: npt.NDArray[Any]) -> InferResult:
         """One request with plan `label` (no choice, no estimates)."""
         plan = self.plans[label]
-        x = np.asarray(image, dtype=np.float32)[np.newaxis]
-        if tuple(x.shape) != plan.input.shape:
-            raise CnnpcError(
-                f"the plan takes images of {list(plan.input.shape[1:])}, got {list(x.shape[1:])}"
-            )
+        x = image_batch(image, plan.input)
         start = time.perf_counter()
         q = quantize(x, next(iter(plan.parts.values())).input)
         end_ms = 0.0

@@ -34,7 +34,7 @@ from cnnpc.runtime._frames import (
     read_frame,
     send_frame,
 )
-from cnnpc.runtime._part import Part, dequantize, quantize
+from cnnpc.runtime._part import Part, dequantize, image_batch, quantize
 from cnnpc.runtime._server import result_limit
 from cnnpc.runtime._shaper import TokenBucket
 
@@ -164,12 +164,7 @@ class PlanClient:
 
     def infer(self, image: npt.NDArray[Any]) -> InferResult:
         """Classify one float image (H, W, C) in [0, 1] at the plan's input size."""
-        x = np.asarray(image, dtype=np.float32)[np.newaxis]
-        if tuple(x.shape) != self.plan.input.shape:
-            raise CnnpcError(
-                f"the plan takes images of {list(self.plan.input.shape[1:])}, got "
-                f"{list(x.shape[1:])}"
-            )
+        x = image_batch(image, self.plan.input)
         start = time.perf_counter()
         end_ms = 0.0
         first = next(iter(self.plan.parts.values()))

@@ -12,7 +12,18 @@ import numpy as np
 import numpy.typing as npt
 
 from cnnpc.deploy import PartSpec, PlanError, TensorSpec
+from cnnpc.errors import CnnpcError
 from cnnpc.runtime._frames import PayloadError
+
+
+def image_batch(image: npt.NDArray[Any], spec: TensorSpec) -> npt.NDArray[np.float32]:
+    """One float image (H, W, C) as the batch of one that the first part's input `spec` takes."""
+    x: npt.NDArray[np.float32] = np.asarray(image, dtype=np.float32)[np.newaxis]
+    if tuple(x.shape) != spec.shape:
+        raise CnnpcError(
+            f"the plan takes images of {list(spec.shape[1:])}, got {list(x.shape[1:])}"
+        )
+    return x
 
 
 def quantize(x: npt.NDArray[np.float32], spec: TensorSpec) -> npt.NDArray[np.int8]:

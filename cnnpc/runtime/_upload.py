@@ -51,7 +51,7 @@ from cnnpc.runtime._frames import (
     read_frame,
     send_frame,
 )
-from cnnpc.runtime._part import Part, dequantize, quantize, requantize
+from cnnpc.runtime._part import Part, dequantize, image_batch, quantize, requantize
 from cnnpc.runtime._server import RESULT_SLACK, TENSOR_SLACK
 from cnnpc.runtime._shaper import TokenBucket
 from cnnpc.runtime._uploadedge import CHUNK_BYTES, span_code
@@ -273,12 +273,7 @@ class IncrementalClient:
 
     def infer(self, image: npt.NDArray[Any]) -> UploadResult:
         """Classify one float image (H, W, C) in [0, 1] with the best layout the edge allows."""
-        x = np.asarray(image, dtype=np.float32)[np.newaxis]
-        if tuple(x.shape) != self.plan.input.shape:
-            raise CnnpcError(
-                f"the model takes images of {list(self.plan.input.shape[1:])}, got "
-                f"{list(x.shape[1:])}"
-            )
+        x = image_batch(image, self.plan.input)
         layout = self.plan.chooser.best(self.usable())
         a, n = layout.a, self.plan.n_segments
         start = time.perf_counter()
