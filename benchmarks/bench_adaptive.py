@@ -23,9 +23,9 @@ phase: the plan the client starts on, the best under the design links); "held" a
 that rule keeps at the true rate (the target, and any plan within the hysteresis of the best).
 The switch delay is the requests run before the first request (not a probe) on a held plan
 and the ms from the rate change to that request's start; switches after it within the phase
-are "switches while steady". Then the
-same schedule (same requests per phase) runs with the set's plan.json (the plan best at the
-search's own bandwidth) fixed. Prints one JSON object.
+are "switches while steady". Then the same schedule (same requests per phase) runs with the
+set's best plan under its design links (plan.json: the search's plan at its own bandwidth)
+fixed. Prints one JSON object.
 """
 
 from __future__ import annotations
