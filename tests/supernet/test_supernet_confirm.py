@@ -17,6 +17,14 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "search"))
 from synthetic_source import SyntheticSource
 
 FLOOR = 0.93
+SETTINGS = SearchSettings(
+    model="mobilenet",
+    device="MI8SE",
+    bandwidth_mbps=10.0,
+    acc_floor=FLOOR,
+    strategy="exhaustive",
+    trials=300,
+)
 
 
 class Estimates(SyntheticSource):
@@ -42,23 +50,15 @@ def storage(tmp_path):
 
 
 def test_confirmation_walks_runners_up_until_one_meets_the_floor(storage):
-    settings = SearchSettings(
-        model="mobilenet",
-        device="MI8SE",
-        bandwidth_mbps=10.0,
-        acc_floor=FLOOR,
-        strategy="exhaustive",
-        trials=300,
-    )
     estimates = Estimates(budget_key="supernet:test")
     truth = SyntheticSource(budget_key="finetune:test")
-    estimated = run_search(settings, estimates, storage)
+    estimated = run_search(SETTINGS, estimates, storage)
     rows = storage.list_trials(estimated.search_id)
     complete = [t for t in rows if t.state == "complete"]
     assert complete and all(not t.finetuned and t.reason == ESTIMATED_REASON for t in complete)
     assert estimated.finetunes == 0
 
-    found, result = confirm(settings, estimated, storage, truth, max_finetunes=50)
+    found, result = confirm(SETTINGS, estimated, storage, truth, max_finetunes=50)
     assert found.confirmed and found.tried >= 2  # the estimates' best failed the floor
     assert found.finetunes == found.tried == len(truth.calls)
     assert result.search_id != estimated.search_id
@@ -70,22 +70,14 @@ def test_confirmation_walks_runners_up_until_one_meets_the_floor(storage):
     by_latency = sorted(t.latency_ms for t in tuned)
     assert [t.latency_ms for t in tuned] == by_latency  # best estimate first
 
-    again, same = confirm(settings, estimated, storage, truth, max_finetunes=50)
+    again, same = confirm(SETTINGS, estimated, storage, truth, max_finetunes=50)
     assert again.finetunes == 0 and same.search_id == result.search_id
     assert same.best == result.best and len(truth.calls) == found.tried
 
 
 def test_a_cap_stops_the_walk_unconfirmed(storage):
-    settings = SearchSettings(
-        model="mobilenet",
-        device="MI8SE",
-        bandwidth_mbps=10.0,
-        acc_floor=FLOOR,
-        strategy="exhaustive",
-        trials=300,
-    )
-    estimated = run_search(settings, Estimates(budget_key="supernet:cap"), storage)
+    estimated = run_search(SETTINGS, Estimates(budget_key="supernet:cap"), storage)
     truth = SyntheticSource(budget_key="finetune:cap")
-    found, result = confirm(settings, estimated, storage, truth, max_finetunes=1)
+    found, result = confirm(SETTINGS, estimated, storage, truth, max_finetunes=1)
     assert not found.confirmed and found.finetunes == 1
     assert result.best is None and "no plan confirmed" in (result.message or "")
