@@ -28,6 +28,72 @@ class WriteError(CnnpcError):
     """A file or folder cannot be written: wrong kind of target, missing folder, no permission."""
 
 
+class ReadError(CnnpcError):
+    """A file cannot be read: missing, not a regular file, too large, no permission."""
+
+
+MiB = 1024 * 1024
+MAX_INPUT_BYTES = 256 * MiB
+"""The default bound on a file cnnpc reads whole (tables, documents, parts): larger is refused."""
+
+
+def check_input_file(path: str | Path, what: str = "", max_bytes: int = MAX_INPUT_BYTES) -> Path:
+    """`path` if it is a readable regular file (a link to one is fine) of at most `max_bytes`.
+
+    Why: reading a FIFO blocks forever, a device never ends, and a huge file exhausts memory;
+    `what` starts the one-line error (e.g. "--keras evil.h5"; default: the path).
+    """
+    path = Path(path)
+    what = what or str(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise ReadError(f"{what}: a symbolic link to nothing") from None
+        raise ReadError(f"{what}: file not found") from None
+    except OSError as exc:
+        raise ReadError(f"{what}: cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ReadError(f"{what}: it is {_kind(st.st_mode)}, not a regular file")
+    if st.st_size > max_bytes:
+        raise ReadError(f"{what}: {st.st_size:,} bytes is over the {max_bytes:,}-byte limit for it")
+    if not os.access(path, os.R_OK):
+        raise ReadError(f"{what}: cannot read: permission denied")
+    return path
+
+
+def read_input(path: str | Path, what: str = "", max_bytes: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of a regular file of at most `max_bytes` (see check_input_file); never blocks
+    on a FIFO swapped in after the check (opened non-blocking, checked again on the handle)."""
+    path = check_input_file(path, what, max_bytes)
+    what = what or str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ReadError(f"{what}: cannot read: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise ReadError(f"{what}: it is {_kind(st.st_mode)}, not a regular file")
+        try:
+            data = handle.read(max_bytes + 1)
+        except OSError as exc:
+            raise ReadError(f"{what}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise ReadError(f"{what}: over the {max_bytes:,}-byte limit for it")
+    return data
+
+
+def read_input_text(path: str | Path, what: str = "", max_bytes: int = MAX_INPUT_BYTES) -> str:
+    """A UTF-8 text file read by read_input; bad bytes are a one-line error."""
+    data = read_input(path, what, max_bytes)
+    what = what or str(path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReadError(f"{what}: not UTF-8 text (byte {exc.start})") from None
+
+
 def _kind(mode: int) -> str:
     if stat.S_ISLNK(mode):
         return "a symbolic link"

@@ -14,8 +14,9 @@ from typing import Any
 
 import yaml
 
+from cnnpc._files import MiB, ReadError, read_input_text
 from cnnpc._resources import available_models, model_dir, shipped_models
-from cnnpc.errors import ProfileError, StandInNote
+from cnnpc.errors import ProfileError, StandInNote, first_line
 from cnnpc.profiles._schema import Profile, Segment, Tensor
 from cnnpc.spaces import SearchSpace, load_space
 
@@ -24,6 +25,8 @@ SEGMENT_COLUMNS = ("segment", "name", "end_ms", "edge_ms", "cloud_ms")
 # params.csv: parameters per segment (upload-plan); layers.csv: the layer graph (_layers)
 _NOT_DEVICES = {"tensors", "params", "layers"}
 _NOT_DEVICE_SUFFIX = "_measurements"  # raw timings beside a measured profile (cnnpc profile)
+MAX_TABLE_BYTES = 64 * MiB
+"""The largest CSV table cnnpc reads (100,000 accuracy rows take about 10 MB)."""
 PROFILES_ENV = "CNNPC_PROFILES"
 """Environment variable: folder(s) of user profiles (os.pathsep-separated), searched first."""
 
@@ -33,12 +36,25 @@ def read_csv_rows(
 ) -> list[dict[str, str]]:
     """The data rows of a CSV with at least the `required` columns; one-line errors name the
     file (`label`) and row (every table cnnpc reads goes through here)."""
-    if not resource.is_file():
+    if isinstance(resource, Path):
+        try:
+            text = read_input_text(resource, label, MAX_TABLE_BYTES)
+        except ReadError as exc:
+            raise ProfileError(str(exc)) from None
+    elif not resource.is_file():
         raise ProfileError(f"{label}: file not found")
+    else:
+        try:
+            text = resource.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ProfileError(f"{label}: cannot read: {exc}") from None
     try:
-        text = resource.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{label}: cannot read: {exc}") from None
+        return _parse_rows(text, label, required)
+    except csv.Error as exc:  # a field over the csv module's limit, a NUL byte, a stray quote
+        raise ProfileError(f"{label}: not a CSV table: {first_line(exc)}") from None
+
+
+def _parse_rows(text: str, label: str, required: tuple[str, ...]) -> list[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(text))
     header = [c.strip() for c in reader.fieldnames or []]
     repeated = sorted({c for c in header if header.count(c) > 1})
