@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cnnpc.storage._errors import StorageBusyError, StorageConflictError, StorageError
 from cnnpc.storage._url import (
-    CONNECT_TIMEOUT_S,
     SQLITE_BUSY_TIMEOUT_S,
+    connect_timeout_s,
     display_url,
     parse_url,
+    scrub,
     server_connect_args,
 )
 
@@ -49,10 +50,12 @@ def make_engine(url: str) -> Engine:
     except ImportError as exc:
         raise StorageError(
             f"cannot use storage {display_url(url)}: its database driver is not installed "
-            f"({_first_line(exc)})"
+            f"({_first_line(exc, url)})"
         ) from None
     except SQLAlchemyError as exc:
-        raise StorageError(f"cannot use storage {display_url(url)}: {_first_line(exc)}") from None
+        raise StorageError(
+            f"cannot use storage {display_url(url)}: {_first_line(exc, url)}"
+        ) from None
     return engine
 
 
@@ -89,16 +92,17 @@ def _switch_to_wal(cursor: Any) -> None:
             time.sleep(random.uniform(0.01, 0.05))
 
 
-def _first_line(exc: BaseException) -> str:
-    """The driver's own message, one line, without SQLAlchemy's SQL echo and links."""
+def _first_line(exc: BaseException, url: str) -> str:
+    """The driver's own message, one line, without SQLAlchemy's SQL echo and links, and
+    without the URL's secrets (drivers echo the DSN or a parameter back)."""
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip()
-    return (text.splitlines() or [type(exc).__name__])[0]
+    return scrub((text.splitlines() or [type(exc).__name__])[0], url)
 
 
 def storage_error(exc: BaseException, url: str) -> StorageError:
     """Map a SQLAlchemy (or raw DBAPI) error to the StorageError the caller should see."""
-    message = _first_line(exc)
+    message = _first_line(exc, url)
     where = display_url(url)
     if isinstance(exc, IntegrityError):
         return StorageConflictError(f"conflicting write in {where}: {message}")
@@ -109,7 +113,7 @@ def storage_error(exc: BaseException, url: str) -> StorageError:
     if "timeout expired" in message:
         return StorageError(
             f"cannot reach {where}: {message} (no answer within the connect timeout, "
-            f"{CONNECT_TIMEOUT_S} s unless the URL sets ?connect_timeout=S)"
+            f"{connect_timeout_s(url)} s; set another with ?connect_timeout=S in the URL)"
         )
     if "not a database" in message or "malformed" in message:
         return StorageError(f"{where} is not a readable cnnpc database: {message}")

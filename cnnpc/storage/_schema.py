@@ -14,9 +14,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from cnnpc.errors import first_line
 from cnnpc.storage._engine import storage_error
 from cnnpc.storage._errors import StorageError
-from cnnpc.storage._url import display_url
+from cnnpc.storage._url import display_url, scrub
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -133,5 +134,7 @@ def upgrade(engine: Engine, url: str) -> tuple[str | None, str]:
     except SQLAlchemyError as exc:
         raise storage_error(exc, url) from exc
     except CommandError as exc:
-        raise StorageError(f"cannot upgrade {display_url(url)}: {exc}") from None
+        raise StorageError(
+            f"cannot upgrade {display_url(url)}: {scrub(first_line(exc), url)}"
+        ) from None
     return before, head

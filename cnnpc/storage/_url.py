@@ -1,10 +1,16 @@
-"""Which database a command uses: `--storage`, then `CNNPC_STORAGE`, then results/cnnpc.db."""
+"""Which database a command uses: `--storage`, then `CNNPC_STORAGE`, then results/cnnpc.db.
+
+Also THE rendering of a URL for people (`display_url`, `scrub`): a storage URL may carry a
+password, and nothing cnnpc prints, logs or writes may show it.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -17,7 +23,19 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 # A database server that accepts the connection but never answers must fail in bounded time;
 # `?connect_timeout=S` in the URL (libpq's, also MySQL's) overrides it.
 CONNECT_TIMEOUT_S = 10
+MAX_CONNECT_TIMEOUT_S = 3600
 _SERVER_BACKENDS = ("postgresql", "mysql", "mariadb")
+
+MASK = "***"
+# Query keys whose values are secrets (compared lower-case); any key containing one of
+# _SECRET_WORDS is one too (`sslpassword`, `client_secret`, `auth_token`, ...).
+_SECRET_KEYS = frozenset({"pass", "passwd", "pwd", "pw", "passphrase", "apikey", "api_key"})
+_SECRET_WORDS = ("password", "secret", "token", "credential")
+# A stand-in that survives URL quoting, swapped for MASK after rendering.
+_PLACEHOLDER = "CNNPCMASKEDSECRET"
+# Shorter secret values are masked only where their key shows (replacing "ab" everywhere
+# would garble the message without hiding much).
+_MIN_SCRUBBED_LEN = 4
 
 
 def resolve_url(cli_value: str | None) -> str:
@@ -29,22 +47,120 @@ def resolve_url(cli_value: str | None) -> str:
 
 
 def parse_url(url: str) -> URL:
-    """SQLAlchemy URL object, or a one-line StorageError naming the expected form."""
+    """SQLAlchemy URL object, or a one-line StorageError naming the expected form.
+
+    A server URL's `connect_timeout` is checked here, before any connection: libpq and psycopg
+    read 0 or less as "no timeout" (the silent host's 130 s wait) and raise anything below 2 s
+    to 2 s, so only whole seconds from 2 to MAX_CONNECT_TIMEOUT_S say what they do.
+    """
     try:
-        return make_url(url)
+        parsed = make_url(url)
     except (ArgumentError, ValueError):
         raise StorageError(
-            f"invalid storage URL {url!r} (expected a SQLAlchemy URL such as {DEFAULT_URL} "
-            "or postgresql://user@host/db)"
+            f"invalid storage URL {display_url(url)!r} (expected a SQLAlchemy URL such as "
+            f"{DEFAULT_URL} or postgresql://user@host/db)"
         ) from None
+    if parsed.get_backend_name() in _SERVER_BACKENDS and "connect_timeout" in parsed.query:
+        _url_timeout(parsed, url)
+    return parsed
+
+
+def _url_timeout(parsed: URL, url: str) -> int:
+    value = parsed.query["connect_timeout"]
+    text = value if isinstance(value, str) else ",".join(value)
+    seconds = int(text) if text.strip().isdigit() else None
+    if seconds is None or not 2 <= seconds <= MAX_CONNECT_TIMEOUT_S:
+        raise StorageError(
+            f"connect_timeout={text[:40]!r} in storage URL {display_url(url)}: give whole "
+            f"seconds from 2 to {MAX_CONNECT_TIMEOUT_S} (0 or less waits on a silent server "
+            "for minutes, below 2 is raised to 2)"
+        )
+    return seconds
+
+
+def connect_timeout_s(url: str) -> int | None:
+    """Seconds a connection to the URL's server may take (None: not a server, e.g. SQLite)."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() not in _SERVER_BACKENDS:
+        return None
+    if "connect_timeout" in parsed.query:
+        return _url_timeout(parsed, url)
+    return CONNECT_TIMEOUT_S
+
+
+def _is_secret(key: str) -> bool:
+    key = key.strip().lower()
+    return key in _SECRET_KEYS or any(word in key for word in _SECRET_WORDS)
+
+
+# key=value where the key names a secret: in a URL's query (`&password=x`), a libpq DSN
+# (`password='x y'`), or an option inside another value (`options=-c password=x`).
+_SECRET_PAIR = re.compile(
+    r"(?P<key>[A-Za-z_][\w.-]*)(?P<eq>\s*=\s*)"
+    r"(?P<value>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s&;,'\"]*)"
+)
+# scheme://user:password@ in any text (a URL the parser refused, a driver's message).
+_USERINFO = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^\s:/@?#]*):(?P<password>[^\s/?#]*)@")
+
+
+def _mask_text(text: str) -> str:
+    text = _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", text)
+    return _SECRET_PAIR.sub(
+        lambda m: f"{m['key']}{m['eq']}{MASK}" if _is_secret(m["key"]) else m[0], text
+    )
 
 
 def display_url(url: str) -> str:
-    """The URL with any password masked, for messages and exports."""
+    """THE rendering of a storage URL for messages, logs, JSON and workbooks.
+
+    The password is masked wherever it is: the user part, a secret query parameter
+    (`?password=`, `?sslpassword=`, `?PWD=`, ... any case), and a `key=value` inside another
+    parameter (libpq's `options=-c password=...`). A URL the parser refuses is masked by the
+    same patterns, never echoed raw.
+    """
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except (ArgumentError, ValueError):
-        return url
+        return _mask_text(url)
+    query: dict[str, str | tuple[str, ...]] = {}
+    for key, value in parsed.query.items():
+        if _is_secret(key):
+            query[key] = _PLACEHOLDER
+        elif isinstance(value, str):
+            query[key] = _mask_text(value)
+        else:
+            query[key] = tuple(_mask_text(v) for v in value)
+    masked = parsed.set(query=query)
+    if parsed.password is not None:
+        masked = masked.set(password=_PLACEHOLDER)
+    rendered = masked.render_as_string(hide_password=False).replace(_PLACEHOLDER, MASK)
+    return _mask_text(rendered)
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` (a driver's or SQLAlchemy's message) without the secrets of `url` in it.
+
+    Why: drivers echo the URL, the DSN or a parameter back in their errors. The patterns of
+    `display_url` cover those forms; the URL's own secret values are replaced too wherever they
+    appear, when long enough that replacing them cannot garble the message.
+    """
+    values: set[str] = set()
+    try:
+        parsed: URL | None = make_url(url)
+    except (ArgumentError, ValueError):
+        parsed = None
+    if parsed is not None:
+        if parsed.password is not None:
+            values.add(str(parsed.password))
+        for key, value in parsed.query.items():
+            if _is_secret(key):
+                values.update([value] if isinstance(value, str) else value)
+    values |= {quote_plus(v) for v in values} | {quote(v, safe="") for v in values}
+    text = text.replace(url, display_url(url))
+    for value in sorted(values, key=len, reverse=True):
+        if len(value) >= _MIN_SCRUBBED_LEN:
+            text = text.replace(value, MASK)
+    return _mask_text(text)
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -97,3 +97,39 @@ def test_command_modules_import_nothing_heavy():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout
     assert out.splitlines() == ["[]", "[]"]
+
+
+def test_no_command_prints_the_url_password(main, tmp_path, capsys, synthetic):
+    """Every place a storage URL is printed or written (text, JSON, plan.json) masks the
+    password; SQLite ignores the query password, so one database serves every command."""
+    secret = "TOPSECRET1"
+    url = f"sqlite:///{tmp_path / 'r.db'}?password={secret}"
+    table = tmp_path / "t.csv"
+    table.write_text(
+        "model,workload,budget_key,kept_channels,val_accuracy,test_accuracy,finetune_seconds\n"
+        "mobilenet,synthetic,b,,0.95,0.94,1\nmobilenet,synthetic,b,block6=8,0.93,0.92,1\n"
+    )
+    search = ["search", "--model", "mobilenet", "--device", "MI8", "--bandwidth", "10"]
+    search += ["--acc-floor", "0.9", "--trials", "4", "--storage", url]
+    sweep = ["sweep", "--model", "mobilenet", "--device", "MI8", "--bandwidth", "5,10"]
+    sweep += ["--acc-floor", "0.9", "--max-finetunes", "2", "--storage", url, "--json"]
+    runs = [
+        ["db", "upgrade", "--storage", url],
+        ["db", "current", "--storage", url],
+        ["db", "current", "--storage", url, "--json"],
+        ["searches", "--storage", url],
+        ["accuracy", "import", "--storage", url, str(table)],
+        ["accuracy", "import", "--storage", url, str(table), "--json"],
+        search,
+        [*search, "--json"],
+        sweep,
+        ["export", "1", "--storage", url, "--json", str(tmp_path / "plan.json")],
+    ]
+    for args in runs:
+        assert main(args) == 0, args
+        captured = capsys.readouterr()
+        printed = captured.out + captured.err
+        assert secret not in printed, args
+        assert "password=***" in printed or args[0] == "export", args
+    assert "password=***" in (tmp_path / "plan.json").read_text()
+    assert secret not in (tmp_path / "plan.json").read_text()

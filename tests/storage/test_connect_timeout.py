@@ -38,4 +38,5 @@ def test_a_silent_server_fails_within_the_connect_timeout(silent_port, query, li
     assert limit - 0.5 <= elapsed <= limit + 3
     message = str(info.value)
     assert message.startswith(f"cannot reach {url}: connection timeout expired")
+    assert f"(no answer within the connect timeout, {limit} s;" in message  # the one in force
     assert "\n" not in message
