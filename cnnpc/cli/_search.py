@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cnnpc._files import check_input_file
 from cnnpc.cli._common import (
     accuracy_floor,
     bounded_int,
@@ -126,14 +126,15 @@ def table_path(args: argparse.Namespace) -> str | None:
     return text[len("table:") :] if text.startswith("table:") else None
 
 
-def check_accuracy_inputs(args: argparse.Namespace) -> None:
+def check_accuracy_inputs(args: argparse.Namespace, *, whole_table: bool = False) -> Any:
     """Refuse a bad --data folder, a missing --weights file or a bad accuracy table before a
-    database is created."""
+    database is created; return the table's source (read and checked once, see
+    accuracy_source), or None. `whole_table`: the sweep's cache cell, which holds every row."""
     from cnnpc.workloads import check_image_folder
 
     path = table_path(args)
     if path is not None:
-        from cnnpc.accuracy import read_table
+        from cnnpc.accuracy import TableSource, read_table
 
         options = (("--epochs", args.epochs), ("--data", args.data), ("--weights", args.weights))
         given = [o for o, v in options if v is not None]
@@ -141,27 +142,26 @@ def check_accuracy_inputs(args: argparse.Namespace) -> None:
             raise InputError(
                 f"{', '.join(given)} choose how to fine-tune; --accuracy table:FILE never does"
             )
-        read_table(path, model=args.model)
+        return TableSource(read_table(path, model=args.model), whole=whole_table)
     if args.data is not None:
         check_image_folder(args.data)
-    if args.weights is not None and not Path(args.weights).is_file():
-        raise InputError(f"--weights {args.weights}: no such file")
+    if args.weights is not None:
+        check_input_file(args.weights, f"--weights {args.weights}")
     if args.accuracy == "supernet":
         from cnnpc.supernet import check_supernet
 
         check_supernet(args.model)
+    return None
 
 
-def accuracy_source(args: argparse.Namespace, *, whole_table: bool = False) -> Any:
-    """The accuracy source the options of add_accuracy_arguments describe (a table, or
-    fine-tuning). `whole_table`: the sweep's cache cell, which holds every row at once."""
+def accuracy_source(args: argparse.Namespace, checked: Any = None) -> Any:
+    """The accuracy source the options of add_accuracy_arguments describe: the table source
+    `check_accuracy_inputs` returned (`checked`), or fine-tuning (built here: it may train the
+    baseline, so only once the inputs are known good and the database is open)."""
     from cnnpc.search._oracle_source import oracle_source
 
-    path = table_path(args)
-    if path is not None:
-        from cnnpc.accuracy import TableSource, read_table
-
-        return TableSource(read_table(path, model=args.model), whole=whole_table)
+    if checked is not None:
+        return checked
     if args.accuracy == "supernet":
         from cnnpc.supernet import supernet_source
 
@@ -219,9 +219,9 @@ def run(args: argparse.Namespace) -> int:
         keep_grid=args.keep_grid,
     )
     stand_in = settings.planner().profile.stand_in  # validates model/device before heavy work
-    check_accuracy_inputs(args)
+    checked = check_accuracy_inputs(args)
     storage = Storage(resolve_url(args.storage))
-    source = accuracy_source(args)
+    source = accuracy_source(args, checked)
     progress, task = _progress(quiet=not sys.stderr.isatty() and args.json)
 
     def on_trial(event: TrialEvent) -> None:

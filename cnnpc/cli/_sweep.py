@@ -88,9 +88,9 @@ def run(args: argparse.Namespace) -> int:
     for device in settings.devices:  # validate names before anything heavy starts
         settings.planner(device, settings.bandwidths[0])
     check_file_targets(p for p in (args.png, args.xlsx) if p is not None)
-    check_accuracy_inputs(args)
+    checked = check_accuracy_inputs(args, whole_table=True)
     storage = Storage(resolve_url(args.storage))
-    source = accuracy_source(args, whole_table=True)
+    source = accuracy_source(args, checked)
     if table_path(args) is not None:  # a table: its rows are the measurements, nothing is tuned
         from cnnpc.accuracy import preload
 

@@ -60,6 +60,7 @@ def open_search_oracle(
     from cnnpc.compression import FinetuneBudget
     from cnnpc.oracle import open_oracle
 
+    _refuse_untrained(search)
     if oracle is not None:
         _check_identity(search, oracle)
         return oracle
@@ -80,6 +81,23 @@ def open_search_oracle(
     )
     _check_identity(search, oracle)
     return oracle
+
+
+_UNTRAINED = {
+    "table:": "took its accuracies from an accuracy table (--accuracy table:FILE)",
+    "supernet:": "ranked supernet estimates (deploy the search that confirmed them)",
+}
+
+
+def _refuse_untrained(search: SearchRecord) -> None:
+    """A search whose accuracies no fine-tune here reproduces is refused before the baseline
+    is trained (minutes) only for the budget key check to refuse it after."""
+    for prefix, why in _UNTRAINED.items():
+        if search.budget_key.startswith(prefix):
+            raise DeployError(
+                f"search {search.id} {why}: its models were not fine-tuned by cnnpc, so there "
+                "is nothing to deploy; deploy a search that fine-tuned (--accuracy finetune)"
+            )
 
 
 def _check_identity(search: SearchRecord, oracle: Any) -> None:

@@ -194,3 +194,19 @@ def test_export_needs_one_workload_and_budget(tmp_path, capsys):
     assert read_table(out).budget_key == "other-budget" and len(read_table(out).rows) == 1
     assert main(["accuracy", "export", "--model", "resnet", "--storage", url, str(out)]) == 2
     assert "no measured accuracies for resnet" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["search", "sweep"])
+@pytest.mark.parametrize("storage", [True, False])
+def test_a_refused_table_creates_no_database(tmp_path, capsys, monkeypatch, command, storage):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CNNPC_STORAGE", raising=False)
+    table = _synthetic_table(tmp_path / "t.csv", [{"block6": 0.5}])  # no unpruned row
+    bandwidth = "10" if command == "search" else "1,10"
+    args = [command, "--model", "mobilenet", "--device", "MI8SE", "--bandwidth", bandwidth]
+    args += ["--acc-floor", "0.9", "--accuracy", f"table:{table}"]
+    args += ["--storage", _url(tmp_path)] if storage else []
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "no row for the unpruned model" in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]

@@ -43,3 +43,27 @@ def test_checked_before_tensorflow_is_imported(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False" and "--hysteresis must be in" in out.stderr
+
+
+@pytest.mark.parametrize("kind", [[], ["--adaptive", "--bandwidth", "2:5"], ["--upload"]])
+def test_a_table_search_is_refused_before_training(kind, tmp_path, capsys, monkeypatch):
+    """A search on an accuracy table has no model cnnpc tuned: refused before the baseline
+    (minutes of training) is built, the database unchanged and no folder written."""
+    import cnnpc.oracle
+
+    monkeypatch.setattr(cnnpc.oracle, "open_oracle", lambda *a, **k: pytest.fail("trains"))
+    table = tmp_path / "t.csv"
+    table.write_text(
+        "model,workload,budget_key,kept_channels,val_accuracy,test_accuracy,finetune_seconds\n"
+        "mobilenet,digits,b,,0.95,0.94,1\nmobilenet,digits,b,block6=8,0.93,0.92,1\n"
+    )
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    search = ["search", "--model", "mobilenet", "--device", "MI8", "--bandwidth", "10"]
+    search += ["--acc-floor", "0.9", "--trials", "4", "--accuracy", f"table:{table}"]
+    assert main([*search, "--storage", url]) == 0
+    capsys.readouterr()
+    before = (tmp_path / "r.db").read_bytes()
+    assert main(["deploy", "1", "--out", str(tmp_path / "p"), "--storage", url, *kind]) == 2
+    err = capsys.readouterr().err
+    assert "took its accuracies from an accuracy table" in err and err.count("\n") == 1
+    assert not (tmp_path / "p").exists() and (tmp_path / "r.db").read_bytes() == before
