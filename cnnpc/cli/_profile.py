@@ -118,6 +118,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="factor per tier applied to --from's times (e.g. end=8,edge=1,cloud=0.5)",
     )
     q.add_argument("--out", metavar="DIR", help="profile root (writes DIR/MODEL/)")
+    q.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a profile of --device already in the folder (and its measurements)",
+    )
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=run_import)
 
@@ -198,6 +203,7 @@ def run_import(args: argparse.Namespace) -> int:
         scale_from=args.scale_from,
         tier_scale=args.tier_scale,
         out=args.out,
+        force=args.force,
     )
     if args.json:
         print_json(report)

@@ -9,13 +9,15 @@ Tensors and meta come from the shipped profile of the model (CNNPC's tables are 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from cnnpc._files import MiB, read_input
 from cnnpc._resources import model_file
-from cnnpc.errors import InputError, ProfileError
+from cnnpc.errors import InputError, ProfileError, first_line
 from cnnpc.profiles import TIERS, load_profile_dir, read_csv_rows
 from cnnpc.profiling._assemble import assemble, read_tier, scaled, stand_in_note
 from cnnpc.profiling._run import check_new_device
@@ -25,12 +27,20 @@ from cnnpc.profiling._store import (
     meta_bytes,
     output_folder,
     read_meta,
+    remove_measurements,
     segments_bytes,
     write_folder,
 )
 from cnnpc.spaces import load_space
 
 COLUMNS = tuple(f"{t}_ms" for t in TIERS)
+MIN_SEGMENT_MS = 1e-6
+MAX_SEGMENT_MS = 1e7
+"""A segment's time on a tier, in ms: from a nanosecond to almost three hours. Outside it a
+value is a unit or scaling mistake, and sums of such times overflow the planner's arithmetic."""
+MAX_NPY_BYTES = 1 * MiB
+"""A (segments, 3) array of float64 is a few KiB."""
+_NPY_MAGIC = b"\x93NUMPY"
 
 
 def _check_value(label: str, i: int, column: str, value: Any) -> float:
@@ -43,6 +53,29 @@ def _check_value(label: str, i: int, column: str, value: Any) -> float:
             f"{label}: row {i}, column {column}: must be a finite number > 0, got {value!r}"
         )
     return number
+
+
+def check_times(times: Mapping[str, Sequence[float]], names: Sequence[str], what: str) -> None:
+    """Every time finite and within [MIN_SEGMENT_MS, MAX_SEGMENT_MS], before anything is
+    written: a profile the loader would refuse must never land (`what` names the source)."""
+    for tier in TIERS:
+        for name, ms in zip(names, times[tier], strict=True):
+            if not (math.isfinite(ms) and MIN_SEGMENT_MS <= ms <= MAX_SEGMENT_MS):
+                raise InputError(
+                    f"{what}: {name} on the {tier} tier would take {ms:g} ms; a segment's time "
+                    f"must be from {MIN_SEGMENT_MS:g} to {MAX_SEGMENT_MS:g} ms"
+                )
+
+
+def check_replacing(folder: Path, device: str, force: bool) -> None:
+    """A device profile already in the folder (measured or imported) is replaced only with
+    --force: an import must not silently discard a measurement."""
+    if force or not (folder / f"{device}.csv").exists():
+        return
+    raise InputError(
+        f"{folder} already has a profile of device {device!r}; give --force to replace it, or "
+        "another --device name"
+    )
 
 
 def find_npy(path: Path, model: str, device: str) -> Path:
@@ -65,10 +98,14 @@ def read_npy(path: Path, n_segments: int, model: str) -> list[list[float]]:
     """Rows of end/edge/cloud ms from a (segments, 3) numpy array."""
     import numpy as np
 
+    data = read_input(path, str(path), MAX_NPY_BYTES)
+    if not data.startswith(_NPY_MAGIC):  # np.load would also take a zip (.npz) or a pickle
+        why = "the file is empty" if not data else "no .npy header"
+        raise ProfileError(f"{path}: not a numpy .npy array: {why}")
     try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ProfileError(f"{path}: not a numpy .npy array: {exc}") from None
+        array = np.load(io.BytesIO(data), allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise ProfileError(f"{path}: not a numpy .npy array: {first_line(exc)}") from None
     if array.ndim != 2 or array.shape != (n_segments, len(TIERS)):
         raise ProfileError(
             f"{path}: shape {tuple(array.shape)}, expected ({n_segments}, {len(TIERS)}): one row "
@@ -107,11 +144,14 @@ def import_profile(
     scale_from: str | Path | None = None,
     tier_scale: Mapping[str, float] | None = None,
     out: str | Path | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Validate times measured elsewhere; write ``<out>/<model>/<device>.csv``, tensors, meta.
 
     Sources (exactly one): CNNPC's .npy, a CSV, one profile folder per tier (`tiers`), or one
     profile folder scaled per tier (`scale_from` + `tier_scale`: a labelled stand-in).
+    An existing profile of `device` in that folder is replaced only with `force` (its
+    measurements file goes too: they no longer describe the profile).
     """
     given = [cnnpc_npy is not None, csv_path is not None, bool(tiers), scale_from is not None]
     if sum(given) != 1:
@@ -123,6 +163,8 @@ def import_profile(
         raise InputError("--from and --tier-scale go together")
     space = load_space(model)
     check_new_device(model, device)
+    folder = check_output_folder(output_folder(model, out), device)
+    check_replacing(folder, device, force)
     names = [c.name for c in space.candidates] + ["head"]
     n = len(names)
     found = model_file(model, "tensors.csv")
@@ -140,6 +182,8 @@ def import_profile(
         times, tensors_csv = scaled(measured, tier_scale), measured.tensors_csv
         note = stand_in_note(measured, tier_scale)
         source, origin = measured.folder, note
+        factors = ",".join(f"{t}={tier_scale[t]:g}" for t in TIERS)
+        check_times(times, names, f"--tier-scale {factors} on {measured.folder}")
     else:
         if cnnpc_npy is not None:
             source = find_npy(Path(cnnpc_npy), model, device)
@@ -149,8 +193,7 @@ def import_profile(
             values = read_times_csv(source, n, model)
         times = {t: [row[j] for row in values] for j, t in enumerate(TIERS)}
         origin = f"imported from {source.name}"
-
-    folder = check_output_folder(output_folder(model, out), device)
+    check_times(times, names, str(source))
     check_tensors_compatible(folder, tensors_csv, device)
     if (folder / "meta.yaml").is_file() and (folder / "tensors.csv").is_file():
         meta = read_meta(folder)
@@ -170,13 +213,16 @@ def import_profile(
     devices = dict(meta.get("devices") or {})
     devices[device] = origin
     meta["devices"] = devices
-    if note:
-        meta["stand_in"] = {**dict(meta.get("stand_in") or {}), device: note}
+    stand_in = {d: n for d, n in dict(meta.get("stand_in") or {}).items() if d != device}
+    meta["stand_in"] = stand_in | ({device: note} if note else {})
+    if not meta["stand_in"]:
+        del meta["stand_in"]
     write_folder(
         folder,
         {f"{device}.csv": segments_bytes(names, times), "tensors.csv": tensors_csv}
         | {"meta.yaml": meta_bytes(meta)},
     )
+    remove_measurements(folder, device)
     profile = load_profile_dir(folder, device, space, label=str(folder))
     return {
         "model": model,

@@ -19,10 +19,10 @@ from typing import Any
 
 import yaml
 
-from cnnpc._files import check_files_in, make_folder, write_files
+from cnnpc._files import check_files_in, make_folder, read_input, read_input_text, write_files
 from cnnpc.errors import InputError, ProfileError
 from cnnpc.profiles import TIERS, Tensor, default_user_root, user_profile_roots
-from cnnpc.profiles._loader import SEGMENT_COLUMNS, TENSOR_COLUMNS, read_csv_rows
+from cnnpc.profiles._loader import MAX_TABLE_BYTES, SEGMENT_COLUMNS, TENSOR_COLUMNS, read_csv_rows
 
 HOST_DEVICE = "host"
 MEASUREMENTS_SUFFIX = "_measurements"
@@ -158,12 +158,22 @@ def write_folder(folder: Path, files: Mapping[str, bytes]) -> list[Path]:
     return write_files({folder / name: files[name] for name in order})
 
 
+def remove_measurements(folder: Path, device: str) -> None:
+    """Drop `device`'s measurements after its times were replaced by an import: the cost
+    regressor would otherwise be fitted on timings of another profile."""
+    path = folder / f"{device}{MEASUREMENTS_SUFFIX}.csv"
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise ProfileError(f"cannot remove the old measurements {path}: {exc.strerror}") from None
+
+
 def check_tensors_compatible(folder: Path, new: bytes, what: str) -> None:
     """Refuse to replace a folder's tensors.csv that other devices' files (not `what`'s) use."""
     path = folder / "tensors.csv"
     if not path.is_file():
         return
-    old = path.read_bytes()
+    old = read_input(path, str(path), MAX_TABLE_BYTES)
     if old.replace(b"\r\n", b"\n").strip() == new.replace(b"\r\n", b"\n").strip():
         return
     own = {"tensors.csv", "layers.csv", f"{what}.csv", f"{what}{MEASUREMENTS_SUFFIX}.csv"}
@@ -221,10 +231,11 @@ def _parse_cell(label: str, i: int, column: str, text: str) -> Any:
 
 def read_meta(folder: Path) -> dict[str, Any]:
     path = folder / "meta.yaml"
+    text = read_input_text(path, str(path), MAX_TABLE_BYTES)
     try:
-        meta = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        raise ProfileError(f"{path}: missing or not valid YAML") from None
+        meta = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise ProfileError(f"{path}: not valid YAML") from None
     if not isinstance(meta, dict):
         raise ProfileError(f"{path}: must be a mapping")
     return meta

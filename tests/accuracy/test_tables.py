@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -210,3 +211,31 @@ def test_a_refused_table_creates_no_database(tmp_path, capsys, monkeypatch, comm
     err = capsys.readouterr().err
     assert "no row for the unpruned model" in err and err.count("\n") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
+
+
+def test_unreadable_tables_are_one_line_and_create_nothing(tmp_path, capsys, monkeypatch):
+    """A field over the csv module's 128 KiB limit, a FIFO, a folder: one line, exit 2, no
+    database, for import, search and sweep alike."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CNNPC_STORAGE", raising=False)
+    huge = tmp_path / "huge.csv"
+    huge.write_text(HEADER + GOOD + f'mobilenet,digits,"{"x" * 200_000}",,0.9,0.9,1\n')
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    cases = [
+        (huge, "field larger than field limit"),
+        (fifo, "it is a FIFO"),
+        (tmp_path, "a directory"),
+    ]
+    search = ["search", "--model", "mobilenet", "--device", "MI8", "--bandwidth", "10"]
+    sweep = ["sweep", "--model", "mobilenet", "--device", "MI8", "--bandwidth", "1,10"]
+    for path, message in cases:
+        for argv in (
+            ["accuracy", "import", str(path)],
+            [*search, "--acc-floor", "0.9", "--accuracy", f"table:{path}"],
+            [*sweep, "--acc-floor", "0.9", "--accuracy", f"table:{path}"],
+        ):
+            assert main(argv) == 2, argv
+            err = capsys.readouterr().err
+            assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo.csv", "huge.csv"]

@@ -80,3 +80,23 @@ def test_bad_tier_scale(measured, capsys, scale, message):
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def _tree(root):
+    return {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    "scale", ["end=1e308,edge=1,cloud=1", "end=1,edge=1e307,cloud=1", "end=1,edge=1,cloud=1e-320"]
+)
+def test_a_scale_out_of_range_writes_nothing(measured, tmp_path, capsys, scale):
+    """The scaled times are checked before anything is written: no profile full of inf that
+    every later 'cnnpc profiles' would trip over."""
+    before = _tree(tmp_path)
+    argv = ["profile", "import", "--model", "mobilenet", "--device", "x", "--from"]
+    assert main([*argv, str(measured["edge"]), "--tier-scale", scale]) == 2
+    err = capsys.readouterr().err
+    assert "--tier-scale end=" in err and "a segment's time must be from 1e-06 to 1e+07 ms" in err
+    assert err.count("\n") == 1
+    assert _tree(tmp_path) == before and not (tmp_path / "profiles").exists()
+    assert main(["profiles"]) == 0

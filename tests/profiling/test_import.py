@@ -169,3 +169,62 @@ def test_special_files_in_the_folder_are_refused_before_anything_is_written(
         "only regular files (give another path)\n"
     )
     assert sorted(p.name for p in folder.iterdir()) == [target]
+
+
+def _tree(root: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_an_existing_device_is_replaced_only_with_force(tmp_path, user_root, capsys):
+    folder = user_root / "mobilenet"
+    first = _write_csv(tmp_path / "a.csv", GOOD)
+    argv = ["profile", "import", "--model", "mobilenet", "--device", "host", "--csv"]
+    assert main([*argv, str(first)]) == 0
+    (folder / "host_measurements.csv").write_text("measured\n")  # as 'cnnpc profile' leaves it
+    second = _write_csv(tmp_path / "b.csv", [[str(i), "9", "9", "9"] for i in range(8)])
+    before = _tree(tmp_path)
+    assert main([*argv, str(second)]) == 2
+    err = capsys.readouterr().err
+    assert "already has a profile of device 'host'; give --force" in err and err.count("\n") == 1
+    assert _tree(tmp_path) == before
+    assert main([*argv, str(second), "--force"]) == 0
+    assert [s.end_ms for s in load_profile("mobilenet", "host").segments] == [9.0] * 8
+    assert not (folder / "host_measurements.csv").exists()  # they measured the old profile
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "not a numpy .npy array: the file is empty"),
+        (b"\x93NUMPY\x01\x00", "not a numpy .npy array"),
+        (b"PK\x03\x04" + b"\x00" * 40, "not a numpy .npy array: no .npy header"),
+    ],
+)
+def test_a_damaged_npy_is_one_line(content, message, tmp_path, user_root, capsys):
+    (tmp_path / "T_R.npy").write_bytes(content)
+    argv = ["profile", "import", "--model", "mobilenet", "--device", "x", "--cnnpc-npy"]
+    assert main([*argv, str(tmp_path / "T_R.npy")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not user_root.exists()
+
+
+def test_special_and_huge_inputs_are_one_line(tmp_path, user_root, capsys):
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    huge = _write_csv(tmp_path / "huge.csv", [[str(i), "1", "1", "1"] for i in range(8)])
+    huge.write_text(huge.read_text() + "x" * (200 * 1024) + "\n")  # one field over 128 KiB
+    big_npy = tmp_path / "big.npy"
+    big_npy.write_bytes(b"\x93NUMPY" + b"\x00" * (2 * 1024 * 1024))
+    argv = ["profile", "import", "--model", "mobilenet", "--device", "x"]
+    cases = [
+        (["--csv", str(fifo)], "it is a FIFO, not a regular file"),
+        (["--csv", str(tmp_path)], "not a regular file"),
+        (["--csv", str(huge)], str(huge)),
+        (["--cnnpc-npy", str(big_npy)], "-byte limit"),
+    ]
+    for extra, message in cases:
+        assert main([*argv, *extra]) == 2, extra
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert not user_root.exists()
