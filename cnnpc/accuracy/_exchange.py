@@ -12,10 +12,9 @@ from cnnpc.accuracy._table import (
     format_table,
     kept_of,
     read_table,
-    table_key,
 )
 from cnnpc.errors import InputError
-from cnnpc.search import parse_key
+from cnnpc.search import config_key, parse_key
 from cnnpc.spaces import load_space
 from cnnpc.storage import CacheEntry, ImportCount, Storage
 
@@ -66,12 +65,13 @@ def export_table(
 
 def cache_entries(table: AccuracyTable, budget_key: str | None = None) -> list[CacheEntry]:
     """The table's rows as cache rows (under its own budget key, or `budget_key`)."""
+    space = load_space(table.model)  # once: parsing it per row was most of an import's time
     return [
         CacheEntry(
             model=table.model,
             workload=table.workload,
             budget_key=table.budget_key if budget_key is None else budget_key,
-            config_key=table_key(table, r),
+            config_key=config_key(r.config(space)),
             val_accuracy=r.val_accuracy,
             test_accuracy=r.test_accuracy,
             finetune_seconds=r.finetune_seconds,

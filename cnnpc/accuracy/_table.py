@@ -23,7 +23,6 @@ from pathlib import Path
 
 from cnnpc.errors import CnnpcError, InputError
 from cnnpc.profiles._loader import read_csv_rows
-from cnnpc.search import config_key
 from cnnpc.spaces import SearchSpace, kept_count, load_space
 
 COLUMNS = (
@@ -204,11 +203,6 @@ def read_table(
     if not want_workload:
         raise _fail(label, 1, "workload", "must name the workload")
     return AccuracyTable(label, want_model, want_workload, budget, tuple(rows.values()))
-
-
-def table_key(table: AccuracyTable, row: TableRow) -> str:
-    """The shared cache's key of a row (the search's `config_key` of its fractions)."""
-    return config_key(row.config(load_space(table.model)))
 
 
 def _text(value: float | None) -> str:

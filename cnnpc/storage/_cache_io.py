@@ -11,14 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from cnnpc.errors import InputError
 from cnnpc.storage._convert import cached_accuracy
 from cnnpc.storage._models import AccuracyCacheModel, utcnow
-from cnnpc.storage._queries import cache_query
 from cnnpc.storage._records import CachedAccuracy, finite, json_value, required
+
+_INSERT_BATCH = 5000
+"""Rows per INSERT statement (bounds the statement's size on every driver)."""
 
 
 @dataclass(frozen=True)
@@ -61,41 +63,58 @@ def _same(a: float | None, b: float | None) -> bool:
 
 def import_entries(session: Session, entries: Sequence[CacheEntry]) -> ImportCount:
     """Add `entries`; an equal row already there is kept, a different one is an InputError
-    (the caller's transaction then rolls back: nothing is written)."""
-    added = present = 0
+    (the caller's transaction then rolls back: nothing is written).
+
+    In bulk: one validation pass, one read of each cache cell the entries touch, one
+    multi-row INSERT (a row at a time cost 3 ms of CPU each: 100,000 rows took minutes).
+    """
+    existing: dict[tuple[str, str, str], dict[str, tuple[float, float | None]]] = {}
+    for cell in dict.fromkeys((e.model, e.workload, e.budget_key) for e in entries):
+        rows = session.execute(
+            select(
+                AccuracyCacheModel.config_key,
+                AccuracyCacheModel.val_accuracy,
+                AccuracyCacheModel.test_accuracy,
+            ).where(
+                AccuracyCacheModel.model == cell[0],
+                AccuracyCacheModel.workload == cell[1],
+                AccuracyCacheModel.budget_key == cell[2],
+            )
+        )
+        existing[cell] = {key: (val, test) for key, val, test in rows}
+    new: list[dict[str, Any]] = []
+    present = 0
+    now = utcnow()
     for e in entries:
         if len(e.config_key) > 1024:
             raise InputError(f"{e.origin}: configuration key longer than 1024 characters")
-        row = session.scalars(
-            cache_query(e.model, e.workload, e.budget_key).where(
-                AccuracyCacheModel.config_key == e.config_key
-            )
-        ).first()
-        if row is not None:
-            same = _same(row.val_accuracy, e.val_accuracy)
-            if not (same and _same(row.test_accuracy, e.test_accuracy)):
+        known = existing[(e.model, e.workload, e.budget_key)]
+        there = known.get(e.config_key)
+        if there is not None:
+            if not (_same(there[0], e.val_accuracy) and _same(there[1], e.test_accuracy)):
                 raise InputError(
                     f"{e.origin}: the database already holds {e.config_key} with validation "
-                    f"accuracy {row.val_accuracy:.6g} (table: {e.val_accuracy:.6g}); "
+                    f"accuracy {there[0]:.6g} (table: {e.val_accuracy:.6g}); "
                     "nothing was imported"
                 )
             present += 1
             continue
-        session.add(
-            AccuracyCacheModel(
-                model=e.model,
-                workload=e.workload,
-                budget_key=e.budget_key,
-                config_key=e.config_key,
-                val_accuracy=required(e.val_accuracy, "val_accuracy", lo=0.0, hi=1.0),
-                test_accuracy=finite(e.test_accuracy, "test_accuracy", lo=0.0, hi=1.0),
-                finetune_seconds=finite(e.finetune_seconds, "finetune_seconds", lo=0.0),
-                params=e.params,
-                flops=e.flops,
-                details=json_value(dict(e.details), "details"),
-                created_at=utcnow(),
-            )
-        )
-        added += 1
+        row = {
+            "model": e.model,
+            "workload": e.workload,
+            "budget_key": e.budget_key,
+            "config_key": e.config_key,
+            "val_accuracy": required(e.val_accuracy, "val_accuracy", lo=0.0, hi=1.0),
+            "test_accuracy": finite(e.test_accuracy, "test_accuracy", lo=0.0, hi=1.0),
+            "finetune_seconds": finite(e.finetune_seconds, "finetune_seconds", lo=0.0),
+            "params": e.params,
+            "flops": e.flops,
+            "details": json_value(dict(e.details), "details"),
+            "created_at": now,
+        }
+        known[e.config_key] = (row["val_accuracy"], row["test_accuracy"])
+        new.append(row)
+    for start in range(0, len(new), _INSERT_BATCH):
+        session.execute(insert(AccuracyCacheModel), new[start : start + _INSERT_BATCH])
     session.flush()
-    return ImportCount(added=added, already_there=present)
+    return ImportCount(added=len(new), already_there=present)

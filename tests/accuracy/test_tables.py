@@ -239,3 +239,17 @@ def test_unreadable_tables_are_one_line_and_create_nothing(tmp_path, capsys, mon
             err = capsys.readouterr().err
             assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo.csv", "huge.csv"]
+
+
+def test_cache_entries_read_the_space_once(tmp_path, monkeypatch):
+    """Parsing the search space per row made importing 100,000 rows take minutes."""
+    import cnnpc.accuracy._exchange as exchange
+    from cnnpc.accuracy import cache_entries
+
+    configs = [{}] + [{"block16": k / 160} for k in range(1, 60)]
+    table = read_table(_synthetic_table(tmp_path / "t.csv", configs))
+    calls = []
+    monkeypatch.setattr(exchange, "load_space", lambda m: calls.append(m) or load_space(m))
+    entries = cache_entries(table)
+    assert calls == ["mobilenet"]
+    assert [e.config_key for e in entries] == [config_key(c) for c in configs]
