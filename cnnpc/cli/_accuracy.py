@@ -38,10 +38,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from cnnpc._files import check_file_target
     from cnnpc.accuracy import export_table
     from cnnpc.storage import Storage, resolve_url
 
-    with Storage(resolve_url(args.storage)) as storage:
+    check_file_target(args.file)  # before the database: a bad target leaves nothing opened
+    with Storage(resolve_url(args.storage), create=False) as storage:  # it only reads
         done = export_table(
             storage, args.model, args.file, workload=args.workload, budget_key=args.budget
         )

@@ -253,3 +253,13 @@ def test_cache_entries_read_the_space_once(tmp_path, monkeypatch):
     entries = cache_entries(table)
     assert calls == ["mobilenet"]
     assert [e.config_key for e in entries] == [config_key(c) for c in configs]
+
+
+def test_export_creates_no_database_and_checks_its_target_first(tmp_path, capsys):
+    args = ["accuracy", "export", "--model", "mobilenet", "--storage", _url(tmp_path)]
+    assert main([*args, str(tmp_path / "acc.csv")]) == 2
+    assert "no cnnpc database at" in capsys.readouterr().err
+    assert main([*args, str(tmp_path / "no" / "acc.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "acc.csv: folder" in err and "does not exist" in err and err.count("\n") == 1
+    assert sorted(tmp_path.iterdir()) == []
