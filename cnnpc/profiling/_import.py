@@ -27,7 +27,7 @@ from cnnpc.profiling._store import (
     meta_bytes,
     output_folder,
     read_meta,
-    remove_measurements,
+    remove_stale,
     segments_bytes,
     write_folder,
 )
@@ -194,7 +194,7 @@ def import_profile(
         times = {t: [row[j] for row in values] for j, t in enumerate(TIERS)}
         origin = f"imported from {source.name}"
     check_times(times, names, str(source))
-    check_tensors_compatible(folder, tensors_csv, device)
+    tensors_changed = check_tensors_compatible(folder, tensors_csv, device)
     if (folder / "meta.yaml").is_file() and (folder / "tensors.csv").is_file():
         meta = read_meta(folder)
     else:
@@ -222,7 +222,7 @@ def import_profile(
         {f"{device}.csv": segments_bytes(names, times), "tensors.csv": tensors_csv}
         | {"meta.yaml": meta_bytes(meta)},
     )
-    remove_measurements(folder, device)
+    remove_stale(folder, device, tensors_changed=tensors_changed)
     profile = load_profile_dir(folder, device, space, label=str(folder))
     return {
         "model": model,

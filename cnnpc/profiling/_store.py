@@ -158,24 +158,29 @@ def write_folder(folder: Path, files: Mapping[str, bytes]) -> list[Path]:
     return write_files({folder / name: files[name] for name in order})
 
 
-def remove_measurements(folder: Path, device: str) -> None:
-    """Drop `device`'s measurements after its times were replaced by an import: the cost
-    regressor would otherwise be fitted on timings of another profile."""
-    path = folder / f"{device}{MEASUREMENTS_SUFFIX}.csv"
-    try:
-        path.unlink(missing_ok=True)
-    except OSError as exc:
-        raise ProfileError(f"cannot remove the old measurements {path}: {exc.strerror}") from None
+def remove_stale(folder: Path, device: str, *, tensors_changed: bool) -> None:
+    """After an import replaced `device`'s times: drop its measurements (the cost regressor
+    would be fitted on another profile's timings) and, when the tensors changed, the layer
+    graph measured at the old input size."""
+    stale = [folder / f"{device}{MEASUREMENTS_SUFFIX}.csv"]
+    if tensors_changed:
+        stale.append(folder / "layers.csv")
+    for path in stale:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise ProfileError(f"cannot remove the stale {path}: {exc.strerror}") from None
 
 
-def check_tensors_compatible(folder: Path, new: bytes, what: str) -> None:
-    """Refuse to replace a folder's tensors.csv that other devices' files (not `what`'s) use."""
+def check_tensors_compatible(folder: Path, new: bytes, what: str) -> bool:
+    """Refuse to replace a folder's tensors.csv that other devices' files (not `what`'s) use;
+    True when the folder has a tensors.csv that `new` changes."""
     path = folder / "tensors.csv"
     if not path.is_file():
-        return
+        return False
     old = read_input(path, str(path), MAX_TABLE_BYTES)
     if old.replace(b"\r\n", b"\n").strip() == new.replace(b"\r\n", b"\n").strip():
-        return
+        return False
     own = {"tensors.csv", "layers.csv", f"{what}.csv", f"{what}{MEASUREMENTS_SUFFIX}.csv"}
     others = [p.name for p in folder.glob("*.csv") if p.name not in own]
     if others:
@@ -183,6 +188,7 @@ def check_tensors_compatible(folder: Path, new: bytes, what: str) -> None:
             f"{folder}: holds {', '.join(sorted(others))} measured with other tensor sizes; "
             "write this profile elsewhere with --out DIR"
         )
+    return True
 
 
 def read_measurements(path: Path) -> list[Measurement]:

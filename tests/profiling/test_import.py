@@ -181,6 +181,9 @@ def test_an_existing_device_is_replaced_only_with_force(tmp_path, user_root, cap
     argv = ["profile", "import", "--model", "mobilenet", "--device", "host", "--csv"]
     assert main([*argv, str(first)]) == 0
     (folder / "host_measurements.csv").write_text("measured\n")  # as 'cnnpc profile' leaves it
+    (folder / "layers.csv").write_text("layers at the measured size\n")
+    tensors = (folder / "tensors.csv").read_text()
+    (folder / "tensors.csv").write_text(tensors.replace(",224,", ",64,"))  # measured at 64
     second = _write_csv(tmp_path / "b.csv", [[str(i), "9", "9", "9"] for i in range(8)])
     before = _tree(tmp_path)
     assert main([*argv, str(second)]) == 2
@@ -190,6 +193,8 @@ def test_an_existing_device_is_replaced_only_with_force(tmp_path, user_root, cap
     assert main([*argv, str(second), "--force"]) == 0
     assert [s.end_ms for s in load_profile("mobilenet", "host").segments] == [9.0] * 8
     assert not (folder / "host_measurements.csv").exists()  # they measured the old profile
+    assert not (folder / "layers.csv").exists()  # the graph of the old input size
+    assert (folder / "tensors.csv").read_text() == tensors
 
 
 @pytest.mark.parametrize(
