@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 from cnnpc._files import check_input_file
 from cnnpc.cli._common import (
     accuracy_floor,
+    bounded_float,
     bounded_int,
     library_type,
     positive_float,
-    positive_int,
     print_json,
     seed_int,
 )
@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from cnnpc.storage import BestPlan
 
 DEFAULT_TRIALS = 12
+MAX_TRIALS = 1_000_000
+"""Optuna's samplers slow with every stored trial: a million is weeks of sampling alone."""
+MAX_TIMEOUT_S = 365 * 86_400.0
+MAX_EPOCHS = 10_000
+"""Fine-tune epochs per candidate: the default budget is 3."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,12 +55,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--strategy", choices=("tpe", "random", "exhaustive", "cnnpc"), default="tpe")
     p.add_argument(
         "--trials",
-        type=positive_int,
+        type=bounded_int(1, MAX_TRIALS, name="trials"),
         default=DEFAULT_TRIALS,
-        help=f"total trials ({DEFAULT_TRIALS})",
+        help=f"total trials ({DEFAULT_TRIALS}; at most {MAX_TRIALS:,})",
     )
     p.add_argument(
-        "--timeout", type=positive_float, default=None, metavar="S", help="stop after S s"
+        "--timeout",
+        type=bounded_float(0, MAX_TIMEOUT_S, open_low=True, name="seconds"),
+        default=None,
+        metavar="S",
+        help="stop after S s (at most a year)",
     )
     p.add_argument(
         "--heartbeat",
@@ -82,7 +91,10 @@ def add_accuracy_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=seed_int, default=0)
     add_storage_argument(p)
     p.add_argument(
-        "--epochs", type=positive_int, default=None, help="fine-tune epochs per candidate"
+        "--epochs",
+        type=bounded_int(1, MAX_EPOCHS, name="epochs"),
+        default=None,
+        help=f"fine-tune epochs per candidate (at most {MAX_EPOCHS:,})",
     )
     p.add_argument("--data", default=None, metavar="DIR", help="your data: one folder per class")
     p.add_argument("--weights", default=None, metavar="FILE", help="your trained Keras model")

@@ -9,9 +9,9 @@ from typing import Any
 
 from cnnpc.cli._common import (
     accuracy_floor,
+    bounded_int,
     format_table,
     library_type,
-    nonnegative_int,
     print_json,
 )
 from cnnpc.cli._plan import add_link_arguments, link_options
@@ -22,6 +22,8 @@ from cnnpc.cli._search import (
     table_path,
 )
 
+MAX_FINETUNES = 1_000_000
+"""Each fine-tune takes seconds to minutes: a larger budget is a typo."""
 SUPERNET_ESTIMATES = 1_000_000
 """No cap on supernet estimates (seconds each): every point's walk gets the ones it needs."""
 
@@ -52,7 +54,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--max-finetunes",
-        type=nonnegative_int,
+        type=bounded_int(0, MAX_FINETUNES, name="fine-tunes"),
         default=DEFAULT_MAX_FINETUNES,
         metavar="N",
         help=f"fine-tunes the sweep may spend ({DEFAULT_MAX_FINETUNES}; 0: only what is "

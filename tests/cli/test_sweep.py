@@ -51,6 +51,7 @@ def test_sweep_table_two_devices(tmp_path, synthetic, capsys):
         (["--bandwidth", "1:x:1"], "is not a number"),
         (["--bandwidth", "1:5", "--json"], "START:STOP:STEP"),
         (["--bandwidth", "1:5:1", "--max-finetunes", "-1"], "must be >= 0"),
+        (["--bandwidth", "1:5:1", "--max-finetunes", "10000000"], "must be <= 1000000"),
         (["--bandwidth", "1:5:1", "--device", "MI9"], "unknown device"),
         (["--bandwidth", "1:5:1", "--acc-floor", "1.5"], "--acc-floor: must be in (0, 1]"),
         (["--bandwidth", "1:5:1", "--png", "/nonexistent/dir/x.png"], "does not exist"),
