@@ -211,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
         TrialEvent,
         run_search,
     )
-    from cnnpc.storage import Storage, display_url, resolve_url
+    from cnnpc.storage import Storage, display_url, existing_storage, resolve_url
 
     liveness = Liveness(
         heartbeat_s=DEFAULT_HEARTBEAT_S if args.heartbeat is None else args.heartbeat,
@@ -232,8 +232,10 @@ def run(args: argparse.Namespace) -> int:
     )
     stand_in = settings.planner().profile.stand_in  # validates model/device before heavy work
     checked = check_accuracy_inputs(args)
-    storage = Storage(resolve_url(args.storage))
-    source = accuracy_source(args, checked)
+    url = resolve_url(args.storage)
+    storage = existing_storage(url)
+    source = accuracy_source(args, checked)  # may load --weights and train: a refusal there
+    storage = storage or Storage(url)  # leaves no new database behind
     progress, task = _progress(quiet=not sys.stderr.isatty() and args.json)
 
     def on_trial(event: TrialEvent) -> None:

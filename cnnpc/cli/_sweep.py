@@ -74,7 +74,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cnnpc._files import check_file_targets
-    from cnnpc.storage import Storage, display_url, resolve_url
+    from cnnpc.storage import Storage, display_url, existing_storage, resolve_url
     from cnnpc.sweep import SweepSettings, parse_devices, run_sweep
 
     settings = SweepSettings(
@@ -91,8 +91,10 @@ def run(args: argparse.Namespace) -> int:
         settings.planner(device, settings.bandwidths[0])
     check_file_targets(p for p in (args.png, args.xlsx) if p is not None)
     checked = check_accuracy_inputs(args, whole_table=True)
-    storage = Storage(resolve_url(args.storage))
-    source = accuracy_source(args, checked)
+    url = resolve_url(args.storage)
+    storage = existing_storage(url)
+    source = accuracy_source(args, checked)  # may load --weights and train: a refusal there
+    storage = storage or Storage(url)  # leaves no new database behind
     if table_path(args) is not None:  # a table: its rows are the measurements, nothing is tuned
         from cnnpc.accuracy import preload
 

@@ -17,6 +17,7 @@ from cnnpc.storage._errors import (
     StorageConflictError,
     StorageError,
 )
+from cnnpc.storage._open import existing_storage
 from cnnpc.storage._plan import Baselines, BestPlan, Tiers, breakdown_from
 from cnnpc.storage._records import (
     BestPlanRecord,
@@ -56,6 +57,7 @@ __all__ = [
     "TrialRecord",
     "breakdown_from",
     "display_url",
+    "existing_storage",
     "optuna_engine_kwargs",
     "resolve_url",
 ]

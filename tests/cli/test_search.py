@@ -98,3 +98,30 @@ def test_negative_seed_exit_2(tmp_path, capsys):
     assert exc.value.code == 2
     assert "--seed: must be >= 0" in capsys.readouterr().err
     assert not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.parametrize("command", ["search", "sweep"])
+def test_a_source_that_refuses_leaves_no_database(command, tmp_path, capsys, monkeypatch):
+    """The model and its weights are checked when the accuracy source opens (a bad --weights
+    file, say): that happens before a new database is created, with or without --storage."""
+    import cnnpc.search._oracle_source as mod
+    from cnnpc.errors import InputError
+
+    def refuse(*args, **kwargs):
+        raise InputError("--weights bad.h5: not a readable HDF5 file")
+
+    monkeypatch.setattr(mod, "oracle_source", refuse)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CNNPC_STORAGE", raising=False)
+    bandwidth = "10" if command == "search" else "1,10"
+    args = [command, "--model", "mobilenet", "--device", "MI8", "--bandwidth", bandwidth]
+    args += ["--acc-floor", "0.9"]
+    for extra in ([], ["--storage", f"sqlite:///{tmp_path / 'sub' / 'x.db'}"]):
+        assert main([*args, *extra]) == 2
+        err = capsys.readouterr().err
+        assert "not a readable HDF5 file" in err and err.count("\n") == 1
+        assert list(tmp_path.iterdir()) == []
+    bad = ["--storage", f"sqlite:///{tmp_path / 'file' / 'x.db'}"]
+    (tmp_path / "file").write_text("")  # the database's folder is a file: refused before
+    assert main([*args, *bad]) == 2
+    assert "not a folder" in capsys.readouterr().err

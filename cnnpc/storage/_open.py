@@ -1,0 +1,27 @@
+"""Opening a database only once a command is sure to write to it.
+
+A command whose inputs are checked by heavy work (loading a model file, training a baseline)
+must not leave a new, empty database behind when that work refuses them.
+"""
+
+from __future__ import annotations
+
+from cnnpc._files import check_files_in
+from cnnpc.storage._errors import StorageError
+from cnnpc.storage._storage import Storage
+from cnnpc.storage._url import parse_url, sqlite_path
+
+
+def existing_storage(url: str) -> Storage | None:
+    """The database at `url` when it exists already (a server's always does: connecting
+    creates nothing, and a bad URL or an unreachable server fails now, before the heavy work);
+    None for a SQLite file still to be made, once it is known it can be made. Open it with
+    `Storage(url)` after the heavy work."""
+    parse_url(url)
+    path = sqlite_path(url)
+    if path is None or path.exists():
+        return Storage(url, create=False)
+    if path.is_symlink():
+        raise StorageError(f"{path} is a symbolic link to nothing, not a database file")
+    check_files_in(path.parent, [path.name])
+    return None
