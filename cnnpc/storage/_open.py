@@ -7,7 +7,6 @@ must not leave a new, empty database behind when that work refuses them.
 from __future__ import annotations
 
 from cnnpc._files import check_files_in
-from cnnpc.storage._errors import StorageError
 from cnnpc.storage._storage import Storage
 from cnnpc.storage._url import parse_url, sqlite_path
 
@@ -21,7 +20,5 @@ def existing_storage(url: str) -> Storage | None:
     path = sqlite_path(url)
     if path is None or path.exists():
         return Storage(url, create=False)
-    if path.is_symlink():
-        raise StorageError(f"{path} is a symbolic link to nothing, not a database file")
     check_files_in(path.parent, [path.name])
     return None

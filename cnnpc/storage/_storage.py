@@ -74,19 +74,16 @@ class Storage:
     def __init__(self, url: str, *, create: bool = True, ensure_schema: bool = True) -> None:
         self._url = url
         path = sqlite_path(url)
-        if path is not None:
-            if path.is_dir():
-                raise StorageError(f"{path} is a directory, not a database file")
-            if not path.exists():
-                if not create:
-                    raise NoDatabaseError(
-                        f"no cnnpc database at {path} (run 'cnnpc search' first, or name "
-                        "another with --storage or CNNPC_STORAGE)"
-                    )
-                try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise StorageError(f"cannot create {path.parent}: {exc.strerror}") from None
+        if path is not None and not path.exists():  # sqlite_path: absent or a regular file
+            if not create:
+                raise NoDatabaseError(
+                    f"no cnnpc database at {path} (run 'cnnpc search' first, or name "
+                    "another with --storage or CNNPC_STORAGE)"
+                )
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(f"cannot create {path.parent}: {exc.strerror}") from None
         self._engine = make_engine(url)
         self._factory = sessionmaker(bind=self._engine, expire_on_commit=False)
         if ensure_schema:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -174,7 +175,26 @@ def sqlite_path(url: str) -> Path | None:
     database = parsed.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
-    return Path(database)
+    return _check_sqlite_file(Path(database))
+
+
+def _check_sqlite_file(path: Path) -> Path:
+    """`path` if SQLite may open it: absent (it will be made) or a regular file. Why: SQLite
+    on a FIFO blocks, a dangling link would be created at its target, and an over-long name
+    is an OSError, not a one-line error."""
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        if path.is_symlink():
+            raise StorageError(f"{path} is a link to nothing, not a database file") from None
+        return path
+    except OSError as exc:
+        raise StorageError(f"cannot use database file {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise StorageError(f"{path} is a directory, not a database file")
+    if not stat.S_ISREG(st.st_mode):
+        raise StorageError(f"{path} is not a regular file, so not a database file")
+    return path
 
 
 def optuna_engine_kwargs(url: str) -> dict[str, Any]:

@@ -133,3 +133,24 @@ def test_no_command_prints_the_url_password(main, tmp_path, capsys, synthetic):
         assert "password=***" in printed or args[0] == "export", args
     assert "password=***" in (tmp_path / "plan.json").read_text()
     assert secret not in (tmp_path / "plan.json").read_text()
+
+
+def test_special_database_files_are_one_line(main, tmp_path, capsys):
+    """A FIFO (SQLite would block on it), a link to nothing (it would be created at the
+    target), a folder and an over-long name: one line, exit 2, nothing created."""
+    import os
+
+    os.mkfifo(tmp_path / "fifo.db")
+    (tmp_path / "dangling.db").symlink_to(tmp_path / "nowhere" / "x.db")
+    cases = [
+        ("fifo.db", "is not a regular file"),
+        ("dangling.db", "is a link to nothing"),
+        (".", "is a directory"),
+        ("a" * 300 + ".db", "File name too long"),
+    ]
+    for name, message in cases:
+        for command in (["db", "upgrade"], ["db", "current"], ["searches"]):
+            assert main([*command, "--storage", f"sqlite:///{name}"]) == 2, (name, command)
+            err = capsys.readouterr().err
+            assert message in err and err.count("\n") == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling.db", "fifo.db"]
