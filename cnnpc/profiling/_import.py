@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from cnnpc._files import MiB, read_input
+from cnnpc._files import MiB, check_input_file, read_input
 from cnnpc._resources import model_file
 from cnnpc.errors import InputError, ProfileError, first_line
 from cnnpc.profiles import TIERS, load_profile_dir, read_csv_rows
@@ -80,8 +80,8 @@ def check_replacing(folder: Path, device: str, force: bool) -> None:
 
 def find_npy(path: Path, model: str, device: str) -> Path:
     """A .npy file, or CNNPC's T_R.npy under `path` (``T_R.npy``, ``TR-<device>/``, ...)."""
-    if path.is_file():
-        return path
+    if path.exists() and not path.is_dir():  # a file: a FIFO or a device is one line
+        return check_input_file(path, str(path), MAX_NPY_BYTES)
     tried = [
         path / "T_R.npy",
         path / f"TR-{device}" / "T_R.npy",

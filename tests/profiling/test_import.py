@@ -227,6 +227,8 @@ def test_special_and_huge_inputs_are_one_line(tmp_path, user_root, capsys):
         (["--csv", str(tmp_path)], "not a regular file"),
         (["--csv", str(huge)], str(huge)),
         (["--cnnpc-npy", str(big_npy)], "-byte limit"),
+        (["--cnnpc-npy", str(fifo)], "it is a FIFO, not a regular file"),
+        (["--cnnpc-npy", "/dev/zero"], "it is a device, not a regular file"),
     ]
     for extra, message in cases:
         assert main([*argv, *extra]) == 2, extra
