@@ -67,3 +67,19 @@ def test_a_table_search_is_refused_before_training(kind, tmp_path, capsys, monke
     err = capsys.readouterr().err
     assert "took its accuracies from an accuracy table" in err and err.count("\n") == 1
     assert not (tmp_path / "p").exists() and (tmp_path / "r.db").read_bytes() == before
+
+
+def test_plan_provenance_masks_the_storage_password():
+    """plan.json (and every plan of a plan set) names its database through display_url."""
+    from types import SimpleNamespace
+
+    from cnnpc.deploy._search import provenance
+
+    search = SimpleNamespace(
+        id=1, model="mobilenet", device="MI8", mode="acc_floor", target=0.9, uplink_mbps=5.0,
+        bandwidth_mbps=10.0,
+    )  # fmt: skip
+    workload = SimpleNamespace(name="digits", input_size=64, classes=("0", "1"))
+    url = "postgresql+psycopg://u:TOPSECRET1@h/db?sslpassword=TOPSECRET2"
+    meta = provenance(search, url, SimpleNamespace(conventions="cnnpc"), workload, 64)
+    assert meta["search"]["storage"] == "postgresql+psycopg://u:***@h/db?sslpassword=***"
