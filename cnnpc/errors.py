@@ -29,5 +29,14 @@ class InfeasibleError(CnnpcError):
     """No plan satisfies the requested constraint (not bad input, so the CLI exits 1)."""
 
 
-class StandInNote(UserWarning):
+class Note(UserWarning):
+    """Something the user should know that is not an error: the CLI prints each once, as a
+    'note:' line on stderr."""
+
+
+class StandInNote(Note):
     """A device profile is a stand-in (not measured): the CLI prints it once per device."""
+
+
+class OwnCodeNote(Note):
+    """A registered model was added with --trust-code: using it runs code from its file."""

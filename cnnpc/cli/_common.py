@@ -166,3 +166,9 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}"
     return str(value)
+
+
+TRUST_CODE_HELP = (
+    "load the model file although its layers carry code (a Lambda, a custom layer): that code "
+    "runs on this machine; only for files you trust"
+)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnnpc.cli._common import (
+    TRUST_CODE_HELP,
     bounded_float,
     format_table,
     positive_int,
@@ -78,6 +79,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="your trained model (.keras/.h5) or weights (.weights.h5) for it (default: train "
         "a baseline on first use); models take RGB images scaled to [0, 1]",
     )
+    parser.add_argument("--trust-code", action="store_true", help=TRUST_CODE_HELP)
     parser.add_argument(
         "--image-size",
         type=positive_int,

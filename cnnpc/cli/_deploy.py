@@ -9,6 +9,7 @@ from typing import Any
 
 from cnnpc.cli._browse import search_id
 from cnnpc.cli._common import (
+    TRUST_CODE_HELP,
     format_table,
     library_type,
     nonnegative_float,
@@ -42,6 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--data", default=None, metavar="DIR", help="the search's --data, if any")
     p.add_argument("--weights", default=None, metavar="FILE", help="the search's --weights")
+    p.add_argument("--trust-code", action="store_true", help=TRUST_CODE_HELP)
     p.add_argument(
         "--adaptive",
         action="store_true",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
 from cnnpc import __version__
-from cnnpc.errors import CnnpcError, InfeasibleError, StandInNote
+from cnnpc.errors import CnnpcError, InfeasibleError, Note
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _notes() -> None:
-    """Stand-in profiles announce themselves once per device, as one 'note:' line on stderr."""
+    """Notes (a stand-in profile, a model that runs its own code) are one 'note:' line on
+    stderr, each once."""
     original = warnings.showwarning
     shown: set[str] = set()
 
@@ -70,7 +71,7 @@ def _notes() -> None:
         file: TextIO | None = None,
         line: str | None = None,
     ) -> None:
-        if issubclass(category, StandInNote):
+        if issubclass(category, Note):
             if str(message) not in shown:
                 shown.add(str(message))
                 print(f"note: {message}", file=sys.stderr)
@@ -78,7 +79,15 @@ def _notes() -> None:
             original(message, category, filename, lineno, file, line)
 
     warnings.showwarning = show
-    warnings.filterwarnings("always", category=StandInNote)
+    warnings.filterwarnings("always", category=Note)
+
+
+def _trust(args: argparse.Namespace) -> None:
+    """`--trust-code` beside `--weights FILE`: that file may run its own code (and says so)."""
+    if getattr(args, "trust_code", False) and getattr(args, "weights", None) is not None:
+        from cnnpc.models._modelfile import trust_model_file
+
+        trust_model_file(args.weights)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _trust(args)
         code: int = args.func(args)
     except InfeasibleError as exc:
         print(f"cnnpc {args.command}: {exc}", file=sys.stderr)

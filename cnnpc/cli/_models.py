@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import argparse
 
-from cnnpc.cli._common import bounded_int, format_table, print_json
+from cnnpc.cli._common import TRUST_CODE_HELP, bounded_int, format_table, print_json
+
+MAX_INPUT_SIZE = 1024
+"""Largest --input-size / --train-size: activations grow with its square (one 1024x1024x64
+float tensor is 256 MB); the applications are used at 600 at most."""
+MAX_CLASSES = 100_000
+"""Most --classes: the classifier's weights grow with it (MobileNetV2's at 100,000: 0.5 GB)."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,19 +40,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add.add_argument(
         "--input-size",
-        type=bounded_int(8, 4096, "--input-size"),
+        type=bounded_int(8, MAX_INPUT_SIZE, "--input-size"),
         metavar="PX",
         help="input size tensors are priced at (default: the file's, else 224)",
     )
     add.add_argument(
         "--train-size",
-        type=bounded_int(8, 4096, "--train-size"),
+        type=bounded_int(8, MAX_INPUT_SIZE, "--train-size"),
         metavar="PX",
         help="input size for training on the embedded digits data (default: the file's, else 32)",
     )
     add.add_argument(
         "--classes",
-        type=bounded_int(2, 1_000_000, "--classes"),
+        type=bounded_int(2, MAX_CLASSES, "--classes"),
         metavar="N",
         help="classes of the classifier (default: the file's, else 1000)",
     )
@@ -55,6 +61,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="LAYER,...",
         help="restrict the split candidates to these layers (default: every single-tensor cut)",
     )
+    add.add_argument("--trust-code", action="store_true", help=TRUST_CODE_HELP)
     add.add_argument("--json", action="store_true", help="print one JSON object")
     add.set_defaults(func=run_add)
     ls = actions.add_parser("list", help="registered models")
@@ -92,6 +99,7 @@ def run_add(args: argparse.Namespace) -> int:
         classes=args.classes,
         candidates=_candidates(args.candidates),
         train_size=args.train_size,
+        trust_code=args.trust_code,
     )
     report = describe(args.name)
     if args.json:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnnpc._files import check_input_file
 from cnnpc.cli._common import (
+    TRUST_CODE_HELP,
     accuracy_floor,
     bounded_float,
     bounded_int,
@@ -98,6 +99,7 @@ def add_accuracy_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--data", default=None, metavar="DIR", help="your data: one folder per class")
     p.add_argument("--weights", default=None, metavar="FILE", help="your trained Keras model")
+    p.add_argument("--trust-code", action="store_true", help=TRUST_CODE_HELP)
     p.add_argument(
         "--accuracy",
         type=library_type(_accuracy_option),

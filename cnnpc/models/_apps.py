@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import copy
 import json
-import zipfile
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cnnpc.errors import InputError, first_line
-from cnnpc.models._keras import keras, tf
+from cnnpc.errors import InputError, OwnCodeNote, first_line
+from cnnpc.models._keras import is_keras_layer, keras, keras_code, tf
+from cnnpc.models._modelfile import ModelFile, code_layers, read_model_file, refuse_code
 
 APPS: dict[str, str] = {
     "mobilenet": "MobileNet",
@@ -46,41 +48,86 @@ def app_function(app: str) -> str:
     return APPS[key]
 
 
+MAX_PARAMS = 250_000_000
+"""The most parameters a model cnnpc builds may have: 1 GB of float32 weights, several times
+that to train (VGG19 at 224x224 has 144 million); more exhausts memory or crashes TensorFlow."""
+
+
+def check_size(build: Callable[[], Any], what: str) -> None:
+    """Refuse a model with more than MAX_PARAMS parameters before any weight is allocated: it
+    is built in a throwaway graph, where variables have shapes but no memory."""
+    try:
+        with tf.Graph().as_default():
+            params = int(build().count_params())
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{what}: {first_line(exc)}") from None
+    finally:
+        keras.backend.clear_session()
+    if params > MAX_PARAMS:
+        raise InputError(
+            f"{what} has {params:,} parameters, over the {MAX_PARAMS:,} cnnpc builds (lower "
+            "--input-size or --classes)"
+        )
+
+
 def build_app(app: str, size: int, classes: int, bn_momentum: float | None = 0.9) -> Any:
     """A randomly initialised application at `size` x `size` with `classes` outputs."""
     function = getattr(keras.applications, app_function(app))
+    what = f"{app} at {size}x{size} with {classes:,} classes"
+
+    def build() -> Any:
+        return function(weights=None, input_shape=(size, size, 3), classes=classes)
+
+    check_size(build, what)
     try:
-        model = function(weights=None, input_shape=(size, size, 3), classes=classes)
+        model = build()
     except ValueError as exc:
-        raise InputError(f"{app} at {size}x{size}: {first_line(exc)}") from None
-    return model if bn_momentum is None else reconfigure(model, size, classes, bn_momentum)
+        raise InputError(f"{what}: {first_line(exc)}") from None
+    if bn_momentum is None:
+        return model
+    return from_config(model.get_config(), size, classes, bn_momentum)
 
 
-def load_saved(path: str | Path) -> Any:
-    """A saved Functional or Sequential model; anything else is a one-line error."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"--keras {path}: no such file or folder")
-    if not (path.is_dir() or path.suffix in (".keras", ".h5", ".hdf5")):
-        raise InputError(f"--keras {path}: expected a .keras or .h5 file or a SavedModel folder")
-    custom = custom_layers(path)
-    if custom:
-        raise InputError(
-            f"--keras {path}: custom layer(s) {', '.join(custom)} cannot be loaded: cnnpc needs "
-            "models built from Keras's own layers"
+def check_model_file(path: str | Path, option: str, trust_code: bool) -> ModelFile:
+    """Read a saved model's configuration and refuse layers that run code (see _modelfile),
+    before anything in the file is deserialized; `trust_code` skips the refusal."""
+    file = read_model_file(path, option)
+    if not trust_code:
+        refuse_code(file, is_keras_layer, option)
+    return file
+
+
+def load_checked(file: ModelFile, option: str, trust_code: bool) -> Any:
+    """Load a model file that check_model_file passed (Keras' safe mode unless trusted)."""
+    label = f"{option} {file.path}"
+    if trust_code and code_layers(file.config, is_keras_layer):
+        warnings.warn(
+            f"{label} was loaded with --trust-code: its layers run their own code",
+            OwnCodeNote,
+            stacklevel=2,
         )
     try:
-        model = keras.models.load_model(path, compile=False)
+        with keras_code(allowed=trust_code):
+            return keras.models.load_model(file.path, compile=False, safe_mode=not trust_code)
     except (ValueError, TypeError) as exc:
         text = first_line(exc)
         if "Unknown layer" in text or "custom" in text.lower():
             raise InputError(
-                f"--keras {path}: a custom layer cannot be loaded ({text}); cnnpc needs models "
-                "built from Keras layers"
+                f"{label}: a custom layer cannot be loaded ({text}); cnnpc needs models built "
+                "from Keras layers"
             ) from None
-        raise InputError(f"--keras {path}: not a Keras model: {text}") from None
-    except (OSError, KeyError, tf.errors.OpError) as exc:
-        raise InputError(f"--keras {path}: not a Keras model: {first_line(exc)}") from None
+        raise InputError(f"{label}: not a Keras model: {text}") from None
+    except (OSError, KeyError, IndexError, AttributeError, tf.errors.OpError) as exc:
+        raise InputError(f"{label}: not a Keras model: {first_line(exc)}") from None
+
+
+def load_saved(path: str | Path, trust_code: bool = False) -> Any:
+    """A saved Functional or Sequential model; anything else is a one-line error."""
+    path = Path(path)
+    file = check_model_file(path, "--keras", trust_code)
+    if file.config is None:
+        raise InputError(f"--keras {path}: holds weights only, no model (save the whole model)")
+    model = load_checked(file, "--keras", trust_code)
     if not isinstance(model, keras.Model) or not hasattr(model, "get_config"):
         raise InputError(f"--keras {path}: not a Keras model")
     config = model.get_config() if _is_graph(model) else {}
@@ -90,48 +137,6 @@ def load_saved(path: str | Path) -> Any:
             "or Sequential model"
         )
     return _as_functional(model)
-
-
-def _saved_config(path: Path) -> Any:
-    """The model config stored in a .keras (zip) or .h5 file; None when it cannot be read."""
-    try:
-        if path.suffix == ".keras" and zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                return json.loads(archive.read("config.json"))
-        if path.suffix in (".h5", ".hdf5"):
-            import h5py  # type: ignore[import-untyped]
-
-            with h5py.File(path, "r") as handle:
-                raw = handle.attrs.get("model_config")
-                if raw is not None:
-                    return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
-    except (OSError, KeyError, ValueError):
-        return None
-    return None
-
-
-def custom_layers(path: Path) -> list[str]:
-    """Layers of a saved model that are not Keras's own (as 'Class (name)'), read from its config
-    without loading it: loading one fails with an error that does not name it."""
-    config = _saved_config(path)
-    found: list[str] = []
-
-    def visit(node: Any) -> None:
-        if isinstance(node, dict):
-            cls, cfg = node.get("class_name"), node.get("config")
-            if isinstance(cls, str) and isinstance(cfg, dict) and "name" in cfg:
-                known = hasattr(keras.layers, cls) or cls in ("Functional", "Sequential", "Model")
-                if not known:
-                    found.append(f"{cls} ({cfg['name']})")
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, list):
-            for value in node:
-                visit(value)
-
-    if isinstance(config, dict):
-        visit(config.get("config", {}).get("layers", []))
-    return found
 
 
 def _is_graph(model: Any) -> bool:
@@ -149,9 +154,21 @@ def _as_functional(model: Any) -> Any:
     return keras.Model(inputs, x, name=model.name)
 
 
-def reconfigure(model: Any, size: int, classes: int, bn_momentum: float | None = 0.9) -> Any:
-    """The same architecture (fresh weights) at `size` x `size` input with `classes` outputs."""
-    return from_config(model.get_config(), size, classes, bn_momentum)
+def reconfigure(
+    model: Any,
+    size: int,
+    classes: int,
+    bn_momentum: float | None = 0.9,
+    trust_code: bool = False,
+) -> Any:
+    """The same architecture (fresh weights) at `size` x `size` input with `classes` outputs,
+    refused first if it would be too large to build (see check_size)."""
+    config = model.get_config()
+    check_size(
+        lambda: from_config(config, size, classes, bn_momentum, trust_code),
+        f"the model at {size}x{size} with {classes:,} classes",
+    )
+    return from_config(config, size, classes, bn_momentum, trust_code)
 
 
 def load_architecture(path: str | Path) -> dict[str, Any]:
@@ -167,7 +184,11 @@ def load_architecture(path: str | Path) -> dict[str, Any]:
 
 
 def from_config(
-    config: dict[str, Any], size: int, classes: int, bn_momentum: float | None = 0.9
+    config: dict[str, Any],
+    size: int,
+    classes: int,
+    bn_momentum: float | None = 0.9,
+    trust_code: bool = False,
 ) -> Any:
     """Build a functional config at `size` x `size` with `classes` outputs (fresh weights).
 
@@ -185,8 +206,10 @@ def from_config(
         if layer["class_name"] == "BatchNormalization" and bn_momentum is not None:
             cfg["momentum"] = bn_momentum
     _set_classes(config, classes)
+
     try:
-        return keras.Model.from_config(config)
+        with keras_code(allowed=trust_code):
+            return keras.Model.from_config(config)
     except (ValueError, TypeError) as exc:
         raise InputError(
             f"the model cannot be rebuilt at {size}x{size} with {classes} classes: "

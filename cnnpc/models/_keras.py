@@ -7,8 +7,10 @@ imported, so every other module takes ``tf``, ``keras`` and TF-MOT from here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
+from collections.abc import Iterator
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -43,8 +45,26 @@ _quiet_import()
 import tensorflow as tf  # noqa: E402
 import tensorflow_model_optimization as tfmot  # noqa: E402
 import tf_keras as keras  # noqa: E402
+from tf_keras.src.saving import serialization_lib as _serialization  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
 layers = keras.layers
 
-__all__ = ["keras", "layers", "tf", "tfmot"]
+# Keras rebuilds a Lambda layer's Python function from bytecode unless safe mode is on, and its
+# default (unset) is off: every deserialization in cnnpc is safe unless a model is trusted.
+_serialization.SAFE_MODE.safe_mode = True
+
+
+@contextlib.contextmanager
+def keras_code(allowed: bool) -> Iterator[None]:
+    """Deserialize with Lambda bytecode allowed (a model the user trusts) or refused."""
+    with _serialization.SafeModeScope(not allowed):
+        yield
+
+
+def is_keras_layer(class_name: str) -> bool:
+    """Whether `class_name` is one of Keras' own layers (TF-op layers name a TF function)."""
+    return hasattr(keras.layers, class_name) or class_name in ("TFOpLambda", "SlicingOpLambda")
+
+
+__all__ = ["is_keras_layer", "keras", "keras_code", "layers", "tf", "tfmot"]

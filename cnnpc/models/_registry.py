@@ -52,11 +52,15 @@ def _registered(name: str) -> ModelSpec:
         size: int, num_classes: int, alpha: float = 1.0, bn_momentum: float | None = 0.9
     ) -> Any:
         from cnnpc.models._apps import from_config, load_architecture
+        from cnnpc.models._keras import is_keras_layer
+        from cnnpc.models._modelfile import ModelFile, refuse_code
 
         if alpha != 1.0:
             raise InputError(f"model {name!r}: a width multiplier applies to shipped models only")
         config = load_architecture(entry.architecture_path)
-        return from_config(config, size, num_classes, bn_momentum)
+        if not entry.trust_code:
+            refuse_code(ModelFile(entry.architecture_path, "keras", config), is_keras_layer, name)
+        return from_config(config, size, num_classes, bn_momentum, entry.trust_code)
 
     return ModelSpec(
         name,

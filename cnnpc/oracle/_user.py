@@ -12,44 +12,38 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import h5py  # type: ignore[import-untyped]
-
 from cnnpc.compression import split_layer
 from cnnpc.errors import InputError, first_line
 from cnnpc.models import build_model, input_size
-from cnnpc.models._keras import keras, tf
+from cnnpc.models._apps import check_model_file, load_checked
+from cnnpc.models._keras import tf
 from cnnpc.models._measure import tensor_hwc
+from cnnpc.models._modelfile import ModelFile, is_trusted
 from cnnpc.oracle._baseline import Baseline
 from cnnpc.spaces import SearchSpace
 
 
+def _checked(path: Path) -> ModelFile:
+    """The file's configuration, read without running it; layers that carry code are refused
+    unless the user trusted this file (--trust-code)."""
+    return check_model_file(path, "--weights", is_trusted(path))
+
+
 def is_whole_model(path: Path) -> bool:
     """Whether `path` holds an architecture (True) or only weights (False)."""
-    if path.is_dir() or path.suffix == ".keras":
-        return True
     if path.name.endswith(".weights.h5"):
+        _checked(path)  # a regular, bounded HDF5 file
         return False
-    if path.suffix in (".h5", ".hdf5"):
-        try:
-            with h5py.File(path, "r") as handle:
-                return "model_config" in handle.attrs
-        except OSError:
-            raise InputError(f"--weights {path}: not a readable HDF5 file") from None
-    raise InputError(
-        f"--weights {path}: expected a .keras or .h5 model, a .weights.h5 file or a SavedModel "
-        "folder"
-    )
+    return _checked(path).config is not None
 
 
 def load_whole_model(path: str | Path) -> Any:
-    """Load a saved Keras model (not compiled); any failure is one line."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"--weights {path}: no such file")
-    try:
-        return keras.models.load_model(path, compile=False)
-    except (ValueError, OSError, TypeError, KeyError, tf.errors.OpError) as exc:
-        raise InputError(f"--weights {path}: cannot load the model: {first_line(exc)}") from None
+    """Load a saved Keras model (not compiled) after its layers are checked; failures are one
+    line."""
+    file = _checked(Path(path))
+    if file.config is None:
+        raise InputError(f"--weights {path}: holds weights only, no model")
+    return load_checked(file, "--weights", is_trusted(path))
 
 
 def saved_input_size(path: str | Path) -> int | None:

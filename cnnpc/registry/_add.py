@@ -40,8 +40,12 @@ def add_model(
     classes: int | None = None,
     candidates: Sequence[str] | None = None,
     train_size: int | None = None,
+    trust_code: bool = False,
 ) -> Added:
-    """Register a model: analyse its graph, write `<root>/<name>/` in the shipped format."""
+    """Register a model: analyse its graph, write `<root>/<name>/` in the shipped format.
+
+    A saved model whose layers carry code (a Lambda) is refused before it is read, unless
+    `trust_code`; the entry then remembers it and every later use says so."""
     if (keras_file is None) == (app is None):
         raise InputError("give exactly one of --keras FILE and --app APP")
     for label, value in (("--input-size", input_size), ("--train-size", train_size)):
@@ -71,13 +75,13 @@ def add_model(
         saved = None
     else:
         path = Path(str(keras_file))
-        saved = load_saved(path)
+        saved = load_saved(path, trust_code)
         own = model_input_size(saved)
         size = input_size or own or 224
         n_classes = classes or int(saved.output_shape[-1])
         model = saved if size == own and n_classes == int(saved.output_shape[-1]) else None
         if model is None:
-            model = reconfigure(saved, size, n_classes, bn_momentum=None)
+            model = reconfigure(saved, size, n_classes, bn_momentum=None, trust_code=trust_code)
         entry = ModelEntry(
             name=name,
             kind="keras",
@@ -87,6 +91,7 @@ def add_model(
             classes=n_classes,
             file=_MODEL_FILE,
             source=str(path.resolve()),
+            trust_code=trust_code,
         )
     analysis = analyse(model, candidates)
     entry = replace(

@@ -44,6 +44,8 @@ class ModelEntry:
     analysis_seconds: float = 0.0
     layers: int = 0
     cut_points: int = 0
+    trust_code: bool = False
+    """Added with --trust-code: its file carries code (a Lambda) that runs when it is built."""
 
     @property
     def architecture_path(self) -> Path:
@@ -57,6 +59,8 @@ class ModelEntry:
 
     def to_yaml(self) -> str:
         data = {k: v for k, v in asdict(self).items() if k != "folder"}
+        if not self.trust_code:
+            del data["trust_code"]  # entries of models without code read as before
         return "# cnnpc model registry entry (written by cnnpc models add)\n" + yaml.safe_dump(
             data, sort_keys=False
         )
@@ -98,4 +102,5 @@ def read_entry(path: Path) -> ModelEntry:
         analysis_seconds=float(raw.get("analysis_seconds", 0.0)),
         layers=int(raw.get("layers", 0)),
         cut_points=int(raw.get("cut_points", 0)),
+        trust_code=raw.get("trust_code", False) is True,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,13 +18,18 @@ from cnnpc._resources import (
     user_model_roots,
     user_models,
 )
-from cnnpc.errors import InputError
+from cnnpc.errors import InputError, OwnCodeNote
 from cnnpc.registry._entry import ARCHITECTURE_FILE, ModelEntry, read_entry
 
 _SHIPPED = {
     "mobilenet": ("MobileNetV2 (CNNPC's 7 candidates: 32, 16, 24, 32, 64, 96, 160 channels)", 64),
     "resnet": ("ResNet-18-style network (CNNPC's 4 candidates: 64, 64, 128, 256 channels)", 32),
 }
+
+
+MAX_NAME = 128
+"""Longest model name: a folder name, plus the hidden siblings' prefix and suffix, stays under
+the 255 bytes a file name may have."""
 
 
 def _shipped_entry(name: str) -> ModelEntry:
@@ -59,7 +65,14 @@ def model_entry(name: str) -> ModelEntry:
         raise InputError(
             f"unknown model {name!r} (registered: {valid}; add one with 'cnnpc models add')"
         )
-    return read_entry(folder / ENTRY_FILE)
+    entry = read_entry(folder / ENTRY_FILE)
+    if entry.trust_code:
+        warnings.warn(
+            f"model {name!r} was added with --trust-code: building it runs code from its file",
+            OwnCodeNote,
+            stacklevel=2,
+        )
+    return entry
 
 
 def fingerprint(name: str) -> str:
@@ -87,6 +100,11 @@ def saved_model_file(name: str) -> Path | None:
 
 def check_new_name(name: str) -> Path:
     """The folder a new model `name` will get; clashes and bad names are one-line errors."""
+    if len(name) > MAX_NAME:
+        raise InputError(
+            f"model name of {len(name)} characters: at most {MAX_NAME} (it names folders, and "
+            "their temporary siblings must fit the file system's 255)"
+        )
     if not name or not all(c.isalnum() or c in "-_" for c in name) or name[0] in "-_":
         raise InputError(
             f"model name {name!r}: use letters, digits, '-' and '_', starting with a letter or "
@@ -116,6 +134,9 @@ def remove_model(name: str) -> Path:
     folder = user_model_dir(name)
     if folder is None:
         raise InputError(f"no user model {name!r} (see 'cnnpc models list')")
+    if folder.is_symlink():  # an entry linked in from elsewhere: drop the link, not its target
+        folder.unlink()
+        return folder
     trash = folder.parent / f".rm-{name}-{os.getpid()}"
     folder.rename(trash)  # atomic: the name disappears at once
     shutil.rmtree(trash, ignore_errors=True)

@@ -84,7 +84,8 @@ def test_add_list_show_remove_and_unprunable_warning(roots, capsys):
     y = layers.Dense(2, name="head")(layers.GlobalAveragePooling2D(name="gap")(c))
     keras.Model(x, y).save(roots / "lam.h5")
     capsys.readouterr()
-    assert main(["models", "add", "lam", "--keras", str(roots / "lam.h5")]) == 0
+    _fails(capsys, ["models", "add", "lam", "--keras", str(roots / "lam.h5")], "'double' (Lambda)")
+    assert main(["models", "add", "lam", "--keras", str(roots / "lam.h5"), "--trust-code"]) == 0
     out = capsys.readouterr().out
     assert (
         "warning: conv is a split point but cannot be pruned" in out and "'double' (Lambda)" in out
