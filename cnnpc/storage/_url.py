@@ -94,14 +94,18 @@ def _is_secret(key: str) -> bool:
     return key in _SECRET_KEYS or any(word in key for word in _SECRET_WORDS)
 
 
+# Each pattern starts only where a word starts (the look-behinds), so a long input costs
+# linear time, not a scan from every character.
 # key=value where the key names a secret: in a URL's query (`&password=x`), a libpq DSN
 # (`password='x y'`), or an option inside another value (`options=-c password=x`).
 _SECRET_PAIR = re.compile(
-    r"(?P<key>[A-Za-z_][\w.-]*)(?P<eq>\s*=\s*)"
+    r"(?<![\w.-])(?P<key>[A-Za-z_][\w.-]*)(?P<eq>\s*=\s*)"
     r"(?P<value>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s&;,'\"]*)"
 )
 # scheme://user:password@ in any text (a URL the parser refused, a driver's message).
-_USERINFO = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^\s:/@?#]*):(?P<password>[^\s/?#]*)@")
+_USERINFO = re.compile(
+    r"(?<![\w+.-])(?P<head>[A-Za-z][\w+.-]*://[^\s:/@?#]*):(?P<password>[^\s/?#]*)@"
+)
 
 
 def _mask_text(text: str) -> str:
