@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from cnnpc.errors import InputError
-from cnnpc.latency import check_number
+from cnnpc.latency import MAX_MS, check_ms, check_number, check_rate
 
 T = TypeVar("T")
 
@@ -28,23 +28,45 @@ def library_type(parse: Callable[[str], T]) -> Callable[[str], T]:
     return convert
 
 
-def _number(text: str, strict: bool) -> float:
-    """A finite number >= 0 (> 0 with `strict`): the library's one numeric check."""
+MAX_FLOAT = 1e9
+"""Largest value of any other numeric option: far beyond any real count, rate or time, and far
+from where sums and products of them overflow."""
+MIN_POSITIVE = 1e-9
+"""Smallest value of an option that must be > 0: dividing by less (1e-320) overflows to inf."""
+
+
+def _number(text: str, check: Callable[[float], float]) -> float:
+    """`text` as a float checked by the library's one numeric check."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    return library_type(lambda _: check_number("", value, strict=strict))(text)
+    return library_type(lambda _: check(value))(text)
 
 
 def positive_float(text: str) -> float:
-    """argparse type: a finite real number > 0 (rejects 0, negatives, nan and inf)."""
-    return _number(text, strict=True)
+    """argparse type: a finite number in [1e-9, 1e9] (rejects 0, negatives, nan, inf, 1e308)."""
+    return _number(text, lambda v: check_number("", v, minimum=MIN_POSITIVE, maximum=MAX_FLOAT))
 
 
 def nonnegative_float(text: str) -> float:
-    """argparse type: a finite real number >= 0 (latencies, overheads)."""
-    return _number(text, strict=False)
+    """argparse type: a finite number in [0, 1e9]."""
+    return _number(text, lambda v: check_number("", v, maximum=MAX_FLOAT))
+
+
+def rate_mbps(text: str) -> float:
+    """argparse type: a link rate in Mbps, 1 kbit/s to 1 Tbit/s (the library's range)."""
+    return _number(text, lambda v: check_rate("", v))
+
+
+def budget_ms(text: str) -> float:
+    """argparse type: a latency budget in ms, > 0 and at most one hour."""
+    return _number(text, lambda v: check_number("", v, strict=True, maximum=MAX_MS))
+
+
+def time_ms(text: str) -> float:
+    """argparse type: a latency, overhead or budget in ms, 0 to one hour (the library's range)."""
+    return _number(text, lambda v: check_ms("", v))
 
 
 def bounded_float(

@@ -13,9 +13,9 @@ from cnnpc.cli._common import (
     format_table,
     library_type,
     nonnegative_float,
-    positive_float,
     positive_int,
     print_json,
+    rate_mbps,
 )
 from cnnpc.cli._db import add_storage_argument
 from cnnpc.errors import InputError
@@ -74,7 +74,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--upload-rate",
-        type=positive_float,
+        type=rate_mbps,
         default=None,
         metavar="MBPS",
         help="with --upload: rate of the upload (default: the search's uplink)",

@@ -9,11 +9,12 @@ from typing import Any
 from cnnpc.cli._common import (
     BREAKDOWN_HEADERS,
     breakdown_cells,
+    budget_ms,
     format_table,
     keep_spec,
-    nonnegative_float,
-    positive_float,
     print_json,
+    rate_mbps,
+    time_ms,
 )
 from cnnpc.latency import MBIT_SI, Compression
 from cnnpc.planner import MODE_LABELS, LinkOptions, Planner, planner_for
@@ -22,7 +23,7 @@ from cnnpc.profiles import Profile, list_profiles, load_profile
 
 def add_link_arguments(
     p: argparse.ArgumentParser,
-    bandwidth_type: Callable[[str], Any] = positive_float,
+    bandwidth_type: Callable[[str], Any] = rate_mbps,
     bandwidth_help: str = "edge->cloud Mbps",
     bandwidth_default: float | None = None,
 ) -> None:
@@ -38,18 +39,18 @@ def add_link_arguments(
         help=bandwidth_help,
     )
     p.add_argument(
-        "--uplink", type=positive_float, default=20.0, metavar="MBPS", help="end->edge Mbps (20)"
+        "--uplink", type=rate_mbps, default=20.0, metavar="MBPS", help="end->edge Mbps (20)"
     )
     p.add_argument(
         "--uplink-latency",
-        type=nonnegative_float,
+        type=time_ms,
         default=0.0,
         metavar="MS",
         help="end->edge one-way latency; a plan using the link pays it there and back (0)",
     )
     p.add_argument(
         "--latency",
-        type=nonnegative_float,
+        type=time_ms,
         default=0.0,
         metavar="MS",
         help="edge->cloud one-way latency; a plan using the link pays it there and back (0)",
@@ -63,7 +64,7 @@ def add_link_arguments(
     )
     p.add_argument(
         "--overhead-ms",
-        type=nonnegative_float,
+        type=time_ms,
         default=None,
         metavar="MS",
         help="fixed per-inference overhead (default 1.66 = CNNPC's 0.53 + 1.13)",
@@ -141,7 +142,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--latency-budget",
-        type=positive_float,
+        type=budget_ms,
         default=None,
         metavar="MS",
         help="also find the plan that meets this budget with the least traffic",

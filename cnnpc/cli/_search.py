@@ -12,8 +12,8 @@ from cnnpc.cli._common import (
     accuracy_floor,
     bounded_float,
     bounded_int,
+    budget_ms,
     library_type,
-    positive_float,
     print_json,
     seed_int,
 )
@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     goal.add_argument(
         "--latency-budget",
-        type=positive_float,
+        type=budget_ms,
         metavar="MS",
         help="maximise accuracy with latency <= MS",
     )

@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cnnpc.cli._common import format_table, keep_spec, positive_float, positive_int, print_json
+from cnnpc.cli._common import (
+    bounded_float,
+    format_table,
+    keep_spec,
+    positive_int,
+    print_json,
+    rate_mbps,
+)
 from cnnpc.cli._plan import add_link_arguments, link_options
 from cnnpc.errors import InputError
 
@@ -29,24 +36,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--upload-rate",
-        type=positive_float,
+        type=rate_mbps,
         default=None,
         metavar="MBPS",
         help="rate of the model upload (default: the end->edge uplink)",
     )
     p.add_argument(
         "--query-rate",
-        type=positive_float,
+        type=bounded_float(0.0, 1e6, open_low=True, name="queries per second"),
         default=1.0,
         metavar="QPS",
-        help="queries per second issued during the upload (1)",
+        help="queries per second issued during the upload (1; at most 1e6)",
     )
     p.add_argument(
         "--param-bytes",
-        type=positive_float,
+        type=bounded_float(0.125, 8.0, name="bytes per parameter"),
         default=4.0,
         metavar="B",
-        help="bytes per parameter: 4 for fp32 weights (default), 1 for int8",
+        help="bytes per parameter: 4 for fp32 weights (default), 1 for int8 (0.125 to 8)",
     )
     p.add_argument(
         "--keep",

@@ -10,8 +10,11 @@ from cnnpc.latency._calibration import (
 )
 from cnnpc.latency._model import (
     CNNPC_OVERHEAD_MS,
+    MAX_MBPS,
+    MAX_MS,
     MBIT_BINARY,
     MBIT_SI,
+    MIN_MBPS,
     NO_COMPRESSION,
     Breakdown,
     Compression,
@@ -21,15 +24,20 @@ from cnnpc.latency._model import (
     ProfileArrays,
     PruneCompute,
     breakdown,
+    check_ms,
     check_number,
+    check_rate,
     cost_tables,
     kept_channels,
 )
 
 __all__ = [
     "CNNPC_OVERHEAD_MS",
+    "MAX_MBPS",
+    "MAX_MS",
     "MBIT_BINARY",
     "MBIT_SI",
+    "MIN_MBPS",
     "NO_COMPRESSION",
     "Breakdown",
     "Calibration",
@@ -41,7 +49,9 @@ __all__ = [
     "PruneCompute",
     "breakdown",
     "calibration_path",
+    "check_ms",
     "check_number",
+    "check_rate",
     "cost_tables",
     "find_calibration",
     "kept_channels",

@@ -26,20 +26,48 @@ PruneCompute = Literal["none", "linear"]
 MBIT_SI = 1_000_000.0
 MBIT_BINARY = float(2**20)
 CNNPC_OVERHEAD_MS = 0.53 + 1.13
+MIN_MBPS = 1e-3
+MAX_MBPS = 1e6
+"""Link rates cnnpc prices, in Mbps: 1 kbit/s to 1 Tbit/s. Outside that no link exists, and a
+rate near 0 (1e-320) overflows the transfer time to inf."""
+MAX_MS = 3_600_000.0
+"""Longest latency, overhead or budget, in ms (one hour): beyond it no plan is interactive, and
+1e308 ms would overflow every sum to inf."""
 
 
-def check_number(name: str, value: object, *, minimum: float = 0.0, strict: bool = False) -> float:
-    """The one numeric check: finite and >= `minimum` (> with `strict`), else a one-line error."""
+def check_number(
+    name: str,
+    value: object,
+    *,
+    minimum: float = 0.0,
+    strict: bool = False,
+    maximum: float = math.inf,
+) -> float:
+    """The one numeric check: finite, >= `minimum` (> with `strict`) and <= `maximum`, else a
+    one-line error."""
     bound = ">" if strict else ">="
+    what = f"{name} must be" if name else "must be"
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
         or not math.isfinite(value)
         or (value <= minimum if strict else value < minimum)
     ):
-        what = f"{name} must be" if name else "must be"
-        raise InputError(f"{what} a finite number {bound} {minimum:g}, got {value!r}")
+        upto = f" and <= {maximum:g}" if math.isfinite(maximum) else ""
+        raise InputError(f"{what} a finite number {bound} {minimum:g}{upto}, got {value!r}")
+    if value > maximum:
+        raise InputError(f"{what} <= {maximum:g}, got {value!r}")
     return float(value)
+
+
+def check_rate(name: str, value: object) -> float:
+    """A link rate in Mbps within [MIN_MBPS, MAX_MBPS]."""
+    return check_number(name, value, minimum=MIN_MBPS, maximum=MAX_MBPS)
+
+
+def check_ms(name: str, value: object) -> float:
+    """A latency, overhead or budget in ms within [0, MAX_MS]."""
+    return check_number(name, value, maximum=MAX_MS)
 
 
 @dataclass(frozen=True)
@@ -61,10 +89,11 @@ class Links:
     message_ms: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("uplink_mbps", "bandwidth_mbps", "mbit_bits"):
-            check_number(name, getattr(self, name), strict=True)
+        for name in ("uplink_mbps", "bandwidth_mbps"):
+            check_rate(name, getattr(self, name))
+        check_number("mbit_bits", self.mbit_bits, strict=True)
         for name in ("uplink_latency_ms", "latency_ms", "uplink_message_ms", "message_ms"):
-            check_number(name, getattr(self, name))
+            check_ms(name, getattr(self, name))
 
     def ms(self, n_bytes: FloatArray | float, mbps: float) -> FloatArray | float:
         """Milliseconds to send `n_bytes` at `mbps`."""
@@ -99,7 +128,7 @@ class Conventions:
     prune_compute: PruneCompute = "none"
 
     def __post_init__(self) -> None:
-        check_number("overhead_ms", self.overhead_ms)
+        check_ms("overhead_ms", self.overhead_ms)
         if self.bytes_per_element is not None:
             check_number("bytes_per_element", self.bytes_per_element, strict=True)
         if self.prune_compute not in ("none", "linear"):

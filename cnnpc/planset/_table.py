@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from cnnpc.errors import CnnpcError, InputError
-from cnnpc.latency import Links, check_number
+from cnnpc.latency import Links, check_number, check_rate
 
 PLANSET_FILE = "planset.json"
 PLANSET_KIND = "cnnpc.planset"
@@ -291,8 +291,8 @@ def bandwidth_range(text: str) -> tuple[float, float]:
         lo, hi = float(low), float(high)
     except ValueError:
         raise InputError(f"expected START:STOP Mbps (numbers), got {text!r}") from None
-    check_number("START", lo, strict=True)
-    check_number("STOP", hi, strict=True)
+    check_rate("START", lo)
+    check_rate("STOP", hi)
     if not hi > lo:
         raise InputError(f"STOP must be > START, got {text!r}")
     return lo, hi

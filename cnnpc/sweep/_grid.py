@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from cnnpc.errors import InputError
+from cnnpc.latency import check_rate
 
 MAX_POINTS = 10_000
 
@@ -36,9 +37,10 @@ def _number(part: str, text: str) -> float:
         value = float(part)
     except ValueError:
         raise InputError(f"bandwidth grid {text!r}: {part.strip()!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise InputError(f"bandwidth grid {text!r}: values must be finite numbers > 0")
-    return value
+    try:
+        return check_rate("", value)
+    except InputError as exc:
+        raise InputError(f"bandwidth grid {text!r}: {part.strip()!r} {exc}") from None
 
 
 def parse_devices(text: str) -> tuple[str, ...]:

@@ -11,7 +11,10 @@ from cnnpc.cli import main
     ("extra", "message"),
     [
         (["--adaptive", "--bandwidth", "5:2"], "STOP must be > START"),
-        (["--adaptive", "--bandwidth", "0:2"], "START must be a finite number > 0"),
+        (
+            ["--adaptive", "--bandwidth", "0:2"],
+            "START must be a finite number >= 0.001 and <= 1e+06",
+        ),
         (["--adaptive", "--bandwidth", "2"], "expected START:STOP"),
         (["--bandwidth", "2:5"], "--adaptive and --bandwidth START:STOP go together"),
         (["--adaptive"], "--adaptive and --bandwidth START:STOP go together"),

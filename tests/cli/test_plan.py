@@ -81,19 +81,27 @@ def test_profiles_lists_models(capsys):
         (["--model", "mobilenet", "--device", "S20", "--bandwidth", "10"], "valid: MI8, MI8SE"),
         (
             ["--model", "mobilenet", "--device", "MI8", "--bandwidth", "0"],
-            "--bandwidth: must be a finite number > 0",
+            "--bandwidth: must be a finite number >= 0.001 and <= 1e+06",
         ),
         (
             ["--model", "mobilenet", "--device", "MI8", "--bandwidth", "-3"],
-            "must be a finite number > 0",
+            "must be a finite number >= 0.001 and <= 1e+06",
         ),
         (
             ["--model", "mobilenet", "--device", "MI8", "--bandwidth", "nan"],
-            "must be a finite number > 0",
+            "must be a finite number >= 0.001 and <= 1e+06",
         ),
         (
             ["--model", "mobilenet", "--device", "MI8", "--bandwidth", "inf"],
-            "must be a finite number > 0",
+            "must be a finite number >= 0.001 and <= 1e+06",
+        ),
+        (
+            ["--model", "mobilenet", "--device", "MI8", "--bandwidth", "1e-320"],
+            "must be a finite number >= 0.001 and <= 1e+06, got 1e-320",
+        ),
+        (
+            ["--model", "mobilenet", "--device", "MI8", "--bandwidth", "10", "--latency", "1e308"],
+            "--latency: must be <= 3.6e+06, got 1e+308",
         ),
         (
             ["--model", "mobilenet", "--device", "MI8", "--bandwidth", "fast"],
