@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+MAX_MESSAGE = 400
+"""The longest error line printed: a message that quotes a 5,000-character value is cut."""
+
+
+def printable(text: str, limit: int = MAX_MESSAGE) -> str:
+    """`text` safe for a terminal line: control characters (escape sequences, newlines) shown
+    as escapes, at most `limit` characters. Every error line cnnpc prints goes through here."""
+    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return out if len(out) <= limit else out[: limit - 1] + "…"
+
 
 def first_line(exc: BaseException) -> str:
     """An exception's message as one line (at most 200 characters) for a one-line error."""

@@ -14,14 +14,14 @@ from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
 from cnnpc import __version__
-from cnnpc.errors import CnnpcError, InfeasibleError, Note
+from cnnpc.errors import CnnpcError, InfeasibleError, Note, printable
 
 
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors are one line on stderr and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"{printable(f'{self.prog}: error: {message}')} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +74,7 @@ def _notes() -> None:
         if issubclass(category, Note):
             if str(message) not in shown:
                 shown.add(str(message))
-                print(f"note: {message}", file=sys.stderr)
+                print(printable(f"note: {message}"), file=sys.stderr)
         else:
             original(message, category, filename, lineno, file, line)
 
@@ -98,10 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _trust(args)
         code: int = args.func(args)
     except InfeasibleError as exc:
-        print(f"cnnpc {args.command}: {exc}", file=sys.stderr)
+        print(printable(f"cnnpc {args.command}: {exc}"), file=sys.stderr)
         return 1
     except CnnpcError as exc:
-        print(f"cnnpc {args.command}: error: {exc}", file=sys.stderr)
+        print(printable(f"cnnpc {args.command}: error: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"cnnpc {args.command}: interrupted", file=sys.stderr)

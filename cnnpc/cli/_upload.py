@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--query-rate",
-        type=bounded_float(0.0, 1e6, open_low=True, name="queries per second"),
+        type=bounded_float(1e-6, 1e6, name="queries per second"),
         default=1.0,
         metavar="QPS",
         help="queries per second issued during the upload (1; at most 1e6)",

@@ -52,8 +52,14 @@ def test_infeasible_floor_exits_0_with_message(tmp_path, synthetic, capsys):
         (["--acc-floor", "0"], "argument --acc-floor: must be in (0, 1]"),
         (["--acc-floor", "nan"], "argument --acc-floor: must be in (0, 1]"),
         (["--acc-floor", "high"], "argument --acc-floor: 'high' is not a number"),
-        (["--latency-budget", "0"], "argument --latency-budget: must be a finite number > 0"),
-        (["--latency-budget", "-5"], "argument --latency-budget: must be a finite number > 0"),
+        (
+            ["--latency-budget", "0"],
+            "argument --latency-budget: must be a finite number >= 0.001 and <= 3.6e+06",
+        ),
+        (
+            ["--latency-budget", "-5"],
+            "argument --latency-budget: must be a finite number >= 0.001 and <= 3.6e+06",
+        ),
         (["--acc-floor", "0.9", "--trials", "0"], "--trials: must be >= 1"),
         (["--acc-floor", "0.9", "--trials", "100000000000"], "--trials: must be <= 1000000"),
         (["--acc-floor", "0.9", "--timeout", "1e308"], "--timeout: must be in (0, 3.1536e+07]"),

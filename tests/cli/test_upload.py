@@ -65,7 +65,7 @@ def test_upload_plan_never_imports_tensorflow():
     ("extra", "message"),
     [
         (["--upload-rate", "0"], "must be a finite number >= 0.001 and <= 1e+06"),
-        (["--query-rate", "-1"], "must be in (0, 1e+06], got '-1'"),
+        (["--query-rate", "-1"], "must be in [1e-06, 1e+06], got '-1'"),
         (["--keep", "block3=2"], "keep fraction must be in (0, 1]"),
         (["--keep", "block3=0.5", "--search", "1"], "not both"),
         (["--device", "MI9"], "unknown device"),
