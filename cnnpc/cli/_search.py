@@ -213,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
         TrialEvent,
         run_search,
     )
-    from cnnpc.storage import Storage, display_url, existing_storage, resolve_url
+    from cnnpc.storage import display_url, open_around, resolve_url
 
     liveness = Liveness(
         heartbeat_s=DEFAULT_HEARTBEAT_S if args.heartbeat is None else args.heartbeat,
@@ -235,9 +235,8 @@ def run(args: argparse.Namespace) -> int:
     stand_in = settings.planner().profile.stand_in  # validates model/device before heavy work
     checked = check_accuracy_inputs(args)
     url = resolve_url(args.storage)
-    storage = existing_storage(url)
-    source = accuracy_source(args, checked)  # may load --weights and train: a refusal there
-    storage = storage or Storage(url)  # leaves no new database behind
+    # loading --weights and training may refuse: no new database is left behind then
+    storage, source = open_around(url, lambda: accuracy_source(args, checked))
     progress, task = _progress(quiet=not sys.stderr.isatty() and args.json)
 
     def on_trial(event: TrialEvent) -> None:

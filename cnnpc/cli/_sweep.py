@@ -74,7 +74,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cnnpc._files import check_file_targets
-    from cnnpc.storage import Storage, display_url, existing_storage, resolve_url
+    from cnnpc.storage import display_url, open_around, resolve_url
     from cnnpc.sweep import SweepSettings, parse_devices, run_sweep
 
     settings = SweepSettings(
@@ -92,9 +92,8 @@ def run(args: argparse.Namespace) -> int:
     check_file_targets(p for p in (args.png, args.xlsx) if p is not None)
     checked = check_accuracy_inputs(args, whole_table=True)
     url = resolve_url(args.storage)
-    storage = existing_storage(url)
-    source = accuracy_source(args, checked)  # may load --weights and train: a refusal there
-    storage = storage or Storage(url)  # leaves no new database behind
+    # loading --weights and training may refuse: no new database is left behind then
+    storage, source = open_around(url, lambda: accuracy_source(args, checked))
     if table_path(args) is not None:  # a table: its rows are the measurements, nothing is tuned
         from cnnpc.accuracy import preload
 

@@ -17,7 +17,7 @@ from cnnpc.storage._errors import (
     StorageConflictError,
     StorageError,
 )
-from cnnpc.storage._open import existing_storage
+from cnnpc.storage._open import existing_storage, open_around
 from cnnpc.storage._plan import Baselines, BestPlan, Tiers, breakdown_from
 from cnnpc.storage._records import (
     BestPlanRecord,
@@ -58,6 +58,7 @@ __all__ = [
     "breakdown_from",
     "display_url",
     "existing_storage",
+    "open_around",
     "optuna_engine_kwargs",
     "resolve_url",
 ]
