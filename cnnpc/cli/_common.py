@@ -194,3 +194,15 @@ TRUST_CODE_HELP = (
     "load the model file although its layers carry code (a Lambda, a custom layer): that code "
     "runs on this machine; only for files you trust"
 )
+
+
+MAX_THREADS = 256
+threads_int = bounded_int(1, MAX_THREADS, name="threads")
+THREADS_HELP = f"TFLite threads (1; at most {MAX_THREADS}: more cannot run on any one host)"
+MAX_CONNECTIONS = 10_000
+"""A server's most connections at once: one thread each, and a process cannot start a million."""
+MAX_TIMEOUT_S = 86_400.0
+timeout_s = bounded_float(1e-3, MAX_TIMEOUT_S, name="seconds")
+TIMEOUT_HELP = (
+    "seconds, 0.001 to 86400 (one day): a socket timeout beyond that overflows the C timeout"
+)

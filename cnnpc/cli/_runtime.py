@@ -9,13 +9,19 @@ from pathlib import Path
 from typing import Any
 
 from cnnpc.cli._common import (
+    MAX_CONNECTIONS,
+    THREADS_HELP,
+    TIMEOUT_HELP,
     bounded_float,
+    bounded_int,
     format_table,
     library_type,
     port_int,
     positive_float,
     positive_int,
     print_json,
+    threads_int,
+    timeout_s,
 )
 
 
@@ -40,12 +46,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
     p.add_argument("--next", type=_address, default=None, metavar="HOST:PORT", help="the cloud")
     p.add_argument("--shape", action="store_true", help="shape the link to the cloud to the plan")
-    p.add_argument("--threads", type=positive_int, default=1, help="TFLite threads (1)")
-    p.add_argument("--max-connections", type=positive_int, default=16)
-    p.add_argument("--frame-timeout", type=positive_float, default=10.0, metavar="S")
+    p.add_argument("--threads", type=threads_int, default=1, help=THREADS_HELP)
+    p.add_argument(
+        "--max-connections",
+        type=bounded_int(1, MAX_CONNECTIONS, name="connections"),
+        default=16,
+        help=f"connections served at once, one thread each (16; at most {MAX_CONNECTIONS:,})",
+    )
+    p.add_argument("--frame-timeout", type=timeout_s, default=10.0, metavar="S", help=TIMEOUT_HELP)
     p.add_argument(
         "--idle-timeout",
-        type=positive_float,
+        type=timeout_s,
         default=None,
         metavar="S",
         help="close a connection silent for S s between requests, so that idle clients "
@@ -75,7 +86,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument("--edge", type=_address, default=None, metavar="HOST:PORT")
     q.add_argument("--shape", action="store_true", help="shape the link to the edge to the plan")
     q.add_argument("--limit", type=positive_int, default=None, metavar="N", help="first N images")
-    q.add_argument("--threads", type=positive_int, default=1, help="TFLite threads (1)")
+    q.add_argument("--threads", type=threads_int, default=1, help=THREADS_HELP)
     q.add_argument(
         "--adaptive",
         action="store_true",

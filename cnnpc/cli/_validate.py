@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from cnnpc.cli._browse import search_id
-from cnnpc.cli._common import format_table, nonnegative_int, positive_int, print_json
+from cnnpc.cli._common import (
+    THREADS_HELP,
+    bounded_int,
+    format_table,
+    nonnegative_int,
+    positive_int,
+    print_json,
+    threads_int,
+)
 from cnnpc.cli._db import add_storage_argument
 
 
@@ -30,7 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--profile-dir", type=Path, default=None, metavar="DIR", help="host profile")
     p.add_argument("--no-shape", action="store_true", help="do not shape the links")
-    p.add_argument("--threads", type=positive_int, default=1, help="TFLite threads (1)")
+    p.add_argument("--threads", type=threads_int, default=1, help=THREADS_HELP)
     p.add_argument(
         "--calibrate",
         action="store_true",
@@ -47,7 +55,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--mtu",
-        type=positive_int,
+        type=bounded_int(68, 65535, name="MTU"),
         default=None,
         metavar="BYTES",
         help="with --netns: the veths' MTU (1500; tbf's bucket holds one frame, so a smaller "

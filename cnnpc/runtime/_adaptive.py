@@ -21,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ from cnnpc.runtime._part import Part, dequantize, image_batch, quantize
 from cnnpc.runtime._server import result_limit
 from cnnpc.runtime._setserver import plan_numbers
 from cnnpc.runtime._shaper import TokenBucket
+from cnnpc.runtime._verify import verify_parts
 
 log = logging.getLogger("cnnpc.runtime")
 DEFAULT_SMOOTHING = 0.4
@@ -123,6 +125,8 @@ class AdaptiveClient:
         self.plans = dict(plans)
         self.numbers = plan_numbers(table)
         loaded: dict[str, Part] = {}
+        ends = {str(p.part_path("end")) for p in plans.values() if p.part("end") is not None}
+        verify_parts([(path, Path(path).read_bytes()) for path in sorted(ends)])  # one child
         self.ends: dict[str, Part | None] = {}
         for label, plan in plans.items():
             spec = plan.part("end")

@@ -17,7 +17,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from cnnpc.errors import CnnpcError
+from cnnpc.errors import CnnpcError, InputError
+from cnnpc.latency import check_number
 from cnnpc.runtime._address import check_loopback
 from cnnpc.runtime._frames import (
     ERROR,
@@ -42,6 +43,13 @@ class Limits:
     idle_timeout: float = 30.0
     """Seconds a connection may wait between frames: idle clients cannot hold every slot."""
     forward_timeout: float = 60.0
+
+    def __post_init__(self) -> None:
+        """The CLI's bounds, for Python callers too: a socket timeout of 1e10 s overflows."""
+        if not 1 <= self.max_connections <= 10_000:
+            raise InputError(f"max_connections must be in [1, 10000], got {self.max_connections}")
+        for name in ("frame_timeout", "idle_timeout", "forward_timeout"):
+            check_number(name, getattr(self, name), minimum=1e-3, maximum=86_400.0)
 
 
 @dataclass

@@ -14,6 +14,7 @@ import numpy.typing as npt
 from cnnpc.deploy import PartSpec, PlanError, TensorSpec
 from cnnpc.errors import CnnpcError
 from cnnpc.runtime._frames import PayloadError
+from cnnpc.runtime._verify import verify_parts
 
 
 def image_batch(image: npt.NDArray[Any], spec: TensorSpec) -> npt.NDArray[np.float32]:
@@ -58,6 +59,8 @@ class Part:
         from cnnpc.models._keras import tf
 
         self.spec = spec
+        data = Path(path).read_bytes() if content is None else content
+        verify_parts([(str(path), data)])  # a damaged part must not crash this process
         source: dict[str, Any] = (
             {"model_path": str(path)} if content is None else {"model_content": content}
         )

@@ -55,6 +55,7 @@ from cnnpc.runtime._part import Part, dequantize, image_batch, quantize, requant
 from cnnpc.runtime._server import RESULT_SLACK, TENSOR_SLACK
 from cnnpc.runtime._shaper import TokenBucket
 from cnnpc.runtime._uploadedge import CHUNK_BYTES, span_code
+from cnnpc.runtime._verify import verify_parts
 
 MAX_ATTEMPTS = 20
 STATUS_LIMIT = 65536
@@ -236,6 +237,8 @@ class IncrementalClient:
         if not slowdown >= 1.0:
             raise CnnpcError(f"the end's slowdown must be >= 1, got {slowdown}")
         self.plan = plan
+        paths = [plan.part_path(k) for k in range(plan.n_segments)]
+        verify_parts([(str(p), p.read_bytes()) for p in paths])  # in one child, not one each
         self.parts = [
             Part(plan.part_path(k), plan.parts[k], threads) for k in range(plan.n_segments)
         ]

@@ -1,0 +1,113 @@
+"""Check a TFLite part before this process's interpreter sees it.
+
+Why: TFLite trusts its flatbuffer. A truncated part, or one with flipped header bytes whose
+sha256 was recomputed, crashes the interpreter with SIGSEGV or hangs it, taking a server down
+with it. So a part is first checked for its file identifier and root offset, then loaded,
+allocated and invoked once on zeros in a child process, which may crash or hang alone (it is
+killed after VERIFY_TIMEOUT_S). A part that passed is remembered by its sha256 for the life of
+the process, so a part is verified once however often it is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+
+from cnnpc.deploy import PlanError
+
+VERIFY_TIMEOUT_S = 120.0
+_IDENTIFIER = b"TFL3"
+_verified: set[str] = set()
+_lock = threading.Lock()
+
+
+def _structure(name: str, data: bytes) -> None:
+    """The flatbuffer's own header: a root offset inside the file and TFLite's identifier."""
+    if len(data) < 16 or data[4:8] != _IDENTIFIER:
+        raise PlanError(
+            f"{name}: not a loadable TFLite model (no TFL3 identifier); deploy the plan again"
+        )
+    (root,) = struct.unpack_from("<I", data, 0)
+    if not 8 <= root <= len(data) - 4:
+        raise PlanError(
+            f"{name}: a damaged TFLite model (root offset {root} outside its "
+            f"{len(data)} bytes); deploy the plan again"
+        )
+
+
+def verify_parts(parts: Sequence[tuple[str, bytes]]) -> None:
+    """Refuse, in one line naming the file, the first part the interpreter cannot load and run;
+    the ones not yet verified in this process are tried together in one child process."""
+    todo: list[tuple[str, bytes, str]] = []
+    for name, data in parts:
+        _structure(name, data)
+        digest = hashlib.sha256(data).hexdigest()
+        with _lock:
+            if digest not in _verified:
+                todo.append((name, data, digest))
+    if not todo:
+        return
+    payload = b"".join(struct.pack("<Q", len(d)) + d for _, d, _ in todo)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "cnnpc.runtime._verify"],
+            input=payload,
+            capture_output=True,
+            timeout=VERIFY_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        names = ", ".join(n for n, _, _ in todo)
+        raise PlanError(
+            f"{names}: not a loadable TFLite model (the interpreter hung on it over "
+            f"{VERIFY_TIMEOUT_S:g} s); deploy the plan again"
+        ) from None
+    passed = len(done.stdout.decode("ascii", "replace").split())
+    for i, (name, _, digest) in enumerate(todo):
+        if i < passed:
+            with _lock:
+                _verified.add(digest)
+            continue
+        how = f"signal {-done.returncode}" if done.returncode < 0 else "an error"
+        raise PlanError(
+            f"{name}: not a loadable TFLite model (the interpreter failed on it with {how}); "
+            "deploy the plan again"
+        )
+
+
+def _child() -> int:
+    """Load, allocate and invoke each part on stdin; print how many passed, in order."""
+    import numpy as np
+
+    from cnnpc.deploy import quiet
+    from cnnpc.models._keras import tf
+
+    data = sys.stdin.buffer.read()
+    i = passed = 0
+    while i < len(data):
+        (size,) = struct.unpack_from("<Q", data, i)
+        content = data[i + 8 : i + 8 + size]
+        i += 8 + size
+        try:
+            with quiet():
+                interpreter = tf.lite.Interpreter(model_content=content)
+                interpreter.allocate_tensors()
+                for detail in interpreter.get_input_details():
+                    interpreter.set_tensor(
+                        detail["index"], np.zeros(detail["shape"], dtype=detail["dtype"])
+                    )
+                interpreter.invoke()
+        except Exception:  # any refusal: the parent names the file
+            break
+        passed += 1
+        sys.stdout.write(f"{passed}\n")
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child())
