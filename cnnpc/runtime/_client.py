@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cnnpc.deploy import DeployedPlan
-from cnnpc.errors import CnnpcError
+from cnnpc.errors import CnnpcError, printable
 from cnnpc.runtime._address import check_loopback
 from cnnpc.runtime._frames import (
     ERROR,
@@ -115,7 +115,9 @@ class EdgeConnection:
             self.close()
             raise RequestError(f"the edge dropped the request: {exc}") from None
         if frame.type == ERROR:
-            raise RequestError(f"the edge answered: {frame.payload.decode('utf-8', 'replace')}")
+            # a server's words are shown escaped and cut, never raw on the user's terminal
+            said = printable(frame.payload.decode("utf-8", "replace"), 300)
+            raise RequestError(f"the edge answered: {said}")
         if frame.type != RESULT or frame.request_id != self._next_id:
             self.close()
             raise RequestError("the edge answered out of protocol")
@@ -175,6 +177,12 @@ class PlanClient:
         timings["cloud_ms"] = 0.0
         if self.connection is not None:
             remote, q, rtt = self.connection.request(q)
+            out = self.output
+            if tuple(np.shape(q)) != out.shape or np.dtype(q.dtype).name != out.dtype:
+                raise RequestError(
+                    f"the edge's result is {np.dtype(q.dtype).name}{list(np.shape(q))}, the "
+                    f"plan's output is {out.dtype}{list(out.shape)}"
+                )
             timings.update(split_timings(remote, rtt))
         scores = dequantize(q, self.output).reshape(-1)
         total = (time.perf_counter() - start) * 1e3

@@ -1,0 +1,66 @@
+"""A server's answer is never trusted: its error text reaches the terminal escaped and cut, and a
+result of the wrong shape or type is refused in one line."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import numpy as np
+import pytest
+
+from cnnpc.runtime._client import PlanClient, RequestError
+from cnnpc.runtime._frames import ERROR, RESULT, encode_result, read_frame, send_frame
+
+pytestmark = pytest.mark.slow
+
+
+def _fake_edge(answer):
+    """A loopback server that answers every INFER with answer(request_id) = (type, payload)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            for _ in range(4):
+                try:
+                    frame = read_frame(conn, 1 << 24, 5.0, 5.0)
+                except Exception:
+                    return
+                send_frame(conn, *answer(frame.request_id))
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, listener.getsockname()
+
+
+@pytest.mark.parametrize(
+    ("answer", "match"),
+    [
+        (
+            lambda rid: (ERROR, rid, ("\x1b[2J\nforged line " + "x" * 1000).encode()),
+            r"the edge answered: \\x1b\[2J\\nforged line x+…$",
+        ),
+        (
+            lambda rid: (RESULT, rid, encode_result({}, np.zeros((1, 3), np.int8))),
+            r"the edge's result is int8\[1, 3\], the plan's output is",
+        ),
+        (
+            lambda rid: (RESULT, rid, encode_result({}, np.zeros((2, 10), np.int8))),
+            r"the edge's result is int8\[2, 10\]",
+        ),
+    ],
+)
+def test_a_hostile_edge_is_one_escaped_line(three_tier, data, answer, match):
+    listener, address = _fake_edge(answer)
+    try:
+        with (
+            PlanClient(three_tier, address, timeout=5.0) as client,
+            pytest.raises(RequestError, match=match) as info,
+        ):
+            client.infer(data.test.x[0])
+        text = str(info.value)
+        assert "\n" not in text and "\x1b" not in text and len(text) < 400
+    finally:
+        listener.close()
