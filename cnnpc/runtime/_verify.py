@@ -21,6 +21,7 @@ from cnnpc.deploy import PlanError
 
 VERIFY_TIMEOUT_S = 120.0
 _IDENTIFIER = b"TFL3"
+_CHILD = "import sys; from cnnpc.runtime._verify import _child; sys.exit(_child())"
 _verified: set[str] = set()
 _lock = threading.Lock()
 
@@ -54,7 +55,7 @@ def verify_parts(parts: Sequence[tuple[str, bytes]]) -> None:
     payload = b"".join(struct.pack("<Q", len(d)) + d for _, d, _ in todo)
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "cnnpc.runtime._verify"],
+            [sys.executable, "-c", _CHILD],
             input=payload,
             capture_output=True,
             timeout=VERIFY_TIMEOUT_S,
@@ -107,7 +108,3 @@ def _child() -> int:
         sys.stdout.write(f"{passed}\n")
         sys.stdout.flush()
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_child())
