@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cnnpc.deploy import DeployedPlan
-from cnnpc.errors import CnnpcError, printable
+from cnnpc.errors import CnnpcError
 from cnnpc.runtime._address import check_loopback
 from cnnpc.runtime._frames import (
     ERROR,
@@ -32,6 +32,7 @@ from cnnpc.runtime._frames import (
     decode_result,
     encode_tensor,
     read_frame,
+    remote_text,
     send_frame,
 )
 from cnnpc.runtime._part import Part, dequantize, image_batch, quantize
@@ -116,8 +117,7 @@ class EdgeConnection:
             raise RequestError(f"the edge dropped the request: {exc}") from None
         if frame.type == ERROR:
             # a server's words are shown escaped and cut, never raw on the user's terminal
-            said = printable(frame.payload.decode("utf-8", "replace"), 300)
-            raise RequestError(f"the edge answered: {said}")
+            raise RequestError(f"the edge answered: {remote_text(frame.payload)}")
         if frame.type != RESULT or frame.request_id != self._next_id:
             self.close()
             raise RequestError("the edge answered out of protocol")

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cnnpc.errors import CnnpcError
+from cnnpc.errors import CnnpcError, printable
 from cnnpc.runtime._shaper import TokenBucket, send_shaped
 
 MAGIC = b"CNPC"
@@ -47,6 +47,8 @@ DTYPE_CODES: dict[int, np.dtype[Any]] = {
 }
 CODE_OF = {dtype.name: code for code, dtype in DTYPE_CODES.items()}
 MAX_ERROR_TEXT = 1024
+MAX_TIMINGS = 32
+"""A result's timings: a handful of named components, never an unbounded map."""
 
 
 class FrameError(CnnpcError):
@@ -182,13 +184,30 @@ def decode_result(payload: bytes) -> tuple[dict[str, float], npt.NDArray[Any]]:
         meta = json.loads(payload[2 : 2 + size].decode())
     except (UnicodeDecodeError, ValueError):
         raise PayloadError("result timings are not JSON") from None
-    if not isinstance(meta, dict) or not all(isinstance(v, int | float) for v in meta.values()):
-        raise PayloadError("result timings must be an object of numbers")
+    if not isinstance(meta, dict) or len(meta) > MAX_TIMINGS:
+        raise PayloadError(f"result timings must be an object of at most {MAX_TIMINGS} numbers")
+    for key, value in meta.items():  # names and numbers reach the user's table and JSON
+        if not (key.isidentifier() and key.isascii() and len(key) <= 40):
+            raise PayloadError("a result timing's name is not a short identifier")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise PayloadError("result timings must be numbers")
+        if not math.isfinite(value):
+            raise PayloadError("result timings must be finite")
     return {str(k): float(v) for k, v in meta.items()}, decode_tensor(payload, 2 + size)
 
 
 def error_payload(message: str) -> bytes:
     return message.encode("utf-8", "replace")[:MAX_ERROR_TEXT]
+
+
+REMOTE_TEXT = 300
+"""Characters of a peer's error text shown: enough for any cnnpc message, never a screenful."""
+
+
+def remote_text(payload: bytes) -> str:
+    """A peer's words (an ERROR frame's text) as one printable line of at most REMOTE_TEXT
+    characters: a hostile server must not move the cursor, clear the screen or forge lines."""
+    return printable(payload.decode("utf-8", "replace"), REMOTE_TEXT)
 
 
 def encode_chunk(offset: int, data: bytes | memoryview) -> bytes:

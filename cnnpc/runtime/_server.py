@@ -35,11 +35,13 @@ from cnnpc.runtime._frames import (
     encode_result,
     encode_tensor,
     read_frame,
+    remote_text,
     send_frame,
 )
 from cnnpc.runtime._listener import FrameServer, Limits, ServerStats
 from cnnpc.runtime._part import Part, requantize
 from cnnpc.runtime._shaper import TokenBucket
+from cnnpc.runtime._verify import verify_plan
 
 __all__ = ["Limits", "PartServer", "Route", "ServerStats", "running_servers", "serve_route"]
 ROLES = ("edge", "cloud")
@@ -89,7 +91,7 @@ class _Forwarder:
                             f"next tier {self._where()} unavailable: {exc}"
                         ) from None
         if frame.type == ERROR:
-            raise PayloadError(f"next tier: {frame.payload.decode('utf-8', 'replace')}")
+            raise PayloadError(f"next tier: {remote_text(frame.payload)}")
         if frame.type != RESULT:
             raise PayloadError(f"next tier answered a frame of type {frame.type}")
         timings, result = decode_result(frame.payload)
@@ -229,6 +231,7 @@ def running_servers(
 ) -> Iterator[tuple[str, int] | None]:
     """Start the plan's cloud and edge servers on loopback ports the OS picks; yield the edge's
     address (None for an end-only plan), stop them on exit."""
+    verify_plan(plan)  # both tiers' parts in one child, not one child each
     servers: list[PartServer] = []
     try:
         next_address = None

@@ -49,6 +49,7 @@ from cnnpc.runtime._frames import (
     decode_status,
     encode_chunk,
     read_frame,
+    remote_text,
     send_frame,
 )
 from cnnpc.runtime._part import Part, dequantize, image_batch, quantize, requantize
@@ -211,7 +212,7 @@ class Uploader:
         send_frame(sock, kind, self._next_id, payload, bucket, k)
         frame = read_frame(sock, STATUS_LIMIT, self.timeout, self.timeout)
         if frame.type == ERROR:
-            raise RequestError(f"the edge refused: {frame.payload.decode('utf-8', 'replace')}")
+            raise RequestError(f"the edge refused: {remote_text(frame.payload)}")
         if frame.type != STATUS:
             raise RequestError("the edge answered out of protocol")
         installed, partial = decode_status(frame.payload)

@@ -17,7 +17,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from cnnpc.deploy import PlanError
+from cnnpc.deploy import TIERS, DeployedPlan, PlanError
 
 VERIFY_TIMEOUT_S = 120.0
 _IDENTIFIER = b"TFL3"
@@ -78,6 +78,13 @@ def verify_parts(parts: Sequence[tuple[str, bytes]]) -> None:
             f"{name}: not a loadable TFLite model (the interpreter failed on it with {how}); "
             "deploy the plan again"
         )
+
+
+def verify_plan(plan: DeployedPlan) -> None:
+    """Every part of `plan`, in one child (one TensorFlow import): a command that runs several
+    tiers (validate, a test's servers) pays the child once, and its Parts find them verified."""
+    paths = [plan.part_path(t) for t in TIERS if plan.part(t) is not None]
+    verify_parts([(str(p), p.read_bytes()) for p in paths])
 
 
 def _child() -> int:

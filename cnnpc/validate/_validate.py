@@ -304,6 +304,7 @@ def validate(
     runs the tiers in network namespaces on links shaped by the kernel (cnnpc.validate._netns;
     root only), with veths of `mtu` bytes; it has its own calibration per MTU (NETNS_DEVICE).
     """
+    from cnnpc.runtime._verify import verify_plan
     from cnnpc.validate import _netns
 
     if requests < 1:
@@ -326,6 +327,7 @@ def validate(
             planned = plan.raw.get("search", {}).get("id")
             if planned is not None and planned != search_id:
                 raise InputError(f"{plan_dir} is a plan of search {planned}, not {search_id}")
+            verify_plan(plan)  # a damaged part is one line, before any interpreter
             cost = cost_model or _host_cost_model(str(plan.raw.get("model")), profile_dir)
         else:
             from cnnpc.deploy import deploy
@@ -343,6 +345,7 @@ def validate(
                 progress=progress,
             )
             plan = load_plan(folder)
+            verify_plan(plan)
         profile_folder = getattr(cost, "folder", None)
         key = f"{NETNS_DEVICE}_mtu{mtu or _netns.MTU}" if netns else HOST_DEVICE
         stored = None if profile_folder is None else calibration_path(profile_folder, key)

@@ -124,3 +124,30 @@ def test_shaped_send_takes_bytes_over_rate():
     assert len(received) == n
     expected = (n - bucket.burst) / rate
     assert expected * 0.95 <= elapsed <= expected * 1.5 + 0.01
+
+
+def test_a_peers_words_are_one_bounded_printable_line():
+    from cnnpc.runtime._frames import REMOTE_TEXT, remote_text
+
+    text = remote_text(b"\x1b[2J\nsecond line\r\x07\xff" + b"y" * 5000)
+    assert text.startswith(r"\x1b[2J\nsecond line\r\x07")
+    assert text.isprintable() and len(text) == REMOTE_TEXT and text.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [
+        (b'{"edge_ms": NaN}', "finite"),
+        (b'{"edge_ms": Infinity}', "finite"),
+        (b'{"edge_ms": true}', "numbers"),
+        (b'{"edge_ms": "1"}', "numbers"),
+        (b'{"\\u001b[2J": 1}', "identifier"),
+        (b'{"' + b"k" * 41 + b'": 1}', "identifier"),
+        (b"{" + b",".join(b'"k%d": 1' % i for i in range(33)) + b"}", "at most 32"),
+        (b"[1, 2]", "object"),
+    ],
+)
+def test_a_results_timings_are_a_few_finite_named_numbers(meta, message):
+    payload = len(meta).to_bytes(2, "big") + meta + encode_tensor(np.zeros((1, 2), np.int8))
+    with pytest.raises(PayloadError, match=message):
+        decode_result(payload)

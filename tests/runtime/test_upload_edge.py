@@ -10,6 +10,7 @@ The uplink is shaped so that the whole model would upload in about 0.6 s.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import signal
 import socket
@@ -325,3 +326,32 @@ def test_deploy_upload_refuses_before_any_work(tmp_path, monkeypatch, capsys):
     assert main([*argv, "--upload", "--adaptive", "--bandwidth", "1:5"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
     assert not (tmp_path / "up").exists()
+
+
+def test_an_uploaded_part_the_interpreter_cannot_run_is_an_error_frame_and_the_edge_serves_on(
+    plan, data
+):
+    """Its sha256 is the plan's (the plan itself was made from the damaged bytes): only the
+    verification in a child process stands between those bytes and this process's interpreter."""
+    part = bytearray(plan.part_path(2).read_bytes())
+    for i in range(8, 48):  # the root table and its vtable: inside the file, but wrong
+        part[i] ^= 0xA5
+    digests = list(plan.digests)
+    digests[2] = hashlib.sha256(bytes(part)).hexdigest()
+    damaged = dataclasses.replace(plan, digests=tuple(digests))
+    with UploadEdgeServer(damaged, limits=LIMITS) as server, _raw(server) as sock:
+        for offset in range(0, len(part), CHUNK_BYTES):
+            chunk = encode_chunk(offset, part[offset : offset + CHUNK_BYTES])
+            send_frame(sock, UPLOAD, 1, chunk, plan=2)
+        frame = read_frame(sock, 4096, 120.0)  # the child imports TensorFlow: seconds
+        said = frame.payload.decode()
+        assert frame.type == ERROR and "\n" not in said
+        assert "uploaded segment 2: not a loadable TFLite model" in said, said
+        assert server.holdings() == (frozenset(), {}) and not server.installs
+        good = plan.part_path(1).read_bytes()  # the same connection goes on: segment 1 installs
+        for offset in range(0, len(good), CHUNK_BYTES):
+            send_frame(
+                sock, UPLOAD, 2, encode_chunk(offset, good[offset : offset + CHUNK_BYTES]), plan=1
+            )
+        frame = read_frame(sock, 4096, 120.0)
+        assert frame.type == STATUS and decode_status(frame.payload)[0] == frozenset({1})
