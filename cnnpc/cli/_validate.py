@@ -12,12 +12,15 @@ from cnnpc.cli._common import (
     THREADS_HELP,
     bounded_int,
     format_table,
-    nonnegative_int,
-    positive_int,
     print_json,
     threads_int,
 )
 from cnnpc.cli._db import add_storage_argument
+
+MAX_REQUESTS = 100_000
+"""Requests of one validation: each is a real request through the servers and its result is
+kept for the medians; cnnpc.validate.validate checks the same bound."""
+MAX_WARMUP = 10_000
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,8 +33,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "namespaces on links shaped by the kernel (root).",
     )
     p.add_argument("search", type=search_id, metavar="SEARCH", help="search id")
-    p.add_argument("--requests", type=positive_int, default=50, metavar="N", help="requests (50)")
-    p.add_argument("--warmup", type=nonnegative_int, default=3, metavar="N", help="unrecorded (3)")
+    p.add_argument(
+        "--requests",
+        type=bounded_int(1, MAX_REQUESTS, name="requests"),
+        default=50,
+        metavar="N",
+        help=f"requests (50; at most {MAX_REQUESTS:,}: each result is kept)",
+    )
+    p.add_argument(
+        "--warmup",
+        type=bounded_int(0, MAX_WARMUP, name="warmup"),
+        default=3,
+        metavar="N",
+        help=f"unrecorded requests first (3; at most {MAX_WARMUP:,})",
+    )
     p.add_argument("--plan", type=Path, default=None, metavar="DIR", help="a deployed plan")
     p.add_argument(
         "--profile", choices=("host",), default="host", help="where compute is predicted from"

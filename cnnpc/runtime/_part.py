@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cnnpc.deploy import PartSpec, PlanError, TensorSpec
-from cnnpc.errors import CnnpcError
+from cnnpc.errors import CnnpcError, InputError
 from cnnpc.runtime._frames import PayloadError
 from cnnpc.runtime._verify import verify_parts
 
@@ -47,6 +47,11 @@ def requantize(q: npt.NDArray[np.int8], src: TensorSpec, dst: TensorSpec) -> npt
     return quantize(dequantize(q, src), dst)
 
 
+MAX_THREADS = 256
+"""TFLite threads of one part: more than any one host runs at once, and each is a thread the
+interpreter starts; the CLI's --threads has the same bound, this one is for Python callers."""
+
+
 class Part:
     """A loaded part; `run` checks the input's shape and dtype against the plan."""
 
@@ -55,6 +60,8 @@ class Part:
     ) -> None:
         """The part in file `path`, or in `content` (a part received over the network; `path`
         then only names it in errors)."""
+        if not 1 <= threads <= MAX_THREADS:
+            raise InputError(f"threads must be in [1, {MAX_THREADS}], got {threads}")
         from cnnpc.deploy import quiet
         from cnnpc.models._keras import tf
 
