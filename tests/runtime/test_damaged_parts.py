@@ -18,12 +18,12 @@ from cnnpc.runtime._verify import verify_parts
 pytestmark = pytest.mark.slow
 
 
-def _damage(three_tier, tmp_path, how):
-    """A copy of the plan whose edge part is damaged `how`, its sha256 recomputed in plan.json."""
-    folder = tmp_path / f"plan-{how}"
+def _damage(three_tier, tmp_path, how, tier="edge"):
+    """A copy of the plan whose `tier` part is damaged `how`, its sha256 recomputed in plan.json."""
+    folder = tmp_path / f"plan-{tier}-{how}"
     shutil.copytree(three_tier.folder, folder)
     doc = json.loads((folder / "plan.json").read_text())
-    item = next(p for p in doc["parts"] if p["tier"] == "edge")
+    item = next(p for p in doc["parts"] if p["tier"] == tier)
     part = folder / item["file"]
     data = bytearray(part.read_bytes())
     if how == "truncated":
@@ -62,3 +62,24 @@ def test_a_good_part_is_verified_once(three_tier):
     start = time.monotonic()
     verify_parts([(str(path), data)])  # remembered by its sha256: no child this time
     assert time.monotonic() - start < 0.1
+
+
+def _one_line(capsys, code, part):
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert str(part) in err and "not a loadable TFLite model" in err, err
+
+
+@pytest.mark.parametrize(("how", "tier"), [("truncated", "cloud"), ("header", "edge")])
+def test_validate_on_a_damaged_part_is_one_line(three_tier, tmp_path, capsys, how, tier):
+    """Before the host profile is read or any server started: one child for the plan's parts."""
+    folder, part = _damage(three_tier, tmp_path, how, tier)
+    capsys.readouterr()
+    _one_line(capsys, main(["validate", "7", "--plan", str(folder), "--requests", "1"]), part)
+
+
+def test_infer_on_a_damaged_end_part_is_one_line(three_tier, tmp_path, capsys):
+    folder, part = _damage(three_tier, tmp_path, "header", "end")
+    capsys.readouterr()
+    argv = ["infer", "--plan", str(folder), "--edge", "127.0.0.1:9", "--limit", "1"]
+    _one_line(capsys, main(argv), part)
