@@ -228,11 +228,12 @@ class AdaptiveClient:
         if end is not None:
             q, end_ms = end.run(q)
         timings = dict.fromkeys(COMPONENTS[:-1], 0.0) | {"end_ms": end_ms}
+        output = list(plan.parts.values())[-1].output
         if plan.link("end") is not None:
             assert self.connection is not None
-            remote, q, rtt = self.connection.request(q, self.numbers[label])
+            remote, q, rtt = self.connection.request(q, self.numbers[label], output)
             timings.update(split_timings(remote, rtt))
-        scores = dequantize(q, list(plan.parts.values())[-1].output).reshape(-1)
+        scores = dequantize(q, output).reshape(-1)
         total = (time.perf_counter() - start) * 1e3
         timings["overhead_ms"] = total - sum(timings[k] for k in COMPONENTS[:-1])
         timings["total_ms"] = total

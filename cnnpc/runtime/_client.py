@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cnnpc.deploy import DeployedPlan
+from cnnpc.deploy import DeployedPlan, TensorSpec
 from cnnpc.errors import CnnpcError
 from cnnpc.runtime._address import check_loopback
 from cnnpc.runtime._frames import (
@@ -100,9 +100,12 @@ class EdgeConnection:
             self._sock = sock
         return self._sock
 
-    def request(self, q: npt.NDArray[Any], plan: int = 0) -> tuple[dict[str, float], Any, float]:
+    def request(
+        self, q: npt.NDArray[Any], plan: int = 0, expect: TensorSpec | None = None
+    ) -> tuple[dict[str, float], Any, float]:
         """(the servers' timings, the result tensor, the round trip in ms) of one request;
-        `plan` is the plan's number in a plan set (0: the server's only plan)."""
+        `plan` is the plan's number in a plan set (0: the server's only plan). A result that
+        is not `expect`'s shape and type is refused: it would be read as scores without a word."""
         payload = encode_tensor(q)
         self._next_id += 1
         sock = self._connect()
@@ -125,6 +128,13 @@ class EdgeConnection:
             timings, result = decode_result(frame.payload)
         except PayloadError as exc:
             raise RequestError(f"the edge's result is malformed: {exc}") from None
+        if expect is not None and (
+            tuple(np.shape(result)) != expect.shape or np.dtype(result.dtype).name != expect.dtype
+        ):
+            raise RequestError(
+                f"the edge's result is {np.dtype(result.dtype).name}{list(np.shape(result))}, "
+                f"the plan's output is {expect.dtype}{list(expect.shape)}"
+            )
         return timings, result, rtt
 
 
@@ -176,13 +186,7 @@ class PlanClient:
         timings = {"end_ms": end_ms, "uplink_ms": 0.0, "edge_ms": 0.0, "downlink_ms": 0.0}
         timings["cloud_ms"] = 0.0
         if self.connection is not None:
-            remote, q, rtt = self.connection.request(q)
-            out = self.output
-            if tuple(np.shape(q)) != out.shape or np.dtype(q.dtype).name != out.dtype:
-                raise RequestError(
-                    f"the edge's result is {np.dtype(q.dtype).name}{list(np.shape(q))}, the "
-                    f"plan's output is {out.dtype}{list(out.shape)}"
-                )
+            remote, q, rtt = self.connection.request(q, expect=self.output)
             timings.update(split_timings(remote, rtt))
         scores = dequantize(q, self.output).reshape(-1)
         total = (time.perf_counter() - start) * 1e3

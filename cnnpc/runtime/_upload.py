@@ -287,9 +287,10 @@ class IncrementalClient:
         fallback = False
         if a < n:
             try:
-                remote, q, rtt = self.connection.request(q, span_code(a, n))
+                out = self.parts[n - 1].spec.output  # spec stays the input's for a fallback
+                remote, q, rtt = self.connection.request(q, span_code(a, n), out)
                 timings.update(split_timings(remote, rtt))
-                spec = self.parts[n - 1].spec.output
+                spec = out
             except RequestError:
                 fallback = True
                 self.fallbacks += 1

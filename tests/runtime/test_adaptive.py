@@ -16,11 +16,13 @@ import time
 import numpy as np
 import pytest
 from deploy.plans import RATES, SIZE, SPACE
+from test_hostile_server import _fake_edge
 
 from cnnpc.deploy import Layout, build_deployment, load_plan, plan_document, write_plan_folder
 from cnnpc.latency import Links
 from cnnpc.planset import PLANSET_FILE, PLANSET_KIND, PlanSet, SetPlan, switches
 from cnnpc.runtime import AdaptiveClient, RequestError, running_set_servers
+from cnnpc.runtime._frames import ERROR, RESULT, encode_result
 
 pytestmark = pytest.mark.slow
 FAST, SLOW = 1.0, 0.05  # edge->cloud Mbps
@@ -150,6 +152,32 @@ def test_a_plan_the_set_does_not_have_is_refused(plan_set, data):
         with pytest.raises(RequestError, match="has no plan 9"):
             client.connection.request(x, plan=9)
         assert client.infer(data.test.x[0]).result.scores.shape == (10,)  # still serving
+
+
+@pytest.mark.parametrize(
+    ("answer", "match"),
+    [
+        (
+            lambda rid: (RESULT, rid, encode_result({}, np.zeros((1, 7), np.int8))),
+            r"the edge's result is int8\[1, 7\], the plan's output is int8\[1, 10\]",
+        ),
+        (
+            lambda rid: (ERROR, rid, b"\x1b]0;title\x07\nforged"),
+            r"the edge answered: \\x1b\]0;title\\x07\\nforged$",
+        ),
+    ],
+)
+def test_a_hostile_edge_is_refused_by_the_adaptive_client(plan_set, data, answer, match):
+    table, plans = plan_set
+    listener, address = _fake_edge(answer)
+    try:
+        with (
+            AdaptiveClient(table, plans, address) as client,
+            pytest.raises(RequestError, match=match),
+        ):
+            client.run("P1", data.test.x[0])
+    finally:
+        listener.close()
 
 
 def test_infer_adaptive_on_the_command_line(plan_set, capsys):

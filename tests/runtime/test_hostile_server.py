@@ -64,3 +64,23 @@ def test_a_hostile_edge_is_one_escaped_line(three_tier, data, answer, match):
         assert "\n" not in text and "\x1b" not in text and len(text) < 400
     finally:
         listener.close()
+
+
+def test_every_client_checks_a_result_in_the_connection_they_share(three_tier):
+    """EdgeConnection.request is where the plain, adaptive and upload clients read a result:
+    the plan's output spec is checked there, shape and type."""
+    from cnnpc.runtime._client import EdgeConnection
+
+    out = three_tier.parts["cloud"].output
+    wrong = np.zeros(out.shape, np.float32)
+    listener, address = _fake_edge(lambda rid: (RESULT, rid, encode_result({}, wrong)))
+    connection = EdgeConnection(address, None, 5.0, 1 << 20)
+    try:
+        q = np.zeros((1, 4), np.int8)
+        with pytest.raises(RequestError, match=r"the edge's result is float32\[1, 10\]"):
+            connection.request(q, expect=out)
+        _, result, _ = connection.request(q)  # no spec: the connection itself reads it
+        assert result.dtype == np.float32
+    finally:
+        connection.close()
+        listener.close()
