@@ -307,8 +307,10 @@ def validate(
     from cnnpc.runtime._verify import verify_plan
     from cnnpc.validate import _netns
 
-    if requests < 1:
-        raise InputError(f"--requests must be >= 1, got {requests}")
+    if not 1 <= requests <= 100_000:  # the CLI's bound: each result is kept
+        raise InputError(f"--requests must be in [1, 100000], got {requests}")
+    if not 0 <= warmup <= 10_000:
+        raise InputError(f"--warmup must be in [0, 10000], got {warmup}")
     if calibrate and not shape:
         raise InputError("--calibrate needs shaped links (the rates the fit subtracts)")
     if netns and not shape:

@@ -86,6 +86,20 @@ def test_validate_runs_the_plan_on_shaped_links(three_tier):
         validate(8, requests=1, plan_dir=three_tier.folder, cost_model=FakeCostModel())
 
 
+@pytest.mark.parametrize(
+    ("numbers", "message"),
+    [
+        ({"requests": 0}, "--requests"),
+        ({"requests": 2**63 - 1}, "--requests"),  # np.resize of the labels: a MemoryError
+        ({"warmup": -1}, "--warmup"),
+        ({"warmup": 10_001}, "--warmup"),
+    ],
+)
+def test_a_python_caller_gets_the_clis_bounds(tmp_path, numbers, message):
+    with pytest.raises(InputError, match=message):
+        validate(7, plan_dir=tmp_path, cost_model=FakeCostModel(), **numbers)
+
+
 def test_request_images_cycle_the_test_split(three_tier):
     images, labels = request_images(three_tier, 400)
     assert images.shape[1:] == (32, 32, 3) and labels.shape == (400,)
