@@ -84,3 +84,26 @@ def test_every_client_checks_a_result_in_the_connection_they_share(three_tier):
     finally:
         connection.close()
         listener.close()
+
+
+def test_an_edge_relays_its_clouds_words_escaped(three_tier):
+    """The edge passes a cloud's error on to its client: escaped and cut there already, so no
+    raw escape sequence reaches the client's frame, its log or its terminal."""
+    from cnnpc.runtime import PartServer
+    from cnnpc.runtime._frames import INFER, encode_tensor
+
+    hostile = ("\x1b[2J\nforged line " + "x" * 1000).encode()
+    listener, cloud = _fake_edge(lambda rid: (ERROR, rid, hostile))
+    spec = three_tier.parts["edge"].input
+    try:
+        with (
+            PartServer(three_tier, "edge", next_address=cloud, shape=False) as edge,
+            socket.create_connection(edge.address, timeout=60) as sock,
+        ):
+            send_frame(sock, INFER, 1, encode_tensor(np.zeros(spec.shape, spec.dtype)))
+            frame = read_frame(sock, 1 << 16, 60.0)
+        said = frame.payload.decode()
+        assert frame.type == ERROR and said.startswith(r"next tier: \x1b[2J\nforged line x")
+        assert said.isprintable() and len(said) < 400
+    finally:
+        listener.close()
