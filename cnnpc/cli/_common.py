@@ -125,6 +125,17 @@ nonnegative_int = bounded_int(0, name="nonnegative_int")
 seed_int = bounded_int(0, SEED_MAX, name="seed")
 port_int = bounded_int(0, 65535, name="port")
 
+MAX_IMAGE_SIZE = 1024
+"""Largest input size of a command that builds or runs a model at a size of the user's: the
+activations grow with its square (as models add --input-size), and 1e12 asked for terabytes."""
+image_size_int = bounded_int(8, MAX_IMAGE_SIZE, name="image size")
+MAX_EPOCHS = 10_000
+"""Most fine-tune epochs: days of training already; 1e12 would run until killed."""
+epochs_int = bounded_int(1, MAX_EPOCHS, name="epochs")
+MAX_STEPS = 1_000_000
+"""Most fine-tune steps per epoch (a cap on the data's own count)."""
+steps_int = bounded_int(1, MAX_STEPS, name="steps")
+
 
 BREAKDOWN_HEADERS = ["end", "uplink", "edge", "downlink", "cloud", "overhead", "total ms"]
 

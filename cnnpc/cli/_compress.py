@@ -14,12 +14,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnnpc.cli._common import (
+    MAX_EPOCHS,
+    MAX_IMAGE_SIZE,
     TRUST_CODE_HELP,
     bounded_float,
+    epochs_int,
     format_table,
-    positive_int,
+    image_size_int,
     print_json,
     seed_int,
+    steps_int,
 )
 from cnnpc.cli._search import add_keep_grid_argument
 from cnnpc.errors import InputError
@@ -53,9 +57,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "(with --keep-grid channels: NAME=COUNT, the channels it keeps)",
     )
     add_keep_grid_argument(parser)
-    parser.add_argument("--epochs", type=positive_int, default=3, help="fine-tune epochs (3)")
     parser.add_argument(
-        "--steps", type=positive_int, default=None, help="cap on fine-tune steps per epoch"
+        "--epochs",
+        type=epochs_int,
+        default=3,
+        help=f"fine-tune epochs (3; at most {MAX_EPOCHS:,})",
+    )
+    parser.add_argument(
+        "--steps",
+        type=steps_int,
+        default=None,
+        help="cap on fine-tune steps per epoch (at most 1,000,000)",
     )
     parser.add_argument(
         "--sparsity",
@@ -82,12 +94,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--trust-code", action="store_true", help=TRUST_CODE_HELP)
     parser.add_argument(
         "--image-size",
-        type=positive_int,
+        type=image_size_int,
         default=None,
         metavar="N",
-        help="input size for --data (default: the saved model's, else 224)",
+        help=f"input size for --data, 8 to {MAX_IMAGE_SIZE} (default: the saved model's, else 224)",
     )
-    parser.add_argument("--cache-dir", type=Path, default=None, help="cache folder")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="cache folder (default: $CNNPC_CACHE_DIR, else ~/.cache/cnnpc)",
+    )
     parser.add_argument("--no-cache", action="store_true", help="do not reuse fine-tune results")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.set_defaults(func=run)
@@ -99,6 +117,15 @@ def _check_paths(args: argparse.Namespace) -> None:
         raise InputError(f"--data {args.data}: {problem}")
     if args.weights is not None and not args.weights.exists():
         raise InputError(f"--weights {args.weights}: no such file")
+
+
+def _check_cache(root: Path) -> None:
+    """The cache folder and the ones the oracle writes in it are folders or can be made: checked
+    before a baseline trains (a FIFO or a file there failed only when the training was done)."""
+    from cnnpc._files import check_files_in
+
+    for folder in (root, root / "baselines", root / "results", root / "models"):
+        check_files_in(folder, ())
 
 
 def _keep_values(text: str) -> dict[str, float]:
@@ -145,8 +172,9 @@ def run(args: argparse.Namespace) -> int:
     _check_paths(args)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from cnnpc.compression import FinetuneBudget
-    from cnnpc.oracle import open_oracle
+    from cnnpc.oracle import default_cache_dir, open_oracle
 
+    _check_cache(args.cache_dir if args.cache_dir is not None else default_cache_dir())
     budget = FinetuneBudget(epochs=args.epochs, steps_per_epoch=args.steps, sparsity=args.sparsity)
     oracle = open_oracle(
         args.model,

@@ -73,6 +73,9 @@ def test_one_float_validator_bounds_both_ends():
         ["validate", BIG, *STORE],
         ["search", "--model", "mobilenet", "--device", "MI8", "--acc-floor", "0.9", "--seed", BIG],
         ["compress", "--model", "mobilenet", "--seed", "-1"],
+        ["compress", "--model", "mobilenet", "--keep", "block1=1", "--epochs", "1000000000000"],
+        ["compress", "--model", "mobilenet", "--keep", "block1=1", "--steps", "10000001"],
+        ["compress", "--model", "mobilenet", "--keep", "block1=1", "--image-size", "1025"],
         ["serve", "--role", "edge", "--plan", "p", "--port", "65536"],
     ],
 )
@@ -104,3 +107,28 @@ def test_bad_input_creates_no_database(monkeypatch, tmp_path, capsys, argv):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and ("/missing" in err or "no/dir" in err)
     assert list(tmp_path.iterdir()) == []  # no results/cnnpc.db
+
+
+@pytest.mark.parametrize("kind", ["fifo", "file", "dangling link"])
+def test_compress_refuses_a_cache_that_is_no_folder_before_training(
+    monkeypatch, tmp_path, capsys, kind
+):
+    """The baseline trained for minutes and only then failed to write into such a --cache-dir."""
+    import os
+
+    from cnnpc.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    cache = tmp_path / "cache"
+    if kind == "fifo":
+        os.mkfifo(cache)
+    elif kind == "file":
+        cache.write_text("x")
+    else:
+        cache.symlink_to(tmp_path / "nothing")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    argv = ["compress", "--model", "mobilenet", "--keep", "block1=1", "--cache-dir", str(cache)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a folder" in err and str(cache) in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
