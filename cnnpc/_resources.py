@@ -48,8 +48,11 @@ def user_model_dir(model: str) -> Path | None:
     if not model or "/" in model or model.startswith("."):
         return None
     for root in user_model_roots():
-        if (root / model / ENTRY_FILE).is_file():
-            return root / model
+        try:
+            if (root / model / ENTRY_FILE).is_file():
+                return root / model
+        except OSError:  # a name no folder can have (over the file system's 255 bytes)
+            continue
     return None
 
 

@@ -27,9 +27,22 @@ _SHIPPED = {
 }
 
 
-MAX_NAME = 128
-"""Longest model name: a folder name, plus the hidden siblings' prefix and suffix, stays under
-the 255 bytes a file name may have."""
+SIBLING_BYTES = 14
+"""Bytes a model folder's hidden siblings add to its name: ".NAME.xxxxxxxx.tmp" and
+".NAME.old-xxxxxxxx" (fill_folder), ".rm-NAME-PID" (remove_model, a PID has at most 7 digits)."""
+
+
+def max_name_bytes(root: Path) -> int:
+    """The longest model name, in bytes, that `root` holds with its hidden siblings: the file
+    system's limit on a name (255 on most) less SIBLING_BYTES."""
+    probe = root
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        limit = int(os.pathconf(probe, "PC_NAME_MAX"))
+    except (OSError, ValueError):
+        limit = 255
+    return min(limit, 255) - SIBLING_BYTES
 
 
 def _shipped_entry(name: str) -> ModelEntry:
@@ -100,15 +113,17 @@ def saved_model_file(name: str) -> Path | None:
 
 def check_new_name(name: str) -> Path:
     """The folder a new model `name` will get; clashes and bad names are one-line errors."""
-    if len(name) > MAX_NAME:
-        raise InputError(
-            f"model name of {len(name)} characters: at most {MAX_NAME} (it names folders, and "
-            "their temporary siblings must fit the file system's 255)"
-        )
     if not name or not all(c.isalnum() or c in "-_" for c in name) or name[0] in "-_":
         raise InputError(
             f"model name {name!r}: use letters, digits, '-' and '_', starting with a letter or "
             "digit"
+        )
+    root = user_model_roots()[0]
+    size, limit = len(os.fsencode(name)), max_name_bytes(root)
+    if size > limit:
+        raise InputError(
+            f"model name of {size} bytes: at most {limit} (it names a folder in {root}, and its "
+            f"temporary siblings add {SIBLING_BYTES} to it within the file system's limit)"
         )
     if name in shipped_models():
         raise InputError(f"model name {name!r} is a shipped model: choose another name")
@@ -118,7 +133,7 @@ def check_new_name(name: str) -> Path:
             f"model {name!r} already exists in {existing}: remove it first ('cnnpc models remove "
             f"{name}') or choose another name"
         )
-    return user_model_roots()[0] / name
+    return root / name
 
 
 def write_model_folder(target: Path, fill: Callable[[Path], None]) -> Path:

@@ -155,7 +155,10 @@ def test_sizes_that_would_exhaust_memory_are_refused_before_building(roots, caps
     _one_line_error(
         capsys, ["models", "add", "v", "--app", "VGG16", "--input-size", "4096"], "must be <= 1024"
     )
-    _one_line_error(capsys, ["models", "add", "x" * 256, "--app", "MobileNetV2"], "at most 128")
+    _one_line_error(
+        capsys, ["models", "add", "x" * 256, "--app", "MobileNetV2"], "256 bytes: at most 241"
+    )
+    _one_line_error(capsys, ["models", "add", "é" * 121, "--app", "MobileNetV2"], "at most 241")
     assert time.monotonic() - start < 60
     assert not (roots / "models").exists()
 
@@ -168,3 +171,54 @@ def test_removing_a_linked_entry_drops_the_link_only(roots, capsys, tmp_path_fac
     (roots / "models" / "m").symlink_to(elsewhere, target_is_directory=True)
     assert main(["models", "remove", "m"]) == 0
     assert list((roots / "models").iterdir()) == [] and (elsewhere / "model.yaml").exists()
+
+
+def test_an_object_imported_from_outside_keras_is_refused(roots, capsys, monkeypatch):
+    """Keras imports a config's "module" to find a class: any installed module, run on import."""
+    import json
+    import zipfile
+
+    marker = roots / "imported"
+    (roots / "lib").mkdir()
+    (roots / "lib" / "cnnpc_evil_mod.py").write_text(
+        f"open({str(marker)!r}, 'w').write('ran')\nclass Evil:\n    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(roots / "lib"))  # a module beside a downloaded model
+    x = keras.Input((8, 8, 3), name="input")
+    y = layers.GlobalAveragePooling2D()(layers.Conv2D(4, 3, name="conv")(x))
+    keras.Model(x, layers.Dense(2, name="head")(y), name="evil").save(roots / "clean.keras")
+    with zipfile.ZipFile(roots / "clean.keras") as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    config = json.loads(members["config.json"])
+    # the model's own "module": tf-keras imports it even in safe mode (a layer's or an
+    # initializer's is looked up among Keras' own objects first)
+    config.update(module="cnnpc_evil_mod", registered_name="Evil")
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(roots / "evil.keras", "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    _one_line_error(
+        capsys,
+        ["models", "add", "m", "--keras", str(roots / "evil.keras")],
+        "layer 'evil' (cnnpc_evil_mod.Functional) runs its own code when loaded",
+    )
+    assert not marker.exists()
+    assert not (roots / "models").exists()
+    capsys.readouterr()
+    main(["models", "add", "m", "--keras", str(roots / "evil.keras"), "--trust-code"])
+    assert marker.exists()  # the refusal above is what kept the import from running
+
+
+def test_keras_own_modules_pass_and_python_builtins_do_not():
+    clean = {
+        "class_name": "Conv2D",
+        "module": "keras.layers",
+        "config": {
+            "name": "c",
+            "kernel_initializer": {"module": "keras.initializers", "class_name": "Zeros"},
+            "activation": {"module": "builtins", "class_name": "function", "config": "relu"},
+        },
+    }
+    assert code_layers(clean, lambda _: True) == []
+    clean["config"]["activation"]["config"] = "exec"
+    assert code_layers(clean, lambda _: True) == ["'c' (builtins.exec)"]
