@@ -4,14 +4,19 @@ refused in one line naming the file (serve, infer, and an uploaded part), the se
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
+import struct
+import subprocess
+import sys
 import time
 
 import pytest
 
 from cnnpc.cli._main import main
 from cnnpc.deploy import PlanError, load_plan
+from cnnpc.runtime import _verify, _verifychild
 from cnnpc.runtime._part import Part
 from cnnpc.runtime._verify import verify_parts
 
@@ -83,3 +88,44 @@ def test_infer_on_a_damaged_end_part_is_one_line(three_tier, tmp_path, capsys):
     capsys.readouterr()
     argv = ["infer", "--plan", str(folder), "--edge", "127.0.0.1:9", "--limit", "1"]
     _one_line(capsys, main(argv), part)
+
+
+def _payload(*parts: bytes) -> bytes:
+    return b"".join(struct.pack("<Q", len(p)) + p for p in parts)
+
+
+def test_the_child_runs_a_part_without_importing_tensorflow(three_tier):
+    """The price of a verification is the child's start, not a TensorFlow import (8-10 s)."""
+    code = (
+        "import runpy, sys\n"
+        "try:\n"
+        f"    runpy.run_path({str(_verify._CHILD)!r}, run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "sys.stderr.write('TF' if 'tensorflow' in sys.modules else 'no TF')\n"
+    )
+    parts = [three_tier.part_path(t).read_bytes() for t in ("end", "edge", "cloud")]
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", code], input=_payload(*parts), capture_output=True, timeout=60
+    )
+    assert done.stdout.split() == [b"1", b"2", b"3"], done.stderr[-500:]
+    assert done.stderr.endswith(b"no TF"), done.stderr[-500:]
+
+
+class _OtherSignature:
+    """A wrapper module whose CreateWrapperFromBuffer takes other arguments."""
+
+    @staticmethod
+    def CreateWrapperFromBuffer(*args: object) -> object:
+        raise TypeError("incompatible function arguments")
+
+
+@pytest.mark.parametrize("wrapper", [None, _OtherSignature])
+def test_the_child_falls_back_to_tf_lite(three_tier, monkeypatch, capsys, wrapper):
+    """Without the wrapper's file, or with another signature: tf.lite.Interpreter, same verdict."""
+    good = three_tier.part_path("edge").read_bytes()
+    bad = b"not a TFLite model" * 4  # refused by the interpreter, not crashed: safe in-process
+    monkeypatch.setattr(_verifychild, "_light_wrapper", lambda: wrapper)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(_payload(good, good, bad))))
+    assert _verifychild.main() == 0
+    assert capsys.readouterr().out.split() == ["1", "2"]
