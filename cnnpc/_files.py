@@ -62,9 +62,12 @@ def check_input_file(path: str | Path, what: str = "", max_bytes: int = MAX_INPU
     return path
 
 
-def read_input(path: str | Path, what: str = "", max_bytes: int = MAX_INPUT_BYTES) -> bytes:
-    """The bytes of a regular file of at most `max_bytes` (see check_input_file); never blocks
-    on a FIFO swapped in after the check (opened non-blocking, checked again on the handle)."""
+def read_input(
+    path: str | Path, what: str = "", max_bytes: int = MAX_INPUT_BYTES, head: int | None = None
+) -> bytes:
+    """The bytes of a regular file of at most `max_bytes` (see check_input_file), or only its
+    first `head` bytes; never blocks on a FIFO swapped in after the check (opened non-blocking,
+    checked again on the handle), and a failing read (EIO) is a ReadError too."""
     path = check_input_file(path, what, max_bytes)
     what = what or str(path)
     try:
@@ -76,7 +79,7 @@ def read_input(path: str | Path, what: str = "", max_bytes: int = MAX_INPUT_BYTE
         if not stat.S_ISREG(st.st_mode):
             raise ReadError(f"{what}: it is {_kind(st.st_mode)}, not a regular file")
         try:
-            data = handle.read(max_bytes + 1)
+            data = handle.read(max_bytes + 1 if head is None else head)
         except OSError as exc:
             raise ReadError(f"{what}: cannot read: {exc.strerror or exc}") from None
     if len(data) > max_bytes:

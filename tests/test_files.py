@@ -141,3 +141,24 @@ def test_folders_are_replaced_only_when_ours(tmp_path):
         == f"{mine} is not a test folder; refusing to replace it (give another path)"
     )
     assert _names(mine) == ["thesis.tex"] and _names(tmp_path) == ["mine", "p"]
+
+
+def test_a_file_that_fails_to_read_is_one_line():
+    """/proc/self/mem is a regular file every mode lets root open; reading it at 0 is EIO."""
+    from cnnpc._files import ReadError, read_input
+    from cnnpc.models._modelfile import read_head
+
+    for read in (
+        lambda: read_input("/proc/self/mem", "x"),
+        lambda: read_head(Path("/proc/self/mem"), "--keras"),
+    ):
+        with pytest.raises(ReadError, match="cannot read: Input/output error"):
+            read()
+
+
+def test_read_input_reads_only_the_head_when_asked(tmp_path):
+    from cnnpc._files import read_input
+
+    (tmp_path / "f").write_bytes(b"0123456789")
+    assert read_input(tmp_path / "f", "f", head=4) == b"0123"
+    assert read_input(tmp_path / "f", "f") == b"0123456789"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from cnnpc._files import MiB, ReadError, check_input_file, read_input
+from cnnpc._files import MiB, ReadError, read_input
 from cnnpc.errors import InputError
 
 Format = Literal["keras", "h5", "savedmodel"]
@@ -133,18 +133,8 @@ def model_format(path: Path, option: str = "--keras") -> Format:
 
 
 def read_head(path: Path, option: str) -> bytes:
-    """The first bytes of a regular file of at most MAX_MODEL_BYTES (never blocks on a FIFO,
-    not even one swapped in after the check: opened non-blocking, checked on the handle)."""
-    label = _label(option, path)
-    check_input_file(path, label, MAX_MODEL_BYTES)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        raise ReadError(f"{label}: cannot read: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ReadError(f"{label}: not a regular file")
-        return handle.read(8)
+    """The first bytes of a regular file of at most MAX_MODEL_BYTES (read_input's checks)."""
+    return read_input(path, _label(option, path), MAX_MODEL_BYTES, head=8)
 
 
 def read_model_file(path: str | Path, option: str = "--keras") -> ModelFile:
