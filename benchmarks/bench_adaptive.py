@@ -157,7 +157,7 @@ def one_run(args: Any, table: Any, plans: Any, fixed: str, images: Any) -> dict[
 
 def test_images(size: int, count: int = 20) -> Any:
     """The digits test split's first `count` images at `size` (resized from 32x32: cheap)."""
-    from cnnpc.models._keras import tf
+    from cnnpc._keras import tf
     from cnnpc.workloads import digits
 
     x = digits(32).test.x[:count]

@@ -30,8 +30,8 @@ import numpy as np
 
 
 def small_model(data: Any, size: int, alpha: float) -> Any:
+    from cnnpc._keras import keras, tfmot
     from cnnpc.models import build_model
-    from cnnpc.models._keras import keras, tfmot
     from cnnpc.workloads import fit
 
     keras.utils.set_random_seed(0)

@@ -338,7 +338,7 @@ def _inputs(paths: list[Path], plan: Any) -> tuple[list[str], Any, Any]:
 
         test = digits(size).test
         return [f"test[{i}]" for i in range(len(test))], test.x, test.y
-    from cnnpc.models._keras import tf
+    from cnnpc._keras import tf
 
     images = []
     for path in paths:

@@ -16,8 +16,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from cnnpc._keras import keras, tfmot
 from cnnpc.errors import CnnpcError, InputError
-from cnnpc.models._keras import keras, tfmot
 from cnnpc.workloads import Workload, fit
 
 

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cnnpc._keras import keras
 from cnnpc.compression._groups import ChannelGraph, ChannelGroup, channel_graph
 from cnnpc.compression._importance import channel_scores, select_channels
 from cnnpc.errors import InputError, SearchSpaceError
-from cnnpc.models._keras import keras
 from cnnpc.spaces import Candidate, SearchSpace, kept_count
 
 Indices = npt.NDArray[np.int64]

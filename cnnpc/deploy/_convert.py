@@ -86,7 +86,7 @@ def convert_parts(
 
 def to_int8_tflite(segment: Any, calibration: npt.NDArray[np.float32] | None) -> bytes:
     """Full-integer TFLite (int8 in and out) of one Keras segment."""
-    from cnnpc.models._keras import tf
+    from cnnpc._keras import tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(segment)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -111,7 +111,7 @@ def to_int8_tflite(segment: Any, calibration: npt.NDArray[np.float32] | None) ->
 
 def io_specs(buffer: bytes) -> tuple[TensorSpec, TensorSpec]:
     """The input and output tensor of a TFLite model, with their quantisation."""
-    from cnnpc.models._keras import tf
+    from cnnpc._keras import tf
 
     with quiet():
         interpreter = tf.lite.Interpreter(model_content=buffer)

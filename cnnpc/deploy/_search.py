@@ -239,7 +239,7 @@ def tuned_at_size(
 
 def _at_size(model: Any, images: np.ndarray, size: int) -> tuple[Any, np.ndarray]:
     """The same network and images at `size` x `size` (the networks are fully convolutional)."""
-    from cnnpc.models._keras import keras, tf, tfmot
+    from cnnpc._keras import keras, tf, tfmot
 
     inputs = keras.Input(shape=(size, size, int(model.input_shape[-1])), name=model.input_names[0])
     try:

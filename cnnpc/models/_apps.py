@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cnnpc._keras import is_keras_layer, keras, keras_code, tf
 from cnnpc.errors import InputError, OwnCodeNote, first_line
-from cnnpc.models._keras import is_keras_layer, keras, keras_code, tf
 from cnnpc.models._modelfile import ModelFile, code_layers, read_model_file, refuse_code
 
 APPS: dict[str, str] = {

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cnnpc._keras import keras
 from cnnpc.errors import InputError
-from cnnpc.models._keras import keras
 from cnnpc.models._registry import DEPLOY_SIZE
 from cnnpc.spaces import SearchSpace
 

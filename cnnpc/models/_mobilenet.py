@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnpc.models._keras import keras, layers
+from cnnpc._keras import keras, layers
 
 # (expansion t, output channels c, repeats n, first stride s) of each stage, as in the paper.
 STAGES: tuple[tuple[int, int, int, int], ...] = (

@@ -51,8 +51,8 @@ def _registered(name: str) -> ModelSpec:
     def build(
         size: int, num_classes: int, alpha: float = 1.0, bn_momentum: float | None = 0.9
     ) -> Any:
+        from cnnpc._keras import is_keras_layer
         from cnnpc.models._apps import from_config, load_architecture
-        from cnnpc.models._keras import is_keras_layer
         from cnnpc.models._modelfile import ModelFile, refuse_code
 
         if alpha != 1.0:

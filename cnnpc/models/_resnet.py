@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnpc.models._keras import keras, layers
+from cnnpc._keras import keras, layers
 
 STAGE_WIDTHS: tuple[int, ...] = (64, 128, 256, 512)
 BLOCKS_PER_STAGE = 2

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from cnnpc._keras import keras, layers, tf, tfmot
 from cnnpc.errors import InputError
-from cnnpc.models._keras import keras, layers, tf, tfmot
 
 
 class BoundaryQuant(layers.Layer):  # type: ignore[misc]

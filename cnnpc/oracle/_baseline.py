@@ -17,8 +17,8 @@ from typing import Any
 
 from cnnpc import __version__
 from cnnpc._files import make_folder, write_with
+from cnnpc._keras import keras
 from cnnpc.models import build_model, model_spec
-from cnnpc.models._keras import keras
 from cnnpc.oracle._cache import write_atomic
 from cnnpc.registry import fingerprint
 from cnnpc.workloads import Workload, fit

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from cnnpc._files import make_folder, write_with
+from cnnpc._keras import tfmot
 from cnnpc.compression import FinetuneBudget
-from cnnpc.models._keras import tfmot
 
 
 class ModelStore:

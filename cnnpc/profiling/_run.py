@@ -221,7 +221,7 @@ def profile_host(
     tensors_csv = tensors_bytes(tensors)
     check_tensors_compatible(folder, tensors_csv, device)
 
-    import tensorflow as tf
+    from cnnpc._keras import tf
 
     meta: dict[str, Any] = {
         "model": model,

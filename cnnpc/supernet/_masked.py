@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cnnpc._keras import keras, tf, tfmot
 from cnnpc.compression import ChannelGraph
 from cnnpc.compression._finetune import CompressionError
-from cnnpc.models._keras import keras, tf, tfmot
 from cnnpc.workloads import Workload
 
 

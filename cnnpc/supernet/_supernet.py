@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cnnpc._files import make_folder, write_with
+from cnnpc._keras import keras
 from cnnpc.compression import (
     ChannelGraph,
     candidate_groups,
@@ -37,7 +38,6 @@ from cnnpc.compression import (
 )
 from cnnpc.compression._surgery import Indices, group_indices
 from cnnpc.errors import InputError
-from cnnpc.models._keras import keras
 from cnnpc.oracle import Baseline, code_version
 from cnnpc.oracle._cache import write_atomic
 from cnnpc.spaces import SearchSpace

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.datasets import load_digits
 
+from cnnpc._keras import tf
 from cnnpc.errors import InputError
-from cnnpc.models._keras import tf
 from cnnpc.workloads._dataset import Workload, stratified_split
 
 DIGITS_SPLIT_SEED = 0

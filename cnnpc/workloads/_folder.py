@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnpc._keras import keras, tf
 from cnnpc.errors import InputError
-from cnnpc.models._keras import keras, tf
 from cnnpc.workloads._dataset import Workload, stratified_split
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")

@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cnnpc.models._keras import keras
+from cnnpc._keras import keras
 
 
 class ProgressBar(keras.callbacks.Callback):  # type: ignore[misc]

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnpc.models._keras import keras
+from cnnpc._keras import keras
 from cnnpc.workloads._dataset import Split, Workload
 from cnnpc.workloads._progress import ProgressBar
 

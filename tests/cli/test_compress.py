@@ -70,8 +70,8 @@ def test_parsing_and_help_do_not_import_tensorflow():
 @pytest.fixture(scope="module")
 def saved_model(tmp_path_factory):
     """A (randomly initialised) mobilenet for 32x32 digits, as a user's --weights file."""
+    from cnnpc._keras import keras
     from cnnpc.models import build_model
-    from cnnpc.models._keras import keras
 
     keras.utils.set_random_seed(0)
     path = tmp_path_factory.mktemp("weights") / "mobilenet32.keras"

@@ -94,7 +94,7 @@ def test_infer_against_in_process_servers(main, capsys, plan):
 
 
 def test_infer_reads_image_files(main, capsys, plan, data, tmp_path):
-    from cnnpc.models._keras import tf
+    from cnnpc._keras import tf
 
     paths = []
     for i in range(2):

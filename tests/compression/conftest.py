@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cnnpc._keras import keras, layers
 from cnnpc.models import build_model
-from cnnpc.models._keras import keras, layers
 from cnnpc.spaces import load_space
 from cnnpc.workloads import digits
 

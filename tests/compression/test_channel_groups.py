@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
+from cnnpc._keras import keras, layers
 from cnnpc.compression import channel_graph
 from cnnpc.errors import InputError
-from cnnpc.models._keras import keras, layers
 
 
 @pytest.mark.parametrize("name", ["mobilenet", "resnet"])

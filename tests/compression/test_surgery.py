@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from cnnpc._keras import keras, layers
 from cnnpc.compression import channel_graph, kept_count, prune_channels, select_channels
 from cnnpc.errors import InputError, SearchSpaceError
 from cnnpc.models import DEPLOY_SIZE, measure, resize_input
-from cnnpc.models._keras import keras, layers
 from cnnpc.spaces import parse_space
 
 

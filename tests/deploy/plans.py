@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from cnnpc._keras import keras, tfmot
 from cnnpc.compression import prune_channels
 from cnnpc.deploy import Layout, build_deployment, load_plan, plan_document, write_plan_folder
 from cnnpc.deploy._plan import DeployedPlan
 from cnnpc.models import build_model
-from cnnpc.models._keras import keras, tfmot
 from cnnpc.spaces import load_space
 from cnnpc.workloads import Workload, digits, fit
 

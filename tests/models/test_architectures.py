@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cnnpc._keras import keras
 from cnnpc.errors import InputError
 from cnnpc.models import DEPLOY_SIZE, MODELS, build_model, count_flops, measure, resize_input
-from cnnpc.models._keras import keras
 from cnnpc.profiles import list_profiles, load_profile
 from cnnpc.spaces import load_space
 

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from cnnpc._keras import keras, tfmot
 from cnnpc.compression import prune_channels, split_layer
 from cnnpc.errors import InputError
 from cnnpc.models import build_model, output_range, segment_models
-from cnnpc.models._keras import keras, tfmot
 from cnnpc.spaces import load_space
 
 SPACE = load_space("mobilenet")
@@ -84,7 +84,7 @@ def test_bad_boundaries_are_one_line_errors(pruned: Any, cuts: list[str], messag
 def test_boundary_after_a_pooling_takes_the_range_that_feeds_it():
     """TF-MOT gives pooling and padding no quantizer: the next segment still starts fake-quantized
     with the range of the layer feeding them, so its int8 input matches the sender's output."""
-    from cnnpc.models._keras import keras, layers, tfmot
+    from cnnpc._keras import keras, layers, tfmot
     from cnnpc.models._split import boundary_layer, boundary_range, output_range
 
     x = keras.Input((16, 16, 3))

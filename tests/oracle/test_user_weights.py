@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cnnpc._keras import keras
 from cnnpc.errors import InputError
 from cnnpc.models import build_model
-from cnnpc.models._keras import keras
 from cnnpc.oracle import saved_input_size, user_baseline
 
 

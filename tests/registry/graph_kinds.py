@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cnnpc.models._keras import keras, layers
+from cnnpc._keras import keras, layers
 
 SIZE = 16
 CLASSES = 10

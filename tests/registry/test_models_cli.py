@@ -7,8 +7,8 @@ import json
 import pytest
 from registry.graph_kinds import residual
 
+from cnnpc._keras import keras, layers
 from cnnpc.cli._main import main
-from cnnpc.models._keras import keras, layers
 
 pytestmark = pytest.mark.slow
 

@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
+from cnnpc._keras import keras, tfmot
 from cnnpc.compression import channel_graph, prune_channels, rebuild
 from cnnpc.errors import InputError
-from cnnpc.models._keras import keras, tfmot
 from cnnpc.supernet import (
     ApplyMask,
     MaskedLeaf,

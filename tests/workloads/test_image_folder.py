@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cnnpc._keras import tf
 from cnnpc.errors import InputError
-from cnnpc.models._keras import tf
 from cnnpc.workloads import image_folder
 
 COLOURS = {"blue": (0, 0, 255), "green": (0, 255, 0), "red": (255, 0, 0)}
