@@ -8,14 +8,14 @@ from __future__ import annotations
 import statistics
 import time
 
-from cnnpc.latency import Links
 from cnnpc.planner import Planner
 from cnnpc.profiles import synthetic_profile
+from cnnpc.records import LinkSetting
 
 
 def main() -> None:
     profile = synthetic_profile(200, seed=1)
-    planner = Planner(profile, Links(uplink_mbps=20.0, bandwidth_mbps=10.0))
+    planner = Planner(profile, LinkSetting(uplink_mbps=20.0, bandwidth_mbps=10.0))
     planner.best()  # warm-up: numpy dispatch, mask caches
     samples = []
     for _ in range(200):

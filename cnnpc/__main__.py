@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from cnnpc.cli._main import run
+from cnnpc.cli import run
 
 run()

@@ -234,8 +234,11 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     return write_atomically(path, _bytes_writer(data))
 
 
-def write_text(path: str | Path, text: str) -> Path:
-    """Write UTF-8 `text` to `path` atomically (see write_atomically)."""
+def write_text(path: str | Path, text: str, *, make_parent: bool = False) -> Path:
+    """Write UTF-8 `text` to `path` atomically (see write_atomically), creating its folder
+    first when `make_parent` (caches whose folders come and go)."""
+    if make_parent:
+        make_folder(Path(path).parent)
     return write_bytes(path, text.encode("utf-8"))
 
 

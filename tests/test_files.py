@@ -146,7 +146,7 @@ def test_folders_are_replaced_only_when_ours(tmp_path):
 def test_a_file_that_fails_to_read_is_one_line():
     """/proc/self/mem is a regular file every mode lets root open; reading it at 0 is EIO."""
     from cnnpc._files import ReadError, read_input
-    from cnnpc.models._modelfile import read_head
+    from cnnpc.modelfile import read_head
 
     for read in (
         lambda: read_input("/proc/self/mem", "x"),

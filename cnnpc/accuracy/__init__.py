@@ -15,6 +15,13 @@ from cnnpc.accuracy._exchange import (
     import_table,
 )
 from cnnpc.accuracy._source import TableSource, preload
+from cnnpc.accuracy._spec import (
+    AccuracySpec,
+    confirming_source,
+    parse_accuracy,
+    supernet_use,
+    table_use,
+)
 from cnnpc.accuracy._table import (
     COLUMNS,
     AccuracyTable,
@@ -26,16 +33,21 @@ from cnnpc.accuracy._table import (
 
 __all__ = [
     "COLUMNS",
+    "AccuracySpec",
     "AccuracyTable",
     "ExportedTable",
     "ImportedTable",
     "TableRow",
     "TableSource",
     "cache_entries",
+    "confirming_source",
     "export_table",
     "format_table",
     "import_table",
     "kept_of",
+    "parse_accuracy",
     "preload",
     "read_table",
+    "supernet_use",
+    "table_use",
 ]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnnpc.errors import CnnpcError, InputError
-from cnnpc.profiles._loader import read_csv_rows
+from cnnpc.profiles import read_csv_rows
 from cnnpc.spaces import SearchSpace, kept_count, load_space
 
 COLUMNS = (

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from cnnpc.cli._main import main
+from cnnpc.cli._main import main, run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cnnpc.cli._common import print_json
-from cnnpc.cli._db import add_storage_argument
+from cnnpc.cli._common import add_storage_argument, print_json
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

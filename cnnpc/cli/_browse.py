@@ -13,17 +13,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cnnpc.cli._common import format_table, positive_int, print_json
-from cnnpc.cli._db import add_storage_argument
+from cnnpc.cli._common import (
+    add_storage_argument,
+    format_table,
+    positive_int,
+    print_json,
+    search_id,
+)
 
 if TYPE_CHECKING:
     from cnnpc.export import Overview, SearchReport
     from cnnpc.storage import SearchRecord, Storage, TrialRecord
-
-
-def search_id(text: str) -> int:
-    """argparse type: a search id, as `3` or as its study name `cnnpc-3`."""
-    return positive_int(text.strip().removeprefix("cnnpc-"))
 
 
 def _output_options(p: argparse.ArgumentParser, *, csv_too: bool = True) -> None:
@@ -73,7 +73,7 @@ def _open(args: argparse.Namespace) -> Storage:
 
 
 def _print_csv(rows: Sequence[dict[str, Any]]) -> None:
-    from cnnpc.export._rows import plain
+    from cnnpc.export import plain
 
     columns: list[str] = []
     for row in rows:
@@ -95,7 +95,7 @@ def _target(search: SearchRecord) -> str:
 
 
 def run_searches(args: argparse.Namespace) -> int:
-    from cnnpc.export._rows import summary_row
+    from cnnpc.export import summary_row
     from cnnpc.storage import NoDatabaseError, SearchSummary, display_url, resolve_url
 
     summaries: list[SearchSummary] = []
@@ -140,7 +140,7 @@ def run_searches(args: argparse.Namespace) -> int:
 
 
 def _trial_table(trials: Sequence[TrialRecord]) -> str:
-    from cnnpc.export._rows import keep_text
+    from cnnpc.export import keep_text
 
     rows = [
         [
@@ -166,7 +166,7 @@ def _trial_table(trials: Sequence[TrialRecord]) -> str:
 
 
 def run_trials(args: argparse.Namespace) -> int:
-    from cnnpc.export._rows import trial_row
+    from cnnpc.export import trial_row
 
     with _open(args) as storage:
         trials = storage.list_trials(
@@ -220,8 +220,7 @@ _SHOWN = {"latency_ms", "mode", "splits", "keep", "val_accuracy", "test_accuracy
 
 def show_lines(report: SearchReport, view: Overview | None = None) -> list[str]:
     """The text of `cnnpc show` (with the overview: the best plan's layout and the baselines)."""
-    from cnnpc.export import layout_text
-    from cnnpc.export._rows import keep_text, objective_text
+    from cnnpc.export import keep_text, layout_text, objective_text
     from cnnpc.planner import MODE_LABELS
 
     s, spend = report.summary.search, report.spend

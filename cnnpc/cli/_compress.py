@@ -17,6 +17,7 @@ from cnnpc.cli._common import (
     MAX_EPOCHS,
     MAX_IMAGE_SIZE,
     TRUST_CODE_HELP,
+    add_keep_grid_argument,
     bounded_float,
     epochs_int,
     format_table,
@@ -25,7 +26,6 @@ from cnnpc.cli._common import (
     seed_int,
     steps_int,
 )
-from cnnpc.cli._search import add_keep_grid_argument
 from cnnpc.errors import InputError
 
 if TYPE_CHECKING:

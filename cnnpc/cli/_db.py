@@ -8,18 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from cnnpc.cli._common import print_json
-
-
-def add_storage_argument(p: argparse.ArgumentParser) -> None:
-    """`--storage URL` (any command that reads or writes the results database)."""
-    p.add_argument(
-        "--storage",
-        metavar="URL",
-        default=None,
-        help="SQLAlchemy database URL (default: $CNNPC_STORAGE, else "
-        "sqlite:///results/cnnpc.db under the working directory)",
-    )
+from cnnpc.cli._common import add_storage_argument, print_json
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -7,17 +7,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cnnpc.cli._browse import search_id
 from cnnpc.cli._common import (
     TRUST_CODE_HELP,
+    add_storage_argument,
     format_table,
     library_type,
     nonnegative_float,
     positive_int,
     print_json,
     rate_mbps,
+    search_id,
 )
-from cnnpc.cli._db import add_storage_argument
 from cnnpc.errors import InputError
 from cnnpc.planset import DEFAULT_HYSTERESIS, bandwidth_range, check_hysteresis
 

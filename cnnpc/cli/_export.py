@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cnnpc.cli._browse import search_id
-from cnnpc.cli._db import add_storage_argument
+from cnnpc.cli._common import add_storage_argument, search_id
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -85,7 +85,7 @@ def _notes() -> None:
 def _trust(args: argparse.Namespace) -> None:
     """`--trust-code` beside `--weights FILE`: that file may run its own code (and says so)."""
     if getattr(args, "trust_code", False) and getattr(args, "weights", None) is not None:
-        from cnnpc.models._modelfile import trust_model_file
+        from cnnpc.modelfile import trust_model_file
 
         trust_model_file(args.weights)
 

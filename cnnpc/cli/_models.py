@@ -88,7 +88,8 @@ def _candidates(text: str | None) -> list[str] | None:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from cnnpc.registry import add_model, check_new_name, describe
+    from cnnpc.catalog import check_new_name
+    from cnnpc.registry import add_model, describe
 
     check_new_name(args.name)  # before TensorFlow loads: a clash answers at once
     added = add_model(
@@ -125,7 +126,8 @@ def run_add(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from cnnpc.registry import devices_of, list_models
+    from cnnpc.catalog import list_models
+    from cnnpc.registry import devices_of
 
     entries = list_models()
     devices = {e.name: devices_of(e.name) for e in entries}
@@ -167,7 +169,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from cnnpc.registry import remove_model
+    from cnnpc.catalog import remove_model
 
     folder = remove_model(args.name)
     print(f"removed {args.name} ({folder})")

@@ -3,118 +3,23 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import Any
 
 from cnnpc.cli._common import (
     BREAKDOWN_HEADERS,
+    add_link_arguments,
     breakdown_cells,
     budget_ms,
+    describe_links,
     format_table,
     keep_spec,
+    link_options,
     print_json,
-    rate_mbps,
-    time_ms,
 )
-from cnnpc.latency import MBIT_SI, Compression
-from cnnpc.planner import MODE_LABELS, LinkOptions, Planner, planner_for
+from cnnpc.errors import InputError
+from cnnpc.latency import Compression
+from cnnpc.planner import MODE_LABELS, Planner, planner_for
 from cnnpc.profiles import Profile, list_profiles, load_profile
-
-
-def add_link_arguments(
-    p: argparse.ArgumentParser,
-    bandwidth_type: Callable[[str], Any] = rate_mbps,
-    bandwidth_help: str = "edge->cloud Mbps",
-    bandwidth_default: float | None = None,
-) -> None:
-    """Options every command that prices plans shares (plan, search, sweep...)."""
-    p.add_argument("--model", required=True, help="model name (see 'cnnpc profiles')")
-    p.add_argument("--device", required=True, help="end device profile, e.g. MI8 or MI8SE")
-    p.add_argument(
-        "--bandwidth",
-        required=bandwidth_default is None,
-        default=bandwidth_default,
-        type=bandwidth_type,
-        metavar="MBPS",
-        help=bandwidth_help,
-    )
-    p.add_argument(
-        "--uplink", type=rate_mbps, default=20.0, metavar="MBPS", help="end->edge Mbps (20)"
-    )
-    p.add_argument(
-        "--uplink-latency",
-        type=time_ms,
-        default=0.0,
-        metavar="MS",
-        help="end->edge one-way latency; a plan using the link pays it there and back (0)",
-    )
-    p.add_argument(
-        "--latency",
-        type=time_ms,
-        default=0.0,
-        metavar="MS",
-        help="edge->cloud one-way latency; a plan using the link pays it there and back (0)",
-    )
-    p.add_argument(
-        "--conventions",
-        choices=("si", "cnnpc"),
-        default="si",
-        help="si: 1 Mbps = 10^6 bit/s (default); cnnpc: the unit CNNPC's published tables use "
-        "(2^20 bit/s for mobilenet), to reproduce its numbers",
-    )
-    p.add_argument(
-        "--overhead-ms",
-        type=time_ms,
-        default=None,
-        metavar="MS",
-        help="fixed per-inference overhead (default 1.66 = CNNPC's 0.53 + 1.13)",
-    )
-    p.add_argument(
-        "--prune-compute",
-        choices=("none", "linear"),
-        default="none",
-        help="none: pruning shrinks transfers only (CNNPC); linear: a segment's time also "
-        "scales by the mean kept fraction of its input and output tensors",
-    )
-
-
-def link_options(args: argparse.Namespace) -> LinkOptions:
-    """The options of add_link_arguments (all but --bandwidth) as the one object commands pass."""
-    return LinkOptions(
-        uplink_mbps=args.uplink,
-        uplink_latency_ms=args.uplink_latency,
-        latency_ms=args.latency,
-        conventions=args.conventions,
-        overhead_ms=args.overhead_ms,
-        prune_compute=args.prune_compute,
-    )
-
-
-def links_report(planner: Planner) -> dict[str, float]:
-    """The links a planner prices with, for JSON output."""
-    links = planner.links
-    return {
-        "uplink_mbps": links.uplink_mbps,
-        "bandwidth_mbps": links.bandwidth_mbps,
-        "mbit_bits": links.mbit_bits,
-        "uplink_latency_ms": links.uplink_latency_ms,
-        "latency_ms": links.latency_ms,
-        "uplink_message_ms": links.uplink_message_ms,  # from a calibrated profile, else 0
-        "message_ms": links.message_ms,
-    }
-
-
-def describe_links(links: dict[str, float]) -> str:
-    """One line naming both links (rates, and latencies where not 0)."""
-    unit = "10^6" if links["mbit_bits"] == MBIT_SI else f"{links['mbit_bits']:,.0f}"
-
-    def one(rate: float, latency: float) -> str:
-        return f"{rate:g} Mbps" + (f" + {latency:g} ms one-way" if latency else "")
-
-    return (
-        f"end->edge {one(links['uplink_mbps'], links['uplink_latency_ms'])}, "
-        f"edge->cloud {one(links['bandwidth_mbps'], links['latency_ms'])} (1 Mbps = {unit} bit/s)"
-    )
 
 
 def setup_planner(args: argparse.Namespace) -> tuple[Profile, Planner]:
@@ -175,7 +80,7 @@ def plan_report(args: argparse.Namespace) -> dict[str, Any]:
         "model": profile.model,
         "device": profile.device,
         "stand_in": profile.stand_in,
-        "links": links_report(planner),
+        "links": planner.links.as_dict(),
         "overhead_ms": planner.conventions.overhead_ms,
         "prune_compute": planner.conventions.prune_compute,
         "best": best.as_dict()
@@ -200,8 +105,6 @@ def _describe(plan: dict[str, Any]) -> str:
 
 def run_plan(args: argparse.Namespace) -> int:
     if args.granularity == "layer":
-        from cnnpc.cli._plan_layer import run_layer_plan
-
         return run_layer_plan(args)
     report = plan_report(args)
     if args.json:
@@ -280,4 +183,64 @@ def run_profiles(args: argparse.Namespace) -> int:
             ["model", "device", "segments", "candidates", "end ms", "edge ms", "cloud ms"], rows
         )
     )
+    return 0
+
+
+def _cut(plan: dict[str, Any]) -> str:
+    return " + ".join(f"{c['link']} {c['layer']} ({c['shape']})" for c in plan["crossings"]) or "-"
+
+
+def _layer_row(label: str, plan: dict[str, Any]) -> list[object]:
+    return [
+        label,
+        plan["mode"],
+        _cut(plan),
+        *breakdown_cells(plan["breakdown"]),
+        plan["traffic_bytes"] / 1024.0,
+    ]
+
+
+def run_layer_plan(args: argparse.Namespace) -> int:
+    """`cnnpc plan --granularity layer`: the exact layer-level placement beside the block plan."""
+    from cnnpc.layergraph import layer_plan_report
+
+    if args.keep:
+        raise InputError("--keep is not supported with --granularity layer (unpruned only)")
+    if args.latency_budget is not None:
+        raise InputError("--latency-budget is not supported with --granularity layer")
+    report = layer_plan_report(args.model, args.device, args.bandwidth, link_options(args))
+    if args.json:
+        print_json(report)
+        return 0
+    best, block, diff = report["best"], report["block_best"], report["difference"]
+    print(
+        f"{report['model']} on {report['device']}, {report['layers']} layers: "
+        f"{describe_links(report['links'])}, overhead {report['overhead_ms']:g} ms"
+    )
+    print(
+        f"layer plan: {best['latency_ms']:.2f} ms, {MODE_LABELS[best['mode']]} "
+        f"(min cut solved in {best['solve_ms']:.1f} ms)"
+    )
+    splits = "+".join(block["splits"]) or "no split"
+    verdict = (
+        "same cut"
+        if diff["same_cut"]
+        else f"{-diff['latency_ms']:.2f} ms faster ({diff['speedup']:.3f}x), a different cut"
+    )
+    print(f"block plan: {block['latency_ms']:.2f} ms, {MODE_LABELS[block['mode']]}, {splits}")
+    print(f"layer vs block: {verdict}")
+    rows = [
+        _layer_row("layer best", best),
+        _layer_row("layer end+edge", report["two_tier"]["end_edge"]),
+        _layer_row("layer end+cloud", report["two_tier"]["end_cloud"]),
+        _layer_row("block best", block),
+    ]
+    print()
+    print(format_table(["plan", "mode", "tensors sent", *BREAKDOWN_HEADERS, "KB sent"], rows))
+    print()
+    print("layer plan, tier by tier (network order):")
+    for run in best["runs"]:
+        span = run["first"] if run["layers"] == 1 else f"{run['first']} .. {run['last']}"
+        count = f"{run['layers']} layer" + ("s" if run["layers"] > 1 else "")
+        print(f"  {run['tier']:<5} {span} ({count})")
     return 0

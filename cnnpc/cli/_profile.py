@@ -18,7 +18,7 @@ from cnnpc.cli._common import (
     print_json,
 )
 from cnnpc.errors import InputError
-from cnnpc.profiling._assemble import parse_tier_scale
+from cnnpc.profiling import parse_tier_scale
 
 _DEFAULT_KEEPS = "1,0.75,0.5,0.25,0.125"  # cnnpc.profiling.DEFAULT_KEEPS
 

@@ -26,7 +26,7 @@ from cnnpc.cli._common import (
 
 
 def _address(text: str) -> tuple[str, int]:
-    from cnnpc.runtime._address import parse_address
+    from cnnpc.runtime import parse_address
 
     return library_type(parse_address)(text)
 

@@ -6,20 +6,17 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from cnnpc._files import check_input_file
 from cnnpc.cli._common import (
-    TRUST_CODE_HELP,
     accuracy_floor,
+    accuracy_spec,
+    add_accuracy_arguments,
+    add_link_arguments,
     bounded_float,
     bounded_int,
     budget_ms,
-    library_type,
+    link_options,
     print_json,
-    seed_int,
 )
-from cnnpc.cli._db import add_storage_argument
-from cnnpc.cli._plan import add_link_arguments, link_options
-from cnnpc.errors import InputError
 
 if TYPE_CHECKING:
     from cnnpc.storage import BestPlan
@@ -87,106 +84,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def add_accuracy_arguments(p: argparse.ArgumentParser) -> None:
-    """Where accuracies come from and are cached (search, sweep): one definition."""
-    p.add_argument("--seed", type=seed_int, default=0)
-    add_storage_argument(p)
-    p.add_argument(
-        "--epochs",
-        type=bounded_int(1, MAX_EPOCHS, name="epochs"),
-        default=None,
-        help=f"fine-tune epochs per candidate (at most {MAX_EPOCHS:,})",
-    )
-    p.add_argument("--data", default=None, metavar="DIR", help="your data: one folder per class")
-    p.add_argument("--weights", default=None, metavar="FILE", help="your trained Keras model")
-    p.add_argument("--trust-code", action="store_true", help=TRUST_CODE_HELP)
-    p.add_argument(
-        "--accuracy",
-        type=library_type(_accuracy_option),
-        default="finetune",
-        metavar="finetune|supernet|table:FILE",
-        help="where accuracies come from: fine-tuning (default), estimates of a supernet "
-        "trained once (a search confirms its answer by fine-tuning) or only an accuracy table "
-        "(see 'cnnpc accuracy export'; configurations it lacks are recorded as unmeasured)",
-    )
-    add_keep_grid_argument(p)
-
-
-def add_keep_grid_argument(p: argparse.ArgumentParser) -> None:
-    """--keep-grid (search, sweep, compress): one definition."""
-    from cnnpc.spaces import parse_keep_grid
-
-    p.add_argument(
-        "--keep-grid",
-        type=library_type(parse_keep_grid),
-        default=None,
-        metavar="channels|F,F,...",
-        help="keep grid instead of the search space's: 'channels' (every channel count, "
-        "CNNPC's grid) or fractions in (0, 1]",
-    )
-
-
-def _accuracy_option(text: str) -> str:
-    if text in ("finetune", "supernet") or (
-        text.startswith("table:") and len(text) > len("table:")
-    ):
-        return text
-    raise InputError(f"--accuracy takes 'finetune', 'supernet' or 'table:FILE', got {text!r}")
-
-
-def table_path(args: argparse.Namespace) -> str | None:
-    """The file of --accuracy table:FILE (None: accuracies come from fine-tuning)."""
-    text = str(args.accuracy)
-    return text[len("table:") :] if text.startswith("table:") else None
-
-
-def check_accuracy_inputs(args: argparse.Namespace, *, whole_table: bool = False) -> Any:
-    """Refuse a bad --data folder, a missing --weights file or a bad accuracy table before a
-    database is created; return the table's source (read and checked once, see
-    accuracy_source), or None. `whole_table`: the sweep's cache cell, which holds every row."""
-    from cnnpc.workloads import check_image_folder
-
-    path = table_path(args)
-    if path is not None:
-        from cnnpc.accuracy import TableSource, read_table
-
-        options = (("--epochs", args.epochs), ("--data", args.data), ("--weights", args.weights))
-        given = [o for o, v in options if v is not None]
-        if given:
-            raise InputError(
-                f"{', '.join(given)} choose how to fine-tune; --accuracy table:FILE never does"
-            )
-        return TableSource(read_table(path, model=args.model), whole=whole_table)
-    if args.data is not None:
-        check_image_folder(args.data)
-    if args.weights is not None:
-        check_input_file(args.weights, f"--weights {args.weights}")
-    if args.accuracy == "supernet":
-        from cnnpc.supernet import check_supernet
-
-        check_supernet(args.model)
-    return None
-
-
-def accuracy_source(args: argparse.Namespace, checked: Any = None) -> Any:
-    """The accuracy source the options of add_accuracy_arguments describe: the table source
-    `check_accuracy_inputs` returned (`checked`), or fine-tuning (built here: it may train the
-    baseline, so only once the inputs are known good and the database is open)."""
-    from cnnpc.search._oracle_source import oracle_source
-
-    if checked is not None:
-        return checked
-    if args.accuracy == "supernet":
-        from cnnpc.supernet import supernet_source
-
-        return supernet_source(
-            args.model, epochs=args.epochs, seed=args.seed, data=args.data, weights=args.weights
-        )
-    return oracle_source(
-        args.model, epochs=args.epochs, seed=args.seed, data=args.data, weights=args.weights
-    )
-
-
 def _progress(quiet: bool) -> tuple[Any, Any]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -233,10 +130,11 @@ def run(args: argparse.Namespace) -> int:
         keep_grid=args.keep_grid,
     )
     stand_in = settings.planner().profile.stand_in  # validates model/device before heavy work
-    checked = check_accuracy_inputs(args)
+    spec = accuracy_spec(args)
+    checked = spec.check()
     url = resolve_url(args.storage)
     # loading --weights and training may refuse: no new database is left behind then
-    storage, source = open_around(url, lambda: accuracy_source(args, checked))
+    storage, source = open_around(url, lambda: spec.open(checked))
     progress, task = _progress(quiet=not sys.stderr.isatty() and args.json)
 
     def on_trial(event: TrialEvent) -> None:
@@ -252,10 +150,12 @@ def run(args: argparse.Namespace) -> int:
     with progress:
         result = run_search(settings, source, storage, on_trial, liveness)
     estimated = None
-    if args.accuracy == "supernet":  # rank on estimates, answer with fine-tunes
-        from cnnpc.supernet import confirm
+    if spec.confirms:  # rank on estimates, answer with fine-tunes
+        from cnnpc.accuracy import confirming_source
+        from cnnpc.search import confirm
 
-        estimated, result = confirm(settings, result, storage, source.finetune, liveness=liveness)
+        finetune = confirming_source(source)
+        estimated, result = confirm(settings, result, storage, finetune, liveness=liveness)
     report = {
         "search_id": result.search_id,
         "status": result.status,
@@ -269,12 +169,11 @@ def run(args: argparse.Namespace) -> int:
     }
     if estimated is not None:
         report["supernet"] = estimated.as_dict()
-    if getattr(source, "table", None) is not None:
-        report["accuracy_table"] = {
-            "file": source.table.path,
-            "asked": source.asked,
-            "unmeasured": source.missing,
-        }
+    from cnnpc.accuracy import table_use
+
+    table = table_use(source)
+    if table is not None:
+        report["accuracy_table"] = table
     if args.json:
         print_json(report)
         return 0

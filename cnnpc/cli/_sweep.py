@@ -9,17 +9,14 @@ from typing import Any
 
 from cnnpc.cli._common import (
     accuracy_floor,
+    accuracy_spec,
+    add_accuracy_arguments,
+    add_link_arguments,
     bounded_int,
     format_table,
     library_type,
+    link_options,
     print_json,
-)
-from cnnpc.cli._plan import add_link_arguments, link_options
-from cnnpc.cli._search import (
-    accuracy_source,
-    add_accuracy_arguments,
-    check_accuracy_inputs,
-    table_path,
 )
 
 MAX_FINETUNES = 1_000_000
@@ -90,26 +87,29 @@ def run(args: argparse.Namespace) -> int:
     for device in settings.devices:  # validate names before anything heavy starts
         settings.planner(device, settings.bandwidths[0])
     check_file_targets(p for p in (args.png, args.xlsx) if p is not None)
-    checked = check_accuracy_inputs(args, whole_table=True)
+    spec = accuracy_spec(args)
+    checked = spec.check(whole_table=True)
     url = resolve_url(args.storage)
     # loading --weights and training may refuse: no new database is left behind then
-    storage, source = open_around(url, lambda: accuracy_source(args, checked))
-    if table_path(args) is not None:  # a table: its rows are the measurements, nothing is tuned
+    storage, source = open_around(url, lambda: spec.open(checked))
+    if checked is not None:  # a table: its rows are the measurements, nothing is tuned
         from cnnpc.accuracy import preload
 
-        preload(storage, source)
+        preload(storage, checked)
     result = run_sweep(settings, source, storage)
     report = result.as_dict() | {"storage": display_url(storage.url)}
-    if table_path(args) is not None:
-        report["accuracy_table"] = {"file": source.table.path, "rows": len(source.table.rows)}
-    if args.accuracy == "supernet":
-        report["supernet"] = {"estimates": source.estimates, "supernet": source.supernet.key}
+    if checked is not None:
+        report["accuracy_table"] = {"file": checked.table.path, "rows": len(checked.table.rows)}
+    if spec.kind == "supernet":
+        from cnnpc.accuracy import supernet_use
+
+        report["supernet"] = supernet_use(source)
     if args.png is not None:
-        from cnnpc.sweep._plot import plot_sweep
+        from cnnpc.sweep import plot_sweep
 
         report["png"] = str(plot_sweep(result, args.png))
     if args.xlsx is not None:
-        from cnnpc.sweep._xlsx import write_sweep_xlsx
+        from cnnpc.sweep import write_sweep_xlsx
 
         report["xlsx"] = str(write_sweep_xlsx(result, args.xlsx))
     if args.json:
@@ -121,9 +121,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _max_measurements(args: argparse.Namespace) -> int:
     """A table is never tuned; supernet estimates take seconds, so every bandwidth gets them."""
-    if table_path(args) is not None:
+    kind = accuracy_spec(args).kind
+    if kind == "table":
         return 0
-    return SUPERNET_ESTIMATES if args.accuracy == "supernet" else int(args.max_finetunes)
+    return SUPERNET_ESTIMATES if kind == "supernet" else int(args.max_finetunes)
 
 
 def _keep(config_key: str) -> str:

@@ -8,14 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from cnnpc.cli._common import (
+    add_link_arguments,
     bounded_float,
     format_table,
     keep_spec,
+    link_options,
     positive_int,
     print_json,
     rate_mbps,
 )
-from cnnpc.cli._plan import add_link_arguments, link_options
 from cnnpc.errors import InputError
 
 
@@ -111,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     )
     data = report.as_dict()
     if args.png is not None:
-        from cnnpc.upload._plot import plot_upload
+        from cnnpc.upload import plot_upload
 
         data["png"] = str(plot_upload(report, args.png))
     if args.json:

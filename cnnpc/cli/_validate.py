@@ -7,15 +7,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cnnpc.cli._browse import search_id
 from cnnpc.cli._common import (
     THREADS_HELP,
+    add_storage_argument,
     bounded_int,
     format_table,
     print_json,
+    search_id,
     threads_int,
 )
-from cnnpc.cli._db import add_storage_argument
 
 MAX_REQUESTS = 100_000
 """Requests of one validation: each is a real request through the servers and its result is

@@ -11,12 +11,14 @@ from cnnpc.compression._finetune import (
     FinetuneResult,
     finetune,
 )
-from cnnpc.compression._groups import ChannelGraph, ChannelGroup, channel_graph
+from cnnpc.compression._groups import ChannelGraph, ChannelGroup, channel_graph, inbound_layers
 from cnnpc.compression._importance import channel_scores, select_channels
 from cnnpc.compression._surgery import (
+    Indices,
     PrunedModel,
     candidate_groups,
     group_fractions,
+    group_indices,
     kept_channels,
     prune_channels,
     rebuild,
@@ -30,12 +32,15 @@ __all__ = [
     "CompressionError",
     "FinetuneBudget",
     "FinetuneResult",
+    "Indices",
     "PrunedModel",
     "candidate_groups",
     "channel_graph",
     "channel_scores",
     "finetune",
     "group_fractions",
+    "group_indices",
+    "inbound_layers",
     "kept_channels",
     "kept_count",
     "prune_channels",

@@ -137,7 +137,7 @@ class _UnionFind:
         return min(ra, rb)
 
 
-def _inbound_layers(layer_cfg: Mapping[str, Any]) -> tuple[str, ...]:
+def inbound_layers(layer_cfg: Mapping[str, Any]) -> tuple[str, ...]:
     nodes = layer_cfg.get("inbound_nodes") or []
     if len(nodes) > 1:
         raise InputError(
@@ -234,7 +234,7 @@ def channel_graph(model: Any) -> ChannelGraph:
     order: list[str] = []
     for layer_cfg in config["layers"]:
         name, cls = str(layer_cfg["name"]), str(layer_cfg["class_name"])
-        parents = _inbound_layers(layer_cfg)
+        parents = inbound_layers(layer_cfg)
         inbound[name], classes[name] = parents, cls
         order.append(name)
         _read_layer(

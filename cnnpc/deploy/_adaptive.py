@@ -69,7 +69,7 @@ def deploy_adaptive(
 ) -> DeployResult:
     """Write the plan set of search `search_id` over [low, high] edge->cloud Mbps to `out`."""
     from cnnpc.planner import LinkOptions, planner_for
-    from cnnpc.search._oracle_source import OracleSource
+    from cnnpc.search import OracleSource
 
     check_hysteresis(hysteresis)
     if not 0 < low_mbps < high_mbps:

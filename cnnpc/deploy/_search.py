@@ -101,7 +101,7 @@ def _refuse_untrained(search: SearchRecord) -> None:
 
 
 def _check_identity(search: SearchRecord, oracle: Any) -> None:
-    from cnnpc.search._oracle_source import OracleSource
+    from cnnpc.search import OracleSource
 
     if OracleSource(oracle).budget_key != search.budget_key:
         raise DeployError(

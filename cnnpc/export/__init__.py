@@ -22,6 +22,7 @@ from cnnpc.export._report import (
     collect,
     deployment_plan,
 )
+from cnnpc.export._rows import keep_text, objective_text, plain, summary_row, trial_row
 from cnnpc.storage import Storage
 
 __all__ = [
@@ -36,11 +37,16 @@ __all__ = [
     "export",
     "export_json",
     "export_xlsx",
+    "keep_text",
     "kept_channels_text",
     "layout_text",
+    "objective_text",
     "overview",
+    "plain",
     "save_png",
     "styled_table",
+    "summary_row",
+    "trial_row",
     "write_search_png",
 ]
 

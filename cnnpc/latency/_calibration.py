@@ -42,7 +42,7 @@ class Calibration:
     per-message costs are >= 0, and planners read the device's key, never those."""
 
     def __post_init__(self) -> None:
-        from cnnpc.latency._model import check_number
+        from cnnpc.records import check_number
 
         check_number("runtime_ms", self.runtime_ms)
         for name in ("uplink_message_ms", "message_ms"):

@@ -15,99 +15,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from cnnpc.errors import InputError
 from cnnpc.profiles import Profile
+from cnnpc.records import FloatArray, LinkSetting, check_ms, check_number
 from cnnpc.spaces import kept_count
 
-FloatArray = npt.NDArray[np.float64]
 PruneCompute = Literal["none", "linear"]
-MBIT_SI = 1_000_000.0
-MBIT_BINARY = float(2**20)
 CNNPC_OVERHEAD_MS = 0.53 + 1.13
-MIN_MBPS = 1e-3
-MAX_MBPS = 1e6
-"""Link rates cnnpc prices, in Mbps: 1 kbit/s to 1 Tbit/s. Outside that no link exists, and a
-rate near 0 (1e-320) overflows the transfer time to inf."""
-MAX_MS = 3_600_000.0
-"""Longest latency, overhead or budget, in ms (one hour): beyond it no plan is interactive, and
-1e308 ms would overflow every sum to inf."""
-
-
-def check_number(
-    name: str,
-    value: object,
-    *,
-    minimum: float = 0.0,
-    strict: bool = False,
-    maximum: float = math.inf,
-) -> float:
-    """The one numeric check: finite, >= `minimum` (> with `strict`) and <= `maximum`, else a
-    one-line error."""
-    bound = ">" if strict else ">="
-    what = f"{name} must be" if name else "must be"
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or (value <= minimum if strict else value < minimum)
-    ):
-        upto = f" and <= {maximum:g}" if math.isfinite(maximum) else ""
-        raise InputError(f"{what} a finite number {bound} {minimum:g}{upto}, got {value!r}")
-    if value > maximum:
-        raise InputError(f"{what} <= {maximum:g}, got {value!r}")
-    return float(value)
-
-
-def check_rate(name: str, value: object) -> float:
-    """A link rate in Mbps within [MIN_MBPS, MAX_MBPS]."""
-    return check_number(name, value, minimum=MIN_MBPS, maximum=MAX_MBPS)
-
-
-def check_ms(name: str, value: object) -> float:
-    """A latency, overhead or budget in ms within [0, MAX_MS]."""
-    return check_number(name, value, maximum=MAX_MS)
-
-
-@dataclass(frozen=True)
-class Links:
-    """The two links: rate (Mbps; `mbit_bits` bit/s per "Mbps"), one-way latency and a fixed
-    per-message cost (ms) each.
-
-    A request that uses a link pays the tensor's bytes at its rate once, and its latency twice
-    (the tensor goes, the result comes back the same way) plus its per-message cost: what no rate
-    explains. A link the plan does not use costs nothing; the end->cloud relay uses both.
-    """
-
-    uplink_mbps: float = 20.0
-    bandwidth_mbps: float = 10.0
-    mbit_bits: float = MBIT_SI
-    uplink_latency_ms: float = 0.0
-    latency_ms: float = 0.0
-    uplink_message_ms: float = 0.0
-    message_ms: float = 0.0
-
-    def __post_init__(self) -> None:
-        for name in ("uplink_mbps", "bandwidth_mbps"):
-            check_rate(name, getattr(self, name))
-        check_number("mbit_bits", self.mbit_bits, strict=True)
-        for name in ("uplink_latency_ms", "latency_ms", "uplink_message_ms", "message_ms"):
-            check_ms(name, getattr(self, name))
-
-    def ms(self, n_bytes: FloatArray | float, mbps: float) -> FloatArray | float:
-        """Milliseconds to send `n_bytes` at `mbps`."""
-        return n_bytes * 8.0 / (mbps * self.mbit_bits) * 1000.0
-
-    @property
-    def uplink_fixed_ms(self) -> float:
-        """What a request pays for using end->edge, whatever it sends."""
-        return 2.0 * self.uplink_latency_ms + self.uplink_message_ms
-
-    @property
-    def fixed_ms(self) -> float:
-        """What a request pays for using edge->cloud, whatever it sends."""
-        return 2.0 * self.latency_ms + self.message_ms
 
 
 @dataclass(frozen=True)
@@ -270,7 +185,7 @@ class ProfileArrays:
 
 def cost_tables(
     profile: Profile | ProfileArrays,
-    links: Links,
+    links: LinkSetting,
     compression: Compression = NO_COMPRESSION,
     conventions: Conventions | None = None,
 ) -> CostTables:

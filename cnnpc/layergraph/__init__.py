@@ -13,6 +13,7 @@ from cnnpc.layergraph._planner import (
     Crossing,
     LayerPlan,
     LayerPlanner,
+    layer_plan_report,
     layer_planner_for,
 )
 
@@ -25,5 +26,6 @@ __all__ = [
     "LayerPlanner",
     "apportion",
     "layer_costs",
+    "layer_plan_report",
     "layer_planner_for",
 ]

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnpc.latency import Conventions, Links
-from cnnpc.latency._model import FloatArray
+from cnnpc.latency import Conventions
 from cnnpc.layergraph._graph import LayerGraph
 from cnnpc.profiles import TIERS, Profile
+from cnnpc.records import FloatArray, LinkSetting
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def apportion(profile: Profile, graph: LayerGraph) -> FloatArray:
 
 
 def layer_costs(
-    profile: Profile, graph: LayerGraph, links: Links, conventions: Conventions | None = None
+    profile: Profile, graph: LayerGraph, links: LinkSetting, conventions: Conventions | None = None
 ) -> LayerCosts:
     """Everything the layer planner prices, as arrays (no pruning: every tensor whole)."""
     conv = conventions or Conventions()

@@ -13,15 +13,17 @@ import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from cnnpc.errors import InputError
-from cnnpc.latency import Breakdown, Conventions, Links
+from cnnpc.latency import Breakdown, Conventions
 from cnnpc.layergraph._costs import LayerCosts, layer_costs
 from cnnpc.layergraph._graph import LayerGraph
 from cnnpc.planner import LinkOptions, Planner, planner_for, price_assignment, solve_tiered_cut
 from cnnpc.profiles import TIERS, Profile, load_layers
+from cnnpc.records import LinkSetting
 
 LINKS = ("end->edge", "edge->cloud")
 _MODE_OF_TIERS = {
@@ -104,7 +106,7 @@ class LayerPlanner:
         self,
         profile: Profile,
         graph: LayerGraph,
-        links: Links,
+        links: LinkSetting,
         conventions: Conventions | None = None,
     ) -> None:
         self.profile = profile
@@ -211,3 +213,38 @@ def layer_planner_for(
     )
     graph = LayerGraph.from_rows(load_layers(blocks.profile))
     return LayerPlanner(blocks.profile, graph, blocks.links, blocks.conventions), blocks
+
+
+def layer_plan_report(
+    model: str, device: str, bandwidth_mbps: float, options: LinkOptions
+) -> dict[str, Any]:
+    """`cnnpc plan --granularity layer` as a JSON-able dict: the exact layer-level placement
+    beside the block plan with the same settings."""
+    layers, blocks = layer_planner_for(
+        model, device, bandwidth_mbps=bandwidth_mbps, options=options
+    )
+    best = layers.best()
+    block = blocks.best()
+    block_layers = layers.price(layers.block_placement(block.a, block.b))
+    cuts = {(c.link, c.layer) for c in best.crossings}
+    block_cuts = {(c.link, c.layer) for c in block_layers.crossings}
+    return {
+        "model": layers.profile.model,
+        "device": layers.profile.device,
+        "granularity": "layer",
+        "links": blocks.links.as_dict(),
+        "overhead_ms": layers.conventions.overhead_ms,
+        "layers": layers.graph.n_layers,
+        "best": best.as_dict(),
+        "two_tier": {
+            "end_edge": layers.best(("end", "edge")).as_dict(),
+            "end_cloud": layers.best(("end", "cloud")).as_dict(),
+        },
+        "block_best": block.as_dict()
+        | {"crossings": [c.as_dict() for c in block_layers.crossings]},
+        "difference": {
+            "latency_ms": best.latency_ms - block.latency_ms,
+            "speedup": block.latency_ms / best.latency_ms,
+            "same_cut": cuts == block_cuts,
+        },
+    }

@@ -19,11 +19,10 @@ from typing import Any
 from cnnpc._files import write_text
 from cnnpc._resources import data_root
 from cnnpc.errors import CnnpcError, ProfileError
-from cnnpc.models import DEPLOY_SIZE, build_model, count_flops
 
 # Per-layer FLOPs use the same rule as count_flops (2 per multiply-accumulate of Conv2D,
 # DepthwiseConv2D and Dense; 0 for BN, activations, adds and pooling), so they sum to it.
-from cnnpc.models._measure import _layer_flops
+from cnnpc.models import DEPLOY_SIZE, build_model, count_flops, layer_flops
 from cnnpc.profiles import LAYER_COLUMNS, LayerRow, check_layers, load_profile, read_layers
 
 _NUM_CLASSES = 1000  # the profiles were measured on ImageNet classifiers
@@ -73,7 +72,7 @@ def extract_layers(model: Any, boundaries: Sequence[str]) -> tuple[LayerRow, ...
                 name=name,
                 op=type(layer).__name__,
                 segment=segments[name],
-                flops=int(_layer_flops(layer)),
+                flops=int(layer_flops(layer)),
                 shape=dims,
                 elements=elements,
                 inputs=inputs[name],

@@ -17,7 +17,7 @@ from typing import Any
 
 from cnnpc._keras import is_keras_layer, keras, keras_code, tf
 from cnnpc.errors import InputError, OwnCodeNote, first_line
-from cnnpc.models._modelfile import ModelFile, code_layers, read_model_file, refuse_code
+from cnnpc.modelfile import ModelFile, code_layers, read_model_file, refuse_code
 
 APPS: dict[str, str] = {
     "mobilenet": "MobileNet",
@@ -89,7 +89,7 @@ def build_app(app: str, size: int, classes: int, bn_momentum: float | None = 0.9
 
 
 def check_model_file(path: str | Path, option: str, trust_code: bool) -> ModelFile:
-    """Read a saved model's configuration and refuse layers that run code (see _modelfile),
+    """Read a saved model's configuration and refuse layers that run code (see cnnpc.modelfile),
     before anything in the file is deserialized; `trust_code` skips the refusal."""
     file = read_model_file(path, option)
     if not trust_code:

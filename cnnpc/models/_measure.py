@@ -61,7 +61,7 @@ def resize_input(model: Any, size: int, copy_weights: bool = True) -> Any:
     return resized
 
 
-def _layer_flops(layer: Any) -> int:
+def layer_flops(layer: Any) -> int:
     cls = type(layer).__name__
     if cls not in ("Conv2D", "DepthwiseConv2D", "Dense"):
         return 0
@@ -78,7 +78,7 @@ def _layer_flops(layer: Any) -> int:
 
 def count_flops(model: Any) -> int:
     """FLOPs of one forward pass at the model's input size (2 per multiply-accumulate)."""
-    return sum(_layer_flops(layer) for layer in model.layers)
+    return sum(layer_flops(layer) for layer in model.layers)
 
 
 def tensor_hwc(layer: Any) -> tuple[int, int, int]:

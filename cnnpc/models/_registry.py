@@ -44,7 +44,7 @@ MODELS: dict[str, ModelSpec] = {
 
 def _registered(name: str) -> ModelSpec:
     """The spec of a model added with `cnnpc models add` (an app or the user's saved model)."""
-    from cnnpc.registry import model_entry
+    from cnnpc.catalog import model_entry
 
     entry = model_entry(name)
 
@@ -52,8 +52,8 @@ def _registered(name: str) -> ModelSpec:
         size: int, num_classes: int, alpha: float = 1.0, bn_momentum: float | None = 0.9
     ) -> Any:
         from cnnpc._keras import is_keras_layer
+        from cnnpc.modelfile import ModelFile, refuse_code
         from cnnpc.models._apps import from_config, load_architecture
-        from cnnpc.models._modelfile import ModelFile, refuse_code
 
         if alpha != 1.0:
             raise InputError(f"model {name!r}: a width multiplier applies to shipped models only")

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from cnnpc import __version__
-from cnnpc._files import make_folder, write_with
+from cnnpc._files import make_folder, write_text, write_with
 from cnnpc._keras import keras
+from cnnpc.catalog import fingerprint
 from cnnpc.models import build_model, model_spec
-from cnnpc.oracle._cache import write_atomic
-from cnnpc.registry import fingerprint
 from cnnpc.workloads import Workload, fit
 
 _BASELINE_SOURCES = (
@@ -131,7 +130,7 @@ def trained_baseline(
         "best_val_accuracy": run.best_val_accuracy,
         "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    write_atomic(meta_path, json.dumps(meta, indent=1, sort_keys=True))
+    write_text(meta_path, json.dumps(meta, indent=1, sort_keys=True), make_parent=True)
     return Baseline(model_name, model, key, "trained", run.seconds, run.epochs_run, False)
 
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Protocol
 
-from cnnpc._files import make_folder, write_text
+from cnnpc._files import write_text
 
 
 def default_cache_dir() -> Path:
@@ -67,10 +67,4 @@ class DiskCache:
         return record if isinstance(record, dict) else None
 
     def put(self, key: str, record: dict[str, Any]) -> None:
-        write_atomic(self._path(key), json.dumps(record, indent=1, sort_keys=True))
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` (creating its folder) by cnnpc's one atomic write."""
-    make_folder(path.parent)
-    write_text(path, text)
+        write_text(self._path(key), json.dumps(record, indent=1, sort_keys=True), make_parent=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cnnpc.catalog import saved_model_file
 from cnnpc.compression import FinetuneBudget
 from cnnpc.models import model_spec
 from cnnpc.oracle._baseline import Baseline, trained_baseline
@@ -11,7 +12,6 @@ from cnnpc.oracle._cache import DiskCache, MemoryCache, ResultCache, default_cac
 from cnnpc.oracle._oracle import AccuracyOracle
 from cnnpc.oracle._tuned import ModelStore
 from cnnpc.oracle._user import saved_input_size, user_baseline
-from cnnpc.registry import saved_model_file
 from cnnpc.spaces import load_space
 from cnnpc.workloads import Workload, digits, image_folder
 

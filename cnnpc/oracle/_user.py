@@ -15,10 +15,8 @@ from typing import Any
 from cnnpc._keras import tf
 from cnnpc.compression import split_layer
 from cnnpc.errors import InputError, first_line
-from cnnpc.models import build_model, input_size
-from cnnpc.models._apps import check_model_file, load_checked
-from cnnpc.models._measure import tensor_hwc
-from cnnpc.models._modelfile import ModelFile, is_trusted
+from cnnpc.modelfile import ModelFile, is_trusted
+from cnnpc.models import build_model, check_model_file, input_size, load_checked, tensor_hwc
 from cnnpc.oracle._baseline import Baseline
 from cnnpc.spaces import SearchSpace
 

@@ -18,13 +18,12 @@ from cnnpc.latency import (
     Compression,
     Conventions,
     CostTables,
-    Links,
     ProfileArrays,
     breakdown,
     cost_tables,
 )
-from cnnpc.latency._model import FloatArray
 from cnnpc.profiles import Profile
+from cnnpc.records import FloatArray, LinkSetting
 
 MODES = (
     "end_only",
@@ -142,7 +141,7 @@ class Planner:
     """Prices and solves layouts of one profile under fixed links and conventions."""
 
     def __init__(
-        self, profile: Profile, links: Links, conventions: Conventions | None = None
+        self, profile: Profile, links: LinkSetting, conventions: Conventions | None = None
     ) -> None:
         self.profile = profile
         self.links = links

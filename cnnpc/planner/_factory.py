@@ -6,17 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnnpc.errors import InputError
-from cnnpc.latency import (
-    CNNPC_OVERHEAD_MS,
-    MBIT_SI,
-    Calibration,
-    Conventions,
-    Links,
-    check_number,
-    find_calibration,
-)
+from cnnpc.latency import CNNPC_OVERHEAD_MS, Calibration, Conventions, find_calibration
 from cnnpc.planner._exact import Planner
 from cnnpc.profiles import Profile, load_profile
+from cnnpc.records import MBIT_SI, LinkSetting, check_number
 
 CONVENTIONS = ("si", "cnnpc")
 
@@ -56,9 +49,9 @@ class LinkOptions:
 
     def links(
         self, profile: Profile, bandwidth_mbps: float, calibration: Calibration | None = None
-    ) -> Links:
+    ) -> LinkSetting:
         mbit = profile.source_mbit_bits if self.conventions == "cnnpc" else MBIT_SI
-        return Links(
+        return LinkSetting(
             uplink_mbps=self.uplink_mbps,
             bandwidth_mbps=bandwidth_mbps,
             mbit_bits=mbit,

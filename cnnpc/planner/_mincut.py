@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from cnnpc.errors import InputError
-from cnnpc.latency._model import FloatArray
+from cnnpc.records import FloatArray
 
 _SCALE_TARGET = float(2**30)
 

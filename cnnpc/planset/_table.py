@@ -7,7 +7,7 @@ The plans are what `cnnpc sweep` finds from the same cached accuracies (no fine-
 best plan at each point of a geometric grid over [low, high] edge->cloud Mbps. Each plan keeps
 the parts of its latency that do not depend on the links (compute per tier, overhead) and the
 bytes it sends per link, so its latency can be predicted under any link estimates with the
-latency model's own rule (cnnpc.latency.Links). A runtime switches to the plan with the least
+latency model's own rule (cnnpc.latency.LinkSetting). A runtime switches to the plan with the least
 predicted latency only when it beats the current one by more than the hysteresis fraction, so
 noise near a threshold does not make it flap; the table gives, per threshold, the exact
 crossover and the rates at which that rule switches up and back down. Nothing here imports
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from cnnpc.errors import CnnpcError, InputError
-from cnnpc.latency import Links, check_number, check_rate
+from cnnpc.records import LinkSetting, check_number, check_rate
 
 PLANSET_FILE = "planset.json"
 PLANSET_KIND = "cnnpc.planset"
@@ -68,7 +68,7 @@ class SetPlan:
     def uses_downlink(self) -> bool:
         return self.b < self.n_segments
 
-    def predict_ms(self, links: Links) -> float:
+    def predict_ms(self, links: LinkSetting) -> float:
         """Its latency under `links`, by the latency model's rule (rate, latency, message)."""
         total = sum(self.compute_ms) + self.overhead_ms
         if self.uses_uplink:
@@ -77,7 +77,7 @@ class SetPlan:
             total += float(links.ms(self.downlink_bytes, links.bandwidth_mbps)) + links.fixed_ms
         return total
 
-    def line(self, links: Links) -> tuple[float, float]:
+    def line(self, links: LinkSetting) -> tuple[float, float]:
         """(alpha, beta): latency = alpha + beta / edge->cloud Mbps, the other terms fixed."""
         beta = float(links.ms(self.downlink_bytes, 1.0)) if self.uses_downlink else 0.0
         return self.predict_ms(replace(links, bandwidth_mbps=1.0)) - beta, beta
@@ -155,7 +155,7 @@ class PlanSet:
     low_mbps: float
     high_mbps: float
     hysteresis: float
-    links: Links
+    links: LinkSetting
     """The design links: uplink rate, latencies, the unit; bandwidth_mbps is the search's."""
     plans: tuple[SetPlan, ...]
     switches: tuple[Switch, ...]
@@ -177,11 +177,11 @@ class PlanSet:
                 return p
         raise PlanSetError(f"the plan set has no plan {label!r}")
 
-    def best(self, links: Links) -> SetPlan:
+    def best(self, links: LinkSetting) -> SetPlan:
         """The plan with the least predicted latency under `links` (ties: the first)."""
         return min(self.plans, key=lambda p: p.predict_ms(links))
 
-    def choose(self, current: str | None, links: Links) -> SetPlan:
+    def choose(self, current: str | None, links: LinkSetting) -> SetPlan:
         """The plan to run next: the best one, unless it beats `current` by no more than the
         hysteresis fraction of current's predicted latency (then stay)."""
         best = self.best(links)
@@ -199,15 +199,7 @@ class PlanSet:
             "low_mbps": self.low_mbps,
             "high_mbps": self.high_mbps,
             "hysteresis": self.hysteresis,
-            "links": {
-                "uplink_mbps": self.links.uplink_mbps,
-                "bandwidth_mbps": self.links.bandwidth_mbps,
-                "mbit_bits": self.links.mbit_bits,
-                "uplink_latency_ms": self.links.uplink_latency_ms,
-                "latency_ms": self.links.latency_ms,
-                "uplink_message_ms": self.links.uplink_message_ms,
-                "message_ms": self.links.message_ms,
-            },
+            "links": self.links.as_dict(),
             "plans": [p.as_dict() for p in self.plans],
             "switches": [
                 {
@@ -230,8 +222,7 @@ class PlanSet:
             raise PlanSetError(f"{what}: plans: expected a list")
         parsed = tuple(SetPlan.parse(p, f"{what}: plans[{i}]") for i, p in enumerate(plans))
         try:
-            link = dict(raw["links"])
-            links = Links(**{k: float(v) for k, v in link.items()})
+            links = LinkSetting.from_dict(dict(raw["links"]))
             return PlanSet(
                 model=str(raw["model"]),
                 device=str(raw["device"]),
@@ -248,7 +239,7 @@ class PlanSet:
             raise PlanSetError(f"{what}: {exc}") from None
 
 
-def switches(plans: Sequence[SetPlan], links: Links, hysteresis: float) -> tuple[Switch, ...]:
+def switches(plans: Sequence[SetPlan], links: LinkSetting, hysteresis: float) -> tuple[Switch, ...]:
     """The switching table between neighbouring plans (in the order they are best)."""
     out = []
     for low, high in itertools.pairwise(plans):
@@ -309,7 +300,7 @@ def plan_set_of(
     *,
     model: str,
     device: str,
-    links: Links,
+    links: LinkSetting,
     hysteresis: float,
 ) -> PlanSet:
     """The plan set of a sweep's points (one device, bandwidth order): each distinct best plan

@@ -10,7 +10,10 @@ from cnnpc.profiles._layers import (
     read_layers,
 )
 from cnnpc.profiles._loader import (
+    MAX_TABLE_BYTES,
     PROFILES_ENV,
+    SEGMENT_COLUMNS,
+    TENSOR_COLUMNS,
     default_user_root,
     device_names,
     list_profiles,
@@ -26,7 +29,10 @@ from cnnpc.profiles._synthetic import make_profile, synthetic_profile
 
 __all__ = [
     "LAYER_COLUMNS",
+    "MAX_TABLE_BYTES",
     "PROFILES_ENV",
+    "SEGMENT_COLUMNS",
+    "TENSOR_COLUMNS",
     "TIERS",
     "LayerRow",
     "Profile",

@@ -8,6 +8,7 @@ does not import TensorFlow; measuring and pricing unmeasured widths do.
 
 from __future__ import annotations
 
+from cnnpc.profiling._assemble import parse_tier_scale
 from cnnpc.profiling._cost import HostCostModel, host_cost_model
 from cnnpc.profiling._import import import_profile
 from cnnpc.profiling._regressor import FEATURES, KINDS, evaluate, fit_regressor, heldout_keeps
@@ -26,6 +27,7 @@ __all__ = [
     "heldout_keeps",
     "host_cost_model",
     "import_profile",
+    "parse_tier_scale",
     "profile_host",
     "read_measurements",
 ]

@@ -21,8 +21,16 @@ import yaml
 
 from cnnpc._files import check_files_in, make_folder, read_input, read_input_text, write_files
 from cnnpc.errors import InputError, ProfileError
-from cnnpc.profiles import TIERS, Tensor, default_user_root, user_profile_roots
-from cnnpc.profiles._loader import MAX_TABLE_BYTES, SEGMENT_COLUMNS, TENSOR_COLUMNS, read_csv_rows
+from cnnpc.profiles import (
+    MAX_TABLE_BYTES,
+    SEGMENT_COLUMNS,
+    TENSOR_COLUMNS,
+    TIERS,
+    Tensor,
+    default_user_root,
+    read_csv_rows,
+    user_profile_roots,
+)
 
 HOST_DEVICE = "host"
 MEASUREMENTS_SUFFIX = "_measurements"

@@ -12,9 +12,14 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from cnnpc._resources import ENTRY_FILE, SPACE_FILE
+from cnnpc.catalog import (
+    ARCHITECTURE_FILE,
+    DEFAULT_TRAIN_SIZE,
+    ModelEntry,
+    check_new_name,
+    write_model_folder,
+)
 from cnnpc.errors import InputError
-from cnnpc.registry._entry import ARCHITECTURE_FILE, DEFAULT_TRAIN_SIZE, ModelEntry
-from cnnpc.registry._store import check_new_name, write_model_folder
 
 if TYPE_CHECKING:  # the analysis imports TensorFlow: only when a model is added
     from cnnpc.registry._analyse import Analysis
@@ -54,8 +59,8 @@ def add_model(
     if classes is not None and classes < 2:
         raise InputError(f"--classes must be at least 2, got {classes}")
     target = check_new_name(name)
+    from cnnpc.models import app_function, build_app, load_saved, reconfigure
     from cnnpc.models import input_size as model_input_size
-    from cnnpc.models._apps import app_function, build_app, load_saved, reconfigure
     from cnnpc.registry._analyse import analyse
 
     if app is not None:
@@ -115,7 +120,7 @@ def add_model(
 def model_files(entry: ModelEntry, analysis: Analysis) -> dict[str, str]:
     """The folder's text files: model.yaml, space.yaml and the profile files (no device yet)."""
     from cnnpc.layergraph.generate import to_csv
-    from cnnpc.upload._params import params_csv
+    from cnnpc.upload import params_csv
 
     return {
         ENTRY_FILE: entry.to_yaml(),

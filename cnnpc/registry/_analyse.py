@@ -17,8 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cnnpc.compression import ChannelGraph, channel_graph
-from cnnpc.compression._groups import _inbound_layers
+from cnnpc.compression import ChannelGraph, channel_graph, inbound_layers
 from cnnpc.errors import InputError
 from cnnpc.layergraph.generate import extract_layers
 from cnnpc.profiles import LayerRow, Tensor
@@ -71,7 +70,7 @@ def _graph_lists(model: Any) -> tuple[list[str], dict[str, tuple[str, ...]], dic
             "Keras model"
         )
     names = [str(c["name"]) for c in config["layers"]]
-    inbound = {str(c["name"]): _inbound_layers(c) for c in config["layers"]}
+    inbound = {str(c["name"]): inbound_layers(c) for c in config["layers"]}
     classes = {str(c["name"]): str(c["class_name"]) for c in config["layers"]}
     if len(config.get("input_layers", [])) != 1 or len(config["output_layers"]) != 1:
         raise InputError("cnnpc splits models with exactly one input and one output")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from cnnpc.catalog import ModelEntry, model_entry
 from cnnpc.profiles import list_profiles, model_tensors, user_profiles
-from cnnpc.registry._entry import ModelEntry
-from cnnpc.registry._store import model_entry
 from cnnpc.spaces import load_space
 
 

@@ -8,7 +8,7 @@ part imports TensorFlow (its TFLite interpreter); frames and shaping do not.
 from __future__ import annotations
 
 from cnnpc.runtime._adaptive import AdaptiveClient, AdaptiveResult, LinkEstimate, SwitchEvent
-from cnnpc.runtime._address import check_loopback, parse_address
+from cnnpc.runtime._address import check_loopback, namespace_network, parse_address
 from cnnpc.runtime._client import (
     COMPONENTS,
     EdgeConnection,
@@ -52,6 +52,7 @@ from cnnpc.runtime._shaper import TokenBucket, send_shaped
 from cnnpc.runtime._upload import IncrementalClient, Uploader, UploadEvent, UploadResult
 from cnnpc.runtime._uploadedge import CHUNK_BYTES, UploadEdgeServer, span_code
 from cnnpc.runtime._uploadrun import UploadRun, run_during_upload
+from cnnpc.runtime._verify import verify_plan
 
 __all__ = [
     "CHUNK_BYTES",
@@ -102,6 +103,7 @@ __all__ = [
     "encode_status",
     "encode_tensor",
     "host_upload_planner",
+    "namespace_network",
     "parse_address",
     "plan_numbers",
     "quantize",
@@ -115,4 +117,5 @@ __all__ = [
     "span_code",
     "split_timings",
     "time_parts",
+    "verify_plan",
 ]

@@ -29,8 +29,8 @@ import numpy.typing as npt
 
 from cnnpc.deploy import DeployedPlan
 from cnnpc.errors import CnnpcError
-from cnnpc.latency import Links
 from cnnpc.planset import PlanSet, SetPlan
+from cnnpc.records import LinkSetting
 from cnnpc.runtime._client import COMPONENTS, EdgeConnection, InferResult, split_timings
 from cnnpc.runtime._part import Part, dequantize, image_batch, quantize
 from cnnpc.runtime._server import result_limit
@@ -158,7 +158,7 @@ class AdaptiveClient:
 
     # -- estimates and choice ---------------------------------------------------------
 
-    def links(self) -> Links:
+    def links(self) -> LinkSetting:
         """The links as estimated now (latency = half the fixed cost, as a one-way figure)."""
         return replace(
             self.table.links,

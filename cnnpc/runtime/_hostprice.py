@@ -17,9 +17,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from cnnpc.deploy import PartSpec
-from cnnpc.latency import Conventions, Links
+from cnnpc.latency import Conventions
 from cnnpc.planner import Planner
 from cnnpc.profiles import make_profile
+from cnnpc.records import LinkSetting
 from cnnpc.runtime._part import Part
 
 
@@ -55,5 +56,5 @@ def host_upload_planner(
     profile = make_profile(
         [(slowdown * t, t, t) for t in times], tensors, model=model, device="host"
     )
-    links = Links(uplink_mbps=uplink_mbps, bandwidth_mbps=uplink_mbps)
+    links = LinkSetting(uplink_mbps=uplink_mbps, bandwidth_mbps=uplink_mbps)
     return Planner(profile, links, Conventions(overhead_ms=0.0))

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 
 from cnnpc.errors import CnnpcError, InputError
-from cnnpc.latency import check_number
+from cnnpc.records import check_number
 from cnnpc.runtime._address import check_loopback
 from cnnpc.runtime._frames import (
     ERROR,

@@ -9,34 +9,45 @@ from cnnpc.search._configs import (
     parse_key,
     split_aware_grid,
 )
+from cnnpc.search._confirm import DEFAULT_MAX_CONFIRM, Confirmation, confirm, ranked
 from cnnpc.search._measure import AccuracySource, CachedAccuracies, Measurement
+from cnnpc.search._oracle_source import OracleSource, oracle_source
 from cnnpc.search._runner import SearchRunner, run_search
 from cnnpc.search._settings import SearchSettings, with_keep_grid
 from cnnpc.search._strategies import STRATEGIES
 from cnnpc.search._summary import ParetoPoint, SearchResult, TrialEvent
+from cnnpc.search._surrogate import AccuracySurrogate, Prediction
 from cnnpc.search._unmeasured import UNMEASURED, Unmeasured
 from cnnpc.search._workers import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S, WORKER_ENV, Liveness
 
 __all__ = [
     "DEFAULT_GRACE_S",
     "DEFAULT_HEARTBEAT_S",
+    "DEFAULT_MAX_CONFIRM",
     "STRATEGIES",
     "UNMEASURED",
     "WORKER_ENV",
     "AccuracySource",
+    "AccuracySurrogate",
     "CachedAccuracies",
+    "Confirmation",
     "Liveness",
     "Measurement",
+    "OracleSource",
     "ParetoPoint",
+    "Prediction",
     "SearchResult",
     "SearchRunner",
     "SearchSettings",
     "TrialEvent",
     "Unmeasured",
     "config_key",
+    "confirm",
     "normalise",
+    "oracle_source",
     "parameters",
     "parse_key",
+    "ranked",
     "run_search",
     "split_aware_grid",
     "with_keep_grid",

@@ -1,13 +1,12 @@
 """The supernet oracle (`--accuracy supernet`): slimmable weights trained once, sliced to any
 configuration and measured in seconds; a search ranks on these estimates and confirms its answer
-with real fine-tunes.
+with real fine-tunes (`cnnpc.search.confirm`).
 
 Importing this imports TensorFlow.
 """
 
 from __future__ import annotations
 
-from cnnpc.supernet._confirm import DEFAULT_MAX_CONFIRM, Confirmation, confirm, ranked
 from cnnpc.supernet._masked import (
     ApplyMask,
     MaskedLeaf,
@@ -28,10 +27,8 @@ from cnnpc.supernet._supernet import (
 )
 
 __all__ = [
-    "DEFAULT_MAX_CONFIRM",
     "SOURCE",
     "ApplyMask",
-    "Confirmation",
     "Estimate",
     "MaskedLeaf",
     "NoQuantize",
@@ -39,10 +36,8 @@ __all__ = [
     "Supernet",
     "SupernetSource",
     "check_supernet",
-    "confirm",
     "masked_model",
     "prunable_leaves",
-    "ranked",
     "recalibrate",
     "set_masks",
     "supernet_source",

@@ -28,8 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cnnpc._keras import keras, tf, tfmot
-from cnnpc.compression import ChannelGraph
-from cnnpc.compression._finetune import CompressionError
+from cnnpc.compression import ChannelGraph, CompressionError
 from cnnpc.workloads import Workload
 
 

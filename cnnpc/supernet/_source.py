@@ -68,7 +68,7 @@ def supernet_source(
     """The baseline's supernet (trained once, cached beside it) and the fine-tuning source that
     confirms its estimates (same model, data, weights, budget and seed as `--accuracy finetune`)."""
     from cnnpc.oracle import default_cache_dir
-    from cnnpc.search._oracle_source import oracle_source
+    from cnnpc.search import oracle_source
     from cnnpc.supernet._supernet import trained_supernet
 
     finetune = oracle_source(

@@ -24,22 +24,22 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cnnpc._files import make_folder, write_with
+from cnnpc._files import make_folder, write_text, write_with
 from cnnpc._keras import keras
 from cnnpc.compression import (
     ChannelGraph,
+    Indices,
     candidate_groups,
     channel_graph,
     channel_scores,
     group_fractions,
+    group_indices,
     kept_count,
     rebuild,
     select_channels,
 )
-from cnnpc.compression._surgery import Indices, group_indices
 from cnnpc.errors import InputError
 from cnnpc.oracle import Baseline, code_version
-from cnnpc.oracle._cache import write_atomic
 from cnnpc.spaces import SearchSpace
 from cnnpc.supernet._masked import (
     MaskedLeaf,
@@ -273,7 +273,7 @@ def trained_supernet(
         make_folder(folder)
         write_with(weights, lambda tmp: net.save_weights(str(tmp)))
         record = {"baseline": baseline.key, "recipe": asdict(recipe), "train_seconds": seconds}
-        write_atomic(meta_path, json.dumps(record, indent=1, sort_keys=True))
+        write_text(meta_path, json.dumps(record, indent=1, sort_keys=True), make_parent=True)
     copy_float_weights(net, model)
     return Supernet(baseline, model, net, workload, space, key, seconds, meta is not None)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from cnnpc.errors import InputError
-from cnnpc.latency import check_rate
+from cnnpc.records import check_rate
 
 MAX_POINTS = 10_000
 

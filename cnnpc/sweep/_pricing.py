@@ -16,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from cnnpc.latency import Compression
-from cnnpc.latency._model import FloatArray
 from cnnpc.planner import Planner, latency_matrix
+from cnnpc.records import FloatArray
 from cnnpc.search import config_key, parameters, split_aware_grid
 
 TIE = 1e-9

@@ -21,8 +21,7 @@ import numpy as np
 
 from cnnpc.latency import Compression
 from cnnpc.planner import Planner
-from cnnpc.search import AccuracySource, CachedAccuracies
-from cnnpc.search._surrogate import AccuracySurrogate, Prediction
+from cnnpc.search import AccuracySource, AccuracySurrogate, CachedAccuracies, Prediction
 from cnnpc.sweep._analysis import Regret, Threshold, regrets, thresholds
 from cnnpc.sweep._points import BestAt, SweepPoint, Unverified
 from cnnpc.sweep._pricing import TIE, ConfigPricing

@@ -6,6 +6,7 @@ from cnnpc.upload._compare import Comparison, compare
 from cnnpc.upload._order import Layout, LayoutChooser, UploadOrder, UploadStep, upload_order
 from cnnpc.upload._params import count_segment_params, load_params, params_csv
 from cnnpc.upload._plan import UploadReport, upload_plan
+from cnnpc.upload._plot import plot_upload
 
 __all__ = [
     "Comparison",
@@ -18,6 +19,7 @@ __all__ = [
     "count_segment_params",
     "load_params",
     "params_csv",
+    "plot_upload",
     "upload_order",
     "upload_plan",
 ]

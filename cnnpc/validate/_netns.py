@@ -277,8 +277,7 @@ def measure_in_namespaces(
     """`validate`'s measurement on kernel-shaped links: the cloud and edge servers listen in
     their namespaces, the client runs in the end's, the token bucket is off (tc shapes).
     `on_ready(topology)` runs once the servers listen (a test looks at them there)."""
-    from cnnpc.runtime import PartServer, PlanClient
-    from cnnpc.runtime._address import namespace_network
+    from cnnpc.runtime import PartServer, PlanClient, namespace_network
 
     with kernel_links(plan, mtu) as topology, namespace_network(topology.network):
         ns = topology.namespaces

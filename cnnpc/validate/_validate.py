@@ -304,7 +304,7 @@ def validate(
     runs the tiers in network namespaces on links shaped by the kernel (cnnpc.validate._netns;
     root only), with veths of `mtu` bytes; it has its own calibration per MTU (NETNS_DEVICE).
     """
-    from cnnpc.runtime._verify import verify_plan
+    from cnnpc.runtime import verify_plan
     from cnnpc.validate import _netns
 
     if not 1 <= requests <= 100_000:  # the CLI's bound: each result is kept

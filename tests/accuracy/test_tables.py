@@ -124,7 +124,7 @@ def test_import_conflicting_with_the_database_writes_nothing(tmp_path, capsys):
 
 
 def test_search_on_a_table_never_fine_tunes(tmp_path, capsys, monkeypatch):
-    import cnnpc.search._oracle_source as oracle
+    import cnnpc.search as oracle
 
     monkeypatch.setattr(oracle, "oracle_source", lambda *a, **k: pytest.fail("would fine-tune"))
     configs = [{}] + [{"block10": f} for f in (0.125, 0.25, 0.5, 0.75)]

@@ -14,7 +14,7 @@ from synthetic_source import SyntheticSource
 @pytest.fixture
 def synthetic(monkeypatch):
     """Every accuracy source the CLI builds is this one synthetic source."""
-    import cnnpc.search._oracle_source as mod
+    import cnnpc.search as mod
 
     source = SyntheticSource()
     monkeypatch.setattr(mod, "oracle_source", lambda *a, **k: source)

@@ -110,7 +110,7 @@ def test_negative_seed_exit_2(tmp_path, capsys):
 def test_a_source_that_refuses_leaves_no_database(command, tmp_path, capsys, monkeypatch):
     """The model and its weights are checked when the accuracy source opens (a bad --weights
     file, say): that happens before a new database is created, with or without --storage."""
-    import cnnpc.search._oracle_source as mod
+    import cnnpc.search as mod
     from cnnpc.errors import InputError
 
     def refuse(*args, **kwargs):

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from cnnpc.latency import CNNPC_OVERHEAD_MS, Compression, Conventions, Links
+from cnnpc.latency import CNNPC_OVERHEAD_MS, Compression, Conventions
 from cnnpc.planner import Planner
 from cnnpc.profiles import Profile, load_profile
+from cnnpc.records import LinkSetting
 
 TOLERANCE = 0.005  # 0.5 %
 RATES_MBPS = (1, 5, 10)
@@ -92,7 +93,7 @@ def test_reproduces_cnnpc_formula_on_its_tables(model, reference_dir):
             elements = profile.boundaries[row].elements
             for col, mbps in ((0, 20), (1, rate)):
                 fixed_t_c[row][col] = elements * 8 / (mbps * profile.source_mbit_bits) * 1000
-        links = Links(uplink_mbps=20, bandwidth_mbps=rate, mbit_bits=profile.source_mbit_bits)
+        links = LinkSetting(uplink_mbps=20, bandwidth_mbps=rate, mbit_bits=profile.source_mbit_bits)
         conv = Conventions(overhead_ms=CNNPC_OVERHEAD_MS, bytes_per_element=1, prune_compute="none")
         planner = Planner(profile, links, conv)
         chans = [t.channels for t in profile.candidates]
@@ -147,7 +148,7 @@ def test_untouched_tables_match_except_the_published_anomaly(reference_dir):
 def test_cnnpc_bounds_from_reference_readme():
     """The reference README's bounds for mobilenet on MI8 at 10 Mbps under CNNPC's conventions."""
     profile = load_profile("mobilenet", "MI8")
-    planner = Planner(profile, Links(20, 10, profile.source_mbit_bits))
+    planner = Planner(profile, LinkSetting(20, 10, profile.source_mbit_bits))
     base = planner.baselines()
     assert base["end_only"].latency_ms == pytest.approx(80.1, abs=0.05)
     assert base["edge_only"].latency_ms == pytest.approx(84.4, abs=0.05)

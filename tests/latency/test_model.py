@@ -5,16 +5,9 @@ import math
 import pytest
 
 from cnnpc.errors import InputError, SearchSpaceError
-from cnnpc.latency import (
-    MBIT_SI,
-    Compression,
-    Conventions,
-    Links,
-    breakdown,
-    cost_tables,
-    kept_channels,
-)
+from cnnpc.latency import Compression, Conventions, breakdown, cost_tables, kept_channels
 from cnnpc.profiles import load_profile, make_profile
+from cnnpc.records import MBIT_SI, LinkSetting
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +20,7 @@ def tiny():
 
 
 def test_breakdown_by_hand(tiny):
-    links = Links(uplink_mbps=8.0, bandwidth_mbps=4.0, mbit_bits=1000.0)  # 1 byte = 1 ms up
+    links = LinkSetting(uplink_mbps=8.0, bandwidth_mbps=4.0, mbit_bits=1000.0)  # 1 byte = 1 ms up
     tables = cost_tables(tiny, links, conventions=Conventions(overhead_ms=1.0))
     bd = breakdown(tables, 1, 2)  # end: s0, edge: s1, cloud: s2; t1 up, t2 down
     assert bd.end_ms == 10.0
@@ -48,7 +41,7 @@ def test_breakdown_by_hand(tiny):
 
 
 def test_pruning_shrinks_transfer_in_proportion_to_channels(tiny):
-    links = Links(8.0, 4.0, 1000.0)
+    links = LinkSetting(8.0, 4.0, 1000.0)
     comp = Compression.from_fractions(tiny, {"t1": 0.25})
     assert comp.kept == {"t1": 2}
     tables = cost_tables(tiny, links, comp, Conventions(overhead_ms=0.0))
@@ -58,7 +51,7 @@ def test_pruning_shrinks_transfer_in_proportion_to_channels(tiny):
 
 def test_linear_compute_rule(tiny):
     comp = Compression.from_fractions(tiny, {"t1": 0.5, "t2": 0.5})
-    tables = cost_tables(tiny, Links(), comp, Conventions(prune_compute="linear"))
+    tables = cost_tables(tiny, LinkSetting(), comp, Conventions(prune_compute="linear"))
     # segment 0: (1 + 0.5)/2, segment 1: (0.5 + 0.5)/2, segment 2: (0.5 + 1)/2
     assert tables.end.tolist() == pytest.approx([7.5, 10.0, 22.5])
     assert tables.cloud.tolist() == pytest.approx([0.75, 1.0, 2.25])
@@ -85,12 +78,12 @@ def test_groups_share_a_fraction():
 @pytest.mark.parametrize("value", [0.0, -1.0, math.nan, math.inf])
 def test_links_reject_bad_rates(value):
     with pytest.raises(InputError):
-        Links(uplink_mbps=value)
+        LinkSetting(uplink_mbps=value)
     with pytest.raises(InputError):
-        Links(bandwidth_mbps=value)
+        LinkSetting(bandwidth_mbps=value)
 
 
 def test_si_megabit():
-    links = Links(uplink_mbps=20.0, bandwidth_mbps=10.0)
+    links = LinkSetting(uplink_mbps=20.0, bandwidth_mbps=10.0)
     assert links.mbit_bits == MBIT_SI
     assert links.ms(1_250_000.0, 10.0) == pytest.approx(1000.0)

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from cnnpc.errors import ProfileError
-from cnnpc.latency import Conventions, Links
+from cnnpc.latency import Conventions
 from cnnpc.layergraph import LayerGraph, apportion, layer_costs
 from cnnpc.profiles import TIERS, load_layers, load_profile, make_profile
+from cnnpc.records import LinkSetting
 
 
 @pytest.mark.parametrize("model", ["resnet", "mobilenet"])
@@ -43,7 +44,7 @@ def test_share_is_proportional_to_flops():
 def test_transfers_follow_the_links_and_bytes_per_element():
     profile = load_profile("mobilenet", "MI8")
     graph = LayerGraph.from_rows(load_layers(profile))
-    links = Links(uplink_mbps=20.0, bandwidth_mbps=10.0)
+    links = LinkSetting(uplink_mbps=20.0, bandwidth_mbps=10.0)
     costs = layer_costs(profile, graph, links, Conventions(bytes_per_element=4.0))
     v = graph.names.index("Conv1_relu")  # 112x112x32
     assert costs.bytes[v] == 112 * 112 * 32 * 4

@@ -7,10 +7,11 @@ import itertools
 import pytest
 
 from cnnpc.errors import InputError
-from cnnpc.latency import Conventions, Links
+from cnnpc.latency import Conventions
 from cnnpc.layergraph import LayerGraph, LayerPlanner, layer_planner_for
 from cnnpc.planner import LinkOptions, Planner
 from cnnpc.profiles import synthetic_profile
+from cnnpc.records import LinkSetting
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -18,7 +19,7 @@ from cnnpc.profiles import synthetic_profile
 def test_chain_layer_plan_equals_block_plan(seed, bandwidth):
     """When layers are the segments, the min cut and the block planner solve the same problem."""
     profile = synthetic_profile(3 + seed, seed=seed)
-    links = Links(
+    links = LinkSetting(
         uplink_mbps=[5.0, 20.0, 100.0][seed % 3],
         bandwidth_mbps=bandwidth,
         uplink_latency_ms=[0.0, 0.5, 3.0, 0.0][seed % 4],  # latencies in a few cases

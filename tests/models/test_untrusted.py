@@ -12,7 +12,7 @@ import pytest
 from cnnpc._keras import keras, layers
 from cnnpc.cli._main import main
 from cnnpc.errors import InputError
-from cnnpc.models._modelfile import code_layers, read_model_file, trust_model_file
+from cnnpc.modelfile import code_layers, read_model_file, trust_model_file
 from cnnpc.oracle._user import load_whole_model
 
 pytestmark = pytest.mark.slow

@@ -9,9 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnpc.errors import InfeasibleError
-from cnnpc.latency import Compression, Conventions, Links, breakdown
+from cnnpc.latency import Compression, Conventions, breakdown
 from cnnpc.planner import MODES, SINGLE_SPLIT_MODES, Planner, latency_matrix, mode_of
 from cnnpc.profiles import load_profile, make_profile
+from cnnpc.records import LinkSetting
 
 times = st.floats(min_value=0.0, max_value=100.0, allow_nan=False)
 rates = st.floats(min_value=0.1, max_value=1000.0, allow_nan=False)
@@ -32,7 +33,7 @@ def problems(draw):
         for t in profile.candidates
         if draw(st.booleans())
     }
-    links = Links(
+    links = LinkSetting(
         uplink_mbps=draw(rates),
         bandwidth_mbps=draw(rates),
         uplink_latency_ms=draw(fixed),
@@ -157,7 +158,7 @@ def test_modes_cover_every_layout_once():
 def test_mobilenet_mi8_at_10mbps_by_hand():
     """Best plan of the shipped profile, recomputed by hand from its CSV values."""
     profile = load_profile("mobilenet", "MI8")
-    planner = Planner(profile, Links(20, 10))  # SI megabits
+    planner = Planner(profile, LinkSetting(20, 10))  # SI megabits
     best = planner.best()
     end = 5.6649 + 6.9043 + 13.6558 + 4.7009 + 4.9698  # conv1..block10 on the phone
     edge = 1.853 + 1.4241 + 5.0136  # block13, block16 and the head on the edge
@@ -180,7 +181,7 @@ def test_mobilenet_mi8_at_10mbps_by_hand():
 
 def test_pruning_moves_the_split_earlier_on_a_slow_phone():
     profile = load_profile("mobilenet", "MI8SE")
-    planner = Planner(profile, Links(20, 10))
+    planner = Planner(profile, LinkSetting(20, 10))
     plain = planner.best()
     pruned = planner.best(Compression.from_fractions(profile, {"block3": 0.125}))
     assert pruned.latency_ms < plain.latency_ms
@@ -191,8 +192,10 @@ def test_pruning_moves_the_split_earlier_on_a_slow_phone():
 def test_latency_is_paid_only_by_the_links_a_plan_uses():
     """Latencies are one-way: a used link pays them there and back; the relay pays both."""
     profile = load_profile("mobilenet", "MI8")
-    base = Planner(profile, Links(20, 10))
-    slow = Planner(profile, Links(20, 10, uplink_latency_ms=1.0, latency_ms=30.0, message_ms=0.5))
+    base = Planner(profile, LinkSetting(20, 10))
+    slow = Planner(
+        profile, LinkSetting(20, 10, uplink_latency_ms=1.0, latency_ms=30.0, message_ms=0.5)
+    )
     n = profile.n_segments
     layouts = {"end_only": (n, n), "edge_only": (0, n), "end_cloud": (3, 3), "edge_cloud": (0, 5)}
     extra = {"end_only": 0.0, "edge_only": 2.0, "end_cloud": 2.0 + 60.5, "edge_cloud": 2.0 + 60.5}
@@ -202,14 +205,14 @@ def test_latency_is_paid_only_by_the_links_a_plan_uses():
         assert got.latency_ms - plain.latency_ms == pytest.approx(extra[mode])
         assert got.breakdown.traffic_bytes == plain.breakdown.traffic_bytes
     # a 30 ms cloud (one way) is not worth using at any edge->cloud rate: the best plan stays off it
-    far = Planner(profile, Links(20, 1000, latency_ms=30.0)).best()
+    far = Planner(profile, LinkSetting(20, 1000, latency_ms=30.0)).best()
     assert far.mode in ("end_only", "edge_only", "end_edge")
-    near = Planner(profile, Links(20, 1000)).best()
+    near = Planner(profile, LinkSetting(20, 1000)).best()
     assert near.mode in ("end_cloud", "edge_cloud", "cloud_only")
 
 
 def test_infeasible_budget_says_how_fast_it_can_go():
-    planner = Planner(load_profile("resnet", "MI8"), Links(20, 1))
+    planner = Planner(load_profile("resnet", "MI8"), LinkSetting(20, 1))
     with pytest.raises(
         InfeasibleError, match=r"no plan meets 1 ms; the fastest takes \d+\.\d\d ms"
     ):

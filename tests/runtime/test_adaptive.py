@@ -19,8 +19,8 @@ from deploy.plans import RATES, SIZE, SPACE
 from test_hostile_server import _fake_edge
 
 from cnnpc.deploy import Layout, build_deployment, load_plan, plan_document, write_plan_folder
-from cnnpc.latency import Links
 from cnnpc.planset import PLANSET_FILE, PLANSET_KIND, PlanSet, SetPlan, switches
+from cnnpc.records import LinkSetting
 from cnnpc.runtime import AdaptiveClient, RequestError, running_set_servers
 from cnnpc.runtime._frames import ERROR, RESULT, encode_result
 
@@ -71,7 +71,7 @@ def plan_set(three_tier, qat_model, data, tmp_path_factory):
         _set_plan("P1", plans["P1"], (1.0, 1.0, 0.0)),
         _set_plan("P2", plans["P2"], (1.0, 4.0, 0.0)),
     )
-    design = Links(uplink_mbps=20.0, bandwidth_mbps=FAST)
+    design = LinkSetting(uplink_mbps=20.0, bandwidth_mbps=FAST)
     table = PlanSet("mobilenet", "test", SLOW, FAST, 0.1, design, rows, switches(rows, design, 0.1))
     document = {"schema_version": 1, "kind": PLANSET_KIND, **table.as_dict()}
     (folder / PLANSET_FILE).write_text(json.dumps(document))

@@ -25,9 +25,10 @@ from deploy.plans import SPACE
 
 from cnnpc.cli._main import main
 from cnnpc.deploy import load_upload, segment_parts, write_upload_folder
-from cnnpc.latency import Conventions, Links
+from cnnpc.latency import Conventions
 from cnnpc.planner import Planner
 from cnnpc.profiles import make_profile
+from cnnpc.records import LinkSetting
 from cnnpc.runtime import (
     CHUNK_BYTES,
     ERROR,
@@ -68,7 +69,7 @@ def _planner(parts, files):
     total = sum(len(b) for b in files.values())
     rate = total * 8 / UPLOAD_S / 1e6
     profile = make_profile(TIMES, tensors, model="mobilenet", device="test")
-    return Planner(profile, Links(uplink_mbps=rate, bandwidth_mbps=rate), Conventions(0.0))
+    return Planner(profile, LinkSetting(uplink_mbps=rate, bandwidth_mbps=rate), Conventions(0.0))
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ WORKER = textwrap.dedent(
     import sys, time
     sys.path.insert(0, {here!r})
     from synthetic_source import SyntheticSource
-    import cnnpc.search._oracle_source as mod
+    import cnnpc.search as mod
     from cnnpc.cli import main
 
     class Slow(SyntheticSource):

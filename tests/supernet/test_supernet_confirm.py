@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cnnpc.search import Measurement, SearchSettings, run_search
+from cnnpc.search import Measurement, SearchSettings, confirm, run_search
 from cnnpc.search._recording import ESTIMATED_REASON
-from cnnpc.supernet import SOURCE, confirm
+from cnnpc.supernet import SOURCE
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "search"))
 from synthetic_source import SyntheticSource

@@ -13,9 +13,10 @@ from collections.abc import Mapping
 
 import pytest
 
-from cnnpc.latency import Conventions, Links
+from cnnpc.latency import Conventions
 from cnnpc.planner import Planner
 from cnnpc.profiles import make_profile
+from cnnpc.records import LinkSetting
 from cnnpc.search import Measurement
 from cnnpc.sweep import SweepSettings, run_sweep
 
@@ -41,7 +42,9 @@ class ToySource:
 
 
 def planner_at(device: str, bandwidth: float) -> Planner:
-    return Planner(PROFILE, Links(uplink_mbps=8.0, bandwidth_mbps=bandwidth), Conventions(0.0))
+    return Planner(
+        PROFILE, LinkSetting(uplink_mbps=8.0, bandwidth_mbps=bandwidth), Conventions(0.0)
+    )
 
 
 def sweep(storage, source, floor=0.8, max_finetunes=10):

@@ -15,13 +15,14 @@ from __future__ import annotations
 import pytest
 
 from cnnpc.errors import InputError
-from cnnpc.latency import Conventions, Links
+from cnnpc.latency import Conventions
 from cnnpc.planner import Planner
 from cnnpc.profiles import make_profile
+from cnnpc.records import LinkSetting
 from cnnpc.upload import compare, upload_order
 
 PROFILE = make_profile([(10.0, 1.0, 0.1)] * 3, [(1, 1, 8000), (1, 1, 1000), (1, 1, 1000)])
-PLANNER = Planner(PROFILE, Links(uplink_mbps=8.0, bandwidth_mbps=10.0), Conventions(0.0))
+PLANNER = Planner(PROFILE, LinkSetting(uplink_mbps=8.0, bandwidth_mbps=10.0), Conventions(0.0))
 SIZES = [100.0, 1000.0, 100.0]
 RATE = 0.0008  # Mbps: 100 B per second
 
@@ -53,7 +54,7 @@ def test_parts_that_never_help_are_not_uploaded():
         [(10.0, 50.0, 0.1), (10.0, 50.0, 0.1), (10.0, 1.0, 0.1)],
         [(1, 1, 8000), (1, 1, 1000), (1, 1, 1000)],
     )
-    planner = Planner(profile, Links(uplink_mbps=8.0, bandwidth_mbps=10.0), Conventions(0.0))
+    planner = Planner(profile, LinkSetting(uplink_mbps=8.0, bandwidth_mbps=10.0), Conventions(0.0))
     order = upload_order(planner, SIZES, RATE)
     assert [s.segments for s in order.steps] == [("s2",)]
     assert order.unneeded_bytes == 1100.0 and order.full_benefit_s == pytest.approx(1.0)

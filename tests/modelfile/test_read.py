@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from cnnpc.errors import InputError
-from cnnpc.models._modelfile import MAX_DEPTH, MAX_FOLDER_FILES, code_layers, read_model_file
+from cnnpc.modelfile import MAX_DEPTH, MAX_FOLDER_FILES, code_layers, read_model_file
 
 KERAS_LAYERS = {"InputLayer", "Conv2D", "Dense", "TFOpLambda", "SlicingOpLambda"}
 

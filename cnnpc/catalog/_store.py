@@ -18,8 +18,8 @@ from cnnpc._resources import (
     user_model_roots,
     user_models,
 )
+from cnnpc.catalog._entry import ARCHITECTURE_FILE, ModelEntry, read_entry
 from cnnpc.errors import InputError, OwnCodeNote
-from cnnpc.registry._entry import ARCHITECTURE_FILE, ModelEntry, read_entry
 
 _SHIPPED = {
     "mobilenet": ("MobileNetV2 (CNNPC's 7 candidates: 32, 16, 24, 32, 64, 96, 160 channels)", 64),

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from cnnpc.catalog import SIBLING_BYTES, check_new_name, max_name_bytes
 from cnnpc.cli._main import main
 from cnnpc.errors import InputError
-from cnnpc.registry import check_new_name
-from cnnpc.registry._store import SIBLING_BYTES, max_name_bytes
 
 
 @pytest.fixture

@@ -15,11 +15,13 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from cnnpc import __version__
-from cnnpc.search import CachedAccuracies, Liveness, SearchResult, SearchSettings
 from cnnpc.search._attrs import trial_attrs
 from cnnpc.search._configs import config_key, distributions, normalise, to_params
+from cnnpc.search._measure import CachedAccuracies
 from cnnpc.search._recording import CONSTRAINTS_ATTR, TrialRecorder
-from cnnpc.search._summary import summarise
+from cnnpc.search._settings import SearchSettings
+from cnnpc.search._summary import SearchResult, summarise
+from cnnpc.search._workers import Liveness
 
 if TYPE_CHECKING:
     from cnnpc.storage import Storage, TrialRecord
