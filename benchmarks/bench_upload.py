@@ -84,6 +84,7 @@ def main(argv: list[str]) -> int:
 
 def one_slowdown(args: Any, parts: Any, files: Any, data: Any, slowdown: float) -> dict[str, Any]:
     from cnnpc.deploy import load_upload, write_upload_folder
+    from cnnpc.records import PlanHead
     from cnnpc.runtime import host_upload_planner
     from cnnpc.upload import compare
 
@@ -92,7 +93,9 @@ def one_slowdown(args: Any, parts: Any, files: Any, data: Any, slowdown: float) 
     planner = host_upload_planner(parts, files, uplink_mbps=rate, slowdown=slowdown)
     with tempfile.TemporaryDirectory() as tmp:
         meta = {"model": "mobilenet", "workload": {"name": "digits"}}
-        folder, order = write_upload_folder(Path(tmp) / "up", parts, files, planner, meta=meta)
+        folder, order = write_upload_folder(
+            Path(tmp) / "up", parts, files, planner, head=PlanHead.parse(meta, "bench")
+        )
         plan = load_upload(folder)
         predicted = compare(order, args.qps)
         count = predicted.queries

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnpc.cli._common import (
     TRUST_CODE_HELP,
@@ -20,6 +20,9 @@ from cnnpc.cli._common import (
 )
 from cnnpc.errors import InputError
 from cnnpc.planset import DEFAULT_HYSTERESIS, bandwidth_range, check_hysteresis
+
+if TYPE_CHECKING:
+    from cnnpc.deploy import DeployInputs
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -84,16 +87,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def _source(args: argparse.Namespace) -> dict[str, Any]:
+def _inputs(args: argparse.Namespace) -> DeployInputs:
     """What every kind of deployment is told about where the search's model comes from."""
-    return {
-        "storage_url": args.storage,
-        "data": args.data,
-        "weights": args.weights,
-        "image_size": args.image_size,
-        "force": args.force,
-        "progress": sys.stderr.isatty(),
-    }
+    from cnnpc.deploy import DeployInputs
+
+    return DeployInputs(
+        storage_url=args.storage,
+        data=args.data,
+        weights=args.weights,
+        image_size=args.image_size,
+        force=args.force,
+        progress=sys.stderr.isatty(),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,11 +108,7 @@ def run(args: argparse.Namespace) -> int:
         return run_adaptive(args)
     from cnnpc.deploy import deploy
 
-    result = deploy(
-        args.search,
-        args.out,
-        **_source(args),
-    )
+    result = deploy(args.search, args.out, _inputs(args))
     if args.json:
         print_json(result.plan)
         return 0
@@ -130,7 +131,7 @@ def run_adaptive(args: argparse.Namespace) -> int:
         low_mbps=low,
         high_mbps=high,
         hysteresis=args.hysteresis,
-        **_source(args),
+        inputs=_inputs(args),
     )
     if args.json:
         print_json(result.plan)
@@ -150,7 +151,7 @@ def run_upload(args: argparse.Namespace) -> int:
         args.search,
         args.out,
         upload_mbps=args.upload_rate,
-        **_source(args),
+        inputs=_inputs(args),
     )
     if args.json:
         print_json(summary)

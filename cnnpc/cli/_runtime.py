@@ -106,7 +106,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from cnnpc.deploy import load_plan, load_plan_set, load_upload
+    from cnnpc.deploy import load_plan_set, load_upload
+    from cnnpc.records import load_plan
     from cnnpc.runtime import FrameServer, Limits, PartServer, PlanSetServer, UploadEdgeServer
 
     limits = Limits(max_connections=args.max_connections, frame_timeout=args.frame_timeout)
@@ -149,14 +150,15 @@ def run_serve(args: argparse.Namespace) -> int:
 def run_infer(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from cnnpc.deploy import load_plan, load_plan_set
+    from cnnpc.deploy import load_plan_set
+    from cnnpc.records import load_plan
     from cnnpc.runtime import COMPONENTS, AdaptiveClient, PlanClient
 
     if args.upload:
         return run_upload_infer(args)
     table, plans = load_plan_set(args.plan) if args.adaptive else (None, {})
     plan = load_plan(args.plan)
-    classes = list(plan.raw.get("workload", {}).get("classes", []))
+    classes = list(plan.head.classes)
     names, images, labels = _inputs(args.images, plan)
     if args.limit is not None:
         names, images = names[: args.limit], images[: args.limit]
@@ -330,7 +332,7 @@ def _inputs(paths: list[Path], plan: Any) -> tuple[list[str], Any, Any]:
 
     size = plan.image_size
     if not paths:
-        if plan.raw.get("workload", {}).get("name") != "digits":
+        if plan.head.workload_name != "digits":
             raise InputError(
                 "give IMAGES: only the embedded digits workload has a built-in test split"
             )

@@ -1,6 +1,6 @@
 """Deploy a search's best plan: one int8 TFLite part per tier and plan.json (schema_version 1).
 
-Importing this imports TensorFlow; reading a plan folder (``load_plan``) does not need it.
+Importing this imports TensorFlow; reading a plan folder (``cnnpc.records.load_plan``) does not.
 """
 
 from __future__ import annotations
@@ -25,18 +25,7 @@ from cnnpc.deploy._convert import (
     to_int8_tflite,
 )
 from cnnpc.deploy._layout import Layout
-from cnnpc.deploy._plan import (
-    PLAN_FILE,
-    SCHEMA_VERSION,
-    TIERS,
-    DeployedPlan,
-    LinkSpec,
-    PartSpec,
-    PlanError,
-    TensorSpec,
-    load_plan,
-)
-from cnnpc.deploy._search import DeployResult, best_plan, deploy, open_search_oracle
+from cnnpc.deploy._search import DeployInputs, DeployResult, best_plan, deploy, open_search_oracle
 from cnnpc.deploy._segments import (
     UPLOAD_FILE,
     UploadPlan,
@@ -47,20 +36,13 @@ from cnnpc.deploy._segments import (
 from cnnpc.deploy._upload import deploy_upload
 
 __all__ = [
-    "PLAN_FILE",
-    "SCHEMA_VERSION",
-    "TIERS",
     "UPLOAD_FILE",
     "ConversionError",
     "ConvertedPart",
     "DeployError",
+    "DeployInputs",
     "DeployResult",
-    "DeployedPlan",
     "Layout",
-    "LinkSpec",
-    "PartSpec",
-    "PlanError",
-    "TensorSpec",
     "UploadPlan",
     "best_plan",
     "build_deployment",
@@ -73,7 +55,6 @@ __all__ = [
     "io_specs",
     "is_plan_folder",
     "is_quantization_aware",
-    "load_plan",
     "load_plan_set",
     "load_upload",
     "open_search_oracle",

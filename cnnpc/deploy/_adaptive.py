@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnpc import __version__
 from cnnpc.deploy._build import (
@@ -24,14 +25,14 @@ from cnnpc.deploy._build import (
     write_plan_folder,
 )
 from cnnpc.deploy._layout import Layout
-from cnnpc.deploy._plan import DeployedPlan, PlanError, load_plan, read_document
 from cnnpc.deploy._search import (
+    DeployInputs,
     DeployResult,
-    open_search_oracle,
     provenance,
     tuned_at_size,
 )
 from cnnpc.errors import InputError
+from cnnpc.planner import LinkOptions
 from cnnpc.planset import (
     DEFAULT_HYSTERESIS,
     PLANSET_FILE,
@@ -41,7 +42,21 @@ from cnnpc.planset import (
     check_hysteresis,
     sweep_plan_set,
 )
-from cnnpc.storage import Storage, display_url, resolve_url
+from cnnpc.records import (
+    AccuracyRef,
+    DeployedPlan,
+    PlanChoice,
+    PlanError,
+    PlanHead,
+    Predicted,
+    load_plan,
+    read_document,
+)
+from cnnpc.storage import SearchRecord, Storage, display_url, resolve_url
+
+if TYPE_CHECKING:
+    from cnnpc.oracle import AccuracyOracle
+    from cnnpc.workloads import Workload
 
 SCHEMA_VERSION = 1
 
@@ -59,23 +74,18 @@ def deploy_adaptive(
     low_mbps: float,
     high_mbps: float,
     hysteresis: float = DEFAULT_HYSTERESIS,
-    storage_url: str | None = None,
-    data: str | None = None,
-    weights: str | None = None,
-    image_size: int | None = None,
-    force: bool = False,
-    progress: bool = False,
-    oracle: Any | None = None,
+    inputs: DeployInputs | None = None,
 ) -> DeployResult:
     """Write the plan set of search `search_id` over [low, high] edge->cloud Mbps to `out`."""
-    from cnnpc.planner import LinkOptions, planner_for
+    from cnnpc.planner import planner_for
     from cnnpc.search import OracleSource
 
     check_hysteresis(hysteresis)
     if not 0 < low_mbps < high_mbps:
         raise InputError(f"the bandwidth range needs 0 < START < STOP, got {low_mbps}:{high_mbps}")
-    target = check_plan_target(out, force)  # fail before minutes of work
-    url = resolve_url(storage_url)
+    inputs = inputs or DeployInputs()
+    target = check_plan_target(out, inputs.force)  # fail before minutes of work
+    url = resolve_url(inputs.storage_url)
     with Storage(url, create=False) as storage:
         search = storage.get_search(search_id)
         if search.mode != "acc_floor":
@@ -84,7 +94,7 @@ def deploy_adaptive(
                 "--acc-floor (every plan keeps the floor)"
             )
         options = LinkOptions.from_stored(search.uplink_mbps, search.extra)
-        oracle = open_search_oracle(search, data, weights, progress, oracle)
+        oracle = inputs.open_oracle(search)
         runs = oracle.finetunes
         table = sweep_plan_set(
             search.model,
@@ -109,7 +119,7 @@ def deploy_adaptive(
     documents: dict[str, dict[str, Any]] = {}
     for config_key in dict.fromkeys(p.config_key for p in table.plans):
         members = [p for p in table.plans if p.config_key == config_key]
-        model, images, size = tuned_at_size(oracle, members[0].keep, image_size)
+        model, images, size = tuned_at_size(oracle, members[0].keep, inputs.image_size)
         for plan in members:
             layout = Layout(plan.a, plan.b, len(names))
             parts, links, built = build_deployment(
@@ -137,7 +147,7 @@ def deploy_adaptive(
     }
     for name, document in [*documents.items(), (PLANSET_FILE, planset)]:
         files[name] = (json.dumps(document, indent=1, allow_nan=False) + "\n").encode()
-    folder = write_plan_folder(target, documents[design.file], files, force=force)
+    folder = write_plan_folder(target, documents[design.file], files, force=inputs.force)
     return DeployResult(folder, planset, oracle.finetunes > runs)
 
 
@@ -152,29 +162,30 @@ def _match_links(layout: Layout, parts: list[dict[str, Any]], links: list[dict[s
 
 
 def _meta(
-    search: Any,
+    search: SearchRecord,
     url: str,
-    workload: Any,
+    workload: Workload,
     size: int,
     plan: SetPlan,
-    oracle: Any,
-    options: Any,
-) -> dict[str, Any]:
-    return provenance(search, url, options, workload, size) | {
-        "plan": {
-            "label": plan.label,
-            "mode": plan.mode,
-            "splits": list(plan.splits),
-            "keep": plan.keep,
-            "channels": oracle.kept_channels(plan.keep),
-        },
-        "accuracy": {"val": plan.val_accuracy, "test": None},
-        "predicted": {
-            "source": f"plan set of search {search.id}, {search.device} profile",
-            "latency_ms": None,
-            "breakdown": {},
-        },
-    }
+    oracle: AccuracyOracle,
+    options: LinkOptions,
+) -> PlanHead:
+    return replace(
+        provenance(search, url, options, workload, size),
+        plan=PlanChoice(
+            label=plan.label,
+            mode=plan.mode,
+            splits=tuple(plan.splits),
+            keep=plan.keep,
+            channels=oracle.kept_channels(plan.keep),
+        ),
+        accuracy=AccuracyRef(val=plan.val_accuracy, test=None),
+        predicted=Predicted(
+            source=f"plan set of search {search.id}, {search.device} profile",
+            latency_ms=None,
+            breakdown={},
+        ),
+    )
 
 
 def load_plan_set(folder: str | Path) -> tuple[PlanSet, dict[str, DeployedPlan]]:
@@ -186,7 +197,7 @@ def load_plan_set(folder: str | Path) -> tuple[PlanSet, dict[str, DeployedPlan]]
         raise PlanError(f"{path}: not a schema_version {SCHEMA_VERSION} plan set")
     table = PlanSet.parse(raw, str(path))
     plans = {p.label: load_plan(root, p.file) for p in table.plans}
-    models = {(d.raw.get("model"), d.input.shape) for d in plans.values()}
+    models = {(d.head.model, d.input.shape) for d in plans.values()}
     if len(models) != 1:
         raise PlanError(f"{path}: the plans disagree on the model or the input")
     return table, plans

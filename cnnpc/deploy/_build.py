@@ -15,15 +15,16 @@ from cnnpc._files import check_folder_target, write_folder
 from cnnpc.compression import split_layer
 from cnnpc.deploy._convert import convert_parts
 from cnnpc.deploy._layout import Layout
-from cnnpc.deploy._plan import (
+from cnnpc.errors import CnnpcError
+from cnnpc.records import (
     PLAN_FILE,
     SCHEMA_VERSION,
     LinkSpec,
     PartSpec,
+    PlanHead,
     TensorSpec,
     peek_document,
 )
-from cnnpc.errors import CnnpcError
 from cnnpc.spaces import SearchSpace
 
 PLAN_KIND = "cnnpc.deployment"
@@ -96,7 +97,7 @@ def check_plan_target(out: str | Path, force: bool = False) -> Path:
 
 
 def write_plan_folder(
-    out: str | Path, plan: Mapping[str, Any], files: Mapping[str, bytes], force: bool = False
+    out: str | Path, plan: Mapping[str, object], files: Mapping[str, bytes], force: bool = False
 ) -> Path:
     """Write plan.json and the part files into `out` at once (a temporary folder, a rename).
 
@@ -112,16 +113,16 @@ def write_plan_folder(
 
 
 def plan_document(
-    meta: Mapping[str, Any],
+    head: PlanHead,
     image_size: int,
     parts: list[dict[str, Any]],
     links: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """plan.json: `meta` (model, search, workload, keep, predicted ...), input, parts, links."""
+    """plan.json: the head (model, search, workload, plan, predicted ...), input, parts, links."""
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": PLAN_KIND,
-        **dict(meta),
+        **head.as_dict(),
         "input": input_spec(image_size).as_dict(),
         "parts": parts,
         "links": links,

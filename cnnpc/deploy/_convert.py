@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cnnpc.deploy._plan import TensorSpec
 from cnnpc.errors import CnnpcError
 from cnnpc.models import segment_models
+from cnnpc.records import TensorSpec
 
 CALIBRATION_IMAGES = 64
 

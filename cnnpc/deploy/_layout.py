@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cnnpc.deploy._plan import TIERS
 from cnnpc.errors import InputError
+from cnnpc.records import TIERS
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ whose accuracy the search reported, and deploying is refused.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,7 +25,13 @@ from cnnpc.deploy._build import (
 )
 from cnnpc.deploy._layout import Layout
 from cnnpc.errors import InputError
+from cnnpc.planner import LinkOptions, Planner
+from cnnpc.records import AccuracyRef, PlanChoice, PlanHead, Predicted, SearchRef, WorkloadRef
 from cnnpc.storage import BestPlan, SearchRecord, Storage, display_url, resolve_url
+
+if TYPE_CHECKING:
+    from cnnpc.oracle import AccuracyOracle
+    from cnnpc.workloads import Workload
 
 
 @dataclass(frozen=True)
@@ -54,8 +60,8 @@ def open_search_oracle(
     data: str | None,
     weights: str | None,
     progress: bool,
-    oracle: Any | None = None,
-) -> Any:
+    oracle: AccuracyOracle | None = None,
+) -> AccuracyOracle:
     """The accuracy oracle the search used (or `oracle`), checked against its budget key."""
     from cnnpc.compression import FinetuneBudget
     from cnnpc.oracle import open_oracle
@@ -100,7 +106,7 @@ def _refuse_untrained(search: SearchRecord) -> None:
             )
 
 
-def _check_identity(search: SearchRecord, oracle: Any) -> None:
+def _check_identity(search: SearchRecord, oracle: AccuracyOracle) -> None:
     from cnnpc.search import OracleSource
 
     if OracleSource(oracle).budget_key != search.budget_key:
@@ -110,86 +116,94 @@ def _check_identity(search: SearchRecord, oracle: Any) -> None:
         )
 
 
-def deploy(
-    search_id: int,
-    out: str | Path,
-    *,
-    storage_url: str | None = None,
-    data: str | None = None,
-    weights: str | None = None,
-    image_size: int | None = None,
-    force: bool = False,
-    progress: bool = False,
-    oracle: Any | None = None,
-) -> DeployResult:
-    """Write search `search_id`'s best plan to folder `out` (see ``write_plan_folder``).
+@dataclass(frozen=True)
+class DeployInputs:
+    """Where every kind of deployment (a plan, a plan set, an upload folder) finds the
+    search's models, and how it writes: one record instead of one signature each."""
 
-    `oracle` stands in for the one the search's settings would open (tests, notebooks); it
-    must have the search's identity (budget key).
-    """
-    target = check_plan_target(out, force)  # fail before minutes of work
-    priced = open_best_plan(search_id, storage_url)
+    storage_url: str | None = None
+    data: str | None = None
+    """The search's --data folder (its models are tuned on it)."""
+    weights: str | None = None
+    image_size: int | None = None
+    """Deployed input size (default: the training size)."""
+    force: bool = False
+    """Replace an existing folder (only one cnnpc wrote)."""
+    progress: bool = False
+    oracle: AccuracyOracle | None = None
+    """Stands in for the oracle the search's settings would open (tests, notebooks); it must
+    have the search's identity (budget key)."""
+
+    def open_oracle(self, search: SearchRecord) -> AccuracyOracle:
+        """The accuracy oracle `search` used (or the given one), checked against it."""
+        return open_search_oracle(search, self.data, self.weights, self.progress, self.oracle)
+
+
+def deploy(search_id: int, out: str | Path, inputs: DeployInputs | None = None) -> DeployResult:
+    """Write search `search_id`'s best plan to folder `out` (see ``write_plan_folder``)."""
+    inputs = inputs or DeployInputs()
+    target = check_plan_target(out, inputs.force)  # fail before minutes of work
+    priced = open_best_plan(search_id, inputs.storage_url)
     search, best, names = priced.search, priced.best, priced.names
     layout = Layout.of_tiers(best.tiers.as_dict(), len(names))
-    oracle = open_search_oracle(search, data, weights, progress, oracle)
+    oracle = inputs.open_oracle(search)
     runs = oracle.finetunes
-    model, images, size = tuned_at_size(oracle, best.keep, image_size)
+    model, images, size = tuned_at_size(oracle, best.keep, inputs.image_size)
     workload = oracle.workload
     rates = {"end": search.uplink_mbps, "edge": search.bandwidth_mbps}
     parts, links, files = build_deployment(
         model, oracle.space, layout, images, rates, priced.planner.links.mbit_bits, names
     )
-    meta = provenance(search, priced.url, priced.options, workload, size)
-    meta["search"]["trial"] = best.trial
-    meta |= {
-        "plan": {
-            "mode": best.mode,
-            "splits": list(best.splits),
-            "tiers": best.tiers.as_dict(),
-            "keep": dict(best.keep),
-            "channels": oracle.kept_channels(best.keep),
-        },
-        "accuracy": {
-            "val": best.val_accuracy,
-            "test": best.test_accuracy,
-        },
-        "predicted": {
-            "source": f"search {search.id}'s best plan, {search.device} profile",
-            "latency_ms": best.latency_ms,
-            "breakdown": best.breakdown.as_dict(),
-        },
-    }
-    plan = plan_document(meta, size, parts, links)
-    folder = write_plan_folder(target, plan, files, force=force)
+    head = provenance(search, priced.url, priced.options, workload, size)
+    assert head.search is not None
+    head = replace(
+        head,
+        search=replace(head.search, trial=best.trial),
+        plan=PlanChoice(
+            mode=best.mode,
+            splits=tuple(best.splits),
+            tiers=best.tiers.as_dict(),
+            keep=dict(best.keep),
+            channels=oracle.kept_channels(best.keep),
+        ),
+        accuracy=AccuracyRef(val=best.val_accuracy, test=best.test_accuracy),
+        predicted=Predicted(
+            source=f"search {search.id}'s best plan, {search.device} profile",
+            latency_ms=best.latency_ms,
+            breakdown=best.breakdown.as_dict(),
+        ),
+    )
+    plan = plan_document(head, size, parts, links)
+    folder = write_plan_folder(target, plan, files, force=inputs.force)
     return DeployResult(folder, plan, oracle.finetunes > runs)
 
 
 def provenance(
-    search: SearchRecord, url: str, options: Any, workload: Any, size: int
-) -> dict[str, Any]:
+    search: SearchRecord, url: str, options: LinkOptions, workload: Workload, size: int
+) -> PlanHead:
     """Where a deployed plan comes from: cnnpc, the search and its links, the workload (the
     head of every plan.json, single plans and plan sets alike)."""
-    return {
-        "created_at": datetime.now(UTC).isoformat(),
-        "cnnpc_version": __version__,
-        "model": search.model,
-        "search": {
-            "id": search.id,
-            "storage": display_url(url),
-            "device": search.device,
-            "mode": search.mode,
-            "target": search.target,
-            "uplink_mbps": search.uplink_mbps,
-            "bandwidth_mbps": search.bandwidth_mbps,
-            "conventions": options.conventions,
-        },
-        "workload": {
-            "name": workload.name,
-            "image_size": size,
-            "trained_size": workload.input_size,
-            "classes": list(workload.classes),
-        },
-    }
+    return PlanHead(
+        created_at=datetime.now(UTC).isoformat(),
+        cnnpc_version=__version__,
+        model=search.model,
+        search=SearchRef(
+            id=search.id,
+            storage=display_url(url),
+            device=search.device,
+            mode=search.mode,
+            target=search.target,
+            uplink_mbps=search.uplink_mbps,
+            bandwidth_mbps=search.bandwidth_mbps,
+            conventions=options.conventions,
+        ),
+        workload=WorkloadRef(
+            name=workload.name,
+            image_size=size,
+            trained_size=workload.input_size,
+            classes=tuple(workload.classes),
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -200,9 +214,9 @@ class PricedBest:
     search: SearchRecord
     best: BestPlan
     url: str
-    options: Any
+    options: LinkOptions
     """The search's `LinkOptions`, as it priced."""
-    planner: Any
+    planner: Planner
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -211,7 +225,7 @@ class PricedBest:
 
 def open_best_plan(search_id: int, storage_url: str | None) -> PricedBest:
     """Search `search_id`'s best plan and the planner of its profile and stored links."""
-    from cnnpc.planner import LinkOptions, planner_for
+    from cnnpc.planner import planner_for
 
     url = resolve_url(storage_url)
     with Storage(url, create=False) as storage:
@@ -224,7 +238,7 @@ def open_best_plan(search_id: int, storage_url: str | None) -> PricedBest:
 
 
 def tuned_at_size(
-    oracle: Any, keep: Mapping[str, float], image_size: int | None
+    oracle: AccuracyOracle, keep: Mapping[str, float], image_size: int | None
 ) -> tuple[Any, np.ndarray, int]:
     """The oracle's tuned model for `keep` and its calibration images, at the deployed size
     (the training size unless `image_size` is given); (model, images, size)."""

@@ -23,16 +23,18 @@ from cnnpc._files import write_folder
 from cnnpc.compression import split_layer
 from cnnpc.deploy._build import input_spec
 from cnnpc.deploy._convert import convert_parts
-from cnnpc.deploy._plan import (
+from cnnpc.errors import InputError
+from cnnpc.latency import NO_COMPRESSION, Compression
+from cnnpc.planner import Planner
+from cnnpc.records import (
     PartSpec,
     PlanError,
+    PlanHead,
     TensorSpec,
     check_part_file,
     peek_document,
     read_document,
 )
-from cnnpc.errors import InputError
-from cnnpc.latency import NO_COMPRESSION, Compression
 from cnnpc.spaces import SearchSpace
 from cnnpc.upload import LayoutChooser, UploadOrder, upload_order
 
@@ -59,7 +61,8 @@ class UploadPlan:
     uplink_mbps: float
     upload_mbps: float
     mbit_bits: float
-    raw: dict[str, Any]
+    head: PlanHead
+    """Where the upload folder comes from (the search, the workload, the plan's keep)."""
 
     @property
     def n_segments(self) -> int:
@@ -95,15 +98,17 @@ def write_upload_folder(
     out: str | Path,
     parts: Sequence[PartSpec],
     files: Mapping[str, bytes],
-    planner: Any,
+    planner: Planner,
     *,
-    meta: Mapping[str, Any],
+    head: PlanHead,
+    priced: str | None = None,
     upload_mbps: float | None = None,
     compression: Compression = NO_COMPRESSION,
     force: bool = False,
 ) -> tuple[Path, UploadOrder]:
     """upload.json and the parts into `out` at once; the order is `upload_order` over the parts'
-    sizes at `upload_mbps` (default: the planner's uplink), end/edge layouts only (IONN)."""
+    sizes at `upload_mbps` (default: the planner's uplink), end/edge layouts only (IONN).
+    `head` says where the parts come from; `priced` what their order was priced on."""
     n = planner.profile.n_segments
     if len(parts) != n:
         raise InputError(f"{len(parts)} parts for a profile of {n} segments")
@@ -116,7 +121,8 @@ def write_upload_folder(
     document = {
         "schema_version": SCHEMA_VERSION,
         "kind": UPLOAD_KIND,
-        **dict(meta),
+        **head.as_dict(),
+        **({} if priced is None else {"priced": priced}),
         "input": input_spec(parts[0].input.shape[1]).as_dict(),
         "uplink_mbps": links.uplink_mbps,
         "upload_mbps": rate,
@@ -206,5 +212,5 @@ def _parse(root: Path, path: Path, raw: dict[str, Any], with_files: bool) -> Upl
         uplink_mbps=rates[0],
         upload_mbps=rates[1],
         mbit_bits=rates[2],
-        raw=raw,
+        head=PlanHead.parse(raw, str(path)),
     )

@@ -7,13 +7,18 @@ upload order are priced with the search's device profile, links and keep fractio
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnpc._files import check_folder_target
-from cnnpc.deploy._search import open_best_plan, open_search_oracle, provenance, tuned_at_size
+from cnnpc.deploy._search import DeployInputs, open_best_plan, provenance, tuned_at_size
 from cnnpc.deploy._segments import is_upload_folder, segment_parts, write_upload_folder
 from cnnpc.latency import Compression
+from cnnpc.records import PlanChoice
+
+if TYPE_CHECKING:
+    pass
 
 
 def deploy_upload(
@@ -21,35 +26,33 @@ def deploy_upload(
     out: str | Path,
     *,
     upload_mbps: float | None = None,
-    storage_url: str | None = None,
-    data: str | None = None,
-    weights: str | None = None,
-    image_size: int | None = None,
-    force: bool = False,
-    progress: bool = False,
-    oracle: Any | None = None,
+    inputs: DeployInputs | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Write search `search_id`'s best model to `out` as an upload folder; (folder, summary)."""
-    target = check_folder_target(out, force=force, owned=is_upload_folder, what="cnnpc upload")
-    priced = open_best_plan(search_id, storage_url)
+    inputs = inputs or DeployInputs()
+    target = check_folder_target(
+        out, force=inputs.force, owned=is_upload_folder, what="cnnpc upload"
+    )
+    priced = open_best_plan(search_id, inputs.storage_url)
     search, best, planner = priced.search, priced.best, priced.planner
-    oracle = open_search_oracle(search, data, weights, progress, oracle)
-    model, images, size = tuned_at_size(oracle, best.keep, image_size)
+    oracle = inputs.open_oracle(search)
+    model, images, size = tuned_at_size(oracle, best.keep, inputs.image_size)
     parts, files = segment_parts(model, oracle.space, images, priced.names)
-    meta = provenance(search, priced.url, priced.options, oracle.workload, size) | {
-        "plan": {"keep": dict(best.keep), "channels": oracle.kept_channels(best.keep)},
-        "priced": f"search {search.id}'s {search.device} profile and links",
-    }
+    head = replace(
+        provenance(search, priced.url, priced.options, oracle.workload, size),
+        plan=PlanChoice(keep=dict(best.keep), channels=oracle.kept_channels(best.keep)),
+    )
     compression = Compression.from_fractions(planner.profile, dict(best.keep))
     folder, order = write_upload_folder(
         target,
         parts,
         files,
         planner,
-        meta=meta,
+        head=head,
+        priced=f"search {search.id}'s {search.device} profile and links",
         upload_mbps=upload_mbps,
         compression=compression,
-        force=force,
+        force=inputs.force,
     )
     summary = {
         "folder": str(folder),

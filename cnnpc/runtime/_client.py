@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cnnpc.deploy import DeployedPlan, TensorSpec
 from cnnpc.errors import CnnpcError
+from cnnpc.records import DeployedPlan, TensorSpec
 from cnnpc.runtime._address import check_loopback
 from cnnpc.runtime._frames import (
     ERROR,

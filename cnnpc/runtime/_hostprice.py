@@ -16,11 +16,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from cnnpc.deploy import PartSpec
 from cnnpc.latency import Conventions
 from cnnpc.planner import Planner
 from cnnpc.profiles import make_profile
-from cnnpc.records import LinkSetting
+from cnnpc.records import LinkSetting, PartSpec
 from cnnpc.runtime._part import Part
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cnnpc.deploy import PartSpec, PlanError, TensorSpec
 from cnnpc.errors import CnnpcError, InputError
+from cnnpc.records import PartSpec, PlanError, TensorSpec
 from cnnpc.runtime._frames import PayloadError
 from cnnpc.runtime._verify import verify_parts
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from cnnpc.deploy import DeployedPlan, LinkSpec, TensorSpec
 from cnnpc.errors import InputError
+from cnnpc.records import DeployedPlan, LinkSpec, TensorSpec
 from cnnpc.runtime._address import check_loopback
 from cnnpc.runtime._frames import (
     ERROR,

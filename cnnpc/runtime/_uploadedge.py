@@ -20,7 +20,8 @@ import hashlib
 import threading
 from collections import Counter
 
-from cnnpc.deploy import PlanError, UploadPlan
+from cnnpc.deploy import UploadPlan
+from cnnpc.records import PlanError
 from cnnpc.runtime._frames import (
     CHUNK,
     HOLDINGS,

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from cnnpc.deploy import TIERS, DeployedPlan, PlanError
+from cnnpc.records import TIERS, DeployedPlan, PlanError
 
 VERIFY_TIMEOUT_S = 120.0
 _IDENTIFIER = b"TFL3"

@@ -58,7 +58,7 @@ def to_params(space: SearchSpace, config: Mapping[str, float]) -> dict[str, floa
     return {param: float(config.get(param, 1.0)) for param in parameters(space)}
 
 
-def from_params(space: SearchSpace, values: Mapping[str, Any]) -> Config:
+def from_params(space: SearchSpace, values: Mapping[str, float | str]) -> Config:
     """Optuna parameter values -> full configuration (inverse of `to_params`)."""
     if space.per_channel:
         return expand(space, {p: int(values[p]) / _channels(space, p) for p in parameters(space)})

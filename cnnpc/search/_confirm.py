@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from cnnpc import __version__
 from cnnpc.search._attrs import trial_attrs
 from cnnpc.search._configs import config_key, distributions, normalise, to_params
-from cnnpc.search._measure import CachedAccuracies
+from cnnpc.search._measure import AccuracySource, CachedAccuracies
 from cnnpc.search._recording import CONSTRAINTS_ATTR, TrialRecorder
 from cnnpc.search._settings import SearchSettings
 from cnnpc.search._summary import SearchResult, summarise
@@ -59,7 +59,7 @@ def confirm(
     settings: SearchSettings,
     estimated: SearchResult,
     storage: Storage,
-    finetune: Any,
+    finetune: AccuracySource,
     *,
     max_finetunes: int = DEFAULT_MAX_CONFIRM,
     liveness: Liveness | None = None,

@@ -69,7 +69,7 @@ class TrialRecorder:
         self.planner = planner
         self.cache = cache
 
-    def configuration(self, params: Mapping[str, object]) -> tuple[Config, Plan] | None:
+    def configuration(self, params: Mapping[str, float | str]) -> tuple[Config, Plan] | None:
         """The reduced configuration and plan of a trial's parameters (None: not all set)."""
         try:
             return normalise(self.planner, from_params(self.planner.profile.space, params))

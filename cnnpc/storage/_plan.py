@@ -113,7 +113,7 @@ class BestPlan:
         }
 
     @staticmethod
-    def from_dict(data: Mapping[str, Any], what: str = "the best plan") -> BestPlan:
+    def from_dict(data: Mapping[str, object], what: str = "the best plan") -> BestPlan:
         """Read `as_dict`'s form back; a missing or mistyped key is a one-line StorageError."""
         read = _Reader(data, what)
         tiers, parts, keep = read.mapping("tiers"), read.mapping("breakdown"), read.mapping("keep")
@@ -138,7 +138,7 @@ class BestPlan:
         )
 
 
-def breakdown_from(parts: Mapping[str, Any], what: str) -> Breakdown:
+def breakdown_from(parts: Mapping[str, object], what: str) -> Breakdown:
     """A Breakdown from its JSON form (``Breakdown.as_dict``: total_ms is derived, not read)."""
     return _Reader({}, what).breakdown(parts)
 
@@ -146,7 +146,7 @@ def breakdown_from(parts: Mapping[str, Any], what: str) -> Breakdown:
 class _Reader:
     """Typed look-ups in a stored payload, each failing with the key's name."""
 
-    def __init__(self, data: Mapping[str, Any], what: str) -> None:
+    def __init__(self, data: Mapping[str, object], what: str) -> None:
         self.data, self.what = data, what
 
     def _fail(self, key: str, wanted: str) -> StorageError:
@@ -155,7 +155,7 @@ class _Reader:
             "(run the search again to store it anew)"
         )
 
-    def _get(self, data: Mapping[str, Any], key: str, prefix: str, wanted: str) -> Any:
+    def _get(self, data: Mapping[str, object], key: str, prefix: str, wanted: str) -> Any:
         if not isinstance(data, Mapping) or key not in data:
             raise self._fail(prefix + key, wanted)
         return data[key]
@@ -166,31 +166,31 @@ class _Reader:
             raise self._fail(key, "an object")
         return value
 
-    def number(self, data: Mapping[str, Any], key: str, prefix: str = "") -> float:
+    def number(self, data: Mapping[str, object], key: str, prefix: str = "") -> float:
         value = self._get(data, key, prefix, "a number")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self._fail(prefix + key, "a number")
         return float(value)
 
-    def optional_number(self, data: Mapping[str, Any], key: str) -> float | None:
+    def optional_number(self, data: Mapping[str, object], key: str) -> float | None:
         return None if data.get(key) is None else self.number(data, key)
 
-    def integer(self, data: Mapping[str, Any], key: str) -> int:
+    def integer(self, data: Mapping[str, object], key: str) -> int:
         value = self._get(data, key, "", "an integer")
         if isinstance(value, bool) or not isinstance(value, int):
             raise self._fail(key, "an integer")
         return value
 
-    def text(self, data: Mapping[str, Any], key: str) -> str:
+    def text(self, data: Mapping[str, object], key: str) -> str:
         value = self._get(data, key, "", "a string")
         if not isinstance(value, str):
             raise self._fail(key, "a string")
         return value
 
-    def breakdown(self, parts: Mapping[str, Any]) -> Breakdown:
+    def breakdown(self, parts: Mapping[str, object]) -> Breakdown:
         return Breakdown(**{p: self.number(parts, p, "breakdown.") for p in _BREAKDOWN_PARTS})
 
-    def names(self, data: Mapping[str, Any], key: str, prefix: str = "") -> tuple[str, ...]:
+    def names(self, data: Mapping[str, object], key: str, prefix: str = "") -> tuple[str, ...]:
         value = self._get(data, key, prefix, "a list of names")
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise self._fail(prefix + key, "a list of names")

@@ -17,14 +17,14 @@ from cnnpc.storage._models import MODES, SEARCH_STATUSES, TRIAL_STATES
 from cnnpc.storage._plan import BestPlan
 
 
-def json_value(value: Any, what: str) -> Any:
+def json_value(value: object, what: str) -> Any:
     """`value` as plain JSON (lists, not tuples; no NaN), exactly as it will read back.
 
     numpy scalars and arrays are accepted (``.item()`` / ``.tolist()``); NaN and infinity
     are refused because PostgreSQL's JSON cannot hold them.
     """
 
-    def default(obj: Any) -> Any:
+    def default(obj: object) -> Any:
         for method in ("item", "tolist"):
             if callable(getattr(obj, method, None)):
                 return getattr(obj, method)()

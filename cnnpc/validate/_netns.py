@@ -32,8 +32,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from cnnpc.deploy import DeployedPlan
 from cnnpc.errors import CnnpcError
+from cnnpc.records import DeployedPlan
 
 PREFIX = "cnnpc-"
 TIERS = ("end", "edge", "cloud")

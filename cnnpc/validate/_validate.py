@@ -26,13 +26,16 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from cnnpc.deploy import DeployedPlan, load_plan
 from cnnpc.errors import InputError
 from cnnpc.latency import Calibration, calibration_path, read_calibration
+from cnnpc.records import DeployedPlan, load_plan
+
+if TYPE_CHECKING:
+    from cnnpc.runtime import InferResult
 
 COMPONENTS = (
     ("end compute", "end_ms"),
@@ -144,7 +147,7 @@ def predict(
             f"plan runs at {plan.image_size}x{plan.image_size} (deploy with --image-size "
             f"{cost.image_size}, or let validate deploy)"
         )
-    channels = {str(k): int(v) for k, v in plan.raw.get("plan", {}).get("channels", {}).items()}
+    channels = plan.head.channels
     out = dict.fromkeys((key for _, key in COMPONENTS), 0.0)
     for tier, part in plan.parts.items():
         times = cost.segment_ms(tier, channels)
@@ -191,7 +194,7 @@ def measure(
 def fit_calibration(
     plan: DeployedPlan,
     pure: Mapping[str, float],
-    results: Sequence[Any],
+    results: Sequence[InferResult],
     source: str = "",
     signed: bool = False,
 ) -> Calibration:
@@ -225,7 +228,7 @@ def fit_calibration(
 def compare(
     plan: DeployedPlan,
     predicted: Mapping[str, float],
-    results: Sequence[Any],
+    results: Sequence[InferResult],
     labels: np.ndarray | None = None,
     shaped: bool = True,
     calibration: Calibration | None = None,
@@ -272,7 +275,7 @@ def compare(
 def request_images(plan: DeployedPlan, requests: int) -> tuple[np.ndarray, np.ndarray | None]:
     """The digits test split at the plan's size (labels too), else seeded random images."""
     size = plan.image_size
-    if plan.raw.get("workload", {}).get("name") == "digits":
+    if plan.head.workload_name == "digits":
         from cnnpc.workloads import digits
 
         test = digits(size).test
@@ -326,13 +329,13 @@ def validate(
     with tempfile.TemporaryDirectory(prefix="cnnpc-validate-") as tmp:
         if plan_dir is not None:
             plan = load_plan(plan_dir)
-            planned = plan.raw.get("search", {}).get("id")
+            planned = plan.head.search_id
             if planned is not None and planned != search_id:
                 raise InputError(f"{plan_dir} is a plan of search {planned}, not {search_id}")
             verify_plan(plan)  # a damaged part is one line, before any interpreter
-            cost = cost_model or _host_cost_model(str(plan.raw.get("model")), profile_dir)
+            cost = cost_model or _host_cost_model(str(plan.head.model), profile_dir)
         else:
-            from cnnpc.deploy import deploy
+            from cnnpc.deploy import DeployInputs, deploy
             from cnnpc.storage import Storage, resolve_url
 
             with Storage(resolve_url(storage_url), create=False) as storage:
@@ -342,9 +345,9 @@ def validate(
             deploy(
                 search_id,
                 folder,
-                storage_url=storage_url,
-                image_size=cost.image_size,
-                progress=progress,
+                DeployInputs(
+                    storage_url=storage_url, image_size=cost.image_size, progress=progress
+                ),
             )
             plan = load_plan(folder)
             verify_plan(plan)
@@ -356,8 +359,8 @@ def validate(
         calibration = read_calibration(stored) if stored and stored.is_file() else None
         predicted = predict(plan, cost, calibration)
         images, labels = request_images(plan, requests)
-        workload = plan.raw.get("workload", {})
-        if workload.get("trained_size", plan.image_size) != plan.image_size:
+        trained = plan.head.trained_size
+        if trained is not None and trained != plan.image_size:
             labels = None  # a model run far from its training size: accuracy means nothing
         shaping = TOKEN_BUCKET if shape else "none"
         details: tuple[str, ...] = ()

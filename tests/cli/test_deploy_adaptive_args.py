@@ -85,4 +85,5 @@ def test_plan_provenance_masks_the_storage_password():
     workload = SimpleNamespace(name="digits", input_size=64, classes=("0", "1"))
     url = "postgresql+psycopg://u:TOPSECRET1@h/db?sslpassword=TOPSECRET2"
     meta = provenance(search, url, SimpleNamespace(conventions="cnnpc"), workload, 64)
-    assert meta["search"]["storage"] == "postgresql+psycopg://u:***@h/db?sslpassword=***"
+    assert meta.search is not None
+    assert meta.search.storage == "postgresql+psycopg://u:***@h/db?sslpassword=***"

@@ -17,9 +17,9 @@ import numpy as np
 
 from cnnpc._keras import keras, tfmot
 from cnnpc.compression import prune_channels
-from cnnpc.deploy import Layout, build_deployment, load_plan, plan_document, write_plan_folder
-from cnnpc.deploy._plan import DeployedPlan
+from cnnpc.deploy import Layout, build_deployment, plan_document, write_plan_folder
 from cnnpc.models import build_model
+from cnnpc.records import DeployedPlan, PlanHead, load_plan
 from cnnpc.spaces import load_space
 from cnnpc.workloads import Workload, digits, fit
 
@@ -54,7 +54,8 @@ def make_plan(
         "plan": {"channels": {"block6": 16}},
         "predicted": {"latency_ms": 10.0, "breakdown": {"total_ms": 10.0}},
     }
-    write_plan_folder(folder, plan_document(meta, SIZE, parts, links), files)
+    head = PlanHead.parse(meta, "test")
+    write_plan_folder(folder, plan_document(head, SIZE, parts, links), files)
     return load_plan(folder)
 
 
@@ -95,12 +96,13 @@ def whole_tflite() -> bytes:
 
 def end_only_plan(folder: Path) -> DeployedPlan:
     """The whole model as one end part: a plan with no link (no conversion of its own)."""
-    from cnnpc.deploy import PartSpec, io_specs
+    from cnnpc.deploy import io_specs
+    from cnnpc.records import PartSpec
 
     buffer = whole_tflite()
     spec_in, spec_out = io_specs(buffer)
     part = PartSpec("end", "end.tflite", (0, 8), (), spec_in, spec_out)
     meta = {"model": "mobilenet", "workload": {"name": "digits", "image_size": SIZE}}
-    document = plan_document(meta, SIZE, [part.as_dict()], [])
+    document = plan_document(PlanHead.parse(meta, "test"), SIZE, [part.as_dict()], [])
     write_plan_folder(folder, document, {"end.tflite": buffer})
     return load_plan(folder)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from deploy.plans import compose, end_only_plan
 
-from cnnpc.deploy import PLAN_FILE
+from cnnpc.records import PLAN_FILE
 
 pytestmark = pytest.mark.slow
 

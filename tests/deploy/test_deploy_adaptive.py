@@ -10,10 +10,10 @@ from deploy.plans import SPACE, compose
 from storage.factories import spec
 
 from cnnpc.compression import FinetuneBudget
-from cnnpc.deploy import PLAN_FILE, DeployError, deploy_adaptive, load_plan_set
-from cnnpc.deploy._plan import PlanError
+from cnnpc.deploy import DeployError, DeployInputs, deploy_adaptive, load_plan_set
 from cnnpc.oracle import AccuracyOracle, MemoryCache, ModelStore, Recipe, trained_baseline
 from cnnpc.planset import PLANSET_FILE
+from cnnpc.records import PLAN_FILE, PlanError
 from cnnpc.search import config_key
 from cnnpc.search._oracle_source import OracleSource
 from cnnpc.storage import Storage
@@ -47,7 +47,11 @@ def test_plan_set_shares_parts_and_every_plan_runs(setup, data, tmp_path):
     oracle, url, search, _ = setup
     out = tmp_path / "set"
     result = deploy_adaptive(
-        search, out, low_mbps=2.0, high_mbps=16.0, storage_url=url, oracle=oracle
+        search,
+        out,
+        low_mbps=2.0,
+        high_mbps=16.0,
+        inputs=DeployInputs(storage_url=url, oracle=oracle),
     )
     table, plans = load_plan_set(out)
     # MI8 profile, unpruned: block10 goes to the edge up to 15.6 Mbps, then block16 to the cloud
@@ -75,7 +79,13 @@ def test_plan_set_shares_parts_and_every_plan_runs(setup, data, tmp_path):
 def test_bad_requests(setup, tmp_path):
     _, url, _, budget_search = setup
     with pytest.raises(DeployError, match="needs a search with --acc-floor"):
-        deploy_adaptive(budget_search, tmp_path / "a", low_mbps=2, high_mbps=9, storage_url=url)
+        deploy_adaptive(
+            budget_search,
+            tmp_path / "a",
+            low_mbps=2,
+            high_mbps=9,
+            inputs=DeployInputs(storage_url=url),
+        )
     (tmp_path / "b").mkdir()
     with pytest.raises(PlanError, match=r"no planset\.json"):
         load_plan_set(tmp_path / "b")

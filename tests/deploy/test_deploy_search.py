@@ -12,9 +12,10 @@ from storage.factories import best_plan, spec
 
 from cnnpc._files import WriteError
 from cnnpc.compression import FinetuneBudget
-from cnnpc.deploy import PLAN_FILE, DeployError, deploy, load_plan
+from cnnpc.deploy import DeployError, DeployInputs, deploy
 from cnnpc.oracle import AccuracyOracle, MemoryCache, ModelStore, Recipe, trained_baseline
 from cnnpc.planner import planner_for
+from cnnpc.records import PLAN_FILE, load_plan
 from cnnpc.search._oracle_source import OracleSource
 from cnnpc.storage import BestPlan, Storage, StorageError, Tiers
 
@@ -57,7 +58,7 @@ def store(oracle, tmp_path_factory):
 
 def test_deploy_writes_the_plan_from_the_tuned_model(oracle, store, data, tmp_path):
     url, good, _, _ = store
-    result = deploy(good, tmp_path / "plan", storage_url=url, oracle=oracle)
+    result = deploy(good, tmp_path / "plan", DeployInputs(storage_url=url, oracle=oracle))
     assert result.finetuned  # the tiny search kept no weights: fine-tuned now, and stored
     plan = load_plan(tmp_path / "plan")
     raw = json.loads((tmp_path / "plan" / PLAN_FILE).read_text())
@@ -84,18 +85,18 @@ def test_deploy_writes_the_plan_from_the_tuned_model(oracle, store, data, tmp_pa
 def test_bad_requests_are_one_line_errors(oracle, store, tmp_path):
     url, good, empty, other = store
     with pytest.raises(StorageError, match="no search with id 99"):
-        deploy(99, tmp_path / "a", storage_url=url, oracle=oracle)
+        deploy(99, tmp_path / "a", DeployInputs(storage_url=url, oracle=oracle))
     with pytest.raises(DeployError, match="no feasible best plan"):
-        deploy(empty, tmp_path / "b", storage_url=url, oracle=oracle)
+        deploy(empty, tmp_path / "b", DeployInputs(storage_url=url, oracle=oracle))
     with pytest.raises(DeployError, match="cannot be rebuilt"):
-        deploy(other, tmp_path / "c", storage_url=url, oracle=oracle)
+        deploy(other, tmp_path / "c", DeployInputs(storage_url=url, oracle=oracle))
     (tmp_path / "exists").mkdir()
     (tmp_path / "exists" / "notes.txt").write_text("mine")
     with pytest.raises(WriteError, match="already exists"):
-        deploy(good, tmp_path / "exists", storage_url=url, oracle=oracle)
+        deploy(good, tmp_path / "exists", DeployInputs(storage_url=url, oracle=oracle))
     with pytest.raises(WriteError, match="is not a cnnpc plan folder; refusing to replace it"):
-        deploy(good, tmp_path / "exists", storage_url=url, oracle=oracle, force=True)
+        deploy(good, tmp_path / "exists", DeployInputs(storage_url=url, oracle=oracle, force=True))
     with pytest.raises(WriteError, match="does not exist"):
-        deploy(good, tmp_path / "no" / "such", storage_url=url, oracle=oracle)
+        deploy(good, tmp_path / "no" / "such", DeployInputs(storage_url=url, oracle=oracle))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exists"]
     assert [p.name for p in (tmp_path / "exists").iterdir()] == ["notes.txt"]

@@ -8,15 +8,8 @@ import os
 import pytest
 
 from cnnpc._files import WriteError
-from cnnpc.deploy import (
-    PLAN_FILE,
-    Layout,
-    PlanError,
-    check_plan_target,
-    is_plan_folder,
-    load_plan,
-    write_plan_folder,
-)
+from cnnpc.deploy import Layout, check_plan_target, is_plan_folder, write_plan_folder
+from cnnpc.records import PLAN_FILE, PlanError, load_plan
 
 
 def test_layouts_cut_where_tiers_change():

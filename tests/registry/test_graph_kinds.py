@@ -12,11 +12,12 @@ from registry.graph_kinds import CLASSES, KINDS, SIZE
 
 from cnnpc.cli._main import main
 from cnnpc.compression import prune_channels
-from cnnpc.deploy import Layout, build_deployment, load_plan, plan_document, write_plan_folder
+from cnnpc.deploy import Layout, build_deployment, plan_document, write_plan_folder
 from cnnpc.latency import Compression
 from cnnpc.models import build_model
 from cnnpc.models._measure import tensor_hwc
 from cnnpc.profiles import load_profile
+from cnnpc.records import PlanHead, load_plan
 from cnnpc.runtime import PlanClient, running_servers
 from cnnpc.spaces import load_space
 
@@ -113,7 +114,8 @@ def test_graph_kind_end_to_end(roots, capsys, tmp_path, kind):
         "plan": {"channels": {k: len(v) for k, v in pruned.kept.items()}},
         "predicted": {"latency_ms": 1.0, "breakdown": {"total_ms": 1.0}},
     }
-    write_plan_folder(tmp_path / "plan", plan_document(meta, SIZE, parts, links), files)
+    head = PlanHead.parse(meta, "test")
+    write_plan_folder(tmp_path / "plan", plan_document(head, SIZE, parts, links), files)
     plan = load_plan(tmp_path / "plan")
     with running_servers(plan, shape=True) as edge, PlanClient(plan, edge, shape=True) as client:
         labels = [client.infer(x).label for x in images[:3]]

@@ -18,9 +18,9 @@ import pytest
 from deploy.plans import RATES, SIZE, SPACE
 from test_hostile_server import _fake_edge
 
-from cnnpc.deploy import Layout, build_deployment, load_plan, plan_document, write_plan_folder
+from cnnpc.deploy import Layout, build_deployment, plan_document, write_plan_folder
 from cnnpc.planset import PLANSET_FILE, PLANSET_KIND, PlanSet, SetPlan, switches
-from cnnpc.records import LinkSetting
+from cnnpc.records import PLAN_FILE, LinkSetting, PlanHead, load_plan
 from cnnpc.runtime import AdaptiveClient, RequestError, running_set_servers
 from cnnpc.runtime._frames import ERROR, RESULT, encode_result
 
@@ -53,7 +53,7 @@ def _set_plan(label, plan, compute):
 def plan_set(three_tier, qat_model, data, tmp_path_factory):
     root = tmp_path_factory.mktemp("set")
     files = {f"p1-{t}.tflite": three_tier.part_path(t).read_bytes() for t in three_tier.parts}
-    one = json.loads(json.dumps(three_tier.raw))
+    one = json.loads((three_tier.folder / PLAN_FILE).read_text())
     for part in one["parts"]:
         part["file"] = f"p1-{part['tier']}.tflite"
     parts, links, built = build_deployment(
@@ -62,7 +62,7 @@ def plan_set(three_tier, qat_model, data, tmp_path_factory):
     for part in parts:
         files[f"p2-{part['tier']}.tflite"] = built[part["file"]]
         part["file"] = f"p2-{part['tier']}.tflite"
-    two = plan_document({"model": "mobilenet"}, SIZE, parts, links)
+    two = plan_document(PlanHead(model="mobilenet"), SIZE, parts, links)
     folder = root / "set"
     files |= {n: json.dumps(d).encode() for n, d in (("plan-P1.json", one), ("plan-P2.json", two))}
     write_plan_folder(folder, one, files)

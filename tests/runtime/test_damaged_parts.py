@@ -15,7 +15,7 @@ import time
 import pytest
 
 from cnnpc.cli._main import main
-from cnnpc.deploy import PlanError, load_plan
+from cnnpc.records import PlanError, load_plan
 from cnnpc.runtime import _verify, _verifychild
 from cnnpc.runtime._part import Part
 from cnnpc.runtime._verify import verify_parts

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from cnnpc.deploy import PLAN_FILE, PlanError, load_plan
+from cnnpc.records import PLAN_FILE, PlanError, load_plan
 from cnnpc.runtime import ERROR, Limits, PartServer, PlanClient, read_frame
 
 pytestmark = pytest.mark.slow

@@ -28,7 +28,7 @@ from cnnpc.deploy import load_upload, segment_parts, write_upload_folder
 from cnnpc.latency import Conventions
 from cnnpc.planner import Planner
 from cnnpc.profiles import make_profile
-from cnnpc.records import LinkSetting
+from cnnpc.records import LinkSetting, PlanHead
 from cnnpc.runtime import (
     CHUNK_BYTES,
     ERROR,
@@ -104,7 +104,9 @@ def folder(built, data, tmp_path_factory):
     parts, files = built
     meta = {"model": "mobilenet", "workload": {"name": "digits", "classes": list(data.classes)}}
     out = tmp_path_factory.mktemp("upload") / "up"
-    path, order = write_upload_folder(out, parts, files, _planner(parts, files), meta=meta)
+    path, order = write_upload_folder(
+        out, parts, files, _planner(parts, files), head=PlanHead.parse(meta, "test")
+    )
     return path, order
 
 

@@ -14,16 +14,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from cnnpc.errors import CnnpcError
+from cnnpc.records._head import PlanError, PlanHead
 
 SCHEMA_VERSION = 1
 PLAN_FILE = "plan.json"
 TIERS = ("end", "edge", "cloud")
 DTYPES = ("int8", "uint8", "float32")
-
-
-class PlanError(CnnpcError):
-    """A deployment plan folder is missing, incomplete or malformed."""
 
 
 @dataclass(frozen=True)
@@ -126,14 +122,14 @@ class LinkSpec:
 
 @dataclass(frozen=True)
 class DeployedPlan:
-    """A plan folder as read back: parts by tier, links in order, and the rest of plan.json."""
+    """A plan folder as read back: parts by tier, links in order, and the head of plan.json."""
 
     folder: Path
     parts: dict[str, PartSpec]
     links: tuple[LinkSpec, ...]
     input: TensorSpec
     """The model input as the client holds it (float32 images at the deployed size)."""
-    raw: dict[str, Any]
+    head: PlanHead
 
     def part(self, tier: str) -> PartSpec | None:
         return self.parts.get(tier)
@@ -146,7 +142,9 @@ class DeployedPlan:
 
     @property
     def predicted(self) -> dict[str, float]:
-        return dict(self.raw.get("predicted", {}).get("breakdown", {}))
+        """The predicted latency's parts (empty when the document has none)."""
+        predicted = self.head.predicted
+        return {} if predicted is None else dict(predicted.breakdown)
 
     @property
     def image_size(self) -> int:
@@ -256,7 +254,7 @@ def load_plan(folder: str | Path, plan_file: str = PLAN_FILE) -> DeployedPlan:
         parts=parts,
         links=tuple(links),
         input=TensorSpec.parse(raw.get("input"), f"{path}: input"),
-        raw=raw,
+        head=PlanHead.parse(raw, str(path)),
     )
 
 
