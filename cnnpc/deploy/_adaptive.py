@@ -32,7 +32,7 @@ from cnnpc.deploy._search import (
     tuned_at_size,
 )
 from cnnpc.errors import InputError
-from cnnpc.planner import LinkOptions
+from cnnpc.planner import LinkOptions, search_planner
 from cnnpc.planset import (
     DEFAULT_HYSTERESIS,
     PLANSET_FILE,
@@ -77,7 +77,6 @@ def deploy_adaptive(
     inputs: DeployInputs | None = None,
 ) -> DeployResult:
     """Write the plan set of search `search_id` over [low, high] edge->cloud Mbps to `out`."""
-    from cnnpc.planner import planner_for
     from cnnpc.search import OracleSource
 
     check_hysteresis(hysteresis)
@@ -93,7 +92,7 @@ def deploy_adaptive(
                 f"search {search_id} has a latency budget: a plan set needs a search with "
                 "--acc-floor (every plan keeps the floor)"
             )
-        options = LinkOptions.from_stored(search.uplink_mbps, search.extra)
+        options, planner = search_planner(search)
         oracle = inputs.open_oracle(search)
         runs = oracle.finetunes
         table = sweep_plan_set(
@@ -108,12 +107,8 @@ def deploy_adaptive(
             source=OracleSource(oracle),
             storage=storage,
         )
-    planner = planner_for(
-        search.model, search.device, bandwidth_mbps=search.bandwidth_mbps, options=options
-    )
     names = tuple(s.name for s in planner.profile.segments)
     workload = oracle.workload
-    rates = {"end": options.uplink_mbps, "edge": search.bandwidth_mbps}
     files: dict[str, bytes] = {}
     shared: dict[str, dict[str, Any]] = {}
     documents: dict[str, dict[str, Any]] = {}
@@ -123,7 +118,7 @@ def deploy_adaptive(
         for plan in members:
             layout = Layout(plan.a, plan.b, len(names))
             parts, links, built = build_deployment(
-                model, oracle.space, layout, images, rates, planner.links.mbit_bits, names
+                model, oracle.space, layout, images, planner.links, names
             )
             for part in parts:
                 name = part_file(config_key, (part["span"][0], part["span"][1]))

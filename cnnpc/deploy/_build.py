@@ -19,6 +19,7 @@ from cnnpc.errors import CnnpcError
 from cnnpc.records import (
     PLAN_FILE,
     SCHEMA_VERSION,
+    LinkSetting,
     LinkSpec,
     PartSpec,
     PlanHead,
@@ -39,14 +40,13 @@ def build_deployment(
     space: SearchSpace,
     layout: Layout,
     images: npt.NDArray[np.float32],
-    rates: Mapping[str, float],
-    mbit_bits: float,
+    links: LinkSetting,
     segment_names: tuple[str, ...] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, bytes]]:
     """Parts (as plan.json entries), links and the TFLite files of `model` deployed as `layout`.
 
-    `rates` gives each link's bandwidth in Mbps by sender tier ("end": end->edge, "edge":
-    edge->cloud); `images` calibrate a float model (see ``convert_parts``).
+    `links` gives each link's rate (end->edge: uplink, edge->cloud: bandwidth) and unit;
+    `images` calibrate a float model (see ``convert_parts``).
     """
     names = segment_names or tuple(f"segment{k}" for k in range(layout.n))
     cuts = layout.cuts()
@@ -60,7 +60,8 @@ def build_deployment(
         parts.append(
             PartSpec(tier, file, (start, stop), names[start:stop], part.input, part.output)
         )
-    links = []
+    rates = {"end": links.uplink_mbps, "edge": links.bandwidth_mbps}
+    specs = []
     for source, target, k in layout.links():
         if k == 0:
             spec = parts[0].input
@@ -71,9 +72,9 @@ def build_deployment(
                 if span[1] == k
             )
         tensor = "input" if k == 0 else space.candidates[k - 1].name
-        links.append(LinkSpec(source, target, tensor, spec, rates[source], mbit_bits))
+        specs.append(LinkSpec(source, target, tensor, spec, rates[source], links.mbit_bits))
     entries = [p.as_dict() | {"sha256": hashlib.sha256(files[p.file]).hexdigest()} for p in parts]
-    return entries, [lk.as_dict() for lk in links], files
+    return entries, [lk.as_dict() for lk in specs], files
 
 
 def input_spec(image_size: int, channels: int = 3) -> TensorSpec:

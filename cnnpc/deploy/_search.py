@@ -25,7 +25,7 @@ from cnnpc.deploy._build import (
 )
 from cnnpc.deploy._layout import Layout
 from cnnpc.errors import InputError
-from cnnpc.planner import LinkOptions, Planner
+from cnnpc.planner import LinkOptions, Planner, search_planner
 from cnnpc.records import AccuracyRef, PlanChoice, PlanHead, Predicted, SearchRef, WorkloadRef
 from cnnpc.storage import BestPlan, SearchRecord, Storage, display_url, resolve_url
 
@@ -150,9 +150,8 @@ def deploy(search_id: int, out: str | Path, inputs: DeployInputs | None = None) 
     runs = oracle.finetunes
     model, images, size = tuned_at_size(oracle, best.keep, inputs.image_size)
     workload = oracle.workload
-    rates = {"end": search.uplink_mbps, "edge": search.bandwidth_mbps}
     parts, links, files = build_deployment(
-        model, oracle.space, layout, images, rates, priced.planner.links.mbit_bits, names
+        model, oracle.space, layout, images, priced.planner.links, names
     )
     head = provenance(search, priced.url, priced.options, workload, size)
     assert head.search is not None
@@ -225,15 +224,10 @@ class PricedBest:
 
 def open_best_plan(search_id: int, storage_url: str | None) -> PricedBest:
     """Search `search_id`'s best plan and the planner of its profile and stored links."""
-    from cnnpc.planner import planner_for
-
     url = resolve_url(storage_url)
     with Storage(url, create=False) as storage:
         search, best = best_plan(storage, search_id)
-    options = LinkOptions.from_stored(search.uplink_mbps, search.extra)
-    planner = planner_for(
-        search.model, search.device, bandwidth_mbps=search.bandwidth_mbps, options=options
-    )
+    options, planner = search_planner(search)
     return PricedBest(search, best, url, options, planner)
 
 

@@ -15,7 +15,7 @@ from cnnpc.errors import CnnpcError
 from cnnpc.export._layout import kept_channels_text, layout_text
 from cnnpc.export._report import SearchReport
 from cnnpc.export._rows import BREAKDOWN_PARTS, keep_text, objective_text
-from cnnpc.planner import LinkOptions, Plan, Planner, planner_for
+from cnnpc.planner import Plan, Planner, search_planner
 from cnnpc.storage import SearchRecord
 
 PART_LABELS = ("end", "end\u2192edge", "edge", "edge\u2192cloud", "cloud", "overhead")
@@ -175,12 +175,7 @@ def _elapsed(search: SearchRecord) -> float:
 
 def _planner(search: SearchRecord) -> Planner:
     """The planner the search priced its plans with (rates, latencies, conventions)."""
-    return planner_for(
-        search.model,
-        search.device,
-        bandwidth_mbps=search.bandwidth_mbps,
-        options=LinkOptions.from_stored(search.uplink_mbps, search.extra),
-    )
+    return search_planner(search)[1]
 
 
 def _baselines(planner: Planner) -> dict[str, Bar]:

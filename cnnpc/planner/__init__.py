@@ -12,7 +12,13 @@ from cnnpc.planner._exact import (
     mode_of,
     traffic_matrix,
 )
-from cnnpc.planner._factory import CONVENTIONS, LinkOptions, planner_for
+from cnnpc.planner._factory import (
+    CONVENTIONS,
+    LinkOptions,
+    StoredSearch,
+    planner_for,
+    search_planner,
+)
 from cnnpc.planner._mincut import TieredCut, price_assignment, solve_tiered_cut
 
 __all__ = [
@@ -23,11 +29,13 @@ __all__ = [
     "LinkOptions",
     "Plan",
     "Planner",
+    "StoredSearch",
     "TieredCut",
     "latency_matrix",
     "mode_of",
     "planner_for",
     "price_assignment",
+    "search_planner",
     "solve_tiered_cut",
     "traffic_matrix",
 ]

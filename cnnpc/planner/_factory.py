@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from cnnpc.errors import InputError
 from cnnpc.latency import CNNPC_OVERHEAD_MS, Calibration, Conventions, find_calibration
@@ -123,3 +124,32 @@ def planner_for(
             prune_compute=prune_compute,
         )
     return options.planner(load_profile(model, device), bandwidth_mbps)
+
+
+class StoredSearch(Protocol):
+    """What a stored search records of its profile and links (storage's `SearchRecord`)."""
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def device(self) -> str: ...
+
+    @property
+    def uplink_mbps(self) -> float: ...
+
+    @property
+    def bandwidth_mbps(self) -> float: ...
+
+    @property
+    def extra(self) -> Mapping[str, Any]: ...
+
+
+def search_planner(search: StoredSearch) -> tuple[LinkOptions, Planner]:
+    """The link options a stored search priced with, and its planner: the one place a
+    search's links are put back together (deploy, plan sets and export read them here)."""
+    options = LinkOptions.from_stored(search.uplink_mbps, dict(search.extra))
+    planner = planner_for(
+        search.model, search.device, bandwidth_mbps=search.bandwidth_mbps, options=options
+    )
+    return options, planner

@@ -19,12 +19,12 @@ from cnnpc._keras import keras, tfmot
 from cnnpc.compression import prune_channels
 from cnnpc.deploy import Layout, build_deployment, plan_document, write_plan_folder
 from cnnpc.models import build_model
-from cnnpc.records import DeployedPlan, PlanHead, load_plan
+from cnnpc.records import DeployedPlan, LinkSetting, PlanHead, load_plan
 from cnnpc.spaces import load_space
 from cnnpc.workloads import Workload, digits, fit
 
 SIZE = 32
-RATES = {"end": 20.0, "edge": 10.0}
+RATES = LinkSetting(uplink_mbps=20.0, bandwidth_mbps=10.0)
 SPACE = load_space("mobilenet")
 
 
@@ -44,9 +44,9 @@ def tiny_model(data: Workload, qat: bool = True) -> Any:
 
 
 def make_plan(
-    folder: Path, model: Any, data: Workload, layout: Layout, rates: dict[str, float] = RATES
+    folder: Path, model: Any, data: Workload, layout: Layout, rates: LinkSetting = RATES
 ) -> DeployedPlan:
-    parts, links, files = build_deployment(model, SPACE, layout, data.train.x, rates, 1_000_000.0)
+    parts, links, files = build_deployment(model, SPACE, layout, data.train.x, rates)
     meta = {
         "model": "mobilenet",
         "workload": {"name": data.name, "image_size": SIZE, "classes": list(data.classes)},

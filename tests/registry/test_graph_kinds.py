@@ -17,7 +17,7 @@ from cnnpc.latency import Compression
 from cnnpc.models import build_model
 from cnnpc.models._measure import tensor_hwc
 from cnnpc.profiles import load_profile
-from cnnpc.records import PlanHead, load_plan
+from cnnpc.records import LinkSetting, PlanHead, load_plan
 from cnnpc.runtime import PlanClient, running_servers
 from cnnpc.spaces import load_space
 
@@ -105,7 +105,7 @@ def test_graph_kind_end_to_end(roots, capsys, tmp_path, kind):
     a = space.index(target.name) + 1
     layout = Layout(a, min(a + 1, n - 1) if a < n - 1 else a, n)
     parts, links, files = build_deployment(
-        pruned.model, space, layout, images, {"end": 20.0, "edge": 10.0}, 1_000_000.0
+        pruned.model, space, layout, images, LinkSetting(uplink_mbps=20.0, bandwidth_mbps=10.0)
     )
     meta = {
         "model": kind,

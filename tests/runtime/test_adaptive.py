@@ -56,9 +56,7 @@ def plan_set(three_tier, qat_model, data, tmp_path_factory):
     one = json.loads((three_tier.folder / PLAN_FILE).read_text())
     for part in one["parts"]:
         part["file"] = f"p1-{part['tier']}.tflite"
-    parts, links, built = build_deployment(
-        qat_model, SPACE, Layout(2, 8, 8), data.train.x, RATES, 1e6
-    )
+    parts, links, built = build_deployment(qat_model, SPACE, Layout(2, 8, 8), data.train.x, RATES)
     for part in parts:
         files[f"p2-{part['tier']}.tflite"] = built[part["file"]]
         part["file"] = f"p2-{part['tier']}.tflite"
