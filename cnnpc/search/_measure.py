@@ -33,7 +33,13 @@ class Measurement:
 
 
 class AccuracySource(Protocol):
-    """Fine-tunes a configuration and measures it (the expensive part)."""
+    """Fine-tunes a configuration and measures it (the expensive part).
+
+    `trains` declares whether asking it costs a fine-tune (an accuracy table looks rows up, a
+    supernet estimates): only then is a measurement counted against a fine-tune budget.
+    """
+
+    trains: bool
 
     @property
     def workload(self) -> str: ...
@@ -146,7 +152,7 @@ class CachedAccuracies:
 
     def _measure_now(self, config: Mapping[str, float], key: str) -> Measurement:
         result = self.source.measure(config)
-        if getattr(self.source, "trains", True):  # an accuracy table looks up, never trains
+        if self.source.trains:  # an accuracy table looks up, never trains
             self.finetunes += 1
         row = self.store.put_cached_accuracy(
             self.model,

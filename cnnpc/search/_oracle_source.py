@@ -18,6 +18,8 @@ from cnnpc.search._measure import Measurement
 class OracleSource:
     """Fine-tunes through an `AccuracyOracle` (imports TensorFlow when built)."""
 
+    trains = True
+
     def __init__(self, oracle: Any) -> None:
         self.oracle = oracle
         identity = {

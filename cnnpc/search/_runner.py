@@ -312,7 +312,7 @@ class SearchRunner:
                 self._tell(trial, state=optuna.trial.TrialState.PRUNED)
                 self._emit("pruned", reason)
                 return
-            spent = spent and bool(getattr(self.cache.source, "trains", True))
+            spent = spent and self.cache.source.trains
         acc = measured.val_accuracy
         if s.acc_floor is not None:
             constraint = s.acc_floor - acc

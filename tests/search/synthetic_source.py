@@ -22,6 +22,7 @@ class SyntheticSource:
 
     workload = "synthetic"
     epochs = None
+    trains = True
 
     def __init__(self, baseline: float = 0.97, budget_key: str = "synthetic-v1") -> None:
         self.baseline = baseline

@@ -30,6 +30,7 @@ GRID = (0.5, 2.0, 5.0, 6.5, 7.5, 10.0)
 class ToySource:
     workload = "toy"
     budget_key = "toy-v1"
+    trains = True
 
     def __init__(self) -> None:
         self.calls: list[str] = []
