@@ -46,6 +46,9 @@ MASKED_KEYS = (
     "solve_ms",  # the min cut's solve time (plan --granularity layer)
     "code_version",  # cnnpc's version (stored with a search)
     "cnnpc_version",
+    "sha256",  # a TFLite part's digest: its bytes carry Keras' process-wide layer-name
+    # counters, so they depend on which models the test process built before (the parts'
+    # shapes, dtypes and quantisation stay compared)
 )
 """The keys whose scalar values ``normalize`` replaces, wherever they occur."""
 MASK = "<MASKED>"
@@ -60,7 +63,8 @@ def normalize(text: str, tmp: Path | None = None) -> str:
     """The text with its volatile values replaced by fixed tokens; everything else untouched.
 
     1. The value of every key in ``MASKED_KEYS`` (a string, number, null or boolean, at any
-       depth) becomes the string ``"<MASKED>"``: timestamps, durations and cnnpc's version.
+       depth) becomes the string ``"<MASKED>"``: timestamps, durations, cnnpc's version and
+       TFLite parts' digests.
        The key stays, so a key that appears or disappears is still a difference.
     2. Every occurrence of the test's working folder `tmp` (and its resolved form) becomes
        ``<TMP>`` (an output path such as the `folder` of `deploy --upload --json`).
