@@ -54,11 +54,6 @@ class AccuracySpec:
         return self.accuracy[len(TABLE_PREFIX) :] if self.kind == "table" else None
 
     @property
-    def trains(self) -> bool:
-        """Whether opening the source may train a baseline (and asking it fine-tunes)."""
-        return self.kind != "table"
-
-    @property
     def confirms(self) -> bool:
         """Whether a search on it ranks on estimates and answers with fine-tunes."""
         return self.kind == "supernet"

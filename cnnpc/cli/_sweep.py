@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnpc.cli._common import (
     accuracy_floor,
@@ -18,6 +18,9 @@ from cnnpc.cli._common import (
     link_options,
     print_json,
 )
+
+if TYPE_CHECKING:
+    from cnnpc.accuracy import AccuracySpec
 
 MAX_FINETUNES = 1_000_000
 """Each fine-tune takes seconds to minutes: a larger budget is a typo."""
@@ -74,20 +77,20 @@ def run(args: argparse.Namespace) -> int:
     from cnnpc.storage import display_url, open_around, resolve_url
     from cnnpc.sweep import SweepSettings, parse_devices, run_sweep
 
+    spec = accuracy_spec(args)
     settings = SweepSettings(
         model=args.model,
         devices=parse_devices(args.device),
         bandwidths=args.bandwidth,
         acc_floor=args.acc_floor,
         links=link_options(args),
-        max_finetunes=_max_measurements(args),
+        max_finetunes=_max_measurements(args, spec),
         surrogate=not args.no_surrogate,
         keep_grid=args.keep_grid,
     )
     for device in settings.devices:  # validate names before anything heavy starts
         settings.planner(device, settings.bandwidths[0])
     check_file_targets(p for p in (args.png, args.xlsx) if p is not None)
-    spec = accuracy_spec(args)
     checked = spec.check(whole_table=True)
     url = resolve_url(args.storage)
     # loading --weights and training may refuse: no new database is left behind then
@@ -119,9 +122,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _max_measurements(args: argparse.Namespace) -> int:
+def _max_measurements(args: argparse.Namespace, spec: AccuracySpec) -> int:
     """A table is never tuned; supernet estimates take seconds, so every bandwidth gets them."""
-    kind = accuracy_spec(args).kind
+    kind = spec.kind
     if kind == "table":
         return 0
     return SUPERNET_ESTIMATES if kind == "supernet" else int(args.max_finetunes)
