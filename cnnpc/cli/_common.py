@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from cnnpc._text import json_text
 from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions
 from cnnpc.records import MAX_MS, MBIT_SI, check_ms, check_number, check_rate
@@ -141,15 +141,6 @@ MAX_STEPS = 1_000_000
 steps_int = bounded_int(1, MAX_STEPS, name="steps")
 
 
-BREAKDOWN_HEADERS = ["end", "uplink", "edge", "downlink", "cloud", "overhead", "total ms"]
-
-
-def breakdown_cells(bd: Mapping[str, float]) -> list[object]:
-    """A latency breakdown dict as table cells, in BREAKDOWN_HEADERS order."""
-    keys = ("end_ms", "uplink_ms", "edge_ms", "downlink_ms", "cloud_ms", "overhead_ms", "total_ms")
-    return [bd[k] for k in keys]
-
-
 def keep_spec(text: str) -> dict[str, float]:
     """argparse type: ``name=fraction[,name=fraction...]`` (fractions in (0, 1])."""
     keep: dict[str, float] = {}
@@ -169,40 +160,8 @@ def keep_spec(text: str) -> dict[str, float]:
     return keep
 
 
-def print_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, indent=2, allow_nan=False)
-    sys.stdout.write("\n")
-
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Plain aligned text table; numbers right-aligned, text left-aligned."""
-    cells = [[_cell(v) for v in row] for row in rows]
-    widths = [len(h) for h in headers]
-    for row in cells:
-        for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
-    numeric = [
-        all(isinstance(row[i], int | float) for row in rows if row[i] is not None) and bool(rows)
-        for i in range(len(headers))
-    ]
-
-    def line(values: Sequence[str]) -> str:
-        out = [
-            v.rjust(w) if num else v.ljust(w)
-            for v, w, num in zip(values, widths, numeric, strict=True)
-        ]
-        return "  ".join(out).rstrip()
-
-    sep = "  ".join("-" * w for w in widths)
-    return "\n".join([line(headers), sep, *(line(r) for r in cells)])
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    return str(value)
+def print_json(obj: object) -> None:
+    sys.stdout.write(json_text(obj))
 
 
 TRUST_CODE_HELP = (

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cnnpc._text import format_table
 from cnnpc.cli._common import (
     MAX_EPOCHS,
     MAX_IMAGE_SIZE,
@@ -20,7 +21,6 @@ from cnnpc.cli._common import (
     add_keep_grid_argument,
     bounded_float,
     epochs_int,
-    format_table,
     image_size_int,
     print_json,
     seed_int,

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cnnpc._text import format_table
 from cnnpc.cli._common import (
     TRUST_CODE_HELP,
     add_storage_argument,
-    format_table,
     library_type,
     nonnegative_float,
     positive_int,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from cnnpc.cli._common import TRUST_CODE_HELP, bounded_int, format_table, print_json
+from cnnpc._text import format_table
+from cnnpc.cli._common import TRUST_CODE_HELP, bounded_int, print_json
 
 MAX_INPUT_SIZE = 1024
 """Largest --input-size / --train-size: activations grow with its square (one 1024x1024x64

@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from cnnpc._text import BREAKDOWN_HEADERS, breakdown_cells, format_table
 from cnnpc.cli._common import (
-    BREAKDOWN_HEADERS,
     add_link_arguments,
-    breakdown_cells,
     budget_ms,
     describe_links,
-    format_table,
     keep_spec,
     link_options,
     print_json,

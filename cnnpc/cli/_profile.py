@@ -10,8 +10,8 @@ import math
 import sys
 from typing import Any
 
+from cnnpc._text import format_table
 from cnnpc.cli._common import (
-    format_table,
     library_type,
     nonnegative_int,
     positive_int,

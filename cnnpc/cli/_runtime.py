@@ -8,13 +8,13 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from cnnpc._text import format_table
 from cnnpc.cli._common import (
     MAX_CONNECTIONS,
     THREADS_HELP,
     TIMEOUT_HELP,
     bounded_float,
     bounded_int,
-    format_table,
     library_type,
     port_int,
     positive_float,

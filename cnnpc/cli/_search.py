@@ -182,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_report(report: dict[str, Any], best: BestPlan | None) -> None:
-    from cnnpc.cli._common import BREAKDOWN_HEADERS, breakdown_cells, format_table
+    from cnnpc._text import BREAKDOWN_HEADERS, breakdown_cells, format_table
 
     print(
         f"search {report['search_id']}: {report['status']}"

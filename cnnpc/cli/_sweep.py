@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cnnpc._text import format_table
 from cnnpc.cli._common import (
     accuracy_floor,
     accuracy_spec,
     add_accuracy_arguments,
     add_link_arguments,
     bounded_int,
-    format_table,
     library_type,
     link_options,
     print_json,

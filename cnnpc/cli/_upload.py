@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cnnpc._text import format_table
 from cnnpc.cli._common import (
     add_link_arguments,
     bounded_float,
-    format_table,
     keep_spec,
     link_options,
     positive_int,

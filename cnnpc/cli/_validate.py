@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cnnpc._text import format_table
 from cnnpc.cli._common import (
     THREADS_HELP,
     add_storage_argument,
     bounded_int,
-    format_table,
     print_json,
     search_id,
     threads_int,

@@ -12,6 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from cnnpc._files import check_file_targets, write_files
+from cnnpc.export._console import (
+    show_json,
+    show_lines,
+    summaries_csv,
+    summaries_text,
+    trials_csv,
+    trials_text,
+)
 from cnnpc.export._layout import kept_channels_text, layout_text
 from cnnpc.export._overview import PART_LABELS, Overview, overview
 from cnnpc.export._png import save_png
@@ -44,9 +52,15 @@ __all__ = [
     "overview",
     "plain",
     "save_png",
+    "show_json",
+    "show_lines",
     "styled_table",
+    "summaries_csv",
+    "summaries_text",
     "summary_row",
     "trial_row",
+    "trials_csv",
+    "trials_text",
     "write_search_png",
 ]
 
