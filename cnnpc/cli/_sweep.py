@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from cnnpc._text import format_table
 from cnnpc.cli._common import (
     accuracy_floor,
     accuracy_spec,
@@ -20,12 +19,10 @@ from cnnpc.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from cnnpc.accuracy import AccuracySpec
+    pass
 
 MAX_FINETUNES = 1_000_000
 """Each fine-tune takes seconds to minutes: a larger budget is a typo."""
-SUPERNET_ESTIMATES = 1_000_000
-"""No cap on supernet estimates (seconds each): every point's walk gets the ones it needs."""
 
 
 def _grid(text: str) -> tuple[float, ...]:
@@ -73,9 +70,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnpc._files import check_file_targets
-    from cnnpc.storage import display_url, open_around, resolve_url
-    from cnnpc.sweep import SweepSettings, parse_devices, run_sweep
+    from cnnpc.jobs import SweepJob, max_measurements, sweep, sweep_text
+    from cnnpc.sweep import SweepSettings, parse_devices
 
     spec = accuracy_spec(args)
     settings = SweepSettings(
@@ -84,175 +80,16 @@ def run(args: argparse.Namespace) -> int:
         bandwidths=args.bandwidth,
         acc_floor=args.acc_floor,
         links=link_options(args),
-        max_finetunes=_max_measurements(args, spec),
+        max_finetunes=max_measurements(spec, args.max_finetunes),
         surrogate=not args.no_surrogate,
         keep_grid=args.keep_grid,
     )
-    for device in settings.devices:  # validate names before anything heavy starts
-        settings.planner(device, settings.bandwidths[0])
-    check_file_targets(p for p in (args.png, args.xlsx) if p is not None)
-    checked = spec.check(whole_table=True)
-    url = resolve_url(args.storage)
-    # loading --weights and training may refuse: no new database is left behind then
-    storage, source = open_around(url, lambda: spec.open(checked))
-    if checked is not None:  # a table: its rows are the measurements, nothing is tuned
-        from cnnpc.accuracy import preload
-
-        preload(storage, checked)
-    result = run_sweep(settings, source, storage)
-    report = result.as_dict() | {"storage": display_url(storage.url)}
-    if checked is not None:
-        report["accuracy_table"] = {"file": checked.table.path, "rows": len(checked.table.rows)}
-    if spec.kind == "supernet":
-        from cnnpc.accuracy import supernet_use
-
-        report["supernet"] = supernet_use(source)
-    if args.png is not None:
-        from cnnpc.sweep import plot_sweep
-
-        report["png"] = str(plot_sweep(result, args.png))
-    if args.xlsx is not None:
-        from cnnpc.sweep import write_sweep_xlsx
-
-        report["xlsx"] = str(write_sweep_xlsx(result, args.xlsx))
+    report = sweep(SweepJob(settings, spec, args.storage, args.png, args.xlsx))
     if args.json:
         print_json(report)
-    else:
-        _print_report(report)
-    return 0
-
-
-def _max_measurements(args: argparse.Namespace, spec: AccuracySpec) -> int:
-    """A table is never tuned; supernet estimates take seconds, so every bandwidth gets them."""
-    kind = spec.kind
-    if kind == "table":
         return 0
-    return SUPERNET_ESTIMATES if kind == "supernet" else int(args.max_finetunes)
-
-
-def _keep(config_key: str) -> str:
-    return "no pruning" if config_key == "baseline" else config_key
-
-
-def _print_report(report: dict[str, Any]) -> None:
-    plans = report["plans"]
-    labels = {plan_id: label for label, plan_id in plans.items()}
-    print(
-        f"sweep of {report['model']} on {', '.join(report['devices'])}: "
-        f"{len(report['bandwidths_mbps'])} edge->cloud bandwidths "
-        f"{report['bandwidths_mbps'][0]:g}..{report['bandwidths_mbps'][-1]:g} Mbps, "
-        f"end->edge {report['uplink_mbps']:g} Mbps, accuracy floor {report['acc_floor']:g}"
-    )
-    rows = []
-    for p in report["points"]:
-        b = p["best"]
-        rows.append(
-            [
-                p["device"],
-                p["bandwidth_mbps"],
-                None if b is None else labels[b["plan_id"]],
-                None if b is None else b["latency_ms"],
-                p["uncompressed_ms"],
-                None if b is None else b["mode"],
-                None if b is None else ("+".join(b["splits"]) or "-"),
-                None if b is None else _keep(b["config_key"]),
-                None if b is None else b["val_accuracy"],
-                p["unverified"] or None,
-            ]
-        )
-    print(
-        format_table(
-            [
-                "device",
-                "Mbps",
-                "plan",
-                "best ms",
-                "unpruned ms",
-                "mode",
-                "splits",
-                "keep",
-                "val acc",
-                "unverified",
-            ],
-            rows,
-        )
-    )
-    print()
-    if report["thresholds"]:
-        print("thresholds (the best plan changes):")
-        for t in report["thresholds"]:
-            if t["crossover_inside"]:
-                where = f"; the two plans cross at {t['crossover_mbps']:.3f} Mbps"
-            elif t["from_plan"] == "none" or t["to_plan"] == "none":
-                where = ""
-            else:  # the lines meet outside the interval, or never
-                where = "; their latencies do not cross in between (a third plan may win there)"
-            print(
-                f"  {t['device']}: {t['from_plan']} -> {t['to_plan']} between "
-                f"{t['low_mbps']:g} and {t['high_mbps']:g} Mbps{where}"
-            )
-    else:
-        print("no threshold: one plan is best across the whole grid")
-    print()
-    print("plans, and the regret of keeping each fixed across the grid:")
-    by_id = {p["best"]["plan_id"]: p["best"] for p in report["points"] if p["best"]}
-    print(
-        format_table(
-            [
-                "device",
-                "plan",
-                "mode",
-                "splits",
-                "keep",
-                "best at (Mbps)",
-                "max regret ms",
-                "max %",
-                "at Mbps",
-                "mean ms",
-                "mean %",
-            ],
-            [
-                [
-                    r["device"],
-                    r["plan"],
-                    by_id[r["plan_id"]]["mode"],
-                    "+".join(by_id[r["plan_id"]]["splits"]) or "-",
-                    _keep(by_id[r["plan_id"]]["config_key"]),
-                    _span(r["best_at_mbps"]),
-                    r["max_ms"],
-                    r["max_pct"],
-                    r["max_at_mbps"],
-                    r["mean_ms"],
-                    r["mean_pct"],
-                ]
-                for r in report["regret"]
-            ],
-        )
-    )
-    unverified = report["unverified_points"]
-    note = (
-        f"; at {unverified} condition(s) a never-measured configuration would be faster: the "
-        "best plan there is best among measured (raise --max-finetunes to check them)"
-        if unverified
-        else ""
-    )
-    print(
-        f"\nfine-tunes spent: {report['finetunes']} (budget {report['max_finetunes']}){note}; "
-        f"accuracy cache in {report['storage']}"
-    )
-    estimated = report.get("supernet")
-    if estimated is not None:
-        print(
-            f"accuracies are supernet estimates ({estimated['estimates']} made now; the count "
-            "above counts them): confirm a plan with 'cnnpc search --accuracy supernet' or by "
-            "fine-tuning"
-        )
+    print(sweep_text(report))
     for key in ("png", "xlsx"):
         if key in report:
             print(f"wrote {report[key]}", file=sys.stderr)
-
-
-def _span(values: list[float]) -> str:
-    if len(values) <= 3:
-        return ", ".join(f"{v:g}" for v in values)
-    return f"{values[0]:g}..{values[-1]:g} ({len(values)} pts)"
+    return 0

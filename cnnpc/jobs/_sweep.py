@@ -1,0 +1,161 @@
+"""`cnnpc sweep` as one library call: the sweep, its accuracy source and storage, its files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cnnpc._files import check_file_targets
+from cnnpc._text import format_table
+from cnnpc.accuracy import AccuracySpec
+from cnnpc.sweep import SweepSettings
+
+SUPERNET_ESTIMATES = 1_000_000
+"""No cap on supernet estimates (seconds each): every point's walk gets the ones it needs."""
+
+
+@dataclass(frozen=True)
+class SweepJob:
+    """What `cnnpc sweep` is asked: the sweep, where accuracies come from, where to store/write."""
+
+    settings: SweepSettings
+    accuracy: AccuracySpec
+    storage_url: str | None = None
+    png: Path | None = None
+    xlsx: Path | None = None
+
+
+def max_measurements(spec: AccuracySpec, max_finetunes: int) -> int:
+    """A table is never tuned; supernet estimates take seconds, so every bandwidth gets them."""
+    if spec.kind == "table":
+        return 0
+    return SUPERNET_ESTIMATES if spec.kind == "supernet" else max_finetunes
+
+
+def sweep(job: SweepJob) -> dict[str, Any]:
+    """Run the sweep; its report (the JSON of `cnnpc sweep --json`)."""
+    from cnnpc.storage import display_url, open_around, resolve_url
+    from cnnpc.sweep import plot_sweep, run_sweep, write_sweep_xlsx
+
+    settings, spec = job.settings, job.accuracy
+    for device in settings.devices:  # validate names before anything heavy starts
+        settings.planner(device, settings.bandwidths[0])
+    check_file_targets(p for p in (job.png, job.xlsx) if p is not None)
+    checked = spec.check(whole_table=True)
+    # loading --weights and training may refuse: no new database is left behind then
+    storage, source = open_around(resolve_url(job.storage_url), lambda: spec.open(checked))
+    if checked is not None:  # a table: its rows are the measurements, nothing is tuned
+        from cnnpc.accuracy import preload
+
+        preload(storage, checked)
+    result = run_sweep(settings, source, storage)
+    report = result.as_dict() | {"storage": display_url(storage.url)}
+    if checked is not None:
+        report["accuracy_table"] = {"file": checked.table.path, "rows": len(checked.table.rows)}
+    if spec.kind == "supernet":
+        from cnnpc.accuracy import supernet_use
+
+        report["supernet"] = supernet_use(source)
+    if job.png is not None:
+        report["png"] = str(plot_sweep(result, job.png))
+    if job.xlsx is not None:
+        report["xlsx"] = str(write_sweep_xlsx(result, job.xlsx))
+    return report
+
+
+def _keep(config_key: str) -> str:
+    return "no pruning" if config_key == "baseline" else config_key
+
+
+def _span(values: list[float]) -> str:
+    if len(values) <= 3:
+        return ", ".join(f"{v:g}" for v in values)
+    return f"{values[0]:g}..{values[-1]:g} ({len(values)} pts)"
+
+
+def _threshold_line(t: dict[str, Any]) -> str:
+    if t["crossover_inside"]:
+        where = f"; the two plans cross at {t['crossover_mbps']:.3f} Mbps"
+    elif t["from_plan"] == "none" or t["to_plan"] == "none":
+        where = ""
+    else:  # the lines meet outside the interval, or never
+        where = "; their latencies do not cross in between (a third plan may win there)"
+    return (
+        f"  {t['device']}: {t['from_plan']} -> {t['to_plan']} between "
+        f"{t['low_mbps']:g} and {t['high_mbps']:g} Mbps{where}"
+    )
+
+
+def sweep_text(report: dict[str, Any]) -> str:
+    """The text of `cnnpc sweep` (the CLI says the files it wrote on stderr)."""
+    labels = {plan_id: label for label, plan_id in report["plans"].items()}
+    bws = report["bandwidths_mbps"]
+    lines = [
+        f"sweep of {report['model']} on {', '.join(report['devices'])}: "
+        f"{len(bws)} edge->cloud bandwidths {bws[0]:g}..{bws[-1]:g} Mbps, "
+        f"end->edge {report['uplink_mbps']:g} Mbps, accuracy floor {report['acc_floor']:g}"
+    ]
+    rows = []
+    for p in report["points"]:
+        b = p["best"]
+        tail = (
+            [None] * 4
+            if b is None
+            else [
+                b["mode"],
+                "+".join(b["splits"]) or "-",
+                _keep(b["config_key"]),
+                b["val_accuracy"],
+            ]
+        )
+        rows.append(
+            [
+                *(p["device"], p["bandwidth_mbps"]),
+                None if b is None else labels[b["plan_id"]],
+                None if b is None else b["latency_ms"],
+                *(p["uncompressed_ms"], *tail, p["unverified"] or None),
+            ]
+        )
+    headers = ["device", "Mbps", "plan", "best ms", "unpruned ms", "mode", "splits", "keep"]
+    lines += [format_table([*headers, "val acc", "unverified"], rows), ""]
+    if report["thresholds"]:
+        lines.append("thresholds (the best plan changes):")
+        lines += [_threshold_line(t) for t in report["thresholds"]]
+    else:
+        lines.append("no threshold: one plan is best across the whole grid")
+    lines += ["", "plans, and the regret of keeping each fixed across the grid:"]
+    by_id = {p["best"]["plan_id"]: p["best"] for p in report["points"] if p["best"]}
+    regret_rows = [
+        [
+            r["device"],
+            r["plan"],
+            by_id[r["plan_id"]]["mode"],
+            "+".join(by_id[r["plan_id"]]["splits"]) or "-",
+            _keep(by_id[r["plan_id"]]["config_key"]),
+            _span(r["best_at_mbps"]),
+            *(r["max_ms"], r["max_pct"], r["max_at_mbps"], r["mean_ms"], r["mean_pct"]),
+        ]
+        for r in report["regret"]
+    ]
+    headers = ["device", "plan", "mode", "splits", "keep", "best at (Mbps)", "max regret ms"]
+    lines.append(format_table([*headers, "max %", "at Mbps", "mean ms", "mean %"], regret_rows))
+    unverified = report["unverified_points"]
+    note = (
+        f"; at {unverified} condition(s) a never-measured configuration would be faster: the "
+        "best plan there is best among measured (raise --max-finetunes to check them)"
+        if unverified
+        else ""
+    )
+    lines.append(
+        f"\nfine-tunes spent: {report['finetunes']} (budget {report['max_finetunes']}){note}; "
+        f"accuracy cache in {report['storage']}"
+    )
+    estimated = report.get("supernet")
+    if estimated is not None:
+        lines.append(
+            f"accuracies are supernet estimates ({estimated['estimates']} made now; the count "
+            "above counts them): confirm a plan with 'cnnpc search --accuracy supernet' or by "
+            "fine-tuning"
+        )
+    return "\n".join(lines)
