@@ -19,7 +19,7 @@ from cnnpc.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from cnnpc.storage import BestPlan
+    from cnnpc.search import TrialEvent
 
 DEFAULT_TRIALS = 12
 MAX_TRIALS = 1_000_000
@@ -102,15 +102,8 @@ def _progress(quiet: bool) -> tuple[Any, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnpc.search import (
-        DEFAULT_GRACE_S,
-        DEFAULT_HEARTBEAT_S,
-        Liveness,
-        SearchSettings,
-        TrialEvent,
-        run_search,
-    )
-    from cnnpc.storage import display_url, open_around, resolve_url
+    from cnnpc.jobs import SearchJob, search, search_text
+    from cnnpc.search import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S, Liveness, SearchSettings
 
     liveness = Liveness(
         heartbeat_s=DEFAULT_HEARTBEAT_S if args.heartbeat is None else args.heartbeat,
@@ -129,102 +122,21 @@ def run(args: argparse.Namespace) -> int:
         links=link_options(args),
         keep_grid=args.keep_grid,
     )
-    stand_in = settings.planner().profile.stand_in  # validates model/device before heavy work
-    spec = accuracy_spec(args)
-    checked = spec.check()
-    url = resolve_url(args.storage)
-    # loading --weights and training may refuse: no new database is left behind then
-    storage, source = open_around(url, lambda: spec.open(checked))
+    job = SearchJob(settings, accuracy_spec(args), liveness, args.storage)
     progress, task = _progress(quiet=not sys.stderr.isatty() and args.json)
 
     def on_trial(event: TrialEvent) -> None:
-        best = (
-            "-"
-            if event.best_latency_ms is None
-            else (f"{event.best_latency_ms:.2f} ms @ {event.best_accuracy:.4f}")
-        )
+        best = "-"
+        if event.best_latency_ms is not None:
+            best = f"{event.best_latency_ms:.2f} ms @ {event.best_accuracy:.4f}"
         progress.update(
             task, total=event.total, completed=event.done, finetunes=event.finetunes, best=best
         )
 
     with progress:
-        result = run_search(settings, source, storage, on_trial, liveness)
-    estimated = None
-    if spec.confirms:  # rank on estimates, answer with fine-tunes
-        from cnnpc.accuracy import confirming_source
-        from cnnpc.search import confirm
-
-        finetune = confirming_source(source)
-        estimated, result = confirm(settings, result, storage, finetune, liveness=liveness)
-    report = {
-        "search_id": result.search_id,
-        "status": result.status,
-        "message": result.message,
-        "finetunes": result.finetunes,
-        "trials": result.trials,
-        "best": None if result.best is None else result.best.as_dict(),
-        "pareto": [p.as_dict() for p in result.pareto],
-        "storage": display_url(storage.url),
-        "stand_in": stand_in,
-    }
-    if estimated is not None:
-        report["supernet"] = estimated.as_dict()
-    from cnnpc.accuracy import table_use
-
-    table = table_use(source)
-    if table is not None:
-        report["accuracy_table"] = table
+        outcome = search(job, on_trial)
     if args.json:
-        print_json(report)
-        return 0
-    _print_report(report, result.best)
-    return 0
-
-
-def _print_report(report: dict[str, Any], best: BestPlan | None) -> None:
-    from cnnpc._text import BREAKDOWN_HEADERS, breakdown_cells, format_table
-
-    print(
-        f"search {report['search_id']}: {report['status']}"
-        + (f" ({report['message']})" if report["message"] else "")
-    )
-    if best is None:
-        print("no feasible plan found")
+        print_json(outcome.report)
     else:
-        keep = ", ".join(f"{k}={v:g}" for k, v in best.keep.items()) or "no pruning"
-        splits = ", ".join(best.splits) or "none"
-        print(f"best plan: {best.latency_ms:.2f} ms, {best.mode} split after {splits}; keep {keep}")
-        print(
-            f"  accuracy {best.test_accuracy:.4f} on the test split "
-            f"(validation {best.val_accuracy:.4f})"
-        )
-        print(
-            f"  {best.speedup_vs_best_single_tier:.2f}x the best single tier "
-            f"({best.baselines.single_tier}), {best.speedup_vs_uncompressed_plan:.2f}x the best "
-            "uncompressed plan"
-        )
-        cut = best.traffic_reduction_vs_uncompressed
-        print(
-            f"  traffic {best.traffic_bytes / 1024:.1f} KB per inference "
-            f"({abs(cut):.0%} {'less' if cut >= 0 else 'more'} than the best uncompressed plan)"
-        )
-        print(format_table(BREAKDOWN_HEADERS, [breakdown_cells(best.breakdown.as_dict())]))
-    estimated = report.get("supernet")
-    if estimated is not None:
-        print(
-            f"supernet: search {estimated['estimate_search_id']} ranked "
-            f"{estimated['estimate_trials']} trials on estimates; {estimated['tried']} plans "
-            "fine-tuned in that "
-            f"order ({'confirmed' if estimated['confirmed'] else 'none confirmed'}); "
-            f"the answer is search {report['search_id']}"
-        )
-    table = report.get("accuracy_table")
-    if table is not None:
-        print(
-            f"accuracy table {table['file']}: the search asked for {table['asked']} "
-            f"configurations, {table['unmeasured']} not in the table (recorded as unmeasured)"
-        )
-    print(
-        f"trials {report['trials']}, fine-tunes {report['finetunes']}; "
-        f"stored in {report['storage']} (see 'cnnpc show {report['search_id']}')"
-    )
+        print(search_text(outcome))
+    return 0

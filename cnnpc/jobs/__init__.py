@@ -5,6 +5,16 @@ prints) and above every stage, so a notebook runs exactly what `cnnpc COMMAND` r
 
 from __future__ import annotations
 
+from cnnpc.jobs._search import SearchJob, SearchOutcome, search, search_text
 from cnnpc.jobs._sweep import SweepJob, max_measurements, sweep, sweep_text
 
-__all__ = ["SweepJob", "max_measurements", "sweep", "sweep_text"]
+__all__ = [
+    "SearchJob",
+    "SearchOutcome",
+    "SweepJob",
+    "max_measurements",
+    "search",
+    "search_text",
+    "sweep",
+    "sweep_text",
+]

@@ -1,0 +1,112 @@
+"""`cnnpc search` as one library call: the search, its accuracy source, confirmation and report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cnnpc._text import BREAKDOWN_HEADERS, breakdown_cells, format_table
+from cnnpc.accuracy import AccuracySpec
+from cnnpc.search import Liveness, SearchSettings, TrialEvent
+from cnnpc.storage import BestPlan
+
+
+@dataclass(frozen=True)
+class SearchJob:
+    """What `cnnpc search` is asked: the search, where accuracies come from, where to store."""
+
+    settings: SearchSettings
+    accuracy: AccuracySpec
+    liveness: Liveness
+    storage_url: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """The report of `cnnpc search --json` and the best plan it names."""
+
+    report: dict[str, Any]
+    best: BestPlan | None
+
+
+def search(job: SearchJob, on_trial: Callable[[TrialEvent], None] | None = None) -> SearchOutcome:
+    """Run (or resume) the search; with a confirming source, confirm its answer by fine-tuning."""
+    from cnnpc.accuracy import confirming_source, table_use
+    from cnnpc.search import confirm, run_search
+    from cnnpc.storage import display_url, open_around, resolve_url
+
+    settings, spec = job.settings, job.accuracy
+    stand_in = settings.planner().profile.stand_in  # validates model/device before heavy work
+    checked = spec.check()
+    # loading --weights and training may refuse: no new database is left behind then
+    storage, source = open_around(resolve_url(job.storage_url), lambda: spec.open(checked))
+    result = run_search(settings, source, storage, on_trial, job.liveness)
+    estimated = None
+    if spec.confirms:  # rank on estimates, answer with fine-tunes
+        finetune = confirming_source(source)
+        estimated, result = confirm(settings, result, storage, finetune, liveness=job.liveness)
+    report: dict[str, Any] = {
+        "search_id": result.search_id,
+        "status": result.status,
+        "message": result.message,
+        "finetunes": result.finetunes,
+        "trials": result.trials,
+        "best": None if result.best is None else result.best.as_dict(),
+        "pareto": [p.as_dict() for p in result.pareto],
+        "storage": display_url(storage.url),
+        "stand_in": stand_in,
+    }
+    if estimated is not None:
+        report["supernet"] = estimated.as_dict()
+    table = table_use(source)
+    if table is not None:
+        report["accuracy_table"] = table
+    return SearchOutcome(report, result.best)
+
+
+def _best_lines(best: BestPlan) -> list[str]:
+    keep = ", ".join(f"{k}={v:g}" for k, v in best.keep.items()) or "no pruning"
+    splits = ", ".join(best.splits) or "none"
+    cut = best.traffic_reduction_vs_uncompressed
+    return [
+        f"best plan: {best.latency_ms:.2f} ms, {best.mode} split after {splits}; keep {keep}",
+        f"  accuracy {best.test_accuracy:.4f} on the test split "
+        f"(validation {best.val_accuracy:.4f})",
+        f"  {best.speedup_vs_best_single_tier:.2f}x the best single tier "
+        f"({best.baselines.single_tier}), {best.speedup_vs_uncompressed_plan:.2f}x the best "
+        "uncompressed plan",
+        f"  traffic {best.traffic_bytes / 1024:.1f} KB per inference "
+        f"({abs(cut):.0%} {'less' if cut >= 0 else 'more'} than the best uncompressed plan)",
+        format_table(BREAKDOWN_HEADERS, [breakdown_cells(best.breakdown.as_dict())]),
+    ]
+
+
+def search_text(outcome: SearchOutcome) -> str:
+    """The text of `cnnpc search`."""
+    report, best = outcome.report, outcome.best
+    lines = [
+        f"search {report['search_id']}: {report['status']}"
+        + (f" ({report['message']})" if report["message"] else "")
+    ]
+    lines += ["no feasible plan found"] if best is None else _best_lines(best)
+    estimated = report.get("supernet")
+    if estimated is not None:
+        lines.append(
+            f"supernet: search {estimated['estimate_search_id']} ranked "
+            f"{estimated['estimate_trials']} trials on estimates; {estimated['tried']} plans "
+            "fine-tuned in that "
+            f"order ({'confirmed' if estimated['confirmed'] else 'none confirmed'}); "
+            f"the answer is search {report['search_id']}"
+        )
+    table = report.get("accuracy_table")
+    if table is not None:
+        lines.append(
+            f"accuracy table {table['file']}: the search asked for {table['asked']} "
+            f"configurations, {table['unmeasured']} not in the table (recorded as unmeasured)"
+        )
+    lines.append(
+        f"trials {report['trials']}, fine-tunes {report['finetunes']}; "
+        f"stored in {report['storage']} (see 'cnnpc show {report['search_id']}')"
+    )
+    return "\n".join(lines)
