@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from cnnpc._text import json_text
 from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions
-from cnnpc.records import MAX_MS, MBIT_SI, check_ms, check_number, check_rate
+from cnnpc.records import MAX_MS, check_ms, check_number, check_rate
 
 if TYPE_CHECKING:
     from cnnpc.accuracy import AccuracySpec
@@ -267,19 +267,6 @@ def link_options(args: argparse.Namespace) -> LinkOptions:
         conventions=args.conventions,
         overhead_ms=args.overhead_ms,
         prune_compute=args.prune_compute,
-    )
-
-
-def describe_links(links: dict[str, float]) -> str:
-    """One line naming both links (rates, and latencies where not 0)."""
-    unit = "10^6" if links["mbit_bits"] == MBIT_SI else f"{links['mbit_bits']:,.0f}"
-
-    def one(rate: float, latency: float) -> str:
-        return f"{rate:g} Mbps" + (f" + {latency:g} ms one-way" if latency else "")
-
-    return (
-        f"end->edge {one(links['uplink_mbps'], links['uplink_latency_ms'])}, "
-        f"edge->cloud {one(links['bandwidth_mbps'], links['latency_ms'])} (1 Mbps = {unit} bit/s)"
     )
 
 

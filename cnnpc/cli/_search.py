@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from cnnpc.cli._common import (
     accuracy_floor,
@@ -84,7 +86,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def _progress(quiet: bool) -> tuple[Any, Any]:
+@contextlib.contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[TrialEvent], None]]:
+    """A progress bar on stderr, updated by each trial."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -98,7 +102,18 @@ def _progress(quiet: bool) -> tuple[Any, Any]:
         console=Console(stderr=True),
         disable=quiet,
     )
-    return progress, progress.add_task("search", total=None, finetunes=0, best="-")
+    task = progress.add_task("search", total=None, finetunes=0, best="-")
+
+    def on_trial(event: TrialEvent) -> None:
+        best = "-"
+        if event.best_latency_ms is not None:
+            best = f"{event.best_latency_ms:.2f} ms @ {event.best_accuracy:.4f}"
+        progress.update(
+            task, total=event.total, completed=event.done, finetunes=event.finetunes, best=best
+        )
+
+    with progress:
+        yield on_trial
 
 
 def run(args: argparse.Namespace) -> int:
@@ -123,18 +138,7 @@ def run(args: argparse.Namespace) -> int:
         keep_grid=args.keep_grid,
     )
     job = SearchJob(settings, accuracy_spec(args), liveness, args.storage)
-    progress, task = _progress(quiet=not sys.stderr.isatty() and args.json)
-
-    def on_trial(event: TrialEvent) -> None:
-        best = "-"
-        if event.best_latency_ms is not None:
-            best = f"{event.best_latency_ms:.2f} ms @ {event.best_accuracy:.4f}"
-        progress.update(
-            task, total=event.total, completed=event.done, finetunes=event.finetunes, best=best
-        )
-
-    with progress:
-        outcome = search(job, on_trial)
+    outcome = search(job, _progress(quiet=not sys.stderr.isatty() and args.json))
     if args.json:
         print_json(outcome.report)
     else:

@@ -5,6 +5,15 @@ prints) and above every stage, so a notebook runs exactly what `cnnpc COMMAND` r
 
 from __future__ import annotations
 
+from cnnpc.jobs._plan import (
+    describe_links,
+    layer_plan,
+    layer_plan_text,
+    plan,
+    plan_text,
+    profiles,
+    profiles_text,
+)
 from cnnpc.jobs._search import SearchJob, SearchOutcome, search, search_text
 from cnnpc.jobs._sweep import SweepJob, max_measurements, sweep, sweep_text
 
@@ -12,7 +21,14 @@ __all__ = [
     "SearchJob",
     "SearchOutcome",
     "SweepJob",
+    "describe_links",
+    "layer_plan",
+    "layer_plan_text",
     "max_measurements",
+    "plan",
+    "plan_text",
+    "profiles",
+    "profiles_text",
     "search",
     "search_text",
     "sweep",

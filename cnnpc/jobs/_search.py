@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,9 @@ from cnnpc._text import BREAKDOWN_HEADERS, breakdown_cells, format_table
 from cnnpc.accuracy import AccuracySpec
 from cnnpc.search import Liveness, SearchSettings, TrialEvent
 from cnnpc.storage import BestPlan
+
+Progress = contextlib.AbstractContextManager[Callable[[TrialEvent], None] | None]
+"""Entered around the trials; what it yields hears of each one."""
 
 
 @dataclass(frozen=True)
@@ -30,8 +34,12 @@ class SearchOutcome:
     best: BestPlan | None
 
 
-def search(job: SearchJob, on_trial: Callable[[TrialEvent], None] | None = None) -> SearchOutcome:
-    """Run (or resume) the search; with a confirming source, confirm its answer by fine-tuning."""
+def search(job: SearchJob, progress: Progress | None = None) -> SearchOutcome:
+    """Run (or resume) the search; with a confirming source, confirm its answer by fine-tuning.
+
+    `progress` is entered once the storage is open and the source ready (a bad database is
+    one error line, not a progress bar and an error), and hears of every trial.
+    """
     from cnnpc.accuracy import confirming_source, table_use
     from cnnpc.search import confirm, run_search
     from cnnpc.storage import display_url, open_around, resolve_url
@@ -41,7 +49,8 @@ def search(job: SearchJob, on_trial: Callable[[TrialEvent], None] | None = None)
     checked = spec.check()
     # loading --weights and training may refuse: no new database is left behind then
     storage, source = open_around(resolve_url(job.storage_url), lambda: spec.open(checked))
-    result = run_search(settings, source, storage, on_trial, job.liveness)
+    with progress if progress is not None else contextlib.nullcontext() as on_trial:
+        result = run_search(settings, source, storage, on_trial, job.liveness)
     estimated = None
     if spec.confirms:  # rank on estimates, answer with fine-tunes
         finetune = confirming_source(source)

@@ -1,0 +1,178 @@
+"""`cnnpc plan` and `cnnpc profiles` as library calls: the priced plans and their text."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cnnpc._text import BREAKDOWN_HEADERS, breakdown_cells, format_table
+from cnnpc.errors import InputError
+from cnnpc.latency import Compression
+from cnnpc.planner import MODE_LABELS, LinkOptions, planner_for
+from cnnpc.records import MBIT_SI
+
+
+def plan(
+    model: str,
+    device: str,
+    bandwidth_mbps: float,
+    options: LinkOptions,
+    keep: Mapping[str, float],
+    latency_budget_ms: float | None = None,
+) -> dict[str, Any]:
+    """The best plan for a fixed compression with the baselines (`cnnpc plan --json`)."""
+    planner = planner_for(model, device, bandwidth_mbps=bandwidth_mbps, options=options)
+    profile = planner.profile
+    compression = Compression.from_fractions(profile, keep)
+    best = planner.best(compression)
+    baselines = planner.baselines(compression)
+    single_tier = min(
+        (baselines[k] for k in ("end_only", "edge_only", "cloud_only")), key=lambda p: p.latency_ms
+    )
+    report: dict[str, Any] = {
+        "model": profile.model,
+        "device": profile.device,
+        "stand_in": profile.stand_in,
+        "links": planner.links.as_dict(),
+        "overhead_ms": planner.conventions.overhead_ms,
+        "prune_compute": planner.conventions.prune_compute,
+        "best": best.as_dict()
+        | {"speedup_vs_best_single_tier": single_tier.latency_ms / best.latency_ms},
+        "best_single_tier": single_tier.mode,
+        "baselines": {
+            name: p.as_dict()
+            | {"speedup_vs_best_single_tier": single_tier.latency_ms / p.latency_ms}
+            for name, p in baselines.items()
+        },
+    }
+    if latency_budget_ms is not None:
+        cheap = planner.least_traffic(latency_budget_ms, compression)
+        report["least_traffic"] = cheap.as_dict() | {"budget_ms": latency_budget_ms}
+    return report
+
+
+def layer_plan(
+    model: str,
+    device: str,
+    bandwidth_mbps: float,
+    options: LinkOptions,
+    keep: Mapping[str, float],
+    latency_budget_ms: float | None = None,
+) -> dict[str, Any]:
+    """`cnnpc plan --granularity layer`: the exact layer-level placement beside the block plan."""
+    from cnnpc.layergraph import layer_plan_report
+
+    if keep:
+        raise InputError("--keep is not supported with --granularity layer (unpruned only)")
+    if latency_budget_ms is not None:
+        raise InputError("--latency-budget is not supported with --granularity layer")
+    return layer_plan_report(model, device, bandwidth_mbps, options)
+
+
+def describe_links(links: Mapping[str, float]) -> str:
+    """One line naming both links (rates, and latencies where not 0)."""
+    unit = "10^6" if links["mbit_bits"] == MBIT_SI else f"{links['mbit_bits']:,.0f}"
+
+    def one(rate: float, latency: float) -> str:
+        return f"{rate:g} Mbps" + (f" + {latency:g} ms one-way" if latency else "")
+
+    return (
+        f"end->edge {one(links['uplink_mbps'], links['uplink_latency_ms'])}, "
+        f"edge->cloud {one(links['bandwidth_mbps'], links['latency_ms'])} (1 Mbps = {unit} bit/s)"
+    )
+
+
+def _row(label: str, plan: dict[str, Any], where: str) -> list[object]:
+    cells = [label, plan["mode"], where, *breakdown_cells(plan["breakdown"])]
+    return [*cells, plan["traffic_bytes"] / 1024.0]
+
+
+def plan_text(report: dict[str, Any]) -> str:
+    """The text of `cnnpc plan`."""
+    best = report["best"]
+    lines = [
+        f"{report['model']} on {report['device']}: {describe_links(report['links'])}, "
+        f"overhead {report['overhead_ms']:g} ms"
+    ]
+    if best["keep"]:
+        kept = ", ".join(f"{k}={v:.3g}" for k, v in best["keep"].items())
+        lines.append(f"keep fractions: {kept} (compute scaling: {report['prune_compute']})")
+    lines.append(
+        f"best plan: {best['latency_ms']:.2f} ms, {MODE_LABELS[best['mode']]}, split after: "
+        f"{', '.join(best['splits']) or 'none'} "
+        f"({best['speedup_vs_best_single_tier']:.2f}x the best single tier, "
+        f"{report['best_single_tier'].replace('_', ' ')})"
+    )
+    plans = [("best", best), *report["baselines"].items()]
+    if "least_traffic" in report:
+        cheap = report["least_traffic"]
+        plans.append((f"least traffic <= {cheap['budget_ms']:g} ms", cheap))
+    rows = [
+        [*_row(label, p, "+".join(p["splits"]) or "-"), p.get("speedup_vs_best_single_tier")]
+        for label, p in plans
+    ]
+    headers = ["plan", "mode", "splits", *BREAKDOWN_HEADERS, "KB sent", "speedup"]
+    return "\n".join([*lines, "", format_table(headers, rows)])
+
+
+def _cut(plan: dict[str, Any]) -> str:
+    return " + ".join(f"{c['link']} {c['layer']} ({c['shape']})" for c in plan["crossings"]) or "-"
+
+
+def layer_plan_text(report: dict[str, Any]) -> str:
+    """The text of `cnnpc plan --granularity layer`."""
+    best, block, diff = report["best"], report["block_best"], report["difference"]
+    verdict = (
+        "same cut"
+        if diff["same_cut"]
+        else f"{-diff['latency_ms']:.2f} ms faster ({diff['speedup']:.3f}x), a different cut"
+    )
+    lines = [
+        f"{report['model']} on {report['device']}, {report['layers']} layers: "
+        f"{describe_links(report['links'])}, overhead {report['overhead_ms']:g} ms",
+        f"layer plan: {best['latency_ms']:.2f} ms, {MODE_LABELS[best['mode']]} "
+        f"(min cut solved in {best['solve_ms']:.1f} ms)",
+        f"block plan: {block['latency_ms']:.2f} ms, {MODE_LABELS[block['mode']]}, "
+        f"{'+'.join(block['splits']) or 'no split'}",
+        f"layer vs block: {verdict}",
+        "",
+    ]
+    two = report["two_tier"]
+    rows = [
+        _row("layer best", best, _cut(best)),
+        _row("layer end+edge", two["end_edge"], _cut(two["end_edge"])),
+        _row("layer end+cloud", two["end_cloud"], _cut(two["end_cloud"])),
+        _row("block best", block, _cut(block)),
+    ]
+    headers = ["plan", "mode", "tensors sent", *BREAKDOWN_HEADERS, "KB sent"]
+    lines += [format_table(headers, rows), "", "layer plan, tier by tier (network order):"]
+    for run in best["runs"]:
+        span = run["first"] if run["layers"] == 1 else f"{run['first']} .. {run['last']}"
+        count = f"{run['layers']} layer" + ("s" if run["layers"] > 1 else "")
+        lines.append(f"  {run['tier']:<5} {span} ({count})")
+    return "\n".join(lines)
+
+
+def profiles() -> dict[str, list[str]]:
+    """Shipped and added models, then the devices measured or imported here (`cnnpc profiles`)."""
+    from cnnpc.profiles import list_profiles, user_profiles
+
+    found = list_profiles()
+    for model, devices in user_profiles().items():
+        known = found.get(model, [])
+        found[model] = known + [d for d in devices if d not in known]
+    return found
+
+
+def profiles_text(found: Mapping[str, list[str]]) -> str:
+    """The text of `cnnpc profiles`: one line per model and device, with each tier's total."""
+    from cnnpc.profiles import load_profile
+
+    rows: list[list[object]] = []
+    for model, devices in found.items():
+        for device in devices:
+            p = load_profile(model, device)
+            tiers = [p.tier_total(t) for t in ("end", "edge", "cloud")]
+            rows.append([model, device, p.n_segments, len(p.space.candidates), *tiers])
+    headers = ["model", "device", "segments", "candidates", "end ms", "edge ms", "cloud ms"]
+    return format_table(headers, rows)
