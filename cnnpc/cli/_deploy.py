@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from cnnpc._text import format_table
 from cnnpc.cli._common import (
     TRUST_CODE_HELP,
     add_storage_argument,
@@ -18,11 +16,7 @@ from cnnpc.cli._common import (
     rate_mbps,
     search_id,
 )
-from cnnpc.errors import InputError
-from cnnpc.planset import DEFAULT_HYSTERESIS, bandwidth_range, check_hysteresis
-
-if TYPE_CHECKING:
-    from cnnpc.deploy import DeployInputs
+from cnnpc.planset import DEFAULT_HYSTERESIS, bandwidth_range
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,11 +81,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def _inputs(args: argparse.Namespace) -> DeployInputs:
-    """What every kind of deployment is told about where the search's model comes from."""
+def run(args: argparse.Namespace) -> int:
     from cnnpc.deploy import DeployInputs
+    from cnnpc.jobs import DeployJob, deploy
 
-    return DeployInputs(
+    inputs = DeployInputs(
         storage_url=args.storage,
         data=args.data,
         weights=args.weights,
@@ -99,135 +93,14 @@ def _inputs(args: argparse.Namespace) -> DeployInputs:
         force=args.force,
         progress=sys.stderr.isatty(),
     )
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.upload or args.upload_rate is not None:
-        return run_upload(args)
-    if args.adaptive or args.bandwidth is not None:
-        return run_adaptive(args)
-    from cnnpc.deploy import deploy
-
-    result = deploy(args.search, args.out, _inputs(args))
-    if args.json:
-        print_json(result.plan)
-        return 0
-    print_plan_summary(result.plan, str(result.folder))
-    if result.finetuned:
-        print("(the model's weights were not kept by the search: it was fine-tuned again)")
-    return 0
-
-
-def run_adaptive(args: argparse.Namespace) -> int:
-    if not args.adaptive or args.bandwidth is None:
-        raise InputError("--adaptive and --bandwidth START:STOP go together")
-    check_hysteresis(args.hysteresis)  # before TensorFlow is imported
-    from cnnpc.deploy import deploy_adaptive
-
-    low, high = args.bandwidth
-    result = deploy_adaptive(
-        args.search,
-        args.out,
-        low_mbps=low,
-        high_mbps=high,
-        hysteresis=args.hysteresis,
-        inputs=_inputs(args),
+    done = deploy(
+        DeployJob(
+            *(args.search, args.out, inputs, args.adaptive, args.bandwidth, args.hysteresis),
+            *(args.upload, args.upload_rate),
+        )
     )
     if args.json:
-        print_json(result.plan)
-        return 0
-    print_plan_set(result.plan, str(result.folder))
-    if result.finetuned:
-        print("(some weights were not kept by the search: those models were fine-tuned again)")
+        print_json(done.document)
+    else:
+        print(done.text)
     return 0
-
-
-def run_upload(args: argparse.Namespace) -> int:
-    if not args.upload or args.adaptive or args.bandwidth is not None:
-        raise InputError("--upload-rate goes with --upload, which does not go with --adaptive")
-    from cnnpc.deploy import deploy_upload
-
-    _, summary = deploy_upload(
-        args.search,
-        args.out,
-        upload_mbps=args.upload_rate,
-        inputs=_inputs(args),
-    )
-    if args.json:
-        print_json(summary)
-        return 0
-    total = sum(p["bytes"] for p in summary["parts"])
-    print(
-        f"wrote {summary['folder']}: {len(summary['parts'])} parts of {summary['model']}, "
-        f"{total / 1e6:.3f} MB; {summary['initial_ms']:.2f} ms before any upload, "
-        f"{summary['full_ms']:.2f} ms after {summary['full_benefit_s']:.2f} s (whole model: "
-        f"{summary['whole_upload_s']:.2f} s)"
-    )
-    rows = [[k + 1, "+".join(step)] for k, step in enumerate(summary["steps"])]
-    print(format_table(["step", "segments"], rows))
-    return 0
-
-
-def print_plan_set(planset: dict[str, Any], folder: str) -> None:
-    """The plans of a planset.json and its switching table."""
-    print(
-        f"wrote {folder}: {len(planset['plans'])} plans for {planset['model']} on "
-        f"{planset['device']}, edge->cloud {planset['low_mbps']:g}..{planset['high_mbps']:g} "
-        f"Mbps, hysteresis {planset['hysteresis']:g} (plan.json: {planset['design_plan']})"
-    )
-    rows = [
-        [
-            p["label"],
-            p["mode"],
-            "+".join(p["splits"]) or "-",
-            p["config_key"],
-            p["val_accuracy"],
-            f"{min(p['best_mbps']):.3g}..{max(p['best_mbps']):.3g}",
-        ]
-        for p in planset["plans"]
-    ]
-    print(format_table(["plan", "mode", "splits", "keep", "val acc", "best at Mbps"], rows))
-    switches = [
-        [f"{s['low']} <-> {s['high']}", s["crossover_mbps"], s["up_mbps"], s["down_mbps"]]
-        for s in planset["switches"]
-    ]
-    if switches:
-        print(format_table(["switch", "crossover Mbps", "up at Mbps", "down at Mbps"], switches))
-
-
-def print_plan_summary(plan: dict[str, Any], folder: str) -> None:
-    """The parts and links of a plan.json as two tables."""
-    rows = [
-        [
-            p["tier"],
-            p["file"],
-            f"{p['span'][0]}..{p['span'][1] - 1}",
-            "x".join(map(str, p["input"]["shape"][1:])),
-            "x".join(map(str, p["output"]["shape"][1:])),
-        ]
-        for p in plan["parts"]
-    ]
-    print(
-        f"wrote {folder} (search {plan['search']['id']}, {plan['model']}, "
-        f"{plan['workload']['image_size']}x{plan['workload']['image_size']} input)"
-    )
-    print(format_table(["tier", "file", "segments", "input", "output"], rows))
-    links = [
-        [
-            f"{lk['from']}->{lk['to']}",
-            lk["tensor"],
-            "x".join(map(str, lk["shape"][1:])),
-            lk["dtype"],
-            f"{lk['scale']:.6g}",
-            lk["zero_point"],
-            lk["bytes"],
-            lk["bandwidth_mbps"],
-        ]
-        for lk in plan["links"]
-    ]
-    if links:
-        headers = ["link", "tensor", "shape", "dtype", "scale", "zero", "bytes", "Mbps"]
-        print(format_table(headers, links))
-    predicted = plan.get("predicted", {})
-    if predicted.get("latency_ms") is not None:
-        print(f"predicted latency {predicted['latency_ms']:.2f} ms ({predicted['source']})")

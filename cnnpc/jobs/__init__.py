@@ -5,6 +5,7 @@ prints) and above every stage, so a notebook runs exactly what `cnnpc COMMAND` r
 
 from __future__ import annotations
 
+from cnnpc.jobs._deploy import Deployed, DeployJob, deploy, plan_set_text, upload_text
 from cnnpc.jobs._plan import (
     describe_links,
     layer_plan,
@@ -18,14 +19,18 @@ from cnnpc.jobs._search import SearchJob, SearchOutcome, search, search_text
 from cnnpc.jobs._sweep import SweepJob, max_measurements, sweep, sweep_text
 
 __all__ = [
+    "DeployJob",
+    "Deployed",
     "SearchJob",
     "SearchOutcome",
     "SweepJob",
+    "deploy",
     "describe_links",
     "layer_plan",
     "layer_plan_text",
     "max_measurements",
     "plan",
+    "plan_set_text",
     "plan_text",
     "profiles",
     "profiles_text",
@@ -33,4 +38,5 @@ __all__ = [
     "search_text",
     "sweep",
     "sweep_text",
+    "upload_text",
 ]
