@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
-from cnnpc._text import format_table
 from cnnpc.cli._common import (
     THREADS_HELP,
     add_storage_argument,
@@ -82,7 +80,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnpc.validate import validate
+    from cnnpc.validate import validate, validation_text
 
     report = validate(
         args.search,
@@ -98,61 +96,10 @@ def run(args: argparse.Namespace) -> int:
         netns=args.netns,
         mtu=args.mtu,
     )
-    out = report.as_dict()
     if args.json:
-        print_json(out)
+        print_json(report.as_dict())
         return 0
-    _print(out)
+    print(validation_text(report))
     if args.calibrate:
         print("stored them with the host profile: later predictions and plans on it include them")
     return 0
-
-
-def _print(out: dict[str, Any]) -> None:
-    rows = [
-        [
-            c["component"],
-            c["predicted_ms"],
-            c["measured_ms"],
-            c["p10_ms"],
-            c["p90_ms"],
-            None if c["error_pct"] is None else f"{c['error_pct']:+.1f}",
-        ]
-        for c in out["components"]
-    ]
-    headers = ["component", "predicted ms", "measured ms", "p10", "p90", "error %"]
-    print(format_table(headers, rows))
-    where = {"none": "unshaped loopback links", "token bucket in the senders": "loopback links"}
-    links = where.get(out["shaping"], "veth links")
-    print(
-        f"{out['requests']} requests on {links} (shaping: {out['shaping']}): median |error| of "
-        f"the total {out['median_abs_error_total_pct']:.1f} %"
-    )
-    for line in out["shaping_details"]:
-        print(f"  {line}")
-    if out["runtime_overhead_ms"] is not None:
-        print(
-            f"runtime overhead above pure transfer ({out['pure_transfer_ms']:.2f} ms) and "
-            f"compute: {out['runtime_overhead_ms']:.2f} ms per request (median)"
-            + (" (below 0: the links beat bytes / rate)" if out["runtime_overhead_ms"] < 0 else "")
-        )
-    if out["calibration"] is not None:
-        c = out["calibration"]
-        print(
-            f"calibrated prediction: runtime {c['runtime_ms']:.3f} ms per request, "
-            f"{c['uplink_message_ms']:.3f} / {c['message_ms']:.3f} ms per message (end->edge / "
-            f"edge->cloud), compute x {_scales(c)}"
-        )
-    if out["fitted"] is not None:
-        f = out["fitted"]
-        print(
-            f"fixed costs these requests show: runtime {f['runtime_ms']:.3f} ms, messages "
-            f"{f['uplink_message_ms']:.3f} / {f['message_ms']:.3f} ms, compute x {_scales(f)}"
-        )
-    if out["accuracy"] is not None:
-        print(f"accuracy of these requests: {out['accuracy']:.4f}")
-
-
-def _scales(calibration: dict[str, Any]) -> str:
-    """The end / edge / cloud compute scales of a calibration's dict."""
-    return " / ".join(f"{calibration[f'{t}_compute_scale']:.3f}" for t in ("end", "edge", "cloud"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from cnnpc.validate._netns import NetnsUnavailable
 from cnnpc.validate._netns import unavailable_reason as netns_unavailable_reason
+from cnnpc.validate._text import validation_text
 from cnnpc.validate._validate import (
     COMPONENTS,
     KERNEL,
@@ -39,4 +40,5 @@ __all__ = [
     "predict",
     "request_images",
     "validate",
+    "validation_text",
 ]
