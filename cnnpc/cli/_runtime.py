@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import signal
 from pathlib import Path
-from typing import Any
 
-from cnnpc._text import format_table
 from cnnpc.cli._common import (
     MAX_CONNECTIONS,
     THREADS_HELP,
@@ -106,34 +103,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from cnnpc.deploy import load_plan_set, load_upload
-    from cnnpc.records import load_plan
-    from cnnpc.runtime import FrameServer, Limits, PartServer, PlanSetServer, UploadEdgeServer
+    from cnnpc.jobs import ServeJob, open_server
 
-    limits = Limits(max_connections=args.max_connections, frame_timeout=args.frame_timeout)
-    if args.idle_timeout is not None:
-        limits = dataclasses.replace(limits, idle_timeout=args.idle_timeout)
-    if args.empty:
-        check_empty_edge(args)
-    options: dict[str, Any] = {
-        "host": args.host,
-        "port": args.port,
-        "next_address": args.next,
-        "shape": args.shape,
-        "threads": args.threads,
-        "limits": limits,
-    }
-    server: FrameServer
-    if args.empty:
-        plan = load_upload(args.plan, with_files=False)
-        server = UploadEdgeServer(
-            plan, host=args.host, port=args.port, threads=args.threads, limits=limits
+    server = open_server(
+        ServeJob(
+            *(args.role, args.plan, args.host, args.port, args.next, args.shape, args.threads),
+            *(args.max_connections, args.frame_timeout, args.idle_timeout),
+            *(args.adaptive, args.empty),
         )
-    elif args.adaptive:
-        table, plans = load_plan_set(args.plan)
-        server = PlanSetServer(table, plans, args.role, **options)
-    else:
-        server = PartServer(load_plan(args.plan), args.role, **options)
+    )
     host, port = server.start()
     nxt = "" if args.next is None else f", next {args.next[0]}:{args.next[1]}"
     print(f"{args.role} serving {args.plan} on {host}:{port}{nxt}", flush=True)
@@ -148,73 +126,19 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_infer(args: argparse.Namespace) -> int:
-    import numpy as np
+    from cnnpc.jobs import InferJob, infer
 
-    from cnnpc.deploy import load_plan_set
-    from cnnpc.records import load_plan
-    from cnnpc.runtime import COMPONENTS, AdaptiveClient, PlanClient
-
-    if args.upload:
-        return run_upload_infer(args)
-    table, plans = load_plan_set(args.plan) if args.adaptive else (None, {})
-    plan = load_plan(args.plan)
-    classes = list(plan.head.classes)
-    names, images, labels = _inputs(args.images, plan)
-    if args.limit is not None:
-        names, images = names[: args.limit], images[: args.limit]
-        labels = None if labels is None else labels[: args.limit]
-    adaptive: dict[str, Any] = {}
-    if table is not None:
-        with AdaptiveClient(
-            table,
-            plans,
-            args.edge,
-            shape=args.shape,
-            threads=args.threads,
-            probe_every=args.probe_every,
-        ) as chooser:
-            runs = [chooser.infer(x) for x in images]
-        results = [r.result for r in runs]
-        adaptive = {
-            "plans_used": {p.label: sum(r.plan == p.label for r in runs) for p in table.plans},
-            "probes": chooser.probes,
-            "switches": [s.as_dict() for s in chooser.switches],
-        }
-    else:
-        with PlanClient(plan, args.edge, shape=args.shape, threads=args.threads) as client:
-            results = [client.infer(x) for x in images]
-    keys = [*COMPONENTS, "total_ms"]
-    median = {k: float(np.median([r.timings[k] for r in results])) for k in keys}
-    accuracy = None
-    if labels is not None:
-        accuracy = float(np.mean([r.label == y for r, y in zip(results, labels, strict=True)]))
-    rows = [
-        {
-            "image": name,
-            "label": r.label,
-            "class": classes[r.label] if r.label < len(classes) else str(r.label),
-            "score": float(r.scores[r.label]),
-            "total_ms": r.timings["total_ms"],
-        }
-        for name, r in zip(names, results, strict=True)
-    ]
-    if args.json:
-        print_json({"results": rows, "median_ms": median, "accuracy": accuracy} | adaptive)
-        return 0
-    if args.images:
-        headers = ["image", "class", "score", "total ms"]
-        print(
-            format_table(
-                headers, [[r["image"], r["class"], r["score"], r["total_ms"]] for r in rows]
-            )
+    done = infer(
+        InferJob(
+            *(args.plan, args.edge, tuple(args.images), args.limit, args.shape, args.threads),
+            *(args.adaptive, args.probe_every, args.upload, args.slowdown, args.query_rate),
+            args.whole_first,
         )
-    print(format_table(["component", "median ms"], [[k, v] for k, v in median.items()]))
-    summary = f"{len(results)} requests"
-    if accuracy is not None:
-        summary += f", accuracy {accuracy:.4f} on the test split"
-    print(summary)
-    if adaptive:
-        _print_switches(adaptive)
+    )
+    if args.json:
+        print_json(done.document)
+    else:
+        print(done.text)
     return 0
 
 
@@ -245,110 +169,3 @@ def add_upload_arguments(q: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --upload: use the edge only once the whole model is there (the baseline)",
     )
-
-
-def check_empty_edge(args: argparse.Namespace) -> None:
-    from cnnpc.errors import InputError
-
-    if args.role != "edge" or args.adaptive or args.next is not None:
-        raise InputError(
-            "--empty is an edge of an upload folder: no --role cloud, --adaptive or --next"
-        )
-
-
-def run_upload_infer(args: argparse.Namespace) -> int:
-    from cnnpc.deploy import load_upload
-    from cnnpc.errors import InputError
-    from cnnpc.runtime import IncrementalClient, run_during_upload
-
-    if args.adaptive:
-        raise InputError("--upload and --adaptive do not go together")
-    if args.edge is None:
-        raise InputError("--upload needs the empty edge's address (--edge HOST:PORT)")
-    plan = load_upload(args.plan)
-    names, images, labels = _inputs(args.images, plan)
-    if args.limit is not None:
-        names, images = names[: args.limit], images[: args.limit]
-        labels = None if labels is None else labels[: args.limit]
-    with IncrementalClient(
-        plan,
-        args.edge,
-        shape=args.shape,
-        threads=args.threads,
-        slowdown=args.slowdown,
-        whole_first=args.whole_first,
-    ) as client:
-        run = run_during_upload(client, images, query_rate=args.query_rate)
-    out = run.as_dict()
-    if labels is not None:
-        hits = [r.result.label == y for r, y in zip(run.results, labels, strict=True)]
-        out["accuracy"] = sum(hits) / len(hits)
-    if args.json:
-        print_json(out)
-        return 0
-    rows = [[f"{e['time_s']:.3f}", e["kind"], e["segment"], e["detail"]] for e in out["events"]]
-    print(format_table(["time s", "upload", "segment", "detail"], rows))
-    splits = ", ".join(f"a={a}: {c}" for a, c in out["queries_per_split"].items())
-    print(
-        f"{out['queries']} queries (end runs segments [0, a), edge the rest; {splits}); mean "
-        f"{out['mean_ms']:.3f} ms, predicted {out['predicted_mean_ms']:.3f} ms; "
-        f"{out['fallbacks']} fallbacks to the end"
-    )
-    done = out["uploaded_s"]
-    print("upload " + ("not finished" if done is None else f"finished after {done:.3f} s"))
-    if out.get("accuracy") is not None:
-        print(f"accuracy {out['accuracy']:.4f} on the test split")
-    if run.error:
-        print(f"upload: {run.error}")
-    return 0
-
-
-def _print_switches(adaptive: dict[str, Any]) -> None:
-    used = ", ".join(f"{k} {v}" for k, v in adaptive["plans_used"].items())
-    print(f"requests per plan: {used}; {adaptive['probes']} probes of the edge->cloud link")
-    rows = [
-        [
-            s["request"],
-            s["time_s"],
-            s["from_plan"] or "-",
-            s["to_plan"],
-            s["uplink_mbps"],
-            s["bandwidth_mbps"],
-            s["fixed_ms"],
-            s["from_ms"],
-            s["to_ms"],
-        ]
-        for s in adaptive["switches"]
-    ]
-    headers = ["request", "time s", "from", "to", "up Mbps", "down Mbps", "down fixed ms"]
-    print(format_table([*headers, "from ms", "to ms"], rows))
-
-
-def _inputs(paths: list[Path], plan: Any) -> tuple[list[str], Any, Any]:
-    """(names, float images at the plan's size, labels or None)."""
-    import numpy as np
-
-    from cnnpc.errors import InputError
-
-    size = plan.image_size
-    if not paths:
-        if plan.head.workload_name != "digits":
-            raise InputError(
-                "give IMAGES: only the embedded digits workload has a built-in test split"
-            )
-        from cnnpc.workloads import digits
-
-        test = digits(size).test
-        return [f"test[{i}]" for i in range(len(test))], test.x, test.y
-    from cnnpc._keras import tf
-
-    images = []
-    for path in paths:
-        try:
-            raw = tf.io.read_file(str(path))
-            image = tf.io.decode_image(raw, channels=3, expand_animations=False)
-        except Exception:  # TF raises its own error types for unreadable files
-            raise InputError(f"{path}: cannot read it as an image") from None
-        resized = tf.image.resize(tf.cast(image, tf.float32) / 255.0, (size, size))
-        images.append(np.clip(resized.numpy(), 0.0, 1.0))
-    return [str(p) for p in paths], np.stack(images).astype(np.float32), None

@@ -6,6 +6,7 @@ prints) and above every stage, so a notebook runs exactly what `cnnpc COMMAND` r
 from __future__ import annotations
 
 from cnnpc.jobs._deploy import Deployed, DeployJob, deploy, plan_set_text, upload_text
+from cnnpc.jobs._infer import InferJob, Inferred, infer
 from cnnpc.jobs._plan import (
     describe_links,
     layer_plan,
@@ -16,19 +17,25 @@ from cnnpc.jobs._plan import (
     profiles_text,
 )
 from cnnpc.jobs._search import SearchJob, SearchOutcome, search, search_text
+from cnnpc.jobs._serve import ServeJob, open_server
 from cnnpc.jobs._sweep import SweepJob, max_measurements, sweep, sweep_text
 
 __all__ = [
     "DeployJob",
     "Deployed",
+    "InferJob",
+    "Inferred",
     "SearchJob",
     "SearchOutcome",
+    "ServeJob",
     "SweepJob",
     "deploy",
     "describe_links",
+    "infer",
     "layer_plan",
     "layer_plan_text",
     "max_measurements",
+    "open_server",
     "plan",
     "plan_set_text",
     "plan_text",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from cnnpc.errors import InputError
 from cnnpc.workloads._dataset import SPLITS, Split, Workload, stratified_split
 from cnnpc.workloads._digits import digits
-from cnnpc.workloads._folder import check_image_folder, image_folder
+from cnnpc.workloads._folder import check_image_folder, image_folder, read_images
 from cnnpc.workloads._training import TrainingRun, accuracy, compile_model, fit
 
 WORKLOADS = ("digits",)
@@ -34,5 +34,6 @@ __all__ = [
     "fit",
     "image_folder",
     "load_workload",
+    "read_images",
     "stratified_split",
 ]

@@ -1,0 +1,217 @@
+"""`cnnpc infer` as one library call: images through a served plan, a plan set or an upload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from cnnpc._text import format_table
+from cnnpc.errors import InputError
+from cnnpc.records import PlanHead
+
+Address = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class InferJob:
+    """What `cnnpc infer` is asked. Without `images`: the embedded workload's test split."""
+
+    plan: Path
+    edge: Address | None
+    images: tuple[Path, ...] = ()
+    limit: int | None = None
+    shape: bool = False
+    threads: int = 1
+    adaptive: bool = False
+    probe_every: int = 10
+    upload: bool = False
+    slowdown: float = 1.0
+    query_rate: float | None = None
+    whole_first: bool = False
+
+
+@dataclass(frozen=True)
+class Inferred:
+    """What `--json` prints and the text the command prints."""
+
+    document: dict[str, Any]
+    text: str
+
+
+class _Folder(Protocol):
+    @property
+    def image_size(self) -> int: ...
+
+    @property
+    def head(self) -> PlanHead: ...
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    names: list[str]
+    images: npt.NDArray[np.float32]
+    labels: npt.NDArray[np.int64] | None
+
+
+def _inputs(job: InferJob, plan: _Folder) -> _Inputs:
+    """The images at the plan's size (the test split's with their labels when none are given)."""
+    size = plan.image_size
+    if job.images:
+        from cnnpc.workloads import read_images
+
+        found = _Inputs([str(p) for p in job.images], read_images(job.images, size), None)
+    else:
+        if plan.head.workload_name != "digits":
+            raise InputError(
+                "give IMAGES: only the embedded digits workload has a built-in test split"
+            )
+        from cnnpc.workloads import digits
+
+        test = digits(size).test
+        found = _Inputs([f"test[{i}]" for i in range(len(test))], test.x, test.y)
+    n = job.limit
+    if n is None:
+        return found
+    return _Inputs(
+        found.names[:n], found.images[:n], None if found.labels is None else found.labels[:n]
+    )
+
+
+def infer(job: InferJob) -> Inferred:
+    """Classify the images through the servers and time every component."""
+    if job.upload:
+        return _infer_upload(job)
+    from cnnpc.deploy import load_plan_set
+    from cnnpc.records import load_plan
+    from cnnpc.runtime import COMPONENTS, AdaptiveClient, PlanClient
+
+    table, plans = load_plan_set(job.plan) if job.adaptive else (None, {})
+    plan = load_plan(job.plan)
+    classes = list(plan.head.classes)
+    inputs = _inputs(job, plan)
+    adaptive: dict[str, Any] = {}
+    if table is not None:
+        with AdaptiveClient(
+            table,
+            plans,
+            job.edge,
+            shape=job.shape,
+            threads=job.threads,
+            probe_every=job.probe_every,
+        ) as chooser:
+            runs = [chooser.infer(x) for x in inputs.images]
+        results = [r.result for r in runs]
+        adaptive = {
+            "plans_used": {p.label: sum(r.plan == p.label for r in runs) for p in table.plans},
+            "probes": chooser.probes,
+            "switches": [s.as_dict() for s in chooser.switches],
+        }
+    else:
+        with PlanClient(plan, job.edge, shape=job.shape, threads=job.threads) as client:
+            results = [client.infer(x) for x in inputs.images]
+    keys = [*COMPONENTS, "total_ms"]
+    median = {k: float(np.median([r.timings[k] for r in results])) for k in keys}
+    accuracy = None
+    if inputs.labels is not None:
+        hits = [r.label == y for r, y in zip(results, inputs.labels, strict=True)]
+        accuracy = float(np.mean(hits))
+    rows = [
+        {
+            "image": name,
+            "label": r.label,
+            "class": classes[r.label] if r.label < len(classes) else str(r.label),
+            "score": float(r.scores[r.label]),
+            "total_ms": r.timings["total_ms"],
+        }
+        for name, r in zip(inputs.names, results, strict=True)
+    ]
+    document = {"results": rows, "median_ms": median, "accuracy": accuracy} | adaptive
+    return Inferred(document, _infer_text(document, bool(job.images)))
+
+
+def _infer_text(out: dict[str, Any], per_image: bool) -> str:
+    lines = []
+    if per_image:
+        rows = [[r["image"], r["class"], r["score"], r["total_ms"]] for r in out["results"]]
+        lines.append(format_table(["image", "class", "score", "total ms"], rows))
+    median = [[k, v] for k, v in out["median_ms"].items()]
+    lines.append(format_table(["component", "median ms"], median))
+    summary = f"{len(out['results'])} requests"
+    if out["accuracy"] is not None:
+        summary += f", accuracy {out['accuracy']:.4f} on the test split"
+    lines.append(summary)
+    if "plans_used" in out:
+        lines += _switch_lines(out)
+    return "\n".join(lines)
+
+
+def _switch_lines(adaptive: dict[str, Any]) -> list[str]:
+    used = ", ".join(f"{k} {v}" for k, v in adaptive["plans_used"].items())
+    rows = [
+        [
+            s["request"],
+            s["time_s"],
+            s["from_plan"] or "-",
+            s["to_plan"],
+            s["uplink_mbps"],
+            s["bandwidth_mbps"],
+            s["fixed_ms"],
+            s["from_ms"],
+            s["to_ms"],
+        ]
+        for s in adaptive["switches"]
+    ]
+    headers = ["request", "time s", "from", "to", "up Mbps", "down Mbps", "down fixed ms"]
+    return [
+        f"requests per plan: {used}; {adaptive['probes']} probes of the edge->cloud link",
+        format_table([*headers, "from ms", "to ms"], rows),
+    ]
+
+
+def _infer_upload(job: InferJob) -> Inferred:
+    """Queries while the parts upload to an empty edge (IONN), each on the best split so far."""
+    from cnnpc.deploy import load_upload
+    from cnnpc.runtime import IncrementalClient, run_during_upload
+
+    if job.adaptive:
+        raise InputError("--upload and --adaptive do not go together")
+    if job.edge is None:
+        raise InputError("--upload needs the empty edge's address (--edge HOST:PORT)")
+    plan = load_upload(job.plan)
+    inputs = _inputs(job, plan)
+    with IncrementalClient(
+        plan,
+        job.edge,
+        shape=job.shape,
+        threads=job.threads,
+        slowdown=job.slowdown,
+        whole_first=job.whole_first,
+    ) as client:
+        run = run_during_upload(client, inputs.images, query_rate=job.query_rate)
+    out = run.as_dict()
+    if inputs.labels is not None:
+        hits = [r.result.label == y for r, y in zip(run.results, inputs.labels, strict=True)]
+        out["accuracy"] = sum(hits) / len(hits)
+    return Inferred(out, _upload_text(out))
+
+
+def _upload_text(out: dict[str, Any]) -> str:
+    rows = [[f"{e['time_s']:.3f}", e["kind"], e["segment"], e["detail"]] for e in out["events"]]
+    splits = ", ".join(f"a={a}: {c}" for a, c in out["queries_per_split"].items())
+    done = out["uploaded_s"]
+    lines = [
+        format_table(["time s", "upload", "segment", "detail"], rows),
+        f"{out['queries']} queries (end runs segments [0, a), edge the rest; {splits}); mean "
+        f"{out['mean_ms']:.3f} ms, predicted {out['predicted_mean_ms']:.3f} ms; "
+        f"{out['fallbacks']} fallbacks to the end",
+        "upload " + ("not finished" if done is None else f"finished after {done:.3f} s"),
+    ]
+    if out.get("accuracy") is not None:
+        lines.append(f"accuracy {out['accuracy']:.4f} on the test split")
+    if out["error"]:
+        lines.append(f"upload: {out['error']}")
+    return "\n".join(lines)
