@@ -8,9 +8,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import Any
 
-from cnnpc._text import format_table
 from cnnpc.cli._common import (
     library_type,
     nonnegative_int,
@@ -127,19 +125,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.set_defaults(func=run_import)
 
 
-def _segment_table(segments: list[dict[str, Any]]) -> str:
-    rows = [[s["segment"], s["name"], s["end_ms"], s["edge_ms"], s["cloud_ms"]] for s in segments]
-    return format_table(["segment", "name", "end ms", "edge ms", "cloud ms"], rows)
-
-
-def _ms4(value: float) -> str:
-    return f"{value:.4f}"
-
-
 def run_profile(args: argparse.Namespace) -> int:
     if args.model is None:
         raise InputError("--model is required (see 'cnnpc profile --help')")
-    from cnnpc.profiling import profile_host
+    from cnnpc.profiling import profile_host, profile_text
 
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
@@ -160,38 +149,12 @@ def run_profile(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report)
         return 0
-    formats = ", ".join(f"{t} {f}" for t, f in report["formats"].items())
-    print(
-        f"{report['model']} on this machine as {report['device']!r}: "
-        f"{report['image_size']}x{report['image_size']} input, TFLite ({formats}), "
-        f"{report['threads']} thread(s), median of {report['repeats']}; written to "
-        f"{report['folder']}"
-    )
-    segments = [
-        {k: (_ms4(v) if k.endswith("_ms") else v) for k, v in s.items()} for s in report["segments"]
-    ]
-    print()
-    print(_segment_table(segments))
-    heldout = report["regressor"]["heldout"]
-    print()
-    kept = ", ".join(f"{k:g}" for k in heldout["heldout_keeps"]) or "none"
-    print(f"regressor error on held-out keep fractions ({kept}), per segment:")
-    rows: list[list[object]] = []
-    for tier, info in heldout["tiers"].items():
-        for kind, err in info["kinds"].items():
-            mark = "yes" if kind == info["chosen"] else ""
-            pct = [err["median_pct"], err["mean_pct"], err["max_pct"]]
-            rows.append([tier, kind, *pct, err["n_test"], mark])
-    if rows:
-        headers = ["tier", "regressor", "median %", "mean %", "max %", "tested", "chosen"]
-        print(format_table(headers, rows))
-    else:
-        print("  (needs at least 3 keep fractions; none held out)")
+    print(profile_text(report))
     return 0
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from cnnpc.profiling import import_profile
+    from cnnpc.profiling import import_profile, import_text
 
     tiers = {t: getattr(args, t) for t in ("end", "edge", "cloud") if getattr(args, t)}
     report = import_profile(
@@ -208,10 +171,5 @@ def run_import(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report)
         return 0
-    print(
-        f"imported {report['source']} as {report['model']} on {report['device']!r} into "
-        f"{report['folder']}"
-    )
-    print()
-    print(_segment_table(report["segments"]))
+    print(import_text(report))
     return 0

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
-from cnnpc._text import format_table
 from cnnpc.cli._common import (
     add_link_arguments,
     bounded_float,
@@ -17,7 +15,6 @@ from cnnpc.cli._common import (
     print_json,
     rate_mbps,
 )
-from cnnpc.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -77,95 +74,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def _keep_of_search(args: argparse.Namespace) -> dict[str, float]:
-    from cnnpc.storage import Storage, resolve_url
-
-    with Storage(resolve_url(args.storage), create=False) as storage:
-        search = storage.get_search(args.search)
-        if search.model != args.model:
-            raise InputError(f"search {args.search} is of model {search.model}, not {args.model}")
-        best = storage.best_trial(args.search)
-        if best is None:
-            raise InputError(f"search {args.search} has no feasible plan")
-        return {k: float(v) for k, v in best.keep.items()}
-
-
 def run(args: argparse.Namespace) -> int:
-    from cnnpc._files import check_file_target
-    from cnnpc.upload import upload_plan
+    from cnnpc.jobs import UploadJob, plan_upload
+    from cnnpc.upload import upload_plan_text
 
-    if args.search is not None and args.keep:
-        raise InputError("give --keep or --search, not both")
-    if args.png is not None:
-        check_file_target(args.png)
-    keep = _keep_of_search(args) if args.search is not None else args.keep
-    report = upload_plan(
-        args.model,
-        args.device,
-        upload_mbps=args.upload_rate,
-        query_rate=args.query_rate,
-        param_bytes=args.param_bytes,
-        bandwidth_mbps=args.bandwidth,
-        keep=keep,
-        cloud=args.cloud,
-        links=link_options(args),
+    data = plan_upload(
+        UploadJob(
+            *(args.model, args.device, args.upload_rate, args.query_rate, args.param_bytes),
+            *(args.bandwidth, args.keep, args.cloud, link_options(args), args.search),
+            *(args.storage, args.png),
+        )
     )
-    data = report.as_dict()
-    if args.png is not None:
-        from cnnpc.upload import plot_upload
-
-        data["png"] = str(plot_upload(report, args.png))
     if args.json:
         print_json(data)
-    else:
-        _print(data)
+        return 0
+    print(upload_plan_text(data))
+    if "png" in data:
+        print(f"wrote {data['png']}", file=sys.stderr)
     return 0
-
-
-def _print(d: dict[str, Any]) -> None:
-    mb = 1e6
-    print(
-        f"{d['model']} on {d['device']}: upload {d['upload_mbps']:g} Mbps, "
-        f"{d['total_bytes'] / mb:.2f} MB of parameters ({d['param_bytes']:g} B each), "
-        f"{d['query_rate']:g} queries/s, tiers {d['tiers']}"
-    )
-    init, full = d["initial"], d["full"]
-    print(
-        f"before any upload: {init['latency_ms']:.2f} ms ({init['mode']}); whole model on the "
-        f"edge: {full['latency_ms']:.2f} ms ({full['mode']})"
-    )
-    rows = [[0, "-", 0.0, 0.0, 0.0, init["latency_ms"], init["mode"]]]
-    for s in d["steps"]:
-        rows.append(
-            [
-                s["step"],
-                "+".join(s["segments"]),
-                s["bytes"] / mb,
-                s["cumulative_bytes"] / mb,
-                s["done_s"],
-                s["latency_ms"],
-                s["mode"],
-            ]
-        )
-    print(
-        format_table(
-            ["step", "parts uploaded", "MB", "total MB", "done at s", "latency ms", "mode"], rows
-        )
-    )
-    c = d["comparison"]
-    unneeded = (
-        f"; {d['unneeded_bytes'] / mb:.2f} MB never need uploading (no query gets faster)"
-        if d["unneeded_bytes"] > 0
-        else ""
-    )
-    print(
-        f"\nfull benefit after {d['full_benefit_s']:.2f} s (whole model: "
-        f"{d['whole_upload_s']:.2f} s){unneeded}"
-    )
-    print(
-        f"{c['queries']} queries during the whole model's upload: mean latency "
-        f"{c['incremental_mean_ms']:.2f} ms incremental vs {c['whole_first_mean_ms']:.2f} ms "
-        f"whole-model-first; {c['saved_s']:.2f} s of query latency saved ({c['saved_pct']:.1f} %)"
-    )
-    if "png" in d:
-        print(f"wrote {d['png']}", file=sys.stderr)

@@ -19,6 +19,7 @@ from cnnpc.jobs._plan import (
 from cnnpc.jobs._search import SearchJob, SearchOutcome, search, search_text
 from cnnpc.jobs._serve import ServeJob, open_server
 from cnnpc.jobs._sweep import SweepJob, max_measurements, sweep, sweep_text
+from cnnpc.jobs._upload import UploadJob, keep_of_search, plan_upload
 
 __all__ = [
     "DeployJob",
@@ -29,9 +30,11 @@ __all__ = [
     "SearchOutcome",
     "ServeJob",
     "SweepJob",
+    "UploadJob",
     "deploy",
     "describe_links",
     "infer",
+    "keep_of_search",
     "layer_plan",
     "layer_plan_text",
     "max_measurements",
@@ -39,6 +42,7 @@ __all__ = [
     "plan",
     "plan_set_text",
     "plan_text",
+    "plan_upload",
     "profiles",
     "profiles_text",
     "search",

@@ -14,6 +14,7 @@ from cnnpc.profiling._import import import_profile
 from cnnpc.profiling._regressor import FEATURES, KINDS, evaluate, fit_regressor, heldout_keeps
 from cnnpc.profiling._run import DEFAULT_KEEPS, profile_host
 from cnnpc.profiling._store import HOST_DEVICE, Measurement, read_measurements
+from cnnpc.profiling._text import import_text, profile_text
 
 __all__ = [
     "DEFAULT_KEEPS",
@@ -27,7 +28,9 @@ __all__ = [
     "heldout_keeps",
     "host_cost_model",
     "import_profile",
+    "import_text",
     "parse_tier_scale",
     "profile_host",
+    "profile_text",
     "read_measurements",
 ]

@@ -7,6 +7,7 @@ from cnnpc.upload._order import Layout, LayoutChooser, UploadOrder, UploadStep, 
 from cnnpc.upload._params import count_segment_params, load_params, params_csv
 from cnnpc.upload._plan import UploadReport, upload_plan
 from cnnpc.upload._plot import plot_upload
+from cnnpc.upload._text import upload_plan_text
 
 __all__ = [
     "Comparison",
@@ -22,4 +23,5 @@ __all__ = [
     "plot_upload",
     "upload_order",
     "upload_plan",
+    "upload_plan_text",
 ]
