@@ -164,6 +164,15 @@ def print_json(obj: object) -> None:
     sys.stdout.write(json_text(obj))
 
 
+def output(as_json: bool, document: object, text: Callable[[], str]) -> int:
+    """Print a command's result: its JSON document, or its text; exit code 0."""
+    if as_json:
+        print_json(document)
+    else:
+        print(text())
+    return 0
+
+
 TRUST_CODE_HELP = (
     "load the model file although its layers carry code (a Lambda, a custom layer): that code "
     "runs on this machine; only for files you trust"

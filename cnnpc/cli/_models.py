@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from cnnpc._text import format_table
-from cnnpc.cli._common import TRUST_CODE_HELP, bounded_int, print_json
+from cnnpc.cli._common import TRUST_CODE_HELP, bounded_int, output, print_json
 
 MAX_INPUT_SIZE = 1024
 """Largest --input-size / --train-size: activations grow with its square (one 1024x1024x64
@@ -77,20 +76,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rm.set_defaults(func=run_remove)
 
 
-def _candidates(text: str | None) -> list[str] | None:
-    from cnnpc.errors import InputError
-
-    if text is None:
-        return None
-    names = [n.strip() for n in text.split(",")]
-    if not all(names):
-        raise InputError("--candidates: an empty layer name (use LAYER,LAYER,...)")
-    return names
-
-
 def run_add(args: argparse.Namespace) -> int:
     from cnnpc.catalog import check_new_name
-    from cnnpc.registry import add_model, describe
+    from cnnpc.registry import add_model, added_text, describe, parse_candidates
 
     check_new_name(args.name)  # before TensorFlow loads: a clash answers at once
     added = add_model(
@@ -99,74 +87,30 @@ def run_add(args: argparse.Namespace) -> int:
         app=args.app,
         input_size=args.input_size,
         classes=args.classes,
-        candidates=_candidates(args.candidates),
+        candidates=parse_candidates(args.candidates),
         train_size=args.train_size,
         trust_code=args.trust_code,
     )
     report = describe(args.name)
     if args.json:
         print_json({**report.as_dict(), "analysis_seconds": round(added.analysis.seconds, 3)})
-        return 0
-    entry = report.entry
-    print(
-        f"added {args.name}: {entry.layers} layers, {entry.cut_points} single-tensor cut points, "
-        f"{len(report.candidates)} split candidates ({report.prunable} prunable), analysed in "
-        f"{added.analysis.seconds:.2f} s"
-    )
-    print(f"folder: {entry.folder}")
-    for cand in report.candidates:
-        if not cand.prunable:
-            print(f"warning: {cand.name} is a split point but cannot be pruned: {cand.reason}")
-    print(
-        f"next: cnnpc profile --model {args.name} --device host   (latency tables), then "
-        f"cnnpc search --model {args.name} --device host ..."
-    )
+    else:
+        print(added_text(report, added.analysis.seconds))
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
+    from cnnpc.registry import models_document, models_text
 
-    from cnnpc.catalog import list_models
-    from cnnpc.registry import devices_of
-
-    entries = list_models()
-    devices = {e.name: devices_of(e.name) for e in entries}
-    if args.json:
-        rows = [{**asdict(e), "devices": list(devices[e.name])} for e in entries]
-        print_json({"models": rows})
-        return 0
-    table = [
-        [e.name, e.kind, e.input_size, ", ".join(devices[e.name]) or "-", e.description]
-        for e in entries
-    ]
-    print(format_table(["model", "kind", "input", "devices", "description"], table))
-    return 0
+    document = models_document()
+    return output(args.json, document, lambda: models_text(document))
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from cnnpc.registry import describe
+    from cnnpc.registry import describe, model_text
 
     report = describe(args.name)
-    if args.json:
-        print_json(report.as_dict())
-        return 0
-    entry = report.entry
-    print(f"{entry.name} ({entry.kind}): {entry.description}")
-    print(f"folder: {entry.folder}")
-    print(f"devices: {', '.join(report.devices) or 'none yet (cnnpc profile)'}")
-    rows = [
-        [
-            c.name,
-            c.layer,
-            c.shape,
-            "yes" if c.prunable else f"no: {c.reason}",
-            ", ".join(c.tied_with) or "-",
-        ]
-        for c in report.candidates
-    ]
-    print(format_table(["candidate", "layer", "tensor", "prunable", "tied with"], rows))
-    return 0
+    return output(args.json, report.as_dict(), lambda: model_text(report))
 
 
 def run_remove(args: argparse.Namespace) -> int:

@@ -8,6 +8,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cnnpc.registry._describe import CandidateReport, ModelReport, describe, devices_of
+from cnnpc.registry._text import (
+    added_text,
+    model_text,
+    models_document,
+    models_text,
+    parse_candidates,
+)
 
 if TYPE_CHECKING:
     from cnnpc.registry._add import Added
@@ -24,6 +31,11 @@ __all__ = [
     "CandidateReport",
     "ModelReport",
     "add_model",
+    "added_text",
     "describe",
     "devices_of",
+    "model_text",
+    "models_document",
+    "models_text",
+    "parse_candidates",
 ]
