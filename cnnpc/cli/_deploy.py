@@ -11,8 +11,8 @@ from cnnpc.cli._common import (
     add_storage_argument,
     library_type,
     nonnegative_float,
+    output,
     positive_int,
-    print_json,
     rate_mbps,
     search_id,
 )
@@ -82,25 +82,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnpc.deploy import DeployInputs
     from cnnpc.jobs import DeployJob, deploy
 
-    inputs = DeployInputs(
-        storage_url=args.storage,
-        data=args.data,
-        weights=args.weights,
-        image_size=args.image_size,
-        force=args.force,
+    job = DeployJob(
+        *(args.search, args.out, args.adaptive, args.bandwidth, args.hysteresis, args.upload),
+        *(args.upload_rate, args.storage, args.data, args.weights, args.image_size, args.force),
         progress=sys.stderr.isatty(),
     )
-    done = deploy(
-        DeployJob(
-            *(args.search, args.out, inputs, args.adaptive, args.bandwidth, args.hysteresis),
-            *(args.upload, args.upload_rate),
-        )
-    )
-    if args.json:
-        print_json(done.document)
-    else:
-        print(done.text)
-    return 0
+    done = deploy(job)
+    return output(args.json, done.document, lambda: done.text)

@@ -4,27 +4,47 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnpc._text import format_table
-from cnnpc.deploy import DeployInputs
 from cnnpc.errors import InputError
 from cnnpc.planset import DEFAULT_HYSTERESIS, check_hysteresis
+
+if TYPE_CHECKING:
+    from cnnpc.deploy import DeployInputs
 
 
 @dataclass(frozen=True)
 class DeployJob:
     """What `cnnpc deploy` is asked: one plan (default), a plan set over `bandwidth`
-    (`adaptive`) or an upload folder (`upload`)."""
+    (`adaptive`) or an upload folder (`upload`). The rest says where the search's model comes
+    from; importing `cnnpc.deploy` (TensorFlow) waits until the options are checked."""
 
     search_id: int
     out: Path
-    inputs: DeployInputs
     adaptive: bool = False
     bandwidth: tuple[float, float] | None = None
     hysteresis: float = DEFAULT_HYSTERESIS
     upload: bool = False
     upload_rate: float | None = None
+    storage_url: str | None = None
+    data: str | None = None
+    weights: str | None = None
+    image_size: int | None = None
+    force: bool = False
+    progress: bool = False
+
+    def inputs(self) -> DeployInputs:
+        from cnnpc.deploy import DeployInputs
+
+        return DeployInputs(
+            storage_url=self.storage_url,
+            data=self.data,
+            weights=self.weights,
+            image_size=self.image_size,
+            force=self.force,
+            progress=self.progress,
+        )
 
 
 @dataclass(frozen=True)
@@ -43,7 +63,7 @@ def deploy(job: DeployJob) -> Deployed:
         from cnnpc.deploy import deploy_upload
 
         _, summary = deploy_upload(
-            job.search_id, job.out, upload_mbps=job.upload_rate, inputs=job.inputs
+            job.search_id, job.out, upload_mbps=job.upload_rate, inputs=job.inputs()
         )
         return Deployed(summary, upload_text(summary))
     if job.adaptive or job.bandwidth is not None:
@@ -59,7 +79,7 @@ def deploy(job: DeployJob) -> Deployed:
             low_mbps=low,
             high_mbps=high,
             hysteresis=job.hysteresis,
-            inputs=job.inputs,
+            inputs=job.inputs(),
         )
         text = plan_set_text(result.plan, str(result.folder))
         if result.finetuned:
@@ -69,7 +89,7 @@ def deploy(job: DeployJob) -> Deployed:
         return Deployed(result.plan, text)
     from cnnpc.deploy import deploy as deploy_plan
 
-    result = deploy_plan(job.search_id, job.out, job.inputs)
+    result = deploy_plan(job.search_id, job.out, job.inputs())
     text = plan_text(result.plan, str(result.folder))
     if result.finetuned:
         text += "\n(the model's weights were not kept by the search: it was fine-tuned again)"

@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cnnpc.errors import InputError
-from cnnpc.runtime import FrameServer
+
+if TYPE_CHECKING:
+    from cnnpc.runtime import FrameServer
 
 
 @dataclass(frozen=True)
