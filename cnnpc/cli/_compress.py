@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from cnnpc._text import format_table
 from cnnpc.cli._common import (
     MAX_EPOCHS,
     MAX_IMAGE_SIZE,
@@ -22,14 +20,13 @@ from cnnpc.cli._common import (
     bounded_float,
     epochs_int,
     image_size_int,
-    print_json,
+    output,
     seed_int,
     steps_int,
 )
-from cnnpc.errors import InputError
 
 if TYPE_CHECKING:
-    from cnnpc.oracle import AccuracyOracle, OracleResult
+    pass
 
 
 _sparsity = bounded_float(0.0, 1.0, open_high=True, name="sparsity")  # a fraction in [0, 1)
@@ -111,23 +108,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(func=run)
 
 
-def _check_paths(args: argparse.Namespace) -> None:
-    if args.data is not None and not args.data.is_dir():
-        problem = "not a folder" if args.data.exists() else "no such folder"
-        raise InputError(f"--data {args.data}: {problem}")
-    if args.weights is not None and not args.weights.exists():
-        raise InputError(f"--weights {args.weights}: no such file")
-
-
-def _check_cache(root: Path) -> None:
-    """The cache folder and the ones the oracle writes in it are folders or can be made: checked
-    before a baseline trains (a FIFO or a file there failed only when the training was done)."""
-    from cnnpc._files import check_files_in
-
-    for folder in (root, root / "baselines", root / "results", root / "models"):
-        check_files_in(folder, ())
-
-
 def _keep_values(text: str) -> dict[str, float]:
     """argparse type: NAME=NUMBER[,...] with numbers > 0: fractions, or channel counts on the
     per-channel grid (judged in `run`, where --keep-grid is known)."""
@@ -147,114 +127,14 @@ def _keep_values(text: str) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnpc.spaces import keep_on_grid, load_space
+    from cnnpc.jobs import CompressJob, compress
 
-    space = load_space(args.model)
-    if args.keep_grid is not None:
-        args.keep = keep_on_grid(space.with_keep_grid(args.keep_grid), args.keep)
-    else:
-        for name, value in args.keep.items():
-            if value > 1.0:
-                raise InputError(
-                    f"--keep {name}={value:g}: keep fraction must be in (0, 1] (channel "
-                    "counts need --keep-grid channels)"
-                )
-    for name, fraction in args.keep.items():
-        cand = space.candidates[space.index(name)]
-        if not cand.prunable and fraction != 1.0:
-            raise InputError(f"candidate {name!r} of {args.model!r} is not prunable")
-        for other in space.group_of(name):  # tied by a residual group: checked before training
-            if args.keep.get(other, fraction) != fraction:
-                raise InputError(
-                    f"candidates {name!r} and {other!r} share a channel group and must "
-                    f"keep the same fraction (got {fraction} and {args.keep[other]})"
-                )
-    _check_paths(args)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from cnnpc.compression import FinetuneBudget
-    from cnnpc.oracle import default_cache_dir, open_oracle
-
-    _check_cache(args.cache_dir if args.cache_dir is not None else default_cache_dir())
-    budget = FinetuneBudget(epochs=args.epochs, steps_per_epoch=args.steps, sparsity=args.sparsity)
-    oracle = open_oracle(
-        args.model,
-        data=args.data,
-        weights=args.weights,
-        image_size=args.image_size,
-        budget=budget,
-        seed=args.seed,
-        cache_dir=args.cache_dir,
-        use_cache=not args.no_cache,
-        progress=sys.stderr.isatty(),
-        finetune_progress=sys.stderr.isatty(),
+    done = compress(
+        CompressJob(
+            *(args.model, args.keep, args.keep_grid, args.epochs, args.steps, args.sparsity),
+            *(args.seed, args.data, args.weights, args.image_size, args.cache_dir),
+            use_cache=not args.no_cache,
+            progress=sys.stderr.isatty(),
+        )
     )
-    before = oracle.baseline_result()
-    after = oracle.evaluate(args.keep)
-    if args.json:
-        print_json(_report(oracle, args, before, after))
-    else:
-        print(_text(oracle, args, before, after))
-    return 0
-
-
-def _side(result: OracleResult) -> dict[str, Any]:
-    return {
-        "accuracy": result.test_accuracy,
-        "val_accuracy": result.val_accuracy,
-        "params": result.params,
-        "flops": result.flops,
-        "candidates": [
-            {"name": c.name, "channels": c.channels, "bytes": c.bytes} for c in result.candidates
-        ],
-    }
-
-
-def _report(
-    oracle: AccuracyOracle, args: argparse.Namespace, before: OracleResult, after: OracleResult
-) -> dict[str, Any]:
-    return {
-        "model": args.model,
-        "workload": oracle.workload.name,
-        "keep": dict(args.keep),
-        "accuracy_split": "test",
-        "train_input_size": oracle.workload.input_size,
-        "deploy_input_size": oracle.deploy_size,
-        "bytes_per_element": 1,
-        "baseline": _side(before),
-        "pruned": _side(after),
-        "finetune_seconds": after.finetune_seconds,
-        "from_cache": after.from_cache,
-        "budget": oracle.budget.as_dict(),
-        "seed": oracle.seed,
-    }
-
-
-def _text(
-    oracle: AccuracyOracle, args: argparse.Namespace, before: OracleResult, after: OracleResult
-) -> str:
-    keep = ", ".join(f"{k}={v:g}" for k, v in args.keep.items())
-    size = oracle.workload.input_size
-    cached = " (fine-tune result from the cache)" if after.from_cache else ""
-    head = (
-        f"{args.model} on {oracle.workload.name} ({size}x{size} input), keep {keep}{cached}\n"
-        "Accuracy on the test split (search decisions use the validation split); FLOPs and bytes "
-        f"at {oracle.deploy_size}x{oracle.deploy_size} input, 1 byte per element (int8)."
-    )
-    summary = format_table(
-        ["", "baseline (float)", "pruned (int8 QAT)"],
-        [
-            ["accuracy, test split (%)", 100 * before.test_accuracy, 100 * after.test_accuracy],
-            ["accuracy, val split (%)", 100 * before.val_accuracy, 100 * after.val_accuracy],
-            ["params", before.params, after.params],
-            ["MFLOPs", before.flops / 1e6, after.flops / 1e6],
-            ["fine-tune time (s)", None, after.finetune_seconds],
-        ],
-    )
-    tensors = format_table(
-        ["candidate", "channels", "pruned", "bytes", "pruned bytes"],
-        [
-            [b.name, b.channels, a.channels, b.bytes, a.bytes]
-            for b, a in zip(before.candidates, after.candidates, strict=True)
-        ],
-    )
-    return f"{head}\n\n{summary}\n\n{tensors}"
+    return output(args.json, done.document, lambda: done.text)

@@ -5,6 +5,7 @@ prints) and above every stage, so a notebook runs exactly what `cnnpc COMMAND` r
 
 from __future__ import annotations
 
+from cnnpc.jobs._compress import Compressed, CompressJob, compress
 from cnnpc.jobs._deploy import Deployed, DeployJob, deploy, plan_set_text, upload_text
 from cnnpc.jobs._infer import InferJob, Inferred, infer
 from cnnpc.jobs._plan import (
@@ -22,6 +23,8 @@ from cnnpc.jobs._sweep import SweepJob, max_measurements, sweep, sweep_text
 from cnnpc.jobs._upload import UploadJob, keep_of_search, plan_upload
 
 __all__ = [
+    "CompressJob",
+    "Compressed",
     "DeployJob",
     "Deployed",
     "InferJob",
@@ -31,6 +34,7 @@ __all__ = [
     "ServeJob",
     "SweepJob",
     "UploadJob",
+    "compress",
     "deploy",
     "describe_links",
     "infer",
