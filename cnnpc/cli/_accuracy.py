@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cnnpc.cli._common import add_storage_argument, print_json
+from cnnpc.cli._common import add_storage_argument, output
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,55 +37,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from cnnpc._files import check_file_target
-    from cnnpc.accuracy import export_table
-    from cnnpc.storage import Storage, resolve_url
+    from cnnpc.jobs import export_accuracies, exported_text
 
-    check_file_target(args.file)  # before the database: a bad target leaves nothing opened
-    with Storage(resolve_url(args.storage), create=False) as storage:  # it only reads
-        done = export_table(
-            storage, args.model, args.file, workload=args.workload, budget_key=args.budget
-        )
-    report = {
-        "file": str(done.path),
-        "model": done.model,
-        "workload": done.workload,
-        "budget_key": done.budget_key,
-        "rows": done.rows,
-    }
-    if args.json:
-        print_json(report)
-    else:
-        print(
-            f"wrote {done.rows} configurations of {done.model} on {done.workload} "
-            f"(budget {done.budget_key}) to {done.path}"
-        )
-    return 0
+    report = export_accuracies(args.storage, args.model, args.file, args.workload, args.budget)
+    return output(args.json, report, lambda: exported_text(report))
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from cnnpc.accuracy import cache_entries, read_table
-    from cnnpc.storage import Storage, display_url, resolve_url
+    from cnnpc.jobs import import_accuracies, imported_text
 
-    table = read_table(args.file, model=args.model, workload=args.workload)  # before any DB
-    with Storage(resolve_url(args.storage)) as storage:
-        count = storage.import_accuracies(cache_entries(table))
-        url = display_url(storage.url)
-    report = {
-        "file": str(args.file),
-        "model": table.model,
-        "workload": table.workload,
-        "budget_key": table.budget_key,
-        "rows": len(table.rows),
-        "added": count.added,
-        "already_there": count.already_there,
-        "storage": url,
-    }
-    if args.json:
-        print_json(report)
-    else:
-        print(
-            f"imported {count.added} configurations of {table.model} on {table.workload} "
-            f"(budget {table.budget_key}) into {url}; {count.already_there} were already there"
-        )
-    return 0
+    report = import_accuracies(args.storage, args.file, args.model, args.workload)
+    return output(args.json, report, lambda: imported_text(report))

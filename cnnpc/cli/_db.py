@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from cnnpc.cli._common import add_storage_argument, print_json
+from cnnpc.cli._common import add_storage_argument, output
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,36 +31,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
-    from cnnpc.storage import Storage, resolve_url
+    from cnnpc.jobs import upgrade_schema
 
-    with Storage(resolve_url(args.storage), ensure_schema=False) as storage:
-        before, head = storage.upgrade()
-        where = storage.display_url
-    if before == head:
-        print(f"{where}: already at revision {head} (newest)")
-    else:
-        print(f"{where}: upgraded from {before or 'empty'} to revision {head} (newest)")
+    print(upgrade_schema(args.storage))
     return 0
 
 
 def run_current(args: argparse.Namespace) -> int:
-    from cnnpc.storage import Storage, StorageError, resolve_url
+    from cnnpc.jobs import schema_state
 
-    with Storage(resolve_url(args.storage), create=False, ensure_schema=False) as storage:
-        current = storage.current_revision()
-        head = storage.head_revision()
-        where = storage.display_url
-    if current is not None and current not in Storage.known_revisions():
-        raise StorageError(f"database schema {current} is newer than this cnnpc; upgrade cnnpc")
-    if current is None:
-        state = "empty"
-        note = "no cnnpc tables yet; 'cnnpc db upgrade' or the first search creates them"
-    elif current == head:
-        state, note = "current", "newest schema"
-    else:
-        state, note = "outdated", f"run 'cnnpc db upgrade' to reach {head}"
-    if args.json:
-        print_json({"storage": where, "revision": current, "head": head, "state": state})
-    else:
-        print(f"{where}: revision {current or '-'} ({note})")
-    return 0
+    state = schema_state(args.storage)
+    return output(args.json, state.as_dict(), state.text)

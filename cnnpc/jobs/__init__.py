@@ -5,7 +5,9 @@ prints) and above every stage, so a notebook runs exactly what `cnnpc COMMAND` r
 
 from __future__ import annotations
 
+from cnnpc.jobs._accuracy import export_accuracies, exported_text, import_accuracies, imported_text
 from cnnpc.jobs._compress import Compressed, CompressJob, compress
+from cnnpc.jobs._db import SchemaState, schema_state, upgrade_schema
 from cnnpc.jobs._deploy import Deployed, DeployJob, deploy, plan_set_text, upload_text
 from cnnpc.jobs._infer import InferJob, Inferred, infer
 from cnnpc.jobs._plan import (
@@ -29,6 +31,7 @@ __all__ = [
     "Deployed",
     "InferJob",
     "Inferred",
+    "SchemaState",
     "SearchJob",
     "SearchOutcome",
     "ServeJob",
@@ -37,6 +40,10 @@ __all__ = [
     "compress",
     "deploy",
     "describe_links",
+    "export_accuracies",
+    "exported_text",
+    "import_accuracies",
+    "imported_text",
     "infer",
     "keep_of_search",
     "layer_plan",
@@ -49,9 +56,11 @@ __all__ = [
     "plan_upload",
     "profiles",
     "profiles_text",
+    "schema_state",
     "search",
     "search_text",
     "sweep",
     "sweep_text",
+    "upgrade_schema",
     "upload_text",
 ]
