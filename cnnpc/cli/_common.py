@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from cnnpc._text import json_text
 from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions
-from cnnpc.records import MAX_MS, check_ms, check_number, check_rate
+from cnnpc.records import (
+    MAX_MS,
+    check_ms,
+    check_number,
+    check_rate,
+    parse_float,
+    parse_int,
+    parse_number,
+)
 
 if TYPE_CHECKING:
     from cnnpc.accuracy import AccuracySpec
@@ -19,7 +27,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def library_type(parse: Callable[[str], T]) -> Callable[[str], T]:
+def library_type(parse: Callable[[str], T], name: str | None = None) -> Callable[[str], T]:
     """argparse type from a library parser: its one-line InputError becomes argparse's error."""
 
     def convert(text: str) -> T:
@@ -28,7 +36,7 @@ def library_type(parse: Callable[[str], T]) -> Callable[[str], T]:
         except InputError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
-    convert.__name__ = getattr(parse, "__name__", "value")
+    convert.__name__ = name if name is not None else getattr(parse, "__name__", "value")
     return convert
 
 
@@ -39,38 +47,18 @@ MIN_POSITIVE = 1e-9
 """Smallest value of an option that must be > 0: dividing by less (1e-320) overflows to inf."""
 
 
-def _number(text: str, check: Callable[[float], float]) -> float:
-    """`text` as a float checked by the library's one numeric check."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    return library_type(lambda _: check(value))(text)
+def _number(check: Callable[[float], float], name: str) -> Callable[[str], float]:
+    """argparse type: a number checked by the library's one numeric check."""
+    return library_type(lambda text: check(parse_number(text)), name)
 
 
-def positive_float(text: str) -> float:
-    """argparse type: a finite number in [1e-9, 1e9] (rejects 0, negatives, nan, inf, 1e308)."""
-    return _number(text, lambda v: check_number("", v, minimum=MIN_POSITIVE, maximum=MAX_FLOAT))
-
-
-def nonnegative_float(text: str) -> float:
-    """argparse type: a finite number in [0, 1e9]."""
-    return _number(text, lambda v: check_number("", v, maximum=MAX_FLOAT))
-
-
-def rate_mbps(text: str) -> float:
-    """argparse type: a link rate in Mbps, 1 kbit/s to 1 Tbit/s (the library's range)."""
-    return _number(text, lambda v: check_rate("", v))
-
-
-def budget_ms(text: str) -> float:
-    """argparse type: a latency budget in ms, 1 us to one hour."""
-    return _number(text, lambda v: check_number("", v, minimum=1e-3, maximum=MAX_MS))
-
-
-def time_ms(text: str) -> float:
-    """argparse type: a latency, overhead or budget in ms, 0 to one hour (the library's range)."""
-    return _number(text, lambda v: check_ms("", v))
+positive_float = _number(
+    lambda v: check_number("", v, minimum=MIN_POSITIVE, maximum=MAX_FLOAT), "positive_float"
+)  # a finite number in [1e-9, 1e9] (rejects 0, negatives, nan, inf, 1e308)
+nonnegative_float = _number(lambda v: check_number("", v, maximum=MAX_FLOAT), "nonnegative_float")
+rate_mbps = _number(lambda v: check_rate("", v), "rate_mbps")  # 1 kbit/s to 1 Tbit/s
+budget_ms = _number(lambda v: check_number("", v, minimum=1e-3, maximum=MAX_MS), "budget_ms")
+time_ms = _number(lambda v: check_ms("", v), "time_ms")  # a latency or overhead: 0 to one hour
 
 
 def bounded_float(
@@ -82,21 +70,9 @@ def bounded_float(
     name: str = "float",
 ) -> Callable[[str], float]:
     """argparse type: a finite number in [low, high] (an end left out with `open_*`)."""
-    interval = f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
-
-    def convert(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        above = value > low if open_low else value >= low
-        below = value < high if open_high else value <= high
-        if not (math.isfinite(value) and above and below):
-            raise argparse.ArgumentTypeError(f"must be in {interval}, got {text!r}")
-        return value
-
-    convert.__name__ = name
-    return convert
+    return library_type(
+        lambda text: parse_float(text, low, high, open_low=open_low, open_high=open_high), name
+    )
 
 
 accuracy_floor = bounded_float(0.0, 1.0, open_low=True, name="accuracy")  # --acc-floor
@@ -108,20 +84,7 @@ SEED_MAX = 2**32 - 1  # NumPy's legacy seeding (Keras set_random_seed) takes 32 
 
 def bounded_int(low: int, high: int = INT64_MAX, name: str = "int") -> Callable[[str], int]:
     """argparse type: an integer in [low, high]; every integer argument is checked by this."""
-
-    def convert(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {text!r}")
-        if value > high:
-            raise argparse.ArgumentTypeError(f"must be <= {high}, got {text!r}")
-        return value
-
-    convert.__name__ = name
-    return convert
+    return library_type(lambda text: parse_int(text, low, high), name)
 
 
 positive_int = bounded_int(1, name="positive_int")  # counts and ids

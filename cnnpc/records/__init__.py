@@ -25,6 +25,9 @@ from cnnpc.records._numbers import (
     check_ms,
     check_number,
     check_rate,
+    parse_float,
+    parse_int,
+    parse_number,
 )
 from cnnpc.records._plan import (
     DTYPES,
@@ -69,6 +72,9 @@ __all__ = [
     "check_part_file",
     "check_rate",
     "load_plan",
+    "parse_float",
+    "parse_int",
+    "parse_number",
     "peek_document",
     "read_document",
 ]

@@ -51,3 +51,37 @@ def check_rate(name: str, value: object) -> float:
 def check_ms(name: str, value: object) -> float:
     """A latency, overhead or budget in ms within [0, MAX_MS]."""
     return check_number(name, value, maximum=MAX_MS)
+
+
+def parse_number(text: str) -> float:
+    """A number typed by a user (an option, a table cell), or a one-line error."""
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"{text!r} is not a number") from None
+
+
+def parse_float(
+    text: str, low: float, high: float, *, open_low: bool = False, open_high: bool = False
+) -> float:
+    """A finite number typed by a user in [low, high] (an end left out with `open_*`)."""
+    value = parse_number(text)
+    above = value > low if open_low else value >= low
+    below = value < high if open_high else value <= high
+    if not (math.isfinite(value) and above and below):
+        interval = f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
+        raise InputError(f"must be in {interval}, got {text!r}")
+    return value
+
+
+def parse_int(text: str, low: int, high: int) -> int:
+    """A whole number typed by a user in [low, high]."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise InputError(f"{text!r} is not a whole number") from None
+    if value < low:
+        raise InputError(f"must be >= {low}, got {text!r}")
+    if value > high:
+        raise InputError(f"must be <= {high}, got {text!r}")
+    return value
