@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import warnings
+from typing import TextIO
+
 MAX_MESSAGE = 400
 """The longest error line printed: a message that quotes a 5,000-character value is cut."""
 
@@ -50,3 +54,28 @@ class StandInNote(Note):
 
 class OwnCodeNote(Note):
     """A registered model was added with --trust-code: using it runs code from its file."""
+
+
+def show_notes() -> None:
+    """Notes (a stand-in profile, a model that runs its own code) are one 'note:' line on
+    stderr, each once."""
+    original = warnings.showwarning
+    shown: set[str] = set()
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, Note):
+            if str(message) not in shown:
+                shown.add(str(message))
+                print(printable(f"note: {message}"), file=sys.stderr)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    warnings.filterwarnings("always", category=Note)

@@ -9,12 +9,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import warnings
 from collections.abc import Sequence
-from typing import NoReturn, TextIO
+from typing import NoReturn
 
 from cnnpc import __version__
-from cnnpc.errors import CnnpcError, InfeasibleError, Note, printable
+from cnnpc.errors import CnnpcError, InfeasibleError, printable, show_notes
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,31 +56,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _notes() -> None:
-    """Notes (a stand-in profile, a model that runs its own code) are one 'note:' line on
-    stderr, each once."""
-    original = warnings.showwarning
-    shown: set[str] = set()
-
-    def show(
-        message: Warning | str,
-        category: type[Warning],
-        filename: str,
-        lineno: int,
-        file: TextIO | None = None,
-        line: str | None = None,
-    ) -> None:
-        if issubclass(category, Note):
-            if str(message) not in shown:
-                shown.add(str(message))
-                print(printable(f"note: {message}"), file=sys.stderr)
-        else:
-            original(message, category, filename, lineno, file, line)
-
-    warnings.showwarning = show
-    warnings.filterwarnings("always", category=Note)
-
-
 def _trust(args: argparse.Namespace) -> None:
     """`--trust-code` beside `--weights FILE`: that file may run its own code (and says so)."""
     if getattr(args, "trust_code", False) and getattr(args, "weights", None) is not None:
@@ -91,7 +65,7 @@ def _trust(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _notes()
+    show_notes()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

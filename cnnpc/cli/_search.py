@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from cnnpc.cli._common import (
@@ -21,7 +19,7 @@ from cnnpc.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from cnnpc.search import TrialEvent
+    pass
 
 DEFAULT_TRIALS = 12
 MAX_TRIALS = 1_000_000
@@ -86,38 +84,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-@contextlib.contextmanager
-def _progress(quiet: bool) -> Iterator[Callable[[TrialEvent], None]]:
-    """A progress bar on stderr, updated by each trial."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    progress = Progress(
-        TextColumn("[bold]search"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("fine-tunes {task.fields[finetunes]}"),
-        TextColumn("best {task.fields[best]}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        disable=quiet,
-    )
-    task = progress.add_task("search", total=None, finetunes=0, best="-")
-
-    def on_trial(event: TrialEvent) -> None:
-        best = "-"
-        if event.best_latency_ms is not None:
-            best = f"{event.best_latency_ms:.2f} ms @ {event.best_accuracy:.4f}"
-        progress.update(
-            task, total=event.total, completed=event.done, finetunes=event.finetunes, best=best
-        )
-
-    with progress:
-        yield on_trial
-
-
 def run(args: argparse.Namespace) -> int:
-    from cnnpc.jobs import SearchJob, search, search_text
+    from cnnpc.jobs import SearchJob, progress_bar, search, search_text
     from cnnpc.search import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S, Liveness, SearchSettings
 
     liveness = Liveness(
@@ -138,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         keep_grid=args.keep_grid,
     )
     job = SearchJob(settings, accuracy_spec(args), liveness, args.storage)
-    outcome = search(job, _progress(quiet=not sys.stderr.isatty() and args.json))
+    outcome = search(job, progress_bar(quiet=not sys.stderr.isatty() and args.json))
     if args.json:
         print_json(outcome.report)
     else:

@@ -19,7 +19,7 @@ from cnnpc.jobs._plan import (
     profiles,
     profiles_text,
 )
-from cnnpc.jobs._search import SearchJob, SearchOutcome, search, search_text
+from cnnpc.jobs._search import SearchJob, SearchOutcome, progress_bar, search, search_text
 from cnnpc.jobs._serve import ServeJob, open_server
 from cnnpc.jobs._sweep import SweepJob, max_measurements, sweep, sweep_text
 from cnnpc.jobs._upload import UploadJob, keep_of_search, plan_upload
@@ -56,6 +56,7 @@ __all__ = [
     "plan_upload",
     "profiles",
     "profiles_text",
+    "progress_bar",
     "schema_state",
     "search",
     "search_text",

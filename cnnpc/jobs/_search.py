@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +72,36 @@ def search(job: SearchJob, progress: Progress | None = None) -> SearchOutcome:
     if table is not None:
         report["accuracy_table"] = table
     return SearchOutcome(report, result.best)
+
+
+@contextlib.contextmanager
+def progress_bar(quiet: bool) -> Iterator[Callable[[TrialEvent], None]]:
+    """A progress bar of the trials on stderr (rich), for `search(job, progress_bar())`."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("[bold]search"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("fine-tunes {task.fields[finetunes]}"),
+        TextColumn("best {task.fields[best]}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+    )
+    task = progress.add_task("search", total=None, finetunes=0, best="-")
+
+    def on_trial(event: TrialEvent) -> None:
+        best = "-"
+        if event.best_latency_ms is not None:
+            best = f"{event.best_latency_ms:.2f} ms @ {event.best_accuracy:.4f}"
+        progress.update(
+            task, total=event.total, completed=event.done, finetunes=event.finetunes, best=best
+        )
+
+    with progress:
+        yield on_trial
 
 
 def _best_lines(best: BestPlan) -> list[str]:
