@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from cnnpc.accuracy._table import AccuracyTable, kept_of
 from cnnpc.errors import InputError
+from cnnpc.records import Origin
 from cnnpc.search import Measurement, Unmeasured
 from cnnpc.spaces import SearchSpace, load_space
 from cnnpc.storage import ImportCount, Storage
@@ -66,7 +67,7 @@ class TableSource:
             finetune_seconds=0.0,
             params=0,
             flops=0,
-            details={"source": "table", "file": self.table.path, "row": row.row},
+            origin=Origin.table(self.table.path, row.row),
         )
 
 

@@ -11,8 +11,9 @@ import functools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from cnnpc.records import Origin
 from cnnpc.search._configs import Config, config_key, parse_key
 from cnnpc.search._workers import Liveness, Pulse, this_worker
 
@@ -29,7 +30,8 @@ class Measurement:
     finetune_seconds: float
     params: int
     flops: int
-    details: dict[str, Any] = field(default_factory=dict)
+    origin: Origin = field(default_factory=Origin)
+    """Where it came from (a fine-tune, a table row, a supernet estimate)."""
 
 
 class AccuracySource(Protocol):
@@ -73,7 +75,7 @@ class CacheStore(Protocol):
         finetune_seconds: float | None,
         params: int | None,
         flops: int | None,
-        details: dict[str, Any] | None = None,
+        origin: Origin | None = None,
     ) -> CachedAccuracy: ...
 
     def cached_accuracies(
@@ -114,7 +116,7 @@ class CachedAccuracies:
             finetune_seconds=row.finetune_seconds or 0.0,
             params=row.params or 0,
             flops=row.flops or 0,
-            details=dict(row.details or {}),
+            origin=row.origin,
         )
 
     def lookup(self, config: Mapping[str, float]) -> Measurement | None:
@@ -164,7 +166,7 @@ class CachedAccuracies:
             result.finetune_seconds,
             result.params,
             result.flops,
-            result.details,
+            result.origin,
         )
         return self._row_to_measurement(row)
 

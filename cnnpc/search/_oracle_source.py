@@ -10,9 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
+from cnnpc.records import CandidateBytes, Origin
 from cnnpc.search._measure import Measurement
+
+if TYPE_CHECKING:
+    from cnnpc.oracle import AccuracyOracle
 
 
 class OracleSource:
@@ -20,7 +24,7 @@ class OracleSource:
 
     trains = True
 
-    def __init__(self, oracle: Any) -> None:
+    def __init__(self, oracle: AccuracyOracle) -> None:
         self.oracle = oracle
         identity = {
             "baseline": oracle.baseline.key,
@@ -54,13 +58,10 @@ class OracleSource:
             finetune_seconds=result.finetune_seconds,
             params=result.params,
             flops=result.flops,
-            details={
-                "keep": result.keep,
-                "candidates": [
-                    {"name": c.name, "channels": c.channels, "bytes": c.bytes}
-                    for c in result.candidates
-                ],
-            },
+            origin=Origin.finetuned(
+                result.keep,
+                tuple(CandidateBytes(c.name, c.channels, c.bytes) for c in result.candidates),
+            ),
         )
 
 

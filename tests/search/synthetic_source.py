@@ -41,5 +41,4 @@ class SyntheticSource:
             finetune_seconds=0.01,
             params=1000,
             flops=2000,
-            details={"synthetic": True},
         )
