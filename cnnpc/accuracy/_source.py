@@ -24,6 +24,8 @@ class TableSource:
 
     trains = False
     """No fine-tune happens: trials it answers are not counted as fine-tunes."""
+    confirms_with = None
+    """A table's accuracies are the answer: nothing here fine-tunes to confirm them."""
 
     def __init__(
         self, table: AccuracyTable, space: SearchSpace | None = None, *, whole: bool = False
@@ -44,6 +46,10 @@ class TableSource:
     @property
     def workload(self) -> str:
         return self.table.workload
+
+    @property
+    def table_file(self) -> str:
+        return self.table.path
 
     @property
     def budget_key(self) -> str:

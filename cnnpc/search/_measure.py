@@ -37,11 +37,24 @@ class Measurement:
 class AccuracySource(Protocol):
     """Fine-tunes a configuration and measures it (the expensive part).
 
-    `trains` declares whether asking it costs a fine-tune (an accuracy table looks rows up, a
-    supernet estimates): only then is a measurement counted against a fine-tune budget.
+    Each source declares what it can do, so no caller guesses from its class: `trains`, whether
+    asking it costs a fine-tune (an accuracy table looks rows up, a supernet estimates; only then
+    is a measurement counted against a fine-tune budget); `table_file`, the accuracy table it
+    reads (a configuration not in it is `Unmeasured`, never tuned); `confirms_with`, the
+    fine-tuning source whose measurements confirm what its estimates rank first.
     """
 
     trains: bool
+
+    @property
+    def table_file(self) -> str | None:
+        """The accuracy table its accuracies are rows of (None: it measures or estimates)."""
+        ...
+
+    @property
+    def confirms_with(self) -> AccuracySource | None:
+        """The source that confirms its answer by fine-tuning (None: its accuracies stand)."""
+        ...
 
     @property
     def workload(self) -> str: ...

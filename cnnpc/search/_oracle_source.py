@@ -23,6 +23,9 @@ class OracleSource:
     """Fine-tunes through an `AccuracyOracle` (imports TensorFlow when built)."""
 
     trains = True
+    table_file = None
+    confirms_with = None
+    """Its accuracies are fine-tuned: they stand as they are."""
 
     def __init__(self, oracle: AccuracyOracle) -> None:
         self.oracle = oracle
@@ -73,13 +76,21 @@ def oracle_source(
     data: str | None = None,
     weights: str | None = None,
     progress: bool = True,
+    finetune_progress: bool = False,
 ) -> OracleSource:
-    """The default source: `model` on the digits workload (or the user's data / weights)."""
+    """The default source: `model` on the digits workload (or the user's data / weights).
+    `progress`: a bar while the baseline trains; `finetune_progress`: one per fine-tune."""
     from cnnpc.compression import FinetuneBudget
     from cnnpc.oracle import open_oracle
 
     budget = FinetuneBudget() if epochs is None else FinetuneBudget(epochs=epochs)
     oracle = open_oracle(
-        model, data=data, weights=weights, budget=budget, seed=seed, progress=progress
+        model,
+        data=data,
+        weights=weights,
+        budget=budget,
+        seed=seed,
+        progress=progress,
+        finetune_progress=finetune_progress,
     )
     return OracleSource(oracle)

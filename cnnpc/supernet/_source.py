@@ -24,6 +24,7 @@ class SupernetSource:
 
     trains = False
     """Estimates are not fine-tunes: they are not counted as such."""
+    table_file = None
 
     def __init__(self, supernet: Supernet, finetune: OracleSource, seed: int) -> None:
         self.supernet = supernet
@@ -31,6 +32,10 @@ class SupernetSource:
         """The `OracleSource` whose fine-tunes confirm what the estimates rank first."""
         self._budget_key = f"supernet:seed={seed},id={supernet.key}"
         self.estimates = 0
+
+    @property
+    def confirms_with(self) -> OracleSource:
+        return self.finetune
 
     @property
     def workload(self) -> str:

@@ -23,6 +23,8 @@ class SyntheticSource:
     workload = "synthetic"
     epochs = None
     trains = True
+    table_file = None
+    confirms_with = None
 
     def __init__(self, baseline: float = 0.97, budget_key: str = "synthetic-v1") -> None:
         self.baseline = baseline
