@@ -14,6 +14,7 @@ from cnnpc.accuracy._table import (
     read_table,
 )
 from cnnpc.errors import InputError
+from cnnpc.records import Origin
 from cnnpc.search import config_key, parse_key
 from cnnpc.spaces import load_space
 from cnnpc.storage import CacheEntry, ImportCount, Storage
@@ -75,8 +76,8 @@ def cache_entries(table: AccuracyTable, budget_key: str | None = None) -> list[C
             val_accuracy=r.val_accuracy,
             test_accuracy=r.test_accuracy,
             finetune_seconds=r.finetune_seconds,
-            details={"source": "table", "file": table.path, "row": r.row},
-            origin=f"{table.path}: row {r.row}",
+            origin=Origin.table(table.path, r.row),
+            where=f"{table.path}: row {r.row}",
         )
         for r in table.rows
     ]

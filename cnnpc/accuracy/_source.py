@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from cnnpc.accuracy._table import AccuracyTable, kept_of
 from cnnpc.errors import InputError
+from cnnpc.records import Origin
 from cnnpc.search import Measurement, Unmeasured
 from cnnpc.spaces import SearchSpace, load_space
 from cnnpc.storage import ImportCount, Storage
@@ -23,6 +24,8 @@ class TableSource:
 
     trains = False
     """No fine-tune happens: trials it answers are not counted as fine-tunes."""
+    confirms_with = None
+    """A table's accuracies are the answer: nothing here fine-tunes to confirm them."""
 
     def __init__(
         self, table: AccuracyTable, space: SearchSpace | None = None, *, whole: bool = False
@@ -43,6 +46,10 @@ class TableSource:
     @property
     def workload(self) -> str:
         return self.table.workload
+
+    @property
+    def table_file(self) -> str:
+        return self.table.path
 
     @property
     def budget_key(self) -> str:
@@ -66,7 +73,7 @@ class TableSource:
             finetune_seconds=0.0,
             params=0,
             flops=0,
-            details={"source": "table", "file": self.table.path, "row": row.row},
+            origin=Origin.table(self.table.path, row.row),
         )
 
 

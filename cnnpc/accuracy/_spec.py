@@ -5,14 +5,14 @@ factory, so a new source is added here and nowhere else."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal
 
 from cnnpc._files import check_input_file
 from cnnpc.errors import InputError
 
 if TYPE_CHECKING:
     from cnnpc.accuracy._source import TableSource
-    from cnnpc.search import AccuracySource
+    from cnnpc.search import AccuracySource, OracleSource
 
 Kind = Literal["finetune", "supernet", "table"]
 TABLE_PREFIX = "table:"
@@ -106,28 +106,39 @@ class AccuracySpec:
             return supernet.supernet_source(
                 self.model, epochs=self.epochs, seed=self.seed, data=self.data, weights=self.weights
             )
+        return self.finetuning()
+
+    def finetuning(self, *, progress: bool = True, finetune_progress: bool = False) -> OracleSource:
+        """The source that fine-tunes this model on these data, weights, budget and seed: what
+        'finetune' opens, and what deploy rebuilds a stored search's models with."""
         from cnnpc.search import oracle_source
 
         return oracle_source(
-            self.model, epochs=self.epochs, seed=self.seed, data=self.data, weights=self.weights
+            self.model,
+            epochs=self.epochs,
+            seed=self.seed,
+            data=self.data,
+            weights=self.weights,
+            progress=progress,
+            finetune_progress=finetune_progress,
         )
 
 
 def confirming_source(source: AccuracySource) -> AccuracySource:
     """The fine-tuning source that confirms what a source of estimates ranks first."""
-    finetune = getattr(source, "finetune", None)
+    finetune = source.confirms_with
     if finetune is None:
         raise TypeError(f"{type(source).__name__} has no fine-tuning source to confirm with")
-    return cast("AccuracySource", finetune)
+    return finetune
 
 
 def table_use(source: AccuracySource) -> dict[str, object] | None:
     """What a search asked of an accuracy table (None: the source is not a table)."""
     from cnnpc.accuracy._source import TableSource
 
-    if not isinstance(source, TableSource):
+    if source.table_file is None or not isinstance(source, TableSource):
         return None
-    return {"file": source.table.path, "asked": source.asked, "unmeasured": source.missing}
+    return {"file": source.table_file, "asked": source.asked, "unmeasured": source.missing}
 
 
 def supernet_use(source: AccuracySource) -> dict[str, object] | None:

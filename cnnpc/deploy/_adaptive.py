@@ -77,8 +77,6 @@ def deploy_adaptive(
     inputs: DeployInputs | None = None,
 ) -> DeployResult:
     """Write the plan set of search `search_id` over [low, high] edge->cloud Mbps to `out`."""
-    from cnnpc.search import OracleSource
-
     check_hysteresis(hysteresis)
     if not 0 < low_mbps < high_mbps:
         raise InputError(f"the bandwidth range needs 0 < START < STOP, got {low_mbps}:{high_mbps}")
@@ -93,7 +91,8 @@ def deploy_adaptive(
                 "--acc-floor (every plan keeps the floor)"
             )
         options, planner = search_planner(search)
-        oracle = inputs.open_oracle(search)
+        source = inputs.open_source(search)
+        oracle = source.oracle
         runs = oracle.finetunes
         table = sweep_plan_set(
             search.model,
@@ -104,7 +103,7 @@ def deploy_adaptive(
             high_mbps=high_mbps,
             hysteresis=hysteresis,
             design_mbps=search.bandwidth_mbps,
-            source=OracleSource(oracle),
+            source=source,
             storage=storage,
         )
     names = tuple(s.name for s in planner.profile.segments)

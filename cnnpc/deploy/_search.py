@@ -31,6 +31,7 @@ from cnnpc.storage import BestPlan, SearchRecord, Storage, display_url, resolve_
 
 if TYPE_CHECKING:
     from cnnpc.oracle import AccuracyOracle
+    from cnnpc.search import OracleSource
     from cnnpc.workloads import Workload
 
 
@@ -55,6 +56,31 @@ def best_plan(storage: Storage, search_id: int) -> tuple[SearchRecord, BestPlan]
     return search, best.plan
 
 
+def open_search_source(
+    search: SearchRecord,
+    data: str | None,
+    weights: str | None,
+    progress: bool,
+    oracle: AccuracyOracle | None = None,
+) -> OracleSource:
+    """The fine-tuning source the search used (around `oracle` if given), checked against its
+    budget key; built by the same factory as the search's (`accuracy.AccuracySpec`)."""
+    from cnnpc.accuracy import AccuracySpec
+    from cnnpc.search import OracleSource
+
+    _refuse_untrained(search)
+    if oracle is not None:
+        return _check_identity(search, OracleSource(oracle))
+    if search.workload != "digits" and data is None:
+        raise InputError(
+            f"search {search.id} ran on {search.workload!r}: give the same --data (and --weights)"
+        )
+    spec = AccuracySpec(  # the search's own settings (cnnpc_searches.epochs and seed)
+        search.model, epochs=search.epochs, seed=search.seed or 0, data=data, weights=weights
+    )
+    return _check_identity(search, spec.finetuning(progress=progress, finetune_progress=progress))
+
+
 def open_search_oracle(
     search: SearchRecord,
     data: str | None,
@@ -63,30 +89,7 @@ def open_search_oracle(
     oracle: AccuracyOracle | None = None,
 ) -> AccuracyOracle:
     """The accuracy oracle the search used (or `oracle`), checked against its budget key."""
-    from cnnpc.compression import FinetuneBudget
-    from cnnpc.oracle import open_oracle
-
-    _refuse_untrained(search)
-    if oracle is not None:
-        _check_identity(search, oracle)
-        return oracle
-    if search.workload != "digits" and data is None:
-        raise InputError(
-            f"search {search.id} ran on {search.workload!r}: give the same --data (and --weights)"
-        )
-    epochs = search.epochs  # stored with the search (cnnpc_searches.epochs)
-    budget = FinetuneBudget() if epochs is None else FinetuneBudget(epochs=epochs)
-    oracle = open_oracle(
-        search.model,
-        data=data,
-        weights=weights,
-        budget=budget,
-        seed=search.seed or 0,
-        progress=progress,
-        finetune_progress=progress,
-    )
-    _check_identity(search, oracle)
-    return oracle
+    return open_search_source(search, data, weights, progress, oracle).oracle
 
 
 _UNTRAINED = {
@@ -106,14 +109,13 @@ def _refuse_untrained(search: SearchRecord) -> None:
             )
 
 
-def _check_identity(search: SearchRecord, oracle: AccuracyOracle) -> None:
-    from cnnpc.search import OracleSource
-
-    if OracleSource(oracle).budget_key != search.budget_key:
+def _check_identity(search: SearchRecord, source: OracleSource) -> OracleSource:
+    if source.budget_key != search.budget_key:
         raise DeployError(
             f"search {search.id}'s models cannot be rebuilt here: its baseline, data or budget "
             "differ (same --data/--weights as the search? same cnnpc version?)"
         )
+    return source
 
 
 @dataclass(frozen=True)
@@ -134,9 +136,13 @@ class DeployInputs:
     """Stands in for the oracle the search's settings would open (tests, notebooks); it must
     have the search's identity (budget key)."""
 
+    def open_source(self, search: SearchRecord) -> OracleSource:
+        """The fine-tuning source `search` used (or one around the given oracle), checked."""
+        return open_search_source(search, self.data, self.weights, self.progress, self.oracle)
+
     def open_oracle(self, search: SearchRecord) -> AccuracyOracle:
         """The accuracy oracle `search` used (or the given one), checked against it."""
-        return open_search_oracle(search, self.data, self.weights, self.progress, self.oracle)
+        return self.open_source(search).oracle
 
 
 def deploy(search_id: int, out: str | Path, inputs: DeployInputs | None = None) -> DeployResult:

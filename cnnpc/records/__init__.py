@@ -1,7 +1,8 @@
 """The records that cross the pipeline, frozen and typed, each with one JSON form: the numbers'
-bounds, the links' settings and the deployed plan documents (read without TensorFlow). Low in
-the house (above `spaces` and `profiles`, below `latency`, `planner`, `search`, `storage`,
-`deploy` and `runtime`), so every stage reads the same record instead of re-assembling its own.
+bounds, the links' settings, where an accuracy came from (`Origin`) and the deployed plan
+documents (read without TensorFlow). Low in the house (above `spaces` and `profiles`, below
+`latency`, `planner`, `search`, `storage`, `deploy` and `runtime`), so every stage reads the
+same record instead of re-assembling its own.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from cnnpc.records._numbers import (
     parse_int,
     parse_number,
 )
+from cnnpc.records._origin import CandidateBytes, Origin, OriginKind
 from cnnpc.records._plan import (
     DTYPES,
     PLAN_FILE,
@@ -55,10 +57,13 @@ __all__ = [
     "SCHEMA_VERSION",
     "TIERS",
     "AccuracyRef",
+    "CandidateBytes",
     "DeployedPlan",
     "FloatArray",
     "LinkSetting",
     "LinkSpec",
+    "Origin",
+    "OriginKind",
     "PartSpec",
     "PlanChoice",
     "PlanError",

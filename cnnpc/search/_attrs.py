@@ -7,12 +7,16 @@ outcome. Values are JSON scalars (the dashboard lists them as a table).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnpc.export import kept_channels_text, layout_text
 from cnnpc.planner import Plan
+from cnnpc.records import OriginKind
 from cnnpc.search._measure import Measurement
 from cnnpc.spaces import SearchSpace
+
+if TYPE_CHECKING:
+    import optuna
 
 ESTIMATED = "supernet estimate"
 """`accuracy_from` of a trial whose accuracy the supernet estimated (no fine-tune)."""
@@ -40,7 +44,7 @@ def trial_attrs(
         attrs["test_accuracy"] = measured.test_accuracy
         attrs["accuracy_from"] = (
             ESTIMATED
-            if measured.details.get("source") == "supernet"
+            if measured.origin.kind is OriginKind.SUPERNET
             else "fine-tune"
             if fine_tuned
             else "cache"
@@ -51,7 +55,7 @@ def trial_attrs(
 
 
 def annotate(
-    trial: Any,
+    trial: optuna.Trial | optuna.trial.FrozenTrial,
     space: SearchSpace,
     plan: Plan,
     config: Mapping[str, float],

@@ -11,8 +11,9 @@ import functools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from cnnpc.records import Origin
 from cnnpc.search._configs import Config, config_key, parse_key
 from cnnpc.search._workers import Liveness, Pulse, this_worker
 
@@ -29,17 +30,31 @@ class Measurement:
     finetune_seconds: float
     params: int
     flops: int
-    details: dict[str, Any] = field(default_factory=dict)
+    origin: Origin = field(default_factory=Origin)
+    """Where it came from (a fine-tune, a table row, a supernet estimate)."""
 
 
 class AccuracySource(Protocol):
     """Fine-tunes a configuration and measures it (the expensive part).
 
-    `trains` declares whether asking it costs a fine-tune (an accuracy table looks rows up, a
-    supernet estimates): only then is a measurement counted against a fine-tune budget.
+    Each source declares what it can do, so no caller guesses from its class: `trains`, whether
+    asking it costs a fine-tune (an accuracy table looks rows up, a supernet estimates; only then
+    is a measurement counted against a fine-tune budget); `table_file`, the accuracy table it
+    reads (a configuration not in it is `Unmeasured`, never tuned); `confirms_with`, the
+    fine-tuning source whose measurements confirm what its estimates rank first.
     """
 
     trains: bool
+
+    @property
+    def table_file(self) -> str | None:
+        """The accuracy table its accuracies are rows of (None: it measures or estimates)."""
+        ...
+
+    @property
+    def confirms_with(self) -> AccuracySource | None:
+        """The source that confirms its answer by fine-tuning (None: its accuracies stand)."""
+        ...
 
     @property
     def workload(self) -> str: ...
@@ -73,7 +88,7 @@ class CacheStore(Protocol):
         finetune_seconds: float | None,
         params: int | None,
         flops: int | None,
-        details: dict[str, Any] | None = None,
+        origin: Origin | None = None,
     ) -> CachedAccuracy: ...
 
     def cached_accuracies(
@@ -114,7 +129,7 @@ class CachedAccuracies:
             finetune_seconds=row.finetune_seconds or 0.0,
             params=row.params or 0,
             flops=row.flops or 0,
-            details=dict(row.details or {}),
+            origin=row.origin,
         )
 
     def lookup(self, config: Mapping[str, float]) -> Measurement | None:
@@ -164,7 +179,7 @@ class CachedAccuracies:
             result.finetune_seconds,
             result.params,
             result.flops,
-            result.details,
+            result.origin,
         )
         return self._row_to_measurement(row)
 

@@ -10,17 +10,24 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
+from cnnpc.records import CandidateBytes, Origin
 from cnnpc.search._measure import Measurement
+
+if TYPE_CHECKING:
+    from cnnpc.oracle import AccuracyOracle
 
 
 class OracleSource:
     """Fine-tunes through an `AccuracyOracle` (imports TensorFlow when built)."""
 
     trains = True
+    table_file = None
+    confirms_with = None
+    """Its accuracies are fine-tuned: they stand as they are."""
 
-    def __init__(self, oracle: Any) -> None:
+    def __init__(self, oracle: AccuracyOracle) -> None:
         self.oracle = oracle
         identity = {
             "baseline": oracle.baseline.key,
@@ -54,13 +61,10 @@ class OracleSource:
             finetune_seconds=result.finetune_seconds,
             params=result.params,
             flops=result.flops,
-            details={
-                "keep": result.keep,
-                "candidates": [
-                    {"name": c.name, "channels": c.channels, "bytes": c.bytes}
-                    for c in result.candidates
-                ],
-            },
+            origin=Origin.finetuned(
+                result.keep,
+                tuple(CandidateBytes(c.name, c.channels, c.bytes) for c in result.candidates),
+            ),
         )
 
 
@@ -72,13 +76,21 @@ def oracle_source(
     data: str | None = None,
     weights: str | None = None,
     progress: bool = True,
+    finetune_progress: bool = False,
 ) -> OracleSource:
-    """The default source: `model` on the digits workload (or the user's data / weights)."""
+    """The default source: `model` on the digits workload (or the user's data / weights).
+    `progress`: a bar while the baseline trains; `finetune_progress`: one per fine-tune."""
     from cnnpc.compression import FinetuneBudget
     from cnnpc.oracle import open_oracle
 
     budget = FinetuneBudget() if epochs is None else FinetuneBudget(epochs=epochs)
     oracle = open_oracle(
-        model, data=data, weights=weights, budget=budget, seed=seed, progress=progress
+        model,
+        data=data,
+        weights=weights,
+        budget=budget,
+        seed=seed,
+        progress=progress,
+        finetune_progress=finetune_progress,
     )
     return OracleSource(oracle)

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from cnnpc.errors import InputError
+from cnnpc.records import Origin
 from cnnpc.storage._convert import cached_accuracy
 from cnnpc.storage._models import AccuracyCacheModel, utcnow
 from cnnpc.storage._records import CachedAccuracy, finite, json_value, required
@@ -25,7 +26,7 @@ _INSERT_BATCH = 5000
 
 @dataclass(frozen=True)
 class CacheEntry:
-    """One accuracy to put in the cache (`origin` names where it came from, for errors)."""
+    """One accuracy to put in the cache (`where` names its place in the input, for errors)."""
 
     model: str
     workload: str
@@ -36,8 +37,8 @@ class CacheEntry:
     finetune_seconds: float | None
     params: int | None = None
     flops: int | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-    origin: str = ""
+    origin: Origin = field(default_factory=Origin)
+    where: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,13 +88,13 @@ def import_entries(session: Session, entries: Sequence[CacheEntry]) -> ImportCou
     now = utcnow()
     for e in entries:
         if len(e.config_key) > 1024:
-            raise InputError(f"{e.origin}: configuration key longer than 1024 characters")
+            raise InputError(f"{e.where}: configuration key longer than 1024 characters")
         known = existing[(e.model, e.workload, e.budget_key)]
         there = known.get(e.config_key)
         if there is not None:
             if not (_same(there[0], e.val_accuracy) and _same(there[1], e.test_accuracy)):
                 raise InputError(
-                    f"{e.origin}: the database already holds {e.config_key} with validation "
+                    f"{e.where}: the database already holds {e.config_key} with validation "
                     f"accuracy {there[0]:.6g} (table: {e.val_accuracy:.6g}); "
                     "nothing was imported"
                 )
@@ -109,7 +110,7 @@ def import_entries(session: Session, entries: Sequence[CacheEntry]) -> ImportCou
             "finetune_seconds": finite(e.finetune_seconds, "finetune_seconds", lo=0.0),
             "params": e.params,
             "flops": e.flops,
-            "details": json_value(dict(e.details), "details"),
+            "details": json_value(e.origin.to_json(), "details"),
             "created_at": now,
         }
         known[e.config_key] = (row["val_accuracy"], row["test_accuracy"])

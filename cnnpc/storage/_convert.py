@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cnnpc.records import Origin
 from cnnpc.storage._models import AccuracyCacheModel, BestPlanModel, SearchModel, TrialModel
 from cnnpc.storage._plan import BestPlan
 from cnnpc.storage._records import BestPlanRecord, CachedAccuracy, SearchRecord, TrialRecord
@@ -69,7 +70,7 @@ def cached_accuracy(row: AccuracyCacheModel) -> CachedAccuracy:
         finetune_seconds=row.finetune_seconds,
         params=row.params,
         flops=row.flops,
-        details=dict(row.details),
+        origin=Origin.from_json(row.details),
         created_at=row.created_at,
     )
 

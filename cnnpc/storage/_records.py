@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cnnpc.errors import InputError
+from cnnpc.records import Origin
 from cnnpc.storage._models import MODES, SEARCH_STATUSES, TRIAL_STATES
 from cnnpc.storage._plan import BestPlan
 
@@ -289,7 +290,8 @@ class CachedAccuracy:
     finetune_seconds: float | None
     params: int | None
     flops: int | None
-    details: dict[str, Any]
+    origin: Origin
+    """Where the accuracy came from (the `details` column's JSON, read)."""
     created_at: datetime
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cnnpc.errors import InputError
+from cnnpc.records import Origin
 from cnnpc.storage import _schema
 from cnnpc.storage._claims import Claim, delete_claim, insert_claim, read_claim, renew_claims
 from cnnpc.storage._convert import (
@@ -314,7 +315,7 @@ class Storage:
         finetune_seconds: float | None,
         params: int | None,
         flops: int | None,
-        details: dict[str, Any] | None = None,
+        origin: Origin | None = None,
     ) -> CachedAccuracy:
         """Store a measured accuracy; if the key is already there, that first row wins."""
         if len(config_key) > 1024:
@@ -325,7 +326,7 @@ class Storage:
             "finetune_seconds": finite(finetune_seconds, "finetune_seconds", lo=0.0),
             "params": None if params is None else int(params),
             "flops": None if flops is None else int(flops),
-            "details": json_value(dict(details or {}), "details"),
+            "details": json_value((origin or Origin()).to_json(), "details"),
         }
         with self.session_scope() as session:
             row = session.scalars(

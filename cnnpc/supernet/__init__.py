@@ -16,7 +16,7 @@ from cnnpc.supernet._masked import (
     set_masks,
     train_sandwich,
 )
-from cnnpc.supernet._source import SOURCE, SupernetSource, supernet_source
+from cnnpc.supernet._source import SupernetSource, supernet_source
 from cnnpc.supernet._supernet import (
     Estimate,
     Supernet,
@@ -27,7 +27,6 @@ from cnnpc.supernet._supernet import (
 )
 
 __all__ = [
-    "SOURCE",
     "ApplyMask",
     "Estimate",
     "MaskedLeaf",

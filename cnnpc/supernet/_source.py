@@ -2,20 +2,21 @@
 
 Its cache cell is its own (budget key ``supernet:...`` names the supernet's weights), so an
 estimate is never mixed with a fine-tuned accuracy, and every measurement it gives carries
-``details["source"] == "supernet"``: the trial attributes and rows say "estimated".
+a supernet `Origin` (`OriginKind.SUPERNET`): the trial attributes and rows say "estimated".
 The fine-tuning source it was built beside (`finetune`) is what confirms a search's answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
+from cnnpc.records import Origin
 from cnnpc.search import Measurement
 from cnnpc.supernet._supernet import Supernet
 
-SOURCE = "supernet"
-"""``Measurement.details["source"]`` of an estimate."""
+if TYPE_CHECKING:
+    from cnnpc.search import OracleSource
 
 
 class SupernetSource:
@@ -23,13 +24,18 @@ class SupernetSource:
 
     trains = False
     """Estimates are not fine-tunes: they are not counted as such."""
+    table_file = None
 
-    def __init__(self, supernet: Supernet, finetune: Any, seed: int) -> None:
+    def __init__(self, supernet: Supernet, finetune: OracleSource, seed: int) -> None:
         self.supernet = supernet
         self.finetune = finetune
         """The `OracleSource` whose fine-tunes confirm what the estimates rank first."""
         self._budget_key = f"supernet:seed={seed},id={supernet.key}"
         self.estimates = 0
+
+    @property
+    def confirms_with(self) -> OracleSource:
+        return self.finetune
 
     @property
     def workload(self) -> str:
@@ -52,7 +58,7 @@ class SupernetSource:
             finetune_seconds=estimate.seconds,
             params=0,
             flops=0,
-            details={"source": SOURCE, "kept": estimate.kept, "supernet": self.supernet.key},
+            origin=Origin.estimate(self.supernet.key, estimate.kept),
         )
 
 

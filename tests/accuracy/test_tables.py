@@ -46,7 +46,7 @@ def _fill_cache(url: str) -> list[dict[str, float]]:
         m = source.measure(config)
         storage.put_cached_accuracy(
             "mobilenet", "synthetic", BUDGET, config_key(config), m.val_accuracy,
-            m.test_accuracy, 10.0 + i, m.params, m.flops, m.details,
+            m.test_accuracy, 10.0 + i, m.params, m.flops, m.origin,
         )  # fmt: skip
     storage.close()
     return configs

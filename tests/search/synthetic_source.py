@@ -23,6 +23,8 @@ class SyntheticSource:
     workload = "synthetic"
     epochs = None
     trains = True
+    table_file = None
+    confirms_with = None
 
     def __init__(self, baseline: float = 0.97, budget_key: str = "synthetic-v1") -> None:
         self.baseline = baseline
@@ -41,5 +43,4 @@ class SyntheticSource:
             finetune_seconds=0.01,
             params=1000,
             flops=2000,
-            details={"synthetic": True},
         )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, insert, select
 
 from cnnpc.errors import InputError
+from cnnpc.records import CandidateBytes, Origin
 from cnnpc.storage import CacheEntry, Storage, StorageError
+from cnnpc.storage._models import AccuracyCacheModel, utcnow
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -23,8 +25,8 @@ def _entry(i: int, val: float = 0.5, test: float | None = 0.4, **kw: object) -> 
         val_accuracy=val,
         test_accuracy=test,
         finetune_seconds=1.0,
-        details={"row": i},
-        origin=f"t.csv: row {i}",
+        origin=Origin.table("t.csv", i),
+        where=f"t.csv: row {i}",
     )
 
 
@@ -47,7 +49,7 @@ def test_import_in_bulk_then_again(url):
         rows = {r.config_key: r for r in storage.accuracy_rows("m")}
     assert len(rows) == 12_001
     assert rows["c7"].val_accuracy == pytest.approx(7 / 20_000)
-    assert rows["c7"].test_accuracy == 0.4 and rows["c7"].details == {"row": 7}
+    assert rows["c7"].test_accuracy == 0.4 and rows["c7"].origin == Origin.table("t.csv", 7)
 
 
 def test_a_conflict_or_a_bad_value_writes_nothing(url):
@@ -66,3 +68,49 @@ def test_a_conflict_or_a_bad_value_writes_nothing(url):
             assert [r.config_key for r in storage.accuracy_rows("m")] == ["c1"]
         same = storage.import_accuracies([_entry(8), _entry(8)])  # equal twice: one row
         assert (same.added, same.already_there) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("details", "origin"),
+    [
+        ({"source": "table", "file": "acc.csv", "row": 2}, Origin.table("acc.csv", 2)),
+        (
+            {"source": "supernet", "kept": {"block1": 8}, "supernet": "ab12"},
+            Origin.estimate("ab12", {"block1": 8}),
+        ),
+        (
+            {"keep": {"block1": 0.5}, "candidates": [{"name": "b", "channels": 8, "bytes": 64}]},
+            Origin.finetuned({"block1": 0.5}, (CandidateBytes("b", 8, 64),)),
+        ),
+        ({}, Origin()),
+        ({"who": "a Python user"}, Origin()),
+    ],
+)
+def test_rows_the_previous_release_wrote_load_and_new_rows_store_the_same_json(
+    tmp_path, details, origin
+):
+    """The `details` column keeps its JSON: a row written as the previous release wrote it
+    (a JSON object in that column) reads as its Origin, and storing that Origin writes it back."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    with Storage(url) as storage:
+        with storage.session_scope() as session:
+            session.execute(
+                insert(AccuracyCacheModel).values(
+                    model="m", workload="w", budget_key="old", config_key="c",
+                    val_accuracy=0.9, test_accuracy=0.8, finetune_seconds=1.0,
+                    params=1, flops=2, details=details, created_at=utcnow(),
+                )
+            )  # fmt: skip
+        row = storage.get_cached_accuracy("m", "w", "old", "c")
+        assert row is not None and row.origin == origin
+        storage.put_cached_accuracy("m", "w", "new", "c", 0.9, 0.8, 1.0, 1, 2, origin)
+        bulk = CacheEntry("m", "w", "bulk", "c", 0.9, 0.8, 1.0, 1, 2, origin=origin)
+        storage.import_accuracies([bulk])
+        with storage.session_scope() as session:
+            stored = dict(
+                session.execute(
+                    select(AccuracyCacheModel.budget_key, AccuracyCacheModel.details)
+                ).all()
+            )
+    known = {} if origin == Origin() else details
+    assert stored == {"old": details, "new": known, "bulk": known}

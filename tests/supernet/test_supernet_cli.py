@@ -13,7 +13,7 @@ from cnnpc.cli._main import main
 
 def test_search_on_estimates_answers_with_a_fine_tuned_plan(tmp_path, monkeypatch, capsys):
     estimates = Estimates(budget_key="supernet:cli")
-    estimates.finetune = SyntheticSource(budget_key="finetune:cli")
+    truth = estimates.confirms_with = SyntheticSource(budget_key="finetune:cli")
     estimates.estimates = 0
     monkeypatch.setattr(cnnpc.supernet, "check_supernet", lambda model: None)
     monkeypatch.setattr(cnnpc.supernet, "supernet_source", lambda *a, **k: estimates)
@@ -25,10 +25,10 @@ def test_search_on_estimates_answers_with_a_fine_tuned_plan(tmp_path, monkeypatc
     found = report["supernet"]
     assert found["confirmed"] and found["tried"] == found["finetunes"] >= 1
     assert report["search_id"] != found["estimate_search_id"]
-    assert report["finetunes"] == found["finetunes"] == len(estimates.finetune.calls)
+    assert report["finetunes"] == found["finetunes"] == len(truth.calls)
     assert report["best"]["val_accuracy"] >= 0.93
     assert main(argv) == 0  # again: everything from the caches, printed as text
     out = capsys.readouterr().out
     assert f"supernet: search {found['estimate_search_id']} ranked" in out
     assert f"the answer is search {report['search_id']}" in out
-    assert len(estimates.finetune.calls) == found["finetunes"]
+    assert len(truth.calls) == found["finetunes"]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from cnnpc.records import Origin
 from cnnpc.search import Measurement, SearchSettings, confirm, run_search
 from cnnpc.search._recording import ESTIMATED_REASON
-from cnnpc.supernet import SOURCE
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "search"))
 from synthetic_source import SyntheticSource
@@ -37,7 +37,8 @@ class Estimates(SyntheticSource):
 
     def measure(self, config: Mapping[str, float]) -> Measurement:
         m = super().measure(config)
-        return Measurement(m.val_accuracy, m.test_accuracy, 0.0, 0, 0, {"source": SOURCE})
+        estimate = Origin.estimate("test-supernet", {})
+        return Measurement(m.val_accuracy, m.test_accuracy, 0.0, 0, 0, estimate)
 
 
 @pytest.fixture
