@@ -9,7 +9,7 @@ from cnnpc.cli._common import (
     budget_ms,
     keep_spec,
     link_options,
-    print_json,
+    output,
 )
 
 
@@ -51,26 +51,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    from cnnpc.jobs import layer_plan, layer_plan_text, plan, plan_text
+    from cnnpc.jobs import plan, plan_text
 
-    layer = args.granularity == "layer"
-    job, text = (layer_plan, layer_plan_text) if layer else (plan, plan_text)
-    report = job(
-        args.model, args.device, args.bandwidth, link_options(args), args.keep, args.latency_budget
+    report = plan(
+        *(args.model, args.device, args.bandwidth, link_options(args), args.keep),
+        *(args.latency_budget, args.granularity),
     )
-    if args.json:
-        print_json(report)
-    else:
-        print(text(report))
-    return 0
+    return output(args.json, report, lambda: plan_text(report))
 
 
 def run_profiles(args: argparse.Namespace) -> int:
     from cnnpc.jobs import profiles, profiles_text
 
     found = profiles()
-    if args.json:
-        print_json(found)
-    else:
-        print(profiles_text(found))
-    return 0
+    return output(args.json, found, lambda: profiles_text(found))

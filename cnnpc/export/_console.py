@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cnnpc._text import csv_text, format_table
+from cnnpc._text import BREAKDOWN_PARTS, csv_text, format_table
 from cnnpc.export._layout import layout_text
 from cnnpc.export._overview import PART_LABELS, Overview
 from cnnpc.export._report import SearchReport
@@ -17,7 +17,6 @@ from cnnpc.planner import MODE_LABELS
 from cnnpc.storage import SearchRecord, SearchSummary, TrialRecord
 
 _SHOWN = {"latency_ms", "mode", "splits", "keep", "val_accuracy", "test_accuracy", "accuracy"}
-_PARTS = ("end_ms", "uplink_ms", "edge_ms", "downlink_ms", "cloud_ms", "overhead_ms")
 
 
 def _pct(value: float | None) -> float | None:
@@ -134,7 +133,7 @@ def show_lines(report: SearchReport, view: Overview | None = None) -> list[str]:
         if best.traffic_bytes is not None:
             lines.append(f"  traffic: {best.traffic_bytes / 1024.0:,.1f} KB per inference")
         if best.breakdown:
-            parts = ", ".join(f"{p[:-3]} {best.breakdown.get(p, 0.0):.2f}" for p in _PARTS)
+            parts = ", ".join(f"{p[:-3]} {best.breakdown.get(p, 0.0):.2f}" for p in BREAKDOWN_PARTS)
             lines.append(f"  breakdown: {parts} ms")
     if report.best_plan is not None:
         for key, value in report.best_plan.plan.as_dict().items():

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cnnpc._text import BREAKDOWN_PARTS
 from cnnpc.errors import CnnpcError
 from cnnpc.export._layout import kept_channels_text, layout_text
 from cnnpc.export._report import SearchReport
-from cnnpc.export._rows import BREAKDOWN_PARTS, keep_text, objective_text
+from cnnpc.export._rows import keep_text, objective_text
 from cnnpc.planner import Plan, Planner, search_planner
 from cnnpc.storage import SearchRecord
 

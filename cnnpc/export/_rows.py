@@ -8,9 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from cnnpc._text import BREAKDOWN_PARTS
 from cnnpc.storage import SearchRecord, SearchSummary, TrialRecord
-
-BREAKDOWN_PARTS = ("end_ms", "uplink_ms", "edge_ms", "downlink_ms", "cloud_ms", "overhead_ms")
 
 
 def keep_text(keep: dict[str, float], *, pruned_only: bool = False) -> str:

@@ -12,8 +12,6 @@ from cnnpc.jobs._deploy import Deployed, DeployJob, deploy, plan_set_text, uploa
 from cnnpc.jobs._infer import InferJob, Inferred, infer
 from cnnpc.jobs._plan import (
     describe_links,
-    layer_plan,
-    layer_plan_text,
     plan,
     plan_text,
     profiles,
@@ -46,8 +44,6 @@ __all__ = [
     "imported_text",
     "infer",
     "keep_of_search",
-    "layer_plan",
-    "layer_plan_text",
     "max_measurements",
     "open_server",
     "plan",

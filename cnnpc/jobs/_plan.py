@@ -19,8 +19,18 @@ def plan(
     options: LinkOptions,
     keep: Mapping[str, float],
     latency_budget_ms: float | None = None,
+    granularity: str = "block",
 ) -> dict[str, Any]:
-    """The best plan for a fixed compression with the baselines (`cnnpc plan --json`)."""
+    """The best plan for a fixed compression with the baselines (`cnnpc plan --json`); with
+    granularity 'layer', the exact layer-level placement beside the block plan (unpruned)."""
+    if granularity == "layer":
+        from cnnpc.layergraph import layer_plan_report
+
+        if keep:
+            raise InputError("--keep is not supported with --granularity layer (unpruned only)")
+        if latency_budget_ms is not None:
+            raise InputError("--latency-budget is not supported with --granularity layer")
+        return layer_plan_report(model, device, bandwidth_mbps, options)
     planner = planner_for(model, device, bandwidth_mbps=bandwidth_mbps, options=options)
     profile = planner.profile
     compression = Compression.from_fractions(profile, keep)
@@ -51,24 +61,6 @@ def plan(
     return report
 
 
-def layer_plan(
-    model: str,
-    device: str,
-    bandwidth_mbps: float,
-    options: LinkOptions,
-    keep: Mapping[str, float],
-    latency_budget_ms: float | None = None,
-) -> dict[str, Any]:
-    """`cnnpc plan --granularity layer`: the exact layer-level placement beside the block plan."""
-    from cnnpc.layergraph import layer_plan_report
-
-    if keep:
-        raise InputError("--keep is not supported with --granularity layer (unpruned only)")
-    if latency_budget_ms is not None:
-        raise InputError("--latency-budget is not supported with --granularity layer")
-    return layer_plan_report(model, device, bandwidth_mbps, options)
-
-
 def describe_links(links: Mapping[str, float]) -> str:
     """One line naming both links (rates, and latencies where not 0)."""
     unit = "10^6" if links["mbit_bits"] == MBIT_SI else f"{links['mbit_bits']:,.0f}"
@@ -88,7 +80,9 @@ def _row(label: str, plan: dict[str, Any], where: str) -> list[object]:
 
 
 def plan_text(report: dict[str, Any]) -> str:
-    """The text of `cnnpc plan`."""
+    """The text of `cnnpc plan` (either granularity)."""
+    if "block_best" in report:
+        return _layer_plan_text(report)
     best = report["best"]
     lines = [
         f"{report['model']} on {report['device']}: {describe_links(report['links'])}, "
@@ -119,7 +113,7 @@ def _cut(plan: dict[str, Any]) -> str:
     return " + ".join(f"{c['link']} {c['layer']} ({c['shape']})" for c in plan["crossings"]) or "-"
 
 
-def layer_plan_text(report: dict[str, Any]) -> str:
+def _layer_plan_text(report: dict[str, Any]) -> str:
     """The text of `cnnpc plan --granularity layer`."""
     best, block, diff = report["best"], report["block_best"], report["difference"]
     verdict = (

@@ -11,20 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cnnpc._text import BREAKDOWN_PARTS
 from cnnpc.latency import Breakdown
 from cnnpc.storage._errors import StorageError
 
 TIER_NAMES = ("end", "edge", "cloud")
-_BREAKDOWN_PARTS = (
-    "end_ms",
-    "uplink_ms",
-    "edge_ms",
-    "downlink_ms",
-    "cloud_ms",
-    "overhead_ms",
-    "uplink_bytes",
-    "downlink_bytes",
-)
+_BREAKDOWN_PARTS = (*BREAKDOWN_PARTS, "uplink_bytes", "downlink_bytes")
 
 
 @dataclass(frozen=True)
