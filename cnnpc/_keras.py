@@ -11,6 +11,7 @@ import contextlib
 import os
 import warnings
 from collections.abc import Iterator
+from typing import TypeAlias
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -50,6 +51,10 @@ from tf_keras.src.saving import serialization_lib as _serialization  # noqa: E40
 tf.get_logger().setLevel("ERROR")
 layers = keras.layers
 
+KerasModel: TypeAlias = keras.Model
+"""What cnnpc passes around as a network (a tf-keras 2 Model); annotate with it under
+TYPE_CHECKING, so a module that only names the type does not import TensorFlow."""
+
 # Keras rebuilds a Lambda layer's Python function from bytecode unless safe mode is on, and its
 # default (unset) is off: every deserialization in cnnpc is safe unless a model is trusted.
 _serialization.SAFE_MODE.safe_mode = True
@@ -67,4 +72,4 @@ def is_keras_layer(class_name: str) -> bool:
     return hasattr(keras.layers, class_name) or class_name in ("TFOpLambda", "SlicingOpLambda")
 
 
-__all__ = ["is_keras_layer", "keras", "keras_code", "layers", "tf", "tfmot"]
+__all__ = ["KerasModel", "is_keras_layer", "keras", "keras_code", "layers", "tf", "tfmot"]

@@ -106,8 +106,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from cnnpc.deploy import load_plan_set, load_upload
-    from cnnpc.records import load_plan
+    from cnnpc.deploy import load_plan_set
+    from cnnpc.records import load_plan, load_upload
     from cnnpc.runtime import FrameServer, Limits, PartServer, PlanSetServer, UploadEdgeServer
 
     limits = Limits(max_connections=args.max_connections, frame_timeout=args.frame_timeout)
@@ -257,8 +257,8 @@ def check_empty_edge(args: argparse.Namespace) -> None:
 
 
 def run_upload_infer(args: argparse.Namespace) -> int:
-    from cnnpc.deploy import load_upload
     from cnnpc.errors import InputError
+    from cnnpc.records import load_upload
     from cnnpc.runtime import IncrementalClient, run_during_upload
 
     if args.adaptive:

@@ -26,24 +26,16 @@ from cnnpc.deploy._convert import (
 )
 from cnnpc.deploy._layout import Layout
 from cnnpc.deploy._search import DeployInputs, DeployResult, best_plan, deploy, open_search_oracle
-from cnnpc.deploy._segments import (
-    UPLOAD_FILE,
-    UploadPlan,
-    load_upload,
-    segment_parts,
-    write_upload_folder,
-)
+from cnnpc.deploy._segments import segment_parts, write_upload_folder
 from cnnpc.deploy._upload import deploy_upload
 
 __all__ = [
-    "UPLOAD_FILE",
     "ConversionError",
     "ConvertedPart",
     "DeployError",
     "DeployInputs",
     "DeployResult",
     "Layout",
-    "UploadPlan",
     "best_plan",
     "build_deployment",
     "check_plan_target",
@@ -56,7 +48,6 @@ __all__ = [
     "is_plan_folder",
     "is_quantization_aware",
     "load_plan_set",
-    "load_upload",
     "open_search_oracle",
     "part_file",
     "plan_document",

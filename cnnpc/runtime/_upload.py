@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cnnpc.deploy import UploadPlan
 from cnnpc.errors import CnnpcError
+from cnnpc.records import UploadPlan
 from cnnpc.runtime._address import check_loopback
 from cnnpc.runtime._client import (
     COMPONENTS,
@@ -57,6 +57,7 @@ from cnnpc.runtime._server import RESULT_SLACK, TENSOR_SLACK
 from cnnpc.runtime._shaper import TokenBucket
 from cnnpc.runtime._uploadedge import CHUNK_BYTES, span_code
 from cnnpc.runtime._verify import verify_parts
+from cnnpc.upload import LayoutChooser
 
 MAX_ATTEMPTS = 20
 STATUS_LIMIT = 65536
@@ -238,6 +239,7 @@ class IncrementalClient:
         if not slowdown >= 1.0:
             raise CnnpcError(f"the end's slowdown must be >= 1, got {slowdown}")
         self.plan = plan
+        self.chooser = LayoutChooser.of_prices(plan.layouts)
         paths = [plan.part_path(k) for k in range(plan.n_segments)]
         verify_parts([(str(p), p.read_bytes()) for p in paths])  # in one child, not one each
         self.parts = [
@@ -278,7 +280,7 @@ class IncrementalClient:
     def infer(self, image: npt.NDArray[Any]) -> UploadResult:
         """Classify one float image (H, W, C) in [0, 1] with the best layout the edge allows."""
         x = image_batch(image, self.plan.input)
-        layout = self.plan.chooser.best(self.usable())
+        layout = self.chooser.best(self.usable())
         a, n = layout.a, self.plan.n_segments
         start = time.perf_counter()
         q, spec = quantize(x, self.parts[0].spec.input), self.parts[0].spec.input
