@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cnnpc.cli._common import (
     TRUST_CODE_HELP,
@@ -20,6 +20,7 @@ from cnnpc.cli._common import (
 )
 from cnnpc.errors import InputError
 from cnnpc.planset import DEFAULT_HYSTERESIS, bandwidth_range, check_hysteresis
+from cnnpc.records import PlanDocument, PlanSetDocument
 
 if TYPE_CHECKING:
     from cnnpc.deploy import DeployInputs
@@ -110,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = deploy(args.search, args.out, _inputs(args))
     if args.json:
-        print_json(result.plan)
+        print_json(result.plan.as_dict())
         return 0
     print_plan_summary(result.plan, str(result.folder))
     if result.finetuned:
@@ -134,7 +135,7 @@ def run_adaptive(args: argparse.Namespace) -> int:
         inputs=_inputs(args),
     )
     if args.json:
-        print_json(result.plan)
+        print_json(result.plan.as_dict())
         return 0
     print_plan_set(result.plan, str(result.folder))
     if result.finetuned:
@@ -168,66 +169,65 @@ def run_upload(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_plan_set(planset: dict[str, Any], folder: str) -> None:
+def print_plan_set(document: PlanSetDocument, folder: str) -> None:
     """The plans of a planset.json and its switching table."""
+    table = document.table
     print(
-        f"wrote {folder}: {len(planset['plans'])} plans for {planset['model']} on "
-        f"{planset['device']}, edge->cloud {planset['low_mbps']:g}..{planset['high_mbps']:g} "
-        f"Mbps, hysteresis {planset['hysteresis']:g} (plan.json: {planset['design_plan']})"
+        f"wrote {folder}: {len(table.plans)} plans for {table.model} on "
+        f"{table.device}, edge->cloud {table.low_mbps:g}..{table.high_mbps:g} "
+        f"Mbps, hysteresis {table.hysteresis:g} (plan.json: {document.design_plan})"
     )
     rows = [
         [
-            p["label"],
-            p["mode"],
-            "+".join(p["splits"]) or "-",
-            p["config_key"],
-            p["val_accuracy"],
-            f"{min(p['best_mbps']):.3g}..{max(p['best_mbps']):.3g}",
+            p.label,
+            p.mode,
+            "+".join(p.splits) or "-",
+            p.config_key,
+            p.val_accuracy,
+            f"{min(p.best_mbps):.3g}..{max(p.best_mbps):.3g}",
         ]
-        for p in planset["plans"]
+        for p in table.plans
     ]
     print(format_table(["plan", "mode", "splits", "keep", "val acc", "best at Mbps"], rows))
     switches = [
-        [f"{s['low']} <-> {s['high']}", s["crossover_mbps"], s["up_mbps"], s["down_mbps"]]
-        for s in planset["switches"]
+        [f"{s.low} <-> {s.high}", s.crossover_mbps, s.up_mbps, s.down_mbps] for s in table.switches
     ]
     if switches:
         print(format_table(["switch", "crossover Mbps", "up at Mbps", "down at Mbps"], switches))
 
 
-def print_plan_summary(plan: dict[str, Any], folder: str) -> None:
+def print_plan_summary(plan: PlanDocument, folder: str) -> None:
     """The parts and links of a plan.json as two tables."""
     rows = [
         [
-            p["tier"],
-            p["file"],
-            f"{p['span'][0]}..{p['span'][1] - 1}",
-            "x".join(map(str, p["input"]["shape"][1:])),
-            "x".join(map(str, p["output"]["shape"][1:])),
+            p.tier,
+            p.file,
+            f"{p.span[0]}..{p.span[1] - 1}",
+            "x".join(map(str, p.input.shape[1:])),
+            "x".join(map(str, p.output.shape[1:])),
         ]
-        for p in plan["parts"]
+        for p in plan.parts
     ]
-    print(
-        f"wrote {folder} (search {plan['search']['id']}, {plan['model']}, "
-        f"{plan['workload']['image_size']}x{plan['workload']['image_size']} input)"
-    )
+    head = plan.head
+    size = None if head.workload is None else head.workload.image_size
+    print(f"wrote {folder} (search {head.search_id}, {head.model}, {size}x{size} input)")
     print(format_table(["tier", "file", "segments", "input", "output"], rows))
     links = [
         [
-            f"{lk['from']}->{lk['to']}",
-            lk["tensor"],
-            "x".join(map(str, lk["shape"][1:])),
-            lk["dtype"],
-            f"{lk['scale']:.6g}",
-            lk["zero_point"],
-            lk["bytes"],
-            lk["bandwidth_mbps"],
+            f"{lk.source}->{lk.target}",
+            lk.tensor,
+            "x".join(map(str, lk.spec.shape[1:])),
+            lk.spec.dtype,
+            f"{lk.spec.scale:.6g}",
+            lk.spec.zero_point,
+            lk.bytes,
+            lk.bandwidth_mbps,
         ]
-        for lk in plan["links"]
+        for lk in plan.links
     ]
     if links:
         headers = ["link", "tensor", "shape", "dtype", "scale", "zero", "bytes", "Mbps"]
         print(format_table(headers, links))
-    predicted = plan.get("predicted", {})
-    if predicted.get("latency_ms") is not None:
-        print(f"predicted latency {predicted['latency_ms']:.2f} ms ({predicted['source']})")
+    predicted = head.predicted
+    if predicted is not None and predicted.latency_ms is not None:
+        print(f"predicted latency {predicted.latency_ms:.2f} ms ({predicted.source})")

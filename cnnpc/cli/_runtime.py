@@ -106,8 +106,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from cnnpc.deploy import load_plan_set
-    from cnnpc.records import load_plan, load_upload
+    from cnnpc.records import load_plan, load_plan_set, load_upload
     from cnnpc.runtime import FrameServer, Limits, PartServer, PlanSetServer, UploadEdgeServer
 
     limits = Limits(max_connections=args.max_connections, frame_timeout=args.frame_timeout)
@@ -150,8 +149,7 @@ def run_serve(args: argparse.Namespace) -> int:
 def run_infer(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from cnnpc.deploy import load_plan_set
-    from cnnpc.records import load_plan
+    from cnnpc.records import load_plan, load_plan_set
     from cnnpc.runtime import COMPONENTS, AdaptiveClient, PlanClient
 
     if args.upload:

@@ -5,7 +5,7 @@ Importing this imports TensorFlow; reading a plan folder (``cnnpc.records.load_p
 
 from __future__ import annotations
 
-from cnnpc.deploy._adaptive import deploy_adaptive, load_plan_set, part_file
+from cnnpc.deploy._adaptive import deploy_adaptive, part_file
 from cnnpc.deploy._build import (
     DeployError,
     build_deployment,
@@ -47,7 +47,6 @@ __all__ = [
     "io_specs",
     "is_plan_folder",
     "is_quantization_aware",
-    "load_plan_set",
     "open_search_oracle",
     "part_file",
     "plan_document",

@@ -1,5 +1,6 @@
 """The records that cross the pipeline, frozen and typed, each with one JSON form: the numbers'
-bounds, the links' settings and the deployed plan documents (read without TensorFlow). Low in
+bounds, the links' settings and the deployed documents (plan.json, planset.json, upload.json,
+read without TensorFlow). Low in
 the house (above `spaces` and `profiles`, below `latency`, `planner`, `search`, `storage`,
 `deploy` and `runtime`), so every stage reads the same record instead of re-assembling its own.
 """
@@ -29,16 +30,29 @@ from cnnpc.records._numbers import (
 from cnnpc.records._plan import (
     DTYPES,
     PLAN_FILE,
+    PLAN_KIND,
     SCHEMA_VERSION,
     TIERS,
     DeployedPlan,
     LinkSpec,
     PartSpec,
+    PlanDocument,
     TensorSpec,
     check_part_file,
     load_plan,
     peek_document,
     read_document,
+)
+from cnnpc.records._planset import (
+    PLANSET_FILE,
+    PLANSET_KIND,
+    PlanSet,
+    PlanSetDocument,
+    PlanSetError,
+    SetPlan,
+    Switch,
+    load_plan_set,
+    switches,
 )
 from cnnpc.records._upload import (
     MAX_SEGMENTS,
@@ -60,7 +74,10 @@ __all__ = [
     "MBIT_BINARY",
     "MBIT_SI",
     "MIN_MBPS",
+    "PLANSET_FILE",
+    "PLANSET_KIND",
     "PLAN_FILE",
+    "PLAN_KIND",
     "SCHEMA_VERSION",
     "TIERS",
     "UPLOAD_FILE",
@@ -73,10 +90,16 @@ __all__ = [
     "LinkSpec",
     "PartSpec",
     "PlanChoice",
+    "PlanDocument",
     "PlanError",
     "PlanHead",
+    "PlanSet",
+    "PlanSetDocument",
+    "PlanSetError",
     "Predicted",
     "SearchRef",
+    "SetPlan",
+    "Switch",
     "TensorSpec",
     "UploadDocument",
     "UploadLayout",
@@ -88,7 +111,9 @@ __all__ = [
     "check_part_file",
     "check_rate",
     "load_plan",
+    "load_plan_set",
     "load_upload",
     "peek_document",
     "read_document",
+    "switches",
 ]

@@ -28,8 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cnnpc.errors import CnnpcError
-from cnnpc.planset import PlanSet, SetPlan
-from cnnpc.records import DeployedPlan, LinkSetting
+from cnnpc.records import DeployedPlan, LinkSetting, PlanSet, SetPlan
 from cnnpc.runtime._client import COMPONENTS, EdgeConnection, InferResult, split_timings
 from cnnpc.runtime._part import Part, dequantize, image_batch, quantize
 from cnnpc.runtime._server import result_limit
