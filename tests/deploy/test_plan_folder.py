@@ -9,7 +9,7 @@ import pytest
 
 from cnnpc._files import WriteError
 from cnnpc.deploy import Layout, check_plan_target, is_plan_folder, write_plan_folder
-from cnnpc.records import PLAN_FILE, PlanError, load_plan
+from cnnpc.records import PLAN_FILE, PlanDocument, PlanError, load_plan
 
 
 def test_layouts_cut_where_tiers_change():
@@ -23,7 +23,7 @@ def test_layouts_cut_where_tiers_change():
 
 
 def test_write_is_atomic_and_refuses_to_overwrite(three_tier, tmp_path):
-    raw = json.loads((three_tier.folder / PLAN_FILE).read_text())
+    raw = PlanDocument.parse(json.loads((three_tier.folder / PLAN_FILE).read_text()), PLAN_FILE)
     files = {p.file: three_tier.part_path(p.tier).read_bytes() for p in three_tier.parts.values()}
     out = write_plan_folder(tmp_path / "p", raw, files)
     assert load_plan(out).links == three_tier.links
@@ -40,7 +40,7 @@ def test_write_is_atomic_and_refuses_to_overwrite(three_tier, tmp_path):
     [None, "{not json", '{"kind": "other", "schema_version": 1}', '{"kind": "cnnpc.deployment"}'],
 )
 def test_force_replaces_only_a_cnnpc_plan_folder(three_tier, tmp_path, plan_json):
-    raw = json.loads((three_tier.folder / PLAN_FILE).read_text())
+    raw = PlanDocument.parse(json.loads((three_tier.folder / PLAN_FILE).read_text()), PLAN_FILE)
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "thesis.tex").write_text("keep me")
@@ -109,9 +109,9 @@ def test_missing_or_unreadable_plan(tmp_path):
 @pytest.mark.parametrize("damage", ["flip", "truncate", "random"])
 def test_damaged_part_files_are_refused_by_their_digest(three_tier, tmp_path, damage):
     """TFLite can crash on a damaged model rather than raise: the digest stops it first."""
-    raw = json.loads((three_tier.folder / PLAN_FILE).read_text())
+    raw = PlanDocument.parse(json.loads((three_tier.folder / PLAN_FILE).read_text()), PLAN_FILE)
     files = {p.file: three_tier.part_path(p.tier).read_bytes() for p in three_tier.parts.values()}
-    assert all(len(p["sha256"]) == 64 for p in raw["parts"])
+    assert all(len(d or "") == 64 for d in raw.digests)
     good = files["edge.tflite"]
     files["edge.tflite"] = {
         "flip": good[:300] + bytes([good[300] ^ 0x5A]) + good[301:],
