@@ -148,23 +148,23 @@ def run_upload(args: argparse.Namespace) -> int:
         raise InputError("--upload-rate goes with --upload, which does not go with --adaptive")
     from cnnpc.deploy import deploy_upload
 
-    _, summary = deploy_upload(
+    summary = deploy_upload(
         args.search,
         args.out,
         upload_mbps=args.upload_rate,
         inputs=_inputs(args),
     )
     if args.json:
-        print_json(summary)
+        print_json(summary.as_dict())
         return 0
-    total = sum(p["bytes"] for p in summary["parts"])
+    total = sum(size for _, size in summary.parts)
     print(
-        f"wrote {summary['folder']}: {len(summary['parts'])} parts of {summary['model']}, "
-        f"{total / 1e6:.3f} MB; {summary['initial_ms']:.2f} ms before any upload, "
-        f"{summary['full_ms']:.2f} ms after {summary['full_benefit_s']:.2f} s (whole model: "
-        f"{summary['whole_upload_s']:.2f} s)"
+        f"wrote {summary.folder}: {len(summary.parts)} parts of {summary.model}, "
+        f"{total / 1e6:.3f} MB; {summary.initial_ms:.2f} ms before any upload, "
+        f"{summary.full_ms:.2f} ms after {summary.full_benefit_s:.2f} s (whole model: "
+        f"{summary.whole_upload_s:.2f} s)"
     )
-    rows = [[k + 1, "+".join(step)] for k, step in enumerate(summary["steps"])]
+    rows = [[k + 1, "+".join(step)] for k, step in enumerate(summary.steps)]
     print(format_table(["step", "segments"], rows))
     return 0
 

@@ -27,7 +27,7 @@ from cnnpc.deploy._convert import (
 from cnnpc.deploy._layout import Layout
 from cnnpc.deploy._search import DeployInputs, DeployResult, best_plan, deploy, open_search_oracle
 from cnnpc.deploy._segments import segment_parts, write_upload_folder
-from cnnpc.deploy._upload import deploy_upload
+from cnnpc.deploy._upload import UploadSummary, deploy_upload
 
 __all__ = [
     "ConversionError",
@@ -36,6 +36,7 @@ __all__ = [
     "DeployInputs",
     "DeployResult",
     "Layout",
+    "UploadSummary",
     "best_plan",
     "build_deployment",
     "check_plan_target",

@@ -20,7 +20,7 @@ import os
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +28,9 @@ import numpy.typing as npt
 from cnnpc.errors import CnnpcError
 from cnnpc.models import segment_models
 from cnnpc.records import TensorSpec
+
+if TYPE_CHECKING:
+    from cnnpc._keras import KerasModel
 
 CALIBRATION_IMAGES = 64
 
@@ -52,7 +55,7 @@ def quiet() -> Iterator[None]:
         os.close(devnull)
 
 
-def is_quantization_aware(model: Any) -> bool:
+def is_quantization_aware(model: KerasModel) -> bool:
     """True for a TF-MOT quantization-aware model (its fake-quant ranges are trained)."""
     return any(type(layer).__name__.startswith("Quantize") for layer in model.layers)
 
@@ -65,7 +68,7 @@ class ConvertedPart:
 
 
 def convert_parts(
-    model: Any, boundaries: Sequence[str], images: npt.NDArray[np.float32]
+    model: KerasModel, boundaries: Sequence[str], images: npt.NDArray[np.float32]
 ) -> list[ConvertedPart]:
     """``len(boundaries) + 1`` int8 TFLite parts of `model` cut after the named layers.
 
@@ -84,7 +87,7 @@ def convert_parts(
     return parts
 
 
-def to_int8_tflite(segment: Any, calibration: npt.NDArray[np.float32] | None) -> bytes:
+def to_int8_tflite(segment: KerasModel, calibration: npt.NDArray[np.float32] | None) -> bytes:
     """Full-integer TFLite (int8 in and out) of one Keras segment."""
     from cnnpc._keras import tf
 
@@ -123,6 +126,7 @@ def io_specs(buffer: bytes) -> tuple[TensorSpec, TensorSpec]:
 
 
 def _spec(detail: dict[str, Any]) -> TensorSpec:
+    """A TFLite interpreter's tensor details (TensorFlow's untyped dict) as a TensorSpec."""
     scale, zero = detail["quantization"]
     return TensorSpec(
         shape=tuple(int(d) for d in detail["shape"]),
