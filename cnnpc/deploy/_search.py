@@ -163,7 +163,7 @@ def deploy(
     target = check_plan_target(out, inputs.force)  # fail before minutes of work
     priced = open_best_plan(search_id, inputs.storage_url)
     search, best, names = priced.search, priced.best, priced.names
-    layout = Layout.of_tiers(best.tiers.as_dict(), len(names))
+    layout = Layout.of_tiers(best.tiers, len(names))
     oracle = inputs.open_oracle(search)
     runs = oracle.finetunes
     model, images, size = tuned_at_size(oracle, best.keep, inputs.image_size)

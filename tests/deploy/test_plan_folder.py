@@ -10,6 +10,7 @@ import pytest
 from cnnpc._files import WriteError
 from cnnpc.deploy import Layout, check_plan_target, is_plan_folder, write_plan_folder
 from cnnpc.records import PLAN_FILE, PlanDocument, PlanError, load_plan
+from cnnpc.storage import Tiers
 
 
 def test_layouts_cut_where_tiers_change():
@@ -18,8 +19,7 @@ def test_layouts_cut_where_tiers_change():
     assert Layout(3, 3, 8).links() == [("end", "edge", 3), ("edge", "cloud", 3)]  # a relay
     assert Layout(0, 8, 8).cuts() == [] and Layout(0, 8, 8).links() == [("end", "edge", 0)]
     assert Layout(8, 8, 8).links() == [] and list(Layout(8, 8, 8).ranges()) == ["end"]
-    tiers = {"end": ["a"], "edge": [], "cloud": ["b", "c"]}
-    assert Layout.of_tiers(tiers, 3) == Layout(1, 1, 3)
+    assert Layout.of_tiers(Tiers(("a",), (), ("b", "c")), 3) == Layout(1, 1, 3)
 
 
 def test_write_is_atomic_and_refuses_to_overwrite(three_tier, tmp_path):
