@@ -17,6 +17,28 @@ os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+@contextlib.contextmanager
+def _stderr_to_devnull() -> Iterator[None]:
+    """File descriptor 2 pointed at /dev/null while inside (C++ log lines go nowhere)."""
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence TFLite's C++ log lines (file descriptor 2) and its Python warnings."""
+    with _stderr_to_devnull(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
 def _quiet_import() -> None:
     """Import TensorFlow with file descriptor 2 silenced.
 
@@ -24,10 +46,7 @@ def _quiet_import() -> None:
     without a GPU, cuInit fails loudly on first device query), so the import and the first device
     listing run with stderr pointed at /dev/null. Python errors still surface as exceptions.
     """
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
+    with _stderr_to_devnull():
         import tensorflow
 
         with warnings.catch_warnings():  # TF-MOT checks TF's version with deprecated distutils
@@ -35,10 +54,6 @@ def _quiet_import() -> None:
             import tensorflow_model_optimization  # noqa: F401  (loads tf_keras under the switch)
 
         tensorflow.config.list_physical_devices()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 _quiet_import()
@@ -72,4 +87,13 @@ def is_keras_layer(class_name: str) -> bool:
     return hasattr(keras.layers, class_name) or class_name in ("TFOpLambda", "SlicingOpLambda")
 
 
-__all__ = ["KerasModel", "is_keras_layer", "keras", "keras_code", "layers", "tf", "tfmot"]
+__all__ = [
+    "KerasModel",
+    "is_keras_layer",
+    "keras",
+    "keras_code",
+    "layers",
+    "quiet",
+    "tf",
+    "tfmot",
+]

@@ -21,7 +21,6 @@ from cnnpc.deploy._convert import (
     convert_parts,
     io_specs,
     is_quantization_aware,
-    quiet,
     to_int8_tflite,
 )
 from cnnpc.deploy._layout import Layout
@@ -51,7 +50,6 @@ __all__ = [
     "open_search_oracle",
     "part_file",
     "plan_document",
-    "quiet",
     "segment_parts",
     "to_int8_tflite",
     "write_plan_folder",

@@ -15,9 +15,6 @@ differ.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,22 +34,6 @@ CALIBRATION_IMAGES = 64
 
 class ConversionError(CnnpcError):
     """The TFLite converter refused a part."""
-
-
-@contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """Silence TFLite's C++ log lines (file descriptor 2) and its Python warnings."""
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def is_quantization_aware(model: KerasModel) -> bool:
@@ -89,7 +70,7 @@ def convert_parts(
 
 def to_int8_tflite(segment: KerasModel, calibration: npt.NDArray[np.float32] | None) -> bytes:
     """Full-integer TFLite (int8 in and out) of one Keras segment."""
-    from cnnpc._keras import tf
+    from cnnpc._keras import quiet, tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(segment)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -114,7 +95,7 @@ def to_int8_tflite(segment: KerasModel, calibration: npt.NDArray[np.float32] | N
 
 def io_specs(buffer: bytes) -> tuple[TensorSpec, TensorSpec]:
     """The input and output tensor of a TFLite model, with their quantisation."""
-    from cnnpc._keras import tf
+    from cnnpc._keras import quiet, tf
 
     with quiet():
         interpreter = tf.lite.Interpreter(model_content=buffer)

@@ -65,8 +65,7 @@ class Part:
         then only names it in errors)."""
         if not 1 <= threads <= MAX_THREADS:
             raise InputError(f"threads must be in [1, {MAX_THREADS}], got {threads}")
-        from cnnpc._keras import tf
-        from cnnpc.deploy import quiet
+        from cnnpc._keras import quiet, tf
 
         self.spec = spec
         data = Path(path).read_bytes() if content is None else content
