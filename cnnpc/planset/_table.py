@@ -11,13 +11,19 @@ link estimates. Nothing here imports TensorFlow.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cnnpc.errors import InputError
 from cnnpc.records import LinkSetting, PlanSet, SetPlan, check_number, check_rate, switches
+
+if TYPE_CHECKING:
+    from cnnpc.planner import LinkOptions, Planner
+    from cnnpc.search import AccuracySource
+    from cnnpc.storage import Storage
+    from cnnpc.sweep import SweepPoint
 
 GRID_POINTS = 64
 DEFAULT_HYSTERESIS = 0.1
@@ -53,7 +59,7 @@ def grid(low: float, high: float, points: int = GRID_POINTS) -> tuple[float, ...
 
 
 def plan_set_of(
-    points: Sequence[Any],
+    points: Sequence[SweepPoint],
     n_segments: int,
     *,
     model: str,
@@ -63,7 +69,7 @@ def plan_set_of(
 ) -> PlanSet:
     """The plan set of a sweep's points (one device, bandwidth order): each distinct best plan
     once, labelled P1, P2... in the order it first wins."""
-    found: dict[str, list[Any]] = {}
+    found: dict[str, list[SweepPoint]] = {}
     for p in points:
         if p.best is not None:
             found.setdefault(p.best.plan_id, []).append(p)
@@ -75,7 +81,8 @@ def plan_set_of(
     plans = []
     for i, (_, wins) in enumerate(found.items(), start=1):
         best = wins[0].best
-        bd: Mapping[str, float] = best.breakdown
+        assert best is not None  # grouped by it
+        bd = best.breakdown
         plans.append(
             SetPlan(
                 label=f"P{i}",
@@ -113,14 +120,14 @@ def sweep_plan_set(
     device: str,
     *,
     acc_floor: float,
-    options: Any,
+    options: LinkOptions,
     low_mbps: float,
     high_mbps: float,
     hysteresis: float,
     design_mbps: float,
-    source: Any,
-    storage: Any,
-    planner_at: Any = None,
+    source: AccuracySource,
+    storage: Storage,
+    planner_at: Callable[[str, float], Planner] | None = None,
     points: int = GRID_POINTS,
 ) -> PlanSet:
     """The plan set `cnnpc sweep` finds over [low, high] from the cached accuracies only (no
