@@ -178,8 +178,8 @@ def main(argv: list[str]) -> int:
     if not 1 <= args.per_phase <= 200 or not 1 <= args.repeats <= 10:
         parser.error("--per-phase must be in [1, 200] and --repeats in [1, 10]")
 
-    from cnnpc.deploy import load_plan_set
-    from cnnpc.planset import check_hysteresis, switches
+    from cnnpc.planset import check_hysteresis
+    from cnnpc.records import load_plan_set, switches
 
     table, plans = load_plan_set(args.plan)
     if args.hysteresis is not None:  # the same plans under another switching rule

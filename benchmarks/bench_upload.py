@@ -83,8 +83,8 @@ def main(argv: list[str]) -> int:
 
 
 def one_slowdown(args: Any, parts: Any, files: Any, data: Any, slowdown: float) -> dict[str, Any]:
-    from cnnpc.deploy import load_upload, write_upload_folder
-    from cnnpc.records import PlanHead
+    from cnnpc.deploy import write_upload_folder
+    from cnnpc.records import PlanHead, load_upload
     from cnnpc.runtime import host_upload_planner
     from cnnpc.upload import compare
 

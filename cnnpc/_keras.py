@@ -11,9 +11,32 @@ import contextlib
 import os
 import warnings
 from collections.abc import Iterator
+from typing import TypeAlias
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull() -> Iterator[None]:
+    """File descriptor 2 pointed at /dev/null while inside (C++ log lines go nowhere)."""
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence TFLite's C++ log lines (file descriptor 2) and its Python warnings."""
+    with _stderr_to_devnull(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def _quiet_import() -> None:
@@ -23,10 +46,7 @@ def _quiet_import() -> None:
     without a GPU, cuInit fails loudly on first device query), so the import and the first device
     listing run with stderr pointed at /dev/null. Python errors still surface as exceptions.
     """
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
+    with _stderr_to_devnull():
         import tensorflow
 
         with warnings.catch_warnings():  # TF-MOT checks TF's version with deprecated distutils
@@ -34,10 +54,6 @@ def _quiet_import() -> None:
             import tensorflow_model_optimization  # noqa: F401  (loads tf_keras under the switch)
 
         tensorflow.config.list_physical_devices()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 _quiet_import()
@@ -49,6 +65,10 @@ from tf_keras.src.saving import serialization_lib as _serialization  # noqa: E40
 
 tf.get_logger().setLevel("ERROR")
 layers = keras.layers
+
+KerasModel: TypeAlias = keras.Model
+"""What cnnpc passes around as a network (a tf-keras 2 Model); annotate with it under
+TYPE_CHECKING, so a module that only names the type does not import TensorFlow."""
 
 # Keras rebuilds a Lambda layer's Python function from bytecode unless safe mode is on, and its
 # default (unset) is off: every deserialization in cnnpc is safe unless a model is trusted.
@@ -67,4 +87,13 @@ def is_keras_layer(class_name: str) -> bool:
     return hasattr(keras.layers, class_name) or class_name in ("TFOpLambda", "SlicingOpLambda")
 
 
-__all__ = ["is_keras_layer", "keras", "keras_code", "layers", "tf", "tfmot"]
+__all__ = [
+    "KerasModel",
+    "is_keras_layer",
+    "keras",
+    "keras_code",
+    "layers",
+    "quiet",
+    "tf",
+    "tfmot",
+]

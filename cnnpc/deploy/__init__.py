@@ -5,7 +5,7 @@ Importing this imports TensorFlow; reading a plan folder (``cnnpc.records.load_p
 
 from __future__ import annotations
 
-from cnnpc.deploy._adaptive import deploy_adaptive, load_plan_set, part_file
+from cnnpc.deploy._adaptive import deploy_adaptive, part_file
 from cnnpc.deploy._build import (
     DeployError,
     build_deployment,
@@ -21,29 +21,21 @@ from cnnpc.deploy._convert import (
     convert_parts,
     io_specs,
     is_quantization_aware,
-    quiet,
     to_int8_tflite,
 )
 from cnnpc.deploy._layout import Layout
 from cnnpc.deploy._search import DeployInputs, DeployResult, best_plan, deploy, open_search_oracle
-from cnnpc.deploy._segments import (
-    UPLOAD_FILE,
-    UploadPlan,
-    load_upload,
-    segment_parts,
-    write_upload_folder,
-)
-from cnnpc.deploy._upload import deploy_upload
+from cnnpc.deploy._segments import segment_parts, write_upload_folder
+from cnnpc.deploy._upload import UploadSummary, deploy_upload
 
 __all__ = [
-    "UPLOAD_FILE",
     "ConversionError",
     "ConvertedPart",
     "DeployError",
     "DeployInputs",
     "DeployResult",
     "Layout",
-    "UploadPlan",
+    "UploadSummary",
     "best_plan",
     "build_deployment",
     "check_plan_target",
@@ -55,12 +47,9 @@ __all__ = [
     "io_specs",
     "is_plan_folder",
     "is_quantization_aware",
-    "load_plan_set",
-    "load_upload",
     "open_search_oracle",
     "part_file",
     "plan_document",
-    "quiet",
     "segment_parts",
     "to_int8_tflite",
     "write_plan_folder",

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cnnpc import __version__
 from cnnpc.deploy._build import (
@@ -33,32 +34,25 @@ from cnnpc.deploy._search import (
 )
 from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions, search_planner
-from cnnpc.planset import (
-    DEFAULT_HYSTERESIS,
-    PLANSET_FILE,
-    PLANSET_KIND,
-    PlanSet,
-    SetPlan,
-    check_hysteresis,
-    sweep_plan_set,
-)
+from cnnpc.planset import DEFAULT_HYSTERESIS, check_hysteresis, sweep_plan_set
 from cnnpc.records import (
+    PLANSET_FILE,
     AccuracyRef,
-    DeployedPlan,
+    LinkSpec,
+    PartSpec,
     PlanChoice,
-    PlanError,
+    PlanDocument,
     PlanHead,
+    PlanSetDocument,
     Predicted,
-    load_plan,
-    read_document,
+    SearchRef,
+    SetPlan,
 )
 from cnnpc.storage import SearchRecord, Storage, display_url, resolve_url
 
 if TYPE_CHECKING:
     from cnnpc.oracle import AccuracyOracle
     from cnnpc.workloads import Workload
-
-SCHEMA_VERSION = 1
 
 
 def part_file(config_key: str, span: tuple[int, int]) -> str:
@@ -75,7 +69,7 @@ def deploy_adaptive(
     high_mbps: float,
     hysteresis: float = DEFAULT_HYSTERESIS,
     inputs: DeployInputs | None = None,
-) -> DeployResult:
+) -> DeployResult[PlanSetDocument]:
     """Write the plan set of search `search_id` over [low, high] edge->cloud Mbps to `out`."""
     check_hysteresis(hysteresis)
     if not 0 < low_mbps < high_mbps:
@@ -109,50 +103,55 @@ def deploy_adaptive(
     names = tuple(s.name for s in planner.profile.segments)
     workload = oracle.workload
     files: dict[str, bytes] = {}
-    shared: dict[str, dict[str, Any]] = {}
-    documents: dict[str, dict[str, Any]] = {}
+    shared: dict[str, PartSpec] = {}
+    documents: dict[str, PlanDocument] = {}
     for config_key in dict.fromkeys(p.config_key for p in table.plans):
         members = [p for p in table.plans if p.config_key == config_key]
         model, images, size = tuned_at_size(oracle, members[0].keep, inputs.image_size)
         for plan in members:
             layout = Layout(plan.a, plan.b, len(names))
-            parts, links, built = build_deployment(
+            built_parts, built_links, built = build_deployment(
                 model, oracle.space, layout, images, planner.links, names
             )
-            for part in parts:
-                name = part_file(config_key, (part["span"][0], part["span"][1]))
+            parts = []
+            for part in built_parts:
+                name = part_file(config_key, part.span)
                 if name not in shared:
-                    files[name] = built[part["file"]]
-                    shared[name] = {"input": part["input"], "output": part["output"]}
-                part.update(file=name, **shared[name])
-            _match_links(layout, parts, links)
+                    files[name] = built[part.file]
+                    shared[name] = part
+                first = shared[name]
+                parts.append(replace(part, file=name, input=first.input, output=first.output))
+            links = _match_links(layout, parts, built_links)
             meta = _meta(search, url, workload, size, plan, oracle, options)
-            documents[plan.file] = plan_document(meta, size, parts, links)
+            documents[plan.file] = plan_document(meta, size, parts, links, files)
     design = table.best(planner.links)
-    planset = {
-        "schema_version": SCHEMA_VERSION,
-        "kind": PLANSET_KIND,
-        "created_at": datetime.now(UTC).isoformat(),
-        "cnnpc_version": __version__,
-        "search": {"id": search.id, "storage": display_url(url), "device": search.device},
-        "image_size": size,
-        "design_plan": design.label,
-        **table.as_dict(),
-    }
-    for name, document in [*documents.items(), (PLANSET_FILE, planset)]:
+    planset = PlanSetDocument(
+        created_at=datetime.now(UTC).isoformat(),
+        cnnpc_version=__version__,
+        search=SearchRef(id=search.id, storage=display_url(url), device=search.device),
+        image_size=size,
+        design_plan=design.label,
+        table=table,
+    )
+    texts = {name: d.as_dict() for name, d in documents.items()} | {PLANSET_FILE: planset.as_dict()}
+    for name, document in texts.items():
         files[name] = (json.dumps(document, indent=1, allow_nan=False) + "\n").encode()
     folder = write_plan_folder(target, documents[design.file], files, force=inputs.force)
     return DeployResult(folder, planset, oracle.finetunes > runs)
 
 
-def _match_links(layout: Layout, parts: list[dict[str, Any]], links: list[dict[str, Any]]) -> None:
+def _match_links(
+    layout: Layout, parts: Sequence[PartSpec], links: Sequence[LinkSpec]
+) -> list[LinkSpec]:
     """Each link carries the tensor at its boundary as the (possibly shared) part that makes
     it quantises it: the first part's input for the raw image (as build_deployment)."""
+    out = []
     for (_, _, k), link in zip(layout.links(), links, strict=True):
-        spec = parts[0]["input"]
+        spec = parts[0].input
         if k > 0:
-            spec = next(p["output"] for p in parts if p["span"][1] == k)
-        link.update({key: spec[key] for key in ("shape", "dtype", "scale", "zero_point")})
+            spec = next(p.output for p in parts if p.span[1] == k)
+        out.append(replace(link, spec=spec))
+    return out
 
 
 def _meta(
@@ -180,18 +179,3 @@ def _meta(
             breakdown={},
         ),
     )
-
-
-def load_plan_set(folder: str | Path) -> tuple[PlanSet, dict[str, DeployedPlan]]:
-    """Read a plan-set folder: the table and every plan (each checked like plan.json)."""
-    root = Path(folder)
-    path = root / PLANSET_FILE
-    raw = read_document(root, PLANSET_FILE, "write one with 'cnnpc deploy --adaptive'")
-    if not isinstance(raw, dict) or raw.get("schema_version") != SCHEMA_VERSION:
-        raise PlanError(f"{path}: not a schema_version {SCHEMA_VERSION} plan set")
-    table = PlanSet.parse(raw, str(path))
-    plans = {p.label: load_plan(root, p.file) for p in table.plans}
-    models = {(d.head.model, d.input.shape) for d in plans.values()}
-    if len(models) != 1:
-        raise PlanError(f"{path}: the plans disagree on the model or the input")
-    return table, plans

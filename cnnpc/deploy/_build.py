@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -18,17 +18,20 @@ from cnnpc.deploy._layout import Layout
 from cnnpc.errors import CnnpcError
 from cnnpc.records import (
     PLAN_FILE,
+    PLAN_KIND,
     SCHEMA_VERSION,
     LinkSetting,
     LinkSpec,
     PartSpec,
+    PlanDocument,
     PlanHead,
     TensorSpec,
     peek_document,
 )
 from cnnpc.spaces import SearchSpace
 
-PLAN_KIND = "cnnpc.deployment"
+if TYPE_CHECKING:
+    from cnnpc._keras import KerasModel
 
 
 class DeployError(CnnpcError):
@@ -36,14 +39,14 @@ class DeployError(CnnpcError):
 
 
 def build_deployment(
-    model: Any,
+    model: KerasModel,
     space: SearchSpace,
     layout: Layout,
     images: npt.NDArray[np.float32],
     links: LinkSetting,
     segment_names: tuple[str, ...] | None = None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, bytes]]:
-    """Parts (as plan.json entries), links and the TFLite files of `model` deployed as `layout`.
+) -> tuple[list[PartSpec], list[LinkSpec], dict[str, bytes]]:
+    """Parts, links and the TFLite files of `model` deployed as `layout`.
 
     `links` gives each link's rate (end->edge: uplink, edge->cloud: bandwidth) and unit;
     `images` calibrate a float model (see ``convert_parts``).
@@ -73,8 +76,7 @@ def build_deployment(
             )
         tensor = "input" if k == 0 else space.candidates[k - 1].name
         specs.append(LinkSpec(source, target, tensor, spec, rates[source], links.mbit_bits))
-    entries = [p.as_dict() | {"sha256": hashlib.sha256(files[p.file]).hexdigest()} for p in parts]
-    return entries, [lk.as_dict() for lk in specs], files
+    return parts, specs, files
 
 
 def input_spec(image_size: int, channels: int = 3) -> TensorSpec:
@@ -98,7 +100,7 @@ def check_plan_target(out: str | Path, force: bool = False) -> Path:
 
 
 def write_plan_folder(
-    out: str | Path, plan: Mapping[str, object], files: Mapping[str, bytes], force: bool = False
+    out: str | Path, plan: PlanDocument, files: Mapping[str, bytes], force: bool = False
 ) -> Path:
     """Write plan.json and the part files into `out` at once (a temporary folder, a rename).
 
@@ -106,7 +108,7 @@ def write_plan_folder(
     (never empty a user's folder); it is replaced only once the new one is complete.
     """
     try:
-        text = json.dumps(dict(plan), indent=1, allow_nan=False)
+        text = json.dumps(plan.as_dict(), indent=1, allow_nan=False)
     except ValueError as exc:
         raise DeployError(f"cannot write {out}: {exc}") from None
     contents = {**files, PLAN_FILE: (text + "\n").encode()}
@@ -116,15 +118,16 @@ def write_plan_folder(
 def plan_document(
     head: PlanHead,
     image_size: int,
-    parts: list[dict[str, Any]],
-    links: list[dict[str, Any]],
-) -> dict[str, Any]:
-    """plan.json: the head (model, search, workload, plan, predicted ...), input, parts, links."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "kind": PLAN_KIND,
-        **head.as_dict(),
-        "input": input_spec(image_size).as_dict(),
-        "parts": parts,
-        "links": links,
-    }
+    parts: Sequence[PartSpec],
+    links: Sequence[LinkSpec],
+    files: Mapping[str, bytes],
+) -> PlanDocument:
+    """plan.json: the head (model, search, workload, plan, predicted ...), input, parts (each
+    with the sha256 of its file in `files`, the bytes written), links."""
+    return PlanDocument(
+        head=head,
+        input=input_spec(image_size),
+        parts=tuple(parts),
+        digests=tuple(hashlib.sha256(files[p.file]).hexdigest() for p in parts),
+        links=tuple(links),
+    )

@@ -15,12 +15,9 @@ differ.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +26,9 @@ from cnnpc.errors import CnnpcError
 from cnnpc.models import segment_models
 from cnnpc.records import TensorSpec
 
+if TYPE_CHECKING:
+    from cnnpc._keras import KerasModel
+
 CALIBRATION_IMAGES = 64
 
 
@@ -36,23 +36,7 @@ class ConversionError(CnnpcError):
     """The TFLite converter refused a part."""
 
 
-@contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """Silence TFLite's C++ log lines (file descriptor 2) and its Python warnings."""
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def is_quantization_aware(model: Any) -> bool:
+def is_quantization_aware(model: KerasModel) -> bool:
     """True for a TF-MOT quantization-aware model (its fake-quant ranges are trained)."""
     return any(type(layer).__name__.startswith("Quantize") for layer in model.layers)
 
@@ -65,7 +49,7 @@ class ConvertedPart:
 
 
 def convert_parts(
-    model: Any, boundaries: Sequence[str], images: npt.NDArray[np.float32]
+    model: KerasModel, boundaries: Sequence[str], images: npt.NDArray[np.float32]
 ) -> list[ConvertedPart]:
     """``len(boundaries) + 1`` int8 TFLite parts of `model` cut after the named layers.
 
@@ -84,9 +68,9 @@ def convert_parts(
     return parts
 
 
-def to_int8_tflite(segment: Any, calibration: npt.NDArray[np.float32] | None) -> bytes:
+def to_int8_tflite(segment: KerasModel, calibration: npt.NDArray[np.float32] | None) -> bytes:
     """Full-integer TFLite (int8 in and out) of one Keras segment."""
-    from cnnpc._keras import tf
+    from cnnpc._keras import quiet, tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(segment)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -111,7 +95,7 @@ def to_int8_tflite(segment: Any, calibration: npt.NDArray[np.float32] | None) ->
 
 def io_specs(buffer: bytes) -> tuple[TensorSpec, TensorSpec]:
     """The input and output tensor of a TFLite model, with their quantisation."""
-    from cnnpc._keras import tf
+    from cnnpc._keras import quiet, tf
 
     with quiet():
         interpreter = tf.lite.Interpreter(model_content=buffer)
@@ -123,6 +107,7 @@ def io_specs(buffer: bytes) -> tuple[TensorSpec, TensorSpec]:
 
 
 def _spec(detail: dict[str, Any]) -> TensorSpec:
+    """A TFLite interpreter's tensor details (TensorFlow's untyped dict) as a TensorSpec."""
     scale, zero = detail["quantization"]
     return TensorSpec(
         shape=tuple(int(d) for d in detail["shape"]),

@@ -7,11 +7,13 @@ for k = 0, split candidate k - 1 for 0 < k < N.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cnnpc.errors import InputError
-from cnnpc.records import TIERS
+
+if TYPE_CHECKING:
+    from cnnpc.storage import Tiers
 
 
 @dataclass(frozen=True)
@@ -25,9 +27,9 @@ class Layout:
             raise InputError(f"a plan needs 0 <= a <= b <= N, got a={self.a} b={self.b} N={self.n}")
 
     @staticmethod
-    def of_tiers(tiers: Mapping[str, Sequence[str]], n: int) -> Layout:
+    def of_tiers(tiers: Tiers, n: int) -> Layout:
         """The layout of a search's best plan (its ``tiers``: segment names per tier)."""
-        counts = [len(tiers.get(t, ())) for t in TIERS]
+        counts = [len(tiers.end), len(tiers.edge), len(tiers.cloud)]
         if sum(counts) != n:
             raise InputError(f"the plan's tiers hold {sum(counts)} segments, the model has {n}")
         return Layout(counts[0], counts[0] + counts[1], n)

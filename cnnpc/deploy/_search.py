@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from cnnpc import __version__
 from cnnpc.deploy._build import (
@@ -26,19 +27,34 @@ from cnnpc.deploy._build import (
 from cnnpc.deploy._layout import Layout
 from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions, Planner, search_planner
-from cnnpc.records import AccuracyRef, PlanChoice, PlanHead, Predicted, SearchRef, WorkloadRef
+from cnnpc.records import (
+    AccuracyRef,
+    PlanChoice,
+    PlanDocument,
+    PlanHead,
+    PlanSetDocument,
+    Predicted,
+    SearchRef,
+    WorkloadRef,
+)
 from cnnpc.storage import BestPlan, SearchRecord, Storage, display_url, resolve_url
 
 if TYPE_CHECKING:
+    from cnnpc._keras import KerasModel
     from cnnpc.oracle import AccuracyOracle
     from cnnpc.search import OracleSource
     from cnnpc.workloads import Workload
 
 
+Document = TypeVar("Document", PlanDocument, PlanSetDocument)
+
+
 @dataclass(frozen=True)
-class DeployResult:
+class DeployResult(Generic[Document]):
+    """What a deployment wrote: the folder, its document (plan.json or planset.json)."""
+
     folder: Path
-    plan: dict[str, Any]
+    plan: Document
     finetuned: bool
     """True when the model's weights were not kept and it was fine-tuned again."""
 
@@ -145,13 +161,15 @@ class DeployInputs:
         return self.open_source(search).oracle
 
 
-def deploy(search_id: int, out: str | Path, inputs: DeployInputs | None = None) -> DeployResult:
+def deploy(
+    search_id: int, out: str | Path, inputs: DeployInputs | None = None
+) -> DeployResult[PlanDocument]:
     """Write search `search_id`'s best plan to folder `out` (see ``write_plan_folder``)."""
     inputs = inputs or DeployInputs()
     target = check_plan_target(out, inputs.force)  # fail before minutes of work
     priced = open_best_plan(search_id, inputs.storage_url)
     search, best, names = priced.search, priced.best, priced.names
-    layout = Layout.of_tiers(best.tiers.as_dict(), len(names))
+    layout = Layout.of_tiers(best.tiers, len(names))
     oracle = inputs.open_oracle(search)
     runs = oracle.finetunes
     model, images, size = tuned_at_size(oracle, best.keep, inputs.image_size)
@@ -178,7 +196,7 @@ def deploy(search_id: int, out: str | Path, inputs: DeployInputs | None = None) 
             breakdown=best.breakdown.as_dict(),
         ),
     )
-    plan = plan_document(head, size, parts, links)
+    plan = plan_document(head, size, parts, links, files)
     folder = write_plan_folder(target, plan, files, force=inputs.force)
     return DeployResult(folder, plan, oracle.finetunes > runs)
 
@@ -239,7 +257,7 @@ def open_best_plan(search_id: int, storage_url: str | None) -> PricedBest:
 
 def tuned_at_size(
     oracle: AccuracyOracle, keep: Mapping[str, float], image_size: int | None
-) -> tuple[Any, np.ndarray, int]:
+) -> tuple[KerasModel, npt.NDArray[np.float32], int]:
     """The oracle's tuned model for `keep` and its calibration images, at the deployed size
     (the training size unless `image_size` is given); (model, images, size)."""
     model = oracle.tuned_model(keep)
@@ -251,7 +269,9 @@ def tuned_at_size(
     return model, images, size
 
 
-def _at_size(model: Any, images: np.ndarray, size: int) -> tuple[Any, np.ndarray]:
+def _at_size(
+    model: KerasModel, images: npt.NDArray[np.float32], size: int
+) -> tuple[KerasModel, npt.NDArray[np.float32]]:
     """The same network and images at `size` x `size` (the networks are fully convolutional)."""
     from cnnpc._keras import keras, tf, tfmot
 

@@ -7,9 +7,9 @@ upload order are priced with the search's device profile, links and keep fractio
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cnnpc._files import check_folder_target
 from cnnpc.deploy._search import DeployInputs, open_best_plan, provenance, tuned_at_size
@@ -17,8 +17,34 @@ from cnnpc.deploy._segments import is_upload_folder, segment_parts, write_upload
 from cnnpc.latency import Compression
 from cnnpc.records import PlanChoice
 
-if TYPE_CHECKING:
-    pass
+
+@dataclass(frozen=True)
+class UploadSummary:
+    """What `deploy --upload` wrote: the parts, the upload order's steps and what they buy."""
+
+    folder: Path
+    model: str
+    parts: tuple[tuple[str, int], ...]
+    """(file, bytes) of each part."""
+    steps: tuple[tuple[str, ...], ...]
+    """The segments each upload step sends."""
+    initial_ms: float
+    full_ms: float
+    whole_upload_s: float
+    full_benefit_s: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """The CLI's --json form."""
+        return {
+            "folder": str(self.folder),
+            "model": self.model,
+            "parts": [{"file": file, "bytes": size} for file, size in self.parts],
+            "steps": [list(step) for step in self.steps],
+            "initial_ms": self.initial_ms,
+            "full_ms": self.full_ms,
+            "whole_upload_s": self.whole_upload_s,
+            "full_benefit_s": self.full_benefit_s,
+        }
 
 
 def deploy_upload(
@@ -27,8 +53,8 @@ def deploy_upload(
     *,
     upload_mbps: float | None = None,
     inputs: DeployInputs | None = None,
-) -> tuple[Path, dict[str, Any]]:
-    """Write search `search_id`'s best model to `out` as an upload folder; (folder, summary)."""
+) -> UploadSummary:
+    """Write search `search_id`'s best model to `out` as an upload folder."""
     inputs = inputs or DeployInputs()
     target = check_folder_target(
         out, force=inputs.force, owned=is_upload_folder, what="cnnpc upload"
@@ -54,14 +80,13 @@ def deploy_upload(
         compression=compression,
         force=inputs.force,
     )
-    summary = {
-        "folder": str(folder),
-        "model": search.model,
-        "parts": [{"file": p.file, "bytes": len(files[p.file])} for p in parts],
-        "steps": [list(s.segments) for s in order.steps],
-        "initial_ms": order.initial.latency_ms,
-        "full_ms": order.full.latency_ms,
-        "whole_upload_s": order.whole_upload_s,
-        "full_benefit_s": order.full_benefit_s,
-    }
-    return folder, summary
+    return UploadSummary(
+        folder=folder,
+        model=search.model,
+        parts=tuple((p.file, len(files[p.file])) for p in parts),
+        steps=tuple(s.segments for s in order.steps),
+        initial_ms=order.initial.latency_ms,
+        full_ms=order.full.latency_ms,
+        whole_upload_s=order.whole_upload_s,
+        full_benefit_s=order.full_benefit_s,
+    )

@@ -11,7 +11,8 @@ from cnnpc.errors import InputError
 from cnnpc.planset import DEFAULT_HYSTERESIS, check_hysteresis
 
 if TYPE_CHECKING:
-    from cnnpc.deploy import DeployInputs
+    from cnnpc.deploy import DeployInputs, UploadSummary
+    from cnnpc.records import PlanDocument, PlanSetDocument
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,10 @@ def deploy(job: DeployJob) -> Deployed:
             raise InputError("--upload-rate goes with --upload, which does not go with --adaptive")
         from cnnpc.deploy import deploy_upload
 
-        _, summary = deploy_upload(
+        summary = deploy_upload(
             job.search_id, job.out, upload_mbps=job.upload_rate, inputs=job.inputs()
         )
-        return Deployed(summary, upload_text(summary))
+        return Deployed(summary.as_dict(), upload_text(summary))
     if job.adaptive or job.bandwidth is not None:
         if not job.adaptive or job.bandwidth is None:
             raise InputError("--adaptive and --bandwidth START:STOP go together")
@@ -86,47 +87,50 @@ def deploy(job: DeployJob) -> Deployed:
             text += (
                 "\n(some weights were not kept by the search: those models were fine-tuned again)"
             )
-        return Deployed(result.plan, text)
+        return Deployed(result.plan.as_dict(), text)
     from cnnpc.deploy import deploy as deploy_plan
 
-    result = deploy_plan(job.search_id, job.out, job.inputs())
-    text = plan_text(result.plan, str(result.folder))
-    if result.finetuned:
+    one = deploy_plan(job.search_id, job.out, job.inputs())
+    text = plan_text(one.plan, str(one.folder))
+    if one.finetuned:
         text += "\n(the model's weights were not kept by the search: it was fine-tuned again)"
-    return Deployed(result.plan, text)
+    return Deployed(one.plan.as_dict(), text)
 
 
-def upload_text(summary: dict[str, Any]) -> str:
+def upload_text(summary: UploadSummary) -> str:
     """An upload folder: its parts, the latency before and after, the upload's steps."""
-    total = sum(p["bytes"] for p in summary["parts"])
-    rows = [[k + 1, "+".join(step)] for k, step in enumerate(summary["steps"])]
+    total = sum(size for _, size in summary.parts)
+    rows = [[k + 1, "+".join(step)] for k, step in enumerate(summary.steps)]
     return (
-        f"wrote {summary['folder']}: {len(summary['parts'])} parts of {summary['model']}, "
-        f"{total / 1e6:.3f} MB; {summary['initial_ms']:.2f} ms before any upload, "
-        f"{summary['full_ms']:.2f} ms after {summary['full_benefit_s']:.2f} s (whole model: "
-        f"{summary['whole_upload_s']:.2f} s)\n" + format_table(["step", "segments"], rows)
+        f"wrote {summary.folder}: {len(summary.parts)} parts of {summary.model}, "
+        f"{total / 1e6:.3f} MB; {summary.initial_ms:.2f} ms before any upload, "
+        f"{summary.full_ms:.2f} ms after {summary.full_benefit_s:.2f} s (whole model: "
+        f"{summary.whole_upload_s:.2f} s)\n" + format_table(["step", "segments"], rows)
     )
 
 
-def plan_set_text(planset: dict[str, Any], folder: str) -> str:
+def plan_set_text(document: PlanSetDocument, folder: str) -> str:
     """The plans of a planset.json and its switching table."""
+    table = document.table
     lines = [
-        f"wrote {folder}: {len(planset['plans'])} plans for {planset['model']} on "
-        f"{planset['device']}, edge->cloud {planset['low_mbps']:g}..{planset['high_mbps']:g} "
-        f"Mbps, hysteresis {planset['hysteresis']:g} (plan.json: {planset['design_plan']})"
+        f"wrote {folder}: {len(table.plans)} plans for {table.model} on "
+        f"{table.device}, edge->cloud {table.low_mbps:g}..{table.high_mbps:g} "
+        f"Mbps, hysteresis {table.hysteresis:g} (plan.json: {document.design_plan})"
     ]
     rows = [
         [
-            *(p["label"], p["mode"], "+".join(p["splits"]) or "-", p["config_key"]),
-            p["val_accuracy"],
-            f"{min(p['best_mbps']):.3g}..{max(p['best_mbps']):.3g}",
+            p.label,
+            p.mode,
+            "+".join(p.splits) or "-",
+            p.config_key,
+            p.val_accuracy,
+            f"{min(p.best_mbps):.3g}..{max(p.best_mbps):.3g}",
         ]
-        for p in planset["plans"]
+        for p in table.plans
     ]
     lines.append(format_table(["plan", "mode", "splits", "keep", "val acc", "best at Mbps"], rows))
     switches = [
-        [f"{s['low']} <-> {s['high']}", s["crossover_mbps"], s["up_mbps"], s["down_mbps"]]
-        for s in planset["switches"]
+        [f"{s.low} <-> {s.high}", s.crossover_mbps, s.up_mbps, s.down_mbps] for s in table.switches
     ]
     if switches:
         headers = ["switch", "crossover Mbps", "up at Mbps", "down at Mbps"]
@@ -134,44 +138,43 @@ def plan_set_text(planset: dict[str, Any], folder: str) -> str:
     return "\n".join(lines)
 
 
-def _shape(shape: list[int]) -> str:
+def _shape(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape[1:]))
 
 
-def plan_text(plan: dict[str, Any], folder: str) -> str:
+def plan_text(plan: PlanDocument, folder: str) -> str:
     """The parts and links of a plan.json as two tables, and the predicted latency."""
-    size = plan["workload"]["image_size"]
-    lines = [
-        f"wrote {folder} (search {plan['search']['id']}, {plan['model']}, {size}x{size} input)"
-    ]
+    head = plan.head
+    size = None if head.workload is None else head.workload.image_size
+    lines = [f"wrote {folder} (search {head.search_id}, {head.model}, {size}x{size} input)"]
     rows = [
         [
-            p["tier"],
-            p["file"],
-            f"{p['span'][0]}..{p['span'][1] - 1}",
-            _shape(p["input"]["shape"]),
-            _shape(p["output"]["shape"]),
+            p.tier,
+            p.file,
+            f"{p.span[0]}..{p.span[1] - 1}",
+            _shape(p.input.shape),
+            _shape(p.output.shape),
         ]
-        for p in plan["parts"]
+        for p in plan.parts
     ]
     lines.append(format_table(["tier", "file", "segments", "input", "output"], rows))
     links = [
         [
-            f"{lk['from']}->{lk['to']}",
-            lk["tensor"],
-            _shape(lk["shape"]),
-            lk["dtype"],
-            f"{lk['scale']:.6g}",
-            lk["zero_point"],
-            lk["bytes"],
-            lk["bandwidth_mbps"],
+            f"{lk.source}->{lk.target}",
+            lk.tensor,
+            _shape(lk.spec.shape),
+            lk.spec.dtype,
+            f"{lk.spec.scale:.6g}",
+            lk.spec.zero_point,
+            lk.bytes,
+            lk.bandwidth_mbps,
         ]
-        for lk in plan["links"]
+        for lk in plan.links
     ]
     if links:
         headers = ["link", "tensor", "shape", "dtype", "scale", "zero", "bytes", "Mbps"]
         lines.append(format_table(headers, links))
-    predicted = plan.get("predicted", {})
-    if predicted.get("latency_ms") is not None:
-        lines.append(f"predicted latency {predicted['latency_ms']:.2f} ms ({predicted['source']})")
+    predicted = head.predicted
+    if predicted is not None and predicted.latency_ms is not None:
+        lines.append(f"predicted latency {predicted.latency_ms:.2f} ms ({predicted.source})")
     return "\n".join(lines)

@@ -85,8 +85,7 @@ def infer(job: InferJob) -> Inferred:
     """Classify the images through the servers and time every component."""
     if job.upload:
         return _infer_upload(job)
-    from cnnpc.deploy import load_plan_set
-    from cnnpc.records import load_plan
+    from cnnpc.records import load_plan, load_plan_set
     from cnnpc.runtime import COMPONENTS, AdaptiveClient, PlanClient
 
     table, plans = load_plan_set(job.plan) if job.adaptive else (None, {})
@@ -174,7 +173,7 @@ def _switch_lines(adaptive: dict[str, Any]) -> list[str]:
 
 def _infer_upload(job: InferJob) -> Inferred:
     """Queries while the parts upload to an empty edge (IONN), each on the best split so far."""
-    from cnnpc.deploy import load_upload
+    from cnnpc.records import load_upload
     from cnnpc.runtime import IncrementalClient, run_during_upload
 
     if job.adaptive:

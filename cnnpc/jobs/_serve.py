@@ -34,8 +34,7 @@ class ServeJob:
 
 def open_server(job: ServeJob) -> FrameServer:
     """The server (not started) with the parts loaded and checked."""
-    from cnnpc.deploy import load_plan_set, load_upload
-    from cnnpc.records import load_plan
+    from cnnpc.records import load_plan, load_plan_set, load_upload
     from cnnpc.runtime import Limits, PartServer, PlanSetServer, UploadEdgeServer
 
     limits = Limits(max_connections=job.max_connections, frame_timeout=job.frame_timeout)

@@ -92,8 +92,8 @@ def to_tflite(segment: Any, fmt: str) -> bytes:
     """Convert a segment: ``int8`` = full integer (int8 in and out), as `cnnpc deploy` converts
     parts (calibrated on random inputs: timing does not depend on the ranges); ``float32`` = as is.
     """
-    from cnnpc._keras import tf
-    from cnnpc.deploy import quiet, to_int8_tflite
+    from cnnpc._keras import quiet, tf
+    from cnnpc.deploy import to_int8_tflite
 
     if fmt == "int8":
         shape = tuple(int(d) for d in segment.input_shape[1:])
@@ -107,8 +107,7 @@ def to_tflite(segment: Any, fmt: str) -> bytes:
 
 def time_tflite(buffer: bytes, repeats: int, warmup: int, threads: int = 1) -> Timing:
     """Median (p10, p90) ms of one invoke of a TFLite model with `threads` threads."""
-    from cnnpc._keras import tf
-    from cnnpc.deploy import quiet
+    from cnnpc._keras import quiet, tf
 
     with quiet():
         interpreter = tf.lite.Interpreter(model_content=buffer, num_threads=threads)

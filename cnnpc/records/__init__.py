@@ -1,8 +1,8 @@
 """The records that cross the pipeline, frozen and typed, each with one JSON form: the numbers'
-bounds, the links' settings, where an accuracy came from (`Origin`) and the deployed plan
-documents (read without TensorFlow). Low in the house (above `spaces` and `profiles`, below
-`latency`, `planner`, `search`, `storage`, `deploy` and `runtime`), so every stage reads the
-same record instead of re-assembling its own.
+bounds, the links' settings, where an accuracy came from (`Origin`) and the deployed documents
+(plan.json, planset.json, upload.json, read without TensorFlow). Low in the house (above `spaces`
+and `profiles`, below `latency`, `planner`, `search`, `storage`, `deploy` and `runtime`), so
+every stage reads the same record instead of re-assembling its own.
 """
 
 from __future__ import annotations
@@ -34,52 +34,96 @@ from cnnpc.records._origin import CandidateBytes, Origin, OriginKind
 from cnnpc.records._plan import (
     DTYPES,
     PLAN_FILE,
+    PLAN_KIND,
     SCHEMA_VERSION,
     TIERS,
     DeployedPlan,
     LinkSpec,
     PartSpec,
+    PlanDocument,
     TensorSpec,
     check_part_file,
     load_plan,
     peek_document,
     read_document,
 )
+from cnnpc.records._planset import (
+    PLANSET_FILE,
+    PLANSET_KIND,
+    PlanSet,
+    PlanSetDocument,
+    PlanSetError,
+    SetPlan,
+    Switch,
+    load_plan_set,
+    switches,
+)
+from cnnpc.records._upload import (
+    MAX_SEGMENTS,
+    UPLOAD_FILE,
+    UPLOAD_KIND,
+    LayoutPrices,
+    UploadDocument,
+    UploadLayout,
+    UploadPlan,
+    UploadStep,
+    load_upload,
+)
 
 __all__ = [
     "DTYPES",
     "MAX_MBPS",
     "MAX_MS",
+    "MAX_SEGMENTS",
     "MBIT_BINARY",
     "MBIT_SI",
     "MIN_MBPS",
+    "PLANSET_FILE",
+    "PLANSET_KIND",
     "PLAN_FILE",
+    "PLAN_KIND",
     "SCHEMA_VERSION",
     "TIERS",
+    "UPLOAD_FILE",
+    "UPLOAD_KIND",
     "AccuracyRef",
     "CandidateBytes",
     "DeployedPlan",
     "FloatArray",
+    "LayoutPrices",
     "LinkSetting",
     "LinkSpec",
     "Origin",
     "OriginKind",
     "PartSpec",
     "PlanChoice",
+    "PlanDocument",
     "PlanError",
     "PlanHead",
+    "PlanSet",
+    "PlanSetDocument",
+    "PlanSetError",
     "Predicted",
     "SearchRef",
+    "SetPlan",
+    "Switch",
     "TensorSpec",
+    "UploadDocument",
+    "UploadLayout",
+    "UploadPlan",
+    "UploadStep",
     "WorkloadRef",
     "check_ms",
     "check_number",
     "check_part_file",
     "check_rate",
     "load_plan",
+    "load_plan_set",
+    "load_upload",
     "parse_float",
     "parse_int",
     "parse_number",
     "peek_document",
     "read_document",
+    "switches",
 ]

@@ -18,6 +18,7 @@ from cnnpc.records._head import PlanError, PlanHead
 
 SCHEMA_VERSION = 1
 PLAN_FILE = "plan.json"
+PLAN_KIND = "cnnpc.deployment"
 TIERS = ("end", "edge", "cloud")
 DTYPES = ("int8", "uint8", "float32")
 
@@ -189,77 +190,128 @@ def check_part_file(path: Path, recorded: object, what: str, size: int | None = 
         )
 
 
-def load_plan(folder: str | Path, plan_file: str = PLAN_FILE) -> DeployedPlan:
-    """Read and check ``<folder>/plan.json`` (or another plan file of a plan set there) and
-    that every part file it names is there."""
-    root = Path(folder)
-    path = root / plan_file
-    if not root.is_dir():
-        raise PlanError(f"{root}: no such plan folder (write one with 'cnnpc deploy')")
-    raw = read_document(root, plan_file, "is it a 'cnnpc deploy' folder?")
-    if not isinstance(raw, dict) or raw.get("schema_version") != SCHEMA_VERSION:
-        raise PlanError(f"{path}: not a schema_version {SCHEMA_VERSION} deployment plan")
-    parts: dict[str, PartSpec] = {}
-    for i, item in enumerate(_list(raw, "parts", path)):
-        what = f"{path}: parts[{i}]"
-        if not isinstance(item, dict) or item.get("tier") not in TIERS:
-            raise PlanError(f"{what}.tier: expected one of {', '.join(TIERS)}")
-        file = item.get("file")
-        if not isinstance(file, str) or "/" in file or not (root / file).is_file():
-            raise PlanError(f"{what}.file: missing part file {file!r}")
-        check_part_file(root / file, item.get("sha256"), what)
-        segments = item.get("segments", [])
-        span = item.get("span")
-        if (
-            not isinstance(span, list)
-            or len(span) != 2
-            or not all(isinstance(k, int) and not isinstance(k, bool) for k in span)
-            or not 0 <= span[0] < span[1]
-        ):
-            raise PlanError(f"{what}.span: expected [start, stop) segment indices")
-        parts[item["tier"]] = PartSpec(
-            tier=item["tier"],
-            file=file,
-            span=(span[0], span[1]),
-            segments=tuple(str(s) for s in segments) if isinstance(segments, list) else (),
-            input=TensorSpec.parse(item.get("input"), f"{what}.input"),
-            output=TensorSpec.parse(item.get("output"), f"{what}.output"),
+@dataclass(frozen=True)
+class PlanDocument:
+    """plan.json (and each plan-<label>.json of a plan set): the head, the client's input, each
+    tier's part with the sha256 of its file, and the links. `deploy` builds it; its one JSON
+    form is `as_dict` / `parse`."""
+
+    head: PlanHead
+    input: TensorSpec
+    parts: tuple[PartSpec, ...]
+    digests: tuple[str | None, ...]
+    """Each part file's sha256 (None: written before digests were)."""
+    links: tuple[LinkSpec, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """plan.json, in its key order."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "kind": PLAN_KIND,
+            **self.head.as_dict(),
+            "input": self.input.as_dict(),
+            "parts": [
+                p.as_dict() | ({} if d is None else {"sha256": d})
+                for p, d in zip(self.parts, self.digests, strict=True)
+            ],
+            "links": [lk.as_dict() for lk in self.links],
+        }
+
+    @staticmethod
+    def parse(raw: object, what: str) -> PlanDocument:
+        """The document `raw` (`what` names it in errors), checked as the runtime relies on
+        (the part files are the folder's: see ``load_plan``)."""
+        if not isinstance(raw, dict) or raw.get("schema_version") != SCHEMA_VERSION:
+            raise PlanError(f"{what}: not a schema_version {SCHEMA_VERSION} deployment plan")
+        parts: dict[str, PartSpec] = {}
+        digests: dict[str, str | None] = {}
+        for i, item in enumerate(_list(raw, "parts", what)):
+            at = f"{what}: parts[{i}]"
+            if not isinstance(item, dict) or item.get("tier") not in TIERS:
+                raise PlanError(f"{at}.tier: expected one of {', '.join(TIERS)}")
+            file = item.get("file")
+            if not isinstance(file, str) or "/" in file:
+                raise PlanError(f"{at}.file: missing part file {file!r}")
+            segments = item.get("segments", [])
+            span = item.get("span")
+            if (
+                not isinstance(span, list)
+                or len(span) != 2
+                or not all(isinstance(k, int) and not isinstance(k, bool) for k in span)
+                or not 0 <= span[0] < span[1]
+            ):
+                raise PlanError(f"{at}.span: expected [start, stop) segment indices")
+            digest = item.get("sha256")
+            digests[item["tier"]] = None if digest is None else str(digest)
+            parts[item["tier"]] = PartSpec(
+                tier=item["tier"],
+                file=file,
+                span=(span[0], span[1]),
+                segments=tuple(str(s) for s in segments) if isinstance(segments, list) else (),
+                input=TensorSpec.parse(item.get("input"), f"{at}.input"),
+                output=TensorSpec.parse(item.get("output"), f"{at}.output"),
+            )
+        if not parts:
+            raise PlanError(f"{what}: no parts")
+        return PlanDocument(
+            head=PlanHead.parse(raw, what),
+            input=TensorSpec.parse(raw.get("input"), f"{what}: input"),
+            parts=tuple(parts.values()),
+            digests=tuple(digests.values()),
+            links=tuple(_links(raw, what)),
         )
-    if not parts:
-        raise PlanError(f"{path}: no parts")
+
+
+def _links(raw: dict[str, Any], what: str) -> list[LinkSpec]:
     links = []
-    for i, item in enumerate(_list(raw, "links", path)):
-        what = f"{path}: links[{i}]"
+    for i, item in enumerate(_list(raw, "links", what)):
+        at = f"{what}: links[{i}]"
         if not isinstance(item, dict):
-            raise PlanError(f"{what}: expected an object")
+            raise PlanError(f"{at}: expected an object")
         rate, unit = item.get("bandwidth_mbps"), item.get("mbit_bits")
         for name, value in (("bandwidth_mbps", rate), ("mbit_bits", unit)):
             if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-                raise PlanError(f"{what}.{name}: expected a finite number > 0")
+                raise PlanError(f"{at}.{name}: expected a finite number > 0")
         pair = (item.get("from"), item.get("to"))
         if pair not in (("end", "edge"), ("edge", "cloud")):
-            raise PlanError(f"{what}: a link goes end->edge or edge->cloud, got {pair}")
+            raise PlanError(f"{at}: a link goes end->edge or edge->cloud, got {pair}")
         links.append(
             LinkSpec(
                 source=str(pair[0]),
                 target=str(pair[1]),
                 tensor=str(item.get("tensor", "")),
-                spec=TensorSpec.parse(item, what),
+                spec=TensorSpec.parse(item, at),
                 bandwidth_mbps=float(rate),  # type: ignore[arg-type]
                 mbit_bits=float(unit),  # type: ignore[arg-type]
             )
         )
+    return links
+
+
+def load_plan(folder: str | Path, plan_file: str = PLAN_FILE) -> DeployedPlan:
+    """Read and check ``<folder>/plan.json`` (or another plan file of a plan set there) and
+    that every part file it names is there and intact."""
+    root = Path(folder)
+    path = root / plan_file
+    if not root.is_dir():
+        raise PlanError(f"{root}: no such plan folder (write one with 'cnnpc deploy')")
+    raw = read_document(root, plan_file, "is it a 'cnnpc deploy' folder?")
+    document = PlanDocument.parse(raw, str(path))
+    for i, (part, digest) in enumerate(zip(document.parts, document.digests, strict=True)):
+        if not (root / part.file).is_file():
+            raise PlanError(f"{path}: parts[{i}].file: missing part file {part.file!r}")
+        check_part_file(root / part.file, digest, f"{path}: parts[{i}]")
     return DeployedPlan(
         folder=root,
-        parts=parts,
-        links=tuple(links),
-        input=TensorSpec.parse(raw.get("input"), f"{path}: input"),
-        head=PlanHead.parse(raw, str(path)),
+        parts={p.tier: p for p in document.parts},
+        links=document.links,
+        input=document.input,
+        head=document.head,
     )
 
 
-def _list(raw: dict[str, Any], key: str, path: Path) -> list[Any]:
+def _list(raw: dict[str, Any], key: str, what: str) -> list[Any]:
     value = raw.get(key)
     if not isinstance(value, list):
-        raise PlanError(f"{path}: {key}: expected a list")
+        raise PlanError(f"{what}: {key}: expected a list")
     return value

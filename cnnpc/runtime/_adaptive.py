@@ -25,13 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from cnnpc.errors import CnnpcError
-from cnnpc.planset import PlanSet, SetPlan
-from cnnpc.records import DeployedPlan, LinkSetting
+from cnnpc.records import DeployedPlan, LinkSetting, PlanSet, SetPlan
 from cnnpc.runtime._client import COMPONENTS, EdgeConnection, InferResult, split_timings
-from cnnpc.runtime._part import Part, dequantize, image_batch, quantize
+from cnnpc.runtime._frames import Tensor
+from cnnpc.runtime._part import Image, Part, dequantize, image_batch, quantize
 from cnnpc.runtime._server import result_limit
 from cnnpc.runtime._setserver import plan_numbers
 from cnnpc.runtime._shaper import TokenBucket
@@ -197,7 +196,7 @@ class AdaptiveClient:
 
     # -- requests -------------------------------------------------------------------------
 
-    def infer(self, image: npt.NDArray[Any]) -> AdaptiveResult:
+    def infer(self, image: Image) -> AdaptiveResult:
         plan, probe = self.choose()
         result = self.run(plan.label, image)
         self.requests += 1
@@ -216,12 +215,12 @@ class AdaptiveClient:
             self._since_down += 1
         return AdaptiveResult(result, plan.label, probe)
 
-    def run(self, label: str, image: npt.NDArray[Any]) -> InferResult:
+    def run(self, label: str, image: Image) -> InferResult:
         """One request with plan `label` (no choice, no estimates)."""
         plan = self.plans[label]
         x = image_batch(image, plan.input)
         start = time.perf_counter()
-        q = quantize(x, next(iter(plan.parts.values())).input)
+        q: Tensor = quantize(x, next(iter(plan.parts.values())).input)
         end_ms = 0.0
         end = self.ends[label]
         if end is not None:

@@ -14,7 +14,6 @@ import contextlib
 import socket
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,13 +28,14 @@ from cnnpc.runtime._frames import (
     FrameError,
     PayloadError,
     PeerClosed,
+    Tensor,
     decode_result,
     encode_tensor,
     read_frame,
     remote_text,
     send_frame,
 )
-from cnnpc.runtime._part import Part, dequantize, image_batch, quantize
+from cnnpc.runtime._part import Image, Part, dequantize, image_batch, quantize
 from cnnpc.runtime._server import result_limit
 from cnnpc.runtime._shaper import TokenBucket
 
@@ -101,8 +101,8 @@ class EdgeConnection:
         return self._sock
 
     def request(
-        self, q: npt.NDArray[Any], plan: int = 0, expect: TensorSpec | None = None
-    ) -> tuple[dict[str, float], Any, float]:
+        self, q: Tensor, plan: int = 0, expect: TensorSpec | None = None
+    ) -> tuple[dict[str, float], Tensor, float]:
         """(the servers' timings, the result tensor, the round trip in ms) of one request;
         `plan` is the plan's number in a plan set (0: the server's only plan). A result that
         is not `expect`'s shape and type is refused: it would be read as scores without a word."""
@@ -174,13 +174,13 @@ class PlanClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def infer(self, image: npt.NDArray[Any]) -> InferResult:
+    def infer(self, image: Image) -> InferResult:
         """Classify one float image (H, W, C) in [0, 1] at the plan's input size."""
         x = image_batch(image, self.plan.input)
         start = time.perf_counter()
         end_ms = 0.0
         first = next(iter(self.plan.parts.values()))
-        q = quantize(x, first.input)
+        q: Tensor = quantize(x, first.input)
         if self.end is not None:
             q, end_ms = self.end.run(q)
         timings = {"end_ms": end_ms, "uplink_ms": 0.0, "edge_ms": 0.0, "downlink_ms": 0.0}

@@ -24,7 +24,7 @@ import socket
 import struct
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -40,7 +40,9 @@ UPLOAD, HOLDINGS, STATUS = 4, 5, 6
 TYPES = (INFER, RESULT, ERROR, UPLOAD, HOLDINGS, STATUS)
 CHUNK = struct.Struct("!Q")
 MAX_DIMS = 8
-DTYPE_CODES: dict[int, np.dtype[Any]] = {
+Tensor: TypeAlias = npt.NDArray[np.int8 | np.uint8 | np.float32]
+"""A tensor as it crosses a link or a part's edge: int8, uint8 or float32 (the wire's dtypes)."""
+DTYPE_CODES: dict[int, np.dtype[np.int8 | np.uint8 | np.float32]] = {
     1: np.dtype(np.int8),
     2: np.dtype(np.uint8),
     3: np.dtype("<f4"),
@@ -137,7 +139,7 @@ def read_frame(
     return Frame(frame_type, request_id, payload, plan)
 
 
-def encode_tensor(array: npt.NDArray[Any]) -> bytes:
+def encode_tensor(array: Tensor) -> bytes:
     code = CODE_OF.get(np.dtype(array.dtype).name)
     if code is None or array.ndim > MAX_DIMS:
         raise PayloadError(f"cannot send a {array.dtype} tensor of {array.ndim} dimensions")
@@ -146,7 +148,7 @@ def encode_tensor(array: npt.NDArray[Any]) -> bytes:
     return head + data
 
 
-def decode_tensor(payload: bytes, offset: int = 0) -> npt.NDArray[Any]:
+def decode_tensor(payload: bytes, offset: int = 0) -> Tensor:
     """The tensor at `offset` of `payload`; it must fill the payload exactly."""
     if len(payload) < offset + 2:
         raise PayloadError("tensor header is truncated")
@@ -165,18 +167,16 @@ def decode_tensor(payload: bytes, offset: int = 0) -> npt.NDArray[Any]:
         raise PayloadError(
             f"tensor {shape} of {dtype.name} needs {expected} bytes, got {len(payload) - start}"
         )
-    flat: npt.NDArray[Any] = np.frombuffer(
-        payload, dtype=dtype, count=math.prod(shape), offset=start
-    )
+    flat: Tensor = np.frombuffer(payload, dtype=dtype, count=math.prod(shape), offset=start)
     return flat.reshape(shape)
 
 
-def encode_result(timings: dict[str, float], array: npt.NDArray[Any]) -> bytes:
+def encode_result(timings: dict[str, float], array: Tensor) -> bytes:
     meta = json.dumps(timings, allow_nan=False).encode()
     return struct.pack("!H", len(meta)) + meta + encode_tensor(array)
 
 
-def decode_result(payload: bytes) -> tuple[dict[str, float], npt.NDArray[Any]]:
+def decode_result(payload: bytes) -> tuple[dict[str, float], Tensor]:
     if len(payload) < 2:
         raise PayloadError("result is truncated")
     (size,) = struct.unpack_from("!H", payload)

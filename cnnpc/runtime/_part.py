@@ -6,18 +6,21 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 from cnnpc.errors import CnnpcError, InputError
 from cnnpc.records import PartSpec, PlanError, TensorSpec
-from cnnpc.runtime._frames import PayloadError
+from cnnpc.runtime._frames import PayloadError, Tensor
 from cnnpc.runtime._verify import verify_parts
 
+Image: TypeAlias = npt.NDArray[np.float32]
+"""One float image (H, W, C) in [0, 1], as a client classifies it."""
 
-def image_batch(image: npt.NDArray[Any], spec: TensorSpec) -> npt.NDArray[np.float32]:
+
+def image_batch(image: Image, spec: TensorSpec) -> npt.NDArray[np.float32]:
     """One float image (H, W, C) as the batch of one that the first part's input `spec` takes."""
     x: npt.NDArray[np.float32] = np.asarray(image, dtype=np.float32)[np.newaxis]
     if tuple(x.shape) != spec.shape:
@@ -34,13 +37,13 @@ def quantize(x: npt.NDArray[np.float32], spec: TensorSpec) -> npt.NDArray[np.int
     return out
 
 
-def dequantize(q: npt.NDArray[Any], spec: TensorSpec) -> npt.NDArray[np.float32]:
+def dequantize(q: Tensor, spec: TensorSpec) -> npt.NDArray[np.float32]:
     if spec.dtype == "float32":
         return np.asarray(q, dtype=np.float32)
     return ((q.astype(np.float32) - spec.zero_point) * spec.scale).astype(np.float32)
 
 
-def requantize(q: npt.NDArray[np.int8], src: TensorSpec, dst: TensorSpec) -> npt.NDArray[np.int8]:
+def requantize(q: Tensor, src: TensorSpec, dst: TensorSpec) -> Tensor:
     """An int8 tensor quantised as `src` re-expressed as `dst` (a no-op when they agree)."""
     if (src.scale, src.zero_point) == (dst.scale, dst.zero_point):
         return q
@@ -62,13 +65,12 @@ class Part:
         then only names it in errors)."""
         if not 1 <= threads <= MAX_THREADS:
             raise InputError(f"threads must be in [1, {MAX_THREADS}], got {threads}")
-        from cnnpc._keras import tf
-        from cnnpc.deploy import quiet
+        from cnnpc._keras import quiet, tf
 
         self.spec = spec
         data = Path(path).read_bytes() if content is None else content
         verify_parts([(str(path), data)])  # a damaged part must not crash this process
-        source: dict[str, Any] = (
+        source: dict[str, str | bytes] = (
             {"model_path": str(path)} if content is None else {"model_content": content}
         )
         try:
@@ -84,7 +86,7 @@ class Part:
         self._out = self._interpreter.get_output_details()[0]["index"]
         self._lock = threading.Lock()
 
-    def run(self, x: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], float]:
+    def run(self, x: Tensor) -> tuple[Tensor, float]:
         """The part's output for input `x` and the milliseconds the invoke took."""
         expected = self.spec.input
         if tuple(x.shape) != expected.shape or np.dtype(x.dtype).name != expected.dtype:

@@ -15,9 +15,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
 
 from cnnpc.errors import InputError
 from cnnpc.records import DeployedPlan, LinkSpec, TensorSpec
@@ -30,6 +27,7 @@ from cnnpc.runtime._frames import (
     FrameError,
     PayloadError,
     PeerClosed,
+    Tensor,
     decode_result,
     decode_tensor,
     encode_result,
@@ -70,8 +68,8 @@ class _Forwarder:
         self._next_id = 0
 
     def forward(
-        self, tensor: np.ndarray, max_result: int, plan: int = 0
-    ) -> tuple[dict[str, float], Any, float]:
+        self, tensor: Tensor, max_result: int, plan: int = 0
+    ) -> tuple[dict[str, float], Tensor, float]:
         payload = encode_tensor(tensor)
         with self._lock:
             for attempt in (1, 2):

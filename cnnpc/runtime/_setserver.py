@@ -12,8 +12,7 @@ import contextlib
 from collections.abc import Iterator, Mapping
 
 from cnnpc.errors import InputError
-from cnnpc.planset import PlanSet
-from cnnpc.records import DeployedPlan
+from cnnpc.records import DeployedPlan, PlanSet
 from cnnpc.runtime._frames import PayloadError
 from cnnpc.runtime._part import Part
 from cnnpc.runtime._server import TENSOR_SLACK, Limits, PartServer, Route, result_limit

@@ -23,13 +23,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from cnnpc.deploy import UploadPlan
 from cnnpc.errors import CnnpcError
+from cnnpc.records import TensorSpec, UploadPlan
 from cnnpc.runtime._address import check_loopback
 from cnnpc.runtime._client import (
     COMPONENTS,
@@ -46,17 +45,19 @@ from cnnpc.runtime._frames import (
     FrameError,
     PayloadError,
     PeerClosed,
+    Tensor,
     decode_status,
     encode_chunk,
     read_frame,
     remote_text,
     send_frame,
 )
-from cnnpc.runtime._part import Part, dequantize, image_batch, quantize, requantize
+from cnnpc.runtime._part import Image, Part, dequantize, image_batch, quantize, requantize
 from cnnpc.runtime._server import RESULT_SLACK, TENSOR_SLACK
 from cnnpc.runtime._shaper import TokenBucket
 from cnnpc.runtime._uploadedge import CHUNK_BYTES, span_code
 from cnnpc.runtime._verify import verify_parts
+from cnnpc.upload import LayoutChooser
 
 MAX_ATTEMPTS = 20
 STATUS_LIMIT = 65536
@@ -238,6 +239,7 @@ class IncrementalClient:
         if not slowdown >= 1.0:
             raise CnnpcError(f"the end's slowdown must be >= 1, got {slowdown}")
         self.plan = plan
+        self.chooser = LayoutChooser.of_prices(plan.layouts)
         paths = [plan.part_path(k) for k in range(plan.n_segments)]
         verify_parts([(str(p), p.read_bytes()) for p in paths])  # in one child, not one each
         self.parts = [
@@ -275,13 +277,14 @@ class IncrementalClient:
         held[list(confirmed)] = True
         return held
 
-    def infer(self, image: npt.NDArray[Any]) -> UploadResult:
+    def infer(self, image: Image) -> UploadResult:
         """Classify one float image (H, W, C) in [0, 1] with the best layout the edge allows."""
         x = image_batch(image, self.plan.input)
-        layout = self.plan.chooser.best(self.usable())
+        layout = self.chooser.best(self.usable())
         a, n = layout.a, self.plan.n_segments
         start = time.perf_counter()
-        q, spec = quantize(x, self.parts[0].spec.input), self.parts[0].spec.input
+        spec = self.parts[0].spec.input
+        q: Tensor = quantize(x, spec)
         q, spec, end_ms = self._run_local(q, spec, 0, a)
         timings = dict.fromkeys(COMPONENTS[:-1], 0.0)
         fallback = False
@@ -305,8 +308,8 @@ class IncrementalClient:
         return UploadResult(result, a, layout.latency_ms, fallback)
 
     def _run_local(
-        self, q: npt.NDArray[Any], spec: Any, start: int, stop: int
-    ) -> tuple[npt.NDArray[Any], Any, float]:
+        self, q: Tensor, spec: TensorSpec, start: int, stop: int
+    ) -> tuple[Tensor, TensorSpec, float]:
         """Segments [start, stop) on the end device; (output, its spec, ms incl. slowdown)."""
         total = 0.0
         for part in self.parts[start:stop]:

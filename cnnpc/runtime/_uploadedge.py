@@ -20,8 +20,7 @@ import hashlib
 import threading
 from collections import Counter
 
-from cnnpc.deploy import UploadPlan
-from cnnpc.records import PlanError
+from cnnpc.records import PlanError, UploadPlan
 from cnnpc.runtime._frames import (
     CHUNK,
     HOLDINGS,

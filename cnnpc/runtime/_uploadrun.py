@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cnnpc.runtime._part import Image
 from cnnpc.runtime._upload import IncrementalClient, UploadEvent, UploadResult
 
 
@@ -56,7 +57,7 @@ class UploadRun:
 
 def run_during_upload(
     client: IncrementalClient,
-    images: Sequence[npt.NDArray[Any]] | npt.NDArray[Any],
+    images: Sequence[Image] | npt.NDArray[np.float32],
     *,
     query_rate: float | None = None,
     wait_upload: float = 0.0,

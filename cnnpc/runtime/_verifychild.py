@@ -16,7 +16,7 @@ import importlib.util
 import struct
 import sys
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 
 import numpy as np
 
@@ -24,7 +24,7 @@ _WRAPPER = "_pywrap_tensorflow_interpreter_wrapper"
 _BUILTIN_RESOLVER = 1  # tf.lite's OpResolverType.AUTO/BUILTIN: XNNPACK, as in this process
 
 
-def _light_wrapper() -> Any | None:
+def _light_wrapper() -> ModuleType | None:
     """TFLite's interpreter wrapper module loaded by its file (no TensorFlow import), or None."""
     spec = importlib.util.find_spec("tensorflow")  # finds the package without running it
     if spec is None or not spec.submodule_search_locations:
@@ -46,7 +46,7 @@ def _light_wrapper() -> Any | None:
     return None
 
 
-def _run_light(wrapper: Any, content: bytes) -> None:
+def _run_light(wrapper: ModuleType, content: bytes) -> None:
     """What tf.lite.Interpreter(model_content=...).allocate_tensors(); set_tensor; invoke do."""
     interpreter = wrapper.CreateWrapperFromBuffer(
         content, _BUILTIN_RESOLVER, [], [], False, False, 1, False

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from cnnpc.records import UploadLayout as Layout
+from cnnpc.records import UploadStep
 from cnnpc.upload._compare import Comparison, compare
-from cnnpc.upload._order import Layout, LayoutChooser, UploadOrder, UploadStep, upload_order
+from cnnpc.upload._order import LayoutChooser, UploadOrder, upload_order
 from cnnpc.upload._params import count_segment_params, load_params, params_csv
 from cnnpc.upload._plan import UploadReport, upload_plan
 from cnnpc.upload._plot import plot_upload

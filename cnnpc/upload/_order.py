@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -21,34 +20,10 @@ import numpy.typing as npt
 from cnnpc.errors import InputError
 from cnnpc.latency import NO_COMPRESSION, Compression
 from cnnpc.planner import Planner, latency_matrix, mode_of, traffic_matrix
+from cnnpc.records import LayoutPrices, UploadStep
+from cnnpc.records import UploadLayout as Layout
 
 EPS_MS = 1e-9
-
-
-@dataclass(frozen=True)
-class Layout:
-    latency_ms: float
-    a: int
-    b: int
-    mode: str
-
-
-@dataclass(frozen=True)
-class UploadStep:
-    """One upload: the segments sent, when it completes, and the per-query latency from then on."""
-
-    step: int
-    segments: tuple[str, ...]  # names of the segments sent in this step
-    first: int  # index of the first and last segment sent
-    last: int
-    bytes: float
-    cumulative_bytes: float
-    done_s: float
-    latency_ms: float
-    benefit_ms: float
-    a: int
-    b: int
-    mode: str
 
 
 @dataclass(frozen=True)
@@ -118,20 +93,14 @@ class LayoutChooser:
         allowed = (a <= b) & (True if cloud else b == tables.n_segments)
         return LayoutChooser(np.where(allowed, lat, np.inf), traffic_matrix(tables))
 
-    def as_dict(self) -> dict[str, list[list[float | None]]]:
-        """JSON-safe (a layout not allowed is null)."""
-        return {"latency_ms": _finite(self.lat), "traffic": _finite(self.traffic)}
+    def prices(self) -> LayoutPrices:
+        """The latencies and traffic as upload.json records them."""
+        return LayoutPrices(_rows(self.lat), _rows(self.traffic))
 
     @staticmethod
-    def from_dict(raw: Any) -> LayoutChooser:
-        try:
-            lat, traffic = (
-                [[np.inf if v is None else float(v) for v in row] for row in raw[key]]
-                for key in ("latency_ms", "traffic")
-            )
-            return LayoutChooser(lat, traffic)
-        except (KeyError, TypeError, ValueError):
-            raise InputError("layout prices must be latency_ms and traffic matrices") from None
+    def of_prices(prices: LayoutPrices) -> LayoutChooser:
+        """The chooser of an upload folder's recorded prices."""
+        return LayoutChooser(prices.latency_ms, prices.traffic)
 
     def best(self, held: npt.NDArray[np.bool_]) -> Layout:
         count = np.concatenate([[0], np.cumsum(held)])
@@ -144,8 +113,8 @@ class LayoutChooser:
         return Layout(fastest, a, b, mode_of(a, b, self.n))
 
 
-def _finite(matrix: npt.NDArray[np.float64]) -> list[list[float | None]]:
-    return [[float(v) if np.isfinite(v) else None for v in row] for row in matrix]
+def _rows(matrix: npt.NDArray[np.float64]) -> tuple[tuple[float, ...], ...]:
+    return tuple(tuple(float(v) for v in row) for row in matrix)
 
 
 def upload_order(

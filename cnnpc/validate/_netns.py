@@ -28,12 +28,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from cnnpc.errors import CnnpcError
 from cnnpc.records import DeployedPlan
+
+if TYPE_CHECKING:
+    from cnnpc.runtime import InferResult
 
 PREFIX = "cnnpc-"
 TIERS = ("end", "edge", "cloud")
@@ -266,14 +270,14 @@ def _veth(
 
 def measure_in_namespaces(
     plan: DeployedPlan,
-    images: np.ndarray,
+    images: npt.NDArray[np.float32],
     requests: int,
     *,
     warmup: int = 3,
     threads: int = 1,
     mtu: int = MTU,
     on_ready: Callable[[Topology], None] | None = None,
-) -> tuple[list[Any], Topology]:
+) -> tuple[list[InferResult], Topology]:
     """`validate`'s measurement on kernel-shaped links: the cloud and edge servers listen in
     their namespaces, the client runs in the end's, the token bucket is off (tc shapes).
     `on_ready(topology)` runs once the servers listen (a test looks at them there)."""
@@ -302,7 +306,7 @@ def measure_in_namespaces(
             if on_ready is not None:
                 on_ready(topology)
 
-            def run() -> list[Any]:
+            def run() -> list[InferResult]:
                 with PlanClient(plan, edge_address, threads=threads) as client:
                     for i in range(warmup):
                         client.infer(images[i % len(images)])
@@ -360,24 +364,24 @@ def _setns(namespace: str) -> None:
 def in_namespace(namespace: str, work: Callable[[], T], timeout_s: float) -> T:
     """`work()` in a new thread inside `namespace`; its result, or its exception re-raised.
     Threads `work` starts (a server's accept and connection threads) stay in the namespace."""
-    box: dict[str, Any] = {}
+    values: list[T] = []
+    errors: list[BaseException] = []
 
     def target() -> None:
         try:
             _setns(namespace)
-            box["value"] = work()
+            values.append(work())
         except BaseException as exc:  # handed to the caller's thread
-            box["error"] = exc
+            errors.append(exc)
 
     thread = threading.Thread(target=target, name=f"netns-{namespace}", daemon=True)
     thread.start()
     thread.join(timeout_s)
     if thread.is_alive():
         raise CnnpcError(f"work in namespace {namespace} took over {timeout_s:.0f} s")
-    if "error" in box:
-        raise box["error"]
-    value: T = box["value"]
-    return value
+    if errors:
+        raise errors[0]
+    return values[0]
 
 
 @contextlib.contextmanager

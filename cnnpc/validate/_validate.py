@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from cnnpc.errors import InputError
 from cnnpc.latency import Calibration, calibration_path, read_calibration
@@ -172,13 +173,13 @@ def predict(
 
 def measure(
     plan: DeployedPlan,
-    images: np.ndarray,
+    images: npt.NDArray[np.float32],
     requests: int,
     *,
     shape: bool = True,
     warmup: int = 3,
     threads: int = 1,
-) -> list[Any]:
+) -> list[InferResult]:
     """Run `requests` requests (after `warmup` unrecorded ones) through servers started here."""
     from cnnpc.runtime import PlanClient, running_servers
 
@@ -272,7 +273,9 @@ def compare(
     )
 
 
-def request_images(plan: DeployedPlan, requests: int) -> tuple[np.ndarray, np.ndarray | None]:
+def request_images(
+    plan: DeployedPlan, requests: int
+) -> tuple[npt.NDArray[np.float32], np.ndarray | None]:
     """The digits test split at the plan's size (labels too), else seeded random images."""
     size = plan.image_size
     if plan.head.workload_name == "digits":

@@ -55,7 +55,7 @@ def make_plan(
         "predicted": {"latency_ms": 10.0, "breakdown": {"total_ms": 10.0}},
     }
     head = PlanHead.parse(meta, "test")
-    write_plan_folder(folder, plan_document(head, SIZE, parts, links), files)
+    write_plan_folder(folder, plan_document(head, SIZE, parts, links, files), files)
     return load_plan(folder)
 
 
@@ -103,6 +103,7 @@ def end_only_plan(folder: Path) -> DeployedPlan:
     spec_in, spec_out = io_specs(buffer)
     part = PartSpec("end", "end.tflite", (0, 8), (), spec_in, spec_out)
     meta = {"model": "mobilenet", "workload": {"name": "digits", "image_size": SIZE}}
-    document = plan_document(PlanHead.parse(meta, "test"), SIZE, [part.as_dict()], [])
-    write_plan_folder(folder, document, {"end.tflite": buffer})
+    files = {"end.tflite": buffer}
+    document = plan_document(PlanHead.parse(meta, "test"), SIZE, [part], [], files)
+    write_plan_folder(folder, document, files)
     return load_plan(folder)

@@ -10,10 +10,9 @@ from deploy.plans import SPACE, compose
 from storage.factories import spec
 
 from cnnpc.compression import FinetuneBudget
-from cnnpc.deploy import DeployError, DeployInputs, deploy_adaptive, load_plan_set
+from cnnpc.deploy import DeployError, DeployInputs, deploy_adaptive
 from cnnpc.oracle import AccuracyOracle, MemoryCache, ModelStore, Recipe, trained_baseline
-from cnnpc.planset import PLANSET_FILE
-from cnnpc.records import PLAN_FILE, PlanError
+from cnnpc.records import PLAN_FILE, PLANSET_FILE, PlanError, load_plan_set
 from cnnpc.search import config_key
 from cnnpc.search._oracle_source import OracleSource
 from cnnpc.storage import Storage
@@ -63,7 +62,7 @@ def test_plan_set_shares_parts_and_every_plan_runs(setup, data, tmp_path):
     assert 15.0 < switch.crossover_mbps < 16.0
     assert switch.down_mbps < switch.crossover_mbps
     raw = json.loads((out / PLANSET_FILE).read_text())
-    assert raw["design_plan"] == "P1" and result.plan["design_plan"] == "P1"
+    assert raw["design_plan"] == "P1" and result.plan.design_plan == "P1"
     design = json.loads((out / PLAN_FILE).read_text())
     assert design == json.loads((out / "plan-P1.json").read_text())
     # the end part [0, 5) is the same in both plans: 4 files for 5 parts

@@ -9,7 +9,8 @@ import pytest
 
 from cnnpc._files import WriteError
 from cnnpc.deploy import Layout, check_plan_target, is_plan_folder, write_plan_folder
-from cnnpc.records import PLAN_FILE, PlanError, load_plan
+from cnnpc.records import PLAN_FILE, PlanDocument, PlanError, load_plan
+from cnnpc.storage import Tiers
 
 
 def test_layouts_cut_where_tiers_change():
@@ -18,12 +19,11 @@ def test_layouts_cut_where_tiers_change():
     assert Layout(3, 3, 8).links() == [("end", "edge", 3), ("edge", "cloud", 3)]  # a relay
     assert Layout(0, 8, 8).cuts() == [] and Layout(0, 8, 8).links() == [("end", "edge", 0)]
     assert Layout(8, 8, 8).links() == [] and list(Layout(8, 8, 8).ranges()) == ["end"]
-    tiers = {"end": ["a"], "edge": [], "cloud": ["b", "c"]}
-    assert Layout.of_tiers(tiers, 3) == Layout(1, 1, 3)
+    assert Layout.of_tiers(Tiers(("a",), (), ("b", "c")), 3) == Layout(1, 1, 3)
 
 
 def test_write_is_atomic_and_refuses_to_overwrite(three_tier, tmp_path):
-    raw = json.loads((three_tier.folder / PLAN_FILE).read_text())
+    raw = PlanDocument.parse(json.loads((three_tier.folder / PLAN_FILE).read_text()), PLAN_FILE)
     files = {p.file: three_tier.part_path(p.tier).read_bytes() for p in three_tier.parts.values()}
     out = write_plan_folder(tmp_path / "p", raw, files)
     assert load_plan(out).links == three_tier.links
@@ -40,7 +40,7 @@ def test_write_is_atomic_and_refuses_to_overwrite(three_tier, tmp_path):
     [None, "{not json", '{"kind": "other", "schema_version": 1}', '{"kind": "cnnpc.deployment"}'],
 )
 def test_force_replaces_only_a_cnnpc_plan_folder(three_tier, tmp_path, plan_json):
-    raw = json.loads((three_tier.folder / PLAN_FILE).read_text())
+    raw = PlanDocument.parse(json.loads((three_tier.folder / PLAN_FILE).read_text()), PLAN_FILE)
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "thesis.tex").write_text("keep me")
@@ -109,9 +109,9 @@ def test_missing_or_unreadable_plan(tmp_path):
 @pytest.mark.parametrize("damage", ["flip", "truncate", "random"])
 def test_damaged_part_files_are_refused_by_their_digest(three_tier, tmp_path, damage):
     """TFLite can crash on a damaged model rather than raise: the digest stops it first."""
-    raw = json.loads((three_tier.folder / PLAN_FILE).read_text())
+    raw = PlanDocument.parse(json.loads((three_tier.folder / PLAN_FILE).read_text()), PLAN_FILE)
     files = {p.file: three_tier.part_path(p.tier).read_bytes() for p in three_tier.parts.values()}
-    assert all(len(p["sha256"]) == 64 for p in raw["parts"])
+    assert all(len(d or "") == 64 for d in raw.digests)
     good = files["edge.tflite"]
     files["edge.tflite"] = {
         "flip": good[:300] + bytes([good[300] ^ 0x5A]) + good[301:],

@@ -16,7 +16,8 @@ from sweep.test_thresholds import ToySource, planner_at
 
 from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions
-from cnnpc.planset import PlanSet, PlanSetError, bandwidth_range, sweep_plan_set
+from cnnpc.planset import bandwidth_range, sweep_plan_set
+from cnnpc.records import PlanSet, PlanSetError
 from cnnpc.search import CachedAccuracies
 
 

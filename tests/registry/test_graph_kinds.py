@@ -115,7 +115,7 @@ def test_graph_kind_end_to_end(roots, capsys, tmp_path, kind):
         "predicted": {"latency_ms": 1.0, "breakdown": {"total_ms": 1.0}},
     }
     head = PlanHead.parse(meta, "test")
-    write_plan_folder(tmp_path / "plan", plan_document(head, SIZE, parts, links), files)
+    write_plan_folder(tmp_path / "plan", plan_document(head, SIZE, parts, links, files), files)
     plan = load_plan(tmp_path / "plan")
     with running_servers(plan, shape=True) as edge, PlanClient(plan, edge, shape=True) as client:
         labels = [client.infer(x).label for x in images[:3]]

@@ -19,8 +19,18 @@ from deploy.plans import RATES, SIZE, SPACE
 from test_hostile_server import _fake_edge
 
 from cnnpc.deploy import Layout, build_deployment, plan_document, write_plan_folder
-from cnnpc.planset import PLANSET_FILE, PLANSET_KIND, PlanSet, SetPlan, switches
-from cnnpc.records import PLAN_FILE, LinkSetting, PlanHead, load_plan
+from cnnpc.records import (
+    PLAN_FILE,
+    PLANSET_FILE,
+    PLANSET_KIND,
+    LinkSetting,
+    PlanDocument,
+    PlanHead,
+    PlanSet,
+    SetPlan,
+    load_plan,
+    switches,
+)
 from cnnpc.runtime import AdaptiveClient, RequestError, running_set_servers
 from cnnpc.runtime._frames import ERROR, RESULT, encode_result
 
@@ -53,16 +63,20 @@ def _set_plan(label, plan, compute):
 def plan_set(three_tier, qat_model, data, tmp_path_factory):
     root = tmp_path_factory.mktemp("set")
     files = {f"p1-{t}.tflite": three_tier.part_path(t).read_bytes() for t in three_tier.parts}
-    one = json.loads((three_tier.folder / PLAN_FILE).read_text())
-    for part in one["parts"]:
-        part["file"] = f"p1-{part['tier']}.tflite"
+    one = PlanDocument.parse(json.loads((three_tier.folder / PLAN_FILE).read_text()), "one")
+    one = dataclasses.replace(
+        one, parts=tuple(dataclasses.replace(p, file=f"p1-{p.tier}.tflite") for p in one.parts)
+    )
     parts, links, built = build_deployment(qat_model, SPACE, Layout(2, 8, 8), data.train.x, RATES)
     for part in parts:
-        files[f"p2-{part['tier']}.tflite"] = built[part["file"]]
-        part["file"] = f"p2-{part['tier']}.tflite"
-    two = plan_document(PlanHead(model="mobilenet"), SIZE, parts, links)
+        files[f"p2-{part.tier}.tflite"] = built[part.file]
+    parts = [dataclasses.replace(p, file=f"p2-{p.tier}.tflite") for p in parts]
+    two = plan_document(PlanHead(model="mobilenet"), SIZE, parts, links, files)
     folder = root / "set"
-    files |= {n: json.dumps(d).encode() for n, d in (("plan-P1.json", one), ("plan-P2.json", two))}
+    files |= {
+        n: json.dumps(d.as_dict()).encode()
+        for n, d in (("plan-P1.json", one), ("plan-P2.json", two))
+    }
     write_plan_folder(folder, one, files)
     plans = {"P1": load_plan(folder, "plan-P1.json"), "P2": load_plan(folder, "plan-P2.json")}
     rows = (

@@ -24,11 +24,11 @@ import pytest
 from deploy.plans import SPACE
 
 from cnnpc.cli._main import main
-from cnnpc.deploy import load_upload, segment_parts, write_upload_folder
+from cnnpc.deploy import segment_parts, write_upload_folder
 from cnnpc.latency import Conventions
 from cnnpc.planner import Planner
 from cnnpc.profiles import make_profile
-from cnnpc.records import LinkSetting, PlanHead
+from cnnpc.records import LinkSetting, PlanHead, load_upload
 from cnnpc.runtime import (
     CHUNK_BYTES,
     ERROR,
@@ -53,6 +53,7 @@ from cnnpc.runtime import (
     send_frame,
     span_code,
 )
+from cnnpc.upload import LayoutChooser
 
 pytestmark = pytest.mark.slow
 N = 3
@@ -258,9 +259,9 @@ def test_an_edge_that_refuses_a_span_makes_the_end_run_it(plan, edge, data, monk
 def test_the_prices_survive_the_folder_and_a_host_planner_times_the_parts(folder, plan, built):
     order = folder[1]
     held = np.zeros(N, dtype=bool)
-    assert plan.chooser.best(held) == order.initial
+    assert LayoutChooser.of_prices(plan.layouts).best(held) == order.initial
     held[:] = True
-    assert plan.chooser.best(held) == order.full
+    assert LayoutChooser.of_prices(plan.layouts).best(held) == order.full
     parts, files = built
     host = host_upload_planner(parts, files, uplink_mbps=5.0, slowdown=3.0)
     segments = host.profile.segments
