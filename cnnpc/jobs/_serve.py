@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from cnnpc.errors import InputError
 
 if TYPE_CHECKING:
-    from cnnpc.runtime import FrameServer
+    from cnnpc.runtime import FrameServer, Limits
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,17 @@ class ServeJob:
     empty: bool = False
 
 
+class _Options(TypedDict):
+    """What a plan's server and a plan set's server are both told."""
+
+    host: str
+    port: int
+    next_address: tuple[str, int] | None
+    shape: bool
+    threads: int
+    limits: Limits
+
+
 def open_server(job: ServeJob) -> FrameServer:
     """The server (not started) with the parts loaded and checked."""
     from cnnpc.records import load_plan, load_plan_set, load_upload
@@ -49,22 +60,7 @@ def open_server(job: ServeJob) -> FrameServer:
         return UploadEdgeServer(
             upload, host=job.host, port=job.port, threads=job.threads, limits=limits
         )
-    if job.adaptive:
-        table, plans = load_plan_set(job.plan)
-        return PlanSetServer(
-            table,
-            plans,
-            job.role,
-            host=job.host,
-            port=job.port,
-            next_address=job.next_address,
-            shape=job.shape,
-            threads=job.threads,
-            limits=limits,
-        )
-    return PartServer(
-        load_plan(job.plan),
-        job.role,
+    options = _Options(
         host=job.host,
         port=job.port,
         next_address=job.next_address,
@@ -72,3 +68,7 @@ def open_server(job: ServeJob) -> FrameServer:
         threads=job.threads,
         limits=limits,
     )
+    if job.adaptive:
+        table, plans = load_plan_set(job.plan)
+        return PlanSetServer(table, plans, job.role, **options)
+    return PartServer(load_plan(job.plan), job.role, **options)
