@@ -19,8 +19,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
     out = verbs.add_parser("export", help="write a model's measured accuracies to FILE.csv")
     out.add_argument("--model", required=True)
-    out.add_argument("--workload", default=None, help="one workload (when there are several)")
-    out.add_argument("--budget", default=None, metavar="KEY", help="one fine-tune budget key")
+    out.add_argument("--workload", help="one workload (when there are several)")
+    out.add_argument("--budget", metavar="KEY", help="one fine-tune budget key")
     add_storage_argument(out)
     out.add_argument("file", type=Path, metavar="FILE.csv")
     out.add_argument("--json", action="store_true", help="print one JSON object")
@@ -28,8 +28,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     into = verbs.add_parser(
         "import", help="load FILE.csv into the database's shared accuracy cache (all or nothing)"
     )
-    into.add_argument("--model", default=None, help="refuse a table for another model")
-    into.add_argument("--workload", default=None, help="refuse a table for another workload")
+    into.add_argument("--model", help="refuse a table for another model")
+    into.add_argument("--workload", help="refuse a table for another workload")
     add_storage_argument(into)
     into.add_argument("file", type=Path, metavar="FILE.csv")
     into.add_argument("--json", action="store_true", help="print one JSON object")

@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="number",
         help="trial number (default), latency ascending or validation accuracy descending",
     )
-    t.add_argument("--limit", type=positive_int, default=None, metavar="N", help="first N only")
+    t.add_argument("--limit", type=positive_int, metavar="N", help="first N only")
     add_storage_argument(t)
     _output_options(t)
     t.set_defaults(func=run_trials)

@@ -62,12 +62,7 @@ time_ms = _number(lambda v: check_ms("", v), "time_ms")  # a latency or overhead
 
 
 def bounded_float(
-    low: float,
-    high: float,
-    *,
-    open_low: bool = False,
-    open_high: bool = False,
-    name: str = "float",
+    low: float, high: float, *, open_low: bool = False, open_high: bool = False, name: str = "float"
 ) -> Callable[[str], float]:
     """argparse type: a finite number in [low, high] (an end left out with `open_*`)."""
     return library_type(
@@ -162,7 +157,6 @@ def add_storage_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--storage",
         metavar="URL",
-        default=None,
         help="SQLAlchemy database URL (default: $CNNPC_STORAGE, else "
         "sqlite:///results/cnnpc.db under the working directory)",
     )
@@ -217,7 +211,6 @@ def add_link_arguments(
     p.add_argument(
         "--overhead-ms",
         type=time_ms,
-        default=None,
         metavar="MS",
         help="fixed per-inference overhead (default 1.66 = CNNPC's 0.53 + 1.13)",
     )
@@ -254,13 +247,10 @@ def add_accuracy_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=seed_int, default=0)
     add_storage_argument(p)
     p.add_argument(
-        "--epochs",
-        type=epochs_int,
-        default=None,
-        help=f"fine-tune epochs per candidate (at most {MAX_EPOCHS:,})",
+        "--epochs", type=epochs_int, help=f"fine-tune epochs per candidate (at most {MAX_EPOCHS:,})"
     )
-    p.add_argument("--data", default=None, metavar="DIR", help="your data: one folder per class")
-    p.add_argument("--weights", default=None, metavar="FILE", help="your trained Keras model")
+    p.add_argument("--data", metavar="DIR", help="your data: one folder per class")
+    p.add_argument("--weights", metavar="FILE", help="your trained Keras model")
     p.add_argument("--trust-code", action="store_true", help=TRUST_CODE_HELP)
     p.add_argument(
         "--accuracy",
@@ -281,7 +271,6 @@ def add_keep_grid_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--keep-grid",
         type=library_type(parse_keep_grid),
-        default=None,
         metavar="channels|F,F,...",
         help="keep grid instead of the search space's: 'channels' (every channel count, "
         "CNNPC's grid) or fractions in (0, 1]",

@@ -55,16 +55,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add_keep_grid_argument(parser)
     parser.add_argument(
-        "--epochs",
-        type=epochs_int,
-        default=3,
-        help=f"fine-tune epochs (3; at most {MAX_EPOCHS:,})",
+        "--epochs", type=epochs_int, default=3, help=f"fine-tune epochs (3; at most {MAX_EPOCHS:,})"
     )
     parser.add_argument(
-        "--steps",
-        type=steps_int,
-        default=None,
-        help="cap on fine-tune steps per epoch (at most 1,000,000)",
+        "--steps", type=steps_int, help="cap on fine-tune steps per epoch (at most 1,000,000)"
     )
     parser.add_argument(
         "--sparsity",
@@ -76,14 +70,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--data",
         type=Path,
-        default=None,
         metavar="DIR",
         help="your own images, one sub-folder per class (default: the embedded digits data)",
     )
     parser.add_argument(
         "--weights",
         type=Path,
-        default=None,
         metavar="FILE",
         help="your trained model (.keras/.h5) or weights (.weights.h5) for it (default: train "
         "a baseline on first use); models take RGB images scaled to [0, 1]",
@@ -92,14 +84,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--image-size",
         type=image_size_int,
-        default=None,
         metavar="N",
         help=f"input size for --data, 8 to {MAX_IMAGE_SIZE} (default: the saved model's, else 224)",
     )
     parser.add_argument(
         "--cache-dir",
         type=Path,
-        default=None,
         metavar="DIR",
         help="cache folder (default: $CNNPC_CACHE_DIR, else ~/.cache/cnnpc)",
     )

@@ -34,12 +34,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--image-size",
         type=positive_int,
-        default=None,
         metavar="N",
         help="deploy at NxN input (default: the size the model was trained at)",
     )
-    p.add_argument("--data", default=None, metavar="DIR", help="the search's --data, if any")
-    p.add_argument("--weights", default=None, metavar="FILE", help="the search's --weights")
+    p.add_argument("--data", metavar="DIR", help="the search's --data, if any")
+    p.add_argument("--weights", metavar="FILE", help="the search's --weights")
     p.add_argument("--trust-code", action="store_true", help=TRUST_CODE_HELP)
     p.add_argument(
         "--adaptive",
@@ -50,7 +49,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--bandwidth",
         type=library_type(bandwidth_range),
-        default=None,
         metavar="START:STOP",
         help="edge->cloud Mbps range of the plan set (with --adaptive)",
     )
@@ -72,7 +70,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--upload-rate",
         type=rate_mbps,
-        default=None,
         metavar="MBPS",
         help="with --upload: rate of the upload (default: the search's uplink)",
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from cnnpc.cli._common import TRUST_CODE_HELP, bounded_int, output, print_json
+from cnnpc.cli._common import TRUST_CODE_HELP, bounded_int, output
 
 MAX_INPUT_SIZE = 1024
 """Largest --input-size / --train-size: activations grow with its square (one 1024x1024x64
@@ -92,11 +92,11 @@ def run_add(args: argparse.Namespace) -> int:
         trust_code=args.trust_code,
     )
     report = describe(args.name)
-    if args.json:
-        print_json({**report.as_dict(), "analysis_seconds": round(added.analysis.seconds, 3)})
-    else:
-        print(added_text(report, added.analysis.seconds))
-    return 0
+    return output(
+        args.json,
+        {**report.as_dict(), "analysis_seconds": round(added.analysis.seconds, 3)},
+        lambda: added_text(report, added.analysis.seconds),
+    )
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cnnpc.cli._common import (
-    add_link_arguments,
-    budget_ms,
-    keep_spec,
-    link_options,
-    output,
-)
+from cnnpc.cli._common import add_link_arguments, budget_ms, keep_spec, link_options, output
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,7 +25,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--latency-budget",
         type=budget_ms,
-        default=None,
         metavar="MS",
         help="also find the plan that meets this budget with the least traffic",
     )

@@ -9,12 +9,7 @@ import argparse
 import math
 import sys
 
-from cnnpc.cli._common import (
-    library_type,
-    nonnegative_int,
-    positive_int,
-    print_json,
-)
+from cnnpc.cli._common import library_type, nonnegative_int, output, positive_int
 from cnnpc.errors import InputError
 from cnnpc.profiling import parse_tier_scale
 
@@ -54,7 +49,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--image-size",
         type=positive_int,
-        default=None,
         metavar="PX",
         help="input size (default: the model's training size on the embedded workload)",
     )
@@ -146,11 +140,7 @@ def run_profile(args: argparse.Namespace) -> int:
         progress=None if args.json else progress,
         as_tier=args.as_tier,
     )
-    if args.json:
-        print_json(report)
-        return 0
-    print(profile_text(report))
-    return 0
+    return output(args.json, report, lambda: profile_text(report))
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -168,8 +158,4 @@ def run_import(args: argparse.Namespace) -> int:
         out=args.out,
         force=args.force,
     )
-    if args.json:
-        print_json(report)
-        return 0
-    print(import_text(report))
-    return 0
+    return output(args.json, report, lambda: import_text(report))

@@ -13,10 +13,10 @@ from cnnpc.cli._common import (
     bounded_float,
     bounded_int,
     library_type,
+    output,
     port_int,
     positive_float,
     positive_int,
-    print_json,
     threads_int,
     timeout_s,
 )
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--port", type=port_int, required=True, metavar="P", help="0: the OS picks")
     p.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
-    p.add_argument("--next", type=_address, default=None, metavar="HOST:PORT", help="the cloud")
+    p.add_argument("--next", type=_address, metavar="HOST:PORT", help="the cloud")
     p.add_argument("--shape", action="store_true", help="shape the link to the cloud to the plan")
     p.add_argument("--threads", type=threads_int, default=1, help=THREADS_HELP)
     p.add_argument(
@@ -54,7 +54,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--idle-timeout",
         type=timeout_s,
-        default=None,
         metavar="S",
         help="close a connection silent for S s between requests, so that idle clients "
         "cannot hold every slot (default 30)",
@@ -80,9 +79,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     q.add_argument("images", nargs="*", type=Path, metavar="IMAGES")
     q.add_argument("--plan", type=Path, required=True, metavar="DIR")
-    q.add_argument("--edge", type=_address, default=None, metavar="HOST:PORT")
+    q.add_argument("--edge", type=_address, metavar="HOST:PORT")
     q.add_argument("--shape", action="store_true", help="shape the link to the edge to the plan")
-    q.add_argument("--limit", type=positive_int, default=None, metavar="N", help="first N images")
+    q.add_argument("--limit", type=positive_int, metavar="N", help="first N images")
     q.add_argument("--threads", type=threads_int, default=1, help=THREADS_HELP)
     q.add_argument(
         "--adaptive",
@@ -135,11 +134,7 @@ def run_infer(args: argparse.Namespace) -> int:
             args.whole_first,
         )
     )
-    if args.json:
-        print_json(done.document)
-    else:
-        print(done.text)
-    return 0
+    return output(args.json, done.document, lambda: done.text)
 
 
 def add_upload_arguments(q: argparse.ArgumentParser) -> None:
@@ -160,7 +155,6 @@ def add_upload_arguments(q: argparse.ArgumentParser) -> None:
     q.add_argument(
         "--query-rate",
         type=positive_float,
-        default=None,
         metavar="QPS",
         help="with --upload: issue queries at this rate (default: back to back)",
     )

@@ -15,7 +15,7 @@ from cnnpc.cli._common import (
     bounded_int,
     budget_ms,
     link_options,
-    print_json,
+    output,
 )
 
 if TYPE_CHECKING:
@@ -60,21 +60,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--timeout",
         type=bounded_float(0, MAX_TIMEOUT_S, open_low=True, name="seconds"),
-        default=None,
         metavar="S",
         help="stop after S s (at most a year)",
     )
     p.add_argument(
         "--heartbeat",
         type=bounded_int(1, 86_400, name="seconds"),
-        default=None,
         metavar="S",
         help="this worker renews its trials' and claims' heartbeat every S s (10)",
     )
     p.add_argument(
         "--grace",
         type=bounded_int(1, 86_400, name="seconds"),
-        default=None,
         metavar="S",
         help="a worker silent for S s is taken to be dead and its work is taken over "
         "(60; at least twice --heartbeat)",
@@ -107,8 +104,4 @@ def run(args: argparse.Namespace) -> int:
     )
     job = SearchJob(settings, accuracy_spec(args), liveness, args.storage)
     outcome = search(job, progress_bar(quiet=not sys.stderr.isatty() and args.json))
-    if args.json:
-        print_json(outcome.report)
-    else:
-        print(search_text(outcome))
-    return 0
+    return output(args.json, outcome.report, lambda: search_text(outcome))

@@ -63,8 +63,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="never rule a candidate out by the accuracy surrogate",
     )
     add_accuracy_arguments(p)
-    p.add_argument("--png", type=Path, default=None, metavar="FILE", help="write a plot")
-    p.add_argument("--xlsx", type=Path, default=None, metavar="FILE", help="write a workbook")
+    p.add_argument("--png", type=Path, metavar="FILE", help="write a plot")
+    p.add_argument("--xlsx", type=Path, metavar="FILE", help="write a workbook")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 

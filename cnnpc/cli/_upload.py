@@ -28,14 +28,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "already holds the whole model).",
     )
     add_link_arguments(
-        p,
-        bandwidth_help="edge->cloud Mbps (used with --cloud; default 10)",
-        bandwidth_default=10.0,
+        p, bandwidth_help="edge->cloud Mbps (used with --cloud; default 10)", bandwidth_default=10.0
     )
     p.add_argument(
         "--upload-rate",
         type=rate_mbps,
-        default=None,
         metavar="MBPS",
         help="rate of the model upload (default: the end->edge uplink)",
     )
@@ -63,13 +60,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--search",
         type=positive_int,
-        default=None,
         metavar="ID",
         help="take the keep fractions from a stored search's best plan (see --storage)",
     )
-    p.add_argument("--storage", metavar="URL", default=None, help="database of --search")
+    p.add_argument("--storage", metavar="URL", help="database of --search")
     p.add_argument("--cloud", action="store_true", help="also use the cloud (holds the model)")
-    p.add_argument("--png", type=Path, default=None, metavar="FILE", help="write a plot")
+    p.add_argument("--png", type=Path, metavar="FILE", help="write a plot")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 

@@ -45,11 +45,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         help=f"unrecorded requests first (3; at most {MAX_WARMUP:,})",
     )
-    p.add_argument("--plan", type=Path, default=None, metavar="DIR", help="a deployed plan")
+    p.add_argument("--plan", type=Path, metavar="DIR", help="a deployed plan")
     p.add_argument(
         "--profile", choices=("host",), default="host", help="where compute is predicted from"
     )
-    p.add_argument("--profile-dir", type=Path, default=None, metavar="DIR", help="host profile")
+    p.add_argument("--profile-dir", type=Path, metavar="DIR", help="host profile")
     p.add_argument("--no-shape", action="store_true", help="do not shape the links")
     p.add_argument("--threads", type=threads_int, default=1, help=THREADS_HELP)
     p.add_argument(
@@ -69,7 +69,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--mtu",
         type=bounded_int(68, 65535, name="MTU"),
-        default=None,
         metavar="BYTES",
         help="with --netns: the veths' MTU (1500; tbf's bucket holds one frame, so a smaller "
         "MTU shapes small messages closer to bytes / rate)",
