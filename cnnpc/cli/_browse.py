@@ -140,7 +140,7 @@ def run_searches(args: argparse.Namespace) -> int:
 
 
 def _trial_table(trials: Sequence[TrialRecord]) -> str:
-    from cnnpc.export import keep_text
+    from cnnpc.records import keep_text
 
     rows = [
         [
@@ -220,8 +220,9 @@ _SHOWN = {"latency_ms", "mode", "splits", "keep", "val_accuracy", "test_accuracy
 
 def show_lines(report: SearchReport, view: Overview | None = None) -> list[str]:
     """The text of `cnnpc show` (with the overview: the best plan's layout and the baselines)."""
-    from cnnpc.export import keep_text, layout_text, objective_text
+    from cnnpc.export import layout_text, objective_text
     from cnnpc.planner import MODE_LABELS
+    from cnnpc.records import keep_text
 
     s, spend = report.summary.search, report.spend
     lines = [

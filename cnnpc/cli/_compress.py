@@ -147,11 +147,12 @@ def _keep_values(text: str) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnpc.spaces import keep_on_grid, load_space
+    from cnnpc.records import KeepConfig
+    from cnnpc.spaces import load_space
 
     space = load_space(args.model)
     if args.keep_grid is not None:
-        args.keep = keep_on_grid(space.with_keep_grid(args.keep_grid), args.keep)
+        args.keep = KeepConfig.on_grid(space.with_keep_grid(args.keep_grid), args.keep).fractions
     else:
         for name, value in args.keep.items():
             if value > 1.0:
@@ -159,16 +160,7 @@ def run(args: argparse.Namespace) -> int:
                     f"--keep {name}={value:g}: keep fraction must be in (0, 1] (channel "
                     "counts need --keep-grid channels)"
                 )
-    for name, fraction in args.keep.items():
-        cand = space.candidates[space.index(name)]
-        if not cand.prunable and fraction != 1.0:
-            raise InputError(f"candidate {name!r} of {args.model!r} is not prunable")
-        for other in space.group_of(name):  # tied by a residual group: checked before training
-            if args.keep.get(other, fraction) != fraction:
-                raise InputError(
-                    f"candidates {name!r} and {other!r} share a channel group and must "
-                    f"keep the same fraction (got {fraction} and {args.keep[other]})"
-                )
+        KeepConfig.from_fractions(space, args.keep)  # prunable, ties: checked before training
     _check_paths(args)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from cnnpc.compression import FinetuneBudget

@@ -17,9 +17,9 @@ from cnnpc.cli._common import (
     print_json,
 )
 from cnnpc.errors import InputError
-from cnnpc.latency import Compression
 from cnnpc.planner import MODE_LABELS, Planner, planner_for
 from cnnpc.profiles import Profile, list_profiles, load_profile
+from cnnpc.records import KeepConfig
 
 
 def setup_planner(args: argparse.Namespace) -> tuple[Profile, Planner]:
@@ -70,7 +70,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def plan_report(args: argparse.Namespace) -> dict[str, Any]:
     """Library-level result of `cnnpc plan` as a JSON-able dict."""
     profile, planner = setup_planner(args)
-    compression = Compression.from_fractions(profile, args.keep)
+    compression = KeepConfig.from_fractions(profile.space, args.keep)
     best = planner.best(compression)
     baselines = planner.baselines(compression)
     single_tier = min(

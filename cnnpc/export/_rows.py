@@ -8,15 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from cnnpc.records import keep_text
 from cnnpc.storage import SearchRecord, SearchSummary, TrialRecord
 
 BREAKDOWN_PARTS = ("end_ms", "uplink_ms", "edge_ms", "downlink_ms", "cloud_ms", "overhead_ms")
-
-
-def keep_text(keep: dict[str, float], *, pruned_only: bool = False) -> str:
-    """'block1=0.5 block6=0.25' (pruned_only: leave out candidates kept whole)."""
-    items = [(k, v) for k, v in keep.items() if not (pruned_only and v >= 1.0)]
-    return " ".join(f"{k}={v:g}" for k, v in items)
 
 
 def objective_text(search: SearchRecord) -> str:

@@ -1,7 +1,8 @@
-"""The records that cross the pipeline, frozen and typed, each with one JSON form: the numbers'
-bounds, the links' settings and the deployed plan documents (read without TensorFlow). Low in
-the house (above `spaces` and `profiles`, below `latency`, `planner`, `search`, `storage`,
-`deploy` and `runtime`), so every stage reads the same record instead of re-assembling its own.
+"""The records that cross the pipeline, frozen and typed, each with one JSON form: the keep
+configurations, the numbers' bounds, the links' settings and the deployed plan documents (read
+without TensorFlow). Low in the house (above `spaces` and `profiles`, below `latency`, `planner`,
+`search`, `storage`, `deploy` and `runtime`), so every stage reads the same
+record instead of re-assembling its own.
 """
 
 from __future__ import annotations
@@ -14,6 +15,15 @@ from cnnpc.records._head import (
     Predicted,
     SearchRef,
     WorkloadRef,
+)
+from cnnpc.records._keep import (
+    BASELINE_KEY,
+    NO_PRUNING,
+    KeepConfig,
+    KeptBlock,
+    keep_key,
+    keep_text,
+    parse_keep_key,
 )
 from cnnpc.records._links import FloatArray, LinkSetting
 from cnnpc.records._numbers import (
@@ -42,18 +52,22 @@ from cnnpc.records._plan import (
 )
 
 __all__ = [
+    "BASELINE_KEY",
     "DTYPES",
     "MAX_MBPS",
     "MAX_MS",
     "MBIT_BINARY",
     "MBIT_SI",
     "MIN_MBPS",
+    "NO_PRUNING",
     "PLAN_FILE",
     "SCHEMA_VERSION",
     "TIERS",
     "AccuracyRef",
     "DeployedPlan",
     "FloatArray",
+    "KeepConfig",
+    "KeptBlock",
     "LinkSetting",
     "LinkSpec",
     "PartSpec",
@@ -68,7 +82,10 @@ __all__ = [
     "check_number",
     "check_part_file",
     "check_rate",
+    "keep_key",
+    "keep_text",
     "load_plan",
+    "parse_keep_key",
     "peek_document",
     "read_document",
 ]

@@ -13,8 +13,7 @@ from cnnpc.compression import FinetuneBudget
 from cnnpc.deploy import DeployError, DeployInputs, deploy_adaptive, load_plan_set
 from cnnpc.oracle import AccuracyOracle, MemoryCache, ModelStore, Recipe, trained_baseline
 from cnnpc.planset import PLANSET_FILE
-from cnnpc.records import PLAN_FILE, PlanError
-from cnnpc.search import config_key
+from cnnpc.records import PLAN_FILE, PlanError, keep_key
 from cnnpc.search._oracle_source import OracleSource
 from cnnpc.storage import Storage
 
@@ -38,7 +37,7 @@ def setup(data, tmp_path_factory):
         )
         # the accuracy a search measured (made up here: the unpruned model meets the floor)
         storage.put_cached_accuracy(
-            "mobilenet", source.workload, source.budget_key, config_key({}), 0.9, 0.9, 1, 1, 1
+            "mobilenet", source.workload, source.budget_key, keep_key({}), 0.9, 0.9, 1, 1, 1
         )
     return oracle, url, floor.id, budget_search.id
 
