@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions
-from cnnpc.records import MAX_MS, MBIT_SI, check_ms, check_number, check_rate
+from cnnpc.records import MAX_MS, MBIT_SI, check_ms, check_number, check_rate, parse_keep_values
 
 if TYPE_CHECKING:
     from cnnpc.accuracy import AccuracySpec
@@ -150,23 +150,8 @@ def breakdown_cells(bd: Mapping[str, float]) -> list[object]:
     return [bd[k] for k in keys]
 
 
-def keep_spec(text: str) -> dict[str, float]:
-    """argparse type: ``name=fraction[,name=fraction...]`` (fractions in (0, 1])."""
-    keep: dict[str, float] = {}
-    for part in text.split(","):
-        name, sep, value = part.partition("=")
-        if not sep or not name.strip():
-            raise argparse.ArgumentTypeError(f"expected NAME=FRACTION, got {part!r}")
-        try:
-            fraction = float(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r} is not a number (in {part!r})") from None
-        if not math.isfinite(fraction) or not 0 < fraction <= 1:
-            raise argparse.ArgumentTypeError(f"keep fraction must be in (0, 1], got {part!r}")
-        if name.strip() in keep:
-            raise argparse.ArgumentTypeError(f"{name.strip()} is given twice (in {text!r})")
-        keep[name.strip()] = fraction
-    return keep
+keep_spec = library_type(parse_keep_values)
+"""argparse type: ``name=fraction[,name=fraction...]`` (fractions in (0, 1])."""
 
 
 def print_json(obj: Any) -> None:

@@ -24,6 +24,7 @@ from cnnpc.records._keep import (
     keep_key,
     keep_text,
     parse_keep_key,
+    parse_keep_values,
 )
 from cnnpc.records._links import FloatArray, LinkSetting
 from cnnpc.records._numbers import (
@@ -86,6 +87,7 @@ __all__ = [
     "keep_text",
     "load_plan",
     "parse_keep_key",
+    "parse_keep_values",
     "peek_document",
     "read_document",
 ]

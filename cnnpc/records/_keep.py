@@ -40,6 +40,31 @@ def keep_text(fractions: Mapping[str, float], *, pruned_only: bool = False) -> s
     return " ".join(f"{k}={v:g}" for k, v in items)
 
 
+def parse_keep_values(text: str, *, counts: bool = False) -> dict[str, float]:
+    """``NAME=VALUE[,NAME=VALUE...]`` as typed on a command line (not yet checked against a
+    space): fractions in (0, 1], or with `counts` any number > 0 (a channel count on the
+    per-channel grid, judged by `KeepConfig.on_grid`; a name given twice: the last one)."""
+    keep: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            wanted = "NAME=FRACTION or NAME=COUNT" if counts else "NAME=FRACTION"
+            raise InputError(f"expected {wanted}, got {part!r}")
+        try:
+            number = float(value)
+        except ValueError:
+            if not counts:
+                raise InputError(f"{value!r} is not a number (in {part!r})") from None
+            number = math.nan
+        if not math.isfinite(number) or not 0 < number <= (math.inf if counts else 1.0):
+            raise InputError(f"keep fraction must be in (0, 1], got {part!r}")
+        if name in keep and not counts:
+            raise InputError(f"{name} is given twice (in {text!r})")
+        keep[name] = number
+    return keep
+
+
 @dataclass(frozen=True)
 class KeptBlock:
     """One pruned candidate: its fraction, the channels it keeps and the channels it has."""

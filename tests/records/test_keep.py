@@ -180,3 +180,22 @@ def test_a_space_file_with_a_concatenation():
         "m.yaml",
     )
     assert KeepConfig.from_fractions(space, {"c": 0.5}).channels_text() == "c 15/30"
+
+
+def test_command_line_values():
+    from cnnpc.records import parse_keep_values
+
+    assert parse_keep_values("block6=0.5, block10=0.25") == {"block6": 0.5, "block10": 0.25}
+    assert parse_keep_values("block6=17", counts=True) == {"block6": 17.0}
+    for text, counts, problem in (
+        ("block6", False, "expected NAME=FRACTION, got 'block6'"),
+        ("block6", True, "expected NAME=FRACTION or NAME=COUNT"),
+        ("block6=x", False, "'x' is not a number (in 'block6=x')"),
+        ("block6=x", True, "keep fraction must be in (0, 1]"),
+        ("block6=2", False, "keep fraction must be in (0, 1], got 'block6=2'"),
+        ("block6=0", True, "keep fraction must be in (0, 1]"),
+        ("block6=0.5,block6=0.25", False, "block6 is given twice"),
+    ):
+        with pytest.raises(InputError) as caught:
+            parse_keep_values(text, counts=counts)
+        assert problem in str(caught.value)
