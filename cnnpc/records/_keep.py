@@ -67,7 +67,7 @@ def parse_keep_values(text: str, *, counts: bool = False) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class KeptBlock:
-    """One pruned candidate: its fraction, the channels it keeps and the channels it has."""
+    """One candidate: its keep fraction, the channels it keeps and the channels it has."""
 
     name: str
     fraction: float
@@ -95,7 +95,10 @@ class KeepConfig:
         given: list[tuple[str, float]] = []
         for name, value in fractions.items():
             cand = space.candidates[space.index(name)]
-            fraction = float(value)
+            try:
+                fraction = float(value)
+            except (TypeError, ValueError):
+                fraction = math.nan
             if not math.isfinite(fraction) or not 0.0 < fraction <= 1.0:
                 raise InputError(f"keep fraction of {name} must be in (0, 1], got {value!r}")
             if not cand.prunable and fraction != 1.0:
@@ -117,7 +120,8 @@ class KeepConfig:
 
     @classmethod
     def from_channels(cls, space: SearchSpace, channels: Mapping[str, int]) -> KeepConfig:
-        """Kept channel counts (1..C each) as the fractions c/C; counts must be integers."""
+        """Kept channel counts (1..C each) as the fractions c/C, counted again by the rule (a
+        concatenation's parts round apart, so its count may differ from c: what is priced)."""
         fractions: dict[str, float] = {}
         for name, count in channels.items():
             cand = space.candidates[space.index(name)]

@@ -199,3 +199,9 @@ def test_command_line_values():
         with pytest.raises(InputError) as caught:
             parse_keep_values(text, counts=counts)
         assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize("value", [None, "half"])
+def test_a_fraction_that_is_no_number_is_one_line(mobilenet, value):
+    with pytest.raises(InputError, match="keep fraction of block6 must be in"):
+        KeepConfig.from_fractions(mobilenet, {"block6": value})
