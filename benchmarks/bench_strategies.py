@@ -40,13 +40,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from cnnpc.accuracy import AccuracyTable, TableRow, TableSource, format_table, kept_of, read_table
-from cnnpc.latency import Compression
 from cnnpc.planner import Planner
+from cnnpc.records import KeepConfig, keep_key
 from cnnpc.search import (
     Measurement,
     SearchSettings,
     Unmeasured,
-    config_key,
     normalise,
     run_search,
     split_aware_grid,
@@ -195,7 +194,7 @@ def synthetic_accuracy(config: Mapping[str, float]) -> float:
     0.97 - sum over pruned candidates of PENALTY * (1 - kept fraction)^2 (the test suite's
     synthetic source), plus a deterministic noise of standard deviation 0.002 seeded by the
     configuration, as fine-tunes are noisy (so interpolation and bisection are not exact)."""
-    key = config_key(config)
+    key = keep_key(config)
     noise = random.Random(zlib.crc32(key.encode())).gauss(0.0, 0.002) if config else 0.0
     return 0.97 - sum(PENALTY[k] * (1.0 - v) ** 2 for k, v in config.items()) + noise
 
@@ -241,7 +240,7 @@ def table_optimum(table: AccuracyTable, planner: Planner, floor: float) -> float
     """The fastest row of the table whose validation accuracy meets the floor."""
     space = planner.profile.space
     return min(
-        planner.best(Compression.from_fractions(planner.profile, r.config(space))).latency_ms
+        planner.best(KeepConfig.from_fractions(planner.profile.space, r.config(space))).latency_ms
         for r in table.rows
         if r.val_accuracy >= floor
     )
@@ -265,9 +264,9 @@ def exhaustive_direct(planner: Planner, source: TableSource, floor: float) -> tu
     seen: set[str] = set()
     for config in itertools.chain([{}], exhaustive(ctx)):  # lazily: the stop reads `best`
         reduced, plan = normalise(planner, config)
-        if config_key(reduced) in seen:
+        if keep_key(reduced) in seen:
             continue
-        seen.add(config_key(reduced))
+        seen.add(keep_key(reduced))
         try:
             feasible = source.measure(reduced).val_accuracy >= floor
         except Unmeasured:  # as the runner records it: pruned, never feasible

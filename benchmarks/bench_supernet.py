@@ -58,7 +58,7 @@ def _estimates(out: Path, quantized: bool) -> Path:
 
 def estimate(out: Path, quantized: bool) -> None:
     from cnnpc.oracle import default_cache_dir, open_oracle
-    from cnnpc.search._configs import config_key
+    from cnnpc.records import keep_key
     from cnnpc.supernet import SandwichRecipe, trained_supernet
 
     oracle = open_oracle(MODEL, progress=False)
@@ -78,7 +78,7 @@ def estimate(out: Path, quantized: bool) -> None:
     }
     rows = found.setdefault("rows", {})
     for config in [{}, *configurations()]:
-        key = config_key(config)
+        key = keep_key(config)
         if key not in rows:
             e = net.estimate(config)
             rows[key] = {
@@ -94,14 +94,14 @@ def estimate(out: Path, quantized: bool) -> None:
 def finetune(out: Path, epochs: int, max_seconds: float) -> None:
     from cnnpc.compression import FinetuneBudget
     from cnnpc.oracle import open_oracle
-    from cnnpc.search._configs import config_key
+    from cnnpc.records import keep_key
 
     oracle = open_oracle(MODEL, budget=FinetuneBudget(epochs=epochs), progress=False)
     path = out / f"finetunes-e{epochs}.json"
     rows = _load(path)
     start = time.perf_counter()
     for config in configurations():
-        key = config_key(config)
+        key = keep_key(config)
         if key in rows:
             continue
         if time.perf_counter() - start > max_seconds:

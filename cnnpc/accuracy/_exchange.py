@@ -14,8 +14,7 @@ from cnnpc.accuracy._table import (
     read_table,
 )
 from cnnpc.errors import InputError
-from cnnpc.records import Origin
-from cnnpc.search import config_key, parse_key
+from cnnpc.records import Origin, keep_key, parse_keep_key
 from cnnpc.spaces import load_space
 from cnnpc.storage import CacheEntry, ImportCount, Storage
 
@@ -52,7 +51,7 @@ def export_table(
     (the_workload, the_budget) = cells[0]
     rows = [
         TableRow(
-            kept=kept_of(space, parse_key(c.config_key)),
+            kept=kept_of(space, parse_keep_key(c.config_key)),
             val_accuracy=c.val_accuracy,
             test_accuracy=c.test_accuracy,
             finetune_seconds=c.finetune_seconds,
@@ -72,7 +71,7 @@ def cache_entries(table: AccuracyTable, budget_key: str | None = None) -> list[C
             model=table.model,
             workload=table.workload,
             budget_key=table.budget_key if budget_key is None else budget_key,
-            config_key=config_key(r.config(space)),
+            config_key=keep_key(r.config(space)),
             val_accuracy=r.val_accuracy,
             test_accuracy=r.test_accuracy,
             finetune_seconds=r.finetune_seconds,

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from cnnpc.errors import CnnpcError, InputError
 from cnnpc.profiles import read_csv_rows
+from cnnpc.records import KeepConfig
 from cnnpc.spaces import SearchSpace, kept_count, load_space
 
 COLUMNS = (
@@ -89,38 +90,11 @@ def _fail(label: str, row: int, column: str, problem: str) -> InputError:
 
 
 def _parse_kept(label: str, row: int, text: str, space: SearchSpace) -> Kept:
-    kept: dict[str, int] = {}
-    for part in (p.strip() for p in text.split(";")):
-        if not part:
-            continue
-        name, sep, value = part.partition("=")
-        name = name.strip()
-        if not sep:
-            raise _fail(label, row, "kept_channels", f"expected NAME=COUNT, got {part!r}")
-        if name not in space.names:
-            valid = ", ".join(space.names)
-            raise _fail(label, row, "kept_channels", f"unknown candidate {name!r} (valid: {valid})")
-        cand = space.candidates[space.index(name)]
-        try:
-            count = int(value)
-        except ValueError:
-            raise _fail(label, row, "kept_channels", f"{part!r}: not a whole number") from None
-        if not 1 <= count <= cand.channels:
-            raise _fail(
-                label,
-                row,
-                "kept_channels",
-                f"{name} keeps {count} of {cand.channels} channels (must be 1..{cand.channels})",
-            )
-        if count < cand.channels and not cand.prunable:
-            raise _fail(label, row, "kept_channels", f"candidate {name} may not be pruned")
-        for member in space.group_of(name):
-            if kept.get(member, count) != count:
-                group = ", ".join(space.group_of(name))
-                raise _fail(label, row, "kept_channels", f"{group} share channels: one count")
-            kept[member] = count
-    channels = {c.name: c.channels for c in space.candidates}
-    return tuple(sorted((n, c) for n, c in kept.items() if c < channels[n]))
+    try:
+        keep = KeepConfig.from_row(space, text)
+    except CnnpcError as exc:
+        raise _fail(label, row, "kept_channels", str(exc)) from None
+    return tuple(sorted((b.name, round(b.fraction * b.channels)) for b in keep.pruned_blocks))
 
 
 def _fraction(label: str, row: int, column: str, text: str, *, optional: bool) -> float | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,6 +17,7 @@ from cnnpc.records import (
     check_rate,
     parse_float,
     parse_int,
+    parse_keep_values,
     parse_number,
 )
 
@@ -99,23 +99,8 @@ MAX_STEPS = 1_000_000
 steps_int = bounded_int(1, MAX_STEPS, name="steps")
 
 
-def keep_spec(text: str) -> dict[str, float]:
-    """argparse type: ``name=fraction[,name=fraction...]`` (fractions in (0, 1])."""
-    keep: dict[str, float] = {}
-    for part in text.split(","):
-        name, sep, value = part.partition("=")
-        if not sep or not name.strip():
-            raise argparse.ArgumentTypeError(f"expected NAME=FRACTION, got {part!r}")
-        try:
-            fraction = float(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r} is not a number (in {part!r})") from None
-        if not math.isfinite(fraction) or not 0 < fraction <= 1:
-            raise argparse.ArgumentTypeError(f"keep fraction must be in (0, 1], got {part!r}")
-        if name.strip() in keep:
-            raise argparse.ArgumentTypeError(f"{name.strip()} is given twice (in {text!r})")
-        keep[name.strip()] = fraction
-    return keep
+keep_spec = library_type(parse_keep_values, "keep")
+"""argparse type: ``name=fraction[,name=fraction...]`` (fractions in (0, 1])."""
 
 
 def print_json(obj: object) -> None:

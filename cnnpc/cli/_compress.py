@@ -7,8 +7,8 @@ fast and bad input fails in a fraction of a second.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,10 +20,12 @@ from cnnpc.cli._common import (
     bounded_float,
     epochs_int,
     image_size_int,
+    library_type,
     output,
     seed_int,
     steps_int,
 )
+from cnnpc.records import parse_keep_values
 
 if TYPE_CHECKING:
     pass
@@ -48,7 +50,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--keep",
         required=True,
-        type=_keep_values,
+        type=library_type(partial(parse_keep_values, counts=True)),
         metavar="NAME=FRACTION[,...]",
         help="fraction of channels each candidate keeps, in (0, 1]; others keep all "
         "(with --keep-grid channels: NAME=COUNT, the channels it keeps)",
@@ -96,24 +98,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--no-cache", action="store_true", help="do not reuse fine-tune results")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.set_defaults(func=run)
-
-
-def _keep_values(text: str) -> dict[str, float]:
-    """argparse type: NAME=NUMBER[,...] with numbers > 0: fractions, or channel counts on the
-    per-channel grid (judged in `run`, where --keep-grid is known)."""
-    keep: dict[str, float] = {}
-    for part in text.split(","):
-        name, sep, value = part.partition("=")
-        try:
-            number = float(value)
-        except ValueError:
-            number = math.nan
-        if not sep or not name.strip():
-            raise argparse.ArgumentTypeError(f"expected NAME=FRACTION or NAME=COUNT, got {part!r}")
-        if not math.isfinite(number) or number <= 0:
-            raise argparse.ArgumentTypeError(f"keep fraction must be in (0, 1], got {part!r}")
-        keep[name.strip()] = number
-    return keep
 
 
 def run(args: argparse.Namespace) -> int:

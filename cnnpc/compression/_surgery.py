@@ -19,6 +19,7 @@ from cnnpc._keras import keras
 from cnnpc.compression._groups import ChannelGraph, ChannelGroup, channel_graph
 from cnnpc.compression._importance import channel_scores, select_channels
 from cnnpc.errors import InputError, SearchSpaceError
+from cnnpc.records import KeepConfig
 from cnnpc.spaces import Candidate, SearchSpace, kept_count
 
 Indices = npt.NDArray[np.int64]
@@ -64,17 +65,15 @@ def group_fractions(
 ) -> dict[int, float]:
     """Validated keep fraction per leaf channel group; candidates sharing a leaf must agree.
 
-    A concatenation's candidate is pruned through each of its parts, every part by the same
-    fraction, so a leaf shared with another candidate ties the two.
+    Range, prunability and the space's ties are `KeepConfig`'s checks; what is left is this
+    model's own graph. A concatenation's candidate is pruned through each of its parts, every part
+    by the same fraction, so a leaf shared with another candidate ties the two.
     """
+    KeepConfig.from_fractions(space, keep)
     asked: dict[int, tuple[str, float]] = {}
     for name, fraction in keep.items():
-        cand = space.candidates[space.index(name)]
-        kept_count(fraction, 1)  # validates the fraction
         if fraction == 1.0:
             continue
-        if not cand.prunable:
-            raise InputError(f"candidate {name!r} of {space.model!r} is not prunable")
         group = groups[name]
         if not group.prunable:
             raise InputError(
@@ -88,27 +87,6 @@ def group_fractions(
                     f"keep the same fraction (got {previous[1]} and {fraction})"
                 )
     return {gid: fraction for gid, (_, fraction) in asked.items()}
-
-
-def kept_channels(
-    space: SearchSpace,
-    graph: ChannelGraph,
-    groups: Mapping[str, ChannelGroup],
-    keep: Mapping[str, float],
-) -> dict[str, int]:
-    """Channels every candidate keeps under `keep` (absent candidates keep all, ties follow).
-
-    The count of a concatenation is the sum over its parts, each rounded by `kept_count`: the
-    same sum the latency model prices (`Candidate.kept`).
-    """
-    fractions = group_fractions(space, groups, keep)
-    return {
-        name: sum(
-            kept_count(fractions.get(leaf, 1.0), graph.groups[leaf].channels)
-            for leaf in group.leaves
-        )
-        for name, group in groups.items()
-    }
 
 
 def prune_channels(model: Any, space: SearchSpace, keep: Mapping[str, float]) -> PrunedModel:

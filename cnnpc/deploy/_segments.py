@@ -25,12 +25,13 @@ from cnnpc.compression import split_layer
 from cnnpc.deploy._build import input_spec
 from cnnpc.deploy._convert import convert_parts
 from cnnpc.errors import InputError
-from cnnpc.latency import NO_COMPRESSION, Compression
 from cnnpc.planner import Planner
 from cnnpc.records import (
     MAX_SEGMENTS,
+    NO_PRUNING,
     UPLOAD_FILE,
     UPLOAD_KIND,
+    KeepConfig,
     PartSpec,
     PlanHead,
     UploadDocument,
@@ -73,7 +74,7 @@ def write_upload_folder(
     head: PlanHead,
     priced: str | None = None,
     upload_mbps: float | None = None,
-    compression: Compression = NO_COMPRESSION,
+    keep: KeepConfig = NO_PRUNING,
     force: bool = False,
 ) -> tuple[Path, UploadOrder]:
     """upload.json and the parts into `out` at once; the order is `upload_order` over the parts'
@@ -85,8 +86,8 @@ def write_upload_folder(
     sizes = [len(files[p.file]) for p in parts]
     links = planner.links
     rate = links.uplink_mbps if upload_mbps is None else upload_mbps
-    order = upload_order(planner, sizes, rate, compression, cloud=False)
-    chooser = LayoutChooser.of_planner(planner, compression, cloud=False)
+    order = upload_order(planner, sizes, rate, keep, cloud=False)
+    chooser = LayoutChooser.of_planner(planner, keep, cloud=False)
     index = {s.name: k for k, s in enumerate(planner.profile.segments)}
     document = UploadDocument(
         head=head,

@@ -14,8 +14,7 @@ from typing import Any
 from cnnpc._files import check_folder_target
 from cnnpc.deploy._search import DeployInputs, open_best_plan, provenance, tuned_at_size
 from cnnpc.deploy._segments import is_upload_folder, segment_parts, write_upload_folder
-from cnnpc.latency import Compression
-from cnnpc.records import PlanChoice
+from cnnpc.records import KeepConfig, PlanChoice
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ def deploy_upload(
         provenance(search, priced.url, priced.options, oracle.workload, size),
         plan=PlanChoice(keep=dict(best.keep), channels=oracle.kept_channels(best.keep)),
     )
-    compression = Compression.from_fractions(planner.profile, dict(best.keep))
+    keep = KeepConfig.from_fractions(planner.profile.space, dict(best.keep))
     folder, order = write_upload_folder(
         target,
         parts,
@@ -77,7 +76,7 @@ def deploy_upload(
         head=head,
         priced=f"search {search.id}'s {search.device} profile and links",
         upload_mbps=upload_mbps,
-        compression=compression,
+        keep=keep,
         force=inputs.force,
     )
     return UploadSummary(

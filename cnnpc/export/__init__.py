@@ -20,7 +20,7 @@ from cnnpc.export._console import (
     trials_csv,
     trials_text,
 )
-from cnnpc.export._layout import kept_channels_text, layout_text
+from cnnpc.export._layout import layout_text
 from cnnpc.export._overview import PART_LABELS, Overview, overview
 from cnnpc.export._png import save_png
 from cnnpc.export._report import (
@@ -30,7 +30,7 @@ from cnnpc.export._report import (
     collect,
     deployment_plan,
 )
-from cnnpc.export._rows import keep_text, objective_text, plain, summary_row, trial_row
+from cnnpc.export._rows import objective_text, plain, summary_row, trial_row
 from cnnpc.storage import Storage
 
 __all__ = [
@@ -45,8 +45,6 @@ __all__ = [
     "export",
     "export_json",
     "export_xlsx",
-    "keep_text",
-    "kept_channels_text",
     "layout_text",
     "objective_text",
     "overview",

@@ -12,8 +12,9 @@ from cnnpc._text import BREAKDOWN_PARTS, csv_text, format_table
 from cnnpc.export._layout import layout_text
 from cnnpc.export._overview import PART_LABELS, Overview
 from cnnpc.export._report import SearchReport
-from cnnpc.export._rows import keep_text, objective_text, plain, summary_row, trial_row
+from cnnpc.export._rows import objective_text, plain, summary_row, trial_row
 from cnnpc.planner import MODE_LABELS
+from cnnpc.records import keep_text
 from cnnpc.storage import SearchRecord, SearchSummary, TrialRecord
 
 _SHOWN = {"latency_ms", "mode", "splits", "keep", "val_accuracy", "test_accuracy", "accuracy"}

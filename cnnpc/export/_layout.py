@@ -1,14 +1,12 @@
 """A plan's layout in words: which tier runs which part of the network.
 
 One wording for the workbook, `cnnpc show`, the PNG and the Optuna trial attributes: the
-layout, and the channels a pruned candidate keeps.
+layout (the channels a pruned candidate keeps: `records.KeepConfig.channels_text`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
-from cnnpc.spaces import kept_count
+from collections.abc import Sequence
 
 TIERS_OF_MODE = {
     "end_only": ("end",),
@@ -37,13 +35,3 @@ def layout_text(mode: str | None, splits: Sequence[str]) -> str:
     parts.append(f"{tiers[-1]}: rest")
     relay = " (relayed by the edge)" if mode == "end_cloud" else ""
     return ARROW.join(parts) + relay
-
-
-def kept_channels_text(channels: Mapping[str, int], keep: Mapping[str, float]) -> str:
-    """'block6 16/32, block10 32/64' for the pruned candidates; 'all' when none is pruned."""
-    items = [
-        f"{name} {kept_count(f, channels[name])}/{channels[name]}"
-        for name, f in keep.items()
-        if name in channels and f < 1.0
-    ]
-    return ", ".join(items) or "all"

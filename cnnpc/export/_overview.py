@@ -13,10 +13,11 @@ from typing import Any
 
 from cnnpc._text import BREAKDOWN_PARTS
 from cnnpc.errors import CnnpcError
-from cnnpc.export._layout import kept_channels_text, layout_text
+from cnnpc.export._layout import layout_text
 from cnnpc.export._report import SearchReport
-from cnnpc.export._rows import keep_text, objective_text
+from cnnpc.export._rows import objective_text
 from cnnpc.planner import Plan, Planner, search_planner
+from cnnpc.records import KeepConfig, keep_text
 from cnnpc.storage import SearchRecord
 
 PART_LABELS = ("end", "end\u2192edge", "edge", "edge\u2192cloud", "cloud", "overhead")
@@ -92,12 +93,13 @@ def overview(report: SearchReport) -> Overview:
     """The overview of one search (baselines need the search's profile to load)."""
     s, spend, best = report.summary.search, report.spend, report.best
     baselines: dict[str, Bar] = {}
-    channels: dict[str, int] = {}
+    kept: str | None = None
     note = None
     try:
         planner = _planner(s)
         baselines = _baselines(planner)
-        channels = {c.name: c.channels for c in planner.profile.space.candidates}
+        if best is not None:
+            kept = KeepConfig.from_fractions(planner.profile.space, best.keep).channels_text()
     except CnnpcError as exc:
         note = f"baselines unavailable: {exc}"
     bars = list(baselines.values())
@@ -139,7 +141,7 @@ def overview(report: SearchReport) -> Overview:
         ),
         Line(
             "Kept channels",
-            None if best is None or not channels else kept_channels_text(channels, best.keep),
+            kept,
         ),
         Line("Latency (ms)", latency, "0.00"),
         Line("Validation accuracy", None if best is None else best.val_accuracy, "0.00%"),

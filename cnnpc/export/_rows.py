@@ -9,13 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from cnnpc._text import BREAKDOWN_PARTS
+from cnnpc.records import keep_text
 from cnnpc.storage import SearchRecord, SearchSummary, TrialRecord
-
-
-def keep_text(keep: dict[str, float], *, pruned_only: bool = False) -> str:
-    """'block1=0.5 block6=0.25' (pruned_only: leave out candidates kept whole)."""
-    items = [(k, v) for k, v in keep.items() if not (pruned_only and v >= 1.0)]
-    return " ".join(f"{k}={v:g}" for k, v in items)
 
 
 def objective_text(search: SearchRecord) -> str:

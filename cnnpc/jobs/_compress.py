@@ -45,31 +45,22 @@ class Compressed:
 
 
 def _fractions(job: CompressJob) -> dict[str, float]:
-    """The keep as fractions on the space's grid, checked before anything trains."""
-    from cnnpc.spaces import keep_on_grid, load_space
+    """The keep as fractions on the space's grid, checked (prunable, ties) before anything
+    trains."""
+    from cnnpc.records import KeepConfig
+    from cnnpc.spaces import load_space
 
     space = load_space(job.model)
     if job.keep_grid is not None:
-        keep = keep_on_grid(space.with_keep_grid(job.keep_grid), job.keep)
-    else:
-        keep = dict(job.keep)
-        for name, value in keep.items():
-            if value > 1.0:
-                raise InputError(
-                    f"--keep {name}={value:g}: keep fraction must be in (0, 1] (channel "
-                    "counts need --keep-grid channels)"
-                )
-    for name, fraction in keep.items():
-        cand = space.candidates[space.index(name)]
-        if not cand.prunable and fraction != 1.0:
-            raise InputError(f"candidate {name!r} of {job.model!r} is not prunable")
-        for other in space.group_of(name):  # tied by a residual group: checked before training
-            if keep.get(other, fraction) != fraction:
-                raise InputError(
-                    f"candidates {name!r} and {other!r} share a channel group and must "
-                    f"keep the same fraction (got {fraction} and {keep[other]})"
-                )
-    return keep
+        return dict(KeepConfig.on_grid(space.with_keep_grid(job.keep_grid), job.keep).fractions)
+    for name, value in job.keep.items():
+        if value > 1.0:
+            raise InputError(
+                f"--keep {name}={value:g}: keep fraction must be in (0, 1] (channel "
+                "counts need --keep-grid channels)"
+            )
+    KeepConfig.from_fractions(space, job.keep)
+    return dict(job.keep)
 
 
 def _check_paths(job: CompressJob) -> None:

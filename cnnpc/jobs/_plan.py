@@ -7,9 +7,8 @@ from typing import Any
 
 from cnnpc._text import BREAKDOWN_HEADERS, breakdown_cells, format_table
 from cnnpc.errors import InputError
-from cnnpc.latency import Compression
 from cnnpc.planner import MODE_LABELS, LinkOptions, planner_for
-from cnnpc.records import MBIT_SI
+from cnnpc.records import MBIT_SI, KeepConfig
 
 
 def plan(
@@ -33,7 +32,7 @@ def plan(
         return layer_plan_report(model, device, bandwidth_mbps, options)
     planner = planner_for(model, device, bandwidth_mbps=bandwidth_mbps, options=options)
     profile = planner.profile
-    compression = Compression.from_fractions(profile, keep)
+    compression = KeepConfig.from_fractions(profile.space, keep)
     best = planner.best(compression)
     baselines = planner.baselines(compression)
     single_tier = min(

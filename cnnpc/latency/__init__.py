@@ -10,24 +10,19 @@ from cnnpc.latency._calibration import (
 )
 from cnnpc.latency._model import (
     CNNPC_OVERHEAD_MS,
-    NO_COMPRESSION,
     Breakdown,
-    Compression,
     Conventions,
     CostTables,
     ProfileArrays,
     PruneCompute,
     breakdown,
     cost_tables,
-    kept_channels,
 )
 
 __all__ = [
     "CNNPC_OVERHEAD_MS",
-    "NO_COMPRESSION",
     "Breakdown",
     "Calibration",
-    "Compression",
     "Conventions",
     "CostTables",
     "ProfileArrays",
@@ -36,6 +31,5 @@ __all__ = [
     "calibration_path",
     "cost_tables",
     "find_calibration",
-    "kept_channels",
     "read_calibration",
 ]

@@ -9,17 +9,14 @@ back is covered by the fixed overhead, as in CNNPC.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from cnnpc.errors import InputError
 from cnnpc.profiles import Profile
-from cnnpc.records import FloatArray, LinkSetting, check_ms, check_number
-from cnnpc.spaces import kept_count
+from cnnpc.records import NO_PRUNING, FloatArray, KeepConfig, LinkSetting, check_ms, check_number
 
 PruneCompute = Literal["none", "linear"]
 CNNPC_OVERHEAD_MS = 0.53 + 1.13
@@ -50,46 +47,6 @@ class Conventions:
             raise InputError(
                 f"prune_compute must be 'none' or 'linear', got {self.prune_compute!r}"
             )
-
-
-@dataclass(frozen=True)
-class Compression:
-    """Kept channels at each pruned candidate (absent = unpruned)."""
-
-    kept: Mapping[str, int] = field(default_factory=dict)
-
-    @staticmethod
-    def from_fractions(profile: Profile, fractions: Mapping[str, float]) -> Compression:
-        """Validate keep fractions against the search space; tied groups share one fraction."""
-        space = profile.space
-        resolved: dict[str, float] = {}
-        for name, fraction in fractions.items():
-            cand = space.candidates[space.index(name)]
-            if not math.isfinite(fraction) or not 0.0 < fraction <= 1.0:
-                raise InputError(f"keep fraction of {name} must be in (0, 1], got {fraction!r}")
-            if not cand.prunable and fraction != 1.0:
-                raise InputError(f"candidate {name} of {space.model} may not be pruned")
-            for member in space.group_of(name):
-                if resolved.get(member, fraction) != fraction:
-                    group = ", ".join(space.group_of(name))
-                    raise InputError(f"{group} share residual channels: give them one fraction")
-                resolved[member] = fraction
-        kept = {}
-        for name, fraction in resolved.items():
-            if fraction < 1.0:  # a concatenation keeps the sum over its parts, as the surgery
-                kept[name] = space.candidates[space.index(name)].kept(fraction)
-        return Compression(kept=kept)
-
-    def keep_fraction(self, name: str, channels: int) -> float:
-        return self.kept.get(name, channels) / channels
-
-
-NO_COMPRESSION = Compression()
-
-
-def kept_channels(fraction: float, channels: int) -> int:
-    """Channels left when keeping `fraction` of `channels` (the surgery's rule: `kept_count`)."""
-    return kept_count(fraction, channels)
 
 
 @dataclass(frozen=True)
@@ -186,17 +143,18 @@ class ProfileArrays:
 def cost_tables(
     profile: Profile | ProfileArrays,
     links: LinkSetting,
-    compression: Compression = NO_COMPRESSION,
+    keep: KeepConfig = NO_PRUNING,
     conventions: Conventions | None = None,
 ) -> CostTables:
-    """Arrays the planner needs for `profile` under `compression`, `links` and `conventions`."""
+    """Arrays the planner needs for `profile` under `keep`, `links` and `conventions`."""
     arrays = profile if isinstance(profile, ProfileArrays) else ProfileArrays.of(profile)
     conv = conventions or Conventions()
     bpe = conv.bytes_per_element or arrays.bytes_per_element
+    kept = keep.channels
     keep_in = np.ones(arrays.elements.shape[0])  # kept fraction at boundaries 0..N
     for k, name in enumerate(arrays.names, start=1):
-        if name in compression.kept:
-            keep_in[k] = compression.kept[name] / arrays.channels[k - 1]
+        if name in kept:
+            keep_in[k] = kept[name] / arrays.channels[k - 1]
     n_bytes = arrays.elements * keep_in * bpe
     times = arrays.times
     if conv.prune_compute == "linear":

@@ -21,13 +21,14 @@ from cnnpc.compression import (
     candidate_groups,
     channel_graph,
     finetune,
-    kept_channels,
+    group_fractions,
     prune_channels,
 )
 from cnnpc.models import ModelSize, TensorSize, measure, model_spec
 from cnnpc.oracle._baseline import Baseline, code_version
 from cnnpc.oracle._cache import MemoryCache, ResultCache
 from cnnpc.oracle._tuned import ModelStore, tuned_architecture
+from cnnpc.records import KeepConfig
 from cnnpc.spaces import SearchSpace
 from cnnpc.workloads import Workload, accuracy
 
@@ -112,8 +113,9 @@ class AccuracyOracle:
         """How many fine-tunes this oracle has run (cache hits do not count)."""
 
     def kept_channels(self, config: Mapping[str, float]) -> dict[str, int]:
-        """Channels each candidate keeps under `config` (validated as pruning would)."""
-        return kept_channels(self.space, self._graph, self._groups, config)
+        """Channels every candidate keeps under `config` (validated as pruning would)."""
+        group_fractions(self.space, self._groups, config)
+        return KeepConfig.from_fractions(self.space, config).all_channels
 
     def cache_key(self, config: Mapping[str, float]) -> str:
         parts = {

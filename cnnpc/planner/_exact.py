@@ -1,4 +1,4 @@
-"""Exact planner: the best deployment for a fixed compression, over every tier layout.
+"""Exact planner: the best deployment for a fixed keep configuration, over every tier layout.
 
 All (a, b) layouts with 0 <= a <= b <= N are priced at once as an (N+1) x (N+1) matrix from prefix
 sums, so the optimum is exact (no heuristics) and a 200-segment chain solves in well under 5 ms.
@@ -13,9 +13,7 @@ import numpy as np
 
 from cnnpc.errors import InfeasibleError, InputError
 from cnnpc.latency import (
-    NO_COMPRESSION,
     Breakdown,
-    Compression,
     Conventions,
     CostTables,
     ProfileArrays,
@@ -23,7 +21,7 @@ from cnnpc.latency import (
     cost_tables,
 )
 from cnnpc.profiles import Profile
-from cnnpc.records import FloatArray, LinkSetting
+from cnnpc.records import NO_PRUNING, FloatArray, KeepConfig, LinkSetting
 
 MODES = (
     "end_only",
@@ -59,7 +57,7 @@ def mode_of(a: int, b: int, n: int) -> str:
 
 @dataclass(frozen=True)
 class Plan:
-    """A deployment: tier boundaries, the compression it runs with, and its priced latency."""
+    """A deployment: tier boundaries, the keep fractions it runs with, and its priced latency."""
 
     a: int
     b: int
@@ -149,8 +147,8 @@ class Planner:
         self._arrays = ProfileArrays.of(profile)
         self._masks: dict[tuple[str, ...], np.ndarray] = {}
 
-    def tables(self, compression: Compression = NO_COMPRESSION) -> CostTables:
-        return cost_tables(self._arrays, self.links, compression, self.conventions)
+    def tables(self, keep: KeepConfig = NO_PRUNING) -> CostTables:
+        return cost_tables(self._arrays, self.links, keep, self.conventions)
 
     def _mask(self, modes: Iterable[str] | None) -> np.ndarray | None:
         if modes is None:
@@ -160,26 +158,23 @@ class Planner:
             self._masks[key] = _mode_mask(self.profile.n_segments, key)
         return self._masks[key]
 
-    def plan(self, a: int, b: int, compression: Compression = NO_COMPRESSION) -> Plan:
+    def plan(self, a: int, b: int, keep: KeepConfig = NO_PRUNING) -> Plan:
         """Price one given layout."""
-        return self._plan(self.tables(compression), a, b, compression)
+        return self._plan(self.tables(keep), a, b, keep)
 
-    def _plan(self, tables: CostTables, a: int, b: int, compression: Compression) -> Plan:
+    def _plan(self, tables: CostTables, a: int, b: int, keep: KeepConfig) -> Plan:
         n = self.profile.n_segments
         names = [t.name for t in self.profile.candidates]
         splits = tuple(dict.fromkeys(names[k - 1] for k in (a, b) if 0 < k < n))
-        keep = {
-            t.name: compression.keep_fraction(t.name, t.channels)
-            for t in self.profile.candidates
-            if t.name in compression.kept
+        kept = keep.channels
+        fractions = {
+            t.name: kept[t.name] / t.channels for t in self.profile.candidates if t.name in kept
         }
-        return Plan(a, b, n, mode_of(a, b, n), splits, breakdown(tables, a, b), keep)
+        return Plan(a, b, n, mode_of(a, b, n), splits, breakdown(tables, a, b), fractions)
 
-    def best(
-        self, compression: Compression = NO_COMPRESSION, modes: Iterable[str] | None = None
-    ) -> Plan:
+    def best(self, keep: KeepConfig = NO_PRUNING, modes: Iterable[str] | None = None) -> Plan:
         """The fastest layout (optionally among `modes`); ties go to the least traffic."""
-        tables = self.tables(compression)
+        tables = self.tables(keep)
         lat = latency_matrix(tables)
         mask = self._mask(modes)
         if mask is not None:
@@ -191,16 +186,16 @@ class Planner:
         if ties.size > 1:  # equal latency: send the fewest bytes
             ties = ties[np.argsort(traffic_matrix(tables).ravel()[ties], kind="stable")]
         a, b = divmod(int(ties[0]), lat.shape[1])
-        return self._plan(tables, a, b, compression)
+        return self._plan(tables, a, b, keep)
 
     def least_traffic(
         self,
         budget_ms: float,
-        compression: Compression = NO_COMPRESSION,
+        keep: KeepConfig = NO_PRUNING,
         modes: Iterable[str] | None = None,
     ) -> Plan:
         """The layout meeting `budget_ms` that sends the fewest bytes; ties go to the fastest."""
-        tables = self.tables(compression)
+        tables = self.tables(keep)
         lat = latency_matrix(tables)
         mask = self._mask(modes)
         if mask is not None:
@@ -214,17 +209,17 @@ class Planner:
         traffic = np.where(feasible, traffic_matrix(tables), np.inf)
         order = np.lexsort((lat.ravel(), traffic.ravel()))
         a, b = divmod(int(order[0]), lat.shape[1])
-        return self._plan(tables, a, b, compression)
+        return self._plan(tables, a, b, keep)
 
-    def baselines(self, compression: Compression = NO_COMPRESSION) -> dict[str, Plan]:
+    def baselines(self, keep: KeepConfig = NO_PRUNING) -> dict[str, Plan]:
         """NeuroSurgeon-style comparison points: single tiers, best one split, best two splits."""
         n = self.profile.n_segments
         out = {
-            "end_only": self.plan(n, n, compression),
-            "edge_only": self.plan(0, n, compression),
-            "cloud_only": self.plan(0, 0, compression),
-            "best_single_split": self.best(compression, SINGLE_SPLIT_MODES),
+            "end_only": self.plan(n, n, keep),
+            "edge_only": self.plan(0, n, keep),
+            "cloud_only": self.plan(0, 0, keep),
+            "best_single_split": self.best(keep, SINGLE_SPLIT_MODES),
         }
         if n >= 3:
-            out["best_two_split"] = self.best(compression, ("end_edge_cloud",))
+            out["best_two_split"] = self.best(keep, ("end_edge_cloud",))
         return out

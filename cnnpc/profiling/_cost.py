@@ -21,6 +21,7 @@ from cnnpc.profiling._store import (
     read_measurements,
     read_meta,
 )
+from cnnpc.records import KeepConfig
 from cnnpc.spaces import SearchSpace, load_space
 
 _Key = tuple[int, str, int | None, int | None]
@@ -68,7 +69,8 @@ class HostCostModel:
         return (segment, tier, None if segment == 0 else in_ch, None if segment == last else out_ch)
 
     def widths(self, channels: Mapping[str, int]) -> tuple[int, ...]:
-        """Kept channels of every candidate (missing names: unpruned), validated."""
+        """Kept channels of every candidate (missing names: unpruned), validated (prunability and
+        ties: `KeepConfig`)."""
         for name in channels:
             self.space.index(name)
         out = []
@@ -80,9 +82,9 @@ class HostCostModel:
                 raise InputError(
                     f"{cand.name}: keeps {count} channels, must be in 1..{cand.channels}"
                 )
-            if count < cand.channels and not cand.prunable:
-                raise InputError(f"candidate {cand.name!r} of {self.model!r} is not prunable")
             out.append(count)
+        pruned = zip(self.space.candidates, out, strict=True)
+        KeepConfig.from_channels(self.space, {c.name: w for c, w in pruned if w < c.channels})
         return tuple(out)
 
     def segment_ms(self, tier: str, channels: Mapping[str, int]) -> list[float]:

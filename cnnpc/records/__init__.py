@@ -1,8 +1,8 @@
-"""The records that cross the pipeline, frozen and typed, each with one JSON form: the numbers'
-bounds, the links' settings, where an accuracy came from (`Origin`) and the deployed documents
-(plan.json, planset.json, upload.json, read without TensorFlow). Low in the house (above `spaces`
-and `profiles`, below `latency`, `planner`, `search`, `storage`, `deploy` and `runtime`), so
-every stage reads the same record instead of re-assembling its own.
+"""The records that cross the pipeline, frozen and typed, each with one JSON form: the keep
+configurations, the numbers' bounds, the links' settings, where an accuracy came from (`Origin`)
+and the deployed documents (plan.json, planset.json, upload.json, read without TensorFlow). Low
+in the house (above `spaces` and `profiles`, below `latency`, `planner`, `search`, `storage`,
+`deploy` and `runtime`), so every stage reads the same record instead of re-assembling its own.
 """
 
 from __future__ import annotations
@@ -15,6 +15,16 @@ from cnnpc.records._head import (
     Predicted,
     SearchRef,
     WorkloadRef,
+)
+from cnnpc.records._keep import (
+    BASELINE_KEY,
+    NO_PRUNING,
+    KeepConfig,
+    KeptBlock,
+    keep_key,
+    keep_text,
+    parse_keep_key,
+    parse_keep_values,
 )
 from cnnpc.records._links import FloatArray, LinkSetting
 from cnnpc.records._numbers import (
@@ -71,6 +81,7 @@ from cnnpc.records._upload import (
 )
 
 __all__ = [
+    "BASELINE_KEY",
     "DTYPES",
     "MAX_MBPS",
     "MAX_MS",
@@ -78,6 +89,7 @@ __all__ = [
     "MBIT_BINARY",
     "MBIT_SI",
     "MIN_MBPS",
+    "NO_PRUNING",
     "PLANSET_FILE",
     "PLANSET_KIND",
     "PLAN_FILE",
@@ -90,6 +102,8 @@ __all__ = [
     "CandidateBytes",
     "DeployedPlan",
     "FloatArray",
+    "KeepConfig",
+    "KeptBlock",
     "LayoutPrices",
     "LinkSetting",
     "LinkSpec",
@@ -117,11 +131,15 @@ __all__ = [
     "check_number",
     "check_part_file",
     "check_rate",
+    "keep_key",
+    "keep_text",
     "load_plan",
     "load_plan_set",
     "load_upload",
     "parse_float",
     "parse_int",
+    "parse_keep_key",
+    "parse_keep_values",
     "parse_number",
     "peek_document",
     "read_document",

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from cnnpc.search._configs import (
-    config_key,
     normalise,
     parameters,
-    parse_key,
     split_aware_grid,
 )
 from cnnpc.search._confirm import DEFAULT_MAX_CONFIRM, Confirmation, confirm, ranked
@@ -41,12 +39,10 @@ __all__ = [
     "SearchSettings",
     "TrialEvent",
     "Unmeasured",
-    "config_key",
     "confirm",
     "normalise",
     "oracle_source",
     "parameters",
-    "parse_key",
     "ranked",
     "run_search",
     "split_aware_grid",

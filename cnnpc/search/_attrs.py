@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from cnnpc.export import kept_channels_text, layout_text
+from cnnpc.export import layout_text
 from cnnpc.planner import Plan
-from cnnpc.records import OriginKind
+from cnnpc.records import KeepConfig, OriginKind
 from cnnpc.search._measure import Measurement
 from cnnpc.spaces import SearchSpace
 
@@ -36,7 +36,7 @@ def trial_attrs(
         "latency_ms": round(plan.latency_ms, 4),
         "layout": layout_text(plan.mode, plan.splits),
         "splits": " ".join(plan.splits) or "none",
-        "kept_channels": kept_channels_text({c.name: c.channels for c in space.candidates}, config),
+        "kept_channels": KeepConfig.from_fractions(space, config).channels_text(),
         "traffic_kb": round(plan.breakdown.traffic_bytes / 1024.0, 3),
     }
     if measured is not None:

@@ -1,4 +1,4 @@
-"""Compression configurations: Optuna parameters, canonical keys, and split-aware normalisation.
+"""Keep configurations in the search: Optuna parameters and split-aware normalisation.
 
 A configuration maps candidate -> kept fraction (1.0 = unpruned). Tied residual groups are one
 search parameter. With CNNPC's rule (pruning shrinks only transfers), pruning a candidate where the
@@ -17,8 +17,8 @@ import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from cnnpc.latency import Compression
 from cnnpc.planner import Plan, Planner
+from cnnpc.records import KeepConfig
 from cnnpc.spaces import SearchSpace, kept_count
 
 Config = dict[str, float]
@@ -80,29 +80,17 @@ def distributions(space: SearchSpace) -> dict[str, Any]:
     }
 
 
-def config_key(config: Mapping[str, float]) -> str:
-    """Canonical, order-independent key: 'baseline' or 'block3=0.25,block10=0.5' (sorted)."""
-    pruned = sorted((k, v) for k, v in config.items() if v < 1.0)
-    return ",".join(f"{k}={v:.6g}" for k, v in pruned) or "baseline"
-
-
-def parse_key(key: str) -> Config:
-    if key == "baseline":
-        return {}
-    return {k: float(v) for k, v in (part.split("=", 1) for part in key.split(","))}
-
-
 def normalise(planner: Planner, config: Mapping[str, float]) -> tuple[Config, Plan]:
     """Best plan for `config`, and the configuration reduced to what that plan needs."""
     profile = planner.profile
-    plan = planner.best(Compression.from_fractions(profile, config))
+    plan = planner.best(KeepConfig.from_fractions(profile.space, config))
     if planner.conventions.prune_compute != "none":
         return dict(config), plan  # pruning also speeds compute: every pruned candidate matters
     space = profile.space
     needed = {member for name in plan.splits for member in space.group_of(name)}
     reduced = {k: v for k, v in config.items() if k in needed and v < 1.0}
     if reduced != config:
-        plan = planner.best(Compression.from_fractions(profile, reduced))
+        plan = planner.best(KeepConfig.from_fractions(profile.space, reduced))
     return reduced, plan
 
 

@@ -15,8 +15,9 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from cnnpc import __version__
+from cnnpc.records import keep_key
 from cnnpc.search._attrs import trial_attrs
-from cnnpc.search._configs import config_key, distributions, normalise, to_params
+from cnnpc.search._configs import distributions, normalise, to_params
 from cnnpc.search._measure import AccuracySource, CachedAccuracies
 from cnnpc.search._recording import CONSTRAINTS_ATTR, TrialRecorder
 from cnnpc.search._settings import SearchSettings
@@ -109,7 +110,7 @@ def confirm(
         if spent >= max_finetunes:
             break
         config, plan = normalise(planner, trial.keep)
-        key = config_key(config)
+        key = keep_key(config)
         frozen = done.get(key)
         if frozen is None:
             measured, fine_tuned = cache.measure(config)

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from cnnpc.records import Origin
-from cnnpc.search._configs import Config, config_key, parse_key
+from cnnpc.records import Origin, keep_key, parse_keep_key
+from cnnpc.search._configs import Config
 from cnnpc.search._workers import Liveness, Pulse, this_worker
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ class CachedAccuracies:
 
     def lookup(self, config: Mapping[str, float]) -> Measurement | None:
         row = self.store.get_cached_accuracy(
-            self.model, self.source.workload, self.source.budget_key, config_key(config)
+            self.model, self.source.workload, self.source.budget_key, keep_key(config)
         )
         return None if row is None else self._row_to_measurement(row)
 
@@ -146,7 +146,7 @@ class CachedAccuracies:
         it does; the others wait for its row, and take the claim over when its heartbeat is
         older than the grace period (its holder died, on whatever host).
         """
-        key = config_key(config)
+        key = keep_key(config)
         claim = f"accuracy:{self.model}|{self.source.workload}|{self.source.budget_key}|{key}"
         while True:
             cached = self.lookup(config)
@@ -188,4 +188,4 @@ class CachedAccuracies:
         rows = self.store.cached_accuracies(
             self.model, self.source.workload, self.source.budget_key
         )
-        return {r.config_key: (parse_key(r.config_key), r.val_accuracy) for r in rows}
+        return {r.config_key: (parse_keep_key(r.config_key), r.val_accuracy) for r in rows}

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from cnnpc import __version__
 from cnnpc.errors import InputError
+from cnnpc.records import keep_key
 from cnnpc.search._attrs import annotate
 from cnnpc.search._configs import (
     Config,
-    config_key,
     distributions,
     from_params,
     normalise,
@@ -256,7 +256,7 @@ class SearchRunner:
         """Next proposal whose reduced configuration this study has not tried yet."""
         tried = {t.user_attrs.get("config_key") for t in self.study.get_trials(deepcopy=False)}
         for config in proposals:
-            if config_key(normalise(self.planner, config)[0]) not in tried:
+            if keep_key(normalise(self.planner, config)[0]) not in tried:
                 return dict(config)
         return None
 
@@ -286,7 +286,7 @@ class SearchRunner:
 
         s = self.settings
         config, plan = normalise(self.planner, from_params(self.space, trial.params))
-        trial.set_user_attr("config_key", config_key(config))
+        trial.set_user_attr("config_key", keep_key(config))
         self.recorder.running(trial.number, config, plan, _now())
         measured = self.cache.lookup(config)
         spent = False

@@ -22,8 +22,8 @@ import math
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 
-from cnnpc.latency import Compression
 from cnnpc.planner import Planner
+from cnnpc.records import KeepConfig
 from cnnpc.search._configs import Config, expand, parameters, split_aware_grid
 from cnnpc.spaces import SearchSpace
 
@@ -52,9 +52,10 @@ def exhaustive(ctx: StrategyContext) -> Proposals:
     if not ctx.by_latency:
         yield from grid
         return
+    space = ctx.planner.profile.space
     priced = sorted(
         (
-            (ctx.planner.best(Compression.from_fractions(ctx.planner.profile, c)).latency_ms, i, c)
+            (ctx.planner.best(KeepConfig.from_fractions(space, c)).latency_ms, i, c)
             for i, c in enumerate(grid)
         ),
         key=lambda item: item[:2],
@@ -69,7 +70,7 @@ def exhaustive(ctx: StrategyContext) -> Proposals:
 def _layout_latency(planner: Planner, config: Config, splits: tuple[str, ...]) -> float:
     """Fastest latency among layouts that cut exactly at `splits` (CNNPC's get_T)."""
     profile = planner.profile
-    comp = Compression.from_fractions(profile, config)
+    comp = KeepConfig.from_fractions(profile.space, config)
     n = profile.n_segments
     ks = [profile.space.index(s) + 1 for s in splits]
     if len(ks) == 1:

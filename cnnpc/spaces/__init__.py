@@ -9,7 +9,6 @@ from cnnpc.spaces._schema import (
     Candidate,
     KeepGrid,
     SearchSpace,
-    keep_on_grid,
     parse_keep_grid,
     parse_space,
 )
@@ -19,7 +18,6 @@ __all__ = [
     "Candidate",
     "KeepGrid",
     "SearchSpace",
-    "keep_on_grid",
     "kept_count",
     "load_space",
     "load_space_file",

@@ -131,28 +131,6 @@ def _parse_candidate(source: str, i: int, raw: Any) -> Candidate:
     )
 
 
-def keep_on_grid(space: SearchSpace, values: Mapping[str, float]) -> dict[str, float]:
-    """`--keep NAME=VALUE` under `--keep-grid`: VALUE is a kept channel count on the
-    per-channel grid (returned as c/C), else a fraction that must be on the grid."""
-    keep: dict[str, float] = {}
-    for name, value in values.items():
-        grid = space.fractions(name)
-        if space.per_channel:
-            channels = space.candidates[space.index(name)].channels
-            if value != int(value) or not 1 <= value <= channels:
-                raise InputError(
-                    f"--keep {name}={value:g}: on the per-channel grid give a channel count "
-                    f"in 1..{channels}"
-                )
-            keep[name] = int(value) / channels
-        elif not any(math.isclose(value, f, abs_tol=1e-9) for f in grid):
-            listed = ", ".join(f"{f:g}" for f in grid)
-            raise InputError(f"--keep {name}={value:g} is not on the keep grid ({listed})")
-        else:
-            keep[name] = float(value)
-    return keep
-
-
 def parse_keep_grid(text: str) -> KeepGrid:
     """`--keep-grid`: ``channels`` or comma-separated fractions in (0, 1] (1.0 is added)."""
     if text.strip() == CHANNELS:

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from cnnpc.latency import Compression
 from cnnpc.planner import Planner, latency_matrix
-from cnnpc.records import FloatArray
-from cnnpc.search import config_key, parameters, split_aware_grid
+from cnnpc.records import FloatArray, KeepConfig, keep_key
+from cnnpc.search import parameters, split_aware_grid
 
 TIE = 1e-9
 
@@ -44,11 +43,11 @@ class ConfigPricing:
         self.profile = planner.profile
         space = self.profile.space
         self.configs = [dict(c) for c in split_aware_grid(space)]
-        self.keys = [config_key(c) for c in self.configs]
+        self.keys = [keep_key(c) for c in self.configs]
         self.index = {k: i for i, k in enumerate(self.keys)}
         alphas, betas = [], []
         for config in self.configs:
-            tables = planner.tables(Compression.from_fractions(self.profile, config))
+            tables = planner.tables(KeepConfig.from_fractions(self.profile.space, config))
             beta = np.asarray(tables.down_ms, dtype=np.float64).copy()
             beta[:-1] -= tables.down_fixed_ms  # boundary N is never sent: no fixed cost there
             alphas.append(latency_matrix(tables) - beta[None, :])
@@ -65,7 +64,7 @@ class ConfigPricing:
         for members in self._params:
             if members[0] in config:
                 smaller = {k: v for k, v in config.items() if k not in members}
-                subs.append(self.index[config_key(smaller)])
+                subs.append(self.index[keep_key(smaller)])
         return subs
 
     def latency(self, c: int, a: int, b: int, bandwidth_mbps: float) -> float:

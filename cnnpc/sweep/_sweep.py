@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cnnpc.latency import Compression
 from cnnpc.planner import Planner
+from cnnpc.records import KeepConfig
 from cnnpc.search import AccuracySource, AccuracySurrogate, CachedAccuracies, Prediction
 from cnnpc.sweep._analysis import Regret, Threshold, regrets, thresholds
 from cnnpc.sweep._points import BestAt, SweepPoint, Unverified
@@ -209,7 +209,7 @@ class Sweeper:
         links = dataclasses.replace(base.links, bandwidth_mbps=bandwidth)
         planner = Planner(pricing.profile, links, base.conventions)
         config = pricing.configs[c]
-        plan = planner.best(Compression.from_fractions(pricing.profile, config))
+        plan = planner.best(KeepConfig.from_fractions(pricing.profile.space, config))
         measured = self.cache.lookup(config)
         assert measured is not None
         return BestAt(

@@ -18,9 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from cnnpc.errors import InputError
-from cnnpc.latency import NO_COMPRESSION, Compression
 from cnnpc.planner import Planner, latency_matrix, mode_of, traffic_matrix
-from cnnpc.records import LayoutPrices, UploadStep
+from cnnpc.records import NO_PRUNING, KeepConfig, LayoutPrices, UploadStep
 from cnnpc.records import UploadLayout as Layout
 
 EPS_MS = 1e-9
@@ -85,9 +84,9 @@ class LayoutChooser:
             raise InputError("some layout that needs no edge must be allowed")
 
     @staticmethod
-    def of_planner(planner: Planner, compression: Compression, cloud: bool) -> LayoutChooser:
+    def of_planner(planner: Planner, keep: KeepConfig, cloud: bool) -> LayoutChooser:
         """The planner's layouts; without `cloud` only end/edge ones (b = N)."""
-        tables = planner.tables(compression)
+        tables = planner.tables(keep)
         lat = latency_matrix(tables)
         a, b = np.indices(lat.shape)
         allowed = (a <= b) & (True if cloud else b == tables.n_segments)
@@ -121,7 +120,7 @@ def upload_order(
     planner: Planner,
     segment_bytes: Sequence[float],
     upload_mbps: float,
-    compression: Compression = NO_COMPRESSION,
+    keep: KeepConfig = NO_PRUNING,
     cloud: bool = False,
 ) -> UploadOrder:
     """IONN's greedy upload order (see the module docstring) for `planner`'s profile."""
@@ -131,7 +130,7 @@ def upload_order(
     if not np.isfinite(upload_mbps) or upload_mbps <= 0:
         raise InputError(f"upload rate must be a finite number > 0, got {upload_mbps!r}")
     sizes = np.asarray(segment_bytes, dtype=np.float64)
-    solver = LayoutChooser.of_planner(planner, compression, cloud)
+    solver = LayoutChooser.of_planner(planner, keep, cloud)
     held = np.zeros(n, dtype=bool)
     initial = current = solver.best(held)
     full = solver.best(np.ones(n, dtype=bool))

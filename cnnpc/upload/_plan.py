@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnnpc.errors import InputError
-from cnnpc.latency import Compression
 from cnnpc.planner import LinkOptions, planner_for
+from cnnpc.records import KeepConfig
 from cnnpc.upload._compare import Comparison, compare
 from cnnpc.upload._order import UploadOrder, upload_order
 from cnnpc.upload._params import load_params
@@ -88,9 +88,9 @@ def upload_plan(
     planner = planner_for(model, device, bandwidth_mbps=bandwidth_mbps, options=options)
     profile = planner.profile
     params = load_params(profile)
-    compression = Compression.from_fractions(profile, dict(keep or {}))
+    config = KeepConfig.from_fractions(profile.space, dict(keep or {}))
     rate = uplink_mbps if upload_mbps is None else upload_mbps
-    order = upload_order(planner, [p * param_bytes for p in params], rate, compression, cloud=cloud)
+    order = upload_order(planner, [p * param_bytes for p in params], rate, config, cloud=cloud)
     return UploadReport(
         model=profile.model,
         device=profile.device,
@@ -99,10 +99,9 @@ def upload_plan(
         query_rate=query_rate,
         param_bytes=param_bytes,
         keep={
-            k: compression.keep_fraction(k, c.channels)
+            c.name: config.channels[c.name] / c.channels
             for c in profile.candidates
-            for k in [c.name]
-            if k in compression.kept
+            if c.name in config.channels
         },
         order=order,
         comparison=compare(order, query_rate),

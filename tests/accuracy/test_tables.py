@@ -14,7 +14,7 @@ from synthetic_source import SyntheticSource
 
 from cnnpc.accuracy import TableRow, format_table, kept_of, read_table
 from cnnpc.cli import main
-from cnnpc.search import config_key
+from cnnpc.records import keep_key
 from cnnpc.spaces import load_space
 from cnnpc.storage import Storage
 
@@ -45,7 +45,7 @@ def _fill_cache(url: str) -> list[dict[str, float]]:
     for i, config in enumerate(configs):
         m = source.measure(config)
         storage.put_cached_accuracy(
-            "mobilenet", "synthetic", BUDGET, config_key(config), m.val_accuracy,
+            "mobilenet", "synthetic", BUDGET, keep_key(config), m.val_accuracy,
             m.test_accuracy, 10.0 + i, m.params, m.flops, m.origin,
         )  # fmt: skip
     storage.close()
@@ -69,7 +69,7 @@ def test_export_import_round_trip(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["already_there"] == 4
     before = {c.config_key: c for c in Storage(_url(tmp_path)).accuracy_rows("mobilenet")}
     after = {c.config_key: c for c in Storage(_url(tmp_path, "b.db")).accuracy_rows("mobilenet")}
-    assert set(before) == set(after) == {config_key(c) for c in configs}
+    assert set(before) == set(after) == {keep_key(c) for c in configs}
     for key, row in before.items():
         got = after[key]
         assert (got.val_accuracy, got.test_accuracy, got.finetune_seconds) == (
@@ -143,26 +143,26 @@ def test_search_on_a_table_never_fine_tunes(tmp_path, capsys, monkeypatch):
     unmeasured = [t for t in trials if (t.reason or "").startswith("unmeasured")]
     assert len(unmeasured) == asked["unmeasured"] and not any(t.finetuned for t in trials)
     acc = SyntheticSource().accuracy
-    listed = {config_key(c) for c in configs}
+    listed = {keep_key(c) for c in configs}
     feasible = [t for t in trials if t.state == "complete"]
-    assert {config_key(t.keep) for t in feasible} <= listed
+    assert {keep_key(t.keep) for t in feasible} <= listed
     for t in feasible:
         assert t.val_accuracy == pytest.approx(acc(t.keep))
     best = out["best"]
-    assert best["val_accuracy"] >= 0.93 and config_key(best["keep"]) in listed
+    assert best["val_accuracy"] >= 0.93 and keep_key(best["keep"]) in listed
     # a sweep on the same table: its rows only, never a fine-tune
     sweep = ["sweep", "--model", "mobilenet", "--device", "MI8SE", "--bandwidth", "1,10,50"]
     sweep += ["--acc-floor", "0.93", "--accuracy", f"table:{table}"]
     assert main([*sweep, "--storage", _url(tmp_path), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["finetunes"] == 0 and result["accuracy_table"]["rows"] == len(configs)
-    assert all(config_key(_keep(p)) in listed for p in result["points"])
+    assert all(keep_key(_keep(p)) in listed for p in result["points"])
 
 
 def _keep(point: dict) -> dict[str, float]:
-    from cnnpc.search import parse_key
+    from cnnpc.records import parse_keep_key
 
-    return parse_key(point["best"]["config_key"])
+    return parse_keep_key(point["best"]["config_key"])
 
 
 def test_table_options_bad_input(tmp_path, capsys):
@@ -252,7 +252,7 @@ def test_cache_entries_read_the_space_once(tmp_path, monkeypatch):
     monkeypatch.setattr(exchange, "load_space", lambda m: calls.append(m) or load_space(m))
     entries = cache_entries(table)
     assert calls == ["mobilenet"]
-    assert [e.config_key for e in entries] == [config_key(c) for c in configs]
+    assert [e.config_key for e in entries] == [keep_key(c) for c in configs]
 
 
 def test_export_creates_no_database_and_checks_its_target_first(tmp_path, capsys):

@@ -12,8 +12,7 @@ from storage.factories import spec
 from cnnpc.compression import FinetuneBudget
 from cnnpc.deploy import DeployError, DeployInputs, deploy_adaptive
 from cnnpc.oracle import AccuracyOracle, MemoryCache, ModelStore, Recipe, trained_baseline
-from cnnpc.records import PLAN_FILE, PLANSET_FILE, PlanError, load_plan_set
-from cnnpc.search import config_key
+from cnnpc.records import PLAN_FILE, PLANSET_FILE, PlanError, keep_key, load_plan_set
 from cnnpc.search._oracle_source import OracleSource
 from cnnpc.storage import Storage
 
@@ -37,7 +36,7 @@ def setup(data, tmp_path_factory):
         )
         # the accuracy a search measured (made up here: the unpruned model meets the floor)
         storage.put_cached_accuracy(
-            "mobilenet", source.workload, source.budget_key, config_key({}), 0.9, 0.9, 1, 1, 1
+            "mobilenet", source.workload, source.budget_key, keep_key({}), 0.9, 0.9, 1, 1, 1
         )
     return oracle, url, floor.id, budget_search.id
 

@@ -247,7 +247,7 @@ def deployed(data, tmp_path_factory) -> Iterator[tuple[Path, dict[str, str]]]:
     from cnnpc.compression import FinetuneBudget
     from cnnpc.oracle import AccuracyOracle, MemoryCache, ModelStore, Recipe, trained_baseline
     from cnnpc.planner import planner_for
-    from cnnpc.search import config_key
+    from cnnpc.records import keep_key
     from cnnpc.search._oracle_source import OracleSource
     from cnnpc.storage import Storage, Tiers
 
@@ -275,7 +275,7 @@ def deployed(data, tmp_path_factory) -> Iterator[tuple[Path, dict[str, str]]]:
             storage.set_best_plan(search.id, best)
             for keep, acc in (({}, 0.95), (KEEP, 0.9)):  # made up, as a search would cache them
                 storage.put_cached_accuracy(
-                    "mobilenet", source.workload, source.budget_key, config_key(keep), acc, acc,
+                    "mobilenet", source.workload, source.budget_key, keep_key(keep), acc, acc,
                     1, 1, 1,
                 )  # fmt: skip
         sid = str(search.id)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from cnnpc.latency import CNNPC_OVERHEAD_MS, Compression, Conventions
+from cnnpc.latency import CNNPC_OVERHEAD_MS, Conventions
 from cnnpc.planner import Planner
 from cnnpc.profiles import Profile, load_profile
-from cnnpc.records import LinkSetting
+from cnnpc.records import KeepConfig, LinkSetting
 
 TOLERANCE = 0.005  # 0.5 %
 RATES_MBPS = (1, 5, 10)
@@ -64,7 +64,7 @@ def _keep_fractions(channels: int) -> list[float]:
 def _ours(planner: Planner, profile: Profile, i, j, k1, k2):
     names = [t.name for t in profile.candidates]
     fractions = {names[i]: k1} if i == j else {names[i]: k1, names[j]: k2}
-    comp = Compression.from_fractions(profile, fractions)
+    comp = KeepConfig.from_fractions(profile.space, fractions)
     if i != j:
         return {"end_edge_cloud": planner.plan(i + 1, j + 1, comp).latency_ms}
     n = profile.n_segments

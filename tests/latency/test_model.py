@@ -5,9 +5,10 @@ import math
 import pytest
 
 from cnnpc.errors import InputError, SearchSpaceError
-from cnnpc.latency import Compression, Conventions, breakdown, cost_tables, kept_channels
+from cnnpc.latency import Conventions, breakdown, cost_tables
 from cnnpc.profiles import load_profile, make_profile
-from cnnpc.records import MBIT_SI, LinkSetting
+from cnnpc.records import MBIT_SI, KeepConfig, LinkSetting
+from cnnpc.spaces import kept_count
 
 
 @pytest.fixture(scope="module")
@@ -42,37 +43,37 @@ def test_breakdown_by_hand(tiny):
 
 def test_pruning_shrinks_transfer_in_proportion_to_channels(tiny):
     links = LinkSetting(8.0, 4.0, 1000.0)
-    comp = Compression.from_fractions(tiny, {"t1": 0.25})
-    assert comp.kept == {"t1": 2}
+    comp = KeepConfig.from_fractions(tiny.space, {"t1": 0.25})
+    assert comp.channels == {"t1": 2}
     tables = cost_tables(tiny, links, comp, Conventions(overhead_ms=0.0))
     assert tables.bytes[1] == 8.0
     assert tables.end.tolist() == [10.0, 20.0, 30.0]  # "none": compute untouched
 
 
 def test_linear_compute_rule(tiny):
-    comp = Compression.from_fractions(tiny, {"t1": 0.5, "t2": 0.5})
+    comp = KeepConfig.from_fractions(tiny.space, {"t1": 0.5, "t2": 0.5})
     tables = cost_tables(tiny, LinkSetting(), comp, Conventions(prune_compute="linear"))
     # segment 0: (1 + 0.5)/2, segment 1: (0.5 + 0.5)/2, segment 2: (0.5 + 1)/2
     assert tables.end.tolist() == pytest.approx([7.5, 10.0, 22.5])
     assert tables.cloud.tolist() == pytest.approx([0.75, 1.0, 2.25])
 
 
-def test_kept_channels_rounds_and_keeps_one():
-    assert kept_channels(0.5, 24) == 12
-    assert kept_channels(0.01, 16) == 1
-    assert kept_channels(1.0, 7) == 7
+def test_kept_count_rounds_and_keeps_one():
+    assert kept_count(0.5, 24) == 12
+    assert kept_count(0.01, 16) == 1
+    assert kept_count(1.0, 7) == 7
 
 
 def test_groups_share_a_fraction():
     profile = load_profile("resnet", "MI8")
-    comp = Compression.from_fractions(profile, {"block6": 0.5})
-    assert comp.kept == {"block1": 32, "block6": 32}
-    with pytest.raises(InputError, match="share residual channels"):
-        Compression.from_fractions(profile, {"block1": 0.5, "block6": 0.25})
+    comp = KeepConfig.from_fractions(profile.space, {"block6": 0.5})
+    assert comp.channels == {"block1": 32, "block6": 32}
+    with pytest.raises(InputError, match="share a channel group"):
+        KeepConfig.from_fractions(profile.space, {"block1": 0.5, "block6": 0.25})
     with pytest.raises(SearchSpaceError, match="unknown candidate"):
-        Compression.from_fractions(profile, {"nope": 0.5})
+        KeepConfig.from_fractions(profile.space, {"nope": 0.5})
     with pytest.raises(InputError, match=r"must be in \(0, 1\]"):
-        Compression.from_fractions(profile, {"block11": 1.5})
+        KeepConfig.from_fractions(profile.space, {"block11": 1.5})
 
 
 @pytest.mark.parametrize("value", [0.0, -1.0, math.nan, math.inf])

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnpc.errors import InfeasibleError
-from cnnpc.latency import Compression, Conventions, breakdown
+from cnnpc.latency import Conventions, breakdown
 from cnnpc.planner import MODES, SINGLE_SPLIT_MODES, Planner, latency_matrix, mode_of
 from cnnpc.profiles import load_profile, make_profile
-from cnnpc.records import LinkSetting
+from cnnpc.records import KeepConfig, LinkSetting
 
 times = st.floats(min_value=0.0, max_value=100.0, allow_nan=False)
 rates = st.floats(min_value=0.1, max_value=1000.0, allow_nan=False)
@@ -44,7 +44,7 @@ def problems(draw):
     conv = Conventions(
         overhead_ms=draw(st.floats(0, 5)), prune_compute=draw(st.sampled_from(["none", "linear"]))
     )
-    return profile, Compression.from_fractions(profile, fractions), links, conv
+    return profile, KeepConfig.from_fractions(profile.space, fractions), links, conv
 
 
 def _brute(planner, compression):
@@ -65,7 +65,7 @@ def _reference_ms(profile, comp, links, conv, a, b):
     n = profile.n_segments
     keep = [1.0] * (n + 1)
     for k, cand in enumerate(profile.candidates, start=1):
-        keep[k] = comp.kept.get(cand.name, cand.channels) / cand.channels
+        keep[k] = comp.channels.get(cand.name, cand.channels) / cand.channels
     linear = conv.prune_compute == "linear"
     scale = [(keep[s] + keep[s + 1]) / 2 if linear else 1.0 for s in range(n)]
     segs = profile.segments
@@ -183,7 +183,7 @@ def test_pruning_moves_the_split_earlier_on_a_slow_phone():
     profile = load_profile("mobilenet", "MI8SE")
     planner = Planner(profile, LinkSetting(20, 10))
     plain = planner.best()
-    pruned = planner.best(Compression.from_fractions(profile, {"block3": 0.125}))
+    pruned = planner.best(KeepConfig.from_fractions(profile.space, {"block3": 0.125}))
     assert pruned.latency_ms < plain.latency_ms
     assert pruned.splits[0] == "block3"
     assert pruned.keep == {"block3": 0.125}

@@ -13,11 +13,10 @@ from registry.graph_kinds import CLASSES, KINDS, SIZE
 from cnnpc.cli._main import main
 from cnnpc.compression import prune_channels
 from cnnpc.deploy import Layout, build_deployment, plan_document, write_plan_folder
-from cnnpc.latency import Compression
 from cnnpc.models import build_model
 from cnnpc.models._measure import tensor_hwc
 from cnnpc.profiles import load_profile
-from cnnpc.records import LinkSetting, PlanHead, load_plan
+from cnnpc.records import KeepConfig, LinkSetting, PlanHead, load_plan
 from cnnpc.runtime import PlanClient, running_servers
 from cnnpc.spaces import load_space
 
@@ -91,7 +90,7 @@ def test_graph_kind_end_to_end(roots, capsys, tmp_path, kind):
     keep = dict.fromkeys(space.group_of(target.name), 0.5)
     model = build_model(kind, CLASSES, SIZE)
     pruned = prune_channels(model, space, keep)
-    priced = Compression.from_fractions(profile, keep).kept
+    priced = KeepConfig.from_fractions(profile.space, keep).channels
     tensors = {t.name: t for t in profile.candidates}
     for name in keep:
         cand = space.candidates[space.index(name)]

@@ -6,9 +6,9 @@ import pytest
 from synthetic_source import SyntheticSource
 
 from cnnpc.errors import InputError
-from cnnpc.latency import Compression
 from cnnpc.planner import planner_for
-from cnnpc.search import SearchSettings, config_key, normalise, run_search, split_aware_grid
+from cnnpc.records import KeepConfig, keep_key
+from cnnpc.search import SearchSettings, normalise, run_search, split_aware_grid
 from cnnpc.search import with_keep_grid as on_grid
 from cnnpc.search._configs import distributions, from_params, to_params
 from cnnpc.search._strategies import StrategyContext, cnnpc, exhaustive
@@ -28,7 +28,7 @@ def _drive(strategy, planner, accuracy):
     measured: dict[str, float] = {}
 
     def known(config):
-        return measured.get(config_key(normalise(planner, config)[0]))
+        return measured.get(keep_key(normalise(planner, config)[0]))
 
     ctx = StrategyContext(
         planner=planner,
@@ -40,7 +40,7 @@ def _drive(strategy, planner, accuracy):
     )
     for config in strategy(ctx):
         reduced, plan = normalise(planner, config)
-        acc = measured.setdefault(config_key(reduced), accuracy(reduced))
+        acc = measured.setdefault(keep_key(reduced), accuracy(reduced))
         if acc >= FLOOR and (best[0] is None or plan.latency_ms < best[0]):
             best[0] = plan.latency_ms
     return best[0], len(measured)
@@ -53,7 +53,7 @@ def test_grid_has_every_channel_count(planner):
     grid = list(split_aware_grid(space))
     singles = sum(1 for c in grid if len(c) == 1)
     assert singles == 417  # CNNPC's single-split settings of MobileNetV2: sum of (C - 1)
-    assert len({config_key(c) for c in grid}) == len(grid) == 66_887
+    assert len({keep_key(c) for c in grid}) == len(grid) == 66_887
 
 
 def test_optuna_parameters_are_channel_counts(planner):
@@ -69,7 +69,7 @@ def test_optuna_parameters_are_channel_counts(planner):
 def test_exhaustive_equals_brute_force_and_cnnpc_is_feasible(planner):
     accuracy = SyntheticSource().accuracy
     truth = min(
-        planner.best(Compression.from_fractions(planner.profile, c)).latency_ms
+        planner.best(KeepConfig.from_fractions(planner.profile.space, c)).latency_ms
         for c in split_aware_grid(planner.profile.space)
         if accuracy(c) >= FLOOR
     )
@@ -118,10 +118,11 @@ def test_keep_grid_parsing():
 
 def test_compress_keep_on_the_grid(capsys):
     from cnnpc.cli import main
-    from cnnpc.spaces import keep_on_grid, load_space
+    from cnnpc.spaces import load_space
 
     space = load_space("mobilenet")
-    assert keep_on_grid(space.with_keep_grid("channels"), {"block6": 17}) == {"block6": 17 / 32}
+    keep = KeepConfig.on_grid(space.with_keep_grid("channels"), {"block6": 17})
+    assert keep.fractions == {"block6": 17 / 32} and keep.channels == {"block6": 17}
     base = ["compress", "--model", "mobilenet", "--data", "/nonexistent"]
     cases = [
         (["--keep", "block6=17"], "need --keep-grid channels"),

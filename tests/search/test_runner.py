@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from cnnpc.errors import InputError
-from cnnpc.latency import Compression
+from cnnpc.records import KeepConfig
 from cnnpc.search import SearchSettings, normalise, run_search, split_aware_grid
 
 FLOOR = 0.93
@@ -16,7 +16,7 @@ def _truth(settings: SearchSettings, source) -> tuple[float, dict]:
     for config in split_aware_grid(planner.profile.space):
         if source.accuracy(config) < FLOOR:
             continue
-        lat = planner.best(Compression.from_fractions(planner.profile, config)).latency_ms
+        lat = planner.best(KeepConfig.from_fractions(planner.profile.space, config)).latency_ms
         if best is None or lat < best[0]:
             best = (lat, config)
     assert best is not None
@@ -97,7 +97,7 @@ def test_latency_budget_mode(source, storage):
     best_acc = max(
         source.accuracy(c)
         for c in split_aware_grid(planner.profile.space)
-        if planner.best(Compression.from_fractions(planner.profile, c)).latency_ms <= 70.0
+        if planner.best(KeepConfig.from_fractions(planner.profile.space, c)).latency_ms <= 70.0
     )
     assert result.best is not None
     assert result.best.latency_ms <= 70.0
@@ -127,5 +127,5 @@ def test_normalise_keeps_only_split_pruning():
     config = {"conv1": 0.5, "block3": 0.125, "block16": 0.5}
     reduced, plan = normalise(planner, config)
     assert set(reduced) <= set(plan.splits)
-    full = planner.best(Compression.from_fractions(planner.profile, config))
+    full = planner.best(KeepConfig.from_fractions(planner.profile.space, config))
     assert plan.latency_ms == pytest.approx(full.latency_ms)

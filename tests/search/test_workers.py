@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnpc.search import config_key
+from cnnpc.records import keep_key
 from cnnpc.storage import Storage
 
 WORKER = textwrap.dedent(
@@ -78,7 +78,7 @@ def _check_shared(url: str, outputs: list[str], workers: int) -> None:
     assert all(t.state != "running" for t in trials)
     assert not any(t.state == "failed" for t in trials)  # nobody died
     # every fine-tune was of a new configuration, and the cache has exactly those rows
-    tuned = [config_key(t.keep) for t in trials if t.finetuned]
+    tuned = [keep_key(t.keep) for t in trials if t.finetuned]
     assert len(tuned) == len(set(tuned))
     spent = sum(int(o.split("FINETUNES")[1]) for o in outputs)
     rows = storage.cached_accuracies("mobilenet", "synthetic", "synthetic-v1")

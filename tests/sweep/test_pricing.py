@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from cnnpc.errors import InputError
-from cnnpc.latency import Compression
 from cnnpc.planner import LinkOptions, Planner, planner_for
+from cnnpc.records import KeepConfig
 from cnnpc.search import split_aware_grid
 from cnnpc.sweep import ConfigPricing, crossover, parse_bandwidths, parse_devices
 
@@ -31,7 +31,7 @@ def test_every_configuration_matches_planner_best(pricing, bandwidth):
     priced = pricing.at(bandwidth)
     assert len(pricing.configs) == len(list(split_aware_grid(base.profile.space))) == 1079
     for c, config in enumerate(pricing.configs):
-        plan = planner.best(Compression.from_fractions(base.profile, config))
+        plan = planner.best(KeepConfig.from_fractions(base.profile.space, config))
         assert priced.latency_ms[c] == pytest.approx(plan.latency_ms, rel=1e-12)
         assert pricing.latency(c, plan.a, plan.b, bandwidth) == pytest.approx(plan.latency_ms)
 
