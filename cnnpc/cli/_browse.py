@@ -122,7 +122,7 @@ def run_searches(args: argparse.Namespace) -> int:
                 r.id,
                 r.model,
                 r.device,
-                f"{r.uplink_mbps:g}/{r.bandwidth_mbps:g}",
+                f"{r.links.uplink_mbps:g}/{r.links.bandwidth_mbps:g}",
                 _target(r),
                 r.strategy,
                 r.status,
@@ -226,7 +226,7 @@ def show_lines(report: SearchReport, view: Overview | None = None) -> list[str]:
     s, spend = report.summary.search, report.spend
     lines = [
         f"search {s.id} ({s.study_name}): {s.model} on {s.device}, workload {s.workload}, "
-        f"end->edge {s.uplink_mbps:g} Mbps, edge->cloud {s.bandwidth_mbps:g} Mbps",
+        f"end->edge {s.links.uplink_mbps:g} Mbps, edge->cloud {s.links.bandwidth_mbps:g} Mbps",
         f"objective: {objective_text(s)}; strategy {s.strategy}, seed {s.seed}, "
         f"budget {s.budget_key}, cnnpc {s.code_version}",
         f"status: {s.status}"
