@@ -77,7 +77,6 @@ def test_plan_provenance_masks_the_storage_password():
     from types import SimpleNamespace
 
     from cnnpc.deploy._search import provenance
-
     from cnnpc.records import LinkSetting
 
     search = SimpleNamespace(

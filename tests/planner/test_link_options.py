@@ -7,8 +7,8 @@ import math
 import pytest
 
 from cnnpc.errors import InputError
-from cnnpc.records import LinkSetting
 from cnnpc.planner import LinkOptions, planner_for
+from cnnpc.records import LinkSetting
 
 
 @pytest.mark.parametrize("value", [-1.0, math.nan, math.inf, -math.inf])

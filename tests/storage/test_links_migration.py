@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import command
 from factories import patched_main, spec
 
-from cnnpc.records import MBIT_SI, LinkSetting
+from cnnpc.records import LinkSetting
 from cnnpc.storage import Storage, StorageError, _schema
 from cnnpc.storage._engine import make_engine
 
@@ -28,7 +28,12 @@ LINKS = {
 }
 EXTRA = {
     1: {"conventions": "si", "overhead_ms": 1.66, "prune_compute": "none"},
-    2: {"confirms": "epochs=2", "conventions": "cnnpc", "overhead_ms": 1.0, "prune_compute": "linear"},
+    2: {
+        "confirms": "epochs=2",
+        "conventions": "cnnpc",
+        "overhead_ms": 1.0,
+        "prune_compute": "linear",
+    },
 }
 
 

@@ -68,4 +68,16 @@ record("searches.json", "searches", "--json")
 for search in (1, 2):
     record(f"show_{search}.json", "show", str(search), "--json")
     with contextlib.redirect_stdout(io.StringIO()):
-        assert main(["export", str(search), "--json", str(out / f"export_{search}.json"), "--storage", url]) == 0
+        assert (
+            main(
+                [
+                    "export",
+                    str(search),
+                    "--json",
+                    str(out / f"export_{search}.json"),
+                    "--storage",
+                    url,
+                ]
+            )
+            == 0
+        )
