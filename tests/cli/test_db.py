@@ -29,8 +29,8 @@ def test_upgrade_then_current(main, tmp_path, capsys):
     assert main(["db", "current", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {
         "storage": "sqlite:///results/cnnpc.db",
-        "revision": "0003",
-        "head": "0003",
+        "revision": "0004",
+        "head": "0004",
         "state": "current",
     }
 
