@@ -96,7 +96,7 @@ def deploy_adaptive(
             low_mbps=low_mbps,
             high_mbps=high_mbps,
             hysteresis=hysteresis,
-            design_mbps=search.bandwidth_mbps,
+            design_mbps=search.links.bandwidth_mbps,
             source=source,
             storage=storage,
         )

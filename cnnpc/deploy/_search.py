@@ -216,8 +216,8 @@ def provenance(
             device=search.device,
             mode=search.mode,
             target=search.target,
-            uplink_mbps=search.uplink_mbps,
-            bandwidth_mbps=search.bandwidth_mbps,
+            uplink_mbps=search.links.uplink_mbps,
+            bandwidth_mbps=search.links.bandwidth_mbps,
             conventions=options.conventions,
         ),
         workload=WorkloadRef(

@@ -49,7 +49,13 @@ def summaries_text(summaries: Sequence[SearchSummary], where: str) -> str:
         r, best = s.search, s.best
         rows.append(
             [
-                *(r.id, r.model, r.device, f"{r.uplink_mbps:g}/{r.bandwidth_mbps:g}", _target(r)),
+                *(
+                    r.id,
+                    r.model,
+                    r.device,
+                    f"{r.links.uplink_mbps:g}/{r.links.bandwidth_mbps:g}",
+                    _target(r),
+                ),
                 *(r.strategy, r.status, s.n_trials, s.finetunes),
                 None if best is None else best.latency_ms,
                 None if best is None else _pct(best.val_accuracy),
@@ -105,7 +111,7 @@ def show_lines(report: SearchReport, view: Overview | None = None) -> list[str]:
     s, spend = report.summary.search, report.spend
     lines = [
         f"search {s.id} ({s.study_name}): {s.model} on {s.device}, workload {s.workload}, "
-        f"end->edge {s.uplink_mbps:g} Mbps, edge->cloud {s.bandwidth_mbps:g} Mbps",
+        f"end->edge {s.links.uplink_mbps:g} Mbps, edge->cloud {s.links.bandwidth_mbps:g} Mbps",
         f"objective: {objective_text(s)}; strategy {s.strategy}, seed {s.seed}, "
         f"budget {s.budget_key}, cnnpc {s.code_version}",
         f"status: {s.status}"

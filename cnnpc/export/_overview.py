@@ -128,7 +128,8 @@ def overview(report: SearchReport) -> Overview:
         Line("Model", f"{s.model} on {s.device}, workload {s.workload}"),
         Line(
             "Links",
-            f"end\u2192edge {s.uplink_mbps:g} Mbps, edge\u2192cloud {s.bandwidth_mbps:g} Mbps",
+            f"end\u2192edge {s.links.uplink_mbps:g} Mbps, "
+            f"edge\u2192cloud {s.links.bandwidth_mbps:g} Mbps",
         ),
         Line("Objective", objective_text(s)),
         Line("Strategy", f"{s.strategy}, seed {s.seed}, fine-tune budget {s.budget_key}"),
@@ -167,7 +168,9 @@ def overview(report: SearchReport) -> Overview:
         Line("Fine-tuning time (s)", spend["finetune_seconds"], "0.0"),
         Line("Wall time, created to last update (s)", _elapsed(s), "0.0"),
     ]
-    title = f"Search {s.id} ({s.study_name}): {s.model} on {s.device}, {s.bandwidth_mbps:g} Mbps"
+    title = (
+        f"Search {s.id} ({s.study_name}): {s.model} on {s.device}, {s.links.bandwidth_mbps:g} Mbps"
+    )
     return Overview(s.id, title, tuple(lines), tuple(bars), note)
 
 

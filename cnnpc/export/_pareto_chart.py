@@ -45,7 +45,7 @@ def add_pareto_charts(
                 data_sheet.column_dimensions[col].width = width
             row = 3
         search = report.summary.search
-        title = f"#{search.id} {search.model}/{search.device} {search.bandwidth_mbps:g} Mbps"
+        title = f"#{search.id} {search.model}/{search.device} {search.links.bandwidth_mbps:g} Mbps"
         chart, row = _chart(data_sheet, row, title, data)
         pareto.add_chart(chart, f"{anchor_col}{2 + placed * CHART_HEIGHT_ROWS}")
         placed += 1

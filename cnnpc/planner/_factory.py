@@ -75,29 +75,25 @@ class LinkOptions:
         return Planner(profile, links, self.conventions_for(calibration))
 
     def stored(self) -> dict[str, Any]:
-        """The options a stored search records beyond its rates; zero latencies are left out,
-        so a search made before latencies existed is still the same search."""
-        out: dict[str, Any] = {
+        """What a stored search records of these options beyond its links (`links` has the
+        rates, latencies and the unit the conventions resolve to)."""
+        return {
             "conventions": self.conventions,
             "overhead_ms": self.conventions_for().overhead_ms,
             "prune_compute": self.prune_compute,
         }
-        for name in ("uplink_latency_ms", "latency_ms"):
-            if getattr(self, name):
-                out[name] = getattr(self, name)
-        return out
 
     @staticmethod
-    def from_stored(uplink_mbps: float, extra: dict[str, Any]) -> LinkOptions:
-        """The options of a stored search (see `stored`)."""
+    def from_stored(links: LinkSetting, extra: Mapping[str, Any]) -> LinkOptions:
+        """The options of a stored search: its links and what `stored` recorded."""
         overhead = extra.get("overhead_ms")
         return LinkOptions(
-            uplink_mbps=uplink_mbps,
+            uplink_mbps=links.uplink_mbps,
+            uplink_latency_ms=links.uplink_latency_ms,
+            latency_ms=links.latency_ms,
             conventions=str(extra.get("conventions", "si")),
             overhead_ms=None if overhead is None else float(overhead),
             prune_compute=str(extra.get("prune_compute", "none")),
-            uplink_latency_ms=float(extra.get("uplink_latency_ms", 0.0)),
-            latency_ms=float(extra.get("latency_ms", 0.0)),
         )
 
 
@@ -136,20 +132,17 @@ class StoredSearch(Protocol):
     def device(self) -> str: ...
 
     @property
-    def uplink_mbps(self) -> float: ...
-
-    @property
-    def bandwidth_mbps(self) -> float: ...
+    def links(self) -> LinkSetting: ...
 
     @property
     def extra(self) -> Mapping[str, Any]: ...
 
 
 def search_planner(search: StoredSearch) -> tuple[LinkOptions, Planner]:
-    """The link options a stored search priced with, and its planner: the one place a
-    search's links are put back together (deploy, plan sets and export read them here)."""
-    options = LinkOptions.from_stored(search.uplink_mbps, dict(search.extra))
-    planner = planner_for(
-        search.model, search.device, bandwidth_mbps=search.bandwidth_mbps, options=options
-    )
+    """The link options a stored search priced with, and its planner on the stored links
+    (deploy, plan sets and export read them here)."""
+    options = LinkOptions.from_stored(search.links, search.extra)
+    calibration = find_calibration(search.model, search.device)  # an overhead not stored
+    conventions = options.conventions_for(calibration)
+    planner = Planner(load_profile(search.model, search.device), search.links, conventions)
     return options, planner

@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from cnnpc.records import LinkSetting
+
 SEARCH_STATUSES = ("running", "finished", "infeasible", "failed")
 TRIAL_STATES = ("complete", "pruned", "failed", "running")
 MODES = ("acc_floor", "latency_budget")
@@ -65,6 +67,26 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class LinkSettingType(TypeDecorator[LinkSetting]):
+    """A search's links in one JSON column: `LinkSetting` in, `LinkSetting` out, its one JSON
+    form (`as_dict`) in between, so no caller reassembles links from loose columns."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: LinkSetting | None, dialect: Dialect
+    ) -> dict[str, float] | None:
+        return None if value is None else value.as_dict()
+
+    def process_result_value(self, value: object, dialect: Dialect) -> LinkSetting | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise TypeError(f"stored links must be a JSON object, got {type(value).__name__}")
+        return LinkSetting.from_dict(value)
+
+
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
@@ -88,8 +110,8 @@ class SearchModel(Base):
     model: Mapped[str] = mapped_column(String(64))
     device: Mapped[str] = mapped_column(String(64))
     workload: Mapped[str] = mapped_column(String(64))
-    uplink_mbps: Mapped[float] = mapped_column(Float)
-    bandwidth_mbps: Mapped[float] = mapped_column(Float)
+    # The links the search priced with: rates, latencies, unit and per-message costs.
+    links: Mapped[LinkSetting] = mapped_column(LinkSettingType)
     mode: Mapped[str] = mapped_column(String(16))
     target: Mapped[float] = mapped_column(Float)
     strategy: Mapped[str] = mapped_column(String(32))
@@ -97,6 +119,8 @@ class SearchModel(Base):
     budget_key: Mapped[str] = mapped_column(String(256))
     epochs: Mapped[int | None] = mapped_column(Integer)
     code_version: Mapped[str] = mapped_column(String(64))
+    # What else identifies the search (conventions' name, overhead, compute rule, keep grid,
+    # the budget it confirms): never link settings, which are in `links`.
     extra: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(String(16))
     message: Mapped[str | None] = mapped_column(Text)

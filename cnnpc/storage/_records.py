@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cnnpc.errors import InputError
-from cnnpc.records import Origin
+from cnnpc.records import LinkSetting, Origin
 from cnnpc.storage._models import MODES, SEARCH_STATUSES, TRIAL_STATES
 from cnnpc.storage._plan import BestPlan
 
@@ -74,6 +74,25 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+LINK_FIELDS = tuple(LinkSetting.__dataclass_fields__)
+"""What `extra` may not hold: a search's links are in `links` alone."""
+
+_IDENTITY_LATENCIES = ("uplink_latency_ms", "latency_ms")
+"""The link fields the identity names (in `extra`, and only when not zero: a search made
+before latencies existed is still the same search); rates are named on their own, the unit
+and per-message costs not at all."""
+
+
+def identity_extra(links: LinkSetting, extra: dict[str, Any]) -> dict[str, Any]:
+    """`extra` as the identity and the JSON documents have always spelled it: with the links'
+    non-zero latencies, keys sorted (as a stored `extra` always read back)."""
+    out = dict(extra)
+    for name in _IDENTITY_LATENCIES:
+        if getattr(links, name):
+            out[name] = float(getattr(links, name))
+    return dict(sorted(out.items()))
+
+
 def _check_choice(value: str, choices: tuple[str, ...], what: str) -> None:
     if value not in choices:
         raise InputError(f"{what} must be one of {', '.join(choices)}, got {value!r}")
@@ -86,8 +105,8 @@ class SearchSpec:
     model: str
     device: str
     workload: str
-    uplink_mbps: float
-    bandwidth_mbps: float
+    links: LinkSetting
+    """The links the search prices with (as its planner resolved them)."""
     mode: str
     target: float
     strategy: str
@@ -95,12 +114,18 @@ class SearchSpec:
     budget_key: str
     code_version: str
     extra: dict[str, Any] = field(default_factory=dict)
+    """What else tells searches apart (conventions, overhead, ...); never link settings."""
     epochs: int | None = None
     """Fine-tune epochs per candidate (None: no fine-tuning budget in epochs); the budget key
     already tells searches apart, so this is not part of the identity."""
 
     def validated(self) -> SearchSpec:
         """A copy with numbers as floats and extra as plain JSON, or an InputError."""
+        if not isinstance(self.links, LinkSetting):
+            raise InputError(f"links must be a LinkSetting, got {type(self.links).__name__}")
+        mixed = sorted(set(self.extra) & set(LINK_FIELDS))
+        if mixed:
+            raise InputError(f"extra must not hold link settings ({', '.join(mixed)}): use links")
         _check_choice(self.mode, MODES, "mode")
         for name in ("model", "device", "workload", "strategy", "budget_key"):
             if not str(getattr(self, name)).strip():
@@ -113,8 +138,7 @@ class SearchSpec:
             model=self.model,
             device=self.device,
             workload=self.workload,
-            uplink_mbps=required(self.uplink_mbps, "uplink_mbps", lo=0.0),
-            bandwidth_mbps=required(self.bandwidth_mbps, "bandwidth_mbps", lo=0.0),
+            links=LinkSetting.from_dict(self.links.as_dict()),  # numbers as floats
             mode=self.mode,
             target=required(self.target, "target"),
             strategy=self.strategy,
@@ -126,19 +150,22 @@ class SearchSpec:
         )
 
     def key(self) -> str:
-        """Identity of the request: sha256 of every field but code_version, canonical JSON."""
+        """Identity of the request: sha256 of every field but code_version, canonical JSON.
+
+        The form is the one of the release that stored rates and latencies loose (the same
+        request must find the search it stored): rates by name, latencies in `extra`."""
         identity = {
             "model": self.model,
             "device": self.device,
             "workload": self.workload,
-            "uplink_mbps": float(self.uplink_mbps),
-            "bandwidth_mbps": float(self.bandwidth_mbps),
+            "uplink_mbps": float(self.links.uplink_mbps),
+            "bandwidth_mbps": float(self.links.bandwidth_mbps),
             "mode": self.mode,
             "target": float(self.target),
             "strategy": self.strategy,
             "seed": self.seed,
             "budget_key": self.budget_key,
-            "extra": self.extra,
+            "extra": identity_extra(self.links, self.extra),
         }
         text = json.dumps(identity, sort_keys=True, separators=(",", ":"), allow_nan=False)
         return hashlib.sha256(text.encode()).hexdigest()
@@ -151,8 +178,8 @@ class SearchRecord:
     model: str
     device: str
     workload: str
-    uplink_mbps: float
-    bandwidth_mbps: float
+    links: LinkSetting
+    """The links the search priced with."""
     mode: str
     target: float
     strategy: str
@@ -161,14 +188,24 @@ class SearchRecord:
     epochs: int | None
     code_version: str
     extra: dict[str, Any]
+    """What else tells searches apart; never link settings."""
     status: str
     message: str | None
     created_at: datetime
     updated_at: datetime
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-able dict (times as ISO 8601 UTC)."""
-        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        """JSON-able dict (times as ISO 8601 UTC), in the form `show` and `export` have always
+        printed: the rates by name and the latencies in `extra` (as the identity spells them)."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            if name == "links":
+                out["uplink_mbps"] = self.links.uplink_mbps
+                out["bandwidth_mbps"] = self.links.bandwidth_mbps
+            elif name == "extra":
+                out["extra"] = identity_extra(self.links, self.extra)
+            else:
+                out[name] = getattr(self, name)
         out["created_at"] = self.created_at.isoformat()
         out["updated_at"] = self.updated_at.isoformat()
         return out

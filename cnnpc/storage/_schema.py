@@ -7,6 +7,8 @@ database and owns ``alembic_version``. Alembic is imported lazily (only these ca
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -102,6 +104,35 @@ def check_schema(engine: Engine, url: str) -> None:
     )
 
 
+@contextmanager
+def migration_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection to migrate on; on SQLite with foreign keys off until it is given back.
+
+    Batch mode recreates a table on SQLite: it drops the old one, which with foreign keys on
+    deletes every row referring to it (ON DELETE CASCADE: a search's trials). The pragma only
+    changes outside a transaction, so it is set before and restored after (rolled back first).
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            yield connection
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """Refuse to commit a migration that left a row pointing nowhere (SQLite checks none while
+    it migrates)."""
+    if connection.dialect.name == "sqlite":
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise StorageError(f"the migration left {len(broken)} row(s) pointing nowhere")
+
+
 def upgrade(engine: Engine, url: str) -> tuple[str | None, str]:
     """Upgrade to head in one transaction; return (revision before, head).
 
@@ -117,7 +148,7 @@ def upgrade(engine: Engine, url: str) -> tuple[str | None, str]:
         quiet.setLevel(logging.WARNING)
     head = head_revision()
     try:
-        with engine.connect() as connection:
+        with migration_connection(engine) as connection:
             if engine.dialect.name == "sqlite":
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
             elif engine.dialect.name == "postgresql":
@@ -130,6 +161,7 @@ def upgrade(engine: Engine, url: str) -> tuple[str | None, str]:
                 config = _config(url)
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
+                _check_foreign_keys(connection)
             connection.commit()
     except SQLAlchemyError as exc:
         raise storage_error(exc, url) from exc

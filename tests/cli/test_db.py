@@ -19,18 +19,18 @@ def main(monkeypatch, tmp_path):
 def test_upgrade_then_current(main, tmp_path, capsys):
     assert main(["db", "upgrade"]) == 0
     assert capsys.readouterr().out == (
-        "sqlite:///results/cnnpc.db: upgraded from empty to revision 0003 (newest)\n"
+        "sqlite:///results/cnnpc.db: upgraded from empty to revision 0004 (newest)\n"
     )
     assert (tmp_path / "results" / "cnnpc.db").is_file()
     assert main(["db", "upgrade"]) == 0
-    assert "already at revision 0003" in capsys.readouterr().out
+    assert "already at revision 0004" in capsys.readouterr().out
     assert main(["db", "current"]) == 0
-    assert capsys.readouterr().out == "sqlite:///results/cnnpc.db: revision 0003 (newest schema)\n"
+    assert capsys.readouterr().out == "sqlite:///results/cnnpc.db: revision 0004 (newest schema)\n"
     assert main(["db", "current", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {
         "storage": "sqlite:///results/cnnpc.db",
-        "revision": "0003",
-        "head": "0003",
+        "revision": "0004",
+        "head": "0004",
         "state": "current",
     }
 
@@ -42,7 +42,7 @@ def test_storage_option_and_environment(main, tmp_path, monkeypatch, capsys):
     capsys.readouterr()
     monkeypatch.setenv("CNNPC_STORAGE", f"sqlite:///{other}")
     assert main(["db", "current"]) == 0
-    assert capsys.readouterr().out.startswith(f"sqlite:///{other}: revision 0003")
+    assert capsys.readouterr().out.startswith(f"sqlite:///{other}: revision 0004")
 
 
 def test_current_on_a_database_without_cnnpc_tables(main, tmp_path, capsys):

@@ -77,10 +77,11 @@ def test_plan_provenance_masks_the_storage_password():
     from types import SimpleNamespace
 
     from cnnpc.deploy._search import provenance
+    from cnnpc.records import LinkSetting
 
     search = SimpleNamespace(
-        id=1, model="mobilenet", device="MI8", mode="acc_floor", target=0.9, uplink_mbps=5.0,
-        bandwidth_mbps=10.0,
+        id=1, model="mobilenet", device="MI8", mode="acc_floor", target=0.9,
+        links=LinkSetting(uplink_mbps=5.0, bandwidth_mbps=10.0),
     )  # fmt: skip
     workload = SimpleNamespace(name="digits", input_size=64, classes=("0", "1"))
     url = "postgresql+psycopg://u:TOPSECRET1@h/db?sslpassword=TOPSECRET2"

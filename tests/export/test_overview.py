@@ -17,8 +17,8 @@ def storage(tmp_path):
 
 
 def test_baselines_use_the_stored_link_options(storage):
-    extra = {"conventions": "si", "overhead_ms": 1.0, "latency_ms": 5.0}
-    search = populate(storage, bandwidth_mbps=5.0, extra=extra)
+    extra = {"conventions": "si", "overhead_ms": 1.0}
+    search = populate(storage, bandwidth_mbps=5.0, latency_ms=5.0, extra=extra)
     view = overview(collect(storage, search.id))
     bars = {b.label: b for b in view.bars}
     options = LinkOptions(uplink_mbps=20.0, overhead_ms=1.0, latency_ms=5.0)

@@ -8,6 +8,7 @@ import pytest
 
 from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions, planner_for
+from cnnpc.records import LinkSetting
 
 
 @pytest.mark.parametrize("value", [-1.0, math.nan, math.inf, -math.inf])
@@ -27,13 +28,14 @@ def test_bad_rates_and_names():
         LinkOptions(prune_compute="quadratic")
 
 
-def test_stored_round_trip_and_zero_latencies_leave_old_searches_unchanged():
+def test_stored_round_trip_beside_the_stored_links():
     plain = LinkOptions()
     assert plain.stored() == {"conventions": "si", "overhead_ms": 1.66, "prune_compute": "none"}
     far = LinkOptions(uplink_mbps=8.0, uplink_latency_ms=1.0, latency_ms=30.0, overhead_ms=0.5)
-    assert far.stored()["latency_ms"] == 30.0
-    assert LinkOptions.from_stored(8.0, far.stored()) == far
-    assert LinkOptions.from_stored(20.0, plain.stored()) == LinkOptions(overhead_ms=1.66)
+    assert "latency_ms" not in far.stored()  # a link setting: the stored links hold it
+    far_links = LinkSetting(uplink_mbps=8.0, uplink_latency_ms=1.0, latency_ms=30.0)
+    assert LinkOptions.from_stored(far_links, far.stored()) == far
+    assert LinkOptions.from_stored(LinkSetting(), plain.stored()) == LinkOptions(overhead_ms=1.66)
 
 
 def test_planner_carries_the_latencies():

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from cnnpc.latency import Breakdown
+from cnnpc.records import LinkSetting
 from cnnpc.storage import (
     Baselines,
     BestPlan,
@@ -35,16 +36,19 @@ from cnnpc.storage import (
     TrialInput,
 )
 
+LINK_FIELDS = tuple(LinkSetting.__dataclass_fields__)
 T0 = datetime(2025, 11, 24, 12, 0, 0, tzinfo=UTC)
 
 
 def spec(**overrides: Any) -> SearchSpec:
+    """A search spec; link fields (`uplink_mbps=`, `latency_ms=`, ...) build its `links`."""
+    link_values = {"uplink_mbps": 20.0, "bandwidth_mbps": 10.0}
+    link_values.update({k: overrides.pop(k) for k in LINK_FIELDS if k in overrides})
     values: dict[str, Any] = {
         "model": "mobilenet",
         "device": "MI8",
         "workload": "digits",
-        "uplink_mbps": 20.0,
-        "bandwidth_mbps": 10.0,
+        "links": LinkSetting(**link_values),
         "mode": "acc_floor",
         "target": 0.896,
         "strategy": "tpe",

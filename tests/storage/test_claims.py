@@ -105,7 +105,7 @@ def test_an_0001_database_refuses_then_upgrades_keeping_its_rows(tmp_path):
     with sqlite3.connect(path) as db:  # a search stored by the old schema
         _old_search(db, "k", "b")
     before, head = Storage(url, ensure_schema=False).upgrade()
-    assert (before, head) == ("0001", "0003")
+    assert (before, head) == ("0001", "0004")
     with Storage(url) as storage:
         assert [s.model for s in storage.list_searches()] == ["mobilenet"]
         assert storage.list_searches()[0].epochs is None  # its key names no epochs
@@ -148,7 +148,7 @@ def test_an_0002_database_upgrades_its_claims_and_searches(empty_url):
     engine.dispose()
     with pytest.raises(StorageError, match="older than this cnnpc"):
         Storage(url)
-    assert Storage(url, ensure_schema=False).upgrade() == ("0002", "0003")
+    assert Storage(url, ensure_schema=False).upgrade() == ("0002", "0004")
     with Storage(url) as storage:
         assert [(s.budget_key[:8], s.epochs) for s in storage.list_searches()] == [
             ("epochs=3", 3),

@@ -33,7 +33,7 @@ def test_same_spec_resumes_the_same_search(storage):
     assert other.id == 2 and other.study_name == "cnnpc-2"
     assert storage.get_or_create_search(spec(extra={"conventions": "cnnpc"})).id == 3
     assert [s.id for s in storage.list_searches()] == [1, 2, 3]
-    assert storage.get_search(2).bandwidth_mbps == 5.0
+    assert storage.get_search(2).links.bandwidth_mbps == 5.0
 
 
 def test_records_are_frozen_and_times_are_utc(storage):
@@ -287,7 +287,7 @@ def test_bad_json_and_spec_are_refused(storage):
         storage.get_or_create_search(spec(mode="fastest"))
     with pytest.raises(InputError, match="target is required"):
         storage.get_or_create_search(spec(target=None))
-    with pytest.raises(InputError, match="bandwidth_mbps must be a number"):
+    with pytest.raises(InputError, match="bandwidth_mbps must be a finite number"):
         storage.get_or_create_search(spec(bandwidth_mbps="fast"))
     with pytest.raises(InputError, match="model must not be empty"):
         storage.get_or_create_search(spec(model=" "))

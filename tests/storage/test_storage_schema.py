@@ -23,7 +23,7 @@ from cnnpc.storage import (
 )
 from cnnpc.storage._models import Base
 
-HEAD = "0003"
+HEAD = "0004"
 
 
 def _tables(path: Path) -> set[str]:
@@ -40,7 +40,7 @@ def test_first_use_creates_the_schema_with_wal_and_busy_timeout(tmp_path):
     path = tmp_path / "cnnpc.db"
     with Storage(f"sqlite:///{path}") as storage:
         assert storage.current_revision() == HEAD == storage.head_revision()
-        assert storage.known_revisions() == [HEAD, "0002", "0001"]
+        assert storage.known_revisions() == [HEAD, "0003", "0002", "0001"]
         with storage._engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
