@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -83,7 +84,7 @@ before latencies existed is still the same search); rates are named on their own
 and per-message costs not at all."""
 
 
-def identity_extra(links: LinkSetting, extra: dict[str, Any]) -> dict[str, Any]:
+def identity_extra(links: LinkSetting, extra: Mapping[str, object]) -> dict[str, object]:
     """`extra` as the identity and the JSON documents have always spelled it: with the links'
     non-zero latencies, keys sorted (as a stored `extra` always read back)."""
     out = dict(extra)
