@@ -168,7 +168,10 @@ class _Edges:
             raise InputError(f"graph too large for an int32 max flow ({len(costs)} edges)")
         finite = np.isfinite(costs)
         caps = np.full(costs.shape, inf, dtype=np.int64)
-        caps[finite] = np.minimum(np.rint(costs[finite] * (_SCALE_TARGET / bound)), inf)
+        # divided first: a bound near the smallest floats (1e-303) would overflow 2**30 / bound;
+        # a cost far above the bound overflows to inf, which is capped at "infinite" as it should
+        with np.errstate(over="ignore"):
+            caps[finite] = np.minimum(np.rint(costs[finite] / bound * _SCALE_TARGET), inf)
         rows, cols = zip(*self.costs, strict=True) if self.costs else ((), ())
         return coo_array((caps.astype(np.int32), (rows, cols)), shape=(size, size)).tocsr()
 

@@ -18,7 +18,7 @@ from cnnpc.search._configs import Config
 from cnnpc.search._workers import Liveness, Pulse, this_worker
 
 if TYPE_CHECKING:
-    from cnnpc.storage import CachedAccuracy
+    from cnnpc.storage import CachedAccuracy, CacheEntry
 
 
 @dataclass(frozen=True)
@@ -77,19 +77,7 @@ class CacheStore(Protocol):
         self, model: str, workload: str, budget_key: str, config_key: str
     ) -> CachedAccuracy | None: ...
 
-    def put_cached_accuracy(
-        self,
-        model: str,
-        workload: str,
-        budget_key: str,
-        config_key: str,
-        val_accuracy: float,
-        test_accuracy: float | None,
-        finetune_seconds: float | None,
-        params: int | None,
-        flops: int | None,
-        origin: Origin | None = None,
-    ) -> CachedAccuracy: ...
+    def put_cached_accuracy(self, entry: CacheEntry) -> CachedAccuracy: ...
 
     def cached_accuracies(
         self, model: str, workload: str, budget_key: str
@@ -169,18 +157,14 @@ class CachedAccuracies:
         result = self.source.measure(config)
         if self.source.trains:  # an accuracy table looks up, never trains
             self.finetunes += 1
-        row = self.store.put_cached_accuracy(
-            self.model,
-            self.source.workload,
-            self.source.budget_key,
-            key,
-            result.val_accuracy,
-            result.test_accuracy,
-            result.finetune_seconds,
-            result.params,
-            result.flops,
-            result.origin,
+        from cnnpc.storage import CacheEntry
+
+        entry = CacheEntry(
+            *(self.model, self.source.workload, self.source.budget_key, key),
+            *(result.val_accuracy, result.test_accuracy, result.finetune_seconds),
+            *(result.params, result.flops, result.origin),
         )
+        row = self.store.put_cached_accuracy(entry)
         return self._row_to_measurement(row)
 
     def known(self) -> dict[str, tuple[Config, float]]:

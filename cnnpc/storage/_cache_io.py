@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -39,6 +38,25 @@ class CacheEntry:
     flops: int | None = None
     origin: Origin = field(default_factory=Origin)
     where: str = ""
+
+    def columns(self) -> dict[str, object]:
+        """The cache row's checked columns: the one spelling of the row (put and import)."""
+        if len(self.config_key) > 1024:
+            if self.where:
+                raise InputError(f"{self.where}: configuration key longer than 1024 characters")
+            raise InputError(f"config_key is {len(self.config_key)} characters (at most 1024)")
+        return {
+            "model": self.model,
+            "workload": self.workload,
+            "budget_key": self.budget_key,
+            "config_key": self.config_key,
+            "val_accuracy": required(self.val_accuracy, "val_accuracy", lo=0.0, hi=1.0),
+            "test_accuracy": finite(self.test_accuracy, "test_accuracy", lo=0.0, hi=1.0),
+            "finetune_seconds": finite(self.finetune_seconds, "finetune_seconds", lo=0.0),
+            "params": None if self.params is None else int(self.params),
+            "flops": None if self.flops is None else int(self.flops),
+            "details": json_value(self.origin.to_json(), "details"),
+        }
 
 
 @dataclass(frozen=True)
@@ -83,12 +101,10 @@ def import_entries(session: Session, entries: Sequence[CacheEntry]) -> ImportCou
             )
         )
         existing[cell] = {key: (val, test) for key, val, test in rows}
-    new: list[dict[str, Any]] = []
+    new: list[dict[str, object]] = []
     present = 0
     now = utcnow()
     for e in entries:
-        if len(e.config_key) > 1024:
-            raise InputError(f"{e.where}: configuration key longer than 1024 characters")
         known = existing[(e.model, e.workload, e.budget_key)]
         there = known.get(e.config_key)
         if there is not None:
@@ -100,20 +116,8 @@ def import_entries(session: Session, entries: Sequence[CacheEntry]) -> ImportCou
                 )
             present += 1
             continue
-        row = {
-            "model": e.model,
-            "workload": e.workload,
-            "budget_key": e.budget_key,
-            "config_key": e.config_key,
-            "val_accuracy": required(e.val_accuracy, "val_accuracy", lo=0.0, hi=1.0),
-            "test_accuracy": finite(e.test_accuracy, "test_accuracy", lo=0.0, hi=1.0),
-            "finetune_seconds": finite(e.finetune_seconds, "finetune_seconds", lo=0.0),
-            "params": e.params,
-            "flops": e.flops,
-            "details": json_value(e.origin.to_json(), "details"),
-            "created_at": now,
-        }
-        known[e.config_key] = (row["val_accuracy"], row["test_accuracy"])
+        row = e.columns() | {"created_at": now}
+        known[e.config_key] = (e.val_accuracy, e.test_accuracy)
         new.append(row)
     for start in range(0, len(new), _INSERT_BATCH):
         session.execute(insert(AccuracyCacheModel), new[start : start + _INSERT_BATCH])

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cnnpc.errors import InputError
-from cnnpc.records import Origin
 from cnnpc.storage import _schema
 from cnnpc.storage._claims import Claim, delete_claim, insert_claim, read_claim, renew_claims
 from cnnpc.storage._convert import (
@@ -52,7 +51,6 @@ from cnnpc.storage._records import (
     TrialInput,
     TrialRecord,
     check_status,
-    finite,
     json_value,
 )
 from cnnpc.storage._url import display_url, optuna_engine_kwargs, sqlite_path
@@ -303,45 +301,17 @@ class Storage:
             return None if row is None else cached_accuracy(row)
 
     @retrying()
-    def put_cached_accuracy(
-        self,
-        model: str,
-        workload: str,
-        budget_key: str,
-        config_key: str,
-        val_accuracy: float,
-        test_accuracy: float | None,
-        finetune_seconds: float | None,
-        params: int | None,
-        flops: int | None,
-        origin: Origin | None = None,
-    ) -> CachedAccuracy:
+    def put_cached_accuracy(self, entry: CacheEntry) -> CachedAccuracy:
         """Store a measured accuracy; if the key is already there, that first row wins."""
-        if len(config_key) > 1024:
-            raise InputError(f"config_key is {len(config_key)} characters (at most 1024)")
-        row_values = {
-            "val_accuracy": finite(val_accuracy, "val_accuracy", lo=0.0, hi=1.0),
-            "test_accuracy": finite(test_accuracy, "test_accuracy", lo=0.0, hi=1.0),
-            "finetune_seconds": finite(finetune_seconds, "finetune_seconds", lo=0.0),
-            "params": None if params is None else int(params),
-            "flops": None if flops is None else int(flops),
-            "details": json_value((origin or Origin()).to_json(), "details"),
-        }
+        columns = entry.columns()
         with self.session_scope() as session:
             row = session.scalars(
-                cache_query(model, workload, budget_key).where(
-                    AccuracyCacheModel.config_key == config_key
+                cache_query(entry.model, entry.workload, entry.budget_key).where(
+                    AccuracyCacheModel.config_key == entry.config_key
                 )
             ).first()
             if row is None:
-                row = AccuracyCacheModel(
-                    model=model,
-                    workload=workload,
-                    budget_key=budget_key,
-                    config_key=config_key,
-                    created_at=utcnow(),
-                    **row_values,
-                )
+                row = AccuracyCacheModel(created_at=utcnow(), **columns)
                 session.add(row)
                 session.flush()
             return cached_accuracy(row)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from cnnpc.storage import CacheEntry
+
 sys.path.insert(0, str(Path(__file__).parents[1] / "search"))
 from synthetic_source import SyntheticSource
 
@@ -44,10 +46,10 @@ def _fill_cache(url: str) -> list[dict[str, float]]:
     source = SyntheticSource()
     for i, config in enumerate(configs):
         m = source.measure(config)
-        storage.put_cached_accuracy(
+        storage.put_cached_accuracy(CacheEntry(
             "mobilenet", "synthetic", BUDGET, keep_key(config), m.val_accuracy,
             m.test_accuracy, 10.0 + i, m.params, m.flops, m.origin,
-        )  # fmt: skip
+        ))  # fmt: skip
     storage.close()
     return configs
 
@@ -184,7 +186,7 @@ def test_export_needs_one_workload_and_budget(tmp_path, capsys):
     _fill_cache(url)
     storage = Storage(url)
     storage.put_cached_accuracy(
-        "mobilenet", "synthetic", "other-budget", "baseline", 0.9, 0.9, 1.0, 0, 0
+        CacheEntry("mobilenet", "synthetic", "other-budget", "baseline", 0.9, 0.9, 1.0, 0, 0)
     )
     storage.close()
     out = tmp_path / "acc.csv"

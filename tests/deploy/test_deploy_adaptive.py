@@ -14,7 +14,7 @@ from cnnpc.deploy import DeployError, DeployInputs, deploy_adaptive
 from cnnpc.oracle import AccuracyOracle, MemoryCache, ModelStore, Recipe, trained_baseline
 from cnnpc.records import PLAN_FILE, PLANSET_FILE, PlanError, keep_key, load_plan_set
 from cnnpc.search._oracle_source import OracleSource
-from cnnpc.storage import Storage
+from cnnpc.storage import CacheEntry, Storage
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,9 @@ def setup(data, tmp_path_factory):
         )
         # the accuracy a search measured (made up here: the unpruned model meets the floor)
         storage.put_cached_accuracy(
-            "mobilenet", source.workload, source.budget_key, keep_key({}), 0.9, 0.9, 1, 1, 1
+            CacheEntry(
+                "mobilenet", source.workload, source.budget_key, keep_key({}), 0.9, 0.9, 1, 1, 1
+            )
         )
     return oracle, url, floor.id, budget_search.id
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from cnnpc.cli import main
+from cnnpc.storage import CacheEntry
 
 DATA = Path(__file__).parent / "data"
 TABLE = DATA / "accuracy_table.csv"
@@ -274,10 +275,10 @@ def deployed(data, tmp_path_factory) -> Iterator[tuple[Path, dict[str, str]]]:
             search = storage.get_or_create_search(spec(budget_key=source.budget_key))
             storage.set_best_plan(search.id, best)
             for keep, acc in (({}, 0.95), (KEEP, 0.9)):  # made up, as a search would cache them
-                storage.put_cached_accuracy(
+                storage.put_cached_accuracy(CacheEntry(
                     "mobilenet", source.workload, source.budget_key, keep_key(keep), acc, acc,
                     1, 1, 1,
-                )  # fmt: skip
+                ))  # fmt: skip
         sid = str(search.id)
         out["deploy_stdout.json"] = cli(["deploy", sid, "--out", "plan", *STORE, "--json"])
         out["deploy_plan.json"] = (folder / "plan" / "plan.json").read_text(encoding="utf-8")

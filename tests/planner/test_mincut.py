@@ -192,3 +192,13 @@ def test_all_free_graph_and_price_assignment():
 def test_bad_problems_raise_input_error(inputs, compute, transfer, pins, message):
     with pytest.raises(InputError, match=message):
         solve_tiered_cut(inputs, np.array(compute, dtype=float), np.array(transfer), pins)
+
+
+def test_costs_near_the_smallest_floats():
+    """Found by Hypothesis: with a bound of 1e-303, 2**30 / bound overflowed and every cost
+    became 'infinite' (the cut cost 1.0 instead of 1.3e-303)."""
+    tiny = 6.728978275072797e-304
+    compute = np.array([[0.0, tiny, tiny], [0.0, 0.0, 0.0]])
+    transfer = np.array([[1.0, 0.0, 0.0]])
+    cut = solve_tiered_cut([(), (0,), (0,)], compute, transfer, {0: 0}, None)
+    assert cut.cost == pytest.approx(2 * tiny, rel=1e-9, abs=0.0)

@@ -103,7 +103,7 @@ def test_rows_the_previous_release_wrote_load_and_new_rows_store_the_same_json(
             )  # fmt: skip
         row = storage.get_cached_accuracy("m", "w", "old", "c")
         assert row is not None and row.origin == origin
-        storage.put_cached_accuracy("m", "w", "new", "c", 0.9, 0.8, 1.0, 1, 2, origin)
+        storage.put_cached_accuracy(CacheEntry("m", "w", "new", "c", 0.9, 0.8, 1.0, 1, 2, origin))
         bulk = CacheEntry("m", "w", "bulk", "c", 0.9, 0.8, 1.0, 1, 2, origin=origin)
         storage.import_accuracies([bulk])
         with storage.session_scope() as session:

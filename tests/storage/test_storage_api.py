@@ -12,7 +12,7 @@ from factories import best_plan, plan, populate, spec, trial
 import cnnpc.storage._storage as storage_module
 from cnnpc.errors import InputError
 from cnnpc.records import Origin
-from cnnpc.storage import BestPlan, Storage, StorageError, TrialInput
+from cnnpc.storage import BestPlan, CacheEntry, Storage, StorageError, TrialInput
 
 
 @pytest.fixture
@@ -153,27 +153,33 @@ def test_get_trial(storage):
 
 def test_accuracy_cache_is_shared_and_first_write_wins(storage):
     first = storage.put_cached_accuracy(
-        "mobilenet",
-        "digits",
-        "epochs=2",
-        "block1=0.5",
-        0.9,
-        0.89,
-        12.5,
-        1000,
-        2_000_000_000_0,
-        Origin.table("acc.csv", 3),
+        CacheEntry(
+            "mobilenet",
+            "digits",
+            "epochs=2",
+            "block1=0.5",
+            0.9,
+            0.89,
+            12.5,
+            1000,
+            2_000_000_000_0,
+            Origin.table("acc.csv", 3),
+        )
     )
     assert first.flops == 20_000_000_000 and first.origin == Origin.table("acc.csv", 3)
     again = storage.put_cached_accuracy(
-        "mobilenet", "digits", "epochs=2", "block1=0.5", 0.5, None, None, None, None
+        CacheEntry("mobilenet", "digits", "epochs=2", "block1=0.5", 0.5, None, None, None, None)
     )
     assert again == first
     got = storage.get_cached_accuracy("mobilenet", "digits", "epochs=2", "block1=0.5")
     assert got == first
     assert storage.get_cached_accuracy("mobilenet", "digits", "epochs=3", "block1=0.5") is None
-    storage.put_cached_accuracy("mobilenet", "digits", "epochs=2", "", 0.93, 0.92, 10, 2, 3)
-    storage.put_cached_accuracy("mobilenet", "digits", "epochs=3", "", 0.94, 0.93, 20, 2, 3)
+    storage.put_cached_accuracy(
+        CacheEntry("mobilenet", "digits", "epochs=2", "", 0.93, 0.92, 10, 2, 3)
+    )
+    storage.put_cached_accuracy(
+        CacheEntry("mobilenet", "digits", "epochs=3", "", 0.94, 0.93, 20, 2, 3)
+    )
     cell = storage.cached_accuracies("mobilenet", "digits", "epochs=2")
     assert [(c.config_key, c.val_accuracy) for c in cell] == [("block1=0.5", 0.9), ("", 0.93)]
 
@@ -188,13 +194,15 @@ def test_accuracy_cache_race_returns_the_winner(tmp_path, monkeypatch):
     def racing_query(*args):
         calls.append(args)
         if len(calls) == 1:  # our first read misses; meanwhile the other worker inserts
-            theirs.put_cached_accuracy(*args, "k", 0.7, 0.6, 1.0, 1, 1, Origin.table("them.csv", 1))
+            theirs.put_cached_accuracy(
+                CacheEntry(*args, "k", 0.7, 0.6, 1.0, 1, 1, Origin.table("them.csv", 1))
+            )
             return real(*args).where(storage_module.AccuracyCacheModel.id < 0)
         return real(*args)
 
     monkeypatch.setattr(storage_module, "cache_query", racing_query)
     result = ours.put_cached_accuracy(
-        "m", "w", "b", "k", 0.9, 0.9, 1.0, 1, 1, Origin.table("us.csv", 1)
+        CacheEntry("m", "w", "b", "k", 0.9, 0.9, 1.0, 1, 1, Origin.table("us.csv", 1))
     )
     assert result.origin == Origin.table("them.csv", 1) and result.val_accuracy == 0.7
     assert len(calls) == 3  # our read, their read (same module), our re-run after the conflict

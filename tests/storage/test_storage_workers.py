@@ -10,7 +10,7 @@ import traceback
 from factories import best_plan, populate, spec, trial
 
 from cnnpc.records import Origin
-from cnnpc.storage import Storage
+from cnnpc.storage import CacheEntry, Storage
 
 WORKERS = 4
 TRIALS_PER_WORKER = 12
@@ -30,7 +30,9 @@ def _worker(url: str, worker: int, barrier, errors) -> None:
                 storage.record_trial(search.id, trial(number, 30.0 + i, 0.9, keep=keep))
                 key = f"config-{i % SHARED_CONFIGS}"
                 origin = Origin.table(f"worker-{worker}.csv", i)
-                storage.put_cached_accuracy("m", "w", "b", key, 0.8, 0.8, 1.0, 1, 1, origin)
+                storage.put_cached_accuracy(
+                    CacheEntry("m", "w", "b", key, 0.8, 0.8, 1.0, 1, 1, origin)
+                )
                 storage.set_best_plan(search.id, best_plan(number, 30.0 + i))
     except BaseException:
         errors.put(f"worker {worker}: {traceback.format_exc()}")
