@@ -11,7 +11,16 @@ from cnnpc._text import json_text
 from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions
 from cnnpc.records import (
+    INT64_MAX,
+    MAX_EPOCHS,
+    MAX_FLOAT,
+    MAX_IMAGE_SIZE,
     MAX_MS,
+    MAX_STEPS,
+    MAX_THREADS,
+    MAX_TIMEOUT_S,
+    MIN_POSITIVE,
+    SEED_MAX,
     check_ms,
     check_number,
     check_rate,
@@ -40,13 +49,6 @@ def library_type(parse: Callable[[str], T], name: str | None = None) -> Callable
     return convert
 
 
-MAX_FLOAT = 1e9
-"""Largest value of any other numeric option: far beyond any real count, rate or time, and far
-from where sums and products of them overflow."""
-MIN_POSITIVE = 1e-9
-"""Smallest value of an option that must be > 0: dividing by less (1e-320) overflows to inf."""
-
-
 def _number(check: Callable[[float], float], name: str) -> Callable[[str], float]:
     """argparse type: a number checked by the library's one numeric check."""
     return library_type(lambda text: check(parse_number(text)), name)
@@ -73,10 +75,6 @@ def bounded_float(
 accuracy_floor = bounded_float(0.0, 1.0, open_low=True, name="accuracy")  # --acc-floor
 
 
-INT64_MAX = 2**63 - 1  # ids and counts are stored as SQL BIGINT: larger ones overflow
-SEED_MAX = 2**32 - 1  # NumPy's legacy seeding (Keras set_random_seed) takes 32 bits
-
-
 def bounded_int(low: int, high: int = INT64_MAX, name: str = "int") -> Callable[[str], int]:
     """argparse type: an integer in [low, high]; every integer argument is checked by this."""
     return library_type(lambda text: parse_int(text, low, high), name)
@@ -87,15 +85,8 @@ nonnegative_int = bounded_int(0, name="nonnegative_int")
 seed_int = bounded_int(0, SEED_MAX, name="seed")
 port_int = bounded_int(0, 65535, name="port")
 
-MAX_IMAGE_SIZE = 1024
-"""Largest input size of a command that builds or runs a model at a size of the user's: the
-activations grow with its square (as models add --input-size), and 1e12 asked for terabytes."""
 image_size_int = bounded_int(8, MAX_IMAGE_SIZE, name="image size")
-MAX_EPOCHS = 10_000
-"""Most fine-tune epochs: days of training already; 1e12 would run until killed."""
 epochs_int = bounded_int(1, MAX_EPOCHS, name="epochs")
-MAX_STEPS = 1_000_000
-"""Most fine-tune steps per epoch (a cap on the data's own count)."""
 steps_int = bounded_int(1, MAX_STEPS, name="steps")
 
 
@@ -122,12 +113,8 @@ TRUST_CODE_HELP = (
 )
 
 
-MAX_THREADS = 256
 threads_int = bounded_int(1, MAX_THREADS, name="threads")
 THREADS_HELP = f"TFLite threads (1; at most {MAX_THREADS}: more cannot run on any one host)"
-MAX_CONNECTIONS = 10_000
-"""A server's most connections at once: one thread each, and a process cannot start a million."""
-MAX_TIMEOUT_S = 86_400.0
 timeout_s = bounded_float(1e-3, MAX_TIMEOUT_S, name="seconds")
 TIMEOUT_HELP = (
     "seconds, 0.001 to 86400 (one day): a socket timeout beyond that overflows the C timeout"

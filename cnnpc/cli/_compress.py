@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cnnpc.cli._common import (
-    MAX_EPOCHS,
-    MAX_IMAGE_SIZE,
     TRUST_CODE_HELP,
     add_keep_grid_argument,
     bounded_float,
@@ -25,7 +23,7 @@ from cnnpc.cli._common import (
     seed_int,
     steps_int,
 )
-from cnnpc.records import parse_keep_values
+from cnnpc.records import MAX_EPOCHS, MAX_IMAGE_SIZE, parse_keep_values
 
 if TYPE_CHECKING:
     pass

@@ -9,12 +9,7 @@ from __future__ import annotations
 import argparse
 
 from cnnpc.cli._common import TRUST_CODE_HELP, bounded_int, output
-
-MAX_INPUT_SIZE = 1024
-"""Largest --input-size / --train-size: activations grow with its square (one 1024x1024x64
-float tensor is 256 MB); the applications are used at 600 at most."""
-MAX_CLASSES = 100_000
-"""Most --classes: the classifier's weights grow with it (MobileNetV2's at 100,000: 0.5 GB)."""
+from cnnpc.records import MAX_CLASSES, MAX_IMAGE_SIZE
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,13 +35,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add.add_argument(
         "--input-size",
-        type=bounded_int(8, MAX_INPUT_SIZE, "--input-size"),
+        type=bounded_int(8, MAX_IMAGE_SIZE, "--input-size"),
         metavar="PX",
         help="input size tensors are priced at (default: the file's, else 224)",
     )
     add.add_argument(
         "--train-size",
-        type=bounded_int(8, MAX_INPUT_SIZE, "--train-size"),
+        type=bounded_int(8, MAX_IMAGE_SIZE, "--train-size"),
         metavar="PX",
         help="input size for training on the embedded digits data (default: the file's, else 32)",
     )

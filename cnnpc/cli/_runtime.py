@@ -7,7 +7,6 @@ import signal
 from pathlib import Path
 
 from cnnpc.cli._common import (
-    MAX_CONNECTIONS,
     THREADS_HELP,
     TIMEOUT_HELP,
     bounded_float,
@@ -20,6 +19,7 @@ from cnnpc.cli._common import (
     threads_int,
     timeout_s,
 )
+from cnnpc.records import MAX_CONNECTIONS
 
 
 def _address(text: str) -> tuple[str, int]:

@@ -17,16 +17,12 @@ from cnnpc.cli._common import (
     link_options,
     output,
 )
+from cnnpc.records import MAX_SEARCH_S, MAX_TRIALS
 
 if TYPE_CHECKING:
     pass
 
 DEFAULT_TRIALS = 12
-MAX_TRIALS = 1_000_000
-"""Optuna's samplers slow with every stored trial: a million is weeks of sampling alone."""
-MAX_TIMEOUT_S = 365 * 86_400.0
-MAX_EPOCHS = 10_000
-"""Fine-tune epochs per candidate: the default budget is 3."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -59,7 +55,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--timeout",
-        type=bounded_float(0, MAX_TIMEOUT_S, open_low=True, name="seconds"),
+        type=bounded_float(0, MAX_SEARCH_S, open_low=True, name="seconds"),
         metavar="S",
         help="stop after S s (at most a year)",
     )

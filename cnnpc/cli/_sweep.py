@@ -17,12 +17,10 @@ from cnnpc.cli._common import (
     link_options,
     print_json,
 )
+from cnnpc.records import MAX_FINETUNES
 
 if TYPE_CHECKING:
     pass
-
-MAX_FINETUNES = 1_000_000
-"""Each fine-tune takes seconds to minutes: a larger budget is a typo."""
 
 
 def _grid(text: str) -> tuple[float, ...]:

@@ -14,11 +14,7 @@ from cnnpc.cli._common import (
     search_id,
     threads_int,
 )
-
-MAX_REQUESTS = 100_000
-"""Requests of one validation: each is a real request through the servers and its result is
-kept for the medians; cnnpc.validate.validate checks the same bound."""
-MAX_WARMUP = 10_000
+from cnnpc.records import MAX_REQUESTS, MAX_WARMUP
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -85,3 +85,43 @@ def parse_int(text: str, low: int, high: int) -> int:
     if value > high:
         raise InputError(f"must be <= {high}, got {text!r}")
     return value
+
+
+# The bounds of the numbers a user types: each far beyond any real use, and below where the
+# work they ask for (memory, time, a C type) overflows. The commands and the jobs share them.
+
+MAX_FLOAT = 1e9
+"""Largest value of any other numeric option: far beyond any real count, rate or time, and far
+from where sums and products of them overflow."""
+MIN_POSITIVE = 1e-9
+"""Smallest value of an option that must be > 0: dividing by less (1e-320) overflows to inf."""
+INT64_MAX = 2**63 - 1
+"""Ids and counts are stored as SQL BIGINT: larger ones overflow."""
+SEED_MAX = 2**32 - 1
+"""NumPy's legacy seeding (Keras set_random_seed) takes 32 bits."""
+MAX_IMAGE_SIZE = 1024
+"""Largest input size of a command that builds or runs a model at a size of the user's: the
+activations grow with its square (as models add --input-size), and 1e12 asked for terabytes."""
+MAX_CLASSES = 100_000
+"""Most classes of an added model: the classifier's weights grow with it (MobileNetV2's at
+100,000: 0.5 GB)."""
+MAX_EPOCHS = 10_000
+"""Most fine-tune epochs: days of training already; 1e12 would run until killed."""
+MAX_STEPS = 1_000_000
+"""Most fine-tune steps per epoch (a cap on the data's own count)."""
+MAX_TRIALS = 1_000_000
+"""Optuna's samplers slow with every stored trial: a million is weeks of sampling alone."""
+MAX_FINETUNES = 1_000_000
+"""Each fine-tune takes seconds to minutes: a larger budget is a typo."""
+MAX_REQUESTS = 100_000
+"""Requests of one validation: each is a real request through the servers and its result is
+kept for the medians."""
+MAX_WARMUP = 10_000
+MAX_THREADS = 256
+"""TFLite threads: more cannot run on any one host."""
+MAX_CONNECTIONS = 10_000
+"""A server's most connections at once: one thread each, and a process cannot start a million."""
+MAX_TIMEOUT_S = 86_400.0
+"""A socket timeout beyond one day overflows the C timeout."""
+MAX_SEARCH_S = 365 * 86_400.0
+"""Longest time limit of a search (a year)."""
