@@ -5,15 +5,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnpc._text import BREAKDOWN_HEADERS, breakdown_cells, format_table
-from cnnpc.accuracy import AccuracySpec
-from cnnpc.search import Liveness, SearchSettings, TrialEvent
-from cnnpc.storage import BestPlan
 
-Progress = contextlib.AbstractContextManager[Callable[[TrialEvent], None] | None]
-"""Entered around the trials; what it yields hears of each one."""
+if TYPE_CHECKING:  # the stages load SQLAlchemy: `cnnpc plan` imports this package without it
+    from cnnpc.accuracy import AccuracySpec
+    from cnnpc.search import Liveness, SearchSettings, TrialEvent
+    from cnnpc.storage import BestPlan
+
+    TrialProgress = contextlib.AbstractContextManager[Callable[[TrialEvent], None] | None]
+    """Entered around the trials; what it yields hears of each one."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class SearchOutcome:
     best: BestPlan | None
 
 
-def search(job: SearchJob, progress: Progress | None = None) -> SearchOutcome:
+def search(job: SearchJob, progress: TrialProgress | None = None) -> SearchOutcome:
     """Run (or resume) the search; with a confirming source, confirm its answer by fine-tuning.
 
     `progress` is entered once the storage is open and the source ready (a bad database is

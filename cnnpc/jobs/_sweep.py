@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnpc._files import check_file_targets
 from cnnpc._text import format_table
-from cnnpc.accuracy import AccuracySpec
-from cnnpc.sweep import SweepSettings
+
+if TYPE_CHECKING:  # the stages load SQLAlchemy: `cnnpc plan` imports this package without it
+    from cnnpc.accuracy import AccuracySpec
+    from cnnpc.sweep import SweepSettings
 
 SUPERNET_ESTIMATES = 1_000_000
 """No cap on supernet estimates (seconds each): every point's walk gets the ones it needs."""
