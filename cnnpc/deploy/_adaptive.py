@@ -10,7 +10,6 @@ the plan that is best at the search's own bandwidth, so the folder also works as
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -47,6 +46,7 @@ from cnnpc.records import (
     Predicted,
     SearchRef,
     SetPlan,
+    document_bytes,
 )
 from cnnpc.storage import SearchRecord, Storage, display_url, resolve_url
 
@@ -134,8 +134,7 @@ def deploy_adaptive(
         table=table,
     )
     texts = {name: d.as_dict() for name, d in documents.items()} | {PLANSET_FILE: planset.as_dict()}
-    for name, document in texts.items():
-        files[name] = (json.dumps(document, indent=1, allow_nan=False) + "\n").encode()
+    files |= {name: document_bytes(document) for name, document in texts.items()}
     folder = write_plan_folder(target, documents[design.file], files, force=inputs.force)
     return DeployResult(folder, planset, oracle.finetunes > runs)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +25,7 @@ from cnnpc.records import (
     PlanDocument,
     PlanHead,
     TensorSpec,
+    document_bytes,
     peek_document,
 )
 from cnnpc.spaces import SearchSpace
@@ -108,10 +108,10 @@ def write_plan_folder(
     (never empty a user's folder); it is replaced only once the new one is complete.
     """
     try:
-        text = json.dumps(plan.as_dict(), indent=1, allow_nan=False)
+        document = document_bytes(plan.as_dict())
     except ValueError as exc:
         raise DeployError(f"cannot write {out}: {exc}") from None
-    contents = {**files, PLAN_FILE: (text + "\n").encode()}
+    contents = {**files, PLAN_FILE: document}
     return write_folder(out, contents, force=force, owned=is_plan_folder, what="cnnpc plan")
 
 

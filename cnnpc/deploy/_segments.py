@@ -12,7 +12,6 @@ made the order. Reading it (`cnnpc.records.load_upload`) never imports TensorFlo
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +34,7 @@ from cnnpc.records import (
     PartSpec,
     PlanHead,
     UploadDocument,
+    document_bytes,
     peek_document,
 )
 from cnnpc.spaces import SearchSpace
@@ -106,8 +106,9 @@ def write_upload_folder(
         whole_upload_s=order.whole_upload_s,
         layouts=chooser.prices(),
     )
-    text = json.dumps(document.as_dict(), indent=1, allow_nan=False) + "\n"
-    contents = {p.file: files[p.file] for p in parts} | {UPLOAD_FILE: text.encode()}
+    contents = {p.file: files[p.file] for p in parts} | {
+        UPLOAD_FILE: document_bytes(document.as_dict())
+    }
     folder = write_folder(out, contents, force=force, owned=is_upload_folder, what="cnnpc upload")
     return folder, order
 

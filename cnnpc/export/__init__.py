@@ -5,13 +5,13 @@ openpyxl is imported only when a workbook is written, so importing this package 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cnnpc._files import check_file_targets, write_files
+from cnnpc._text import json_text
 from cnnpc.export._console import (
     show_json,
     show_lines,
@@ -91,7 +91,7 @@ def export(
     plan: dict[str, Any] | None = None
     if json_path is not None:
         plan = deployment_plan(collect(storage, ids[0]), storage.display_url)
-        files[Path(json_path)] = (json.dumps(plan, indent=2, allow_nan=False) + "\n").encode()
+        files[Path(json_path)] = json_text(plan).encode()
     if xlsx is not None:
         from cnnpc.export._xlsx import xlsx_bytes
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,12 @@ class DeployedPlan:
     @property
     def image_size(self) -> int:
         return int(self.input.shape[1])
+
+
+def document_bytes(document: Mapping[str, object]) -> bytes:
+    """The one file form of a deployed document (plan.json, planset.json, upload.json), the
+    form `read_document` reads back; a NaN or inf in it is a ValueError."""
+    return (json.dumps(document, indent=1, allow_nan=False) + "\n").encode()
 
 
 def read_document(root: Path, file: str, missing_hint: str) -> Any:
