@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     from cnnpc.cli import (
         _accuracy,
         _browse,
+        _certs,
         _compress,
         _db,
         _deploy,
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (
         *(_plan, _search, _compress, _browse, _export, _db, _sweep, _profile, _upload),
-        *(_deploy, _runtime, _validate, _models, _accuracy),
+        *(_deploy, _runtime, _validate, _models, _accuracy, _certs),
     ):
         module.register(sub)
     return parser

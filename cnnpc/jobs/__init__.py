@@ -6,6 +6,7 @@ prints) and above every stage, so a notebook runs exactly what `cnnpc COMMAND` r
 from __future__ import annotations
 
 from cnnpc.jobs._accuracy import export_accuracies, exported_text, import_accuracies, imported_text
+from cnnpc.jobs._certs import cert_set_document, cert_set_text, make_cert_set
 from cnnpc.jobs._compress import Compressed, CompressJob, compress
 from cnnpc.jobs._db import SchemaState, schema_state, upgrade_schema
 from cnnpc.jobs._deploy import Deployed, DeployJob, deploy, plan_set_text, upload_text
@@ -35,6 +36,8 @@ __all__ = [
     "ServeJob",
     "SweepJob",
     "UploadJob",
+    "cert_set_document",
+    "cert_set_text",
     "compress",
     "deploy",
     "describe_links",
@@ -44,6 +47,7 @@ __all__ = [
     "imported_text",
     "infer",
     "keep_of_search",
+    "make_cert_set",
     "max_measurements",
     "open_server",
     "plan",

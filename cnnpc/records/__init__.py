@@ -28,7 +28,9 @@ from cnnpc.records._keep import (
 )
 from cnnpc.records._links import FloatArray, LinkSetting
 from cnnpc.records._numbers import (
+    CERT_DAYS,
     INT64_MAX,
+    MAX_CERT_DAYS,
     MAX_CLASSES,
     MAX_CONNECTIONS,
     MAX_EPOCHS,
@@ -99,8 +101,10 @@ from cnnpc.records._upload import (
 
 __all__ = [
     "BASELINE_KEY",
+    "CERT_DAYS",
     "DTYPES",
     "INT64_MAX",
+    "MAX_CERT_DAYS",
     "MAX_CLASSES",
     "MAX_CONNECTIONS",
     "MAX_EPOCHS",

@@ -125,3 +125,7 @@ MAX_TIMEOUT_S = 86_400.0
 """A socket timeout beyond one day overflows the C timeout."""
 MAX_SEARCH_S = 365 * 86_400.0
 """Longest time limit of a search (a year)."""
+CERT_DAYS = 825
+"""How long `cnnpc certs` makes certificates valid unless told: a bit over two years."""
+MAX_CERT_DAYS = 36_500
+"""A certificate valid past a century is a typo (and past 9999 not encodable)."""

@@ -8,7 +8,14 @@ part imports TensorFlow (its TFLite interpreter); frames and shaping do not.
 from __future__ import annotations
 
 from cnnpc.runtime._adaptive import AdaptiveClient, AdaptiveResult, LinkEstimate, SwitchEvent
-from cnnpc.runtime._address import check_loopback, namespace_network, parse_address
+from cnnpc.runtime._address import (
+    check_local,
+    check_loopback,
+    is_loopback,
+    namespace_network,
+    parse_address,
+    split_address,
+)
 from cnnpc.runtime._client import (
     COMPONENTS,
     EdgeConnection,
@@ -49,6 +56,16 @@ from cnnpc.runtime._part import Part, dequantize, quantize, requantize
 from cnnpc.runtime._server import Limits, PartServer, ServerStats, running_servers
 from cnnpc.runtime._setserver import PlanSetServer, plan_numbers, running_set_servers
 from cnnpc.runtime._shaper import TokenBucket, send_shaped
+from cnnpc.runtime._tls import (
+    TlsFiles,
+    Transport,
+    add_port,
+    channel_credentials,
+    host_port,
+    open_channel,
+    server_credentials,
+    transport_policy,
+)
 from cnnpc.runtime._upload import IncrementalClient, Uploader, UploadEvent, UploadResult
 from cnnpc.runtime._uploadedge import CHUNK_BYTES, UploadEdgeServer, span_code
 from cnnpc.runtime._uploadrun import UploadRun, run_during_upload
@@ -85,12 +102,17 @@ __all__ = [
     "RequestError",
     "ServerStats",
     "SwitchEvent",
+    "TlsFiles",
     "TokenBucket",
+    "Transport",
     "UploadEdgeServer",
     "UploadEvent",
     "UploadResult",
     "UploadRun",
     "Uploader",
+    "add_port",
+    "channel_credentials",
+    "check_local",
     "check_loopback",
     "decode_chunk",
     "decode_result",
@@ -102,8 +124,11 @@ __all__ = [
     "encode_result",
     "encode_status",
     "encode_tensor",
+    "host_port",
     "host_upload_planner",
+    "is_loopback",
     "namespace_network",
+    "open_channel",
     "parse_address",
     "plan_numbers",
     "quantize",
@@ -114,8 +139,11 @@ __all__ = [
     "running_set_servers",
     "send_frame",
     "send_shaped",
+    "server_credentials",
     "span_code",
+    "split_address",
     "split_timings",
     "time_parts",
+    "transport_policy",
     "verify_plan",
 ]
