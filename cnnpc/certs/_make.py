@@ -225,7 +225,7 @@ def make_certs(
         shown = tuple(str(a) for a in addresses)
         identities.append(Identity(name, out / f"{name}.crt", out / f"{name}.key", shown))
     key = _key()
-    cert = ca.sign(f"cnnpc {CLIENT}", key, (), (client_auth,))
+    cert = ca.sign(f"cnnpc {CLIENT}", key, (CLIENT,), (client_auth,))  # RFC 5280: a SAN
     files[f"{CLIENT}.crt"] = (_cert_pem(cert), False)
     files[f"{CLIENT}.key"] = (_key_pem(key), True)
     write_new_files(out, files)
