@@ -42,6 +42,7 @@ COMMANDS: dict[str, list[str]] = {
     "models remove": ["models", "remove", "m"],
     "accuracy export": ["accuracy", "export", "--model", "mobilenet", "t.csv"],
     "accuracy import": ["accuracy", "import", "t.csv"],
+    "certs": ["certs", "--out", "certs", "--hosts", "edge=10.0.0.2"],
 }
 
 BIG = str(2**63)
