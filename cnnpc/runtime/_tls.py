@@ -134,17 +134,19 @@ def host_port(host: str, port: int) -> str:
 
 def add_port(server: grpc.Server, host: str, port: int, transport: Transport) -> int:
     """Listen on `host`:`port` (0: any free port) with TLS or plaintext as `transport` says;
-    the port bound. A port gRPC cannot bind is one line."""
+    the port bound. A port gRPC cannot bind is one line. (gRPC sets SO_REUSEPORT unless the
+    server was made with the option ("grpc.so_reuseport", 0): without it a second server on a
+    port in use binds it too, silently sharing it.)"""
     address = host_port(host, port)
     try:
         if transport.tls is not None:
             bound = server.add_secure_port(address, server_credentials(transport.tls))
         else:
             bound = server.add_insecure_port(address)
-    except RuntimeError as exc:
-        raise InputError(f"cannot listen on {address}: {exc}") from None
+    except RuntimeError:
+        bound = 0
     if bound == 0:
-        raise InputError(f"cannot listen on {address} (in use, or not an address here)")
+        raise InputError(f"cannot listen on {address}: in use, or not an address of this machine")
     return bound
 
 

@@ -126,6 +126,11 @@ def test_the_helpers_listen_and_dial_as_the_transport_says(pki):
         assert _refused(open_channel(f"127.0.0.1:{port}", Transport(None))).code() == (
             grpc.StatusCode.UNAVAILABLE
         )
+        with pytest.raises(InputError, match=r"cannot listen on 127\.0\.0\.1:\d+: in use"):
+            taken = grpc.server(futures.ThreadPoolExecutor(1), options=[("grpc.so_reuseport", 0)])
+            add_port(taken, "127.0.0.1", port, Transport(None))
+        with pytest.raises(InputError, match=r"cannot listen on \[2001:db8::7\]:0"):
+            add_port(grpc.server(futures.ThreadPoolExecutor(1)), "2001:db8::7", 0, Transport(None))
     finally:
         server.stop(grace=None)
 
