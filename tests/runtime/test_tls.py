@@ -115,6 +115,29 @@ def test_mutual_tls_call_succeeds_and_the_server_sees_the_client(pki, mutual):
     assert peer == b"client"
 
 
+def test_a_server_identity_is_a_client_too(pki, mutual):
+    """The edge dials the cloud with its own certificate (serverAuth and clientAuth)."""
+    edge = pki["good"].server("elsewhere")
+    creds = channel_credentials(TlsFiles(edge.cert, edge.key, pki["good"].ca_cert))
+    with grpc.secure_channel(f"127.0.0.1:{mutual}", creds) as channel:
+        assert channel.unary_unary(WHO)(b"", timeout=DEADLINE_S) == b"127.0.0.2,elsewhere"
+
+
+def test_mutual_tls_over_ipv6(tmp_path):
+    try:
+        check_local("::1")
+    except InputError as exc:
+        print(f"\nSKIP IPv6 TLS test: {exc}")
+        pytest.skip(str(exc))
+    certs = make_certs(tmp_path / "v6", {"local": "::1"})
+    server, port = _serve(server_credentials(_server_files(certs)), host="[::1]")
+    try:
+        creds = channel_credentials(_client_files(certs))
+        assert _check(grpc.secure_channel(f"[::1]:{port}", creds)) == 1
+    finally:
+        server.stop(grace=None)
+
+
 def test_the_helpers_listen_and_dial_as_the_transport_says(pki):
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
     health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
