@@ -171,10 +171,13 @@ def _guarded(
     requests: Iterator[_Request], context: grpc.ServicerContext, seconds: float, method: str
 ) -> Iterator[_Request]:
     """`requests`, cancelling the call when the client sends nothing for `seconds` (time the
-    handler spends on a message does not count)."""
+    handler spends on a message does not count). The handler then sees the stream end, or
+    an RpcError, with its context no longer active."""
 
     def expire() -> None:
         log.warning("%s: no message from %s for %g s: call cut", method, context.peer(), seconds)
+        context.set_code(grpc.StatusCode.CANCELLED)  # what the client sees, and the metrics
+        context.set_details(f"no message for {seconds:g} s")
         context.cancel()
 
     watchdog = _Watchdog(seconds, expire)

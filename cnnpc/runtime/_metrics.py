@@ -126,16 +126,14 @@ class _Closed(Exception):
 
 
 def _final_code(context: grpc.ServicerContext, error: BaseException | None) -> grpc.StatusCode:
-    """The status a call ended with: the one the handler set or aborted with, else OK; a
-    handler that raised is UNKNOWN, or CANCELLED when its call was cancelled under it."""
+    """The status a call ended with: the one the handler set or aborted with; else CANCELLED
+    when the call was cancelled under the handler; else OK, or UNKNOWN if the handler raised."""
     code = getattr(context, "code", None)  # in grpc's ServicerContext, not in its stubs
     if callable(code) and isinstance(set_code := code(), grpc.StatusCode):
         return set_code
-    if error is None:
-        return grpc.StatusCode.OK
     if isinstance(error, _Closed | grpc.RpcError) or not context.is_active():
         return grpc.StatusCode.CANCELLED
-    return grpc.StatusCode.UNKNOWN
+    return grpc.StatusCode.OK if error is None else grpc.StatusCode.UNKNOWN
 
 
 class _Call:
