@@ -33,8 +33,8 @@ from cnnpc.errors import InputError
 log = logging.getLogger("cnnpc.runtime")
 
 MIN_CLIENT_PING_S = 10.0
-"""A client may ping at most this often while it has calls (the server's keepalive enforcement;
-``channel_options`` refuses a shorter keepalive, which the server would answer with GOAWAY)."""
+"""The shortest keepalive a client may use (``channel_options`` refuses less): servers answer a
+client pinging more often than half of it with GOAWAY (too_many_pings)."""
 
 MESSAGE_MARGIN = 64 * 1024
 """Bytes a message carries besides its tensor or chunk: shape, quantization, route, timings."""
@@ -103,7 +103,8 @@ def server_options(max_message: int, limits: ServerLimits | None = None) -> list
         ("grpc.keepalive_time_ms", _ms(limits.keepalive_s)),
         ("grpc.keepalive_timeout_ms", _ms(limits.keepalive_timeout_s)),
         ("grpc.keepalive_permit_without_calls", 0),
-        ("grpc.http2.min_recv_ping_interval_without_data_ms", _ms(MIN_CLIENT_PING_S)),
+        # half the clients' minimum: a client pinging at that minimum is never struck for jitter
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", _ms(MIN_CLIENT_PING_S / 2)),
         ("grpc.http2.max_ping_strikes", 2),
     ]
 

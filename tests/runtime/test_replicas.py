@@ -218,22 +218,31 @@ def test_a_replica_process_killed_loses_no_call(replicas):
     assert added < 2.0
 
 
-def test_without_retries_a_dying_replica_loses_calls(replicas):
-    """The policy is what saves the calls above: with none, the cut call fails."""
-    _, _, victim = replicas[2]
-    ports = [port for _, port, _ in replicas]
+@pytest.mark.parametrize("retries", [0, 3])
+def test_a_call_cut_on_its_replica_is_saved_by_the_retry_policy_alone(retries):
+    victim, healthy = Echo("victim", sleep=1.0), Echo("healthy")
+    servers = [serve(victim, message_limit(TENSOR)), serve(healthy, message_limit(TENSOR))]
+    target = channel_target([("127.0.0.1", port) for _, port in servers])
     channel = grpc.insecure_channel(
-        channel_target([("127.0.0.1", p) for p in ports]),
-        options=channel_options(message_limit(TENSOR), 30.0, retries=0),
+        target, options=channel_options(message_limit(TENSOR), 30.0, retries=retries)
     )
-
-    def kill():
+    try:
+        grpc.channel_ready_future(channel).result(timeout=10)
+        stub = pb_grpc.TierStub(channel)
+        calls = [stub.Infer.future(_request(), timeout=10) for _ in range(4)]  # 2 on each
         deadline = time.monotonic() + 5
         while victim.in_flight == 0 and time.monotonic() < deadline:
             time.sleep(0.001)
-        replicas[2][0].stop(0)
-
-    with channel:
-        grpc.channel_ready_future(channel).result(timeout=10)
-        results = _run(pb_grpc.TierStub(channel), 120, kill)
-    assert any(code is not None for _, _, code in results)
+        assert victim.in_flight > 0
+        servers[0][0].stop(0)
+        errors = [call.exception(timeout=15) for call in calls]
+    finally:
+        channel.close()
+        for server, _ in servers:
+            server.stop(0)
+    lost = [error.code() for error in errors if error is not None]
+    if retries:
+        assert lost == []
+        assert healthy.answered == 4
+    else:
+        assert lost and set(lost) <= {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED}
