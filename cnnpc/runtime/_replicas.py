@@ -162,6 +162,7 @@ def channel_options(
         ("grpc.per_rpc_retry_buffer_size", min(max_message + MESSAGE_MARGIN, MAX_MESSAGE)),
         ("grpc.lb_policy_name", "round_robin"),
         ("grpc.service_config", service_config(retries)),
+        ("grpc.service_config_disable_resolution", 1),  # ours, never one from DNS TXT
         ("grpc.initial_reconnect_backoff_ms", round(first * 1000)),
         ("grpc.max_reconnect_backoff_ms", round(largest * 1000)),
     ]

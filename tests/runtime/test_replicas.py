@@ -91,6 +91,7 @@ def test_channel_options_bound_messages_keepalive_and_retries():
     assert options["grpc.enable_retries"] == 1
     assert options["grpc.lb_policy_name"] == "round_robin"
     assert json.loads(options["grpc.service_config"]) == json.loads(service_config())
+    assert options["grpc.service_config_disable_resolution"] == 1
     with pytest.raises(InputError, match="keepalive"):
         channel_options(1 << 20, MIN_CLIENT_PING_S / 2)
     with pytest.raises(InputError, match="max_message"):
