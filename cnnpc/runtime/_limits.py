@@ -1,0 +1,240 @@
+"""What bounds a Tier server: message size, connections, concurrent calls, threads, silent peers.
+
+A server is exposed to clients it does not control, so every resource a client can hold is
+bounded by gRPC itself or, for streams, by a read deadline:
+
+- a message over ``max_message`` is refused by gRPC with RESOURCE_EXHAUSTED before any handler
+  runs (``message_limit`` derives it from the plan's largest tensor);
+- at most ``max_concurrent_rpcs`` calls run or wait at once, on a fixed pool of ``workers``
+  threads; any further call is answered RESOURCE_EXHAUSTED at once;
+- at most ``max_connections`` connections are accepted; one without a call for ``idle_s`` is
+  closed (its channel reconnects on its next call);
+- a stream that sends no message for ``read_timeout_s`` is cancelled (``ReadDeadlineInterceptor``);
+- a unary call whose client never sends its request holds a worker thread inside gRPC, where no
+  interceptor reaches it: only ``max_age_s + age_grace_s`` (the connection's maximum age, then
+  GOAWAY and a grace for the calls in flight) ends it. Uploads resume from GetHoldings after that
+  cut, and Infer is retried (``channel_options``), so a well-behaved client loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent import futures
+from dataclasses import dataclass
+from typing import TypeVar
+
+import grpc
+
+from cnnpc.errors import InputError
+
+log = logging.getLogger("cnnpc.runtime")
+
+MIN_CLIENT_PING_S = 10.0
+"""The shortest keepalive a client may use (``channel_options`` refuses less): servers answer a
+client pinging more often than half of it with GOAWAY (too_many_pings)."""
+
+MESSAGE_MARGIN = 64 * 1024
+"""Bytes a message carries besides its tensor or chunk: shape, quantization, route, timings."""
+
+MAX_MESSAGE = 2**31 - 1
+"""gRPC's own ceiling on a message length (a C int)."""
+
+_Request = TypeVar("_Request")
+_Response = TypeVar("_Response")
+
+
+def message_limit(largest_tensor: int, chunk: int = 0) -> int:
+    """The message length a server and its clients accept: the plan's largest tensor (or an
+    upload chunk) in bytes plus ``MESSAGE_MARGIN``."""
+    if largest_tensor < 0 or chunk < 0:
+        raise InputError("a tensor or chunk size cannot be negative")
+    return min(max(largest_tensor, chunk) + MESSAGE_MARGIN, MAX_MESSAGE)
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """The policy half of a server's bounds (the message length comes from the plan)."""
+
+    workers: int = 8
+    max_concurrent_rpcs: int = 32
+    max_connections: int = 2048
+    read_timeout_s: float = 30.0
+    idle_s: float = 300.0
+    max_age_s: float = 120.0
+    age_grace_s: float = 30.0
+    keepalive_s: float = 60.0
+    keepalive_timeout_s: float = 20.0
+
+    def __post_init__(self) -> None:
+        for name in ("workers", "max_concurrent_rpcs", "max_connections"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in (
+            "read_timeout_s",
+            "idle_s",
+            "max_age_s",
+            "age_grace_s",
+            "keepalive_s",
+            "keepalive_timeout_s",
+        ):
+            if not 0.0 < getattr(self, name) <= 86_400.0:
+                raise InputError(f"{name} must be in (0, 86400] s, got {getattr(self, name)}")
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+def server_options(max_message: int, limits: ServerLimits | None = None) -> list[tuple[str, int]]:
+    """The ``grpc.server`` options that enforce `limits` with messages up to `max_message`."""
+    if not 1 <= max_message <= MAX_MESSAGE:
+        raise InputError(f"max_message must be in 1..{MAX_MESSAGE}, got {max_message}")
+    limits = limits or ServerLimits()
+    return [
+        ("grpc.max_receive_message_length", max_message),
+        ("grpc.max_send_message_length", max_message),
+        ("grpc.max_allowed_incoming_connections", limits.max_connections),
+        ("grpc.max_connection_idle_ms", _ms(limits.idle_s)),
+        ("grpc.max_connection_age_ms", _ms(limits.max_age_s)),
+        ("grpc.max_connection_age_grace_ms", _ms(limits.age_grace_s)),
+        ("grpc.keepalive_time_ms", _ms(limits.keepalive_s)),
+        ("grpc.keepalive_timeout_ms", _ms(limits.keepalive_timeout_s)),
+        ("grpc.keepalive_permit_without_calls", 0),
+        # half the clients' minimum: a client pinging at that minimum is never struck for jitter
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", _ms(MIN_CLIENT_PING_S / 2)),
+        ("grpc.http2.max_ping_strikes", 2),
+    ]
+
+
+def limited_server(
+    max_message: int,
+    limits: ServerLimits | None = None,
+    interceptors: Sequence[grpc.ServerInterceptor] = (),
+) -> grpc.Server:
+    """A ``grpc.Server`` bounded by `limits` (not started, no port yet); `interceptors` run
+    inside the read deadline."""
+    limits = limits or ServerLimits()
+    pool = futures.ThreadPoolExecutor(max_workers=limits.workers, thread_name_prefix="cnnpc-rpc")
+    return grpc.server(
+        pool,
+        interceptors=[ReadDeadlineInterceptor(limits.read_timeout_s), *interceptors],
+        options=server_options(max_message, limits),
+        maximum_concurrent_rpcs=limits.max_concurrent_rpcs,
+    )
+
+
+class _Watchdog:
+    """Calls `expire` once if armed for longer than `seconds`; one thread per guarded stream."""
+
+    def __init__(self, seconds: float, expire: Callable[[], None]) -> None:
+        self._seconds = seconds
+        self._expire = expire
+        self._deadline: float | None = None
+        self._done = False
+        self._condition = threading.Condition()
+        self._thread = threading.Thread(target=self._watch, name="cnnpc-read-deadline", daemon=True)
+        self._thread.start()
+
+    def arm(self) -> None:
+        with self._condition:
+            self._deadline = time.monotonic() + self._seconds
+            self._condition.notify()
+
+    def disarm(self) -> None:
+        with self._condition:
+            self._deadline = None
+
+    def stop(self) -> None:
+        with self._condition:
+            self._done = True
+            self._condition.notify()
+
+    def _watch(self) -> None:
+        with self._condition:
+            while not self._done:
+                if self._deadline is None:
+                    self._condition.wait()
+                    continue
+                left = self._deadline - time.monotonic()
+                if left <= 0:
+                    self._done = True
+                    break
+                self._condition.wait(left)
+            else:
+                return
+        self._expire()
+
+
+def _guarded(
+    requests: Iterator[_Request], context: grpc.ServicerContext, seconds: float, method: str
+) -> Iterator[_Request]:
+    """`requests`, cancelling the call when the client sends nothing for `seconds` (time the
+    handler spends on a message does not count). The handler then sees the stream end, or
+    an RpcError, with its context no longer active."""
+
+    def expire() -> None:
+        log.warning("%s: no message from %s for %g s: call cut", method, context.peer(), seconds)
+        context.set_code(grpc.StatusCode.CANCELLED)  # what the client sees, and the metrics
+        context.set_details(f"no message for {seconds:g} s")
+        context.cancel()
+
+    watchdog = _Watchdog(seconds, expire)
+    try:
+        while True:
+            watchdog.arm()
+            try:
+                request = next(requests)
+            except StopIteration:
+                return
+            finally:
+                watchdog.disarm()
+            yield request
+    finally:
+        watchdog.stop()
+
+
+class ReadDeadlineInterceptor(grpc.ServerInterceptor):
+    """Cuts a client-streaming call (Upload) whose client goes silent: gRPC's own limits do not,
+    since the connection is neither idle nor dead. The client sees CANCELLED and the server logs
+    one line."""
+
+    def __init__(self, read_timeout_s: float) -> None:
+        if read_timeout_s <= 0:
+            raise InputError(f"read_timeout_s must be positive, got {read_timeout_s}")
+        self._seconds = read_timeout_s
+
+    def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], grpc.RpcMethodHandler[_Request, _Response] | None
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[_Request, _Response] | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        seconds = self._seconds
+        stream_stream, stream_unary = handler.stream_stream, handler.stream_unary
+        if stream_stream is not None:
+
+            def streams(
+                requests: Iterator[_Request], context: grpc.ServicerContext
+            ) -> Iterator[_Response]:
+                return stream_stream(_guarded(requests, context, seconds, method), context)
+
+            return grpc.stream_stream_rpc_method_handler(
+                streams, handler.request_deserializer, handler.response_serializer
+            )
+        if stream_unary is not None:
+
+            def unary(requests: Iterator[_Request], context: grpc.ServicerContext) -> _Response:
+                return stream_unary(_guarded(requests, context, seconds, method), context)
+
+            return grpc.stream_unary_rpc_method_handler(
+                unary, handler.request_deserializer, handler.response_serializer
+            )
+        return handler
