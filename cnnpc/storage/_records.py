@@ -172,24 +172,20 @@ class SearchSpec:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class SearchRecord:
+_SEARCH_SHOWN = (
+    "id study_name model device workload links mode target strategy seed budget_key epochs "
+    "code_version extra status message created_at updated_at"
+).split()
+"""Every field of a stored search, in the order of its JSON form (`show` and `export` have
+always printed it so)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchRecord(SearchSpec):
+    """A stored search: the spec it was asked as, its id and Optuna study, and its state."""
+
     id: int
     study_name: str
-    model: str
-    device: str
-    workload: str
-    links: LinkSetting
-    """The links the search priced with."""
-    mode: str
-    target: float
-    strategy: str
-    seed: int | None
-    budget_key: str
-    epochs: int | None
-    code_version: str
-    extra: dict[str, Any]
-    """What else tells searches apart; never link settings."""
     status: str
     message: str | None
     created_at: datetime
@@ -199,7 +195,7 @@ class SearchRecord:
         """JSON-able dict (times as ISO 8601 UTC), in the form `show` and `export` have always
         printed: the rates by name and the latencies in `extra` (as the identity spells them)."""
         out: dict[str, Any] = {}
-        for name in self.__dataclass_fields__:
+        for name in _SEARCH_SHOWN:
             if name == "links":
                 out["uplink_mbps"] = self.links.uplink_mbps
                 out["bandwidth_mbps"] = self.links.bandwidth_mbps
