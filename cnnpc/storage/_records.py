@@ -173,9 +173,25 @@ class SearchSpec:
 
 
 _SEARCH_SHOWN = (
-    "id study_name model device workload links mode target strategy seed budget_key epochs "
-    "code_version extra status message created_at updated_at"
-).split()
+    "id",
+    "study_name",
+    "model",
+    "device",
+    "workload",
+    "links",
+    "mode",
+    "target",
+    "strategy",
+    "seed",
+    "budget_key",
+    "epochs",
+    "code_version",
+    "extra",
+    "status",
+    "message",
+    "created_at",
+    "updated_at",
+)
 """Every field of a stored search, in the order of its JSON form (`show` and `export` have
 always printed it so)."""
 
@@ -311,10 +327,10 @@ class TrialRecord:
 
 
 @dataclass(frozen=True)
-class CachedAccuracy:
-    """A measured (fine-tuned) accuracy, shared by every search of one model/workload/budget."""
+class Accuracy:
+    """A configuration's measured accuracy in its cache cell (model, workload, budget): what a
+    `CacheEntry` puts and a `CachedAccuracy` reads back."""
 
-    id: int
     model: str
     workload: str
     budget_key: str
@@ -322,10 +338,17 @@ class CachedAccuracy:
     val_accuracy: float
     test_accuracy: float | None
     finetune_seconds: float | None
-    params: int | None
-    flops: int | None
-    origin: Origin
-    """Where the accuracy came from (the `details` column's JSON, read)."""
+    params: int | None = None
+    flops: int | None = None
+    origin: Origin = field(default_factory=Origin)
+    """Where the accuracy came from (the `details` column's JSON)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CachedAccuracy(Accuracy):
+    """A measured (fine-tuned) accuracy, shared by every search of one model/workload/budget."""
+
+    id: int
     created_at: datetime
 
 
