@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from cnnpc.layergraph import LayerPlan, layer_planner_for
-from cnnpc.planner import solve_tiered_cut
+from cnnpc.planner import LinkOptions, solve_tiered_cut
 
 
 def _cut(plan: LayerPlan) -> str:
@@ -29,7 +29,10 @@ def main() -> None:
             for uplink in (20.0,):
                 for bandwidth in (1.0, 5.0, 10.0, 50.0):
                     layers, blocks = layer_planner_for(
-                        model, device, bandwidth_mbps=bandwidth, uplink_mbps=uplink
+                        model,
+                        device,
+                        bandwidth_mbps=bandwidth,
+                        options=LinkOptions(uplink_mbps=uplink),
                     )
                     best = layers.best()  # warm-up (SciPy import, caches)
                     samples = []

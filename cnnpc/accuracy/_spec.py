@@ -103,9 +103,7 @@ class AccuracySpec:
         if self.kind == "supernet":
             from cnnpc import supernet
 
-            return supernet.supernet_source(
-                self.model, epochs=self.epochs, seed=self.seed, data=self.data, weights=self.weights
-            )
+            return supernet.supernet_source(self.finetuning())
         return self.finetuning()
 
     def finetuning(self, *, progress: bool = True, finetune_progress: bool = False) -> OracleSource:

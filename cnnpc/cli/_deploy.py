@@ -80,11 +80,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cnnpc.jobs import DeployJob, deploy
+    from cnnpc.records import DeployOptions
 
     job = DeployJob(
         *(args.search, args.out, args.adaptive, args.bandwidth, args.hysteresis, args.upload),
-        *(args.upload_rate, args.storage, args.data, args.weights, args.image_size, args.force),
-        progress=sys.stderr.isatty(),
+        args.upload_rate,
+        DeployOptions(
+            *(args.storage, args.data, args.weights, args.image_size, args.force),
+            progress=sys.stderr.isatty(),
+        ),
     )
     done = deploy(job)
     return output(args.json, done.document, lambda: done.text)

@@ -8,7 +8,7 @@ whose accuracy the search reported, and deploying is refused.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -29,6 +29,7 @@ from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions, Planner, search_planner
 from cnnpc.records import (
     AccuracyRef,
+    DeployOptions,
     PlanChoice,
     PlanDocument,
     PlanHead,
@@ -135,22 +136,17 @@ def _check_identity(search: SearchRecord, source: OracleSource) -> OracleSource:
 
 
 @dataclass(frozen=True)
-class DeployInputs:
-    """Where every kind of deployment (a plan, a plan set, an upload folder) finds the
-    search's models, and how it writes: one record instead of one signature each."""
+class DeployInputs(DeployOptions):
+    """The deploy options (`DeployOptions`) and the oracle a caller may hand in."""
 
-    storage_url: str | None = None
-    data: str | None = None
-    """The search's --data folder (its models are tuned on it)."""
-    weights: str | None = None
-    image_size: int | None = None
-    """Deployed input size (default: the training size)."""
-    force: bool = False
-    """Replace an existing folder (only one cnnpc wrote)."""
-    progress: bool = False
     oracle: AccuracyOracle | None = None
     """Stands in for the oracle the search's settings would open (tests, notebooks); it must
     have the search's identity (budget key)."""
+
+    @classmethod
+    def of(cls, options: DeployOptions) -> DeployInputs:
+        """The inputs that open the search's own oracle with `options`."""
+        return cls(**asdict(options))
 
     def open_source(self, search: SearchRecord) -> OracleSource:
         """The fine-tuning source `search` used (or one around the given oracle), checked."""

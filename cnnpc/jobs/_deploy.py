@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnnpc._text import format_table
 from cnnpc.errors import InputError
 from cnnpc.planset import DEFAULT_HYSTERESIS, check_hysteresis
+from cnnpc.records import DeployOptions
 
 if TYPE_CHECKING:
     from cnnpc.deploy import DeployInputs, UploadSummary
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class DeployJob:
     """What `cnnpc deploy` is asked: one plan (default), a plan set over `bandwidth`
-    (`adaptive`) or an upload folder (`upload`). The rest says where the search's model comes
+    (`adaptive`) or an upload folder (`upload`). `options` says where the search's model comes
     from; importing `cnnpc.deploy` (TensorFlow) waits until the options are checked."""
 
     search_id: int
@@ -28,24 +29,12 @@ class DeployJob:
     hysteresis: float = DEFAULT_HYSTERESIS
     upload: bool = False
     upload_rate: float | None = None
-    storage_url: str | None = None
-    data: str | None = None
-    weights: str | None = None
-    image_size: int | None = None
-    force: bool = False
-    progress: bool = False
+    options: DeployOptions = field(default_factory=DeployOptions)
 
     def inputs(self) -> DeployInputs:
         from cnnpc.deploy import DeployInputs
 
-        return DeployInputs(
-            storage_url=self.storage_url,
-            data=self.data,
-            weights=self.weights,
-            image_size=self.image_size,
-            force=self.force,
-            progress=self.progress,
-        )
+        return DeployInputs.of(self.options)
 
 
 @dataclass(frozen=True)

@@ -191,26 +191,11 @@ class LayerPlanner:
 
 
 def layer_planner_for(
-    model: str,
-    device: str,
-    *,
-    bandwidth_mbps: float,
-    uplink_mbps: float = 20.0,
-    conventions: str = "si",
-    overhead_ms: float | None = None,
-    options: LinkOptions | None = None,
+    model: str, device: str, *, bandwidth_mbps: float, options: LinkOptions | None = None
 ) -> tuple[LayerPlanner, Planner]:
     """The layer planner of a shipped model and the block planner with the same settings
-    (`options`, when given, replaces the separate link keywords)."""
-    blocks = planner_for(
-        model,
-        device,
-        bandwidth_mbps=bandwidth_mbps,
-        uplink_mbps=uplink_mbps,
-        conventions=conventions,
-        overhead_ms=overhead_ms,
-        options=options,
-    )
+    (`options`: the links besides the edge->cloud rate; default `LinkOptions()`)."""
+    blocks = planner_for(model, device, bandwidth_mbps=bandwidth_mbps, options=options)
     graph = LayerGraph.from_rows(load_layers(blocks.profile))
     return LayerPlanner(blocks.profile, graph, blocks.links, blocks.conventions), blocks
 

@@ -5,7 +5,15 @@ Importing this imports TensorFlow.
 
 from __future__ import annotations
 
-from cnnpc.oracle._baseline import RECIPES, Baseline, Recipe, code_version, trained_baseline
+from cnnpc.oracle._baseline import (
+    RECIPES,
+    Baseline,
+    Recipe,
+    code_version,
+    load_cached_weights,
+    save_cached_weights,
+    trained_baseline,
+)
 from cnnpc.oracle._cache import DiskCache, MemoryCache, ResultCache, default_cache_dir
 from cnnpc.oracle._oracle import AccuracyOracle, OracleResult
 from cnnpc.oracle._setup import open_oracle
@@ -24,7 +32,9 @@ __all__ = [
     "ResultCache",
     "code_version",
     "default_cache_dir",
+    "load_cached_weights",
     "open_oracle",
+    "save_cached_weights",
     "saved_input_size",
     "trained_baseline",
     "tuned_architecture",

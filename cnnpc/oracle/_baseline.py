@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -102,7 +103,7 @@ def trained_baseline(
     weights, meta_path = folder / f"{key}.h5", folder / f"{key}.json"
     keras.utils.set_random_seed(seed)  # the initial weights are part of what the seed fixes
     model = build_model(model_name, workload.num_classes, workload.input_size)
-    cached = _load(model, weights, meta_path)
+    cached = load_cached_weights(model, weights, meta_path)
     if cached is not None:
         return Baseline(
             model_name, model, key, "trained", cached["train_seconds"], cached["epochs_run"], True
@@ -119,7 +120,6 @@ def trained_baseline(
         steps_per_epoch=recipe.steps_per_epoch,
         progress=label,
     )
-    _save(model, weights)
     meta = {
         "model": model_name,
         "workload": workload.name,
@@ -130,12 +130,13 @@ def trained_baseline(
         "best_val_accuracy": run.best_val_accuracy,
         "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    write_text(meta_path, json.dumps(meta, indent=1, sort_keys=True), make_parent=True)
+    save_cached_weights(model, weights, meta_path, meta)
     return Baseline(model_name, model, key, "trained", run.seconds, run.epochs_run, False)
 
 
-def _load(model: Any, weights: Path, meta_path: Path) -> dict[str, Any] | None:
-    """Load cached weights into `model` and return their metadata; None if absent or unreadable."""
+def load_cached_weights(model: Any, weights: Path, meta_path: Path) -> dict[str, Any] | None:
+    """Load cached weights into `model` and return their metadata (the baseline's or the
+    supernet's, which records `train_seconds`); None if absent or unreadable."""
     if not (weights.is_file() and meta_path.is_file()):
         return None
     try:
@@ -143,10 +144,14 @@ def _load(model: Any, weights: Path, meta_path: Path) -> dict[str, Any] | None:
         model.load_weights(weights)
     except (OSError, ValueError, KeyError):  # a damaged cache entry is retrained, not fatal
         return None
-    return meta if isinstance(meta, dict) else None
+    return meta if isinstance(meta, dict) and "train_seconds" in meta else None
 
 
-def _save(model: Any, path: Path) -> None:
-    """Save weights by cnnpc's one atomic write (the temporary name keeps the .h5 suffix)."""
-    make_folder(path.parent)
-    write_with(path, lambda tmp: model.save_weights(str(tmp)))
+def save_cached_weights(
+    model: Any, weights: Path, meta_path: Path, meta: Mapping[str, Any]
+) -> None:
+    """Save weights by cnnpc's one atomic write (the temporary name keeps the .h5 suffix), then
+    the metadata that `load_cached_weights` reads back."""
+    make_folder(weights.parent)
+    write_with(weights, lambda tmp: model.save_weights(str(tmp)))
+    write_text(meta_path, json.dumps(meta, indent=1, sort_keys=True), make_parent=True)

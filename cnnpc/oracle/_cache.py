@@ -23,6 +23,13 @@ def default_cache_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "cnnpc"
 
 
+def key_file(directory: Path, key: str, suffix: str) -> Path:
+    """The file of cache key `key` under `directory` (keys are alphanumeric: never a path)."""
+    if not key.isalnum():
+        raise ValueError(f"cache keys are alphanumeric, got {key!r}")
+    return directory / f"{key}{suffix}"
+
+
 class ResultCache(Protocol):
     """A store of oracle results by configuration key."""
 
@@ -52,9 +59,7 @@ class DiskCache:
         self.directory = Path(directory)
 
     def _path(self, key: str) -> Path:
-        if not key.isalnum():
-            raise ValueError(f"cache keys are alphanumeric, got {key!r}")
-        return self.directory / f"{key}.json"
+        return key_file(self.directory, key, ".json")
 
     def get(self, key: str) -> dict[str, Any] | None:
         path = self._path(key)

@@ -15,6 +15,7 @@ from typing import Any
 from cnnpc._files import make_folder, write_with
 from cnnpc._keras import tfmot
 from cnnpc.compression import FinetuneBudget
+from cnnpc.oracle._cache import key_file
 
 
 class ModelStore:
@@ -24,9 +25,7 @@ class ModelStore:
         self.directory = Path(directory)
 
     def path(self, key: str) -> Path:
-        if not key.isalnum():
-            raise ValueError(f"model keys are alphanumeric, got {key!r}")
-        return self.directory / f"{key}.h5"
+        return key_file(self.directory, key, ".h5")
 
     def save(self, key: str, model: Any) -> Path:
         """Write `model`'s weights via a temporary file and a rename (readers never see half)."""

@@ -1,12 +1,14 @@
 """The records that cross the pipeline, frozen and typed, each with one JSON form: the keep
-configurations, the numbers' bounds, the links' settings, where an accuracy came from (`Origin`)
-and the deployed documents (plan.json, planset.json, upload.json, read without TensorFlow). Low
-in the house (above `spaces` and `profiles`, below `latency`, `planner`, `search`, `storage`,
-`deploy` and `runtime`), so every stage reads the same record instead of re-assembling its own.
+configurations, the numbers' bounds, the links' settings, where an accuracy came from (`Origin`),
+the deployed documents (plan.json, planset.json, upload.json, read without TensorFlow) and the
+options that write them. Low in the house (above `spaces` and `profiles`, below `latency`,
+`planner`, `search`, `storage`, `deploy` and `runtime`), so every stage reads the same record
+instead of re-assembling its own.
 """
 
 from __future__ import annotations
 
+from cnnpc.records._deploy import DeployOptions
 from cnnpc.records._head import (
     AccuracyRef,
     PlanChoice,
@@ -137,6 +139,7 @@ __all__ = [
     "UPLOAD_KIND",
     "AccuracyRef",
     "CandidateBytes",
+    "DeployOptions",
     "DeployedPlan",
     "FloatArray",
     "KeepConfig",

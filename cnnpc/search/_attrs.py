@@ -54,19 +54,7 @@ def trial_attrs(
     return attrs
 
 
-def annotate(
-    trial: optuna.Trial | optuna.trial.FrozenTrial,
-    space: SearchSpace,
-    plan: Plan,
-    config: Mapping[str, float],
-    *,
-    measured: Measurement | None = None,
-    fine_tuned: bool = False,
-    skipped_reason: str | None = None,
-) -> None:
+def annotate(trial: optuna.Trial | optuna.trial.FrozenTrial, attrs: Mapping[str, Any]) -> None:
     """Set `trial_attrs` on a running Optuna trial (before study.tell)."""
-    attrs = trial_attrs(
-        space, plan, config, measured=measured, fine_tuned=fine_tuned, skipped_reason=skipped_reason
-    )
     for key, value in attrs.items():
         trial.set_user_attr(key, value)

@@ -142,16 +142,6 @@ def confirm(
             break
     message = None if confirmed else f"no plan confirmed within {tried} fine-tuned plans"
     storage.set_search_status(search.id, "finished", message)
-    outcome = summarise(storage, search.id, planner)
-    result = SearchResult(
-        search_id=search.id,
-        status="finished",
-        message=message,
-        finetunes=outcome.finetunes,
-        trials=outcome.trials,
-        best=outcome.best,
-        pareto=outcome.pareto,
-        storage_url=storage.url,
-    )
+    result = summarise(storage, search.id, planner, "finished", message)
     found = Confirmation(estimate_search_id, estimated.trials, tried, spent, confirmed)
     return found, result

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from cnnpc import __version__
 from cnnpc.errors import InputError
 from cnnpc.records import keep_key
-from cnnpc.search._attrs import annotate
+from cnnpc.search._attrs import annotate, trial_attrs
 from cnnpc.search._configs import (
     Config,
     distributions,
@@ -299,7 +299,7 @@ class SearchRunner:
             if predicted is not None:
                 trial.set_user_attr(PREDICTED_ATTR, predicted)
             if reason is not None:
-                annotate(trial, self.space, plan, config, skipped_reason=reason)
+                annotate(trial, trial_attrs(self.space, plan, config, skipped_reason=reason))
                 self._tell(trial, state=optuna.trial.TrialState.PRUNED)
                 self._emit("pruned", reason)
                 return
@@ -307,7 +307,7 @@ class SearchRunner:
                 measured, spent = self.cache.measure(config)
             except Unmeasured as exc:  # a table that lacks it: recorded, never fine-tuned
                 reason = f"{UNMEASURED}: {exc}"
-                annotate(trial, self.space, plan, config, skipped_reason=reason)
+                annotate(trial, trial_attrs(self.space, plan, config, skipped_reason=reason))
                 self._tell(trial, state=optuna.trial.TrialState.PRUNED)
                 self._emit("pruned", reason)
                 return
@@ -323,7 +323,7 @@ class SearchRunner:
         trial.set_user_attr("constraints", [constraint])
         # Optuna >= 5: constraints set on the trial guide the constrained TPE
         trial.set_constraint("accuracy" if s.acc_floor is not None else "latency", constraint)
-        annotate(trial, self.space, plan, config, measured=measured, fine_tuned=spent)
+        annotate(trial, trial_attrs(self.space, plan, config, measured=measured, fine_tuned=spent))
         self._tell(trial, value)
         self._emit("complete", None)
 
@@ -371,17 +371,7 @@ class SearchRunner:
 
     def _result(self, status: str, message: str | None) -> SearchResult:
         self.recorder.reconcile(self.study)
-        summary = summarise(self.storage, self.search.id, self.planner)
-        return SearchResult(
-            search_id=self.search.id,
-            status=status,
-            message=message,
-            finetunes=summary.finetunes,
-            trials=summary.trials,
-            best=summary.best,
-            pareto=summary.pareto,
-            storage_url=self.storage.url,
-        )
+        return summarise(self.storage, self.search.id, self.planner, status, message)
 
 
 def _grid_extra(settings: SearchSettings) -> dict[str, Any]:

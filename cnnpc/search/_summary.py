@@ -38,16 +38,6 @@ class SearchResult:
 
 
 @dataclass(frozen=True)
-class SearchOutcome:
-    """What `summarise` read: spend, finished trials, the best plan (stored) and the front."""
-
-    finetunes: int
-    trials: int
-    best: BestPlan | None
-    pareto: list[ParetoPoint]
-
-
-@dataclass(frozen=True)
 class ParetoPoint:
     """A trial on the search's latency/accuracy front (complete trials only)."""
 
@@ -118,8 +108,11 @@ def best_plan(t: TrialRecord, planner: Planner, finetunes: int) -> BestPlan:
     )
 
 
-def summarise(storage: Storage, search_id: int, planner: Planner) -> SearchOutcome:
-    """Spend, finished trials, the best plan (stored for export and deploy) and the front.
+def summarise(
+    storage: Storage, search_id: int, planner: Planner, status: str, message: str | None
+) -> SearchResult:
+    """The search's result: spend, finished trials, the best plan (stored for export and
+    deploy) and the front, read back from storage.
 
     The best trial is the storage's one query for it (Storage.best_trial / summary).
     """
@@ -130,4 +123,6 @@ def summarise(storage: Storage, search_id: int, planner: Planner) -> SearchOutco
         storage.set_best_plan(search_id, best)
     pareto = [ParetoPoint.of(t) for t in storage.pareto_front(search_id)]
     done = summary.n_complete + summary.n_pruned
-    return SearchOutcome(summary.finetunes, done, best, pareto)
+    return SearchResult(
+        search_id, status, message, summary.finetunes, done, best, pareto, storage.url
+    )

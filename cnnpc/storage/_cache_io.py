@@ -8,35 +8,24 @@ conflict anywhere leaves the database as it was.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from cnnpc.errors import InputError
-from cnnpc.records import Origin
 from cnnpc.storage._convert import cached_accuracy
 from cnnpc.storage._models import AccuracyCacheModel, utcnow
-from cnnpc.storage._records import CachedAccuracy, finite, json_value, required
+from cnnpc.storage._records import Accuracy, CachedAccuracy, finite, json_value, required
 
 _INSERT_BATCH = 5000
 """Rows per INSERT statement (bounds the statement's size on every driver)."""
 
 
 @dataclass(frozen=True)
-class CacheEntry:
+class CacheEntry(Accuracy):
     """One accuracy to put in the cache (`where` names its place in the input, for errors)."""
 
-    model: str
-    workload: str
-    budget_key: str
-    config_key: str
-    val_accuracy: float
-    test_accuracy: float | None
-    finetune_seconds: float | None
-    params: int | None = None
-    flops: int | None = None
-    origin: Origin = field(default_factory=Origin)
     where: str = ""
 
     def columns(self) -> dict[str, object]:

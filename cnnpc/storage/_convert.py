@@ -2,76 +2,44 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+from typing import TYPE_CHECKING, TypeVar
+
 from cnnpc.records import Origin
-from cnnpc.storage._models import AccuracyCacheModel, BestPlanModel, SearchModel, TrialModel
+from cnnpc.storage._models import AccuracyCacheModel, Base, BestPlanModel, SearchModel, TrialModel
 from cnnpc.storage._plan import BestPlan
 from cnnpc.storage._records import BestPlanRecord, CachedAccuracy, SearchRecord, TrialRecord
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
+
+
+def _record(record: type[R], row: Base, **converted: object) -> R:
+    """`record` of `row`: each field is the column of its name, but those `converted` gives."""
+    names = [f.name for f in fields(record) if f.name not in converted]
+    return record(**{name: getattr(row, name) for name in names}, **converted)
+
 
 def search_record(row: SearchModel) -> SearchRecord:
-    return SearchRecord(
-        id=row.id,
-        study_name=row.study_name,
-        model=row.model,
-        device=row.device,
-        workload=row.workload,
-        links=row.links,
-        mode=row.mode,
-        target=row.target,
-        strategy=row.strategy,
-        seed=row.seed,
-        budget_key=row.budget_key,
-        epochs=row.epochs,
-        code_version=row.code_version,
-        extra=dict(row.extra),
-        status=row.status,
-        message=row.message,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return _record(SearchRecord, row, extra=dict(row.extra))
 
 
 def trial_record(row: TrialModel) -> TrialRecord:
     plan = None if row.plan is None else dict(row.plan)
-    splits = tuple(str(s) for s in (plan or {}).get("splits") or ())
-    return TrialRecord(
-        id=row.id,
-        search_id=row.search_id,
-        optuna_number=row.optuna_number,
+    return _record(
+        TrialRecord,
+        row,
         keep={str(k): float(v) for k, v in row.keep.items()},
         plan=plan,
         mode=row.plan_mode,
-        splits=splits,
-        latency_ms=row.latency_ms,
-        traffic_bytes=row.traffic_bytes,
-        val_accuracy=row.val_accuracy,
-        test_accuracy=row.test_accuracy,
-        predicted_accuracy=row.predicted_accuracy,
-        state=row.state,
-        reason=row.reason,
-        feasible=row.feasible,
-        finetuned=row.finetuned,
-        finetune_seconds=row.finetune_seconds,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
+        splits=tuple(str(s) for s in (plan or {}).get("splits") or ()),
     )
 
 
 def cached_accuracy(row: AccuracyCacheModel) -> CachedAccuracy:
-    return CachedAccuracy(
-        id=row.id,
-        model=row.model,
-        workload=row.workload,
-        budget_key=row.budget_key,
-        config_key=row.config_key,
-        val_accuracy=row.val_accuracy,
-        test_accuracy=row.test_accuracy,
-        finetune_seconds=row.finetune_seconds,
-        params=row.params,
-        flops=row.flops,
-        origin=Origin.from_json(row.details),
-        created_at=row.created_at,
-    )
+    return _record(CachedAccuracy, row, origin=Origin.from_json(row.details))
 
 
 def best_plan_record(row: BestPlanModel) -> BestPlanRecord:

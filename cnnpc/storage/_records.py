@@ -172,24 +172,36 @@ class SearchSpec:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class SearchRecord:
+_SEARCH_SHOWN = (
+    "id",
+    "study_name",
+    "model",
+    "device",
+    "workload",
+    "links",
+    "mode",
+    "target",
+    "strategy",
+    "seed",
+    "budget_key",
+    "epochs",
+    "code_version",
+    "extra",
+    "status",
+    "message",
+    "created_at",
+    "updated_at",
+)
+"""Every field of a stored search, in the order of its JSON form (`show` and `export` have
+always printed it so)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchRecord(SearchSpec):
+    """A stored search: the spec it was asked as, its id and Optuna study, and its state."""
+
     id: int
     study_name: str
-    model: str
-    device: str
-    workload: str
-    links: LinkSetting
-    """The links the search priced with."""
-    mode: str
-    target: float
-    strategy: str
-    seed: int | None
-    budget_key: str
-    epochs: int | None
-    code_version: str
-    extra: dict[str, Any]
-    """What else tells searches apart; never link settings."""
     status: str
     message: str | None
     created_at: datetime
@@ -199,7 +211,7 @@ class SearchRecord:
         """JSON-able dict (times as ISO 8601 UTC), in the form `show` and `export` have always
         printed: the rates by name and the latencies in `extra` (as the identity spells them)."""
         out: dict[str, Any] = {}
-        for name in self.__dataclass_fields__:
+        for name in _SEARCH_SHOWN:
             if name == "links":
                 out["uplink_mbps"] = self.links.uplink_mbps
                 out["bandwidth_mbps"] = self.links.bandwidth_mbps
@@ -315,10 +327,10 @@ class TrialRecord:
 
 
 @dataclass(frozen=True)
-class CachedAccuracy:
-    """A measured (fine-tuned) accuracy, shared by every search of one model/workload/budget."""
+class Accuracy:
+    """A configuration's measured accuracy in its cache cell (model, workload, budget): what a
+    `CacheEntry` puts and a `CachedAccuracy` reads back."""
 
-    id: int
     model: str
     workload: str
     budget_key: str
@@ -326,10 +338,17 @@ class CachedAccuracy:
     val_accuracy: float
     test_accuracy: float | None
     finetune_seconds: float | None
-    params: int | None
-    flops: int | None
-    origin: Origin
-    """Where the accuracy came from (the `details` column's JSON, read)."""
+    params: int | None = None
+    flops: int | None = None
+    origin: Origin = field(default_factory=Origin)
+    """Where the accuracy came from (the `details` column's JSON)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CachedAccuracy(Accuracy):
+    """A measured (fine-tuned) accuracy, shared by every search of one model/workload/budget."""
+
+    id: int
     created_at: datetime
 
 

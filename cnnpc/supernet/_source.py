@@ -62,26 +62,14 @@ class SupernetSource:
         )
 
 
-def supernet_source(
-    model: str,
-    *,
-    epochs: int | None = None,
-    seed: int = 0,
-    data: str | None = None,
-    weights: str | None = None,
-    progress: bool = True,
-) -> SupernetSource:
-    """The baseline's supernet (trained once, cached beside it) and the fine-tuning source that
-    confirms its estimates (same model, data, weights, budget and seed as `--accuracy finetune`)."""
+def supernet_source(finetune: OracleSource) -> SupernetSource:
+    """The baseline's supernet (trained once, cached beside it) as a source whose estimates
+    `finetune` confirms: the same model, data, weights, budget and seed."""
     from cnnpc.oracle import default_cache_dir
-    from cnnpc.search import oracle_source
     from cnnpc.supernet._supernet import trained_supernet
 
-    finetune = oracle_source(
-        model, epochs=epochs, seed=seed, data=data, weights=weights, progress=progress
-    )
     oracle = finetune.oracle
     supernet = trained_supernet(
-        oracle.baseline, oracle.workload, oracle.space, seed, default_cache_dir()
+        oracle.baseline, oracle.workload, oracle.space, oracle.seed, default_cache_dir()
     )
-    return SupernetSource(supernet, finetune, seed)
+    return SupernetSource(supernet, finetune, oracle.seed)

@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cnnpc._files import make_folder, write_text, write_with
 from cnnpc._keras import keras
 from cnnpc.compression import (
     ChannelGraph,
@@ -39,7 +38,7 @@ from cnnpc.compression import (
     select_channels,
 )
 from cnnpc.errors import InputError
-from cnnpc.oracle import Baseline, code_version
+from cnnpc.oracle import Baseline, code_version, load_cached_weights, save_cached_weights
 from cnnpc.spaces import SearchSpace
 from cnnpc.supernet._masked import (
     MaskedLeaf,
@@ -265,15 +264,13 @@ def trained_supernet(
         for leaf in leaves
     ]
     net = masked_model(model, graph, masked, quantize=recipe.quantize)
-    meta = _load(net, weights, meta_path)
+    meta = load_cached_weights(net, weights, meta_path)
     if meta is not None:
         seconds = float(meta["train_seconds"])
     else:
         seconds = train_sandwich(net, masked, workload, recipe, seed)
-        make_folder(folder)
-        write_with(weights, lambda tmp: net.save_weights(str(tmp)))
         record = {"baseline": baseline.key, "recipe": asdict(recipe), "train_seconds": seconds}
-        write_text(meta_path, json.dumps(record, indent=1, sort_keys=True), make_parent=True)
+        save_cached_weights(net, weights, meta_path, record)
     copy_float_weights(net, model)
     return Supernet(baseline, model, net, workload, space, key, seconds, meta is not None)
 
@@ -284,14 +281,3 @@ def _widths(space: SearchSpace, channels: int) -> tuple[int, ...]:
     if isinstance(grid, str):
         return tuple(range(1, channels + 1))
     return tuple(sorted({kept_count(f, channels) for f in (*grid, 1.0)}))
-
-
-def _load(model: Any, weights: Path, meta_path: Path) -> dict[str, Any] | None:
-    if not (weights.is_file() and meta_path.is_file()):
-        return None
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        model.load_weights(weights)
-    except (OSError, ValueError, KeyError):  # a damaged entry is retrained, not fatal
-        return None
-    return meta if isinstance(meta, dict) and "train_seconds" in meta else None

@@ -53,6 +53,19 @@ def test_records_are_frozen_and_times_are_utc(storage):
     assert record.duration_s == 0.0
 
 
+def test_a_stored_search_is_its_spec_and_prints_every_field_in_the_old_order(storage):
+    search = storage.get_or_create_search(spec())
+    assert search.key() == spec().key()  # a record is the spec it was asked as
+    names = set(dataclasses.asdict(search)) - {"links"} | {"uplink_mbps", "bandwidth_mbps"}
+    shown = search.as_dict()
+    assert set(shown) == names
+    assert list(shown) == [
+        *("id", "study_name", "model", "device", "workload", "uplink_mbps", "bandwidth_mbps"),
+        *("mode", "target", "strategy", "seed", "budget_key", "epochs", "code_version", "extra"),
+        *("status", "message", "created_at", "updated_at"),
+    ]
+
+
 def test_set_search_status(storage):
     search = storage.get_or_create_search(spec())
     updated = storage.set_search_status(search.id, "infeasible", "floor 0.99 > baseline 0.93")

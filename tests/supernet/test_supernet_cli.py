@@ -7,6 +7,7 @@ import json
 
 from test_supernet_confirm import Estimates, SyntheticSource
 
+import cnnpc.search
 import cnnpc.supernet
 from cnnpc.cli._main import main
 
@@ -16,6 +17,7 @@ def test_search_on_estimates_answers_with_a_fine_tuned_plan(tmp_path, monkeypatc
     truth = estimates.confirms_with = SyntheticSource(budget_key="finetune:cli")
     estimates.estimates = 0
     monkeypatch.setattr(cnnpc.supernet, "check_supernet", lambda model: None)
+    monkeypatch.setattr(cnnpc.search, "oracle_source", lambda *a, **k: truth)
     monkeypatch.setattr(cnnpc.supernet, "supernet_source", lambda *a, **k: estimates)
     argv = ["search", "--model", "mobilenet", "--device", "MI8SE", "--bandwidth", "10"]
     argv += ["--acc-floor", "0.93", "--strategy", "cnnpc", "--trials", "40"]
