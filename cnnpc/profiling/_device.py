@@ -19,14 +19,16 @@ import contextlib
 import io
 import json
 import math
+import os
 import platform
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from cnnpc._files import fill_folder
-from cnnpc.errors import InputError, ProfileError
+from cnnpc.errors import InputError, ProfileError, first_line
 from cnnpc.profiling._manifest import (
     RESULTS,
     SUMMARY,
@@ -93,6 +95,25 @@ def _repeating(tool: Any, inner: int) -> Iterator[None]:
         tool._import_litert = original
 
 
+@contextlib.contextmanager
+def _native_log() -> Iterator[list[str]]:
+    """File descriptor 2 into a temporary file while LiteRT runs: its C++ runtime logs every
+    model load there. Yields a list that holds the log's last line once the block ends."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    last: list[str] = []
+    with tempfile.TemporaryFile() as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield last
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            log.seek(0)
+            lines = [ln for ln in log.read().decode("utf-8", "replace").splitlines() if ln]
+            last.extend(lines[-1:])
+
+
 def benchmark(path: Path, *, runs: int, warmup: int, threads: int, inner: int) -> dict[str, Any]:
     """The tool's JSON for `path` (each timed run `inner` invokes); its printout is dropped."""
     from ai_edge_litert.tools import benchmark_litert_model as tool
@@ -110,13 +131,19 @@ def benchmark(path: Path, *, runs: int, warmup: int, threads: int, inner: int) -
         args = tool.parse_args()
     finally:
         sys.argv = saved
+    log: list[str] = []
     try:
-        with _repeating(tool, inner), contextlib.redirect_stdout(io.StringIO()):
+        with (
+            _native_log() as log,
+            _repeating(tool, inner),
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
             result = tool.run_benchmark(args)
     except SystemExit:
-        raise ProfileError(f"{path}: LiteRT's benchmark failed on it") from None
+        why = log[-1] if log else "it exited"
+        raise ProfileError(f"{path}: LiteRT's benchmark failed: {why}") from None
     except Exception as exc:  # the LiteRT runtime raises its own errors
-        raise ProfileError(f"{path}: LiteRT's benchmark failed: {exc}") from None
+        raise ProfileError(f"{path}: LiteRT's benchmark failed: {first_line(exc)}") from None
     if not isinstance(result, dict) or not isinstance(result.get("latency"), dict):
         raise ProfileError(f"{path}: LiteRT's benchmark returned no latency")
     return result

@@ -14,6 +14,7 @@ from typing import Any
 
 from cnnpc.errors import InputError
 from cnnpc.profiles import TIERS, Tensor, list_profiles, load_profile_dir
+from cnnpc.profiling._device import litert_version
 from cnnpc.profiling._regressor import FEATURES, evaluate
 from cnnpc.profiling._store import (
     MEASUREMENTS_SUFFIX,
@@ -278,12 +279,13 @@ def profile_host(
         "source_mbit_bits": 1_000_000,
         "units": {"time": "ms", "tensor": "elements"},
         "devices": {
-            device: "this machine plays every tier (TFLite interpreter)"
+            device: "this machine plays every tier (LiteRT interpreter)"
             if as_tier is None
             else f"this machine measured as the {as_tier} tier (cnnpc profile import --{as_tier})"
         },
         "as_tier": {} if as_tier is None else {device: as_tier},
-        "runtime": "tf.lite.Interpreter",
+        "runtime": "ai_edge_litert.interpreter.Interpreter",
+        "litert_version": litert_version(),
         "formats": formats,
         "repeats": repeats,
         "warmup": warmup,
