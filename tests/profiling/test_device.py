@@ -1,6 +1,7 @@
 """Profiling on the device: `cnnpc profile export`, `cnnpc profile device` (LiteRT's real benchmark
 tool, in a process where TensorFlow cannot be imported), `cnnpc profile import` of its JSON or of
-the C++ benchmark_model's text, then `cnnpc plan` on the imported profile; and the bad inputs."""
+the C++ benchmark_model's text, then `cnnpc plan` and `cnnpc search` (on an accuracy table) on the
+imported profile; and the bad inputs."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cnnpc.accuracy import TableRow, format_table, kept_of
 from cnnpc.cli import main
 from cnnpc.profiles import PROFILES_ENV, load_profile
+from cnnpc.spaces import load_space
 
 SIZE = 16
 MODEL = "resnet"  # 5 segments
@@ -131,7 +134,7 @@ def test_device_results_without_tensorflow(exports):
     assert again.returncode == 2 and "already exists" in again.stderr.strip().splitlines()[-1]
 
 
-def test_import_then_plan(exports, user_root, capsys):
+def test_import_then_plan_and_search(exports, user_root, tmp_path, capsys):
     capsys.readouterr()
     assert _import(exports["end"], exports["edge"], "--json") == 0
     report = json.loads(capsys.readouterr().out)
@@ -149,6 +152,19 @@ def test_import_then_plan(exports, user_root, capsys):
     assert main(["plan", "--model", MODEL, "--device", "phone", "--bandwidth", "10", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert plan["device"] == "phone" and plan["best"]["latency_ms"] > 0
+    # a search on an accuracy table, priced by the device profile
+    space = load_space(MODEL)
+    configs = [({}, 0.95), ({"block6": 0.5}, 0.94), ({"block11": 0.5}, 0.93)]
+    rows = [TableRow(kept_of(space, c), a, a - 0.01, 1.5, i) for i, (c, a) in enumerate(configs, 1)]
+    table = tmp_path / "table.csv"
+    table.write_text(format_table(MODEL, "synthetic", "epochs=3,seed=0,id=test", rows))
+    search = ["search", "--model", MODEL, "--device", "phone", "--bandwidth", "10"]
+    search += ["--acc-floor", "0.93", "--strategy", "exhaustive", "--trials", "50"]
+    search += ["--accuracy", f"table:{table}", "--storage", f"sqlite:///{tmp_path / 's.db'}"]
+    assert main([*search, "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["finetunes"] == 0 and not found["stand_in"]
+    assert found["best"]["val_accuracy"] >= 0.93 and found["best"]["latency_ms"] > 0
 
 
 def test_cpp_text_results(exports, user_root, tmp_path, capsys):
