@@ -92,7 +92,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     src.add_argument("--csv", metavar="FILE", help="CSV with end_ms, edge_ms, cloud_ms")
     src.add_argument(
-        "--end", metavar="DIR", help="profile folder measured on the end device (--as-tier end)"
+        "--end",
+        metavar="DIR",
+        help="profile folder measured on the end device (--as-tier end), or an export timed "
+        "there (its results: 'cnnpc profile device' JSON or benchmark_model text)",
     )
     src.add_argument(
         "--from",
@@ -101,8 +104,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="one profile folder (e.g. this host's) scaled per tier by --tier-scale: a stand-in, "
         "labelled as such wherever it is used",
     )
-    q.add_argument("--edge", metavar="DIR", help="profile folder measured on the edge server")
-    q.add_argument("--cloud", metavar="DIR", help="profile folder measured on the cloud server")
+    q.add_argument(
+        "--edge", metavar="DIR", help="profile folder or timed export of the edge server"
+    )
+    q.add_argument(
+        "--cloud", metavar="DIR", help="profile folder or timed export of the cloud server"
+    )
     q.add_argument(
         "--tier-scale",
         type=library_type(parse_tier_scale),
@@ -117,6 +124,53 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=run_import)
+    _register_device(sub2)
+
+
+def _register_device(sub2: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    e = sub2.add_parser(
+        "export",
+        help="write every segment at every width as deployed, to time on a device",
+        description="Write MODEL's segments at every keep fraction as deployed TFLite files "
+        "(int8 for the end tier, --server-format for edge and cloud), a manifest.json (segment, "
+        "keep, channels, shapes, bytes, sha256) and a README.txt with the commands for the "
+        "device: 'cnnpc profile device DIR' on a board with pip, adb and the C++ "
+        "benchmark_model on Android. DIR must not exist.",
+    )
+    e.add_argument("--model", required=True, help="model name, e.g. mobilenet or resnet")
+    e.add_argument("--out", required=True, metavar="DIR", help="the new export folder")
+    e.add_argument("--image-size", type=positive_int, metavar="PX", help="input size")
+    e.add_argument(
+        "--keep-fractions",
+        type=_fractions,
+        default=_fractions(_DEFAULT_KEEPS),
+        metavar="F,F,...",
+        help=f"keep fractions to export ({_DEFAULT_KEEPS})",
+    )
+    e.add_argument("--tier", choices=("end", "edge", "cloud"), default="end", help="(end)")
+    e.add_argument(
+        "--server-format",
+        choices=("int8", "float32"),
+        default="int8",
+        help="TFLite format of edge and cloud parts (int8, as deployed)",
+    )
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.set_defaults(func=run_export)
+    d = sub2.add_parser(
+        "device",
+        help="on the device: time an export with LiteRT's benchmark (no TensorFlow)",
+        description="Run LiteRT's benchmark (ai_edge_litert.tools.benchmark_litert_model) on "
+        "every file of DIR (written by 'cnnpc profile export'), after checking its sha256, and "
+        "write DIR/results/: one JSON per file and summary.json. Each timed run is enough "
+        "back-to-back invokes to last about 1 ms (the tool rounds to 0.01 ms); times are per "
+        "invoke.",
+    )
+    d.add_argument("folder", metavar="DIR", help="the export folder")
+    d.add_argument("--runs", type=positive_int, default=50, help="timed runs (50)")
+    d.add_argument("--warmup", type=nonnegative_int, default=5, help="warm-up runs (5)")
+    d.add_argument("--threads", type=positive_int, default=1, help="CPU threads (1)")
+    d.add_argument("--json", action="store_true", help="print one JSON object")
+    d.set_defaults(func=run_device)
 
 
 def run_profile(args: argparse.Namespace) -> int:
@@ -159,3 +213,36 @@ def run_import(args: argparse.Namespace) -> int:
         force=args.force,
     )
     return output(args.json, report, lambda: import_text(report))
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from cnnpc.profiling import export_device, export_text
+
+    report = export_device(
+        args.model,
+        args.out,
+        image_size=args.image_size,
+        keeps=args.keep_fractions,
+        tier=args.tier,
+        server_format=args.server_format,
+        progress=None if args.json else _progress,
+    )
+    return output(args.json, report, lambda: export_text(report))
+
+
+def run_device(args: argparse.Namespace) -> int:
+    from cnnpc.profiling import device_text
+    from cnnpc.profiling import run_device as time_export
+
+    report = time_export(
+        args.folder,
+        runs=args.runs,
+        warmup=args.warmup,
+        threads=args.threads,
+        progress=None if args.json else _progress,
+    )
+    return output(args.json, report, lambda: device_text(report))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,14 @@ from cnnpc._resources import model_file
 from cnnpc.errors import InputError, ProfileError, first_line
 from cnnpc.profiles import TIERS, load_profile_dir, read_csv_rows
 from cnnpc.profiling._assemble import assemble, read_tier, scaled, stand_in_note
+from cnnpc.profiling._device_import import import_device
+from cnnpc.profiling._results import is_results_folder
 from cnnpc.profiling._run import check_new_device
 from cnnpc.profiling._store import (
     check_output_folder,
+    check_replacing,
     check_tensors_compatible,
+    check_times,
     meta_bytes,
     output_folder,
     read_meta,
@@ -34,10 +38,6 @@ from cnnpc.profiling._store import (
 from cnnpc.spaces import load_space
 
 COLUMNS = tuple(f"{t}_ms" for t in TIERS)
-MIN_SEGMENT_MS = 1e-6
-MAX_SEGMENT_MS = 1e7
-"""A segment's time on a tier, in ms: from a nanosecond to almost three hours. Outside it a
-value is a unit or scaling mistake, and sums of such times overflow the planner's arithmetic."""
 MAX_NPY_BYTES = 1 * MiB
 """A (segments, 3) array of float64 is a few KiB."""
 _NPY_MAGIC = b"\x93NUMPY"
@@ -53,29 +53,6 @@ def _check_value(label: str, i: int, column: str, value: Any) -> float:
             f"{label}: row {i}, column {column}: must be a finite number > 0, got {value!r}"
         )
     return number
-
-
-def check_times(times: Mapping[str, Sequence[float]], names: Sequence[str], what: str) -> None:
-    """Every time finite and within [MIN_SEGMENT_MS, MAX_SEGMENT_MS], before anything is
-    written: a profile the loader would refuse must never land (`what` names the source)."""
-    for tier in TIERS:
-        for name, ms in zip(names, times[tier], strict=True):
-            if not (math.isfinite(ms) and MIN_SEGMENT_MS <= ms <= MAX_SEGMENT_MS):
-                raise InputError(
-                    f"{what}: {name} on the {tier} tier would take {ms:g} ms; a segment's time "
-                    f"must be from {MIN_SEGMENT_MS:g} to {MAX_SEGMENT_MS:g} ms"
-                )
-
-
-def check_replacing(folder: Path, device: str, force: bool) -> None:
-    """A device profile already in the folder (measured or imported) is replaced only with
-    --force: an import must not silently discard a measurement."""
-    if force or not (folder / f"{device}.csv").exists():
-        return
-    raise InputError(
-        f"{folder} already has a profile of device {device!r}; give --force to replace it, or "
-        "another --device name"
-    )
 
 
 def find_npy(path: Path, model: str, device: str) -> Path:
@@ -161,6 +138,8 @@ def import_profile(
         )
     if (scale_from is None) != (tier_scale is None):
         raise InputError("--from and --tier-scale go together")
+    if tiers and any(is_results_folder(p) for p in tiers.values()):
+        return import_device(model, device, tiers, out=out, force=force)
     space = load_space(model)
     check_new_device(model, device)
     folder = check_output_folder(output_folder(model, out), device)

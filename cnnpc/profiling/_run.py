@@ -7,12 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import platform
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cnnpc.errors import InputError
 from cnnpc.profiles import TIERS, Tensor, list_profiles, load_profile_dir
+from cnnpc.profiling._device import litert_version
 from cnnpc.profiling._regressor import FEATURES, evaluate
 from cnnpc.profiling._store import (
     MEASUREMENTS_SUFFIX,
@@ -45,7 +47,7 @@ def check_new_device(model: str, device: str) -> str:
     return device
 
 
-def _check_keeps(keeps: Sequence[float]) -> tuple[float, ...]:
+def check_keeps(keeps: Sequence[float]) -> tuple[float, ...]:
     ordered = tuple(sorted({float(k) for k in keeps}, reverse=True))
     for k in ordered:
         if not math.isfinite(k) or not 0.0 < k <= 1.0:
@@ -55,7 +57,7 @@ def _check_keeps(keeps: Sequence[float]) -> tuple[float, ...]:
     return ordered
 
 
-def _layers_csv(model: str, space: SearchSpace, size: int) -> bytes:
+def layers_csv(model: str, space: SearchSpace, size: int) -> bytes:
     """The layer graph at the measured input size (layer-granularity plans on this profile)."""
     from cnnpc.compression import split_layer
     from cnnpc.layergraph.generate import extract_layers, to_csv
@@ -93,6 +95,51 @@ def _tensor(name: str, shape: Sequence[int], channels: int) -> Tensor:
     return Tensor(name, 1, _elements(shape) // channels, channels)
 
 
+@dataclass(frozen=True)
+class Cut:
+    """One segment of the model at one keep fraction, as it is timed here and exported for a
+    device: the Keras segment and the kept fraction of its input and output tensors."""
+
+    keep: float
+    index: int
+    name: str
+    segment: Any
+    keep_in: float
+    keep_out: float
+
+
+def cut_segments(
+    model: str,
+    space: SearchSpace,
+    *,
+    image_size: int,
+    keeps: Sequence[float],
+    tensors: list[Tensor],
+) -> Iterator[Cut]:
+    """Every segment at every keep fraction (1.0 first), the one cut that `cnnpc profile` times
+    and `cnnpc profile export` writes. Appends the unpruned tensors (input + one per candidate)
+    to `tensors` while keep 1.0 goes by: every keep's fractions are measured from them."""
+    from cnnpc.profiling._measure import pruned_segments
+
+    cands = space.candidates
+    for keep in keeps:
+        fractions = {c.name: keep for c in cands if c.prunable}
+        segments = pruned_segments(model, space, image_size, fractions)
+        last = len(segments) - 1
+        for k, segment in enumerate(segments):
+            name = cands[k].name if k < last else "head"
+            in_shape = tuple(int(d) for d in segment.input_shape[1:])
+            out_shape = tuple(int(d) for d in segment.output_shape[1:])
+            if keep == 1.0:  # 1.0 comes first: the unpruned tensors every keep is measured from
+                if k == 0:
+                    tensors.append(_tensor("input", in_shape, in_shape[-1]))
+                if k < last:
+                    tensors.append(_tensor(cands[k].name, out_shape, cands[k].channels))
+            keep_in = 1.0 if k == 0 else _keep_of(_elements(in_shape), tensors[k].elements)
+            keep_out = 1.0 if k == last else _keep_of(_elements(out_shape), tensors[k + 1].elements)
+            yield Cut(keep, k, name, segment, keep_in, keep_out)
+
+
 def measure_segments(
     model: str,
     space: SearchSpace,
@@ -110,59 +157,61 @@ def measure_segments(
     Returns the measurements and the unpruned tensors (input + one per candidate). Tiers that
     share a format share one timing: on this host they are the same run.
     """
-    from cnnpc.profiling._measure import pruned_segments, segment_shape, time_tflite, to_tflite
+    from cnnpc.profiling._measure import segment_shape, time_tflite, to_tflite
 
-    cands = space.candidates
     rows: list[Measurement] = []
     tensors: list[Tensor] = []
-    for keep in keeps:
-        fractions = {c.name: keep for c in cands if c.prunable}
-        segments = pruned_segments(model, space, image_size, fractions)
-        last = len(segments) - 1
-        for k, segment in enumerate(segments):
-            name = cands[k].name if k < last else "head"
-            timings = {}
-            shapes = {}
-            for fmt in dict.fromkeys(formats.values()):
-                shapes[fmt] = segment_shape(segment, fmt)
-                timings[fmt] = time_tflite(to_tflite(segment, fmt), repeats, warmup, threads)
-            base = shapes[formats["end"]]
-            if keep == 1.0:  # 1.0 comes first: the unpruned tensors every keep is measured from
-                if k == 0:
-                    tensors.append(_tensor("input", base.in_shape, base.in_shape[-1]))
-                if k < last:
-                    tensors.append(_tensor(cands[k].name, base.out_shape, cands[k].channels))
-            keep_in = 1.0 if k == 0 else _keep_of(_elements(base.in_shape), tensors[k].elements)
-            keep_out = (
-                1.0 if k == last else _keep_of(_elements(base.out_shape), tensors[k + 1].elements)
-            )
-            for tier in TIERS:
-                fmt = formats[tier]
-                s, t = shapes[fmt], timings[fmt]
-                rows.append(
-                    Measurement(
-                        segment=k,
-                        name=name,
-                        tier=tier,
-                        format=fmt,
-                        keep=keep,
-                        keep_in=keep_in,
-                        keep_out=keep_out,
-                        in_channels=s.in_channels,
-                        out_channels=s.out_channels,
-                        flops=s.flops,
-                        params=s.params,
-                        in_bytes=s.in_bytes,
-                        out_bytes=s.out_bytes,
-                        median_ms=t.median_ms,
-                        p10_ms=t.p10_ms,
-                        p90_ms=t.p90_ms,
-                    )
+    for cut in cut_segments(model, space, image_size=image_size, keeps=keeps, tensors=tensors):
+        timings = {}
+        shapes = {}
+        for fmt in dict.fromkeys(formats.values()):
+            shapes[fmt] = segment_shape(cut.segment, fmt)
+            timings[fmt] = time_tflite(to_tflite(cut.segment, fmt), repeats, warmup, threads)
+        for tier in TIERS:
+            fmt = formats[tier]
+            s, t = shapes[fmt], timings[fmt]
+            rows.append(
+                Measurement(
+                    segment=cut.index,
+                    name=cut.name,
+                    tier=tier,
+                    format=fmt,
+                    keep=cut.keep,
+                    keep_in=cut.keep_in,
+                    keep_out=cut.keep_out,
+                    in_channels=s.in_channels,
+                    out_channels=s.out_channels,
+                    flops=s.flops,
+                    params=s.params,
+                    in_bytes=s.in_bytes,
+                    out_bytes=s.out_bytes,
+                    median_ms=t.median_ms,
+                    p10_ms=t.p10_ms,
+                    p90_ms=t.p90_ms,
                 )
-            if progress is not None:
-                times = ", ".join(f"{f} {timings[f].median_ms:.4f} ms" for f in timings)
-                progress(f"keep {keep:g}: segment {k} ({name}): {times}")
+            )
+        if progress is not None:
+            times = ", ".join(f"{f} {timings[f].median_ms:.4f} ms" for f in timings)
+            progress(f"keep {cut.keep:g}: segment {cut.index} ({cut.name}): {times}")
     return rows, tensors
+
+
+def check_size(model: str, image_size: int | None) -> int:
+    """The input size to profile at: the model's training size by default, at least 8 px."""
+    from cnnpc.models import model_spec
+
+    size = model_spec(model).train_size if image_size is None else image_size
+    if size < 8:
+        raise InputError(f"image size must be at least 8 pixels, got {size}")
+    return size
+
+
+def check_server_format(server_format: str) -> str:
+    from cnnpc.profiling._measure import FORMATS
+
+    if server_format not in FORMATS:
+        raise InputError(f"unknown format {server_format!r} (valid: {', '.join(FORMATS)})")
+    return server_format
 
 
 def profile_host(
@@ -185,21 +234,17 @@ def profile_host(
     times, and the held-out error of the regressors.
     """
     from cnnpc.models import model_spec
-    from cnnpc.profiling._measure import FORMATS
 
     space = load_space(model)
     spec = model_spec(model)
     check_new_device(model, device)
-    if server_format not in FORMATS:
-        raise InputError(f"unknown format {server_format!r} (valid: {', '.join(FORMATS)})")
-    size = spec.train_size if image_size is None else image_size
-    if size < 8:
-        raise InputError(f"image size must be at least 8 pixels, got {size}")
+    check_server_format(server_format)
+    size = check_size(model, image_size)
     if as_tier is not None and as_tier not in TIERS:
         raise InputError(f"--as-tier must be one of {', '.join(TIERS)}, got {as_tier!r}")
     if repeats < 1 or warmup < 0 or threads < 1:
         raise InputError("repeats and threads must be >= 1, warm-up >= 0")
-    ordered = _check_keeps(keeps)
+    ordered = check_keeps(keeps)
     folder = check_output_folder(output_folder(model, out), device)
     formats = {"end": "int8", "edge": server_format, "cloud": server_format}
 
@@ -234,12 +279,13 @@ def profile_host(
         "source_mbit_bits": 1_000_000,
         "units": {"time": "ms", "tensor": "elements"},
         "devices": {
-            device: "this machine plays every tier (TFLite interpreter)"
+            device: "this machine plays every tier (LiteRT interpreter)"
             if as_tier is None
             else f"this machine measured as the {as_tier} tier (cnnpc profile import --{as_tier})"
         },
         "as_tier": {} if as_tier is None else {device: as_tier},
-        "runtime": "tf.lite.Interpreter",
+        "runtime": "ai_edge_litert.interpreter.Interpreter",
+        "litert_version": litert_version(),
         "formats": formats,
         "repeats": repeats,
         "warmup": warmup,
@@ -260,7 +306,7 @@ def profile_host(
             f"{device}.csv": segments_bytes(names, times),
             "tensors.csv": tensors_csv,
             "meta.yaml": meta_bytes(meta),
-            "layers.csv": _layers_csv(model, space, size),
+            "layers.csv": layers_csv(model, space, size),
         },
     )
     load_profile_dir(folder, device, space, label=str(folder))  # what we wrote must load

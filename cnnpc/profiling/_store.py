@@ -35,6 +35,10 @@ from cnnpc.profiles import (
 HOST_DEVICE = "host"
 MEASUREMENTS_SUFFIX = "_measurements"
 _DEVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MIN_SEGMENT_MS = 1e-6
+MAX_SEGMENT_MS = 1e7
+"""A segment's time on a tier, in ms: from a nanosecond to almost three hours. Outside it a
+value is a unit or scaling mistake, and sums of such times overflow the planner's arithmetic."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,29 @@ def check_tensors_compatible(folder: Path, new: bytes, what: str) -> bool:
             "write this profile elsewhere with --out DIR"
         )
     return True
+
+
+def check_times(times: Mapping[str, Sequence[float]], names: Sequence[str], what: str) -> None:
+    """Every time finite and within [MIN_SEGMENT_MS, MAX_SEGMENT_MS], before anything is
+    written: a profile the loader would refuse must never land (`what` names the source)."""
+    for tier in TIERS:
+        for name, ms in zip(names, times[tier], strict=True):
+            if not (math.isfinite(ms) and MIN_SEGMENT_MS <= ms <= MAX_SEGMENT_MS):
+                raise InputError(
+                    f"{what}: {name} on the {tier} tier would take {ms:g} ms; a segment's time "
+                    f"must be from {MIN_SEGMENT_MS:g} to {MAX_SEGMENT_MS:g} ms"
+                )
+
+
+def check_replacing(folder: Path, device: str, force: bool) -> None:
+    """A device profile already in the folder (measured or imported) is replaced only with
+    --force: an import must not silently discard a measurement."""
+    if force or not (folder / f"{device}.csv").exists():
+        return
+    raise InputError(
+        f"{folder} already has a profile of device {device!r}; give --force to replace it, or "
+        "another --device name"
+    )
 
 
 def read_measurements(path: Path) -> list[Measurement]:

@@ -50,7 +50,7 @@ def profile_text(report: dict[str, Any]) -> str:
 
 
 def import_text(report: dict[str, Any]) -> str:
-    """An imported profile's segments."""
+    """An imported profile's segments (and, from a device, which segments were not timed)."""
     lines: list[str] = []
     lines.append(
         f"imported {report['source']} as {report['model']} on {report['device']!r} into "
@@ -58,4 +58,29 @@ def import_text(report: dict[str, Any]) -> str:
     )
     lines.append("")
     lines.append(_segment_table(report["segments"]))
+    lines.extend(f"note: {note}" for note in report.get("notes", []))
     return "\n".join(lines)
+
+
+def export_text(report: dict[str, Any]) -> str:
+    """What `cnnpc profile export` wrote."""
+    total = sum(f["bytes"] for f in report["files"])
+    return (
+        f"exported {len(report['files'])} segment files of {report['model']} "
+        f"({report['image_size']}x{report['image_size']}, {report['tier']} tier, "
+        f"{report['format']}, {total:,} bytes) to {report['folder']}; see its README.txt"
+    )
+
+
+def device_text(report: dict[str, Any]) -> str:
+    """What `cnnpc profile device` timed."""
+    rows = [
+        [f["segment"], f["name"], f"{f['keep']:g}", _ms4(f["median_ms"]), f["iterations_per_run"]]
+        for f in report["files"]
+    ]
+    table = format_table(["segment", "name", "keep", "median ms", "invokes/run"], rows)
+    return (
+        f"{report['model']} ({report['tier']} tier) timed by {report['tool']} "
+        f"{report['litert_version']}, {report['threads']} thread(s), {report['runs']} runs; "
+        f"results in {report['folder']}/results\n\n{table}"
+    )

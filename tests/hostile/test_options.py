@@ -31,6 +31,8 @@ COMMANDS: dict[str, list[str]] = {
     "sweep": ["sweep", "--model", "mobilenet", "--device", "MI8", "--bandwidth", "1,10"],
     "profile": ["profile", "--model", "mobilenet", "--device", "host"],
     "profile import": ["profile", "import", "--model", "mobilenet", "--device", "x"],
+    "profile export": ["profile", "export", "--model", "mobilenet", "--out", "e"],
+    "profile device": ["profile", "device", "d"],
     "upload-plan": ["upload-plan", "--model", "mobilenet", "--device", "MI8"],
     "deploy": ["deploy", "1", "--out", "plan"],
     "serve": ["serve", "--role", "edge", "--plan", "plan", "--port", "0"],
