@@ -29,8 +29,8 @@ import numpy as np
 from cnnpc.errors import CnnpcError
 from cnnpc.records import DeployedPlan, LinkSetting, PlanSet, SetPlan
 from cnnpc.runtime._client import COMPONENTS, EdgeConnection, InferResult, split_timings
-from cnnpc.runtime._frames import Tensor
 from cnnpc.runtime._part import Image, Part, dequantize, image_batch, quantize
+from cnnpc.runtime._rpc import Tensor
 from cnnpc.runtime._server import result_limit
 from cnnpc.runtime._setserver import plan_numbers
 from cnnpc.runtime._shaper import TokenBucket

@@ -28,14 +28,13 @@ from cnnpc.runtime._frames import (
     FrameError,
     PayloadError,
     PeerClosed,
-    Tensor,
     decode_result,
     encode_tensor,
     read_frame,
-    remote_text,
     send_frame,
 )
 from cnnpc.runtime._part import Image, Part, dequantize, image_batch, quantize
+from cnnpc.runtime._rpc import Tensor, remote_text
 from cnnpc.runtime._server import result_limit
 from cnnpc.runtime._shaper import TokenBucket
 

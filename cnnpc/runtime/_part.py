@@ -13,7 +13,8 @@ import numpy.typing as npt
 
 from cnnpc.errors import CnnpcError, InputError
 from cnnpc.records import PartSpec, PlanError, TensorSpec
-from cnnpc.runtime._frames import PayloadError, Tensor
+from cnnpc.runtime._frames import PayloadError
+from cnnpc.runtime._rpc import Tensor
 from cnnpc.runtime._verify import verify_parts
 
 Image: TypeAlias = npt.NDArray[np.float32]

@@ -27,17 +27,16 @@ from cnnpc.runtime._frames import (
     FrameError,
     PayloadError,
     PeerClosed,
-    Tensor,
     decode_result,
     decode_tensor,
     encode_result,
     encode_tensor,
     read_frame,
-    remote_text,
     send_frame,
 )
-from cnnpc.runtime._listener import FrameServer, Limits, ServerStats
+from cnnpc.runtime._listener import FrameServer
 from cnnpc.runtime._part import Part, requantize
+from cnnpc.runtime._rpc import Limits, ServerStats, Tensor, remote_text
 from cnnpc.runtime._shaper import TokenBucket
 from cnnpc.runtime._verify import verify_plan
 

@@ -45,14 +45,13 @@ from cnnpc.runtime._frames import (
     FrameError,
     PayloadError,
     PeerClosed,
-    Tensor,
     decode_status,
     encode_chunk,
     read_frame,
-    remote_text,
     send_frame,
 )
 from cnnpc.runtime._part import Image, Part, dequantize, image_batch, quantize, requantize
+from cnnpc.runtime._rpc import Tensor, remote_text
 from cnnpc.runtime._server import RESULT_SLACK, TENSOR_SLACK
 from cnnpc.runtime._shaper import TokenBucket
 from cnnpc.runtime._uploadedge import CHUNK_BYTES, span_code

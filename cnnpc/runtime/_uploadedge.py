@@ -33,8 +33,9 @@ from cnnpc.runtime._frames import (
     decode_chunk,
     encode_status,
 )
-from cnnpc.runtime._listener import FrameServer, Limits
+from cnnpc.runtime._listener import FrameServer
 from cnnpc.runtime._part import Part
+from cnnpc.runtime._rpc import Limits
 from cnnpc.runtime._server import TENSOR_SLACK, Route, serve_route
 
 CHUNK_BYTES = 16384
