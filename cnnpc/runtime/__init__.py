@@ -1,8 +1,11 @@
-"""Run a deployed plan: edge and cloud servers and an end-device client over loopback TCP.
+"""Run a deployed plan: edge and cloud servers and an end-device client, over gRPC.
 
-Frames are length-prefixed binary (``_frames``); links can be shaped to the plan's bandwidths by
-a token bucket in each sender (``_shaper``), so a plan can be measured on one machine. Loading a
-part imports TensorFlow (its TFLite interpreter); frames and shaping do not.
+Every tier serves the Tier service of ``proto/cnnpc_tier.proto`` (``_rpc``: tensors as
+messages, errors as status codes, the server and channel mechanics); links can be shaped to the
+plan's bandwidths by a token bucket in each sender (``_shaper``), so a plan can be measured on
+one machine. The upload path (an edge that starts empty) still speaks the length-prefixed
+frames of ``_frames`` until it moves to gRPC too. Loading a part imports TensorFlow (its TFLite
+interpreter); messages and shaping do not.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from cnnpc.runtime._frames import (
 from cnnpc.runtime._hostprice import host_upload_planner, time_parts
 from cnnpc.runtime._listener import FrameServer
 from cnnpc.runtime._part import Part, dequantize, quantize, requantize
+from cnnpc.runtime._rpc import RpcServer
 from cnnpc.runtime._server import Limits, PartServer, ServerStats, running_servers
 from cnnpc.runtime._setserver import PlanSetServer, plan_numbers, running_set_servers
 from cnnpc.runtime._shaper import TokenBucket, send_shaped
@@ -83,6 +87,7 @@ __all__ = [
     "PlanClient",
     "PlanSetServer",
     "RequestError",
+    "RpcServer",
     "ServerStats",
     "SwitchEvent",
     "TokenBucket",

@@ -29,7 +29,7 @@ from cnnpc.runtime._frames import (
     read_frame,
     send_frame,
 )
-from cnnpc.runtime._rpc import Limits, ServerStats
+from cnnpc.runtime._rpc import Limits, ServerStats, StatusError
 
 log = logging.getLogger("cnnpc.runtime")
 
@@ -186,7 +186,7 @@ class FrameServer:
                 return
             try:
                 reply = self._answer(frame)
-            except PayloadError as exc:
+            except (PayloadError, StatusError) as exc:  # StatusError: a part refused it
                 self._reply_error(conn, frame.request_id, str(exc))
                 continue
             if reply is None:

@@ -15,7 +15,7 @@ import ipaddress
 import logging
 import math
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import NoReturn, TypeAlias, TypeVar, cast
@@ -56,6 +56,8 @@ MAX_ERROR_TEXT = 1024
 REMOTE_TEXT = 300
 """Characters of a peer's error text shown: enough for any cnnpc message, never a screenful."""
 SERVICE = "cnnpc.v1.Tier"
+TIER_HEADER = "cnnpc-tier"
+"""Trailing metadata of a refusal: the tier whose handler refused (not gRPC's own failure)."""
 STOP_GRACE = 10.0
 """Seconds a stopping server gives the calls in flight (SIGTERM: stop taking, finish those)."""
 KEEPALIVE_MS = 20_000
@@ -70,6 +72,12 @@ class StatusError(CnnpcError):
     """An error a server answers with `code` and its one-line message."""
 
     code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+
+    def __init__(self, message: str, code: grpc.StatusCode | None = None) -> None:
+        """`code`: another code than the class's (an edge relaying its cloud's)."""
+        super().__init__(message)
+        if code is not None:
+            self.code = code
 
 
 class BadTensor(StatusError):
@@ -124,6 +132,17 @@ def remote_text(text: str | bytes) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     return printable(text, REMOTE_TEXT)
+
+
+def said_by(err: grpc.RpcError) -> str | None:
+    """The tier whose handler refused the call (its trailer), None when gRPC itself failed it
+    (no connection, deadline, a message over a limit)."""
+    call = cast(grpc.Call, err)
+    trailers = call.trailing_metadata() if hasattr(call, "trailing_metadata") else None
+    for key, value in trailers or ():
+        if key == TIER_HEADER:
+            return remote_text(value)
+    return None
 
 
 def rpc_failure(err: grpc.RpcError) -> tuple[grpc.StatusCode, str]:
@@ -271,6 +290,7 @@ def answer(
             line = one_line(exc)
         stats.add("errors")
         log.info("%s: %s %s", role, code.name, line)
+        context.set_trailing_metadata(((TIER_HEADER, role),))
         abort(context, code, line)
     stats.add("requests")
     return reply
@@ -279,6 +299,26 @@ def answer(
 def abort(context: grpc.ServicerContext, code: grpc.StatusCode, line: str) -> NoReturn:
     context.abort(code, line)
     raise AssertionError("context.abort returns only by raising")  # pragma: no cover
+
+
+class TierService(pb_grpc.TierServicer):
+    """The Tier service's methods a server does not offer: UNIMPLEMENTED with one line (a
+    plan's server takes no upload, an empty edge may; subclasses override what they serve)."""
+
+    role = "server"
+
+    def Infer(self, request: pb.InferRequest, context: grpc.ServicerContext) -> pb.InferReply:
+        abort(context, grpc.StatusCode.UNIMPLEMENTED, f"this {self.role} runs no inference")
+
+    def Upload(
+        self, request_iterator: Iterator[pb.Chunk], context: grpc.ServicerContext
+    ) -> Iterator[pb.Holdings]:
+        abort(context, grpc.StatusCode.UNIMPLEMENTED, f"this {self.role} takes no upload")
+
+    def GetHoldings(
+        self, request: pb.HoldingsRequest, context: grpc.ServicerContext
+    ) -> pb.Holdings:
+        abort(context, grpc.StatusCode.UNIMPLEMENTED, f"this {self.role} takes no upload")
 
 
 class RpcServer:
@@ -441,6 +481,8 @@ def open_channel(
         ("grpc.keepalive_time_ms", KEEPALIVE_MS),
         ("grpc.keepalive_timeout_ms", KEEPALIVE_MS // 2),
         ("grpc.keepalive_permit_without_calls", 0),
+        ("grpc.initial_reconnect_backoff_ms", 200),
+        ("grpc.max_reconnect_backoff_ms", 5000),
         *options,
     ]
     if credentials is None:

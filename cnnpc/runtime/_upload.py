@@ -30,13 +30,8 @@ import numpy.typing as npt
 from cnnpc.errors import CnnpcError
 from cnnpc.records import TensorSpec, UploadPlan
 from cnnpc.runtime._address import check_loopback
-from cnnpc.runtime._client import (
-    COMPONENTS,
-    EdgeConnection,
-    InferResult,
-    RequestError,
-    split_timings,
-)
+from cnnpc.runtime._client import COMPONENTS, InferResult, RequestError, split_timings
+from cnnpc.runtime._framed import FramedConnection
 from cnnpc.runtime._frames import (
     ERROR,
     HOLDINGS,
@@ -254,7 +249,7 @@ class IncrementalClient:
         order = range(plan.n_segments) if whole_first else None
         self.uploader = Uploader(plan, edge, upload_bucket, order=order, timeout=timeout)
         max_result = max(p.output.nbytes for p in plan.parts) + TENSOR_SLACK + RESULT_SLACK
-        self.connection = EdgeConnection(edge, self.bucket, timeout, max_result)
+        self.connection = FramedConnection(edge, self.bucket, timeout, max_result)
         self.fallbacks = 0
 
     def __enter__(self) -> IncrementalClient:
