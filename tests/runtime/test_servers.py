@@ -15,7 +15,14 @@ from deploy.plans import compose
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cnnpc.errors import InputError
-from cnnpc.runtime import Limits, PartServer, PlanClient, RequestError, running_servers
+from cnnpc.runtime import (
+    Limits,
+    PartServer,
+    PlanClient,
+    RequestError,
+    TokenBucket,
+    running_servers,
+)
 from cnnpc.runtime._rpc import MESSAGE_SLACK, to_message
 from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
 from cnnpc.runtime.proto import cnnpc_tier_pb2_grpc as pb_grpc
@@ -230,9 +237,9 @@ def test_stop_answers_every_call_in_flight(three_tier, data):
     cloud = PartServer(three_tier, "cloud")
     edge = PartServer(three_tier, "edge", next_address=cloud.start(), shape=True)
     edge.start()
-    assert edge.forwarder is not None and edge.forwarder.bucket is not None
+    assert edge.forwarder is not None
     down = three_tier.links[1].bytes
-    edge.forwarder.bucket.set_rate(down / 0.15)  # each forward takes about 150 ms
+    edge.forwarder.bucket = TokenBucket(down / 0.15, burst=1)  # a forward: about 150 ms
     results, errors = [], []
     clients = [PlanClient(three_tier, edge.address, timeout=30) for _ in range(3)]
 
