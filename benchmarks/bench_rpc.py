@@ -61,9 +61,7 @@ def served(plan: Path) -> Iterator[tuple[str, int]]:
 
     def serve(role: str, *extra: str) -> tuple[str, int]:
         cmd = [sys.executable, "-m", "cnnpc", "serve", "--role", role, "--plan", str(plan)]
-        proc = subprocess.Popen(
-            [*cmd, "--port", "0", *extra], stdout=subprocess.PIPE, text=True
-        )
+        proc = subprocess.Popen([*cmd, "--port", "0", *extra], stdout=subprocess.PIPE, text=True)
         procs.append(proc)
         assert proc.stdout is not None
         line = proc.stdout.readline()  # "<role> serving <plan> on HOST:PORT[, next ...]"

@@ -15,7 +15,6 @@ a bound.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import ipaddress
 import json
 import os
@@ -27,7 +26,6 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -42,9 +40,7 @@ if TYPE_CHECKING:
 
 PREFIX = "cnnpc-"
 TIERS = ("end", "edge", "cloud")
-NETNS_DIR = "/var/run/netns"
 COMMAND_TIMEOUT_S = 15.0
-CLONE_NEWNET = 0x40000000
 MTU = 1500
 """The veths' default MTU (Ethernet's); --mtu changes it (68..65535)."""
 MIN_MTU = 576
@@ -348,19 +344,6 @@ def listening(namespace: str) -> list[str]:
                     address = mapped
                 found.append(f"{address}:{int(port, 16)}")
     return found
-
-
-def _setns(namespace: str) -> None:
-    """Move the calling thread (only it) into `namespace`: sockets it and the threads it starts
-    make from then on live there."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = os.open(Path(NETNS_DIR) / namespace, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            errno = ctypes.get_errno()
-            raise NetnsUnavailable(f"setns into {namespace}: {os.strerror(errno)}")
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager

@@ -12,10 +12,13 @@ happens.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import ipaddress
 import multiprocessing
+import os
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,6 +30,8 @@ from cnnpc.records import DeployedPlan
 if TYPE_CHECKING:
     from cnnpc.runtime import InferResult
 
+NETNS_DIR = "/var/run/netns"
+CLONE_NEWNET = 0x40000000
 SPAWN_TIMEOUT_S = 180.0
 """A child's start: a fresh interpreter importing the runtime and TensorFlow."""
 STOP_TIMEOUT_S = 15.0
@@ -55,11 +60,22 @@ class Run:
     threads: int
 
 
+def _setns(namespace: str) -> None:
+    """Move the calling thread (only it) into `namespace`: sockets it and the threads it starts
+    make from then on live there."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(Path(NETNS_DIR) / namespace, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            errno = ctypes.get_errno()
+            raise CnnpcError(f"setns into {namespace}: {os.strerror(errno)}")
+    finally:
+        os.close(fd)
+
+
 def _child(namespace: str, network: ipaddress.IPv4Network, conn: Connection) -> None:
     """A tier's process: enter the namespace first, then import, then do the one job."""
     try:
-        from cnnpc.validate._netns import _setns
-
         _setns(namespace)  # the main thread, before any other: every later thread is inside
         from cnnpc._keras import tf  # noqa: F401  (imported while the parent sets up)
         from cnnpc.runtime import PartServer, PlanClient, namespace_network
