@@ -1,8 +1,11 @@
-"""Run a deployed plan: edge and cloud servers and an end-device client over loopback TCP.
+"""Run a deployed plan: edge and cloud servers and an end-device client, over gRPC.
 
-Frames are length-prefixed binary (``_frames``); links can be shaped to the plan's bandwidths by
-a token bucket in each sender (``_shaper``), so a plan can be measured on one machine. Loading a
-part imports TensorFlow (its TFLite interpreter); frames and shaping do not.
+Every tier serves the Tier service of ``proto/cnnpc_tier.proto`` (``_rpc``: tensors as
+messages, errors as status codes, the server and channel mechanics); links can be shaped to the
+plan's bandwidths by a token bucket in each sender (``_shaper``), so a plan can be measured on
+one machine. The upload path (an edge that starts empty) still speaks the length-prefixed
+frames of ``_frames`` until it moves to gRPC too. Loading a part imports TensorFlow (its TFLite
+interpreter); messages and shaping do not.
 """
 
 from __future__ import annotations
@@ -79,6 +82,7 @@ from cnnpc.runtime._replicas import (
     parse_addresses,
     service_config,
 )
+from cnnpc.runtime._rpc import RpcServer
 from cnnpc.runtime._server import Limits, PartServer, ServerStats, running_servers
 from cnnpc.runtime._setserver import PlanSetServer, plan_numbers, running_set_servers
 from cnnpc.runtime._shaper import TokenBucket, send_shaped
@@ -136,6 +140,7 @@ __all__ = [
     "PlanSetServer",
     "ReadDeadlineInterceptor",
     "RequestError",
+    "RpcServer",
     "ServerLimits",
     "ServerStats",
     "SwitchEvent",

@@ -19,18 +19,19 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import grpc
 import numpy as np
 
 from cnnpc.errors import CnnpcError
 from cnnpc.records import DeployedPlan, LinkSetting, PlanSet, SetPlan
 from cnnpc.runtime._client import COMPONENTS, EdgeConnection, InferResult, split_timings
-from cnnpc.runtime._frames import Tensor
 from cnnpc.runtime._part import Image, Part, dequantize, image_batch, quantize
+from cnnpc.runtime._rpc import Tensor
 from cnnpc.runtime._server import result_limit
 from cnnpc.runtime._setserver import plan_numbers
 from cnnpc.runtime._shaper import TokenBucket
@@ -114,7 +115,10 @@ class AdaptiveClient:
         probe_every: int = DEFAULT_PROBE_EVERY,
         smoothing: float = DEFAULT_SMOOTHING,
         clock: Callable[[], float] = time.monotonic,
+        credentials: grpc.ChannelCredentials | None = None,
+        options: Sequence[tuple[str, int | str]] = (),
     ) -> None:
+        """`credentials` (TLS) and channel `options` (replicas) are the edge channel's."""
         if set(plans) != {p.label for p in table.plans}:
             raise CnnpcError("the plans given are not the plan set's")
         if any(p.link("end") is not None for p in plans.values()) and edge is None:
@@ -143,7 +147,11 @@ class AdaptiveClient:
         self.bucket = TokenBucket(uplink.rate_bytes_per_s) if shape and uplink else None
         max_result = max(result_limit(p) for p in plans.values())
         self.connection = (
-            None if edge is None else EdgeConnection(edge, self.bucket, timeout, max_result)
+            None
+            if edge is None
+            else EdgeConnection(
+                edge, self.bucket, timeout, max_result, credentials=credentials, options=options
+            )
         )
         self.probe_every = probe_every
         self.current: str | None = None
@@ -227,9 +235,10 @@ class AdaptiveClient:
             q, end_ms = end.run(q)
         timings = dict.fromkeys(COMPONENTS[:-1], 0.0) | {"end_ms": end_ms}
         output = list(plan.parts.values())[-1].output
-        if plan.link("end") is not None:
+        link = plan.link("end")
+        if link is not None:
             assert self.connection is not None
-            remote, q, rtt = self.connection.request(q, self.numbers[label], output)
+            remote, q, rtt = self.connection.request(q, self.numbers[label], output, link.spec)
             timings.update(split_timings(remote, rtt))
         scores = dequantize(q, output).reshape(-1)
         total = (time.perf_counter() - start) * 1e3

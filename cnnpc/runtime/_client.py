@@ -1,43 +1,41 @@
 """The end device: run the head, send the int8 feature to the edge, get the classes back.
 
 Every request is timed per component. The servers report their compute and service times in
-the RESULT frame, so the client can tell transfer from compute:
+the reply (its timings_ms), so the client can tell transfer from compute:
 
     uplink   = round trip to the edge - the edge's service time   (the way back is included)
     downlink = the edge's forward time - the cloud's service time
-    overhead = total - every component (quantising, framing, thread hand-offs)
+    overhead = total - every component (quantising, serialising, thread hand-offs)
 """
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import grpc
 import numpy as np
 import numpy.typing as npt
 
 from cnnpc.errors import CnnpcError
 from cnnpc.records import DeployedPlan, TensorSpec
-from cnnpc.runtime._address import check_loopback
-from cnnpc.runtime._frames import (
-    ERROR,
-    INFER,
-    RESULT,
-    FrameError,
-    PayloadError,
-    PeerClosed,
-    Tensor,
-    decode_result,
-    encode_tensor,
-    read_frame,
-    remote_text,
-    send_frame,
-)
 from cnnpc.runtime._part import Image, Part, dequantize, image_batch, quantize
+from cnnpc.runtime._rpc import (
+    StatusError,
+    Tensor,
+    check_timings,
+    from_message,
+    open_channel,
+    rpc_failure,
+    said_by,
+    target,
+    tier_stub,
+    to_message,
+)
 from cnnpc.runtime._server import result_limit
 from cnnpc.runtime._shaper import TokenBucket
+from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
 
 COMPONENTS = ("end_ms", "uplink_ms", "edge_ms", "downlink_ms", "cloud_ms", "overhead_ms")
 
@@ -67,7 +65,8 @@ def split_timings(remote: dict[str, float], rtt: float) -> dict[str, float]:
 
 
 class EdgeConnection:
-    """One persistent connection to the edge server: send an INFER, read its RESULT."""
+    """The channel to the edge server: one Infer call per request, with a deadline, its bytes
+    paid to the link's token bucket first (the round trip includes that wait)."""
 
     def __init__(
         self,
@@ -75,58 +74,48 @@ class EdgeConnection:
         bucket: TokenBucket | None,
         timeout: float,
         max_result: int,
+        *,
+        credentials: grpc.ChannelCredentials | None = None,
+        options: Sequence[tuple[str, int | str]] = (),
     ) -> None:
-        self.edge = (check_loopback(edge[0]), edge[1])
+        self.edge = edge
         self.bucket = bucket
         self.timeout = timeout
         self.max_result = max_result
-        self._sock: socket.socket | None = None
-        self._next_id = 0
+        self._channel = open_channel(
+            edge, max_send=-1, max_receive=max_result, credentials=credentials, options=options
+        )
+        self._stub = tier_stub(self._channel)
 
     def close(self) -> None:
-        if self._sock is not None:
-            with contextlib.suppress(OSError):
-                self._sock.close()
-            self._sock = None
-
-    def _connect(self) -> socket.socket:
-        if self._sock is None:
-            try:
-                sock = socket.create_connection(self.edge, timeout=self.timeout)
-            except OSError as exc:
-                where = f"{self.edge[0]}:{self.edge[1]}"
-                raise RequestError(f"cannot reach the edge at {where}: {exc.strerror}") from None
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._sock = sock
-        return self._sock
+        self._channel.close()
 
     def request(
-        self, q: Tensor, plan: int = 0, expect: TensorSpec | None = None
+        self,
+        q: Tensor,
+        plan: int = 0,
+        expect: TensorSpec | None = None,
+        spec: TensorSpec | None = None,
     ) -> tuple[dict[str, float], Tensor, float]:
         """(the servers' timings, the result tensor, the round trip in ms) of one request;
-        `plan` is the plan's number in a plan set (0: the server's only plan). A result that
-        is not `expect`'s shape and type is refused: it would be read as scores without a word."""
-        payload = encode_tensor(q)
-        self._next_id += 1
-        sock = self._connect()
+        `plan` is the plan's number in a plan set (0: the server's only plan), `spec` the
+        quantization `q` is sent with. A result that is not `expect`'s shape and type is
+        refused: it would be read as scores without a word."""
+        request = pb.InferRequest(tensor=to_message(q, spec))
+        if plan:
+            request.plan = plan
+        start = time.perf_counter()
+        if self.bucket is not None:
+            self.bucket.consume(request.ByteSize())
         try:
-            sock.settimeout(self.timeout)
-            start = time.perf_counter()
-            send_frame(sock, INFER, self._next_id, payload, self.bucket, plan)
-            frame = read_frame(sock, self.max_result, self.timeout, self.timeout)
-            rtt = (time.perf_counter() - start) * 1e3
-        except (OSError, PeerClosed, FrameError) as exc:
-            self.close()
-            raise RequestError(f"the edge dropped the request: {exc}") from None
-        if frame.type == ERROR:
-            # a server's words are shown escaped and cut, never raw on the user's terminal
-            raise RequestError(f"the edge answered: {remote_text(frame.payload)}")
-        if frame.type != RESULT or frame.request_id != self._next_id:
-            self.close()
-            raise RequestError("the edge answered out of protocol")
+            reply = self._stub.Infer(request, timeout=self.timeout)
+        except grpc.RpcError as err:
+            raise self._failure(err) from None
+        rtt = (time.perf_counter() - start) * 1e3
         try:
-            timings, result = decode_result(frame.payload)
-        except PayloadError as exc:
+            timings = check_timings(reply.timings_ms)
+            result = from_message(reply.tensor)
+        except StatusError as exc:
             raise RequestError(f"the edge's result is malformed: {exc}") from None
         if expect is not None and (
             tuple(np.shape(result)) != expect.shape or np.dtype(result.dtype).name != expect.dtype
@@ -136,6 +125,19 @@ class EdgeConnection:
                 f"the plan's output is {expect.dtype}{list(expect.shape)}"
             )
         return timings, result, rtt
+
+    def _failure(self, err: grpc.RpcError) -> RequestError:
+        """The one line a failed call is: the edge's words (escaped and cut), or gRPC's."""
+        code, text = rpc_failure(err)
+        if said_by(err) is not None:
+            # a server's words are shown escaped and cut, never raw on the user's terminal
+            return RequestError(f"the edge answered: {text}")
+        where = target(*self.edge)
+        if code == grpc.StatusCode.UNAVAILABLE:
+            return RequestError(f"cannot reach the edge at {where}: {text}")
+        if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+            return RequestError(f"the edge at {where} did not answer within {self.timeout:g} s")
+        return RequestError(f"the edge dropped the request ({code.name}): {text}")
 
 
 class PlanClient:
@@ -149,7 +151,10 @@ class PlanClient:
         shape: bool = False,
         threads: int = 1,
         timeout: float = 60.0,
+        credentials: grpc.ChannelCredentials | None = None,
+        options: Sequence[tuple[str, int | str]] = (),
     ) -> None:
+        """`credentials` (TLS) and channel `options` (replicas) are the edge channel's."""
         self.plan = plan
         spec = plan.part("end")
         self.end = None if spec is None else Part(plan.part_path("end"), spec, threads)
@@ -161,7 +166,16 @@ class PlanClient:
         )
         self.output = list(plan.parts.values())[-1].output
         self.connection = (
-            None if edge is None else EdgeConnection(edge, self.bucket, timeout, result_limit(plan))
+            None
+            if edge is None
+            else EdgeConnection(
+                edge,
+                self.bucket,
+                timeout,
+                result_limit(plan),
+                credentials=credentials,
+                options=options,
+            )
         )
 
     def close(self) -> None:
@@ -186,7 +200,8 @@ class PlanClient:
         timings = {"end_ms": end_ms, "uplink_ms": 0.0, "edge_ms": 0.0, "downlink_ms": 0.0}
         timings["cloud_ms"] = 0.0
         if self.connection is not None:
-            remote, q, rtt = self.connection.request(q, expect=self.output)
+            assert self.link is not None
+            remote, q, rtt = self.connection.request(q, expect=self.output, spec=self.link.spec)
             timings.update(split_timings(remote, rtt))
         scores = dequantize(q, self.output).reshape(-1)
         total = (time.perf_counter() - start) * 1e3

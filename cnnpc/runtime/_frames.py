@@ -24,12 +24,11 @@ import socket
 import struct
 import time
 from dataclasses import dataclass
-from typing import TypeAlias
 
 import numpy as np
-import numpy.typing as npt
 
-from cnnpc.errors import CnnpcError, printable
+from cnnpc.errors import CnnpcError
+from cnnpc.runtime._rpc import Tensor
 from cnnpc.runtime._shaper import TokenBucket, send_shaped
 
 MAGIC = b"CNPC"
@@ -40,8 +39,6 @@ UPLOAD, HOLDINGS, STATUS = 4, 5, 6
 TYPES = (INFER, RESULT, ERROR, UPLOAD, HOLDINGS, STATUS)
 CHUNK = struct.Struct("!Q")
 MAX_DIMS = 8
-Tensor: TypeAlias = npt.NDArray[np.int8 | np.uint8 | np.float32]
-"""A tensor as it crosses a link or a part's edge: int8, uint8 or float32 (the wire's dtypes)."""
 DTYPE_CODES: dict[int, np.dtype[np.int8 | np.uint8 | np.float32]] = {
     1: np.dtype(np.int8),
     2: np.dtype(np.uint8),
@@ -198,16 +195,6 @@ def decode_result(payload: bytes) -> tuple[dict[str, float], Tensor]:
 
 def error_payload(message: str) -> bytes:
     return message.encode("utf-8", "replace")[:MAX_ERROR_TEXT]
-
-
-REMOTE_TEXT = 300
-"""Characters of a peer's error text shown: enough for any cnnpc message, never a screenful."""
-
-
-def remote_text(payload: bytes) -> str:
-    """A peer's words (an ERROR frame's text) as one printable line of at most REMOTE_TEXT
-    characters: a hostile server must not move the cursor, clear the screen or forge lines."""
-    return printable(payload.decode("utf-8", "replace"), REMOTE_TEXT)
 
 
 def encode_chunk(offset: int, data: bytes | memoryview) -> bytes:

@@ -15,10 +15,8 @@ import logging
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
 
-from cnnpc.errors import CnnpcError, InputError
-from cnnpc.records import check_number
+from cnnpc.errors import CnnpcError
 from cnnpc.runtime._address import check_loopback
 from cnnpc.runtime._frames import (
     ERROR,
@@ -31,43 +29,9 @@ from cnnpc.runtime._frames import (
     read_frame,
     send_frame,
 )
+from cnnpc.runtime._rpc import Limits, ServerStats, StatusError
 
 log = logging.getLogger("cnnpc.runtime")
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_connections: int = 16
-    frame_timeout: float = 10.0
-    """Seconds a started frame may take to arrive completely."""
-    idle_timeout: float = 30.0
-    """Seconds a connection may wait between frames: idle clients cannot hold every slot."""
-    forward_timeout: float = 60.0
-
-    def __post_init__(self) -> None:
-        """The CLI's bounds, for Python callers too: a socket timeout of 1e10 s overflows."""
-        if not 1 <= self.max_connections <= 10_000:
-            raise InputError(f"max_connections must be in [1, 10000], got {self.max_connections}")
-        for name in ("frame_timeout", "idle_timeout", "forward_timeout"):
-            check_number(name, getattr(self, name), minimum=1e-3, maximum=86_400.0)
-
-
-@dataclass
-class ServerStats:
-    """What a server has seen (updated under a lock: connections run in threads)."""
-
-    requests: int = 0
-    errors: int = 0
-    """Requests answered with an ERROR frame (the connection went on)."""
-    dropped: int = 0
-    """Connections closed for a bad frame, a timeout mid-frame or a peer leaving mid-frame."""
-    busy: int = 0
-    """Connections refused because `max_connections` were open."""
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def add(self, name: str) -> None:
-        with self._lock:
-            setattr(self, name, getattr(self, name) + 1)
 
 
 class FrameServer:
@@ -222,7 +186,7 @@ class FrameServer:
                 return
             try:
                 reply = self._answer(frame)
-            except PayloadError as exc:
+            except (PayloadError, StatusError) as exc:  # StatusError: a part refused it
                 self._reply_error(conn, frame.request_id, str(exc))
                 continue
             if reply is None:

@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from cnnpc.errors import CnnpcError, InputError
 from cnnpc.records import PartSpec, PlanError, TensorSpec
-from cnnpc.runtime._frames import PayloadError, Tensor
+from cnnpc.runtime._rpc import BadTensor, Tensor
 from cnnpc.runtime._verify import verify_parts
 
 Image: TypeAlias = npt.NDArray[np.float32]
@@ -90,7 +90,7 @@ class Part:
         """The part's output for input `x` and the milliseconds the invoke took."""
         expected = self.spec.input
         if tuple(x.shape) != expected.shape or np.dtype(x.dtype).name != expected.dtype:
-            raise PayloadError(
+            raise BadTensor(
                 f"{self.spec.tier} part takes {expected.dtype}{list(expected.shape)}, "
                 f"got {np.dtype(x.dtype).name}{list(x.shape)}"
             )

@@ -1,6 +1,6 @@
-"""The edge and cloud servers: run this tier's part on each INFER frame, forward, reply.
+"""The edge and cloud servers: run this tier's part on each Infer call, forward, reply.
 
-Connections, limits and bad frames are FrameServer's (``_listener``). What a request runs is a
+Threads, limits, health and stopping are RpcServer's (``_rpc``). What a request runs is a
 route: the tensor it takes, the parts to run in turn and whether the result goes on to the next
 tier. A single plan has one route (number 0); a plan set one per plan (``_setserver``); an edge
 that receives its parts while it serves, one per span it holds (``_uploadedge``). One handler,
@@ -10,106 +10,125 @@ that receives its parts while it serves, one per span it holds (``_uploadedge``)
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+
+import grpc
 
 from cnnpc.errors import InputError
 from cnnpc.records import DeployedPlan, LinkSpec, TensorSpec
 from cnnpc.runtime._address import check_loopback
-from cnnpc.runtime._frames import (
-    ERROR,
-    INFER,
-    RESULT,
-    Frame,
-    FrameError,
-    PayloadError,
-    PeerClosed,
-    Tensor,
-    decode_result,
-    decode_tensor,
-    encode_result,
-    encode_tensor,
-    read_frame,
-    remote_text,
-    send_frame,
-)
-from cnnpc.runtime._listener import FrameServer, Limits, ServerStats
 from cnnpc.runtime._part import Part, requantize
+from cnnpc.runtime._rpc import (
+    Limits,
+    NextTierDown,
+    NotHeld,
+    RpcServer,
+    ServerStats,
+    StatusError,
+    Tensor,
+    TierService,
+    answer,
+    check_timings,
+    from_message,
+    message_limit,
+    open_channel,
+    rpc_failure,
+    said_by,
+    target,
+    tier_stub,
+    to_message,
+)
 from cnnpc.runtime._shaper import TokenBucket
 from cnnpc.runtime._verify import verify_plan
+from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
+from cnnpc.runtime.proto import cnnpc_tier_pb2_grpc as pb_grpc
 
 __all__ = ["Limits", "PartServer", "Route", "ServerStats", "running_servers", "serve_route"]
 ROLES = ("edge", "cloud")
 TENSOR_SLACK = 64
-"""Bytes a tensor frame may carry beyond its data: dtype, rank and up to 8 dimensions."""
+"""Bytes a framed tensor carries beyond its data (the upload path's frames)."""
 RESULT_SLACK = 4096
 
 
 def result_limit(plan: DeployedPlan) -> int:
-    """Largest RESULT payload a plan's last part can produce."""
+    """Largest reply a plan's last part can produce."""
     last = list(plan.parts.values())[-1]
-    return last.output.nbytes + TENSOR_SLACK + RESULT_SLACK
+    return message_limit(last.output.nbytes)
 
 
 class _Forwarder:
-    """One persistent, shaped connection to the next server (reopened after a failure)."""
+    """The channel to the next tier (opened on first use; gRPC reconnects by itself). Each
+    request's bytes pay the edge's token bucket before the call, so the measured link follows
+    the plan's rate."""
 
     def __init__(
-        self, address: tuple[str, int], bucket: TokenBucket | None, limits: Limits
+        self,
+        address: tuple[str, int],
+        bucket: TokenBucket | None,
+        limits: Limits,
+        *,
+        max_send: int,
+        max_result: int,
+        credentials: grpc.ChannelCredentials | None = None,
+        options: Sequence[tuple[str, int | str]] = (),
     ) -> None:
-        self.address = address
+        self.address = (check_loopback(address[0]), address[1])
         self.bucket = bucket
         self.limits = limits
-        self._sock: socket.socket | None = None
+        self.max_send = max_send
+        self.max_result = max_result
+        self.credentials = credentials
+        self.options = tuple(options)
+        self._channel: grpc.Channel | None = None
+        self._stub: pb_grpc.TierStub | None = None
         self._lock = threading.Lock()
-        self._next_id = 0
+
+    def _open(self) -> pb_grpc.TierStub:
+        with self._lock:
+            if self._stub is None:
+                self._channel = open_channel(
+                    self.address,
+                    max_send=self.max_send,
+                    max_receive=self.max_result,
+                    credentials=self.credentials,
+                    options=self.options,
+                )
+                self._stub = tier_stub(self._channel)
+            return self._stub
 
     def forward(
-        self, tensor: Tensor, max_result: int, plan: int = 0
-    ) -> tuple[dict[str, float], Tensor, float]:
-        payload = encode_tensor(tensor)
-        with self._lock:
-            for attempt in (1, 2):
-                try:
-                    sock = self._connect()
-                    self._next_id += 1
-                    sock.settimeout(self.limits.forward_timeout)
-                    start = time.perf_counter()
-                    send_frame(sock, INFER, self._next_id, payload, self.bucket, plan)
-                    frame = read_frame(sock, max_result, self.limits.forward_timeout)
-                    elapsed = (time.perf_counter() - start) * 1e3
-                    break
-                except (OSError, PeerClosed, FrameError) as exc:
-                    self.close()
-                    if attempt == 2:
-                        raise PayloadError(
-                            f"next tier {self._where()} unavailable: {exc}"
-                        ) from None
-        if frame.type == ERROR:
-            raise PayloadError(f"next tier: {remote_text(frame.payload)}")
-        if frame.type != RESULT:
-            raise PayloadError(f"next tier answered a frame of type {frame.type}")
-        timings, result = decode_result(frame.payload)
-        return timings, result, elapsed
-
-    def _where(self) -> str:
-        return f"{self.address[0]}:{self.address[1]}"
-
-    def _connect(self) -> socket.socket:
-        if self._sock is None:
-            sock = socket.create_connection(self.address, timeout=self.limits.forward_timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._sock = sock
-        return self._sock
+        self, tensor: Tensor, spec: TensorSpec, plan: int = 0, deadline_s: float | None = None
+    ) -> tuple[dict[str, float], pb.Tensor, float]:
+        """(the next tier's timings, its result as sent, the round trip in ms)."""
+        stub = self._open()
+        request = pb.InferRequest(tensor=to_message(tensor, spec))
+        if plan:
+            request.plan = plan
+        timeout = self.limits.forward_timeout
+        if deadline_s is not None:
+            timeout = max(min(timeout, deadline_s), 1e-3)
+        start = time.perf_counter()
+        if self.bucket is not None:
+            self.bucket.consume(request.ByteSize())
+        try:
+            reply = stub.Infer(request, timeout=timeout)
+        except grpc.RpcError as err:
+            code, text = rpc_failure(err)
+            if said_by(err) is None:  # gRPC's own failure: no connection, no answer in time
+                where = target(*self.address)
+                raise NextTierDown(f"next tier {where} unavailable: {text}") from None
+            raise StatusError(f"next tier: {text}", code) from None
+        elapsed = (time.perf_counter() - start) * 1e3
+        return check_timings(reply.timings_ms), reply.tensor, elapsed
 
     def close(self) -> None:
-        if self._sock is not None:
-            with contextlib.suppress(OSError):
-                self._sock.close()
-            self._sock = None
+        with self._lock:
+            if self._channel is not None:
+                self._channel.close()
+            self._channel = self._stub = None
 
 
 @dataclass(frozen=True)
@@ -124,41 +143,56 @@ class Route:
     forwards: bool
 
 
-def serve_route(
-    route: Route,
-    payload: bytes,
-    role: str,
-    plan: int = 0,
-    forwarder: _Forwarder | None = None,
-    max_result: int = 0,
-) -> bytes:
-    """The RESULT payload of one request along `route` (the one request handler)."""
-    start = time.perf_counter()
-    x = decode_tensor(payload)
-    expected = route.incoming
-    if tuple(x.shape) != expected.shape or x.dtype.name != expected.dtype:
-        raise PayloadError(
-            f"{route.what} takes {expected.dtype}{list(expected.shape)}, "
-            f"got {x.dtype.name}{list(x.shape)}"
-        )
+def run_route(route: Route, x: Tensor) -> tuple[Tensor, TensorSpec, float]:
+    """The route's parts on `x` (already checked against `route.incoming`): (output, its
+    spec, compute ms)."""
     compute_ms = 0.0
-    spec = expected
+    spec = route.incoming
     for part in route.parts:
         x, ms = part.run(requantize(x, spec, part.spec.input))
         compute_ms += ms
         spec = part.spec.output
+    return x, spec, compute_ms
+
+
+def serve_route(
+    route: Route,
+    tensor: pb.Tensor,
+    role: str,
+    plan: int = 0,
+    forwarder: _Forwarder | None = None,
+    deadline_s: float | None = None,
+) -> pb.InferReply:
+    """The reply to one request along `route` (the one request handler)."""
+    start = time.perf_counter()
+    x = from_message(tensor, route.incoming, route.what)
+    x, spec, compute_ms = run_route(route, x)
     timings = {f"{role}_compute_ms": compute_ms}
     if route.forwards:
         assert forwarder is not None
-        more, x, forward_ms = forwarder.forward(x, max_result, plan)
+        more, out, forward_ms = forwarder.forward(x, spec, plan, deadline_s)
         timings.update(more)
         timings[f"{role}_forward_ms"] = forward_ms
+    else:
+        out = to_message(x, spec)
     timings[f"{role}_service_ms"] = (time.perf_counter() - start) * 1e3
-    return encode_result(timings, x)
+    return pb.InferReply(tensor=out, timings_ms=timings)
 
 
-class PartServer(FrameServer):
-    """The `role` tier of a deployed plan, listening on a loopback TCP port (0: the OS picks)."""
+class _TierService(TierService):
+    """Infer on a PartServer's routes (no Upload, no GetHoldings: UNIMPLEMENTED)."""
+
+    def __init__(self, server: PartServer) -> None:
+        self.server = server
+        self.role = server.role
+
+    def Infer(self, request: pb.InferRequest, context: grpc.ServicerContext) -> pb.InferReply:
+        server = self.server
+        return answer(context, server.stats, server.role, lambda: server.infer(request, context))
+
+
+class PartServer(RpcServer):
+    """The `role` tier of a deployed plan, listening on a loopback port (0: the OS picks)."""
 
     def __init__(
         self,
@@ -171,10 +205,16 @@ class PartServer(FrameServer):
         shape: bool = False,
         threads: int = 1,
         limits: Limits | None = None,
+        credentials: grpc.ServerCredentials | None = None,
+        interceptors: Sequence[grpc.ServerInterceptor] = (),
+        next_credentials: grpc.ChannelCredentials | None = None,
+        next_options: Sequence[tuple[str, int | str]] = (),
     ) -> None:
         if role not in ROLES:
             raise InputError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
-        super().__init__(role, host, port, limits)
+        super().__init__(
+            role, host, port, limits, credentials=credentials, interceptors=interceptors
+        )
         self.plan = plan
         incoming = next((lk for lk in plan.links if lk.target == role), None)
         if incoming is None:
@@ -183,14 +223,20 @@ class PartServer(FrameServer):
         spec = plan.part(role)
         self.part = None if spec is None else Part(plan.part_path(role), spec, threads)
         self.outgoing = plan.link(role) if role == "edge" else None
+        self.max_result = result_limit(plan)
         self.forwarder: _Forwarder | None = None
         if self.outgoing is not None:
             if next_address is None:
                 raise InputError("the plan goes on to the cloud: give the cloud's --next HOST:PORT")
-            check_loopback(next_address[0])
             rate = self.outgoing.rate_bytes_per_s
             self.forwarder = _Forwarder(
-                next_address, TokenBucket(rate) if shape else None, self.limits
+                next_address,
+                TokenBucket(rate) if shape else None,
+                self.limits,
+                max_send=message_limit(self.outgoing.bytes),
+                max_result=self.max_result,
+                credentials=next_credentials,
+                options=next_options,
             )
         self.routes: dict[int, Route] = {
             0: Route(
@@ -200,8 +246,11 @@ class PartServer(FrameServer):
                 self.forwarder is not None,
             )
         }
-        self.max_payload = self.incoming.bytes + TENSOR_SLACK
-        self.max_result = result_limit(plan)
+        self.max_receive = message_limit(self.incoming.bytes)
+        self.max_send = self.max_result
+
+    def _service(self) -> pb_grpc.TierServicer:
+        return _TierService(self)
 
     def _closing(self) -> None:
         if self.forwarder is not None:
@@ -210,17 +259,17 @@ class PartServer(FrameServer):
     def _route(self, plan: int) -> Route:
         route = self.routes.get(plan)
         if route is None:
-            raise PayloadError(f"this server runs one plan, not plan {plan} of a plan set")
+            raise NotHeld(f"this server runs one plan, not plan {plan} of a plan set")
         return route
 
-    def _answer(self, frame: Frame) -> tuple[int, bytes] | None:
-        if frame.type != INFER:
-            raise PayloadError("expected an INFER frame")
-        return RESULT, self._handle(frame.payload, frame.plan)
-
-    def _handle(self, payload: bytes, plan: int = 0) -> bytes:
+    def infer(self, request: pb.InferRequest, context: grpc.ServicerContext) -> pb.InferReply:
+        """The reply to one Infer call (errors: StatusError, see ``_rpc``)."""
+        if request.WhichOneof("route") == "span":
+            raise NotHeld(f"the {self.role} holds a plan, not the spans of an upload")
+        plan = request.plan
         route = self._route(plan)
-        return serve_route(route, payload, self.role, plan, self.forwarder, self.max_result)
+        left = context.time_remaining()
+        return serve_route(route, request.tensor, self.role, plan, self.forwarder, left)
 
 
 @contextlib.contextmanager

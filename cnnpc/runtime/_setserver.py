@@ -1,25 +1,28 @@
 """Servers for a plan set: one edge and one cloud server hold every plan's part for their tier.
 
-A request names its plan in the frame header (plan k of the set is number k, 1-based); the edge
-runs that plan's edge part and forwards to the cloud with the same number, over one connection
-and one shaped link whatever the plan. Parts that several plans share (same file) are loaded
-once. Everything else (limits, timeouts, bad frames, the request handler) is PartServer's.
+A request names its plan in the InferRequest's `plan` (plan k of the set is number k, 1-based);
+the edge runs that plan's edge part and forwards to the cloud with the same number, over one
+channel and one shaped link whatever the plan. Parts that several plans share (same file) are
+loaded once. Everything else (limits, deadlines, bad requests, the request handler) is
+PartServer's.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+
+import grpc
 
 from cnnpc.errors import InputError
 from cnnpc.records import DeployedPlan, PlanSet
-from cnnpc.runtime._frames import PayloadError
 from cnnpc.runtime._part import Part
-from cnnpc.runtime._server import TENSOR_SLACK, Limits, PartServer, Route, result_limit
+from cnnpc.runtime._rpc import NotHeld, message_limit
+from cnnpc.runtime._server import Limits, PartServer, Route, result_limit
 
 
 def plan_numbers(table: PlanSet) -> dict[str, int]:
-    """The frame number of each plan of a set (1-based, in the set's order)."""
+    """The request number of each plan of a set (1-based, in the set's order)."""
     return {p.label: i for i, p in enumerate(table.plans, start=1)}
 
 
@@ -38,6 +41,10 @@ class PlanSetServer(PartServer):
         shape: bool = False,
         threads: int = 1,
         limits: Limits | None = None,
+        credentials: grpc.ServerCredentials | None = None,
+        interceptors: Sequence[grpc.ServerInterceptor] = (),
+        next_credentials: grpc.ChannelCredentials | None = None,
+        next_options: Sequence[tuple[str, int | str]] = (),
     ) -> None:
         served = [p for p in plans.values() if any(lk.target == role for lk in p.links)]
         if not served:
@@ -53,6 +60,10 @@ class PlanSetServer(PartServer):
             shape=shape,
             threads=threads,
             limits=limits,
+            credentials=credentials,
+            interceptors=interceptors,
+            next_credentials=next_credentials,
+            next_options=next_options,
         )
         loaded: dict[str, Part] = {}
         self.routes = {}
@@ -75,13 +86,17 @@ class PlanSetServer(PartServer):
             self.routes[number] = Route(
                 what, incoming.spec, () if part is None else (part,), forwards
             )
-        self.max_payload = max(r.incoming.nbytes for r in self.routes.values()) + TENSOR_SLACK
-        self.max_result = max(result_limit(p) for p in plans.values())
+        self.max_receive = message_limit(max(r.incoming.nbytes for r in self.routes.values()))
+        self.max_result = self.max_send = max(result_limit(p) for p in plans.values())
+        if self.forwarder is not None:  # every plan's tensors go through it (opened on use)
+            self.forwarder.max_result = self.max_result
+            sent = [link.bytes for p in served if (link := p.link("edge")) is not None]
+            self.forwarder.max_send = message_limit(max(sent))
 
     def _route(self, plan: int) -> Route:
         route = self.routes.get(plan)
         if route is None:
-            raise PayloadError(f"the {self.role} has no plan {plan} (plans: {sorted(self.routes)})")
+            raise NotHeld(f"the {self.role} has no plan {plan} (plans: {sorted(self.routes)})")
         return route
 
 

@@ -30,13 +30,8 @@ import numpy.typing as npt
 from cnnpc.errors import CnnpcError
 from cnnpc.records import TensorSpec, UploadPlan
 from cnnpc.runtime._address import check_loopback
-from cnnpc.runtime._client import (
-    COMPONENTS,
-    EdgeConnection,
-    InferResult,
-    RequestError,
-    split_timings,
-)
+from cnnpc.runtime._client import COMPONENTS, InferResult, RequestError, split_timings
+from cnnpc.runtime._framed import FramedConnection
 from cnnpc.runtime._frames import (
     ERROR,
     HOLDINGS,
@@ -45,14 +40,13 @@ from cnnpc.runtime._frames import (
     FrameError,
     PayloadError,
     PeerClosed,
-    Tensor,
     decode_status,
     encode_chunk,
     read_frame,
-    remote_text,
     send_frame,
 )
 from cnnpc.runtime._part import Image, Part, dequantize, image_batch, quantize, requantize
+from cnnpc.runtime._rpc import Tensor, remote_text
 from cnnpc.runtime._server import RESULT_SLACK, TENSOR_SLACK
 from cnnpc.runtime._shaper import TokenBucket
 from cnnpc.runtime._uploadedge import CHUNK_BYTES, span_code
@@ -255,7 +249,7 @@ class IncrementalClient:
         order = range(plan.n_segments) if whole_first else None
         self.uploader = Uploader(plan, edge, upload_bucket, order=order, timeout=timeout)
         max_result = max(p.output.nbytes for p in plan.parts) + TENSOR_SLACK + RESULT_SLACK
-        self.connection = EdgeConnection(edge, self.bucket, timeout, max_result)
+        self.connection = FramedConnection(edge, self.bucket, timeout, max_result)
         self.fallbacks = 0
 
     def __enter__(self) -> IncrementalClient:

@@ -21,6 +21,7 @@ import threading
 from collections import Counter
 
 from cnnpc.records import PlanError, UploadPlan
+from cnnpc.runtime._framed import serve_framed
 from cnnpc.runtime._frames import (
     CHUNK,
     HOLDINGS,
@@ -33,9 +34,10 @@ from cnnpc.runtime._frames import (
     decode_chunk,
     encode_status,
 )
-from cnnpc.runtime._listener import FrameServer, Limits
+from cnnpc.runtime._listener import FrameServer
 from cnnpc.runtime._part import Part
-from cnnpc.runtime._server import TENSOR_SLACK, Route, serve_route
+from cnnpc.runtime._rpc import Limits
+from cnnpc.runtime._server import TENSOR_SLACK, Route
 
 CHUNK_BYTES = 16384
 """Bytes of a part per UPLOAD frame (the largest frame the empty edge accepts beyond a tensor)."""
@@ -82,7 +84,7 @@ class UploadEdgeServer(FrameServer):
     def _answer(self, frame: Frame) -> tuple[int, bytes] | None:
         if frame.type == INFER:
             route = self._route(frame.plan)
-            return RESULT, serve_route(route, frame.payload, self.role, frame.plan)
+            return RESULT, serve_framed(route, frame.payload, self.role)
         if frame.type == UPLOAD:
             return self._receive(frame.plan, frame.payload)
         if frame.type == HOLDINGS:

@@ -5,16 +5,16 @@ bucket.
 
 Everything lives inside the namespaces: the veth pairs are created directly in them (the host
 never sees an interface), the addresses are private (a 10.231.k.0/24 the host does not use), and
-the servers' sockets are made by threads that entered the namespace (``setns``), so they bind and
-connect only there. The namespaces are named ``cnnpc-<pid>-<token>-<tier>``; they are deleted on
-the way out whatever happens (exception, Ctrl-C, SIGTERM), and a run first deletes those of
-cnnpc processes that no longer exist. Every command has a timeout, every loop a bound.
+each tier runs in a process that entered its namespace (``setns``, ``_nsprocs``), so its
+sockets bind and connect only there. The namespaces are named ``cnnpc-<pid>-<token>-<tier>``;
+they are deleted on the way out whatever happens (exception, Ctrl-C, SIGTERM), and a run first
+deletes those of cnnpc processes that no longer exist. Every command has a timeout, every loop
+a bound.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import ipaddress
 import json
 import os
@@ -26,9 +26,8 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -41,9 +40,7 @@ if TYPE_CHECKING:
 
 PREFIX = "cnnpc-"
 TIERS = ("end", "edge", "cloud")
-NETNS_DIR = "/var/run/netns"
 COMMAND_TIMEOUT_S = 15.0
-CLONE_NEWNET = 0x40000000
 MTU = 1500
 """The veths' default MTU (Ethernet's); --mtu changes it (68..65535)."""
 MIN_MTU = 576
@@ -61,7 +58,6 @@ RUN_TIMEOUT_S = 60.0
 REQUEST_TIMEOUT_S = 2.0
 """The client's whole run is bounded by RUN_TIMEOUT_S + REQUEST_TIMEOUT_S per request."""
 _NAME = re.compile(rf"^{PREFIX}(\d+)-[0-9a-f]+-(?:{'|'.join(TIERS)})$")
-T = TypeVar("T")
 
 
 class NetnsUnavailable(CnnpcError):
@@ -279,44 +275,36 @@ def measure_in_namespaces(
     on_ready: Callable[[Topology], None] | None = None,
 ) -> tuple[list[InferResult], Topology]:
     """`validate`'s measurement on kernel-shaped links: the cloud and edge servers listen in
-    their namespaces, the client runs in the end's, the token bucket is off (tc shapes).
-    `on_ready(topology)` runs once the servers listen (a test looks at them there)."""
-    from cnnpc.runtime import PartServer, PlanClient, namespace_network
+    their namespaces, the client runs in the end's, the token bucket is off (tc shapes). Each
+    tier is a process of its own inside its namespace (``_nsprocs``: gRPC connects from its own
+    threads). `on_ready(topology)` runs once the servers listen (a test looks at them there)."""
+    from cnnpc.validate._nsprocs import Run, Serve, TierProcess
 
-    with kernel_links(plan, mtu) as topology, namespace_network(topology.network):
+    with kernel_links(plan, mtu) as topology:
         ns = topology.namespaces
-        servers: list[PartServer] = []
+        tiers: list[TierProcess] = []
         try:
+            uses_cloud = plan.link("edge") is not None
+            uses_edge = plan.link("end") is not None
+            cloud = TierProcess(ns["cloud"], topology.network) if uses_cloud else None
+            edge = TierProcess(ns["edge"], topology.network) if uses_edge else None
+            end = TierProcess(ns["end"], topology.network)
+            tiers += [t for t in (cloud, edge, end) if t is not None]
             cloud_address = None
-            if plan.link("edge") is not None:
-                cloud = PartServer(plan, "cloud", host=topology.cloud_address, threads=threads)
-                servers.append(cloud)
-                cloud_address = in_namespace(ns["cloud"], cloud.start, START_TIMEOUT_S)
+            if cloud is not None:
+                job = Serve(plan, "cloud", topology.cloud_address, None, threads)
+                cloud_address = cloud.serve(job, START_TIMEOUT_S)
             edge_address = None
-            if plan.link("end") is not None:
-                edge = PartServer(
-                    plan,
-                    "edge",
-                    host=topology.edge_address,
-                    next_address=cloud_address,
-                    threads=threads,
-                )
-                servers.append(edge)
-                edge_address = in_namespace(ns["edge"], edge.start, START_TIMEOUT_S)
+            if edge is not None:
+                job = Serve(plan, "edge", topology.edge_address, cloud_address, threads)
+                edge_address = edge.serve(job, START_TIMEOUT_S)
             if on_ready is not None:
                 on_ready(topology)
-
-            def run() -> list[InferResult]:
-                with PlanClient(plan, edge_address, threads=threads) as client:
-                    for i in range(warmup):
-                        client.infer(images[i % len(images)])
-                    return [client.infer(images[i % len(images)]) for i in range(requests)]
-
             bound = RUN_TIMEOUT_S + REQUEST_TIMEOUT_S * (warmup + requests)
-            results = in_namespace(ns["end"], run, bound)
+            results = end.run(Run(plan, edge_address, images, requests, warmup, threads), bound)
         finally:
-            for server in reversed(servers):
-                server.stop()
+            for tier in reversed(tiers):
+                tier.close()
     return results, topology
 
 
@@ -337,51 +325,25 @@ def qdiscs(namespace: str) -> str:
 
 
 def listening(namespace: str) -> list[str]:
-    """The IPv4 TCP listeners inside `namespace` as HOST:PORT (from its /proc/net/tcp)."""
+    """The TCP listeners on IPv4 addresses inside `namespace` as HOST:PORT (from its
+    /proc/net/tcp and tcp6: gRPC listens on an IPv6 socket with the IPv4-mapped address)."""
     found = []
-    for line in _ip("netns", "exec", namespace, "cat", "/proc/net/tcp").splitlines()[1:]:
-        fields = line.split()
-        if len(fields) > 3 and fields[3] == TCP_LISTEN:
-            host, port = fields[1].split(":")
-            address = ipaddress.IPv4Address(int(host, 16).to_bytes(4, "little"))
-            found.append(f"{address}:{int(port, 16)}")
+    for table in ("tcp", "tcp6"):
+        text = _ip("netns", "exec", namespace, "cat", f"/proc/net/{table}")
+        for line in text.splitlines()[1:]:
+            fields = line.split()
+            if len(fields) > 3 and fields[3] == TCP_LISTEN:
+                host, port = fields[1].split(":")
+                words = [int(host[i : i + 8], 16).to_bytes(4, "little") for i in range(0, 32, 8)]
+                if table == "tcp":
+                    address = ipaddress.IPv4Address(words[0])
+                else:
+                    mapped = ipaddress.IPv6Address(b"".join(words)).ipv4_mapped
+                    if mapped is None:
+                        continue
+                    address = mapped
+                found.append(f"{address}:{int(port, 16)}")
     return found
-
-
-def _setns(namespace: str) -> None:
-    """Move the calling thread (only it) into `namespace`: sockets it and the threads it starts
-    make from then on live there."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = os.open(Path(NETNS_DIR) / namespace, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            errno = ctypes.get_errno()
-            raise NetnsUnavailable(f"setns into {namespace}: {os.strerror(errno)}")
-    finally:
-        os.close(fd)
-
-
-def in_namespace(namespace: str, work: Callable[[], T], timeout_s: float) -> T:
-    """`work()` in a new thread inside `namespace`; its result, or its exception re-raised.
-    Threads `work` starts (a server's accept and connection threads) stay in the namespace."""
-    values: list[T] = []
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            _setns(namespace)
-            values.append(work())
-        except BaseException as exc:  # handed to the caller's thread
-            errors.append(exc)
-
-    thread = threading.Thread(target=target, name=f"netns-{namespace}", daemon=True)
-    thread.start()
-    thread.join(timeout_s)
-    if thread.is_alive():
-        raise CnnpcError(f"work in namespace {namespace} took over {timeout_s:.0f} s")
-    if errors:
-        raise errors[0]
-    return values[0]
 
 
 @contextlib.contextmanager

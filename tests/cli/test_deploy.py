@@ -120,16 +120,23 @@ def test_serve_command_serves_until_terminated(plan, tmp_path):
         line = proc.stdout.readline()
         assert "cloud serving" in line
         port = int(line.rsplit(":", 1)[1])
-        import socket
-
+        import grpc
         import numpy as np
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-        from cnnpc.runtime import INFER, RESULT, encode_tensor, read_frame, send_frame
+        from cnnpc.runtime._rpc import to_message
+        from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
+        from cnnpc.runtime.proto import cnnpc_tier_pb2_grpc as pb_grpc
 
         cloud = plan.parts["cloud"].input
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            send_frame(sock, INFER, 1, encode_tensor(np.zeros(cloud.shape, np.int8)))
-            assert read_frame(sock, 1 << 16, 10.0).type == RESULT
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service="cnnpc.v1.Tier"), timeout=10
+            )
+            assert health.status == health_pb2.HealthCheckResponse.SERVING
+            request = pb.InferRequest(tensor=to_message(np.zeros(cloud.shape, np.int8)))
+            reply = pb_grpc.TierStub(channel).Infer(request, timeout=10)
+            assert list(reply.tensor.shape) == list(plan.parts["cloud"].output.shape)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 from deploy.plans import RATES, SIZE, SPACE
-from test_hostile_server import _fake_edge
+from test_hostile_server import _abort, _fake_edge, _reply
 
 from cnnpc.deploy import Layout, build_deployment, plan_document, write_plan_folder
 from cnnpc.records import (
@@ -32,7 +32,6 @@ from cnnpc.records import (
     switches,
 )
 from cnnpc.runtime import AdaptiveClient, RequestError, running_set_servers
-from cnnpc.runtime._frames import ERROR, RESULT, encode_result
 
 pytestmark = pytest.mark.slow
 FAST, SLOW = 1.0, 0.05  # edge->cloud Mbps
@@ -170,18 +169,18 @@ def test_a_plan_the_set_does_not_have_is_refused(plan_set, data):
     ("answer", "match"),
     [
         (
-            lambda rid: (RESULT, rid, encode_result({}, np.zeros((1, 7), np.int8))),
+            _reply(np.zeros((1, 7), np.int8)),
             r"the edge's result is int8\[1, 7\], the plan's output is int8\[1, 10\]",
         ),
         (
-            lambda rid: (ERROR, rid, b"\x1b]0;title\x07\nforged"),
+            _abort("\x1b]0;title\x07\nforged", "edge"),
             r"the edge answered: \\x1b\]0;title\\x07\\nforged$",
         ),
     ],
 )
 def test_a_hostile_edge_is_refused_by_the_adaptive_client(plan_set, data, answer, match):
     table, plans = plan_set
-    listener, address = _fake_edge(answer)
+    fake, address = _fake_edge(answer)
     try:
         with (
             AdaptiveClient(table, plans, address) as client,
@@ -189,7 +188,7 @@ def test_a_hostile_edge_is_refused_by_the_adaptive_client(plan_set, data, answer
         ):
             client.run("P1", data.test.x[0])
     finally:
-        listener.close()
+        fake.close()
 
 
 def test_infer_adaptive_on_the_command_line(plan_set, capsys):

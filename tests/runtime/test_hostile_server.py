@@ -3,57 +3,109 @@ result of the wrong shape or type is refused in one line."""
 
 from __future__ import annotations
 
-import socket
-import threading
+from concurrent import futures
 
+import grpc
 import numpy as np
 import pytest
 
 from cnnpc.runtime._client import PlanClient, RequestError
-from cnnpc.runtime._frames import ERROR, RESULT, encode_result, read_frame, send_frame
+from cnnpc.runtime._rpc import to_message
+from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
+from cnnpc.runtime.proto import cnnpc_tier_pb2_grpc as pb_grpc
 
 pytestmark = pytest.mark.slow
+HOSTILE = "\x1b[2J\nforged line " + "x" * 1000
+
+
+class _Fake(pb_grpc.TierServicer):
+    def __init__(self, answer):
+        self.answer = answer
+
+    def Infer(self, request, context):
+        return self.answer(request, context)
+
+
+class _FakeServer:
+    """A loopback gRPC server whose Infer is answer(request, context); `close` stops it."""
+
+    def __init__(self, answer):
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        pb_grpc.add_TierServicer_to_server(_Fake(answer), self.server)
+        port = self.server.add_insecure_port("127.0.0.1:0")
+        self.server.start()
+        self.address = ("127.0.0.1", port)
+
+    def close(self):
+        self.server.stop(None)
 
 
 def _fake_edge(answer):
-    """A loopback server that answers every INFER with answer(request_id) = (type, payload)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
+    """(the fake server, its address): the tests of this file and test_adaptive's share it."""
+    fake = _FakeServer(answer)
+    return fake, fake.address
 
-    def serve():
-        conn, _ = listener.accept()
-        with conn:
-            for _ in range(4):
-                try:
-                    frame = read_frame(conn, 1 << 24, 5.0, 5.0)
-                except Exception:
-                    return
-                send_frame(conn, *answer(frame.request_id))
 
-    threading.Thread(target=serve, daemon=True).start()
-    return listener, listener.getsockname()
+def _abort(text, trailer=None):
+    def answer(request, context):
+        if trailer is not None:
+            context.set_trailing_metadata((("cnnpc-tier", trailer),))
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, text)
+
+    return answer
+
+
+def _reply(array, timings=None):
+    return lambda request, context: pb.InferReply(
+        tensor=to_message(array), timings_ms=timings or {}
+    )
 
 
 @pytest.mark.parametrize(
     ("answer", "match"),
     [
+        (_abort(HOSTILE, "edge"), r"the edge answered: \\x1b\[2J\\nforged line x+…$"),
         (
-            lambda rid: (ERROR, rid, ("\x1b[2J\nforged line " + "x" * 1000).encode()),
-            r"the edge answered: \\x1b\[2J\\nforged line x+…$",
+            _abort(HOSTILE),
+            r"dropped the request \(INVALID_ARGUMENT\): \\x1b\[2J\\nforged line x+…$",
         ),
         (
-            lambda rid: (RESULT, rid, encode_result({}, np.zeros((1, 3), np.int8))),
-            r"the edge's result is int8\[1, 3\], the plan's output is",
+            _reply(np.zeros((1, 3), np.int8)),
+            r"the edge's result is int8\[1, 3\], the plan's output",
+        ),
+        (_reply(np.zeros((2, 10), np.int8)), r"the edge's result is int8\[2, 10\]"),
+        (
+            lambda r, c: pb.InferReply(tensor=pb.Tensor(dtype=pb.INT8, shape=[1, 10], data=b"1")),
+            r"the edge's result is malformed: tensor \(1, 10\) of int8 needs 10 bytes, got 1",
         ),
         (
-            lambda rid: (RESULT, rid, encode_result({}, np.zeros((2, 10), np.int8))),
-            r"the edge's result is int8\[2, 10\]",
+            _reply(np.zeros((1, 10), np.int8), {"\x1b[2J": 1.0}),
+            r"malformed: a reply timing's name is not a short identifier",
         ),
+        (_reply(np.zeros((1, 10), np.int8), {"edge_ms": float("nan")}), r"timings must be finite"),
+        (
+            _reply(np.zeros((1, 10), np.int8), {f"k{i}": 1.0 for i in range(33)}),
+            r"more than 32 timings",
+        ),
+        (
+            _reply(np.zeros((1, 1 << 21), np.int8)),  # over the client's limit: never read
+            r"dropped the request \(RESOURCE_EXHAUSTED\)",
+        ),
+    ],
+    ids=[
+        "abort-text",
+        "abort-no-trailer",
+        "shape",
+        "batch",
+        "bytes",
+        "timing-name",
+        "timing-nan",
+        "timings-many",
+        "oversized",
     ],
 )
 def test_a_hostile_edge_is_one_escaped_line(three_tier, data, answer, match):
-    listener, address = _fake_edge(answer)
+    fake, address = _fake_edge(answer)
     try:
         with (
             PlanClient(three_tier, address, timeout=5.0) as client,
@@ -63,17 +115,16 @@ def test_a_hostile_edge_is_one_escaped_line(three_tier, data, answer, match):
         text = str(info.value)
         assert "\n" not in text and "\x1b" not in text and len(text) < 400
     finally:
-        listener.close()
+        fake.close()
 
 
 def test_every_client_checks_a_result_in_the_connection_they_share(three_tier):
-    """EdgeConnection.request is where the plain, adaptive and upload clients read a result:
-    the plan's output spec is checked there, shape and type."""
+    """EdgeConnection.request is where the plain and adaptive clients read a result: the
+    plan's output spec is checked there, shape and type."""
     from cnnpc.runtime._client import EdgeConnection
 
     out = three_tier.parts["cloud"].output
-    wrong = np.zeros(out.shape, np.float32)
-    listener, address = _fake_edge(lambda rid: (RESULT, rid, encode_result({}, wrong)))
+    fake, address = _fake_edge(_reply(np.zeros(out.shape, np.float32)))
     connection = EdgeConnection(address, None, 5.0, 1 << 20)
     try:
         q = np.zeros((1, 4), np.int8)
@@ -83,27 +134,27 @@ def test_every_client_checks_a_result_in_the_connection_they_share(three_tier):
         assert result.dtype == np.float32
     finally:
         connection.close()
-        listener.close()
+        fake.close()
 
 
 def test_an_edge_relays_its_clouds_words_escaped(three_tier):
     """The edge passes a cloud's error on to its client: escaped and cut there already, so no
-    raw escape sequence reaches the client's frame, its log or its terminal."""
+    raw escape sequence reaches the client's status, its log or its terminal; the cloud's code
+    is kept."""
     from cnnpc.runtime import PartServer
-    from cnnpc.runtime._frames import INFER, encode_tensor
 
-    hostile = ("\x1b[2J\nforged line " + "x" * 1000).encode()
-    listener, cloud = _fake_edge(lambda rid: (ERROR, rid, hostile))
+    fake, cloud = _fake_edge(_abort(HOSTILE, "cloud"))
     spec = three_tier.parts["edge"].input
     try:
-        with (
-            PartServer(three_tier, "edge", next_address=cloud, shape=False) as edge,
-            socket.create_connection(edge.address, timeout=60) as sock,
-        ):
-            send_frame(sock, INFER, 1, encode_tensor(np.zeros(spec.shape, spec.dtype)))
-            frame = read_frame(sock, 1 << 16, 60.0)
-        said = frame.payload.decode()
-        assert frame.type == ERROR and said.startswith(r"next tier: \x1b[2J\nforged line x")
+        with PartServer(three_tier, "edge", next_address=cloud, shape=False) as edge:
+            channel = grpc.insecure_channel(f"127.0.0.1:{edge.address[1]}")
+            request = pb.InferRequest(tensor=to_message(np.zeros(spec.shape, spec.dtype)))
+            with pytest.raises(grpc.RpcError) as info:
+                pb_grpc.TierStub(channel).Infer(request, timeout=60)
+            channel.close()
+        said = info.value.details()
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert said.startswith(r"next tier: \x1b[2J\nforged line x")
         assert said.isprintable() and len(said) < 400
     finally:
-        listener.close()
+        fake.close()

@@ -8,7 +8,7 @@ import pytest
 
 from cnnpc.cli._main import main
 from cnnpc.errors import InputError
-from cnnpc.runtime._listener import Limits
+from cnnpc.runtime import Limits
 
 SERVE = ["serve", "--role", "edge", "--plan", "plan", "--port", "0"]
 
@@ -58,12 +58,24 @@ def test_limits_refuse_what_a_socket_cannot_take(limits):
         Limits(**limits)
 
 
-def test_the_largest_accepted_timeout_is_one_a_socket_takes():
-    import socket
+def test_the_largest_accepted_limits_are_ones_grpc_takes():
+    """gRPC's channel arguments are int32 milliseconds: the largest bounds still fit."""
+    from cnnpc.runtime._rpc import RpcServer, TierService
 
-    limits = Limits(idle_timeout=86_400.0, frame_timeout=86_400.0, forward_timeout=86_400.0)
-    with socket.socket() as sock:
-        sock.settimeout(limits.idle_timeout)  # 1e10 overflowed here, in every connection
+    class Bare(RpcServer):
+        def _service(self):
+            return TierService()
+
+    limits = Limits(
+        max_connections=10_000,
+        idle_timeout=86_400.0,
+        frame_timeout=86_400.0,
+        forward_timeout=86_400.0,
+    )
+    server = Bare("edge", "127.0.0.1", 0, limits)
+    assert all(value < 2**31 for _, value in server.options() if isinstance(value, int))
+    assert server.start()[1] > 0
+    server.stop()
 
 
 @pytest.mark.parametrize("threads", [0, 257, 1_000_000])

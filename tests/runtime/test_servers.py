@@ -1,29 +1,31 @@
-"""Edge and cloud servers on OS-chosen loopback ports: requests, and clients that misbehave."""
+"""Edge and cloud servers on OS-chosen loopback ports: requests, and clients that misbehave.
+
+Each refusal is a gRPC status code with one line, and the server goes on serving."""
 
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
+import grpc
 import numpy as np
 import pytest
 from deploy.plans import compose
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cnnpc.errors import InputError
 from cnnpc.runtime import (
-    ERROR,
-    INFER,
-    RESULT,
     Limits,
     PartServer,
     PlanClient,
     RequestError,
-    encode_header,
-    encode_tensor,
-    read_frame,
+    TokenBucket,
     running_servers,
-    send_frame,
 )
+from cnnpc.runtime._rpc import MESSAGE_SLACK, to_message
+from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
+from cnnpc.runtime.proto import cnnpc_tier_pb2_grpc as pb_grpc
 
 pytestmark = pytest.mark.slow
 LIMITS = Limits(max_connections=3, frame_timeout=0.3, idle_timeout=5.0)
@@ -48,6 +50,16 @@ def client(three_tier, servers):
         yield c
 
 
+@pytest.fixture()
+def stub(servers):
+    """A bare Tier stub that sends whatever a test gives it (no client-side limit)."""
+    channel = grpc.insecure_channel(f"{servers[0]}:{servers[1]}")
+    try:
+        yield pb_grpc.TierStub(channel)
+    finally:
+        channel.close()
+
+
 def _still_serves(three_tier, servers, data):
     with PlanClient(three_tier, servers) as fresh:
         assert fresh.infer(data.test.x[0]).scores.shape == (10,)
@@ -58,6 +70,14 @@ def _feature(three_tier, data):
 
     end = Part(three_tier.part_path("end"), three_tier.parts["end"])
     return end.run(quantize(data.test.x[:1], three_tier.parts["end"].input))[0]
+
+
+def _refused(stub, request):
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Infer(request, timeout=10)
+    err = info.value
+    assert "\n" not in err.details() and len(err.details()) < 1100
+    return err.code(), err.details()
 
 
 def test_requests_go_end_edge_cloud_and_back(three_tier, client, data):
@@ -85,100 +105,172 @@ def test_shaped_links_take_the_plan_bandwidth(three_tier, data):
         assert measured >= 0.5 * pure
 
 
+def test_the_reply_carries_the_plans_quantization(three_tier, stub, data):
+    feature = _feature(three_tier, data)
+    reply = stub.Infer(pb.InferRequest(tensor=to_message(feature)), timeout=30)
+    out = three_tier.parts["cloud"].output
+    assert list(reply.tensor.shape) == list(out.shape) and reply.tensor.dtype == pb.INT8
+    assert (
+        reply.tensor.scale == pytest.approx(out.scale) and reply.tensor.zero_point == out.zero_point
+    )
+    assert {"edge_compute_ms", "edge_forward_ms", "cloud_service_ms"} <= set(reply.timings_ms)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda f: to_message(np.zeros((1, 3), np.int8)), "the edge takes int8"),
+        (lambda f: to_message(f.astype(np.float32)), "got float32"),
+        (lambda f: pb.Tensor(dtype=pb.INT8, shape=f.shape, data=b"\x00" * 5), "needs"),
+        (lambda f: pb.Tensor(dtype=7, shape=f.shape, data=f.tobytes()), "dtype code 7"),
+        (lambda f: pb.Tensor(dtype=pb.INT8, shape=[1] * 9, data=b"\x00"), "at most 8"),
+        (
+            lambda f: pb.Tensor(dtype=pb.INT8, shape=f.shape, data=f.tobytes(), scale=9.0),
+            "takes scale",
+        ),
+    ],
+    ids=["shape", "dtype", "bytes", "dtype-code", "rank", "quantization"],
+)
+def test_a_wrong_tensor_is_invalid_argument_and_the_server_goes_on(
+    three_tier, servers, edge_server, stub, data, make, message
+):
+    feature = _feature(three_tier, data)
+    errors = edge_server.stats.errors
+    code, text = _refused(stub, pb.InferRequest(tensor=make(feature)))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and message in text
+    assert edge_server.stats.errors == errors + 1
+    reply = stub.Infer(pb.InferRequest(tensor=to_message(feature)), timeout=30)  # same channel
+    assert list(reply.tensor.shape) == [1, 10]
+    _still_serves(three_tier, servers, data)
+
+
+def test_a_plan_or_span_the_server_does_not_hold_is_not_found(three_tier, stub, data):
+    tensor = to_message(_feature(three_tier, data))
+    code, text = _refused(stub, pb.InferRequest(tensor=tensor, plan=3))
+    assert code == grpc.StatusCode.NOT_FOUND and "not plan 3" in text
+    span = pb.Span(first=0, end=2)
+    code, text = _refused(stub, pb.InferRequest(tensor=tensor, span=span))
+    assert code == grpc.StatusCode.NOT_FOUND and "not the spans of an upload" in text
+    for method in ("GetHoldings",):
+        with pytest.raises(grpc.RpcError) as info:
+            getattr(stub, method)(pb.HoldingsRequest(), timeout=10)
+        assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_an_oversized_message_is_resource_exhausted(three_tier, servers, edge_server, stub, data):
+    # the largest message read is the plan's tensor plus a margin: memory stays bounded
+    assert edge_server.max_receive == three_tier.links[0].bytes + MESSAGE_SLACK
+    huge = pb.Tensor(dtype=pb.INT8, shape=[1, 4 << 20], data=bytes(4 << 20))
+    code, text = _refused(stub, pb.InferRequest(tensor=huge))
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in text
+    _still_serves(three_tier, servers, data)
+
+
 def _closed(sock):
     """The server closed it: EOF, or a reset when our unread bytes were still in its buffer."""
     try:
-        return sock.recv(1) == b""
+        while sock.recv(4096):
+            pass
+        return True
     except ConnectionResetError:
         return True
 
 
-def _raw(servers):
-    sock = socket.create_connection(servers, timeout=5)
-    return sock
-
-
-def test_malformed_frame_gets_an_error_and_the_server_goes_on(
-    three_tier, servers, edge_server, data
-):
-    dropped = edge_server.stats.dropped
-    with _raw(servers) as sock:
+def test_not_grpc_is_closed_and_the_server_goes_on(three_tier, servers, data):
+    with socket.create_connection(servers, timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        frame = read_frame(sock, 4096, 2.0)
-        assert frame.type == ERROR and b"bad magic" in frame.payload
         assert _closed(sock)
     _still_serves(three_tier, servers, data)
-    assert edge_server.stats.dropped == dropped + 1
 
 
-def test_oversize_length_is_refused_before_reading(three_tier, servers, edge_server, data):
-    # the largest frame read is the plan's tensor (+ its small header): memory stays bounded
-    assert edge_server.max_payload == three_tier.links[0].bytes + 64
-    with _raw(servers) as sock:
-        sock.sendall(encode_header(INFER, 1, 2**31))  # 2 GiB announced, never allocated
-        frame = read_frame(sock, 4096, 2.0)
-        assert frame.type == ERROR and b"over this peer's limit" in frame.payload
-    _still_serves(three_tier, servers, data)
-
-
-def test_client_dropping_mid_frame(three_tier, servers, edge_server, data):
-    payload = encode_tensor(_feature(three_tier, data))
-    dropped = edge_server.stats.dropped
-    with _raw(servers) as sock:
-        sock.sendall(encode_header(INFER, 1, len(payload)) + payload[: len(payload) // 2])
-    _still_serves(three_tier, servers, data)
-    assert edge_server.stats.dropped == dropped + 1
-    assert _wait_for(lambda: edge_server.active_connections() == 0)
-
-
-def test_slow_client_is_dropped_while_others_are_served(three_tier, servers, data):
-    payload = encode_tensor(_feature(three_tier, data))
-    with _raw(servers) as slow:
-        slow.sendall(encode_header(INFER, 1, len(payload)) + payload[:5])
+def test_a_stalled_handshake_is_dropped_while_others_are_served(three_tier, servers, data):
+    with socket.create_connection(servers, timeout=5) as slow:
+        slow.sendall(b"PRI * HTTP/2.0\r\n")  # half of HTTP/2's preface, then silence
         _still_serves(three_tier, servers, data)  # served while the slow one stalls
-        time.sleep(LIMITS.frame_timeout + 0.2)
-        frame = read_frame(slow, 4096, 2.0)
-        assert frame.type == ERROR and b"timed out" in frame.payload
+        start = time.monotonic()
         assert _closed(slow)
+        assert time.monotonic() - start <= LIMITS.frame_timeout + 2.0
 
 
-def test_wrong_tensor_is_an_error_and_the_connection_stays(three_tier, servers, data):
-    feature = _feature(three_tier, data)
-    with _raw(servers) as sock:
-        send_frame(sock, INFER, 5, encode_tensor(np.zeros((1, 3), np.int8)))
-        frame = read_frame(sock, 4096, 2.0)
-        assert frame.type == ERROR and frame.request_id == 5 and b"takes int8" in frame.payload
-        send_frame(sock, INFER, 6, encode_tensor(feature))
-        frame = read_frame(sock, 4096, 5.0)
-        assert frame.type == RESULT and frame.request_id == 6
-
-
-def _wait_for(condition, seconds=5.0):
-    deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return condition()
-
-
-def test_connections_are_bounded(three_tier, servers, edge_server, data):
-    assert _wait_for(lambda: edge_server.active_connections() == 0)  # earlier tests' are gone
-    idle = [_raw(servers) for _ in range(LIMITS.max_connections)]
-    try:
-        assert _wait_for(lambda: edge_server.active_connections() == LIMITS.max_connections)
-        with _raw(servers) as extra:
-            frame = read_frame(extra, 4096, 2.0)
-            assert frame.type == ERROR and b"busy" in frame.payload
-    finally:
-        for sock in idle:
-            sock.close()
-    time.sleep(0.3)
-    _still_serves(three_tier, servers, data)
-
-
-def test_edge_without_cloud_answers_an_error(three_tier, data):
+def test_edge_without_cloud_is_unavailable(three_tier, data):
     edge = PartServer(three_tier, "edge", next_address=("127.0.0.1", 9), limits=LIMITS)
-    with edge, PlanClient(three_tier, edge.address) as c, pytest.raises(RequestError, match="unav"):
+    with edge, PlanClient(three_tier, edge.address) as c:
+        with pytest.raises(RequestError, match=r"the edge answered: next tier 127\.0\.0\.1:9 unav"):
+            c.infer(data.test.x[0])
+        channel = grpc.insecure_channel(f"127.0.0.1:{edge.address[1]}")
+        tensor = to_message(_feature(three_tier, data))
+        code, _ = _refused(pb_grpc.TierStub(channel), pb.InferRequest(tensor=tensor))
+        channel.close()
+        assert code == grpc.StatusCode.UNAVAILABLE
+
+
+def test_an_unreachable_edge_is_one_line(three_tier, data):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with (
+        PlanClient(three_tier, ("127.0.0.1", port), timeout=5) as c,
+        pytest.raises(RequestError, match=f"cannot reach the edge at 127.0.0.1:{port}") as info,
+    ):
         c.infer(data.test.x[0])
+    assert "\n" not in str(info.value)
+
+
+def test_health_says_serving_once_started(three_tier, servers, edge_server):
+    channel = grpc.insecure_channel(f"{servers[0]}:{servers[1]}")
+    try:
+        health = health_pb2_grpc.HealthStub(channel)
+        for service in ("", "cnnpc.v1.Tier"):
+            request = health_pb2.HealthCheckRequest(service=service)
+            assert health.Check(request, timeout=5).status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        channel.close()
+    cloud = PartServer(three_tier, "cloud", limits=LIMITS)
+    request = health_pb2.HealthCheckRequest(service="cnnpc.v1.Tier")
+    with cloud:
+        assert cloud.health.Check(request, None).status == health_pb2.HealthCheckResponse.SERVING
+    assert cloud.health.Check(request, None).status == health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def test_stop_answers_every_call_in_flight(three_tier, data):
+    """SIGTERM's `stop`: no new calls, and those in flight are answered, not cut."""
+    cloud = PartServer(three_tier, "cloud")
+    edge = PartServer(three_tier, "edge", next_address=cloud.start(), shape=True)
+    edge.start()
+    assert edge.forwarder is not None
+    down = three_tier.links[1].bytes
+    edge.forwarder.bucket = TokenBucket(down / 0.15, burst=1)  # a forward: about 150 ms
+    results, errors = [], []
+    clients = [PlanClient(three_tier, edge.address, timeout=30) for _ in range(3)]
+
+    def call(c):
+        try:
+            results.append(c.infer(data.test.x[0]).label)
+        except Exception as exc:
+            errors.append(exc)
+
+    callers = [threading.Thread(target=call, args=(c,)) for c in clients]
+    try:
+        for caller in callers:
+            caller.start()
+        time.sleep(0.25)  # in flight: queued on the shaped link
+        assert len(results) < 3
+        start = time.monotonic()
+        edge.stop(grace=20.0)
+        for caller in callers:
+            caller.join(30)
+        assert not errors and len(results) == 3
+        assert time.monotonic() - start < 10
+        with (
+            PlanClient(three_tier, edge.address, timeout=5) as late,
+            pytest.raises(RequestError, match="cannot reach"),
+        ):
+            late.infer(data.test.x[0])
+    finally:
+        for c in clients:
+            c.close()
+        edge.stop()
+        cloud.stop()
 
 
 def test_only_loopback_is_served(three_tier):

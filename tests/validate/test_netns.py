@@ -46,6 +46,7 @@ def test_servers_listen_in_their_namespaces_on_shaped_links(netns, three_tier):
         seen["cloud"] = _netns.listening(ns["cloud"])
         seen["qdiscs"] = {tier: _netns.qdiscs(ns[tier]) for tier in ns}
         seen["host"] = Path("/proc/net/tcp").read_text()  # the main thread: the host's
+        seen["host"] += Path("/proc/net/tcp6").read_text()  # (IPv4-mapped there: same word)
         seen["names"] = _ours()
 
     images = three_tier_images(three_tier)
@@ -100,13 +101,13 @@ def test_validate_netns_reports_kernel_shaping_and_tears_down(netns, three_tier,
 
 @pytest.mark.slow
 def test_an_error_mid_run_still_deletes_the_namespaces(netns, three_tier, monkeypatch):
-    from cnnpc.runtime import PlanClient
+    from cnnpc.validate._nsprocs import TierProcess
 
-    def broken(self, image):
+    def broken(self, job, timeout_s):
         assert len(_ours()) == 3  # the namespaces exist while the client runs
         raise RuntimeError("injected")
 
-    monkeypatch.setattr(PlanClient, "infer", broken)
+    monkeypatch.setattr(TierProcess, "run", broken)
     with pytest.raises(RuntimeError, match="injected"):
         validate(7, requests=2, plan_dir=three_tier.folder, cost_model=FakeCostModel(), netns=True)
     assert _ours() == []
