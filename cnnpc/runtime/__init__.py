@@ -46,11 +46,12 @@ from cnnpc.runtime._frames import (
 from cnnpc.runtime._hostprice import host_upload_planner, time_parts
 from cnnpc.runtime._listener import FrameServer
 from cnnpc.runtime._part import Part, dequantize, quantize, requantize
+from cnnpc.runtime._rpc import RpcServer
 from cnnpc.runtime._server import Limits, PartServer, ServerStats, running_servers
 from cnnpc.runtime._setserver import PlanSetServer, plan_numbers, running_set_servers
 from cnnpc.runtime._shaper import TokenBucket, send_shaped
 from cnnpc.runtime._upload import IncrementalClient, Uploader, UploadEvent, UploadResult
-from cnnpc.runtime._uploadedge import CHUNK_BYTES, UploadEdgeServer, span_code
+from cnnpc.runtime._uploadedge import CHUNK_BYTES, UploadEdgeServer
 from cnnpc.runtime._uploadrun import UploadRun, run_during_upload
 from cnnpc.runtime._verify import verify_plan
 
@@ -83,6 +84,7 @@ __all__ = [
     "PlanClient",
     "PlanSetServer",
     "RequestError",
+    "RpcServer",
     "ServerStats",
     "SwitchEvent",
     "TokenBucket",
@@ -114,7 +116,6 @@ __all__ = [
     "running_set_servers",
     "send_frame",
     "send_shaped",
-    "span_code",
     "split_timings",
     "time_parts",
     "verify_plan",
