@@ -25,7 +25,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import grpc
 
@@ -78,13 +78,12 @@ def serve_span(route: Route, tensor: pb.Tensor, role: str) -> pb.InferReply:
 
 class _Reader:
     """The chunks of one Upload stream, each awaited at most `timeout` s: a thread pulls them
-    from gRPC's iterator (whose `next` takes no deadline) into a queue of `_QUEUED`."""
-
-    _END = object()
+    from gRPC's iterator (whose `next` takes no deadline) into a queue of `_QUEUED` (None: the
+    stream ended)."""
 
     def __init__(self, chunks: Iterator[pb.Chunk], timeout: float) -> None:
         self.timeout = timeout
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=_QUEUED)
+        self._queue: queue.Queue[pb.Chunk | None] = queue.Queue(maxsize=_QUEUED)
         self._done = threading.Event()
         self._chunks = chunks
         threading.Thread(target=self._pull, name="upload-reader", daemon=True).start()
@@ -96,9 +95,9 @@ class _Reader:
                     return
         except Exception:  # the call ended (cancelled, aborted, deadline): gRPC's iterator
             pass  # raises its RpcError, or another error once the call is gone
-        self._put(self._END)
+        self._put(None)
 
-    def _put(self, item: object) -> bool:
+    def _put(self, item: pb.Chunk | None) -> bool:
         while not self._done.is_set():
             try:
                 self._queue.put(item, timeout=0.1)
@@ -110,10 +109,9 @@ class _Reader:
     def next(self) -> pb.Chunk | None:
         """The next chunk, None at the stream's end; Silent after `timeout` s without one."""
         try:
-            item = self._queue.get(timeout=self.timeout)
+            return self._queue.get(timeout=self.timeout)
         except queue.Empty:
             raise Silent(f"no chunk for {self.timeout:g} s: the upload stream is dropped") from None
-        return None if item is self._END else item  # type: ignore[return-value]
 
     def close(self) -> None:
         self._done.set()
@@ -164,7 +162,7 @@ class UploadEdgeServer(RpcServer):
         threads: int = 1,
         limits: Limits | None = None,
         credentials: grpc.ServerCredentials | None = None,
-        interceptors: tuple[grpc.ServerInterceptor, ...] = (),
+        interceptors: Sequence[grpc.ServerInterceptor] = (),
     ) -> None:
         super().__init__(
             "edge", host, port, limits, credentials=credentials, interceptors=interceptors
