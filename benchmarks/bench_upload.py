@@ -1,5 +1,6 @@
 """IONN's incremental upload, measured: mean query latency while the model uploads to an empty
-edge, against upload-plan's prediction and against uploading the whole model first.
+edge, against upload-plan's prediction and against uploading the whole model first; and the
+time the parts alone take to upload to an empty edge (no queries), unshaped and shaped.
 
     python benchmarks/bench_upload.py [--size 64] [--alpha 1.0] [--slowdown 10] [--upload-s 1]
                                       [--qps 100] [--repeats 2]
@@ -53,6 +54,24 @@ def measure(plan: Any, images: np.ndarray, qps: float, slowdown: float, whole: b
         return run_during_upload(client, images, query_rate=qps, wait_upload=30.0)
 
 
+def upload_s(plan: Any, shape: bool) -> float | None:
+    """Seconds to upload all of `plan`'s parts to a fresh empty edge with no queries, through
+    the plan's upload rate (`shape`) or as fast as loopback goes; None: it did not finish."""
+    from cnnpc.runtime import TokenBucket, UploadEdgeServer, Uploader
+
+    bucket = TokenBucket(plan.upload_mbps * plan.mbit_bits / 8.0) if shape else None
+    with UploadEdgeServer(plan) as edge:
+        uploader = Uploader(plan, edge.address, bucket, order=range(plan.n_segments)).start()
+        try:
+            uploader.wait(120.0)
+        finally:
+            uploader.stop()
+    installed = [e.time_s for e in uploader.events if e.kind == "installed"]
+    if uploader.error is not None or len(installed) < plan.n_segments:
+        return None
+    return max(installed)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=64)
@@ -100,6 +119,7 @@ def one_slowdown(args: Any, parts: Any, files: Any, data: Any, slowdown: float) 
         predicted = compare(order, args.qps)
         count = predicted.queries
         images = np.resize(data.test.x, (count, *data.test.x.shape[1:]))
+        alone = {"unshaped": upload_s(plan, False), "shaped": upload_s(plan, True)}
         runs: dict[str, list[Any]] = {"incremental": [], "whole_first": []}
         for _ in range(args.repeats):
             for name in runs:
@@ -114,6 +134,7 @@ def one_slowdown(args: Any, parts: Any, files: Any, data: Any, slowdown: float) 
         "slowdown": slowdown,
         "qps": args.qps,
         "queries": count,
+        "upload_alone_s": alone,
         "predicted": {
             "initial_ms": order.initial.latency_ms,
             "full_ms": order.full.latency_ms,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypedDict
 from cnnpc.errors import InputError
 
 if TYPE_CHECKING:
-    from cnnpc.runtime import FrameServer, Limits, RpcServer
+    from cnnpc.runtime import Limits, RpcServer
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class _Options(TypedDict):
     limits: Limits
 
 
-def open_server(job: ServeJob) -> RpcServer | FrameServer:
+def open_server(job: ServeJob) -> RpcServer:
     """The server (not started) with the parts loaded and checked."""
     from cnnpc.records import load_plan, load_plan_set, load_upload
     from cnnpc.runtime import Limits, PartServer, PlanSetServer, UploadEdgeServer

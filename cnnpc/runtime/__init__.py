@@ -3,8 +3,7 @@
 Every tier serves the Tier service of ``proto/cnnpc_tier.proto`` (``_rpc``: tensors as
 messages, errors as status codes, the server and channel mechanics); links can be shaped to the
 plan's bandwidths by a token bucket in each sender (``_shaper``), so a plan can be measured on
-one machine. The upload path (an edge that starts empty) still speaks the length-prefixed
-frames of ``_frames`` until it moves to gRPC too. Loading a part imports TensorFlow (its TFLite
+one machine. Loading a part imports TensorFlow (its TFLite
 interpreter); messages and shaping do not.
 """
 
@@ -27,32 +26,6 @@ from cnnpc.runtime._client import (
     RequestError,
     split_timings,
 )
-from cnnpc.runtime._frames import (
-    ERROR,
-    HEADER,
-    HOLDINGS,
-    INFER,
-    MAGIC,
-    RESULT,
-    STATUS,
-    UPLOAD,
-    VERSION,
-    Frame,
-    FrameError,
-    PayloadError,
-    PeerClosed,
-    decode_chunk,
-    decode_result,
-    decode_status,
-    decode_tensor,
-    encode_chunk,
-    encode_header,
-    encode_result,
-    encode_status,
-    encode_tensor,
-    read_frame,
-    send_frame,
-)
 from cnnpc.runtime._hostprice import host_upload_planner, time_parts
 from cnnpc.runtime._limits import (
     MESSAGE_MARGIN,
@@ -63,7 +36,6 @@ from cnnpc.runtime._limits import (
     message_limit,
     server_options,
 )
-from cnnpc.runtime._listener import FrameServer
 from cnnpc.runtime._metrics import (
     LATENCY_BUCKETS,
     CallRecord,
@@ -85,7 +57,7 @@ from cnnpc.runtime._replicas import (
 from cnnpc.runtime._rpc import RpcServer
 from cnnpc.runtime._server import Limits, PartServer, ServerStats, running_servers
 from cnnpc.runtime._setserver import PlanSetServer, plan_numbers, running_set_servers
-from cnnpc.runtime._shaper import TokenBucket, send_shaped
+from cnnpc.runtime._shaper import TokenBucket, pay
 from cnnpc.runtime._tls import (
     TlsFiles,
     Transport,
@@ -97,34 +69,22 @@ from cnnpc.runtime._tls import (
     transport_policy,
 )
 from cnnpc.runtime._upload import IncrementalClient, Uploader, UploadEvent, UploadResult
-from cnnpc.runtime._uploadedge import CHUNK_BYTES, UploadEdgeServer, span_code
+from cnnpc.runtime._uploadedge import CHUNK_BYTES, UploadEdgeServer
 from cnnpc.runtime._uploadrun import UploadRun, run_during_upload
 from cnnpc.runtime._verify import verify_plan
 
 __all__ = [
     "CHUNK_BYTES",
     "COMPONENTS",
-    "ERROR",
-    "HEADER",
-    "HOLDINGS",
-    "INFER",
     "LATENCY_BUCKETS",
-    "MAGIC",
     "MAX_REPLICAS",
     "MAX_RETRIES",
     "MESSAGE_MARGIN",
     "MIN_CLIENT_PING_S",
-    "RESULT",
-    "STATUS",
-    "UPLOAD",
-    "VERSION",
     "AdaptiveClient",
     "AdaptiveResult",
     "CallRecord",
     "EdgeConnection",
-    "Frame",
-    "FrameError",
-    "FrameServer",
     "IncrementalClient",
     "InferResult",
     "Limits",
@@ -134,8 +94,6 @@ __all__ = [
     "MetricsInterceptor",
     "Part",
     "PartServer",
-    "PayloadError",
-    "PeerClosed",
     "PlanClient",
     "PlanSetServer",
     "ReadDeadlineInterceptor",
@@ -158,16 +116,7 @@ __all__ = [
     "channel_target",
     "check_local",
     "check_loopback",
-    "decode_chunk",
-    "decode_result",
-    "decode_status",
-    "decode_tensor",
     "dequantize",
-    "encode_chunk",
-    "encode_header",
-    "encode_result",
-    "encode_status",
-    "encode_tensor",
     "host_port",
     "host_upload_planner",
     "is_loopback",
@@ -177,21 +126,18 @@ __all__ = [
     "open_channel",
     "parse_address",
     "parse_addresses",
+    "pay",
     "plan_label",
     "plan_numbers",
     "quantize",
-    "read_frame",
     "requantize",
     "run_during_upload",
     "running_servers",
     "running_set_servers",
-    "send_frame",
-    "send_shaped",
     "serve_metrics",
     "server_credentials",
     "server_options",
     "service_config",
-    "span_code",
     "split_address",
     "split_timings",
     "time_parts",

@@ -48,9 +48,6 @@ from cnnpc.runtime.proto import cnnpc_tier_pb2_grpc as pb_grpc
 
 __all__ = ["Limits", "PartServer", "Route", "ServerStats", "running_servers", "serve_route"]
 ROLES = ("edge", "cloud")
-TENSOR_SLACK = 64
-"""Bytes a framed tensor carries beyond its data (the upload path's frames)."""
-RESULT_SLACK = 4096
 
 
 def result_limit(plan: DeployedPlan) -> int:

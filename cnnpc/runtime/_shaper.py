@@ -10,7 +10,6 @@ sleep that overshoots is paid back on the next chunk instead of lowering the rat
 from __future__ import annotations
 
 import math
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -70,13 +69,10 @@ class TokenBucket:
         return wait
 
 
-def send_shaped(sock: socket.socket, data: bytes | memoryview, bucket: TokenBucket | None) -> None:
-    """``sock.sendall(data)``, paced by `bucket` when there is one."""
+def pay(bucket: TokenBucket | None, n: int) -> None:
+    """Pay `n` bytes to `bucket` (when there is one) a burst at a time, so other senders on the
+    same bucket (queries beside an upload) interleave with this one."""
     if bucket is None:
-        sock.sendall(data)
         return
-    view = memoryview(data)
-    for start in range(0, len(view), bucket.chunk):
-        piece = view[start : start + bucket.chunk]
-        bucket.consume(len(piece))
-        sock.sendall(piece)
+    for start in range(0, n, bucket.chunk):
+        bucket.consume(min(bucket.chunk, n - start))

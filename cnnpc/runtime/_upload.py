@@ -1,29 +1,29 @@
 """The end device of an incremental upload (IONN): queries run while the model uploads.
 
 An `Uploader` thread sends the parts of an upload folder to an empty edge in the folder's order,
-over its own connection and through the same token bucket as the queries (the upload and the
-queries share the shaped uplink). After each part the edge confirms what it holds; only
-confirmed parts count. When the connection drops, the uploader reconnects, asks the edge what
-it holds (and how many bytes of the part in flight) and resumes from there; the edge never
-installs a partial part. Attempts are bounded in count.
+one Upload stream per session on its own channel, each chunk's bytes paid to the same token
+bucket as the queries first (the upload and the queries share the shaped uplink). The edge
+answers each installed part with what it holds; only confirmed parts count. A session starts by
+asking GetHoldings and resumes from there (a part from the byte the edge holds); when the
+stream breaks, the uploader starts a new session; the edge never installs a partial part.
+Sessions are bounded in count, and each call has a deadline.
 
 `IncrementalClient.infer`: before each query, the layout with the least predicted latency among
 those the edge's confirmed parts can serve (the folder's `LayoutChooser`, the one the upload
-order was made with): the end runs segments [0, a), the edge [a, N). If the edge refuses (it
-does not hold the span) or is unreachable, the end runs the rest itself (a fallback, counted).
-`slowdown` makes this host stand in for a slower end device: the end's invokes of a query are
-followed by one sleep of (slowdown - 1) times their duration.
+order was made with): the end runs segments [0, a), the edge [a, N) (an Infer with that span).
+If the edge refuses (NOT_FOUND: it does not hold the span) or is unreachable, the end runs the
+rest itself (a fallback, counted). `slowdown` makes this host stand in for a slower end device:
+the end's invokes of a query are followed by one sleep of (slowdown - 1) times their duration.
 """
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+import grpc
 import numpy as np
 import numpy.typing as npt
 
@@ -31,37 +31,34 @@ from cnnpc.errors import CnnpcError
 from cnnpc.records import TensorSpec, UploadPlan
 from cnnpc.runtime._address import check_loopback
 from cnnpc.runtime._client import COMPONENTS, InferResult, RequestError, split_timings
-from cnnpc.runtime._framed import FramedConnection
-from cnnpc.runtime._frames import (
-    ERROR,
-    HOLDINGS,
-    STATUS,
-    UPLOAD,
-    FrameError,
-    PayloadError,
-    PeerClosed,
-    decode_status,
-    encode_chunk,
-    read_frame,
-    send_frame,
-)
 from cnnpc.runtime._part import Image, Part, dequantize, image_batch, quantize, requantize
-from cnnpc.runtime._rpc import Tensor, remote_text
-from cnnpc.runtime._server import RESULT_SLACK, TENSOR_SLACK
-from cnnpc.runtime._shaper import TokenBucket
-from cnnpc.runtime._uploadedge import CHUNK_BYTES, span_code
+from cnnpc.runtime._rpc import (
+    StatusError,
+    Tensor,
+    check_timings,
+    from_message,
+    message_limit,
+    open_channel,
+    rpc_failure,
+    tier_stub,
+    to_message,
+)
+from cnnpc.runtime._shaper import TokenBucket, pay
+from cnnpc.runtime._uploadedge import CHUNK_BYTES
 from cnnpc.runtime._verify import verify_parts
+from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
 from cnnpc.upload import LayoutChooser
 
 MAX_ATTEMPTS = 20
-STATUS_LIMIT = 65536
+HOLDINGS_LIMIT = message_limit(0)
+"""The largest Holdings message a client takes (a plan's segments fit many times over)."""
 
 
 @dataclass(frozen=True)
 class UploadEvent:
     time_s: float
     kind: str
-    """"installed" (the edge confirmed a part), "dropped" (the connection failed), "resumed"
+    """"installed" (the edge confirmed a part), "dropped" (the stream failed), "resumed"
     (a part continued from the bytes the edge already held)."""
     segment: int | None
     detail: str = ""
@@ -88,6 +85,8 @@ class Uploader:
         order: Sequence[int] | None = None,
         timeout: float = 30.0,
         clock: Callable[[], float] = time.perf_counter,
+        credentials: grpc.ChannelCredentials | None = None,
+        options: Sequence[tuple[str, int | str]] = (),
     ) -> None:
         self.plan = plan
         self.edge = (check_loopback(edge[0]), edge[1])
@@ -96,17 +95,18 @@ class Uploader:
             tuple(k for step in plan.steps for k in step) if order is None else tuple(order)
         )
         self.timeout = timeout
+        self.credentials = credentials
+        self.options = tuple(options)
         self.events: list[UploadEvent] = []
         self.error: str | None = None
         self._clock = clock
         self._started = clock()
         self._held: frozenset[int] = frozenset()
-        self._sock: socket.socket | None = None
+        self._call: grpc.RpcContext | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="upload", daemon=True)
-        self._next_id = 0
 
     @property
     def held(self) -> frozenset[int]:
@@ -133,15 +133,15 @@ class Uploader:
             self._thread.join(timeout=5.0)
 
     def drop(self) -> None:
-        """Cut the upload connection as a failing network would (the upload resumes)."""
+        """Cut the upload stream as a failing network would (the upload resumes)."""
         with self._lock:
-            sock = self._sock
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+            call = self._call
+        if call is not None:
+            call.cancel()
 
     def _event(self, kind: str, segment: int | None, detail: str = "") -> None:
-        self.events.append(UploadEvent(self._clock() - self._started, kind, segment, detail))
+        with self._lock:
+            self.events.append(UploadEvent(self._clock() - self._started, kind, segment, detail))
 
     def _run(self) -> None:
         try:
@@ -152,68 +152,132 @@ class Uploader:
                     self._stop.wait(min(0.02 * attempt, 0.5))
             self.error = f"the upload failed {MAX_ATTEMPTS} times; gave up"
         finally:
-            with self._lock:
-                sock, self._sock = self._sock, None
-            if sock is not None:
-                sock.close()
             self._done.set()
 
     def _session(self) -> bool:
-        """One connection: ask what the edge holds, send the rest; True once all is confirmed."""
+        """One channel: ask what the edge holds, stream the rest; True once all is confirmed."""
+        channel = open_channel(
+            self.edge,
+            max_send=message_limit(CHUNK_BYTES),
+            max_receive=HOLDINGS_LIMIT,
+            credentials=self.credentials,
+            options=self.options,
+        )
         try:
-            sock = socket.create_connection(self.edge, timeout=self.timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            stub = tier_stub(channel)
+            partial = self._confirm(stub.GetHoldings(pb.HoldingsRequest(), timeout=self.timeout))
+            todo = [k for k in self.order if k not in self.held]
+            if not todo or self._stop.is_set():
+                return True
+            call = stub.Upload(self._chunks(todo, partial), timeout=self._deadline(todo, partial))
             with self._lock:
-                self._sock = sock
-            partial = self._exchange(sock, HOLDINGS, 0, b"", None)
-            for k in self.order:
-                if self._stop.is_set():
-                    return True
-                if k in self.held:
-                    continue
-                offset = partial.pop(k, 0)
-                if offset:
-                    self._event("resumed", k, f"from byte {offset}")
-                self._send_part(sock, k, offset)
-                self._event("installed", k)
+                self._call = call
+            if self._stop.is_set():
+                call.cancel()
+            for holdings in call:
+                self._confirm(holdings)
+            missing = [k for k in todo if k not in self.held]
+            if missing and not self._stop.is_set():
+                raise RequestError(f"the edge did not install segment(s) {missing}")
             return True
-        except (OSError, PeerClosed, FrameError, PayloadError, RequestError) as exc:
+        except (grpc.RpcError, RequestError) as exc:
             if not self._stop.is_set():
-                self._event("dropped", None, str(exc))
+                detail = str(exc)
+                if isinstance(exc, grpc.RpcError):
+                    code, text = rpc_failure(exc)
+                    detail = f"{code.name}: {text}"
+                self._event("dropped", None, detail)
             return False
         finally:
             with self._lock:
-                sock_now, self._sock = self._sock, None
-            if sock_now is not None:
-                sock_now.close()
+                self._call = None
+            channel.close()
 
-    def _send_part(self, sock: socket.socket, k: int, offset: int) -> None:
-        data = memoryview(self.plan.part_path(k).read_bytes())
-        size = self.plan.sizes[k]
-        while offset + CHUNK_BYTES < size:
-            self._next_id += 1
-            payload = encode_chunk(offset, data[offset : offset + CHUNK_BYTES])
-            send_frame(sock, UPLOAD, self._next_id, payload, self.bucket, k)
-            offset += CHUNK_BYTES
-        self._exchange(sock, UPLOAD, k, encode_chunk(offset, data[offset:size]), self.bucket)
-        if k not in self.held:
-            raise RequestError(f"the edge did not install segment {k}")
+    def _deadline(self, todo: Sequence[int], partial: dict[int, int]) -> float:
+        """The Upload call's deadline: `timeout` per part (its install), plus twice the time
+        its bytes take at the bucket's rate."""
+        left = sum(self.plan.sizes[k] - partial.get(k, 0) for k in todo)
+        shaped = 0.0 if self.bucket is None else 2.0 * left / self.bucket.rate
+        return self.timeout * len(todo) + shaped
 
-    def _exchange(
-        self, sock: socket.socket, kind: int, k: int, payload: bytes, bucket: TokenBucket | None
-    ) -> dict[int, int]:
-        """Send one frame, read the STATUS it gets; returns the bytes held of parts in flight."""
-        self._next_id += 1
-        send_frame(sock, kind, self._next_id, payload, bucket, k)
-        frame = read_frame(sock, STATUS_LIMIT, self.timeout, self.timeout)
-        if frame.type == ERROR:
-            raise RequestError(f"the edge refused: {remote_text(frame.payload)}")
-        if frame.type != STATUS:
-            raise RequestError("the edge answered out of protocol")
-        installed, partial = decode_status(frame.payload)
+    def _chunks(self, todo: Sequence[int], partial: dict[int, int]) -> Iterator[pb.Chunk]:
+        """The stream's chunks (gRPC pulls them in its own thread), each paid to the bucket."""
+        for k in todo:
+            data = memoryview(self.plan.part_path(k).read_bytes())
+            size = self.plan.sizes[k]
+            offset = partial.get(k, 0)
+            if offset:
+                self._event("resumed", k, f"from byte {offset}")
+            while offset < size and not self._stop.is_set():
+                piece = bytes(data[offset : offset + CHUNK_BYTES])
+                chunk = pb.Chunk(segment=k, offset=offset, data=piece)
+                pay(self.bucket, chunk.ByteSize())
+                yield chunk
+                offset += len(piece)
+
+    def _confirm(self, holdings: pb.Holdings) -> dict[int, int]:
+        """Take the edge's word for what it holds (an "installed" event per new part, in the
+        upload's order); returns the bytes held of parts in flight."""
+        n = self.plan.n_segments
+        installed = frozenset(k for k in holdings.installed if 0 <= k < n)
         with self._lock:
-            self._held = frozenset(installed)
-        return partial
+            new, self._held = installed - self._held, installed
+        for k in sorted(new, key=lambda k: (self.order.index(k) if k in self.order else n, k)):
+            self._event("installed", k)
+        return {int(k): int(v) for k, v in holdings.partial.items() if 0 <= k < n}
+
+
+class _SpanChannel:
+    """The queries' channel to the edge: one Infer with a span per query, with a deadline, its
+    bytes paid to the link's token bucket first (the round trip includes that wait)."""
+
+    def __init__(
+        self,
+        plan: UploadPlan,
+        edge: tuple[str, int],
+        bucket: TokenBucket | None,
+        timeout: float,
+        *,
+        credentials: grpc.ChannelCredentials | None = None,
+        options: Sequence[tuple[str, int | str]] = (),
+    ) -> None:
+        self.bucket = bucket
+        self.timeout = timeout
+        self._channel = open_channel(
+            edge,
+            max_send=message_limit(max(p.input.nbytes for p in plan.parts)),
+            max_receive=message_limit(max(p.output.nbytes for p in plan.parts)),
+            credentials=credentials,
+            options=options,
+        )
+        self._stub = tier_stub(self._channel)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def request(
+        self, q: Tensor, spec: TensorSpec, span: tuple[int, int], expect: TensorSpec
+    ) -> tuple[dict[str, float], Tensor, float]:
+        """(the edge's timings, its result, the round trip in ms) of segments `span` run on
+        `q` (quantised as `spec`); RequestError when the edge refuses or cannot answer."""
+        request = pb.InferRequest(
+            tensor=to_message(q, spec), span=pb.Span(first=span[0], end=span[1])
+        )
+        start = time.perf_counter()
+        if self.bucket is not None:
+            self.bucket.consume(request.ByteSize())
+        try:
+            reply = self._stub.Infer(request, timeout=self.timeout)
+        except grpc.RpcError as err:
+            code, text = rpc_failure(err)
+            raise RequestError(f"the edge answered {code.name}: {text}") from None
+        rtt = (time.perf_counter() - start) * 1e3
+        try:
+            timings = check_timings(reply.timings_ms)
+            result = from_message(reply.tensor, expect, "the plan's output")
+        except StatusError as exc:
+            raise RequestError(f"the edge's result is malformed: {exc}") from None
+        return timings, result, rtt
 
 
 class IncrementalClient:
@@ -229,6 +293,8 @@ class IncrementalClient:
         timeout: float = 30.0,
         slowdown: float = 1.0,
         whole_first: bool = False,
+        credentials: grpc.ChannelCredentials | None = None,
+        options: Sequence[tuple[str, int | str]] = (),
     ) -> None:
         if not slowdown >= 1.0:
             raise CnnpcError(f"the end's slowdown must be >= 1, got {slowdown}")
@@ -247,9 +313,18 @@ class IncrementalClient:
         if shape and plan.upload_mbps != plan.uplink_mbps:  # the upload's own share of the link
             upload_bucket = TokenBucket(plan.upload_mbps * plan.mbit_bits / 8.0)
         order = range(plan.n_segments) if whole_first else None
-        self.uploader = Uploader(plan, edge, upload_bucket, order=order, timeout=timeout)
-        max_result = max(p.output.nbytes for p in plan.parts) + TENSOR_SLACK + RESULT_SLACK
-        self.connection = FramedConnection(edge, self.bucket, timeout, max_result)
+        self.uploader = Uploader(
+            plan,
+            edge,
+            upload_bucket,
+            order=order,
+            timeout=timeout,
+            credentials=credentials,
+            options=options,
+        )
+        self.connection = _SpanChannel(
+            plan, edge, self.bucket, timeout, credentials=credentials, options=options
+        )
         self.fallbacks = 0
 
     def __enter__(self) -> IncrementalClient:
@@ -284,8 +359,10 @@ class IncrementalClient:
         fallback = False
         if a < n:
             try:
+                incoming = self.parts[a].spec.input  # as the edge's first part takes it
+                q, spec = requantize(q, spec, incoming), incoming
                 out = self.parts[n - 1].spec.output  # spec stays the input's for a fallback
-                remote, q, rtt = self.connection.request(q, span_code(a, n), out)
+                remote, q, rtt = self.connection.request(q, spec, (a, n), out)
                 timings.update(split_timings(remote, rtt))
                 spec = out
             except RequestError:

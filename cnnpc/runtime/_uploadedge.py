@@ -1,54 +1,136 @@
 """An edge that starts empty and receives the model while it serves (IONN's edge server).
 
 It knows the upload folder's document only (each segment's tensors, size and sha256), no part.
-UPLOAD frames bring a part in chunks, in order (`plan`: the segment, payload: offset and bytes);
-a part is installed only once all its bytes are there and their sha256 is the plan's, and the
-last chunk is answered with a STATUS. HOLDINGS asks for a STATUS at any time: the segments
-installed and the bytes held of each part in flight, so a client whose connection dropped
-resumes where the edge is. An INFER names a span [a, b) of segments (`plan` = a * 256 + b) and
-is served by the one request handler (``serve_route``) if the edge holds the whole span.
+An Upload stream brings parts in chunks, in order (a Chunk: the segment, the offset, the
+bytes); a part is installed only once all its bytes are there and their sha256 is the plan's,
+and each install is answered on the stream with what the edge holds. GetHoldings says the same
+at any time (the segments installed, the bytes held of each part in flight), so a client whose
+stream broke resumes where the edge is: bytes held survive the stream that brought them. An
+Infer names a span [first, end) of segments and runs if the edge holds the whole span.
 
-Wrong input is an ERROR frame and nothing is installed: a segment the plan does not have, a
-chunk at the wrong offset or past the part's size, a part whose digest does not match (its
-bytes are discarded), a span not fully held. Frame-level faults (oversize, truncated, stalled)
-are FrameServer's. Memory is bounded by the plan: at most one buffer per part, of its size.
+Wrong input is a status code with one line, and nothing is installed: a segment the plan does
+not have (NOT_FOUND), a chunk at the wrong offset or for a part installed already
+(FAILED_PRECONDITION), a chunk past the part's size (INVALID_ARGUMENT), a part whose digest does
+not match or that does not load (FAILED_PRECONDITION, its bytes discarded), a span not fully
+held (NOT_FOUND). A refusal ends that stream, not the server. A stream whose next chunk does not
+come within `Limits.frame_timeout` seconds is dropped (DEADLINE_EXCEEDED): a silent client holds
+one worker for that long at most. Memory is bounded by the plan: at most one buffer per part,
+of its size, and two chunks queued per stream.
 """
 
 from __future__ import annotations
 
 import hashlib
+import queue
 import threading
 from collections import Counter
+from collections.abc import Iterator, Sequence
 
+import grpc
+
+from cnnpc.errors import InputError
 from cnnpc.records import PlanError, UploadPlan
-from cnnpc.runtime._framed import serve_framed
-from cnnpc.runtime._frames import (
-    CHUNK,
-    HOLDINGS,
-    INFER,
-    RESULT,
-    STATUS,
-    UPLOAD,
-    Frame,
-    PayloadError,
-    decode_chunk,
-    encode_status,
-)
-from cnnpc.runtime._listener import FrameServer
 from cnnpc.runtime._part import Part
-from cnnpc.runtime._rpc import Limits
-from cnnpc.runtime._server import TENSOR_SLACK, Route
+from cnnpc.runtime._rpc import (
+    Limits,
+    NotHeld,
+    Precondition,
+    RpcServer,
+    StatusError,
+    answer,
+    message_limit,
+)
+from cnnpc.runtime._server import Route, serve_route
+from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
+from cnnpc.runtime.proto import cnnpc_tier_pb2_grpc as pb_grpc
 
 CHUNK_BYTES = 16384
-"""Bytes of a part per UPLOAD frame (the largest frame the empty edge accepts beyond a tensor)."""
+"""Bytes of a part per Chunk message the uploader sends."""
+_QUEUED = 2
+"""Chunks a stream's reader holds ahead of the handler (the rest wait in gRPC's flow control)."""
 
 
-def span_code(a: int, b: int) -> int:
-    """The frame header's u16 for the span [a, b) of segments."""
-    return a << 8 | b
+class Silent(StatusError):
+    """A stream whose client stopped sending (it holds a worker: dropped after a bound)."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
 
 
-class UploadEdgeServer(FrameServer):
+class _Reader:
+    """The chunks of one Upload stream, each awaited at most `timeout` s: a thread pulls them
+    from gRPC's iterator (whose `next` takes no deadline) into a queue of `_QUEUED` (None: the
+    stream ended)."""
+
+    def __init__(self, chunks: Iterator[pb.Chunk], timeout: float) -> None:
+        self.timeout = timeout
+        self._queue: queue.Queue[pb.Chunk | None] = queue.Queue(maxsize=_QUEUED)
+        self._done = threading.Event()
+        self._chunks = chunks
+        threading.Thread(target=self._pull, name="upload-reader", daemon=True).start()
+
+    def _pull(self) -> None:
+        try:
+            for chunk in self._chunks:
+                if not self._put(chunk):
+                    return
+        except Exception:  # the call ended (cancelled, aborted, deadline): gRPC's iterator
+            pass  # raises its RpcError, or another error once the call is gone
+        self._put(None)
+
+    def _put(self, item: pb.Chunk | None) -> bool:
+        while not self._done.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def next(self) -> pb.Chunk | None:
+        """The next chunk, None at the stream's end; Silent after `timeout` s without one."""
+        try:
+            return self._queue.get(timeout=self.timeout)
+        except queue.Empty:
+            raise Silent(f"no chunk for {self.timeout:g} s: the upload stream is dropped") from None
+
+    def close(self) -> None:
+        self._done.set()
+
+
+class _UploadService(pb_grpc.TierServicer):
+    """Upload, GetHoldings and Infer-by-span on an UploadEdgeServer."""
+
+    def __init__(self, server: UploadEdgeServer) -> None:
+        self.server = server
+
+    def Infer(self, request: pb.InferRequest, context: grpc.ServicerContext) -> pb.InferReply:
+        server = self.server
+        return answer(context, server.stats, server.role, lambda: server.infer(request))
+
+    def GetHoldings(
+        self, request: pb.HoldingsRequest, context: grpc.ServicerContext
+    ) -> pb.Holdings:
+        server = self.server
+        return answer(context, server.stats, server.role, server.holdings_message)
+
+    def Upload(
+        self, request_iterator: Iterator[pb.Chunk], context: grpc.ServicerContext
+    ) -> Iterator[pb.Holdings]:
+        server = self.server
+        reader = _Reader(request_iterator, server.limits.frame_timeout)
+        try:
+            while True:
+                holdings = answer(
+                    context, server.stats, server.role, lambda: server.receive_part(reader, context)
+                )
+                if holdings is None:
+                    return
+                yield holdings
+        finally:
+            reader.close()
+
+
+class UploadEdgeServer(RpcServer):
     """The empty edge of an upload folder (see the module doc)."""
 
     def __init__(
@@ -59,17 +141,25 @@ class UploadEdgeServer(FrameServer):
         port: int = 0,
         threads: int = 1,
         limits: Limits | None = None,
+        credentials: grpc.ServerCredentials | None = None,
+        interceptors: Sequence[grpc.ServerInterceptor] = (),
     ) -> None:
-        super().__init__("edge", host, port, limits)
+        super().__init__(
+            "edge", host, port, limits, credentials=credentials, interceptors=interceptors
+        )
         self.plan = plan
         self.threads = threads
-        tensor = max(p.input.nbytes for p in plan.parts) + TENSOR_SLACK
-        self.max_payload = max(tensor, CHUNK_BYTES + CHUNK.size)
+        largest_in = max(p.input.nbytes for p in plan.parts)
+        self.max_receive = message_limit(max(largest_in, CHUNK_BYTES))
+        self.max_send = message_limit(max(p.output.nbytes for p in plan.parts))
         self.installs: Counter[int] = Counter()
         """How many times each segment was installed (once, however the upload went)."""
         self._installed: dict[int, Part] = {}
         self._buffers: dict[int, bytearray] = {}
         self._state = threading.Lock()
+
+    def _service(self) -> pb_grpc.TierServicer:
+        return _UploadService(self)
 
     def holdings(self) -> tuple[frozenset[int], dict[int, int]]:
         """(segments installed, bytes held of each part in flight)."""
@@ -77,53 +167,62 @@ class UploadEdgeServer(FrameServer):
             partial = {k: len(buf) for k, buf in self._buffers.items()}
             return frozenset(self._installed), partial
 
-    def _status(self) -> bytes:
+    def holdings_message(self) -> pb.Holdings:
         installed, partial = self.holdings()
-        return encode_status(sorted(installed), partial)
+        return pb.Holdings(installed=sorted(installed), partial=partial)
 
-    def _answer(self, frame: Frame) -> tuple[int, bytes] | None:
-        if frame.type == INFER:
-            route = self._route(frame.plan)
-            return RESULT, serve_framed(route, frame.payload, self.role)
-        if frame.type == UPLOAD:
-            return self._receive(frame.plan, frame.payload)
-        if frame.type == HOLDINGS:
-            return STATUS, self._status()
-        raise PayloadError("the edge takes INFER, UPLOAD and HOLDINGS frames")
+    def infer(self, request: pb.InferRequest) -> pb.InferReply:
+        """The reply to one Infer (errors: StatusError, see ``_rpc``)."""
+        if request.WhichOneof("route") != "span":
+            raise NotHeld("an upload edge runs spans of segments: name one (route.span)")
+        return serve_route(
+            self._route(request.span.first, request.span.end), request.tensor, "edge"
+        )
 
-    def _route(self, code: int) -> Route:
-        a, b = code >> 8, code & 0xFF
+    def _route(self, a: int, b: int) -> Route:
         n = self.plan.n_segments
         if not 0 <= a < b <= n:
-            raise PayloadError(f"no span [{a}, {b}) in a model of {n} segments")
+            raise NotHeld(f"no span [{a}, {b}) in a model of {n} segments")
         with self._state:
             parts = [self._installed.get(k) for k in range(a, b)]
         missing = [k for k, part in zip(range(a, b), parts, strict=True) if part is None]
         if missing:
-            raise PayloadError(
+            raise NotHeld(
                 f"the edge does not hold segment(s) {', '.join(map(str, missing))} of span "
                 f"[{a}, {b}) yet: run it on the end device"
             )
         held = tuple(p for p in parts if p is not None)
         return Route(f"span [{a}, {b}) on the edge", self.plan.parts[a].input, held, False)
 
-    def _receive(self, segment: int, payload: bytes) -> tuple[int, bytes] | None:
+    def receive_part(self, reader: _Reader, context: grpc.ServicerContext) -> pb.Holdings | None:
+        """Chunks until one completes and installs a part (its Holdings), or the stream ends
+        (None); a chunk of a cancelled call is not applied."""
+        while True:
+            chunk = reader.next()
+            if chunk is None or not context.is_active():
+                return None
+            content = self._receive(chunk.segment, chunk.offset, chunk.data)
+            if content is not None:
+                self._install(chunk.segment, content)
+                return self.holdings_message()
+
+    def _receive(self, segment: int, offset: int, data: bytes) -> bytes | None:
+        """Apply one chunk; the part's bytes once complete."""
         n = self.plan.n_segments
         if not 0 <= segment < n:
-            raise PayloadError(f"the plan has no segment {segment} (it has 0..{n - 1})")
-        offset, data = decode_chunk(payload)
+            raise NotHeld(f"the plan has no segment {segment} (it has 0..{n - 1})")
         size = self.plan.sizes[segment]
         with self._state:
             if segment in self._installed:
-                raise PayloadError(f"segment {segment} is installed already")
+                raise Precondition(f"segment {segment} is installed already")
             held = len(self._buffers.get(segment, b""))
             if offset != held:
-                raise PayloadError(
+                raise Precondition(
                     f"segment {segment}: a chunk at byte {offset}, but the edge holds {held} "
-                    "bytes of it (ask HOLDINGS and resume there)"
+                    "bytes of it (ask GetHoldings and resume there)"
                 )
             if offset + len(data) > size:
-                raise PayloadError(
+                raise InputError(
                     f"segment {segment}: a chunk up to byte {offset + len(data)} of a "
                     f"{size}-byte part"
                 )
@@ -131,14 +230,12 @@ class UploadEdgeServer(FrameServer):
             buffer += data
             if len(buffer) < size:
                 return None
-            content = bytes(self._buffers.pop(segment))
-        self._install(segment, content)
-        return STATUS, self._status()
+            return bytes(self._buffers.pop(segment))
 
     def _install(self, segment: int, content: bytes) -> None:
         """Check and load a complete part; on any fault its bytes are gone, nothing installed."""
         if hashlib.sha256(content).hexdigest() != self.plan.digests[segment]:
-            raise PayloadError(
+            raise Precondition(
                 f"segment {segment}: its sha256 is not the plan's; discarded, upload it again"
             )
         try:
@@ -146,7 +243,7 @@ class UploadEdgeServer(FrameServer):
                 f"uploaded segment {segment}", self.plan.parts[segment], self.threads, content
             )
         except PlanError as exc:
-            raise PayloadError(str(exc)) from None
+            raise Precondition(str(exc)) from None
         with self._state:
             if segment in self._installed:  # two uploaders raced: keep the first
                 return

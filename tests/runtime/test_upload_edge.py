@@ -13,12 +13,12 @@ import dataclasses
 import hashlib
 import json
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 
+import grpc
 import numpy as np
 import pytest
 from deploy.plans import SPACE
@@ -31,28 +31,18 @@ from cnnpc.profiles import make_profile
 from cnnpc.records import LinkSetting, PlanHead, load_upload
 from cnnpc.runtime import (
     CHUNK_BYTES,
-    ERROR,
-    HOLDINGS,
-    INFER,
-    STATUS,
-    UPLOAD,
     IncrementalClient,
     Limits,
     Part,
     UploadEdgeServer,
-    decode_status,
     dequantize,
-    encode_chunk,
-    encode_header,
-    encode_tensor,
     host_upload_planner,
     quantize,
-    read_frame,
     requantize,
     run_during_upload,
-    send_frame,
-    span_code,
 )
+from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
+from cnnpc.runtime.proto import cnnpc_tier_pb2_grpc as pb_grpc
 from cnnpc.upload import LayoutChooser
 
 pytestmark = pytest.mark.slow
@@ -198,54 +188,112 @@ def test_a_dropped_upload_resumes_and_installs_each_part_once(plan, edge, data):
     assert np.array_equal(np.array([r.result.scores for r in run.results[:40]]), local)
 
 
-def _raw(edge):
-    return socket.create_connection(edge.address, timeout=5)
+def _stub(server):
+    """A plain gRPC stub on the edge (not cnnpc's client: it would never send these)."""
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    return channel, pb_grpc.TierStub(channel)
 
 
-def _error(sock):
-    frame = read_frame(sock, 4096, 2.0)
-    assert frame.type == ERROR and b"\n" not in frame.payload
-    return frame.payload.decode()
+def _refused(code, call, request):
+    """The one line `call(request)` is refused with, checking its status code."""
+    with pytest.raises(grpc.RpcError) as info:
+        answer = call(request, timeout=120)  # an install verifies the part in a child: seconds
+        if not isinstance(answer, pb.InferReply | pb.Holdings):
+            list(answer)  # a stream's answers: the refusal comes while reading them
+    err = info.value
+    assert err.code() == code, (err.code(), err.details())
+    assert "\n" not in err.details()
+    return err.details()
+
+
+def _chunks(segment, data, size=CHUNK_BYTES):
+    return [
+        pb.Chunk(segment=segment, offset=offset, data=bytes(data[offset : offset + size]))
+        for offset in range(0, len(data), size)
+    ]
+
+
+def _tensor(x):
+    """A tensor message stating no quantization (scale 0)."""
+    return pb.Tensor(dtype=pb.INT8, shape=list(x.shape), data=x.tobytes())
 
 
 def test_bad_uploads_and_missing_spans_are_one_line_errors_and_nothing_is_installed(
     plan, edge, data
 ):
-    x = quantize(data.test.x[:1], plan.parts[0].input)
+    x = _tensor(quantize(data.test.x[:1], plan.parts[0].input))
     part = plan.part_path(2).read_bytes()
-    with _raw(edge) as sock:
-        send_frame(sock, INFER, 1, encode_tensor(x), plan=span_code(0, N))
-        assert "does not hold segment(s) 0, 1, 2" in _error(sock)
-        send_frame(sock, INFER, 2, encode_tensor(x), plan=span_code(5, 3))
-        assert "no span [5, 3)" in _error(sock)
-        send_frame(sock, UPLOAD, 3, encode_chunk(0, b"x"), plan=99)
-        assert "has no segment 99" in _error(sock)
-        send_frame(sock, UPLOAD, 4, b"abc", plan=2)
-        assert "truncated" in _error(sock)
-        send_frame(sock, UPLOAD, 5, encode_chunk(100, b"x"), plan=2)
-        assert "holds 0 bytes" in _error(sock)
-        send_frame(sock, UPLOAD, 6, encode_chunk(len(part) - 1, b"xx"), plan=1)
-        assert "holds 0 bytes" in _error(sock)
-        # a whole part of the right size whose bytes are not the plan's
+    notfound, precondition = grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION
+    channel, stub = _stub(edge)
+    with channel:
+        infer = stub.Infer
+        span = pb.InferRequest(tensor=x, span=pb.Span(first=0, end=N))
+        assert "does not hold segment(s) 0, 1, 2" in _refused(notfound, infer, span)
+        span = pb.InferRequest(tensor=x, span=pb.Span(first=5, end=3))
+        assert "no span [5, 3)" in _refused(notfound, infer, span)
+        assert "spans of segments" in _refused(notfound, infer, pb.InferRequest(tensor=x, plan=1))
+        upload = stub.Upload
+        bad = [pb.Chunk(segment=99, offset=0, data=b"x")]
+        assert "has no segment 99" in _refused(notfound, upload, iter(bad))
+        bad = [pb.Chunk(segment=2, offset=100, data=b"x")]
+        assert "holds 0 bytes" in _refused(precondition, upload, iter(bad))
+        bad = [pb.Chunk(segment=1, offset=len(part) - 1, data=b"xx")]
+        assert "holds 0 bytes" in _refused(precondition, upload, iter(bad))
+        # a whole part of the right size whose bytes are not the plan's: dropped
         damaged = bytearray(part)
         damaged[len(damaged) // 2] ^= 0xFF
-        for offset in range(0, len(damaged), CHUNK_BYTES):
-            chunk = encode_chunk(offset, damaged[offset : offset + CHUNK_BYTES])
-            send_frame(sock, UPLOAD, 7, chunk, plan=2)
-        assert "sha256 is not the plan's" in _error(sock)
-        send_frame(sock, HOLDINGS, 8, b"")  # the connection went on throughout
-        frame = read_frame(sock, 4096, 2.0)
-        assert frame.type == STATUS and decode_status(frame.payload) == (frozenset(), {})
-    with _raw(edge) as sock:  # an oversize frame: refused unread, the connection closed
-        sock.sendall(encode_header(UPLOAD, 9, edge.max_payload + 1, plan=2))
-        assert "over this peer's limit" in _error(sock)
-    with _raw(edge) as sock:  # a truncated frame: the sender leaves mid-frame
-        sock.sendall(encode_header(UPLOAD, 10, 1000, plan=2) + encode_chunk(0, b"y" * 10))
-    time.sleep(0.1)
-    assert edge.holdings() == (frozenset(), {}) and not edge.installs
-    with _raw(edge) as sock:  # still serving
-        send_frame(sock, HOLDINGS, 11, b"")
-        assert read_frame(sock, 4096, 2.0).type == STATUS
+        said = _refused(precondition, upload, iter(_chunks(2, damaged)))
+        assert "sha256 is not the plan's" in said
+        assert edge.holdings() == (frozenset(), {})
+        # a chunk past the part's end: refused, the bytes before it held for a resume
+        good = _chunks(1, plan.part_path(1).read_bytes())
+        last = good[-1]
+        over = pb.Chunk(segment=1, offset=last.offset, data=last.data + b"x")
+        said = _refused(grpc.StatusCode.INVALID_ARGUMENT, upload, iter([*good[:-1], over]))
+        assert f"of a {plan.sizes[1]}-byte part" in said
+        assert edge.holdings() == (frozenset(), {1: last.offset})
+        # a message over the edge's limit (set from the plan): refused by gRPC, unread
+        huge = [pb.Chunk(segment=1, offset=last.offset, data=b"y" * (edge.max_receive + 1))]
+        _refused(grpc.StatusCode.RESOURCE_EXHAUSTED, upload, iter(huge))
+        # the channel went on throughout, and the held bytes resume: segment 1 installs
+        answers = list(upload(iter([last]), timeout=120))
+        assert [list(h.installed) for h in answers] == [[1]]
+        holdings = stub.GetHoldings(pb.HoldingsRequest(), timeout=5)
+        assert list(holdings.installed) == [1] and dict(holdings.partial) == {}
+    assert edge.installs == {1: 1}
+
+
+def test_a_silent_upload_stream_is_dropped_and_the_edge_serves_the_others(plan, edge):
+    """A client that opens a stream and sends nothing holds one worker for frame_timeout s."""
+    release = threading.Event()
+
+    def silent():
+        release.wait(30)
+        yield from ()
+
+    channel, stub = _stub(edge)
+    other_channel, other = _stub(edge)
+    try:
+        start = time.monotonic()
+        call = stub.Upload(silent(), timeout=30)
+        answered = []
+        for _ in range(3):  # the others are answered meanwhile
+            answered.append(other.GetHoldings(pb.HoldingsRequest(), timeout=5))
+        assert time.monotonic() - start < LIMITS.frame_timeout
+        with pytest.raises(grpc.RpcError) as info:
+            list(call)
+        waited = time.monotonic() - start
+        assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert "no chunk for 1 s" in info.value.details()
+        assert LIMITS.frame_timeout <= waited < LIMITS.frame_timeout + 3
+        assert len(answered) == 3
+        # still serving, a new stream on the same channel is taken
+        chunks = _chunks(0, plan.part_path(0).read_bytes())
+        assert [list(h.installed) for h in stub.Upload(iter(chunks), timeout=120)] == [[0]]
+    finally:
+        release.set()
+        channel.close()
+        other_channel.close()
 
 
 def test_an_edge_that_refuses_a_span_makes_the_end_run_it(plan, edge, data, monkeypatch):
@@ -332,9 +380,7 @@ def test_deploy_upload_refuses_before_any_work(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "up").exists()
 
 
-def test_an_uploaded_part_the_interpreter_cannot_run_is_an_error_frame_and_the_edge_serves_on(
-    plan, data
-):
+def test_an_uploaded_part_the_interpreter_cannot_run_is_refused_and_the_edge_serves_on(plan, data):
     """Its sha256 is the plan's (the plan itself was made from the damaged bytes): only the
     verification in a child process stands between those bytes and this process's interpreter."""
     part = bytearray(plan.part_path(2).read_bytes())
@@ -343,19 +389,13 @@ def test_an_uploaded_part_the_interpreter_cannot_run_is_an_error_frame_and_the_e
     digests = list(plan.digests)
     digests[2] = hashlib.sha256(bytes(part)).hexdigest()
     damaged = dataclasses.replace(plan, digests=tuple(digests))
-    with UploadEdgeServer(damaged, limits=LIMITS) as server, _raw(server) as sock:
-        for offset in range(0, len(part), CHUNK_BYTES):
-            chunk = encode_chunk(offset, part[offset : offset + CHUNK_BYTES])
-            send_frame(sock, UPLOAD, 1, chunk, plan=2)
-        frame = read_frame(sock, 4096, 120.0)  # the child imports TensorFlow: seconds
-        said = frame.payload.decode()
-        assert frame.type == ERROR and "\n" not in said
-        assert "uploaded segment 2: not a loadable TFLite model" in said, said
-        assert server.holdings() == (frozenset(), {}) and not server.installs
-        good = plan.part_path(1).read_bytes()  # the same connection goes on: segment 1 installs
-        for offset in range(0, len(good), CHUNK_BYTES):
-            send_frame(
-                sock, UPLOAD, 2, encode_chunk(offset, good[offset : offset + CHUNK_BYTES]), plan=1
-            )
-        frame = read_frame(sock, 4096, 120.0)
-        assert frame.type == STATUS and decode_status(frame.payload)[0] == frozenset({1})
+    with UploadEdgeServer(damaged, limits=LIMITS) as server:
+        channel, stub = _stub(server)
+        with channel:
+            code = grpc.StatusCode.FAILED_PRECONDITION
+            said = _refused(code, stub.Upload, iter(_chunks(2, part)))
+            assert "uploaded segment 2: not a loadable TFLite model" in said, said
+            assert server.holdings() == (frozenset(), {}) and not server.installs
+            good = plan.part_path(1).read_bytes()  # the same channel goes on: segment 1 installs
+            answers = list(stub.Upload(iter(_chunks(1, good)), timeout=120))
+            assert [list(h.installed) for h in answers] == [[1]]
