@@ -41,10 +41,11 @@ def _action(action: argparse.Action, indent: str) -> list[str]:
 
 
 def _dump(parser: argparse.ArgumentParser, indent: str = "") -> list[str]:
+    defaults = sorted((k, _name(v)) for k, v in parser._defaults.items() if k != "func")
     lines = [
         f"{indent}parser prog={parser.prog!r}",
         f"{indent}  description={parser.description!r}",
-        f"{indent}  defaults={sorted((k, _name(v)) for k, v in parser._defaults.items() if k != 'func')!r}",
+        f"{indent}  defaults={defaults!r}",
     ]
     for action in parser._actions:
         lines += _action(action, indent + "  ")
