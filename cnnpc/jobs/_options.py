@@ -105,7 +105,7 @@ def option(
 
 def options(record: type[T]) -> T:
     """A field holding a record of options (shared by several commands), added in place."""
-    return dataclasses.field(default_factory=record, metadata={OPTION: Option(nested=True)})  # type: ignore[return-value]
+    return dataclasses.field(default_factory=record, metadata={OPTION: Option(nested=True)})
 
 
 def cli_fields(record: type) -> list[tuple[dataclasses.Field[Any], Option]]:
@@ -118,7 +118,7 @@ def arguments_of(record: type[T], values: Mapping[str, Any], **extra: Any) -> T:
     kwargs: dict[str, Any] = {}
     for f, opt in cli_fields(record):
         if opt.nested:
-            kwargs[f.name] = arguments_of(f.default_factory, values)  # type: ignore[misc,arg-type]
+            kwargs[f.name] = arguments_of(f.default_factory, values)  # type: ignore[arg-type]
             continue
         value = values[opt.dest or f.name]
         kwargs[f.name] = (not value) if opt.negate else value
