@@ -12,6 +12,7 @@ from cnnpc import jobs
 from cnnpc._text import json_text
 from cnnpc.errors import InputError
 from cnnpc.jobs import (
+    STORAGE_HELP,
     THREADS_HELP,
     TIMEOUT_HELP,
     TRUST_CODE_HELP,
@@ -160,12 +161,7 @@ def output(as_json: bool, document: object, text: Callable[[], str]) -> int:
 
 def add_storage_argument(p: argparse.ArgumentParser) -> None:
     """`--storage URL` (any command that reads or writes the results database)."""
-    p.add_argument(
-        "--storage",
-        metavar="URL",
-        help="SQLAlchemy database URL (default: $CNNPC_STORAGE, else "
-        "sqlite:///results/cnnpc.db under the working directory)",
-    )
+    p.add_argument("--storage", metavar="URL", help=STORAGE_HELP)
 
 
 def add_link_arguments(

@@ -13,6 +13,7 @@ from cnnpc.jobs._deploy import Deployed, DeployJob, deploy, plan_set_text, uploa
 from cnnpc.jobs._infer import InferJob, Inferred, infer
 from cnnpc.jobs._options import (
     OPTION,
+    STORAGE_HELP,
     THREADS_HELP,
     TIMEOUT_HELP,
     TRUST_CODE_HELP,
@@ -60,6 +61,7 @@ from cnnpc.jobs._upload import UploadJob, keep_of_search, plan_upload
 
 __all__ = [
     "OPTION",
+    "STORAGE_HELP",
     "THREADS_HELP",
     "TIMEOUT_HELP",
     "TRUST_CODE_HELP",

@@ -201,6 +201,10 @@ def trust(trust_code: bool, weights: str | Path | None) -> None:
         trust_model_file(weights)
 
 
+STORAGE_HELP = (
+    "SQLAlchemy database URL (default: $CNNPC_STORAGE, else sqlite:///results/cnnpc.db under the "
+    "working directory)"
+)
 TRUST_CODE_HELP = (
     "load the model file although its layers carry code (a Lambda, a custom layer): that code "
     "runs on this machine; only for files you trust"
