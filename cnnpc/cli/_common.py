@@ -105,11 +105,13 @@ def add_record(
         if opt.exclusive is not None:
             target = _group(p, groups, opt.exclusive)
         if not opt.flags:
-            target.add_argument(opt.dest or f.name, **kwargs)
+            target.add_argument(opt.key(f.name), **kwargs)
             continue
         if opt.required:
             kwargs["required"] = True
-        target.add_argument(*opt.flags, dest=opt.dest or f.name, **kwargs)
+        if opt.dest is not None:
+            kwargs["dest"] = opt.dest
+        target.add_argument(*opt.flags, **kwargs)
 
 
 def _group(

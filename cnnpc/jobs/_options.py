@@ -1,10 +1,20 @@
 """A command's options, declared once on the fields of the record the command fills.
 
-`option(...)` is a `dataclasses.field` whose metadata says how `cnnpc X` asks for the field:
-its flags, text parser, metavar, choices and help. Python users read the same documentation
-(`dataclasses.fields(DeployJob)[i].metadata["option"]`); the CLI adds the fields of a record as
-its options in field order (`cnnpc.cli._common.add_record`) and builds the record back from the
-parsed arguments by field name (`record_from`), never by position.
+`option(...)` is a `dataclasses.field` whose metadata (`Option`) says how `cnnpc X` asks for the
+field: flags, text parser, default, metavar, choices, `store_true`, nargs, an exclusive group
+and help. Python users read the same documentation (`help(DeployJob)`,
+`dataclasses.fields(DeployJob)[i].metadata["option"]`). The CLI adds a record's fields as its
+options in field order (`cnnpc.cli._common.add_record` / `command`) and builds the record back
+from the parsed arguments by field name (`record_from`), never by position. A field's argument
+is named as argparse names it (`Option.key`: its first long flag), so a field may keep its own
+name: `upload_mbps: float | None = option("--upload-rate", default=None, ...)`.
+
+To generate a command from a record: declare its fields with `option` (kw_only dataclass, so
+required fields need no ordering; no default = a required option, a positional without flags),
+shared groups with a nested record (`options(LinkChoice)`) or a function returning `option`
+(`keep_grid_option`); fields without `option` (progress, ...) are passed to `record_from`.
+Stage records (SearchSettings, LinkOptions, AccuracySpec) carry no options: the job's flat
+record builds them, in one place.
 
 The text parsers here raise `InputError` like every library check (the CLI turns it into
 argparse's one-line error); each wraps one `cnnpc.records` check, defined once.
@@ -55,10 +65,10 @@ class Exclusive:
 class Option:
     """How the command line asks for one field (argparse's `add_argument` terms).
 
-    `flags` empty: a positional argument named `dest`. `dest`: the name in the parsed arguments
-    when it is not the field's. `negate`: a `store_true` flag whose value the field holds
-    negated (`--no-cache` fills `use_cache`). `nested`: the field is a record of options itself,
-    added in place (its fields' options, then the record built from them)."""
+    `flags` empty: a positional argument named `dest` (else the field's name). `dest`: the name
+    in the parsed arguments when it is not argparse's. `negate`: a `store_true` flag whose value
+    the field holds negated (`--no-cache` fills `use_cache`). `nested`: the field is a record
+    of options itself, added in place (its fields' options, then the record built from them)."""
 
     flags: tuple[str, ...] = ()
     help: str | None = None
@@ -72,6 +82,14 @@ class Option:
     exclusive: Exclusive | None = None
     negate: bool = False
     nested: bool = False
+
+    def key(self, field_name: str) -> str:
+        """Its name among the parsed arguments: `dest`, else argparse's (the first long flag),
+        else (a positional) the field's."""
+        if self.dest is not None:
+            return self.dest
+        long = [f for f in self.flags if f.startswith("--")] or list(self.flags)
+        return long[0].lstrip("-").replace("-", "_") if long else field_name
 
 
 def option(
@@ -120,7 +138,7 @@ def arguments_of(record: type[T], values: Mapping[str, Any], **extra: Any) -> T:
         if opt.nested:
             kwargs[f.name] = arguments_of(f.default_factory, values)  # type: ignore[arg-type]
             continue
-        value = values[opt.dest or f.name]
+        value = values[opt.key(f.name)]
         kwargs[f.name] = (not value) if opt.negate else value
     return record(**kwargs, **extra)
 
@@ -191,6 +209,18 @@ def parse_keep_grid(text: str) -> Any:
     from cnnpc.spaces import parse_keep_grid as check
 
     return check(text)
+
+
+def keep_grid_option() -> Any:
+    """--keep-grid (search, sweep, compress): one definition."""
+    return option(
+        "--keep-grid",
+        default=None,
+        type=parse_keep_grid,
+        metavar="channels|F,F,...",
+        help="keep grid instead of the search space's: 'channels' (every channel count, "
+        "CNNPC's grid) or fractions in (0, 1]",
+    )
 
 
 def trust(trust_code: bool, weights: str | Path | None) -> None:
