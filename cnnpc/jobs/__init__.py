@@ -11,6 +11,7 @@ from cnnpc.jobs._compress import Compressed, CompressJob, compress
 from cnnpc.jobs._db import SchemaState, schema_state, upgrade_schema
 from cnnpc.jobs._deploy import Deployed, DeployJob, deploy, plan_set_text, upload_text
 from cnnpc.jobs._infer import InferJob, Inferred, infer
+from cnnpc.jobs._links import LinkChoice, device_option, model_option
 from cnnpc.jobs._options import (
     OPTION,
     STORAGE_HELP,
@@ -48,8 +49,10 @@ from cnnpc.jobs._options import (
     trust,
 )
 from cnnpc.jobs._plan import (
+    PlanJob,
     describe_links,
     plan,
+    plan_job,
     plan_text,
     profiles,
     profiles_text,
@@ -72,7 +75,9 @@ __all__ = [
     "Exclusive",
     "InferJob",
     "Inferred",
+    "LinkChoice",
     "Option",
+    "PlanJob",
     "SchemaState",
     "SearchJob",
     "SearchOutcome",
@@ -90,6 +95,7 @@ __all__ = [
     "compress",
     "deploy",
     "describe_links",
+    "device_option",
     "epochs_int",
     "export_accuracies",
     "exported_text",
@@ -101,6 +107,7 @@ __all__ = [
     "keep_spec",
     "make_cert_set",
     "max_measurements",
+    "model_option",
     "named",
     "nonnegative_float",
     "nonnegative_int",
@@ -110,6 +117,7 @@ __all__ = [
     "parse_accuracy",
     "parse_keep_grid",
     "plan",
+    "plan_job",
     "plan_set_text",
     "plan_text",
     "plan_upload",
