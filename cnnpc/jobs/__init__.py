@@ -11,7 +11,7 @@ from cnnpc.jobs._compress import Compressed, CompressJob, compress
 from cnnpc.jobs._db import SchemaState, schema_state, upgrade_schema
 from cnnpc.jobs._deploy import Deployed, DeployJob, deploy, plan_set_text, upload_text
 from cnnpc.jobs._infer import InferJob, Inferred, infer
-from cnnpc.jobs._links import LinkChoice, device_option, model_option
+from cnnpc.jobs._links import AccuracyChoice, LinkChoice, device_option, model_option
 from cnnpc.jobs._options import (
     OPTION,
     STORAGE_HELP,
@@ -57,7 +57,14 @@ from cnnpc.jobs._plan import (
     profiles,
     profiles_text,
 )
-from cnnpc.jobs._search import SearchJob, SearchOutcome, progress_bar, search, search_text
+from cnnpc.jobs._search import (
+    SearchJob,
+    SearchOutcome,
+    SearchRequest,
+    progress_bar,
+    search,
+    search_text,
+)
 from cnnpc.jobs._serve import ServeJob, open_server
 from cnnpc.jobs._sweep import SweepJob, max_measurements, sweep, sweep_text
 from cnnpc.jobs._upload import UploadJob, keep_of_search, plan_upload
@@ -68,6 +75,7 @@ __all__ = [
     "THREADS_HELP",
     "TIMEOUT_HELP",
     "TRUST_CODE_HELP",
+    "AccuracyChoice",
     "CompressJob",
     "Compressed",
     "DeployJob",
@@ -81,6 +89,7 @@ __all__ = [
     "SchemaState",
     "SearchJob",
     "SearchOutcome",
+    "SearchRequest",
     "ServeJob",
     "SweepJob",
     "UploadJob",

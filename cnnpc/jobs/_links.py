@@ -1,13 +1,30 @@
-"""The options every command that prices plans shares (plan, search, sweep, upload-plan): the
-model, the device and the link settings, declared once and built into `LinkOptions` here."""
+"""The options several commands share, declared once: the model, device and link settings of
+every command that prices plans (built into `LinkOptions` here), and where accuracies come from
+(search, sweep; built into `AccuracySpec` here)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cnnpc.jobs._options import option, rate_mbps, time_ms
+from cnnpc.jobs._options import (
+    STORAGE_HELP,
+    TRUST_CODE_HELP,
+    epochs_int,
+    keep_grid_option,
+    option,
+    parse_accuracy,
+    rate_mbps,
+    seed_int,
+    time_ms,
+    trust,
+)
 from cnnpc.planner import LinkOptions
+from cnnpc.records import MAX_EPOCHS
+from cnnpc.spaces import KeepGrid
+
+if TYPE_CHECKING:
+    from cnnpc.accuracy import AccuracySpec
 
 
 def model_option() -> Any:
@@ -73,4 +90,50 @@ class LinkChoice:
             conventions=self.conventions,
             overhead_ms=self.overhead_ms,
             prune_compute=self.prune_compute,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccuracyChoice:
+    """Where accuracies come from and are cached (search, sweep), as the command line asks it;
+    `spec(model)` is the library's one accuracy-source spec."""
+
+    seed: int = option("--seed", default=0, type=seed_int)
+    storage: str | None = option("--storage", default=None, metavar="URL", help=STORAGE_HELP)
+    epochs: int | None = option(
+        "--epochs",
+        default=None,
+        type=epochs_int,
+        help=f"fine-tune epochs per candidate (at most {MAX_EPOCHS:,})",
+    )
+    data: str | None = option(
+        "--data", default=None, metavar="DIR", help="your data: one folder per class"
+    )
+    weights: str | None = option(
+        "--weights", default=None, metavar="FILE", help="your trained Keras model"
+    )
+    trust_code: bool = option("--trust-code", action="store_true", help=TRUST_CODE_HELP)
+    accuracy: str = option(
+        "--accuracy",
+        default="finetune",
+        type=parse_accuracy,
+        metavar="finetune|supernet|table:FILE",
+        help="where accuracies come from: fine-tuning (default), estimates of a supernet "
+        "trained once (a search confirms its answer by fine-tuning) or only an accuracy table "
+        "(see 'cnnpc accuracy export'; configurations it lacks are recorded as unmeasured)",
+    )
+    keep_grid: KeepGrid | None = keep_grid_option()
+
+    def spec(self, model: str) -> AccuracySpec:
+        """The accuracy source of `model` these options name (`weights` trusted if asked)."""
+        from cnnpc.accuracy import AccuracySpec
+
+        trust(self.trust_code, self.weights)
+        return AccuracySpec(
+            model=model,
+            accuracy=self.accuracy,
+            epochs=self.epochs,
+            seed=self.seed,
+            data=self.data,
+            weights=self.weights,
         )
