@@ -20,11 +20,10 @@ from cnnpc.jobs import (
     arguments_of,
     cli_fields,
 )
-from cnnpc.planner import LinkOptions
-from cnnpc.records import INT64_MAX, MAX_EPOCHS
+from cnnpc.records import INT64_MAX
 
 if TYPE_CHECKING:
-    from cnnpc.accuracy import AccuracySpec
+    pass
 
 T = TypeVar("T")
 __all__ = ["THREADS_HELP", "TIMEOUT_HELP", "TRUST_CODE_HELP"]
@@ -164,118 +163,3 @@ def output(as_json: bool, document: object, text: Callable[[], str]) -> int:
 def add_storage_argument(p: argparse.ArgumentParser) -> None:
     """`--storage URL` (any command that reads or writes the results database)."""
     p.add_argument("--storage", metavar="URL", help=STORAGE_HELP)
-
-
-def add_link_arguments(
-    p: argparse.ArgumentParser,
-    bandwidth_type: Callable[[str], Any] = rate_mbps,
-    bandwidth_help: str = "edge->cloud Mbps",
-    bandwidth_default: float | None = None,
-) -> None:
-    """Options every command that prices plans shares (plan, search, sweep...)."""
-    p.add_argument("--model", required=True, help="model name (see 'cnnpc profiles')")
-    p.add_argument("--device", required=True, help="end device profile, e.g. MI8 or MI8SE")
-    p.add_argument(
-        "--bandwidth",
-        required=bandwidth_default is None,
-        default=bandwidth_default,
-        type=bandwidth_type,
-        metavar="MBPS",
-        help=bandwidth_help,
-    )
-    p.add_argument(
-        "--uplink", type=rate_mbps, default=20.0, metavar="MBPS", help="end->edge Mbps (20)"
-    )
-    p.add_argument(
-        "--uplink-latency",
-        type=time_ms,
-        default=0.0,
-        metavar="MS",
-        help="end->edge one-way latency; a plan using the link pays it there and back (0)",
-    )
-    p.add_argument(
-        "--latency",
-        type=time_ms,
-        default=0.0,
-        metavar="MS",
-        help="edge->cloud one-way latency; a plan using the link pays it there and back (0)",
-    )
-    p.add_argument(
-        "--conventions",
-        choices=("si", "cnnpc"),
-        default="si",
-        help="si: 1 Mbps = 10^6 bit/s (default); cnnpc: the unit CNNPC's published tables use "
-        "(2^20 bit/s for mobilenet), to reproduce its numbers",
-    )
-    p.add_argument(
-        "--overhead-ms",
-        type=time_ms,
-        metavar="MS",
-        help="fixed per-inference overhead (default 1.66 = CNNPC's 0.53 + 1.13)",
-    )
-    p.add_argument(
-        "--prune-compute",
-        choices=("none", "linear"),
-        default="none",
-        help="none: pruning shrinks transfers only (CNNPC); linear: a segment's time also "
-        "scales by the mean kept fraction of its input and output tensors",
-    )
-
-
-def link_options(args: argparse.Namespace) -> LinkOptions:
-    """The options of add_link_arguments (all but --bandwidth) as the one object commands pass."""
-    return LinkOptions(
-        uplink_mbps=args.uplink,
-        uplink_latency_ms=args.uplink_latency,
-        latency_ms=args.latency,
-        conventions=args.conventions,
-        overhead_ms=args.overhead_ms,
-        prune_compute=args.prune_compute,
-    )
-
-
-def add_accuracy_arguments(p: argparse.ArgumentParser) -> None:
-    """Where accuracies come from and are cached (search, sweep): one definition."""
-    p.add_argument("--seed", type=seed_int, default=0)
-    add_storage_argument(p)
-    p.add_argument(
-        "--epochs", type=epochs_int, help=f"fine-tune epochs per candidate (at most {MAX_EPOCHS:,})"
-    )
-    p.add_argument("--data", metavar="DIR", help="your data: one folder per class")
-    p.add_argument("--weights", metavar="FILE", help="your trained Keras model")
-    p.add_argument("--trust-code", action="store_true", help=TRUST_CODE_HELP)
-    p.add_argument(
-        "--accuracy",
-        type=library_type(jobs.parse_accuracy),
-        default="finetune",
-        metavar="finetune|supernet|table:FILE",
-        help="where accuracies come from: fine-tuning (default), estimates of a supernet "
-        "trained once (a search confirms its answer by fine-tuning) or only an accuracy table "
-        "(see 'cnnpc accuracy export'; configurations it lacks are recorded as unmeasured)",
-    )
-    add_keep_grid_argument(p)
-
-
-def add_keep_grid_argument(p: argparse.ArgumentParser) -> None:
-    """--keep-grid (search, sweep, compress): one definition."""
-    p.add_argument(
-        "--keep-grid",
-        type=library_type(jobs.parse_keep_grid),
-        metavar="channels|F,F,...",
-        help="keep grid instead of the search space's: 'channels' (every channel count, "
-        "CNNPC's grid) or fractions in (0, 1]",
-    )
-
-
-def accuracy_spec(args: argparse.Namespace) -> AccuracySpec:
-    """The options of add_accuracy_arguments as the library's one accuracy-source spec."""
-    from cnnpc.accuracy import AccuracySpec
-
-    return AccuracySpec(
-        model=args.model,
-        accuracy=args.accuracy,
-        epochs=args.epochs,
-        seed=args.seed,
-        data=args.data,
-        weights=args.weights,
-    )

@@ -66,7 +66,7 @@ from cnnpc.jobs._search import (
     search_text,
 )
 from cnnpc.jobs._serve import ServeJob, open_server
-from cnnpc.jobs._sweep import SweepJob, max_measurements, sweep, sweep_text
+from cnnpc.jobs._sweep import SweepJob, SweepRequest, max_measurements, sweep, sweep_text
 from cnnpc.jobs._upload import UploadJob, keep_of_search, plan_upload
 
 __all__ = [
@@ -92,6 +92,7 @@ __all__ = [
     "SearchRequest",
     "ServeJob",
     "SweepJob",
+    "SweepRequest",
     "UploadJob",
     "accuracy_floor",
     "arguments_of",
