@@ -5,7 +5,14 @@ prints) and above every stage, so a notebook runs exactly what `cnnpc COMMAND` r
 
 from __future__ import annotations
 
-from cnnpc.jobs._accuracy import export_accuracies, exported_text, import_accuracies, imported_text
+from cnnpc.jobs._accuracy import (
+    AccuracyExport,
+    AccuracyImport,
+    export_accuracies,
+    exported_text,
+    import_accuracies,
+    imported_text,
+)
 from cnnpc.jobs._certs import cert_set_document, cert_set_text, make_cert_set
 from cnnpc.jobs._compress import Compressed, CompressJob, compress
 from cnnpc.jobs._db import SchemaState, schema_state, upgrade_schema
@@ -20,6 +27,7 @@ from cnnpc.jobs._options import (
     TRUST_CODE_HELP,
     Exclusive,
     Option,
+    StorageChoice,
     accuracy_floor,
     arguments_of,
     bounded_float,
@@ -43,6 +51,7 @@ from cnnpc.jobs._options import (
     search_id,
     seed_int,
     steps_int,
+    storage_option,
     threads_int,
     time_ms,
     timeout_s,
@@ -76,6 +85,8 @@ __all__ = [
     "TIMEOUT_HELP",
     "TRUST_CODE_HELP",
     "AccuracyChoice",
+    "AccuracyExport",
+    "AccuracyImport",
     "CompressJob",
     "Compressed",
     "DeployJob",
@@ -91,6 +102,7 @@ __all__ = [
     "SearchOutcome",
     "SearchRequest",
     "ServeJob",
+    "StorageChoice",
     "SweepJob",
     "SweepRequest",
     "UploadJob",
@@ -144,6 +156,7 @@ __all__ = [
     "search_text",
     "seed_int",
     "steps_int",
+    "storage_option",
     "sweep",
     "sweep_text",
     "threads_int",

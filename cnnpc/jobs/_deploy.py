@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 from cnnpc._text import format_table
 from cnnpc.errors import InputError
 from cnnpc.jobs._options import (
-    STORAGE_HELP,
     TRUST_CODE_HELP,
     nonnegative_float,
     option,
     positive_int,
     rate_mbps,
     search_id,
+    storage_option,
     trust,
 )
 from cnnpc.planset import DEFAULT_HYSTERESIS, bandwidth_range, check_hysteresis
@@ -84,7 +84,7 @@ class DeployJob:
         metavar="MBPS",
         help="with --upload: rate of the upload (default: the search's uplink)",
     )
-    storage: str | None = option("--storage", default=None, metavar="URL", help=STORAGE_HELP)
+    storage: str | None = storage_option()
     progress: bool = False
 
     @property

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cnnpc.jobs._options import (
-    STORAGE_HELP,
     TRUST_CODE_HELP,
     epochs_int,
     keep_grid_option,
@@ -16,6 +15,7 @@ from cnnpc.jobs._options import (
     parse_accuracy,
     rate_mbps,
     seed_int,
+    storage_option,
     time_ms,
     trust,
 )
@@ -99,7 +99,7 @@ class AccuracyChoice:
     `spec(model)` is the library's one accuracy-source spec."""
 
     seed: int = option("--seed", default=0, type=seed_int)
-    storage: str | None = option("--storage", default=None, metavar="URL", help=STORAGE_HELP)
+    storage: str | None = storage_option()
     epochs: int | None = option(
         "--epochs",
         default=None,

@@ -51,6 +51,18 @@ from cnnpc.records import (
 T = TypeVar("T")
 OPTION = "option"
 """The metadata key of a field's `Option`."""
+STORAGE_HELP = (
+    "SQLAlchemy database URL (default: $CNNPC_STORAGE, else sqlite:///results/cnnpc.db under the "
+    "working directory)"
+)
+TRUST_CODE_HELP = (
+    "load the model file although its layers carry code (a Lambda, a custom layer): that code "
+    "runs on this machine; only for files you trust"
+)
+THREADS_HELP = f"TFLite threads (1; at most {MAX_THREADS}: more cannot run on any one host)"
+TIMEOUT_HELP = (
+    "seconds, 0.001 to 86400 (one day): a socket timeout beyond that overflows the C timeout"
+)
 
 
 @dataclass(frozen=True)
@@ -223,23 +235,21 @@ def keep_grid_option() -> Any:
     )
 
 
+def storage_option() -> Any:
+    """--storage URL (any command that reads or writes the results database)."""
+    return option("--storage", default=None, metavar="URL", help=STORAGE_HELP)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorageChoice:
+    """A command asked only which results database (db upgrade|current, searches)."""
+
+    storage: str | None = storage_option()
+
+
 def trust(trust_code: bool, weights: str | Path | None) -> None:
     """`trust_code` beside a `weights` file: that file may run its own code (the user says so)."""
     if trust_code and weights is not None:
         from cnnpc.modelfile import trust_model_file
 
         trust_model_file(weights)
-
-
-STORAGE_HELP = (
-    "SQLAlchemy database URL (default: $CNNPC_STORAGE, else sqlite:///results/cnnpc.db under the "
-    "working directory)"
-)
-TRUST_CODE_HELP = (
-    "load the model file although its layers carry code (a Lambda, a custom layer): that code "
-    "runs on this machine; only for files you trust"
-)
-THREADS_HELP = f"TFLite threads (1; at most {MAX_THREADS}: more cannot run on any one host)"
-TIMEOUT_HELP = (
-    "seconds, 0.001 to 86400 (one day): a socket timeout beyond that overflows the C timeout"
-)
