@@ -13,6 +13,15 @@ from cnnpc.jobs._accuracy import (
     import_accuracies,
     imported_text,
 )
+from cnnpc.jobs._browse import (
+    ExportJob,
+    ShowQuery,
+    TrialsQuery,
+    export_searches,
+    searches_output,
+    show_output,
+    trials_output,
+)
 from cnnpc.jobs._certs import cert_set_document, cert_set_text, make_cert_set
 from cnnpc.jobs._compress import Compressed, CompressJob, compress
 from cnnpc.jobs._db import SchemaState, schema_state, upgrade_schema
@@ -92,6 +101,7 @@ __all__ = [
     "DeployJob",
     "Deployed",
     "Exclusive",
+    "ExportJob",
     "InferJob",
     "Inferred",
     "LinkChoice",
@@ -102,9 +112,11 @@ __all__ = [
     "SearchOutcome",
     "SearchRequest",
     "ServeJob",
+    "ShowQuery",
     "StorageChoice",
     "SweepJob",
     "SweepRequest",
+    "TrialsQuery",
     "UploadJob",
     "accuracy_floor",
     "arguments_of",
@@ -120,6 +132,7 @@ __all__ = [
     "device_option",
     "epochs_int",
     "export_accuracies",
+    "export_searches",
     "exported_text",
     "image_size_int",
     "import_accuracies",
@@ -154,7 +167,9 @@ __all__ = [
     "search",
     "search_id",
     "search_text",
+    "searches_output",
     "seed_int",
+    "show_output",
     "steps_int",
     "storage_option",
     "sweep",
@@ -162,6 +177,7 @@ __all__ = [
     "threads_int",
     "time_ms",
     "timeout_s",
+    "trials_output",
     "trust",
     "upgrade_schema",
     "upload_text",
