@@ -28,6 +28,7 @@ from cnnpc.jobs._db import SchemaState, schema_state, upgrade_schema
 from cnnpc.jobs._deploy import Deployed, DeployJob, deploy, plan_set_text, upload_text
 from cnnpc.jobs._infer import InferJob, Inferred, infer
 from cnnpc.jobs._links import AccuracyChoice, LinkChoice, device_option, model_option
+from cnnpc.jobs._models import ModelAdd, ModelAdded, ModelName, add_registered
 from cnnpc.jobs._options import (
     OPTION,
     STORAGE_HELP,
@@ -105,6 +106,9 @@ __all__ = [
     "InferJob",
     "Inferred",
     "LinkChoice",
+    "ModelAdd",
+    "ModelAdded",
+    "ModelName",
     "Option",
     "PlanJob",
     "SchemaState",
@@ -119,6 +123,7 @@ __all__ = [
     "TrialsQuery",
     "UploadJob",
     "accuracy_floor",
+    "add_registered",
     "arguments_of",
     "bounded_float",
     "bounded_int",
