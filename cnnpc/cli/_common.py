@@ -1,4 +1,12 @@
-"""Argument types and output helpers shared by the CLI commands (validation lives here, once)."""
+"""The CLI generated from the job records, and the helpers commands share.
+
+A command's options are declared once, on the fields of the record it fills (`cnnpc.jobs`,
+`option(...)`; see `cnnpc/jobs/_options.py`). `command(sub, name, Record, run, help=...)` adds
+the subcommand with the record's fields as options, in field order (`add_record`: flags, type,
+default, metavar, choices, required, nargs, `store_true`, exclusive groups, nested records), then
+`--json`; `run` gets the record back with `record_from(Record, args, **extra)`, by field name.
+The argparse types below wrap the library's parsers for options not yet declared on a record.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,7 @@ import argparse
 import dataclasses
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from cnnpc import jobs
 from cnnpc._text import json_text
@@ -21,9 +29,6 @@ from cnnpc.jobs import (
     cli_fields,
 )
 from cnnpc.records import INT64_MAX
-
-if TYPE_CHECKING:
-    pass
 
 T = TypeVar("T")
 __all__ = ["THREADS_HELP", "TIMEOUT_HELP", "TRUST_CODE_HELP"]
