@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from cnnpc.cli._common import add_storage_argument, output
+from cnnpc.cli._common import command, output, record_from
+from cnnpc.jobs import AccuracyExport, AccuracyImport
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,34 +17,31 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "Search and sweep can take accuracies only from a table: --accuracy table:FILE.",
     )
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
-    out = verbs.add_parser("export", help="write a model's measured accuracies to FILE.csv")
-    out.add_argument("--model", required=True)
-    out.add_argument("--workload", help="one workload (when there are several)")
-    out.add_argument("--budget", metavar="KEY", help="one fine-tune budget key")
-    add_storage_argument(out)
-    out.add_argument("file", type=Path, metavar="FILE.csv")
-    out.add_argument("--json", action="store_true", help="print one JSON object")
-    out.set_defaults(func=run_export)
-    into = verbs.add_parser(
-        "import", help="load FILE.csv into the database's shared accuracy cache (all or nothing)"
+    command(
+        verbs,
+        "export",
+        AccuracyExport,
+        run_export,
+        help="write a model's measured accuracies to FILE.csv",
     )
-    into.add_argument("--model", help="refuse a table for another model")
-    into.add_argument("--workload", help="refuse a table for another workload")
-    add_storage_argument(into)
-    into.add_argument("file", type=Path, metavar="FILE.csv")
-    into.add_argument("--json", action="store_true", help="print one JSON object")
-    into.set_defaults(func=run_import)
+    command(
+        verbs,
+        "import",
+        AccuracyImport,
+        run_import,
+        help="load FILE.csv into the database's shared accuracy cache (all or nothing)",
+    )
 
 
 def run_export(args: argparse.Namespace) -> int:
     from cnnpc.jobs import export_accuracies, exported_text
 
-    report = export_accuracies(args.storage, args.model, args.file, args.workload, args.budget)
+    report = export_accuracies(record_from(AccuracyExport, args))
     return output(args.json, report, lambda: exported_text(report))
 
 
 def run_import(args: argparse.Namespace) -> int:
     from cnnpc.jobs import import_accuracies, imported_text
 
-    report = import_accuracies(args.storage, args.file, args.model, args.workload)
+    report = import_accuracies(record_from(AccuracyImport, args))
     return output(args.json, report, lambda: imported_text(report))

@@ -1,39 +1,37 @@
-"""Argument types and output helpers shared by the CLI commands (validation lives here, once)."""
+"""The CLI generated from the job records, and the helpers commands share.
+
+A command's options are declared once, on the fields of the record it fills (`cnnpc.jobs`,
+`option(...)`; see `cnnpc/jobs/_options.py`). `command(sub, name, Record, run, help=...)` adds
+the subcommand with the record's fields as options, in field order (`add_record`: flags, type,
+default, metavar, choices, required, nargs, `store_true`, exclusive groups, nested records), then
+`--json`; `run` gets the record back with `record_from(Record, args, **extra)`, by field name.
+The argparse types below wrap the library's parsers for options not yet declared on a record.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
+from cnnpc import jobs
 from cnnpc._text import json_text
 from cnnpc.errors import InputError
-from cnnpc.planner import LinkOptions
-from cnnpc.records import (
-    INT64_MAX,
-    MAX_EPOCHS,
-    MAX_FLOAT,
-    MAX_IMAGE_SIZE,
-    MAX_MS,
-    MAX_STEPS,
-    MAX_THREADS,
-    MAX_TIMEOUT_S,
-    MIN_POSITIVE,
-    SEED_MAX,
-    check_ms,
-    check_number,
-    check_rate,
-    parse_float,
-    parse_int,
-    parse_keep_values,
-    parse_number,
+from cnnpc.jobs import (
+    STORAGE_HELP,
+    THREADS_HELP,
+    TIMEOUT_HELP,
+    TRUST_CODE_HELP,
+    Exclusive,
+    arguments_of,
+    cli_fields,
 )
-
-if TYPE_CHECKING:
-    from cnnpc.accuracy import AccuracySpec
+from cnnpc.records import INT64_MAX
 
 T = TypeVar("T")
+__all__ = ["THREADS_HELP", "TIMEOUT_HELP", "TRUST_CODE_HELP"]
 
 
 def library_type(parse: Callable[[str], T], name: str | None = None) -> Callable[[str], T]:
@@ -49,49 +47,106 @@ def library_type(parse: Callable[[str], T], name: str | None = None) -> Callable
     return convert
 
 
-def _number(check: Callable[[float], float], name: str) -> Callable[[str], float]:
-    """argparse type: a number checked by the library's one numeric check."""
-    return library_type(lambda text: check(parse_number(text)), name)
-
-
-positive_float = _number(
-    lambda v: check_number("", v, minimum=MIN_POSITIVE, maximum=MAX_FLOAT), "positive_float"
-)  # a finite number in [1e-9, 1e9] (rejects 0, negatives, nan, inf, 1e308)
-nonnegative_float = _number(lambda v: check_number("", v, maximum=MAX_FLOAT), "nonnegative_float")
-rate_mbps = _number(lambda v: check_rate("", v), "rate_mbps")  # 1 kbit/s to 1 Tbit/s
-budget_ms = _number(lambda v: check_number("", v, minimum=1e-3, maximum=MAX_MS), "budget_ms")
-time_ms = _number(lambda v: check_ms("", v), "time_ms")  # a latency or overhead: 0 to one hour
-
-
 def bounded_float(
     low: float, high: float, *, open_low: bool = False, open_high: bool = False, name: str = "float"
 ) -> Callable[[str], float]:
-    """argparse type: a finite number in [low, high] (an end left out with `open_*`)."""
+    """argparse type: cnnpc.jobs.bounded_float."""
     return library_type(
-        lambda text: parse_float(text, low, high, open_low=open_low, open_high=open_high), name
+        jobs.bounded_float(low, high, open_low=open_low, open_high=open_high, name=name)
     )
 
 
-accuracy_floor = bounded_float(0.0, 1.0, open_low=True, name="accuracy")  # --acc-floor
-
-
 def bounded_int(low: int, high: int = INT64_MAX, name: str = "int") -> Callable[[str], int]:
-    """argparse type: an integer in [low, high]; every integer argument is checked by this."""
-    return library_type(lambda text: parse_int(text, low, high), name)
+    """argparse type: cnnpc.jobs.bounded_int."""
+    return library_type(jobs.bounded_int(low, high, name))
 
 
-positive_int = bounded_int(1, name="positive_int")  # counts and ids
-nonnegative_int = bounded_int(0, name="nonnegative_int")
-seed_int = bounded_int(0, SEED_MAX, name="seed")
-port_int = bounded_int(0, 65535, name="port")
+# argparse types of the library's parsers (cnnpc.jobs), for commands not generated from a record
+positive_float = library_type(jobs.positive_float)
+nonnegative_float = library_type(jobs.nonnegative_float)
+rate_mbps = library_type(jobs.rate_mbps)
+budget_ms = library_type(jobs.budget_ms)
+time_ms = library_type(jobs.time_ms)
+accuracy_floor = library_type(jobs.accuracy_floor)
+positive_int = library_type(jobs.positive_int)
+nonnegative_int = library_type(jobs.nonnegative_int)
+seed_int = library_type(jobs.seed_int)
+port_int = library_type(jobs.port_int)
+image_size_int = library_type(jobs.image_size_int)
+epochs_int = library_type(jobs.epochs_int)
+steps_int = library_type(jobs.steps_int)
+keep_spec = library_type(jobs.keep_spec)
+threads_int = library_type(jobs.threads_int)
+timeout_s = library_type(jobs.timeout_s)
+search_id = library_type(jobs.search_id)
 
-image_size_int = bounded_int(8, MAX_IMAGE_SIZE, name="image size")
-epochs_int = bounded_int(1, MAX_EPOCHS, name="epochs")
-steps_int = bounded_int(1, MAX_STEPS, name="steps")
+
+def add_record(
+    p: argparse.ArgumentParser,
+    record: type,
+    groups: dict[str, argparse._MutuallyExclusiveGroup] | None = None,
+) -> None:
+    """The fields of `record` that carry an option (cnnpc.jobs.option) as `p`'s arguments, in
+    field order: a nested record's fields in its place, exclusive groups made on first use."""
+    groups = {} if groups is None else groups
+    for f, opt in cli_fields(record):
+        if opt.nested:
+            add_record(p, f.default_factory, groups)  # type: ignore[arg-type]
+            continue
+        kwargs: dict[str, Any] = {"help": opt.help}
+        if opt.action is not None:
+            kwargs["action"] = opt.action
+        else:
+            if opt.type is not None:
+                kwargs["type"] = opt.type if isinstance(opt.type, type) else library_type(opt.type)
+            kwargs |= {"metavar": opt.metavar, "choices": opt.choices, "nargs": opt.nargs}
+            kwargs = {k: v for k, v in kwargs.items() if v is not None or k == "help"}
+        if f.default is not dataclasses.MISSING and not opt.negate and opt.action is None:
+            kwargs["default"] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            kwargs["default"] = f.default_factory()
+        target: Any = p
+        if opt.exclusive is not None:
+            target = _group(p, groups, opt.exclusive)
+        if not opt.flags:
+            target.add_argument(opt.key(f.name), **kwargs)
+            continue
+        if opt.required:
+            kwargs["required"] = True
+        if opt.dest is not None:
+            kwargs["dest"] = opt.dest
+        target.add_argument(*opt.flags, **kwargs)
 
 
-keep_spec = library_type(parse_keep_values, "keep")
-"""argparse type: ``name=fraction[,name=fraction...]`` (fractions in (0, 1])."""
+def _group(
+    p: argparse.ArgumentParser, groups: dict[str, argparse._MutuallyExclusiveGroup], ex: Exclusive
+) -> argparse._MutuallyExclusiveGroup:
+    if ex.name not in groups:
+        groups[ex.name] = p.add_mutually_exclusive_group(required=ex.required)
+    return groups[ex.name]
+
+
+def record_from(record: type[T], args: argparse.Namespace, **extra: Any) -> T:
+    """`record` from the parsed arguments, each field by its name (never by position)."""
+    return arguments_of(record, vars(args), **extra)
+
+
+def command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    record: type,
+    func: Callable[[argparse.Namespace], int],
+    *,
+    json_help: str | None = "print one JSON object",
+    **parser: Any,
+) -> argparse.ArgumentParser:
+    """A subcommand whose options are `record`'s, then `--json` (unless `json_help` is None)."""
+    p = sub.add_parser(name, **parser)
+    add_record(p, record)
+    if json_help is not None:
+        p.add_argument("--json", action="store_true", help=json_help)
+    p.set_defaults(func=func)
+    return p
 
 
 def print_json(obj: object) -> None:
@@ -107,157 +162,9 @@ def output(as_json: bool, document: object, text: Callable[[], str]) -> int:
     return 0
 
 
-TRUST_CODE_HELP = (
-    "load the model file although its layers carry code (a Lambda, a custom layer): that code "
-    "runs on this machine; only for files you trust"
-)
-
-
-threads_int = bounded_int(1, MAX_THREADS, name="threads")
-THREADS_HELP = f"TFLite threads (1; at most {MAX_THREADS}: more cannot run on any one host)"
-timeout_s = bounded_float(1e-3, MAX_TIMEOUT_S, name="seconds")
-TIMEOUT_HELP = (
-    "seconds, 0.001 to 86400 (one day): a socket timeout beyond that overflows the C timeout"
-)
-
-
 # Option groups several commands share (one definition each).
 
 
 def add_storage_argument(p: argparse.ArgumentParser) -> None:
     """`--storage URL` (any command that reads or writes the results database)."""
-    p.add_argument(
-        "--storage",
-        metavar="URL",
-        help="SQLAlchemy database URL (default: $CNNPC_STORAGE, else "
-        "sqlite:///results/cnnpc.db under the working directory)",
-    )
-
-
-def search_id(text: str) -> int:
-    """argparse type: a search id, as `3` or as its study name `cnnpc-3`."""
-    return positive_int(text.strip().removeprefix("cnnpc-"))
-
-
-def add_link_arguments(
-    p: argparse.ArgumentParser,
-    bandwidth_type: Callable[[str], Any] = rate_mbps,
-    bandwidth_help: str = "edge->cloud Mbps",
-    bandwidth_default: float | None = None,
-) -> None:
-    """Options every command that prices plans shares (plan, search, sweep...)."""
-    p.add_argument("--model", required=True, help="model name (see 'cnnpc profiles')")
-    p.add_argument("--device", required=True, help="end device profile, e.g. MI8 or MI8SE")
-    p.add_argument(
-        "--bandwidth",
-        required=bandwidth_default is None,
-        default=bandwidth_default,
-        type=bandwidth_type,
-        metavar="MBPS",
-        help=bandwidth_help,
-    )
-    p.add_argument(
-        "--uplink", type=rate_mbps, default=20.0, metavar="MBPS", help="end->edge Mbps (20)"
-    )
-    p.add_argument(
-        "--uplink-latency",
-        type=time_ms,
-        default=0.0,
-        metavar="MS",
-        help="end->edge one-way latency; a plan using the link pays it there and back (0)",
-    )
-    p.add_argument(
-        "--latency",
-        type=time_ms,
-        default=0.0,
-        metavar="MS",
-        help="edge->cloud one-way latency; a plan using the link pays it there and back (0)",
-    )
-    p.add_argument(
-        "--conventions",
-        choices=("si", "cnnpc"),
-        default="si",
-        help="si: 1 Mbps = 10^6 bit/s (default); cnnpc: the unit CNNPC's published tables use "
-        "(2^20 bit/s for mobilenet), to reproduce its numbers",
-    )
-    p.add_argument(
-        "--overhead-ms",
-        type=time_ms,
-        metavar="MS",
-        help="fixed per-inference overhead (default 1.66 = CNNPC's 0.53 + 1.13)",
-    )
-    p.add_argument(
-        "--prune-compute",
-        choices=("none", "linear"),
-        default="none",
-        help="none: pruning shrinks transfers only (CNNPC); linear: a segment's time also "
-        "scales by the mean kept fraction of its input and output tensors",
-    )
-
-
-def link_options(args: argparse.Namespace) -> LinkOptions:
-    """The options of add_link_arguments (all but --bandwidth) as the one object commands pass."""
-    return LinkOptions(
-        uplink_mbps=args.uplink,
-        uplink_latency_ms=args.uplink_latency,
-        latency_ms=args.latency,
-        conventions=args.conventions,
-        overhead_ms=args.overhead_ms,
-        prune_compute=args.prune_compute,
-    )
-
-
-def parse_accuracy(text: str) -> str:
-    """argparse check of --accuracy (the library's, imported when a command parses it)."""
-    from cnnpc.accuracy import parse_accuracy as check
-
-    return check(text)
-
-
-def add_accuracy_arguments(p: argparse.ArgumentParser) -> None:
-    """Where accuracies come from and are cached (search, sweep): one definition."""
-    p.add_argument("--seed", type=seed_int, default=0)
-    add_storage_argument(p)
-    p.add_argument(
-        "--epochs", type=epochs_int, help=f"fine-tune epochs per candidate (at most {MAX_EPOCHS:,})"
-    )
-    p.add_argument("--data", metavar="DIR", help="your data: one folder per class")
-    p.add_argument("--weights", metavar="FILE", help="your trained Keras model")
-    p.add_argument("--trust-code", action="store_true", help=TRUST_CODE_HELP)
-    p.add_argument(
-        "--accuracy",
-        type=library_type(parse_accuracy),
-        default="finetune",
-        metavar="finetune|supernet|table:FILE",
-        help="where accuracies come from: fine-tuning (default), estimates of a supernet "
-        "trained once (a search confirms its answer by fine-tuning) or only an accuracy table "
-        "(see 'cnnpc accuracy export'; configurations it lacks are recorded as unmeasured)",
-    )
-    add_keep_grid_argument(p)
-
-
-def add_keep_grid_argument(p: argparse.ArgumentParser) -> None:
-    """--keep-grid (search, sweep, compress): one definition."""
-    from cnnpc.spaces import parse_keep_grid
-
-    p.add_argument(
-        "--keep-grid",
-        type=library_type(parse_keep_grid),
-        metavar="channels|F,F,...",
-        help="keep grid instead of the search space's: 'channels' (every channel count, "
-        "CNNPC's grid) or fractions in (0, 1]",
-    )
-
-
-def accuracy_spec(args: argparse.Namespace) -> AccuracySpec:
-    """The options of add_accuracy_arguments as the library's one accuracy-source spec."""
-    from cnnpc.accuracy import AccuracySpec
-
-    return AccuracySpec(
-        model=args.model,
-        accuracy=args.accuracy,
-        epochs=args.epochs,
-        seed=args.seed,
-        data=args.data,
-        weights=args.weights,
-    )
+    p.add_argument("--storage", metavar="URL", help=STORAGE_HELP)

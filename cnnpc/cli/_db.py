@@ -1,4 +1,4 @@
-"""`cnnpc db upgrade` / `cnnpc db current`, and the `--storage` option every stored command takes.
+"""`cnnpc db upgrade` / `cnnpc db current`: the results database's schema.
 
 The storage layer (SQLAlchemy, Alembic) is imported inside the commands, so building the
 parser stays instant.
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from cnnpc.cli._common import add_storage_argument, output
+from cnnpc.cli._common import command, output, record_from
+from cnnpc.jobs import StorageChoice
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,24 +22,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "cnnpc's schema.",
     )
     actions = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    up = actions.add_parser("upgrade", help="create or upgrade cnnpc's tables to the newest schema")
-    add_storage_argument(up)
-    up.set_defaults(func=run_upgrade)
-    cur = actions.add_parser("current", help="print the schema revision of the database")
-    add_storage_argument(cur)
-    cur.add_argument("--json", action="store_true", help="print one JSON object")
-    cur.set_defaults(func=run_current)
+    help_up = "create or upgrade cnnpc's tables to the newest schema"
+    command(actions, "upgrade", StorageChoice, run_upgrade, json_help=None, help=help_up)
+    help_current = "print the schema revision of the database"
+    command(actions, "current", StorageChoice, run_current, help=help_current)
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
     from cnnpc.jobs import upgrade_schema
 
-    print(upgrade_schema(args.storage))
+    print(upgrade_schema(record_from(StorageChoice, args).storage))
     return 0
 
 
 def run_current(args: argparse.Namespace) -> int:
     from cnnpc.jobs import schema_state
 
-    state = schema_state(args.storage)
+    state = schema_state(record_from(StorageChoice, args).storage)
     return output(args.json, state.as_dict(), state.text)

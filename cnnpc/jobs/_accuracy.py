@@ -2,18 +2,46 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cnnpc.jobs._options import option, storage_option
 
-def export_accuracies(
-    storage_url: str | None,
-    model: str,
-    file: Path,
-    workload: str | None = None,
-    budget_key: str | None = None,
-) -> dict[str, Any]:
-    """Write a model's measured accuracies to `file` (the database is only read)."""
+TABLE = "FILE.csv"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccuracyExport:
+    """What `cnnpc accuracy export` is asked."""
+
+    model: str = option("--model")
+    workload: str | None = option(
+        "--workload", default=None, help="one workload (when there are several)"
+    )
+    budget_key: str | None = option(
+        "--budget", default=None, metavar="KEY", help="one fine-tune budget key"
+    )
+    storage: str | None = storage_option()
+    file: Path = option(type=Path, metavar=TABLE)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccuracyImport:
+    """What `cnnpc accuracy import` is asked."""
+
+    model: str | None = option("--model", default=None, help="refuse a table for another model")
+    workload: str | None = option(
+        "--workload", default=None, help="refuse a table for another workload"
+    )
+    storage: str | None = storage_option()
+    file: Path = option(type=Path, metavar=TABLE)
+
+
+def export_accuracies(job: AccuracyExport) -> dict[str, Any]:
+    """Write a model's measured accuracies to `job.file` (the database is only read)."""
+    storage_url, model, file = job.storage, job.model, job.file
+    workload, budget_key = job.workload, job.budget_key
     from cnnpc._files import check_file_target
     from cnnpc.accuracy import export_table
     from cnnpc.storage import Storage, resolve_url
@@ -37,15 +65,15 @@ def exported_text(report: dict[str, Any]) -> str:
     )
 
 
-def import_accuracies(
-    storage_url: str | None, file: Path, model: str | None = None, workload: str | None = None
-) -> dict[str, Any]:
-    """Load `file` into the shared accuracy cache, all or nothing (read before any database)."""
+def import_accuracies(job: AccuracyImport) -> dict[str, Any]:
+    """Load `job.file` into the shared accuracy cache, all or nothing (read before any
+    database)."""
     from cnnpc.accuracy import cache_entries, read_table
     from cnnpc.storage import Storage, display_url, resolve_url
 
-    table = read_table(file, model=model, workload=workload)
-    with Storage(resolve_url(storage_url)) as storage:
+    file = job.file
+    table = read_table(file, model=job.model, workload=job.workload)
+    with Storage(resolve_url(job.storage)) as storage:
         count = storage.import_accuracies(cache_entries(table))
         url = display_url(storage.url)
     return {

@@ -10,29 +10,88 @@ from typing import TYPE_CHECKING, Any
 
 from cnnpc._text import format_table
 from cnnpc.errors import InputError
+from cnnpc.jobs._options import (
+    TRUST_CODE_HELP,
+    bounded_float,
+    epochs_int,
+    image_size_int,
+    keep_grid_option,
+    named,
+    option,
+    seed_int,
+    steps_int,
+    trust,
+)
+from cnnpc.records import MAX_EPOCHS, MAX_IMAGE_SIZE, parse_keep_values
 from cnnpc.spaces import KeepGrid
 
 if TYPE_CHECKING:
     from cnnpc.oracle import AccuracyOracle, OracleResult
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CompressJob:
     """What `cnnpc compress` is asked. `keep` holds fractions, or channel counts with
     `keep_grid` 'channels'."""
 
-    model: str
-    keep: Mapping[str, float]
-    keep_grid: KeepGrid | None = None
-    epochs: int = 3
-    steps: int | None = None
-    sparsity: float = 0.0
-    seed: int = 0
-    data: Path | None = None
-    weights: Path | None = None
-    image_size: int | None = None
-    cache_dir: Path | None = None
-    use_cache: bool = True
+    model: str = option("--model", help="model name, e.g. mobilenet or resnet")
+    keep: Mapping[str, float] = option(
+        "--keep",
+        type=named(lambda text: parse_keep_values(text, counts=True), "value"),
+        metavar="NAME=FRACTION[,...]",
+        help="fraction of channels each candidate keeps, in (0, 1]; others keep all "
+        "(with --keep-grid channels: NAME=COUNT, the channels it keeps)",
+    )
+    keep_grid: KeepGrid | None = keep_grid_option()
+    epochs: int = option(
+        "--epochs", default=3, type=epochs_int, help=f"fine-tune epochs (3; at most {MAX_EPOCHS:,})"
+    )
+    steps: int | None = option(
+        "--steps",
+        default=None,
+        type=steps_int,
+        help="cap on fine-tune steps per epoch (at most 1,000,000)",
+    )
+    sparsity: float = option(
+        "--sparsity",
+        default=0.0,
+        type=bounded_float(0.0, 1.0, open_high=True, name="sparsity"),  # a fraction in [0, 1)
+        help="extra gradual magnitude sparsity during fine-tuning, in [0, 1) (0: off)",
+    )
+    seed: int = option("--seed", default=0, type=seed_int, help="training seed (0)")
+    data: Path | None = option(
+        "--data",
+        default=None,
+        type=Path,
+        metavar="DIR",
+        help="your own images, one sub-folder per class (default: the embedded digits data)",
+    )
+    weights: Path | None = option(
+        "--weights",
+        default=None,
+        type=Path,
+        metavar="FILE",
+        help="your trained model (.keras/.h5) or weights (.weights.h5) for it (default: train "
+        "a baseline on first use); models take RGB images scaled to [0, 1]",
+    )
+    trust_code: bool = option("--trust-code", action="store_true", help=TRUST_CODE_HELP)
+    image_size: int | None = option(
+        "--image-size",
+        default=None,
+        type=image_size_int,
+        metavar="N",
+        help=f"input size for --data, 8 to {MAX_IMAGE_SIZE} (default: the saved model's, else 224)",
+    )
+    cache_dir: Path | None = option(
+        "--cache-dir",
+        default=None,
+        type=Path,
+        metavar="DIR",
+        help="cache folder (default: $CNNPC_CACHE_DIR, else ~/.cache/cnnpc)",
+    )
+    use_cache: bool = option(
+        "--no-cache", action="store_true", negate=True, help="do not reuse fine-tune results"
+    )
     progress: bool = False
 
 
@@ -82,6 +141,7 @@ def _check_cache(root: Path) -> None:
 
 def compress(job: CompressJob) -> Compressed:
     """Fine-tune the pruned model (cached) and compare it with the baseline."""
+    trust(job.trust_code, job.weights)
     keep = _fractions(job)
     _check_paths(job)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnnpc._text import format_table
 from cnnpc.errors import InputError
-from cnnpc.planset import DEFAULT_HYSTERESIS, check_hysteresis
+from cnnpc.jobs._options import (
+    TRUST_CODE_HELP,
+    nonnegative_float,
+    option,
+    positive_int,
+    rate_mbps,
+    search_id,
+    storage_option,
+    trust,
+)
+from cnnpc.planset import DEFAULT_HYSTERESIS, bandwidth_range, check_hysteresis
 from cnnpc.records import DeployOptions
 
 if TYPE_CHECKING:
@@ -16,24 +26,83 @@ if TYPE_CHECKING:
     from cnnpc.records import PlanDocument, PlanSetDocument
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DeployJob:
     """What `cnnpc deploy` is asked: one plan (default), a plan set over `bandwidth`
-    (`adaptive`) or an upload folder (`upload`). `options` says where the search's model comes
-    from; importing `cnnpc.deploy` (TensorFlow) waits until the options are checked."""
+    (`adaptive`) or an upload folder (`upload`). Where the search's model comes from becomes
+    one `DeployOptions`; importing `cnnpc.deploy` (TensorFlow) waits until the job is checked."""
 
-    search_id: int
-    out: Path
-    adaptive: bool = False
-    bandwidth: tuple[float, float] | None = None
-    hysteresis: float = DEFAULT_HYSTERESIS
-    upload: bool = False
-    upload_rate: float | None = None
-    options: DeployOptions = field(default_factory=DeployOptions)
+    search_id: int = option(type=search_id, metavar="SEARCH", dest="search", help="search id")
+    out: Path = option("--out", type=Path, metavar="DIR", help="plan folder to write")
+    force: bool = option("--force", action="store_true", help="replace an existing --out folder")
+    image_size: int | None = option(
+        "--image-size",
+        default=None,
+        type=positive_int,
+        metavar="N",
+        help="deploy at NxN input (default: the size the model was trained at)",
+    )
+    data: str | None = option(
+        "--data", default=None, metavar="DIR", help="the search's --data, if any"
+    )
+    weights: str | None = option(
+        "--weights", default=None, metavar="FILE", help="the search's --weights"
+    )
+    trust_code: bool = option("--trust-code", action="store_true", help=TRUST_CODE_HELP)
+    adaptive: bool = option(
+        "--adaptive",
+        action="store_true",
+        help="write every plan that is best somewhere in --bandwidth START:STOP (a plan set for "
+        "'cnnpc infer --adaptive'), parts shared, with the switching table",
+    )
+    bandwidth: tuple[float, float] | None = option(
+        "--bandwidth",
+        default=None,
+        type=bandwidth_range,
+        metavar="START:STOP",
+        help="edge->cloud Mbps range of the plan set (with --adaptive)",
+    )
+    hysteresis: float = option(
+        "--hysteresis",
+        default=DEFAULT_HYSTERESIS,
+        type=nonnegative_float,
+        metavar="F",
+        help=f"switch only to a plan predicted faster by more than this fraction "
+        f"({DEFAULT_HYSTERESIS:g})",
+    )
+    upload: bool = option(
+        "--upload",
+        action="store_true",
+        help="write an upload folder instead (IONN): one part per profile segment, the upload "
+        "order and the price of every end/edge split, for 'cnnpc serve --empty' and "
+        "'cnnpc infer --upload'",
+    )
+    upload_rate: float | None = option(
+        "--upload-rate",
+        default=None,
+        type=rate_mbps,
+        metavar="MBPS",
+        help="with --upload: rate of the upload (default: the search's uplink)",
+    )
+    storage: str | None = storage_option()
+    progress: bool = False
+
+    @property
+    def options(self) -> DeployOptions:
+        """Where the search's model comes from, as every deployment takes it."""
+        return DeployOptions(
+            storage_url=self.storage,
+            data=self.data,
+            weights=self.weights,
+            image_size=self.image_size,
+            force=self.force,
+            progress=self.progress,
+        )
 
     def inputs(self) -> DeployInputs:
         from cnnpc.deploy import DeployInputs
 
+        trust(self.trust_code, self.weights)
         return DeployInputs.of(self.options)
 
 

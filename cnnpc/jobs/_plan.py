@@ -3,12 +3,61 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cnnpc._text import BREAKDOWN_HEADERS, breakdown_cells, format_table
 from cnnpc.errors import InputError
+from cnnpc.jobs._links import LinkChoice, device_option, model_option
+from cnnpc.jobs._options import budget_ms, keep_spec, option, options, rate_mbps
 from cnnpc.planner import MODE_LABELS, LinkOptions, planner_for
 from cnnpc.records import MBIT_SI, KeepConfig
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanJob:
+    """What `cnnpc plan` is asked (`plan_job` runs it)."""
+
+    model: str = model_option()
+    device: str = device_option()
+    bandwidth: float = option(
+        "--bandwidth", type=rate_mbps, metavar="MBPS", help="edge->cloud Mbps"
+    )
+    links: LinkChoice = options(LinkChoice)
+    keep: Mapping[str, float] = option(
+        "--keep",
+        factory=dict,
+        type=keep_spec,
+        metavar="NAME=FRACTION[,...]",
+        help="kept channel fraction at pruned candidates (default: no pruning)",
+    )
+    latency_budget: float | None = option(
+        "--latency-budget",
+        default=None,
+        type=budget_ms,
+        metavar="MS",
+        help="also find the plan that meets this budget with the least traffic",
+    )
+    granularity: str = option(
+        "--granularity",
+        default="block",
+        choices=("block", "layer"),
+        help="block: split only at the profile's candidates (default); layer: place every layer "
+        "by an exact minimum cut of the layer graph, compared with the block plan",
+    )
+
+
+def plan_job(job: PlanJob) -> dict[str, Any]:
+    """`plan` of what `cnnpc plan` is asked."""
+    return plan(
+        job.model,
+        job.device,
+        job.bandwidth,
+        job.links.link_options(),
+        job.keep,
+        latency_budget_ms=job.latency_budget,
+        granularity=job.granularity,
+    )
 
 
 def plan(

@@ -8,6 +8,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cnnpc._text import BREAKDOWN_HEADERS, breakdown_cells, format_table
+from cnnpc.jobs._links import AccuracyChoice, LinkChoice, device_option, model_option
+from cnnpc.jobs._options import (
+    Exclusive,
+    accuracy_floor,
+    bounded_float,
+    bounded_int,
+    budget_ms,
+    option,
+    options,
+    rate_mbps,
+)
+from cnnpc.records import MAX_SEARCH_S, MAX_TRIALS
 
 if TYPE_CHECKING:  # the stages load SQLAlchemy: `cnnpc plan` imports this package without it
     from cnnpc.accuracy import AccuracySpec
@@ -18,6 +30,11 @@ if TYPE_CHECKING:  # the stages load SQLAlchemy: `cnnpc plan` imports this packa
     """Entered around the trials; what it yields hears of each one."""
 
 
+DEFAULT_TRIALS = 12
+GOAL = Exclusive("goal", required=True)
+"""A search minimises latency over an accuracy floor, or maximises accuracy within a budget."""
+
+
 @dataclass(frozen=True)
 class SearchJob:
     """What `cnnpc search` is asked: the search, where accuracies come from, where to store."""
@@ -26,6 +43,90 @@ class SearchJob:
     accuracy: AccuracySpec
     liveness: Liveness
     storage_url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchRequest:
+    """What `cnnpc search` is asked, one field per option; `job()` builds the stage records
+    (SearchSettings, AccuracySpec, Liveness) from it, in this one place."""
+
+    model: str = model_option()
+    device: str = device_option()
+    bandwidth: float = option(
+        "--bandwidth", type=rate_mbps, metavar="MBPS", help="edge->cloud Mbps"
+    )
+    links: LinkChoice = options(LinkChoice)
+    acc_floor: float | None = option(
+        "--acc-floor",
+        default=None,
+        type=accuracy_floor,
+        metavar="A0",
+        exclusive=GOAL,
+        help="minimise latency with val accuracy >= A0",
+    )
+    latency_budget: float | None = option(
+        "--latency-budget",
+        default=None,
+        type=budget_ms,
+        metavar="MS",
+        exclusive=GOAL,
+        help="maximise accuracy with latency <= MS",
+    )
+    strategy: str = option(
+        "--strategy", default="tpe", choices=("tpe", "random", "exhaustive", "cnnpc")
+    )
+    trials: int = option(
+        "--trials",
+        default=DEFAULT_TRIALS,
+        type=bounded_int(1, MAX_TRIALS, name="trials"),
+        help=f"total trials ({DEFAULT_TRIALS}; at most {MAX_TRIALS:,})",
+    )
+    timeout: float | None = option(
+        "--timeout",
+        default=None,
+        type=bounded_float(0, MAX_SEARCH_S, open_low=True, name="seconds"),
+        metavar="S",
+        help="stop after S s (at most a year)",
+    )
+    heartbeat: int | None = option(
+        "--heartbeat",
+        default=None,
+        type=bounded_int(1, 86_400, name="seconds"),
+        metavar="S",
+        help="this worker renews its trials' and claims' heartbeat every S s (10)",
+    )
+    grace: int | None = option(
+        "--grace",
+        default=None,
+        type=bounded_int(1, 86_400, name="seconds"),
+        metavar="S",
+        help="a worker silent for S s is taken to be dead and its work is taken over "
+        "(60; at least twice --heartbeat)",
+    )
+    measure: AccuracyChoice = options(AccuracyChoice)
+
+    def job(self) -> SearchJob:
+        """The search, its accuracy source, its liveness and its database."""
+        from cnnpc.search import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S, Liveness, SearchSettings
+
+        liveness = Liveness(
+            heartbeat_s=DEFAULT_HEARTBEAT_S if self.heartbeat is None else self.heartbeat,
+            grace_s=DEFAULT_GRACE_S if self.grace is None else self.grace,
+        )
+        settings = SearchSettings(
+            model=self.model,
+            device=self.device,
+            bandwidth_mbps=self.bandwidth,
+            acc_floor=self.acc_floor,
+            latency_budget_ms=self.latency_budget,
+            strategy=self.strategy,
+            trials=self.trials,
+            timeout_s=self.timeout,
+            seed=self.measure.seed,
+            links=self.links.link_options(),
+            keep_grid=self.measure.keep_grid,
+        )
+        return SearchJob(settings, self.measure.spec(self.model), liveness, self.measure.storage)
 
 
 @dataclass(frozen=True)

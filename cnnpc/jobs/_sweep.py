@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from cnnpc._files import check_file_targets
 from cnnpc._text import format_table
+from cnnpc.jobs._links import AccuracyChoice, LinkChoice, device_option, model_option
+from cnnpc.jobs._options import accuracy_floor, bounded_int, option, options
+from cnnpc.records import DEFAULT_MAX_FINETUNES, MAX_FINETUNES
 
 if TYPE_CHECKING:  # the stages load SQLAlchemy: `cnnpc plan` imports this package without it
     from cnnpc.accuracy import AccuracySpec
@@ -26,6 +29,67 @@ class SweepJob:
     storage_url: str | None = None
     png: Path | None = None
     xlsx: Path | None = None
+
+
+def _grid(text: str) -> tuple[float, ...]:
+    from cnnpc.sweep import parse_bandwidths
+
+    return parse_bandwidths(text)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepRequest:
+    """What `cnnpc sweep` is asked, one field per option; `job()` builds the stage records
+    (SweepSettings, AccuracySpec) from it, in this one place."""
+
+    model: str = model_option()
+    device: str = device_option()
+    bandwidth: tuple[float, ...] = option(
+        "--bandwidth",
+        type=_grid,
+        metavar="MBPS",
+        help="edge->cloud grid: START:STOP:STEP (inclusive) or a comma list",
+    )
+    links: LinkChoice = options(LinkChoice)
+    acc_floor: float = option(
+        "--acc-floor", type=accuracy_floor, metavar="A0", help="val accuracy >= A0"
+    )
+    max_finetunes: int = option(
+        "--max-finetunes",
+        default=DEFAULT_MAX_FINETUNES,
+        type=bounded_int(0, MAX_FINETUNES, name="fine-tunes"),
+        metavar="N",
+        help=f"fine-tunes the sweep may spend ({DEFAULT_MAX_FINETUNES}; 0: only what is "
+        "measured, unmeasured faster candidates are reported as unverified)",
+    )
+    surrogate: bool = option(
+        "--no-surrogate",
+        action="store_true",
+        negate=True,
+        help="never rule a candidate out by the accuracy surrogate",
+    )
+    measure: AccuracyChoice = options(AccuracyChoice)
+    png: Path | None = option("--png", default=None, type=Path, metavar="FILE", help="write a plot")
+    xlsx: Path | None = option(
+        "--xlsx", default=None, type=Path, metavar="FILE", help="write a workbook"
+    )
+
+    def job(self) -> SweepJob:
+        """The sweep, its accuracy source, its database and files."""
+        from cnnpc.sweep import SweepSettings, parse_devices
+
+        spec = self.measure.spec(self.model)
+        settings = SweepSettings(
+            model=self.model,
+            devices=parse_devices(self.device),
+            bandwidths=self.bandwidth,
+            acc_floor=self.acc_floor,
+            links=self.links.link_options(),
+            max_finetunes=max_measurements(spec, self.max_finetunes),
+            surrogate=self.surrogate,
+            keep_grid=self.measure.keep_grid,
+        )
+        return SweepJob(settings, spec, self.measure.storage, self.png, self.xlsx)
 
 
 def max_measurements(spec: AccuracySpec, max_finetunes: int) -> int:

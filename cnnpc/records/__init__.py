@@ -31,6 +31,7 @@ from cnnpc.records._keep import (
 from cnnpc.records._links import FloatArray, LinkSetting
 from cnnpc.records._numbers import (
     CERT_DAYS,
+    DEFAULT_MAX_FINETUNES,
     INT64_MAX,
     MAX_CERT_DAYS,
     MAX_CLASSES,
@@ -104,6 +105,7 @@ from cnnpc.records._upload import (
 __all__ = [
     "BASELINE_KEY",
     "CERT_DAYS",
+    "DEFAULT_MAX_FINETUNES",
     "DTYPES",
     "INT64_MAX",
     "MAX_CERT_DAYS",

@@ -113,6 +113,8 @@ MAX_TRIALS = 1_000_000
 """Optuna's samplers slow with every stored trial: a million is weeks of sampling alone."""
 MAX_FINETUNES = 1_000_000
 """Each fine-tune takes seconds to minutes: a larger budget is a typo."""
+DEFAULT_MAX_FINETUNES = 5
+"""Fine-tunes a sweep spends by default (`cnnpc sweep --max-finetunes`)."""
 MAX_REQUESTS = 100_000
 """Requests of one validation: each is a real request through the servers and its result is
 kept for the medians."""

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 
 from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions, Planner, planner_for
+from cnnpc.records import DEFAULT_MAX_FINETUNES
 from cnnpc.spaces import KeepGrid
-
-DEFAULT_MAX_FINETUNES = 5
 
 
 @dataclass(frozen=True)
