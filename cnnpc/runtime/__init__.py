@@ -64,7 +64,6 @@ from cnnpc.runtime._tls import (
     add_port,
     channel_credentials,
     host_port,
-    open_channel,
     server_credentials,
     transport_policy,
 )
@@ -123,7 +122,6 @@ __all__ = [
     "limited_server",
     "message_limit",
     "namespace_network",
-    "open_channel",
     "parse_address",
     "parse_addresses",
     "pay",

@@ -24,17 +24,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import grpc
 import numpy as np
 
 from cnnpc.errors import CnnpcError
 from cnnpc.records import DeployedPlan, LinkSetting, PlanSet, SetPlan
 from cnnpc.runtime._client import COMPONENTS, EdgeConnection, InferResult, split_timings
 from cnnpc.runtime._part import Image, Part, dequantize, image_batch, quantize
-from cnnpc.runtime._rpc import Tensor
+from cnnpc.runtime._rpc import Addresses, Tensor
 from cnnpc.runtime._server import result_limit
 from cnnpc.runtime._setserver import plan_numbers
 from cnnpc.runtime._shaper import TokenBucket
+from cnnpc.runtime._tls import Transport
 from cnnpc.runtime._verify import verify_parts
 
 log = logging.getLogger("cnnpc.runtime")
@@ -107,7 +107,7 @@ class AdaptiveClient:
         self,
         table: PlanSet,
         plans: Mapping[str, DeployedPlan],
-        edge: tuple[str, int] | None,
+        edge: Addresses | None,
         *,
         shape: bool = False,
         threads: int = 1,
@@ -115,10 +115,12 @@ class AdaptiveClient:
         probe_every: int = DEFAULT_PROBE_EVERY,
         smoothing: float = DEFAULT_SMOOTHING,
         clock: Callable[[], float] = time.monotonic,
-        credentials: grpc.ChannelCredentials | None = None,
+        transport: Transport | None = None,
         options: Sequence[tuple[str, int | str]] = (),
     ) -> None:
-        """`credentials` (TLS) and channel `options` (replicas) are the edge channel's."""
+        """`transport`: TLS or plaintext, as the caller's policy decided (None: plaintext to
+        loopback only); `edge`: one address or several replicas; `options`: extra channel
+        options."""
         if set(plans) != {p.label for p in table.plans}:
             raise CnnpcError("the plans given are not the plan set's")
         if any(p.link("end") is not None for p in plans.values()) and edge is None:
@@ -150,7 +152,7 @@ class AdaptiveClient:
             None
             if edge is None
             else EdgeConnection(
-                edge, self.bucket, timeout, max_result, credentials=credentials, options=options
+                edge, self.bucket, timeout, max_result, transport=transport, options=options
             )
         )
         self.probe_every = probe_every

@@ -22,6 +22,7 @@ from cnnpc.errors import CnnpcError
 from cnnpc.records import DeployedPlan, TensorSpec
 from cnnpc.runtime._part import Image, Part, dequantize, image_batch, quantize
 from cnnpc.runtime._rpc import (
+    Addresses,
     StatusError,
     Tensor,
     check_timings,
@@ -29,12 +30,13 @@ from cnnpc.runtime._rpc import (
     open_channel,
     rpc_failure,
     said_by,
-    target,
     tier_stub,
     to_message,
+    where,
 )
 from cnnpc.runtime._server import result_limit
 from cnnpc.runtime._shaper import TokenBucket
+from cnnpc.runtime._tls import Transport
 from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
 
 COMPONENTS = ("end_ms", "uplink_ms", "edge_ms", "downlink_ms", "cloud_ms", "overhead_ms")
@@ -70,12 +72,12 @@ class EdgeConnection:
 
     def __init__(
         self,
-        edge: tuple[str, int],
+        edge: Addresses,
         bucket: TokenBucket | None,
         timeout: float,
         max_result: int,
         *,
-        credentials: grpc.ChannelCredentials | None = None,
+        transport: Transport | None = None,
         options: Sequence[tuple[str, int | str]] = (),
     ) -> None:
         self.edge = edge
@@ -83,7 +85,12 @@ class EdgeConnection:
         self.timeout = timeout
         self.max_result = max_result
         self._channel = open_channel(
-            edge, max_send=-1, max_receive=max_result, credentials=credentials, options=options
+            edge,
+            max_send=-1,
+            max_receive=max_result,
+            transport=transport,
+            name="edge",
+            options=options,
         )
         self._stub = tier_stub(self._channel)
 
@@ -132,11 +139,11 @@ class EdgeConnection:
         if said_by(err) is not None:
             # a server's words are shown escaped and cut, never raw on the user's terminal
             return RequestError(f"the edge answered: {text}")
-        where = target(*self.edge)
+        at = where(self.edge)
         if code == grpc.StatusCode.UNAVAILABLE:
-            return RequestError(f"cannot reach the edge at {where}: {text}")
+            return RequestError(f"cannot reach the edge at {at}: {text}")
         if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-            return RequestError(f"the edge at {where} did not answer within {self.timeout:g} s")
+            return RequestError(f"the edge at {at} did not answer within {self.timeout:g} s")
         return RequestError(f"the edge dropped the request ({code.name}): {text}")
 
 
@@ -146,15 +153,17 @@ class PlanClient:
     def __init__(
         self,
         plan: DeployedPlan,
-        edge: tuple[str, int] | None,
+        edge: Addresses | None,
         *,
         shape: bool = False,
         threads: int = 1,
         timeout: float = 60.0,
-        credentials: grpc.ChannelCredentials | None = None,
+        transport: Transport | None = None,
         options: Sequence[tuple[str, int | str]] = (),
     ) -> None:
-        """`credentials` (TLS) and channel `options` (replicas) are the edge channel's."""
+        """`transport`: TLS or plaintext, as the caller's policy decided (None: plaintext to
+        loopback only); `edge`: one address or several replicas; `options`: extra channel
+        options."""
         self.plan = plan
         spec = plan.part("end")
         self.end = None if spec is None else Part(plan.part_path("end"), spec, threads)
@@ -173,7 +182,7 @@ class PlanClient:
                 self.bucket,
                 timeout,
                 result_limit(plan),
-                credentials=credentials,
+                transport=transport,
                 options=options,
             )
         )

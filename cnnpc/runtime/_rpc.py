@@ -11,7 +11,6 @@ finishes the calls in flight. TLS credentials, interceptors (metrics) and extra 
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
 import threading
@@ -31,13 +30,17 @@ from grpc_health.v1 import (  # type: ignore[import-untyped]
 
 from cnnpc.errors import CnnpcError, InputError, first_line, printable
 from cnnpc.records import TensorSpec, check_number
-from cnnpc.runtime._address import check_loopback
+from cnnpc.runtime._address import check_local
+from cnnpc.runtime._replicas import channel_options, channel_target
+from cnnpc.runtime._tls import Transport, add_port, channel_credentials, transport_policy
 from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
 from cnnpc.runtime.proto import cnnpc_tier_pb2_grpc as pb_grpc
 
 log = logging.getLogger("cnnpc.runtime")
 T = TypeVar("T")
 
+Addresses: TypeAlias = tuple[str, int] | Sequence[tuple[str, int]]
+"""One server's (host, port), or several replicas'."""
 Tensor: TypeAlias = npt.NDArray[np.int8 | np.uint8 | np.float32]
 """A tensor as it crosses a link or a part's edge: int8, uint8 or float32 (the wire's dtypes)."""
 DTYPES: dict[pb.DType.ValueType, np.dtype[np.int8 | np.uint8 | np.float32]] = {
@@ -47,8 +50,6 @@ DTYPES: dict[pb.DType.ValueType, np.dtype[np.int8 | np.uint8 | np.float32]] = {
 }
 CODE_OF = {dtype.name: code for code, dtype in DTYPES.items()}
 MAX_DIMS = 8
-MESSAGE_SLACK = 16384
-"""Bytes a message may carry beyond its tensor's data: fields, shape, the timings map."""
 MAX_TIMINGS = 32
 """A reply's timings: a handful of named components, never an unbounded map."""
 MAX_ERROR_TEXT = 1024
@@ -217,11 +218,6 @@ def check_timings(timings: Mapping[str, float]) -> dict[str, float]:
     return {str(k): float(v) for k, v in items.items()}
 
 
-def message_limit(nbytes: int) -> int:
-    """The largest message that carries a tensor of `nbytes` (gRPC's limits are int32)."""
-    return min(nbytes + MESSAGE_SLACK, 2**31 - 1)
-
-
 # -- the server ----------------------------------------------------------------------------
 
 
@@ -262,16 +258,6 @@ class ServerStats:
     def add(self, name: str) -> None:
         with self._lock:
             setattr(self, name, getattr(self, name) + 1)
-
-
-def target(host: str, port: int) -> str:
-    """``host:port`` as gRPC spells it (IPv6 in brackets)."""
-    try:
-        if ipaddress.ip_address(host).version == 6:
-            return f"[{host}]:{port}"
-    except ValueError:
-        pass
-    return f"{host}:{port}"
 
 
 def answer(
@@ -336,15 +322,16 @@ class RpcServer:
         port: int,
         limits: Limits | None,
         *,
-        credentials: grpc.ServerCredentials | None = None,
+        transport: Transport | None = None,
         interceptors: Sequence[grpc.ServerInterceptor] = (),
     ) -> None:
         self.role = role
-        self.host = check_loopback(host)
+        self.host = check_local(host)
+        # plaintext only on loopback, unless the caller's policy said --insecure
+        self.transport = transport or transport_policy(self.host, None, insecure=False)
         self.port = port
         self.limits = limits or Limits()
         self.stats = ServerStats()
-        self.credentials = credentials
         self.interceptors = tuple(interceptors)
         self.health = health.HealthServicer()
         self._server: grpc.Server | None = None
@@ -393,17 +380,7 @@ class RpcServer:
             )
             pb_grpc.add_TierServicer_to_server(self._service(), server)
             health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-            where = target(self.host, self.port)
-            try:
-                if self.credentials is None:
-                    port = server.add_insecure_port(where)
-                else:
-                    port = server.add_secure_port(where, self.credentials)
-            except RuntimeError:
-                port = 0
-            if port == 0:
-                raise CnnpcError(f"cannot listen on {where}")
-            self.port = port
+            self.port = add_port(server, self.host, self.port, self.transport)
             server.start()
             self._server = server
         for name in ("", SERVICE):
@@ -443,51 +420,50 @@ class RpcServer:
 # -- the client ----------------------------------------------------------------------------
 
 
-def channel_target(addresses: Sequence[tuple[str, int]]) -> str:
-    """One gRPC target for one or more addresses (several: gRPC's resolver lists them all)."""
-    if not addresses:
-        raise InputError("no address to call")
-    if len(addresses) == 1:
-        return target(*addresses[0])
-    versions = set()
-    for host, _ in addresses:
-        try:
-            versions.add(ipaddress.ip_address(host).version)
-        except ValueError:
-            raise InputError(f"{host!r}: several addresses must be IP addresses") from None
-    if len(versions) > 1:
-        raise InputError("several addresses must be all IPv4 or all IPv6")
-    scheme = "ipv6" if versions == {6} else "ipv4"
-    return f"{scheme}:" + ",".join(target(host, port) for host, port in addresses)
+def listed(addresses: Addresses) -> list[tuple[str, int]]:
+    """One (host, port) pair or several, as a list."""
+    one = isinstance(addresses[0], str)  # a (host, port) pair, not a list of them
+    return list(cast(Sequence[tuple[str, int]], [addresses] if one else addresses))
+
+
+def where(addresses: Addresses) -> str:
+    """The addresses as a user reads them (``A:P`` or ``A:P,B:P``)."""
+    return ",".join(f"{h}:{p}" for h, p in listed(addresses))
 
 
 def open_channel(
-    addresses: tuple[str, int] | Sequence[tuple[str, int]],
+    addresses: Addresses,
     *,
     max_send: int,
     max_receive: int,
-    credentials: grpc.ChannelCredentials | None = None,
+    transport: Transport | None = None,
+    name: str | None = None,
     options: Sequence[tuple[str, int | str]] = (),
 ) -> grpc.Channel:
-    """A channel to one server or several replicas, with message limits and keepalive; extra
-    `options` (a replica policy, a TLS name override) come last and win. A call on it must still
-    give its deadline (`timeout=`): gRPC waits forever without one."""
-    one = isinstance(addresses[0], str)  # a (host, port) pair, not a list of them
-    listed = cast(Sequence[tuple[str, int]], [addresses] if one else addresses)
-    where = channel_target([(check_loopback(h), p) for h, p in listed])
+    """A channel to one server or several replicas (gRPC's round_robin spreads the calls and
+    its retry policy moves an Infer to another replica when one dies: ``_replicas``), with
+    message limits and keepalive. `transport`: TLS or plaintext as the caller's policy decided
+    (None: plaintext, loopback only). With TLS and several replicas, their certificates are
+    checked against the server's `name` (``cnnpc certs`` puts it in every server certificate).
+    Extra `options` come last and win. A call on it must still give its deadline (`timeout=`):
+    gRPC waits forever without one."""
+    hosts = listed(addresses)
+    if transport is None:
+        for host, _ in hosts:
+            transport_policy(host, None, insecure=False)  # off loopback: TLS or --insecure
+    largest = max(max_send, max_receive)
     settings: list[tuple[str, int | str]] = [
+        *channel_options(largest, KEEPALIVE_MS / 1000),
         ("grpc.max_send_message_length", max_send),
         ("grpc.max_receive_message_length", max_receive),
-        ("grpc.keepalive_time_ms", KEEPALIVE_MS),
-        ("grpc.keepalive_timeout_ms", KEEPALIVE_MS // 2),
-        ("grpc.keepalive_permit_without_calls", 0),
-        ("grpc.initial_reconnect_backoff_ms", 200),
-        ("grpc.max_reconnect_backoff_ms", 5000),
-        *options,
     ]
-    if credentials is None:
-        return grpc.insecure_channel(where, options=settings)
-    return grpc.secure_channel(where, credentials, options=settings)
+    target = channel_target(hosts)
+    if transport is None or transport.tls is None:
+        return grpc.insecure_channel(target, options=[*settings, *options])
+    if name is not None and len(hosts) > 1:
+        settings.append(("grpc.ssl_target_name_override", name))
+    credentials = channel_credentials(transport.tls)
+    return grpc.secure_channel(target, credentials, options=[*settings, *options])
 
 
 def tier_stub(channel: grpc.Channel) -> pb_grpc.TierStub:

@@ -19,9 +19,10 @@ import grpc
 
 from cnnpc.errors import InputError
 from cnnpc.records import DeployedPlan, LinkSpec, TensorSpec
-from cnnpc.runtime._address import check_loopback
+from cnnpc.runtime._limits import message_limit
 from cnnpc.runtime._part import Part, requantize
 from cnnpc.runtime._rpc import (
+    Addresses,
     Limits,
     NextTierDown,
     NotHeld,
@@ -33,15 +34,15 @@ from cnnpc.runtime._rpc import (
     answer,
     check_timings,
     from_message,
-    message_limit,
     open_channel,
     rpc_failure,
     said_by,
-    target,
     tier_stub,
     to_message,
+    where,
 )
 from cnnpc.runtime._shaper import TokenBucket
+from cnnpc.runtime._tls import Transport
 from cnnpc.runtime._verify import verify_plan
 from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
 from cnnpc.runtime.proto import cnnpc_tier_pb2_grpc as pb_grpc
@@ -63,21 +64,21 @@ class _Forwarder:
 
     def __init__(
         self,
-        address: tuple[str, int],
+        address: Addresses,
         bucket: TokenBucket | None,
         limits: Limits,
         *,
         max_send: int,
         max_result: int,
-        credentials: grpc.ChannelCredentials | None = None,
+        transport: Transport | None = None,
         options: Sequence[tuple[str, int | str]] = (),
     ) -> None:
-        self.address = (check_loopback(address[0]), address[1])
+        self.address = address
         self.bucket = bucket
         self.limits = limits
         self.max_send = max_send
         self.max_result = max_result
-        self.credentials = credentials
+        self.transport = transport
         self.options = tuple(options)
         self._channel: grpc.Channel | None = None
         self._stub: pb_grpc.TierStub | None = None
@@ -90,7 +91,8 @@ class _Forwarder:
                     self.address,
                     max_send=self.max_send,
                     max_receive=self.max_result,
-                    credentials=self.credentials,
+                    transport=self.transport,
+                    name="cloud",
                     options=self.options,
                 )
                 self._stub = tier_stub(self._channel)
@@ -115,8 +117,7 @@ class _Forwarder:
         except grpc.RpcError as err:
             code, text = rpc_failure(err)
             if said_by(err) is None:  # gRPC's own failure: no connection, no answer in time
-                where = target(*self.address)
-                raise NextTierDown(f"next tier {where} unavailable: {text}") from None
+                raise NextTierDown(f"next tier {where(self.address)} unavailable: {text}") from None
             raise StatusError(f"next tier: {text}", code) from None
         elapsed = (time.perf_counter() - start) * 1e3
         return check_timings(reply.timings_ms), reply.tensor, elapsed
@@ -198,20 +199,18 @@ class PartServer(RpcServer):
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        next_address: tuple[str, int] | None = None,
+        next_address: Addresses | None = None,
         shape: bool = False,
         threads: int = 1,
         limits: Limits | None = None,
-        credentials: grpc.ServerCredentials | None = None,
+        transport: Transport | None = None,
         interceptors: Sequence[grpc.ServerInterceptor] = (),
-        next_credentials: grpc.ChannelCredentials | None = None,
+        next_transport: Transport | None = None,
         next_options: Sequence[tuple[str, int | str]] = (),
     ) -> None:
         if role not in ROLES:
             raise InputError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
-        super().__init__(
-            role, host, port, limits, credentials=credentials, interceptors=interceptors
-        )
+        super().__init__(role, host, port, limits, transport=transport, interceptors=interceptors)
         self.plan = plan
         incoming = next((lk for lk in plan.links if lk.target == role), None)
         if incoming is None:
@@ -232,7 +231,7 @@ class PartServer(RpcServer):
                 self.limits,
                 max_send=message_limit(self.outgoing.bytes),
                 max_result=self.max_result,
-                credentials=next_credentials,
+                transport=next_transport,
                 options=next_options,
             )
         self.routes: dict[int, Route] = {

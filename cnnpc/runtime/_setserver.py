@@ -16,9 +16,11 @@ import grpc
 
 from cnnpc.errors import InputError
 from cnnpc.records import DeployedPlan, PlanSet
+from cnnpc.runtime._limits import message_limit
 from cnnpc.runtime._part import Part
-from cnnpc.runtime._rpc import NotHeld, message_limit
+from cnnpc.runtime._rpc import Addresses, NotHeld
 from cnnpc.runtime._server import Limits, PartServer, Route, result_limit
+from cnnpc.runtime._tls import Transport
 
 
 def plan_numbers(table: PlanSet) -> dict[str, int]:
@@ -37,13 +39,13 @@ class PlanSetServer(PartServer):
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        next_address: tuple[str, int] | None = None,
+        next_address: Addresses | None = None,
         shape: bool = False,
         threads: int = 1,
         limits: Limits | None = None,
-        credentials: grpc.ServerCredentials | None = None,
+        transport: Transport | None = None,
         interceptors: Sequence[grpc.ServerInterceptor] = (),
-        next_credentials: grpc.ChannelCredentials | None = None,
+        next_transport: Transport | None = None,
         next_options: Sequence[tuple[str, int | str]] = (),
     ) -> None:
         served = [p for p in plans.values() if any(lk.target == role for lk in p.links)]
@@ -60,9 +62,9 @@ class PlanSetServer(PartServer):
             shape=shape,
             threads=threads,
             limits=limits,
-            credentials=credentials,
+            transport=transport,
             interceptors=interceptors,
-            next_credentials=next_credentials,
+            next_transport=next_transport,
             next_options=next_options,
         )
         loaded: dict[str, Part] = {}

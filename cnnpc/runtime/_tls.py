@@ -14,7 +14,6 @@ Key files that group or others may read are refused, not warned about
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,13 +147,3 @@ def add_port(server: grpc.Server, host: str, port: int, transport: Transport) ->
     if bound == 0:
         raise InputError(f"cannot listen on {address}: in use, or not an address of this machine")
     return bound
-
-
-def open_channel(
-    target: str, transport: Transport, options: Sequence[tuple[str, str | int]] = ()
-) -> grpc.Channel:
-    """A channel to `target` (``host:port``, or a gRPC target such as ``ipv4:A:P,B:P``),
-    TLS or plaintext as `transport` says."""
-    if transport.tls is not None:
-        return grpc.secure_channel(target, channel_credentials(transport.tls), options=options)
-    return grpc.insecure_channel(target, options=options)

@@ -29,21 +29,21 @@ import numpy.typing as npt
 
 from cnnpc.errors import CnnpcError
 from cnnpc.records import TensorSpec, UploadPlan
-from cnnpc.runtime._address import check_loopback
 from cnnpc.runtime._client import COMPONENTS, InferResult, RequestError, split_timings
+from cnnpc.runtime._limits import message_limit
 from cnnpc.runtime._part import Image, Part, dequantize, image_batch, quantize, requantize
 from cnnpc.runtime._rpc import (
     StatusError,
     Tensor,
     check_timings,
     from_message,
-    message_limit,
     open_channel,
     rpc_failure,
     tier_stub,
     to_message,
 )
 from cnnpc.runtime._shaper import TokenBucket, pay
+from cnnpc.runtime._tls import Transport
 from cnnpc.runtime._uploadedge import CHUNK_BYTES
 from cnnpc.runtime._verify import verify_parts
 from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
@@ -85,17 +85,17 @@ class Uploader:
         order: Sequence[int] | None = None,
         timeout: float = 30.0,
         clock: Callable[[], float] = time.perf_counter,
-        credentials: grpc.ChannelCredentials | None = None,
+        transport: Transport | None = None,
         options: Sequence[tuple[str, int | str]] = (),
     ) -> None:
         self.plan = plan
-        self.edge = (check_loopback(edge[0]), edge[1])
+        self.edge = edge
         self.bucket = bucket
         self.order = (
             tuple(k for step in plan.steps for k in step) if order is None else tuple(order)
         )
         self.timeout = timeout
-        self.credentials = credentials
+        self.transport = transport
         self.options = tuple(options)
         self.events: list[UploadEvent] = []
         self.error: str | None = None
@@ -160,7 +160,7 @@ class Uploader:
             self.edge,
             max_send=message_limit(CHUNK_BYTES),
             max_receive=HOLDINGS_LIMIT,
-            credentials=self.credentials,
+            transport=self.transport,
             options=self.options,
         )
         try:
@@ -238,7 +238,7 @@ class _SpanChannel:
         bucket: TokenBucket | None,
         timeout: float,
         *,
-        credentials: grpc.ChannelCredentials | None = None,
+        transport: Transport | None = None,
         options: Sequence[tuple[str, int | str]] = (),
     ) -> None:
         self.bucket = bucket
@@ -247,7 +247,7 @@ class _SpanChannel:
             edge,
             max_send=message_limit(max(p.input.nbytes for p in plan.parts)),
             max_receive=message_limit(max(p.output.nbytes for p in plan.parts)),
-            credentials=credentials,
+            transport=transport,
             options=options,
         )
         self._stub = tier_stub(self._channel)
@@ -293,7 +293,7 @@ class IncrementalClient:
         timeout: float = 30.0,
         slowdown: float = 1.0,
         whole_first: bool = False,
-        credentials: grpc.ChannelCredentials | None = None,
+        transport: Transport | None = None,
         options: Sequence[tuple[str, int | str]] = (),
     ) -> None:
         if not slowdown >= 1.0:
@@ -319,11 +319,11 @@ class IncrementalClient:
             upload_bucket,
             order=order,
             timeout=timeout,
-            credentials=credentials,
+            transport=transport,
             options=options,
         )
         self.connection = _SpanChannel(
-            plan, edge, self.bucket, timeout, credentials=credentials, options=options
+            plan, edge, self.bucket, timeout, transport=transport, options=options
         )
         self.fallbacks = 0
 

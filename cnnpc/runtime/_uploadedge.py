@@ -30,6 +30,7 @@ import grpc
 
 from cnnpc.errors import InputError
 from cnnpc.records import PlanError, UploadPlan
+from cnnpc.runtime._limits import message_limit
 from cnnpc.runtime._part import Part
 from cnnpc.runtime._rpc import (
     Limits,
@@ -38,9 +39,9 @@ from cnnpc.runtime._rpc import (
     RpcServer,
     StatusError,
     answer,
-    message_limit,
 )
 from cnnpc.runtime._server import Route, serve_route
+from cnnpc.runtime._tls import Transport
 from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
 from cnnpc.runtime.proto import cnnpc_tier_pb2_grpc as pb_grpc
 
@@ -141,12 +142,10 @@ class UploadEdgeServer(RpcServer):
         port: int = 0,
         threads: int = 1,
         limits: Limits | None = None,
-        credentials: grpc.ServerCredentials | None = None,
+        transport: Transport | None = None,
         interceptors: Sequence[grpc.ServerInterceptor] = (),
     ) -> None:
-        super().__init__(
-            "edge", host, port, limits, credentials=credentials, interceptors=interceptors
-        )
+        super().__init__("edge", host, port, limits, transport=transport, interceptors=interceptors)
         self.plan = plan
         self.threads = threads
         largest_in = max(p.input.nbytes for p in plan.parts)

@@ -31,7 +31,6 @@ from cnnpc.runtime import (
     channel_credentials,
     check_local,
     is_loopback,
-    open_channel,
     server_credentials,
     split_address,
     transport_policy,
@@ -39,6 +38,13 @@ from cnnpc.runtime import (
 
 DEADLINE_S = 5.0
 WHO = "/cnnpc.test.Who/Peer"
+
+
+def open_channel(target, transport):
+    """A health-check channel, TLS or plaintext as `transport` says (as the runtime dials)."""
+    if transport.tls is not None:
+        return grpc.secure_channel(target, channel_credentials(transport.tls))
+    return grpc.insecure_channel(target)
 
 
 def _peer(request: bytes, context: grpc.ServicerContext) -> bytes:
@@ -347,7 +353,7 @@ _IN_NAMESPACE = textwrap.dedent(
     import grpc
     from grpc_health.v1 import health, health_pb2, health_pb2_grpc
     from cnnpc.errors import InputError
-    from cnnpc.runtime import TlsFiles, add_port, check_local, open_channel, transport_policy
+    from cnnpc.runtime import TlsFiles, add_port, channel_credentials, check_local, transport_policy
 
     folder, host = Path(sys.argv[1]), sys.argv[2]
     out = {"local": check_local(host)}
@@ -362,7 +368,8 @@ _IN_NAMESPACE = textwrap.dedent(
     server.start()
     client = TlsFiles(folder / "client.crt", folder / "client.key", folder / "ca.crt")
     request = health_pb2.HealthCheckRequest()
-    with open_channel(f"{host}:{port}", transport_policy(host, client, False)) as channel:
+    credentials = channel_credentials(transport_policy(host, client, False).tls)
+    with grpc.secure_channel(f"{host}:{port}", credentials) as channel:
         out["status"] = health_pb2_grpc.HealthStub(channel).Check(request, timeout=5).status
     try:
         with grpc.insecure_channel(f"{host}:{port}") as channel:
