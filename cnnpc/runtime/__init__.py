@@ -12,9 +12,7 @@ from __future__ import annotations
 from cnnpc.runtime._adaptive import AdaptiveClient, AdaptiveResult, LinkEstimate, SwitchEvent
 from cnnpc.runtime._address import (
     check_local,
-    check_loopback,
     is_loopback,
-    namespace_network,
     parse_address,
     split_address,
 )
@@ -114,14 +112,12 @@ __all__ = [
     "channel_options",
     "channel_target",
     "check_local",
-    "check_loopback",
     "dequantize",
     "host_port",
     "host_upload_planner",
     "is_loopback",
     "limited_server",
     "message_limit",
-    "namespace_network",
     "parse_address",
     "parse_addresses",
     "pay",

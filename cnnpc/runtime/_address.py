@@ -1,64 +1,19 @@
 """HOST:PORT parsing and which addresses a server may listen on.
 
-`check_local` admits any address this machine holds (a user's own edge and cloud servers);
-whether plaintext is allowed there is `transport_policy`'s call (TLS off loopback). The older
-`check_loopback` (loopback only) stays until every server has moved to `check_local`.
-
-Its one exception is `validate --netns`, whose servers listen on private addresses inside
-network namespaces it created: it admits their network with `namespace_network` for as long as
-the namespaces exist. (`check_local` needs no exception: called in a namespace's thread, the
-address is that namespace's own.)
+`check_local` admits any address this machine holds (a user's own edge and cloud servers, or
+a namespace's address seen from inside it); whether plaintext is allowed there is
+`transport_policy`'s call (TLS off loopback).
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import ipaddress
 import socket
-import threading
-from collections import Counter
-from collections.abc import Iterator
 
 from cnnpc.errors import InputError
 
 LOOPBACK_NAMES = ("localhost",)
-_admitted: Counter[ipaddress.IPv4Network] = Counter()
-_guard = threading.Lock()
-
-
-@contextlib.contextmanager
-def namespace_network(network: ipaddress.IPv4Network) -> Iterator[None]:
-    """Accept addresses of `network` (a namespace run's private links) while inside."""
-    with _guard:
-        _admitted[network] += 1
-    try:
-        yield
-    finally:
-        with _guard:
-            _admitted[network] -= 1
-            if _admitted[network] <= 0:
-                del _admitted[network]
-
-
-def _admitted_here(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    with _guard:
-        return any(address in network for network in _admitted)
-
-
-def check_loopback(host: str) -> str:
-    """`host` if it is a loopback address (127.0.0.0/8, ::1 or localhost) or one of a running
-    namespace run's addresses (`namespace_network`), else an InputError."""
-    name = host.strip("[]")
-    if name in LOOPBACK_NAMES:
-        return "127.0.0.1"
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        raise InputError(f"{host!r} is not an IP address (only loopback is served)") from None
-    if not address.is_loopback and not _admitted_here(address):
-        raise InputError(f"{host} is not a loopback address: cnnpc's runtime only uses loopback")
-    return name
 
 
 def is_loopback(host: str) -> bool:
@@ -147,6 +102,6 @@ def split_address(text: str) -> tuple[str, int]:
 
 
 def parse_address(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (loopback HOST, PORT 1..65535) as (host, port)."""
-    host, port = split_address(text)
-    return check_loopback(host), port
+    """``HOST:PORT`` (PORT 1..65535) as (host, port). Whether plaintext may go there is the
+    transport policy's (``_tls``): loopback, or TLS, or --insecure."""
+    return split_address(text)

@@ -23,9 +23,11 @@ import secrets
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -278,10 +280,19 @@ def measure_in_namespaces(
     their namespaces, the client runs in the end's, the token bucket is off (tc shapes). Each
     tier is a process of its own inside its namespace (``_nsprocs``: gRPC connects from its own
     threads). `on_ready(topology)` runs once the servers listen (a test looks at them there)."""
+    from cnnpc.certs import make_certs
+    from cnnpc.runtime import TlsFiles
     from cnnpc.validate._nsprocs import Run, Serve, TierProcess
 
-    with kernel_links(plan, mtu) as topology:
+    with kernel_links(plan, mtu) as topology, tempfile.TemporaryDirectory() as tmp:
         ns = topology.namespaces
+        hosts = {"edge": topology.edge_address, "cloud": topology.cloud_address}
+        certs = make_certs(Path(tmp) / "certs", hosts)  # each tier its own, as on real hosts
+
+        def tls(name: str) -> TlsFiles:
+            who = certs.client if name == "end" else certs.server(name)
+            return TlsFiles(who.cert, who.key, certs.ca_cert)
+
         tiers: list[TierProcess] = []
         try:
             uses_cloud = plan.link("edge") is not None
@@ -292,16 +303,19 @@ def measure_in_namespaces(
             tiers += [t for t in (cloud, edge, end) if t is not None]
             cloud_address = None
             if cloud is not None:
-                job = Serve(plan, "cloud", topology.cloud_address, None, threads)
+                job = Serve(plan, "cloud", topology.cloud_address, None, threads, tls("cloud"))
                 cloud_address = cloud.serve(job, START_TIMEOUT_S)
             edge_address = None
             if edge is not None:
-                job = Serve(plan, "edge", topology.edge_address, cloud_address, threads)
+                job = Serve(
+                    plan, "edge", topology.edge_address, cloud_address, threads, tls("edge")
+                )
                 edge_address = edge.serve(job, START_TIMEOUT_S)
             if on_ready is not None:
                 on_ready(topology)
             bound = RUN_TIMEOUT_S + REQUEST_TIMEOUT_S * (warmup + requests)
-            results = end.run(Run(plan, edge_address, images, requests, warmup, threads), bound)
+            run = Run(plan, edge_address, images, requests, warmup, threads, tls("end"))
+            results = end.run(run, bound)
         finally:
             for tier in reversed(tiers):
                 tier.close()

@@ -28,7 +28,7 @@ from cnnpc.errors import CnnpcError
 from cnnpc.records import DeployedPlan
 
 if TYPE_CHECKING:
-    from cnnpc.runtime import InferResult
+    from cnnpc.runtime import InferResult, TlsFiles
 
 NETNS_DIR = "/var/run/netns"
 CLONE_NEWNET = 0x40000000
@@ -46,6 +46,9 @@ class Serve:
     host: str
     next_address: tuple[str, int] | None
     threads: int
+    tls: TlsFiles
+    """This server's certificate and key, and the CA its clients' certificates must come from
+    (mutual TLS; the edge also shows its certificate to the cloud)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class Run:
     requests: int
     warmup: int
     threads: int
+    tls: TlsFiles
+    """The end device's client certificate and key, and the CA the edge's must come from."""
 
 
 def _setns(namespace: str) -> None:
@@ -78,30 +83,34 @@ def _child(namespace: str, network: ipaddress.IPv4Network, conn: Connection) -> 
     try:
         _setns(namespace)  # the main thread, before any other: every later thread is inside
         from cnnpc._keras import tf  # noqa: F401  (imported while the parent sets up)
-        from cnnpc.runtime import PartServer, PlanClient, namespace_network
+        from cnnpc.runtime import PartServer, PlanClient, transport_policy
 
         conn.send(("ready", None))
         job = conn.recv()
-        with namespace_network(network):
-            if isinstance(job, Serve):
-                server = PartServer(
-                    job.plan,
-                    job.role,
-                    host=job.host,
-                    next_address=job.next_address,
-                    threads=job.threads,
-                )
-                conn.send(("ok", server.start()))
-                conn.recv()  # stop (or the parent gone: EOFError)
-                server.stop()
-                return
-            assert isinstance(job, Run)
-            images = job.images
-            with PlanClient(job.plan, job.edge, threads=job.threads) as client:
-                for i in range(job.warmup):
-                    client.infer(images[i % len(images)])
-                results = [client.infer(images[i % len(images)]) for i in range(job.requests)]
-            conn.send(("ok", results))
+        # each tier as on its own host: mutual TLS on the namespaces' addresses
+        if isinstance(job, Serve):
+            nxt = job.next_address
+            server = PartServer(
+                job.plan,
+                job.role,
+                host=job.host,
+                next_address=nxt,
+                threads=job.threads,
+                transport=transport_policy(job.host, job.tls, insecure=False),
+                next_transport=None if nxt is None else transport_policy(nxt[0], job.tls, False),
+            )
+            conn.send(("ok", server.start()))
+            conn.recv()  # stop (or the parent gone: EOFError)
+            server.stop()
+            return
+        assert isinstance(job, Run)
+        images = job.images
+        transport = None if job.edge is None else transport_policy(job.edge[0], job.tls, False)
+        with PlanClient(job.plan, job.edge, threads=job.threads, transport=transport) as client:
+            for i in range(job.warmup):
+                client.infer(images[i % len(images)])
+            results = [client.infer(images[i % len(images)]) for i in range(job.requests)]
+        conn.send(("ok", results))
     except EOFError:
         pass
     except BaseException as exc:  # handed to the parent, which re-raises it

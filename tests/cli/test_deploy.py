@@ -78,10 +78,13 @@ def test_bad_addresses_exit_2(main, capsys, argv):
     assert capsys.readouterr().err.count("\n") == 1
 
 
-def test_serve_refuses_a_non_loopback_host(main, capsys, plan):
+def test_serve_refuses_a_foreign_host_and_plaintext_off_loopback(main, capsys, plan):
     argv = ["serve", "--role", "cloud", "--plan", str(plan.folder), "--port", "0"]
-    assert main([*argv, "--host", "192.168.1.1"]) == 2
-    assert "loopback" in capsys.readouterr().err
+    assert main([*argv, "--host", "192.0.2.77"]) == 2
+    assert "not an address of this machine" in capsys.readouterr().err
+    assert main([*argv, "--host", "0.0.0.0"]) == 2
+    err = capsys.readouterr().err
+    assert "TLS is required" in err and err.count("\n") == 1
 
 
 def test_infer_against_in_process_servers(main, capsys, plan):

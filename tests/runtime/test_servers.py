@@ -273,8 +273,10 @@ def test_stop_answers_every_call_in_flight(three_tier, data):
         cloud.stop()
 
 
-def test_only_loopback_is_served(three_tier):
-    with pytest.raises(InputError, match="loopback"):
-        PartServer(three_tier, "cloud", host="10.0.0.1")
+def test_only_local_addresses_are_served_and_plaintext_only_on_loopback(three_tier):
+    with pytest.raises(InputError, match="not an address of this machine"):
+        PartServer(three_tier, "cloud", host="192.0.2.77")
+    with pytest.raises(InputError, match="TLS is required"):
+        PartServer(three_tier, "cloud", host="0.0.0.0")  # every address: off loopback
     with pytest.raises(InputError, match="--next"):
         PartServer(three_tier, "edge")

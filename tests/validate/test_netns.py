@@ -16,9 +16,6 @@ import pytest
 from test_validate import FakeCostModel
 
 from cnnpc.cli import main
-from cnnpc.errors import InputError
-from cnnpc.runtime import check_loopback
-from cnnpc.runtime._address import namespace_network
 from cnnpc.validate import KERNEL, _netns, netns_unavailable_reason, validate
 
 
@@ -145,18 +142,6 @@ def _dead_pid() -> int:
     proc = subprocess.Popen(["true"])
     proc.wait()
     return proc.pid
-
-
-def test_namespace_addresses_are_accepted_only_while_a_run_holds_them():
-    net = ipaddress.IPv4Network("10.231.7.0/24")
-    with pytest.raises(InputError, match="not a loopback"):
-        check_loopback("10.231.7.2")
-    with namespace_network(net):
-        assert check_loopback("10.231.7.2") == "10.231.7.2"
-        with pytest.raises(InputError, match="not a loopback"):
-            check_loopback("10.231.8.2")
-    with pytest.raises(InputError, match="not a loopback"):
-        check_loopback("10.231.7.2")
 
 
 @pytest.mark.parametrize(
