@@ -4,34 +4,96 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from cnnpc._text import format_table
 from cnnpc.errors import InputError
+from cnnpc.jobs._options import (
+    THREADS_HELP,
+    TlsChoice,
+    addresses,
+    bounded_float,
+    option,
+    options,
+    positive_float,
+    positive_int,
+    threads_int,
+)
 from cnnpc.records import PlanHead
 
-Address = tuple[str, int]
+if TYPE_CHECKING:
+    from cnnpc.runtime import Transport
+
+Addresses = tuple[tuple[str, int], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class InferJob:
     """What `cnnpc infer` is asked. Without `images`: the embedded workload's test split."""
 
-    plan: Path
-    edge: Address | None
-    images: tuple[Path, ...] = ()
-    limit: int | None = None
-    shape: bool = False
-    threads: int = 1
-    adaptive: bool = False
-    probe_every: int = 10
-    upload: bool = False
-    slowdown: float = 1.0
-    query_rate: float | None = None
-    whole_first: bool = False
+    images: tuple[Path, ...] = option(default=(), type=Path, nargs="*", metavar="IMAGES")
+    plan: Path = option("--plan", type=Path, metavar="DIR")
+    edge: Addresses | None = option(
+        "--edge",
+        default=None,
+        type=addresses,
+        metavar="HOST:PORT[,...]",
+        help="the edge (several: replicas, calls spread round robin, retried on another)",
+    )
+    shape: bool = option(
+        "--shape", action="store_true", help="shape the link to the edge to the plan"
+    )
+    limit: int | None = option(
+        "--limit", default=None, type=positive_int, metavar="N", help="first N images"
+    )
+    threads: int = option("--threads", default=1, type=threads_int, help=THREADS_HELP)
+    adaptive: bool = option(
+        "--adaptive",
+        action="store_true",
+        help="a plan set: before each request pick the plan with the least predicted latency "
+        "under the measured links, with hysteresis; print every switch",
+    )
+    probe_every: int = option(
+        "--probe-every",
+        default=10,
+        type=positive_int,
+        metavar="N",
+        help="with --adaptive: measure an unused edge->cloud link every N requests (10)",
+    )
+    upload: bool = option(
+        "--upload",
+        action="store_true",
+        help="--plan is a 'cnnpc deploy --upload' folder and --edge an empty edge: upload the "
+        "parts in the folder's order in the background while the queries run, each with the "
+        "best split among the parts the edge has confirmed (IONN)",
+    )
+    slowdown: float = option(
+        "--slowdown",
+        default=1.0,
+        type=bounded_float(1.0, 1e6, name="slowdown"),
+        metavar="F",
+        help="with --upload: stand in for an end device F times slower than this host (1)",
+    )
+    query_rate: float | None = option(
+        "--query-rate",
+        default=None,
+        type=positive_float,
+        metavar="QPS",
+        help="with --upload: issue queries at this rate (default: back to back)",
+    )
+    whole_first: bool = option(
+        "--whole-first",
+        action="store_true",
+        help="with --upload: use the edge only once the whole model is there (the baseline)",
+    )
+    tls: TlsChoice = options(TlsChoice)
+
+    def transport(self) -> Transport | None:
+        """TLS or plaintext to the edge, as the policy says (None: no edge)."""
+        return None if self.edge is None else self.tls.transport(self.edge[0][0])
 
 
 @dataclass(frozen=True)
@@ -101,6 +163,7 @@ def infer(job: InferJob) -> Inferred:
             shape=job.shape,
             threads=job.threads,
             probe_every=job.probe_every,
+            transport=job.transport(),
         ) as chooser:
             runs = [chooser.infer(x) for x in inputs.images]
         results = [r.result for r in runs]
@@ -110,7 +173,9 @@ def infer(job: InferJob) -> Inferred:
             "switches": [s.as_dict() for s in chooser.switches],
         }
     else:
-        with PlanClient(plan, job.edge, shape=job.shape, threads=job.threads) as client:
+        with PlanClient(
+            plan, job.edge, shape=job.shape, threads=job.threads, transport=job.transport()
+        ) as client:
             results = [client.infer(x) for x in inputs.images]
     keys = [*COMPONENTS, "total_ms"]
     median = {k: float(np.median([r.timings[k] for r in results])) for k in keys}
@@ -180,11 +245,14 @@ def _infer_upload(job: InferJob) -> Inferred:
         raise InputError("--upload and --adaptive do not go together")
     if job.edge is None:
         raise InputError("--upload needs the empty edge's address (--edge HOST:PORT)")
+    if len(job.edge) > 1:
+        raise InputError("--upload sends the parts to one edge: give one --edge HOST:PORT")
     plan = load_upload(job.plan)
     inputs = _inputs(job, plan)
     with IncrementalClient(
         plan,
-        job.edge,
+        job.edge[0],
+        transport=job.transport(),
         shape=job.shape,
         threads=job.threads,
         slowdown=job.slowdown,

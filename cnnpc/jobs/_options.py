@@ -26,7 +26,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cnnpc.records import (
     INT64_MAX,
@@ -47,6 +47,9 @@ from cnnpc.records import (
     parse_keep_values,
     parse_number,
 )
+
+if TYPE_CHECKING:
+    from cnnpc.runtime import Transport
 
 T = TypeVar("T")
 OPTION = "option"
@@ -253,3 +256,50 @@ def trust(trust_code: bool, weights: str | Path | None) -> None:
         from cnnpc.modelfile import trust_model_file
 
         trust_model_file(weights)
+
+
+def _addresses(text: str) -> tuple[tuple[str, int], ...]:
+    from cnnpc.runtime import parse_addresses  # not at import: the runtime loads gRPC
+
+    return parse_addresses(text)
+
+
+addresses = named(_addresses, "addresses")
+"""``HOST:PORT[,HOST:PORT...]``: one server, or several replicas."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TlsChoice:
+    """How a tier secures its connections (serve, infer): its certificate and key, the CA it
+    trusts (on a server: mutual TLS), or plaintext off loopback (`insecure`)."""
+
+    tls_cert: Path | None = option(
+        "--tls-cert",
+        default=None,
+        type=Path,
+        metavar="FILE",
+        help="this side's certificate (PEM; 'cnnpc certs' makes them): TLS",
+    )
+    tls_key: Path | None = option(
+        "--tls-key", default=None, type=Path, metavar="FILE", help="its private key (mode 0600)"
+    )
+    tls_ca: Path | None = option(
+        "--tls-ca",
+        default=None,
+        type=Path,
+        metavar="FILE",
+        help="the CA to trust; on a server, clients must show a certificate it signed (mTLS)",
+    )
+    insecure: bool = option(
+        "--insecure",
+        action="store_true",
+        help="plaintext off loopback (a warning on every start): only on a network you trust",
+    )
+
+    def transport(self, host: str) -> Transport:
+        """The runtime's `Transport` for a server on, or a client of, `host` (the policy:
+        TLS when files are given, plaintext on loopback, else only with --insecure)."""
+        from cnnpc.runtime import TlsFiles, transport_policy
+
+        files = TlsFiles(self.tls_cert, self.tls_key, self.tls_ca)
+        return transport_policy(host, files, self.insecure)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,8 @@ GENERATED = (
 
 def test_regenerated_modules_match_the_committed_ones(tmp_path: Path) -> None:
     pytest.importorskip("grpc_tools")
-    if shutil.which("protoc-gen-mypy") is None:
+    here = str(Path(sys.executable).parent)  # the environment's scripts, activated or not
+    if shutil.which("protoc-gen-mypy", path=f"{here}:{os.environ.get('PATH', '')}") is None:
         pytest.skip("mypy-protobuf is not installed (pip install -e '.[test]')")
     folder = tmp_path / "cnnpc" / "runtime" / "proto"
     folder.mkdir(parents=True)
@@ -41,6 +43,7 @@ def test_regenerated_modules_match_the_committed_ones(tmp_path: Path) -> None:
             relative,
         ],
         cwd=tmp_path,
+        env={**os.environ, "PATH": f"{here}:{os.environ.get('PATH', '')}"},
         check=True,
         capture_output=True,
     )
