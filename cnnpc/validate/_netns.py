@@ -165,9 +165,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def free_network() -> ipaddress.IPv4Network:
-    """A /24 of 10.231.0.0/16 that no host address or route overlaps (checked, not assumed:
-    the namespaces are isolated, but a reader should never see a host network reused)."""
+def free_network(wanted: ipaddress.IPv4Network | None = None) -> ipaddress.IPv4Network:
+    """A /24 of 10.231.0.0/16 (or `wanted`) that no host address or route overlaps (checked,
+    not assumed: the namespaces are isolated, but a reader should never see a host network
+    reused)."""
     used: list[ipaddress.IPv4Network] = []
     for entry in json.loads(_ip("-j", "-4", "addr", "show") or "[]"):
         for info in entry.get("addr_info", []):
@@ -177,9 +178,12 @@ def free_network() -> ipaddress.IPv4Network:
         with contextlib.suppress(ValueError):
             if dst and dst != "default":
                 used.append(ipaddress.IPv4Network(dst, strict=False))
-    for candidate in NETWORK_BASE.subnets(new_prefix=24):
+    candidates = [wanted] if wanted is not None else NETWORK_BASE.subnets(new_prefix=24)
+    for candidate in candidates:
         if not any(candidate.overlaps(net) for net in used):
             return candidate
+    if wanted is not None:
+        raise NetnsUnavailable(f"{wanted} is in use on this host")
     raise NetnsUnavailable(f"every /24 of {NETWORK_BASE} is in use on this host")
 
 
@@ -191,9 +195,13 @@ def _burst(mtu: int) -> int:
 
 
 @contextlib.contextmanager
-def kernel_links(plan: DeployedPlan, mtu: int = MTU) -> Iterator[Topology]:
+def kernel_links(
+    plan: DeployedPlan, mtu: int = MTU, network: ipaddress.IPv4Network | None = None
+) -> Iterator[Topology]:
     """Make the namespaces, veth pairs and tbf qdiscs for `plan`'s links; delete them on exit
-    (also on an exception, Ctrl-C or SIGTERM, which is turned into KeyboardInterrupt here)."""
+    (also on an exception, Ctrl-C or SIGTERM, which is turned into KeyboardInterrupt here).
+    `network`: a /24 to take the addresses from (the README's hosts), if the host does not use
+    it; by default a free one of 10.231.0.0/16."""
     reason = unavailable_reason()
     if reason is not None:
         raise NetnsUnavailable(reason)
@@ -203,7 +211,7 @@ def kernel_links(plan: DeployedPlan, mtu: int = MTU) -> Iterator[Topology]:
     created: list[str] = []
     with _sigterm_as_interrupt():
         try:
-            network = free_network()
+            network = free_network(network)
             hosts = list(network.hosts())
             up_end, up_edge, down_edge, down_cloud = (str(hosts[i]) for i in (0, 1, 4, 5))
             for tier in TIERS:
