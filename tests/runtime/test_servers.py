@@ -21,9 +21,10 @@ from cnnpc.runtime import (
     PlanClient,
     RequestError,
     TokenBucket,
+    message_limit,
     running_servers,
 )
-from cnnpc.runtime._rpc import MESSAGE_SLACK, to_message
+from cnnpc.runtime._rpc import to_message
 from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
 from cnnpc.runtime.proto import cnnpc_tier_pb2_grpc as pb_grpc
 
@@ -159,7 +160,7 @@ def test_a_plan_or_span_the_server_does_not_hold_is_not_found(three_tier, stub, 
 
 def test_an_oversized_message_is_resource_exhausted(three_tier, servers, edge_server, stub, data):
     # the largest message read is the plan's tensor plus a margin: memory stays bounded
-    assert edge_server.max_receive == three_tier.links[0].bytes + MESSAGE_SLACK
+    assert edge_server.max_receive == message_limit(three_tier.links[0].bytes)
     huge = pb.Tensor(dtype=pb.INT8, shape=[1, 4 << 20], data=bytes(4 << 20))
     code, text = _refused(stub, pb.InferRequest(tensor=huge))
     assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in text
