@@ -54,7 +54,7 @@ def trial_attrs(
     return attrs
 
 
-def annotate(trial: optuna.Trial | optuna.trial.FrozenTrial, attrs: Mapping[str, Any]) -> None:
+def annotate(trial: optuna.Trial | optuna.trial.FrozenTrial, attrs: Mapping[str, object]) -> None:
     """Set `trial_attrs` on a running Optuna trial (before study.tell)."""
     for key, value in attrs.items():
         trial.set_user_attr(key, value)
