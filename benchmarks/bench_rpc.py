@@ -2,6 +2,7 @@
 one edge with 1, 4 and 16 concurrent end clients.
 
     python benchmarks/bench_rpc.py [--plans DIR] [--calls 200] [--seconds 5] [--clients 1 4 16]
+                                   [--tls]
 
 The plans are a mobilenet (width 0.35, quantization-aware, untrained: the weights do not change
 the timings) at each size, deployed with no end part (the end sends the int8 image), the edge
@@ -10,7 +11,8 @@ same plans measure two versions of the runtime). The edge and cloud are `cnnpc s
 processes; the clients run in this process, unshaped. Cost per call: the median over `--calls`
 sequential requests of uplink + downlink, i.e. the two round trips less the servers' own
 service times (what the transport adds per call). Calls per second: `--clients` threads, each
-with its own PlanClient, calling the 64x64 plan's edge for `--seconds` s. Prints one JSON object.
+with its own PlanClient, calling the 64x64 plan's edge for `--seconds` s. `--tls`: every link
+with mutual TLS (certificates from `cnnpc certs`' library for 127.0.0.1). Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -29,6 +31,18 @@ from typing import Any
 import numpy as np
 
 SIZES = (64, 224)
+CERTS: list[Any] = []
+"""With --tls: the run's CertSet (edge, cloud and client certificates for 127.0.0.1)."""
+
+
+def client_transport() -> Any:
+    """The end device's transport: mutual TLS with --tls, else plaintext on loopback."""
+    if not CERTS:
+        return None
+    from cnnpc.runtime import TlsFiles, transport_policy
+
+    c = CERTS[0]
+    return transport_policy("127.0.0.1", TlsFiles(c.client.cert, c.client.key, c.ca_cert), False)
 
 
 def build_plan(folder: Path, size: int) -> None:
@@ -61,6 +75,17 @@ def served(plan: Path) -> Iterator[tuple[str, int]]:
 
     def serve(role: str, *extra: str) -> tuple[str, int]:
         cmd = [sys.executable, "-m", "cnnpc", "serve", "--role", role, "--plan", str(plan)]
+        if CERTS:
+            c = CERTS[0]
+            me = c.server(role)
+            cmd += [
+                "--tls-cert",
+                str(me.cert),
+                "--tls-key",
+                str(me.key),
+                "--tls-ca",
+                str(c.ca_cert),
+            ]
         proc = subprocess.Popen([*cmd, "--port", "0", *extra], stdout=subprocess.PIPE, text=True)
         procs.append(proc)
         assert proc.stdout is not None
@@ -84,7 +109,7 @@ def cost_per_call(plan_dir: Path, calls: int) -> dict[str, float]:
 
     plan = load_plan(plan_dir)
     image = np.random.default_rng(1).random(plan.input.shape[1:], dtype=np.float32)
-    with served(plan_dir) as edge, PlanClient(plan, edge) as client:
+    with served(plan_dir) as edge, PlanClient(plan, edge, transport=client_transport()) as client:
         for _ in range(20):  # warm up: connections, interpreters
             client.infer(image)
         runs = [client.infer(image).timings for _ in range(calls)]
@@ -105,7 +130,7 @@ def calls_per_second(plan_dir: Path, clients: int, seconds: float) -> float:
     counts = [0] * clients
     errors: list[str] = []
     with served(plan_dir) as edge:
-        users = [PlanClient(plan, edge) for _ in range(clients)]
+        users = [PlanClient(plan, edge, transport=client_transport()) for _ in range(clients)]
         for user in users:
             user.infer(image)
         start = threading.Barrier(clients + 1)
@@ -142,11 +167,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--tls", action="store_true", help="mutual TLS on every link")
     args = parser.parse_args(argv)
     import tempfile
 
     root = args.plans or Path(tempfile.mkdtemp(prefix="cnnpc-bench-rpc-"))
-    out: dict[str, Any] = {"cost_per_call": {}, "calls_per_second": {}}
+    if args.tls:
+        from cnnpc.certs import make_certs
+
+        hosts = {"edge": "127.0.0.1", "cloud": "127.0.0.1"}
+        CERTS.append(make_certs(Path(tempfile.mkdtemp(prefix="cnnpc-bench-certs-")) / "c", hosts))
+    out: dict[str, Any] = {"tls": args.tls, "cost_per_call": {}, "calls_per_second": {}}
     for size in SIZES:
         folder = root / f"plan{size}"
         if not (folder / "plan.json").exists():
