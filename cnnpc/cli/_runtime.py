@@ -50,7 +50,7 @@ def run_serve(args: argparse.Namespace) -> int:
         else ", next " + ",".join(f"{h}:{p}" for h, p in job.next_address)
     )
     secure = "TLS" if server.transport.tls is not None else "plaintext"
-    print(f"{job.role} serving {job.plan} on {host}:{port} ({secure}){nxt}", flush=True)
+    print(f"{job.role} serving {job.plan} with {secure} on {host}:{port}{nxt}", flush=True)
     endpoint = None
     if served.metrics is not None and job.metrics_port is not None:
         endpoint = serve_metrics(served.metrics, job.metrics_port, host)

@@ -103,5 +103,6 @@ def split_address(text: str) -> tuple[str, int]:
 
 def parse_address(text: str) -> tuple[str, int]:
     """``HOST:PORT`` (PORT 1..65535) as (host, port). Whether plaintext may go there is the
-    transport policy's (``_tls``): loopback, or TLS, or --insecure."""
-    return split_address(text)
+    transport policy's (``_tls``): loopback, or TLS, or --insecure. `localhost` is 127.0.0.1."""
+    host, port = split_address(text)
+    return ("127.0.0.1" if host in LOOPBACK_NAMES else host), port

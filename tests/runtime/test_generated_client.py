@@ -2,18 +2,17 @@
 
 What a phone app does, in Python: run the plan's end part with a TFLite interpreter, quantize its
 output as plan.json records, call Tier.Infer on the edge with a client protoc generated from
-``cnnpc_tier.proto`` (into a temporary folder: none of cnnpc's runtime client code), read the
-int8 scores back with their scale and zero point.
+``cnnpc_tier.proto`` into a temporary folder, and read the int8 scores back with their scale and
+zero point. The client runs in a process of its own (``python -I``) that imports only the
+generated modules, grpc and numpy: none of cnnpc's code.
 """
 
 from __future__ import annotations
 
-import importlib
+import json
 import subprocess
 import sys
-from pathlib import Path
 
-import grpc
 import numpy as np
 import pytest
 
@@ -22,78 +21,66 @@ from cnnpc.runtime.proto import PROTO
 
 pytestmark = pytest.mark.slow
 
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    """The modules grpcio-tools generates from the shipped .proto, imported from a temp folder."""
-    pytest.importorskip("grpc_tools")
-    out = tmp_path_factory.mktemp("app_client")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grpc_tools.protoc",
-            f"-I{PROTO.parent}",
-            f"--python_out={out}",
-            f"--grpc_python_out={out}",
-            str(PROTO),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    sys.path.insert(0, str(out))
-    try:
-        messages = importlib.import_module("cnnpc_tier_pb2")
-        services = importlib.import_module("cnnpc_tier_pb2_grpc")
-    finally:
-        sys.path.remove(str(out))
-    assert Path(messages.__file__).parent == out  # not cnnpc's own copy
-    yield messages, services
-    for name in ("cnnpc_tier_pb2", "cnnpc_tier_pb2_grpc"):
-        sys.modules.pop(name, None)
+APP = """
+import json, sys
+import grpc
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import cnnpc_tier_pb2 as pb, cnnpc_tier_pb2_grpc as pb_grpc
+assert "cnnpc" not in sys.modules
+features = np.load(sys.argv[2])
+scale, zero_point = float(sys.argv[4]), int(sys.argv[5])
+labels = []
+with grpc.insecure_channel(sys.argv[3]) as channel:
+    stub = pb_grpc.TierStub(channel)
+    for feature in features:
+        tensor = pb.Tensor(dtype=pb.INT8, shape=list(feature.shape), data=feature.tobytes(),
+                           scale=scale, zero_point=zero_point)
+        reply = stub.Infer(pb.InferRequest(tensor=tensor), timeout=30)
+        assert reply.tensor.dtype == pb.INT8 and reply.timings_ms["edge_compute_ms"] > 0
+        q = np.frombuffer(reply.tensor.data, np.int8).reshape(reply.tensor.shape)
+        real = (q.astype(np.float32) - reply.tensor.zero_point) * reply.tensor.scale
+        labels.append(int(np.argmax(real)))
+print(json.dumps(labels))
+"""
 
 
-def _end_feature(plan, image):
-    """The end part's int8 output for one image, as an app's TFLite interpreter computes it."""
+def _end_features(plan, images):
+    """The end part's int8 outputs, as an app's TFLite interpreter computes them."""
     import tensorflow as tf
 
     interpreter = tf.lite.Interpreter(model_path=str(plan.part_path("end")))
     interpreter.allocate_tensors()
     spec = plan.parts["end"].input
-    x = np.clip(np.round(image[None] / spec.scale) + spec.zero_point, -128, 127).astype(np.int8)
-    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
-    interpreter.invoke()
-    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    out = []
+    for image in images:
+        x = np.clip(np.round(image[None] / spec.scale) + spec.zero_point, -128, 127)
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x.astype(np.int8))
+        interpreter.invoke()
+        out.append(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
+    return np.stack(out)
 
 
 def test_a_client_generated_from_the_proto_gets_the_labels_of_cnnpc_infer(
-    three_tier, data, generated
+    three_tier, data, tmp_path
 ):
-    pb, pb_grpc = generated
-    out = three_tier.parts["end"].output
+    pytest.importorskip("grpc_tools")
+    generated = tmp_path / "app"
+    generated.mkdir()
+    protoc = [sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTO.parent}"]
+    protoc += [f"--python_out={generated}", f"--grpc_python_out={generated}", str(PROTO)]
+    subprocess.run(protoc, check=True, capture_output=True)
     images = data.test.x[:8]
+    np.save(tmp_path / "features.npy", _end_features(three_tier, images))
+    (tmp_path / "app.py").write_text(APP)
+    out = three_tier.parts["end"].output
     with running_servers(three_tier, shape=False) as edge:
         assert edge is not None
         with PlanClient(three_tier, edge) as cnnpc_client:
             expected = [cnnpc_client.infer(x).label for x in images]
-        with grpc.insecure_channel(f"{edge[0]}:{edge[1]}") as channel:
-            stub = pb_grpc.TierStub(channel)
-            labels = []
-            for image in images:
-                feature = _end_feature(three_tier, image)
-                request = pb.InferRequest(
-                    tensor=pb.Tensor(
-                        dtype=pb.INT8,
-                        shape=list(feature.shape),
-                        data=feature.tobytes(),
-                        scale=out.scale,
-                        zero_point=out.zero_point,
-                    )
-                )
-                reply = stub.Infer(request, timeout=30)
-                assert reply.tensor.dtype == pb.INT8
-                scores = np.frombuffer(reply.tensor.data, np.int8).reshape(reply.tensor.shape)
-                real = (scores.astype(np.float32) - reply.tensor.zero_point) * reply.tensor.scale
-                labels.append(int(np.argmax(real)))
-                assert reply.timings_ms["edge_compute_ms"] > 0
-    assert labels == expected
+        argv = [sys.executable, "-I", str(tmp_path / "app.py"), str(generated)]
+        argv += [str(tmp_path / "features.npy"), f"{edge[0]}:{edge[1]}"]
+        argv += [repr(out.scale), str(out.zero_point)]
+        app = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert app.returncode == 0, app.stderr[-2000:]
+    assert json.loads(app.stdout) == expected

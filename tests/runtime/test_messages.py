@@ -20,7 +20,6 @@ from cnnpc.runtime._rpc import (
     Precondition,
     StatusError,
     TooLarge,
-    channel_target,
     check_timings,
     from_message,
     one_line,
@@ -117,18 +116,6 @@ def test_a_replys_timings_are_a_few_finite_named_numbers(timings, message):
     with pytest.raises(BadTensor, match=message):
         check_timings(timings)
     assert check_timings({"edge_compute_ms": 1.5}) == {"edge_compute_ms": 1.5}
-
-
-def test_channel_targets_of_one_or_several_addresses():
-    assert channel_target([("127.0.0.1", 5)]) == "127.0.0.1:5"
-    assert channel_target([("::1", 5)]) == "[::1]:5"
-    both = channel_target([("127.0.0.1", 5), ("127.0.0.2", 6)])
-    assert both == "ipv4:127.0.0.1:5,127.0.0.2:6"
-    assert channel_target([("::1", 5), ("::1", 6)]) == "ipv6:[::1]:5,[::1]:6"
-    with pytest.raises(InputError, match="all IPv4 or all IPv6"):
-        channel_target([("127.0.0.1", 5), ("::1", 6)])
-    with pytest.raises(InputError, match="no address"):
-        channel_target([])
 
 
 def test_token_bucket_pays_debt_with_sleep():
