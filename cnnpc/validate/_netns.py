@@ -165,10 +165,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def free_network(wanted: ipaddress.IPv4Network | None = None) -> ipaddress.IPv4Network:
-    """A /24 of 10.231.0.0/16 (or `wanted`) that no host address or route overlaps (checked,
-    not assumed: the namespaces are isolated, but a reader should never see a host network
-    reused)."""
+def used_networks() -> list[ipaddress.IPv4Network]:
+    """The host's IPv4 networks: its addresses' and its routes' (not the default route)."""
     used: list[ipaddress.IPv4Network] = []
     for entry in json.loads(_ip("-j", "-4", "addr", "show") or "[]"):
         for info in entry.get("addr_info", []):
@@ -178,6 +176,14 @@ def free_network(wanted: ipaddress.IPv4Network | None = None) -> ipaddress.IPv4N
         with contextlib.suppress(ValueError):
             if dst and dst != "default":
                 used.append(ipaddress.IPv4Network(dst, strict=False))
+    return used
+
+
+def free_network(wanted: ipaddress.IPv4Network | None = None) -> ipaddress.IPv4Network:
+    """A /24 of 10.231.0.0/16 (or `wanted`) that no host address or route overlaps (checked,
+    not assumed: the namespaces are isolated, but a reader should never see a host network
+    reused)."""
+    used = used_networks()
     candidates = [wanted] if wanted is not None else NETWORK_BASE.subnets(new_prefix=24)
     for candidate in candidates:
         if not any(candidate.overlaps(net) for net in used):

@@ -64,10 +64,8 @@ def test_bad_input_is_one_line_and_exit_2(main, capsys, argv, message):
 @pytest.mark.parametrize(
     "argv",
     [
-        ["infer", "--plan", "p", "--edge", "example.com:80"],
         ["infer", "--plan", "p", "--edge", "127.0.0.1"],
         ["infer", "--plan", "p", "--edge", "127.0.0.1:99999"],
-        ["serve", "--role", "edge", "--plan", "p", "--port", "0", "--next", "10.1.2.3:80"],
         ["serve", "--role", "fog", "--plan", "p", "--port", "0"],
     ],
 )
@@ -76,6 +74,19 @@ def test_bad_addresses_exit_2(main, capsys, argv):
         main(argv)
     assert exc.value.code == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["infer", "--plan", "p", "--edge", "example.com:80"],
+        ["serve", "--role", "edge", "--plan", "p", "--port", "0", "--next", "10.1.2.3:80"],
+    ],
+)
+def test_plaintext_off_loopback_needs_tls_or_insecure(main, capsys, argv):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "TLS is required" in err and "--insecure" in err and err.count("\n") == 1
 
 
 def test_serve_refuses_a_foreign_host_and_plaintext_off_loopback(main, capsys, plan):

@@ -1,6 +1,6 @@
 """The README's "Deploy a plan on three machines", word for word, on three namespaces as hosts.
 
-Each namespace gets the README's address (192.0.2.0/24, a documentation network no host
+Each namespace gets the README's address (198.51.100.0/24, a documentation network no host
 routes); the commands of the README's block run in the namespace its comment names, the servers
 in the background until they print where they serve, the end device's `infer` to its end.
 """
@@ -80,9 +80,11 @@ def test_the_readme_deploys_a_plan_on_three_hosts(three_tier, tmp_path):
         print(f"\nSKIP three hosts: {reason}")
         pytest.skip(reason)
     shutil.copytree(three_tier.folder, tmp_path / "plan")
-    network = ipaddress.IPv4Network("192.0.2.0/24")
+    network = ipaddress.IPv4Network("198.51.100.0/24")
+    if any(network.overlaps(used) for used in _netns.used_networks()):
+        pytest.skip(f"{network} (the README's hosts) is in use on this machine")
     with _netns.kernel_links(three_tier, network=network) as topology:
-        assert (topology.edge_address, topology.cloud_address) == ("192.0.2.2", "192.0.2.6")
+        assert (topology.edge_address, topology.cloud_address) == ("198.51.100.2", "198.51.100.6")
         with contextlib.ExitStack() as servers:
             last = None
             for tier, argv in readme_block():
