@@ -31,6 +31,7 @@ from grpc_health.v1 import (  # type: ignore[import-untyped]
 from cnnpc.errors import CnnpcError, InputError, first_line, printable
 from cnnpc.records import TensorSpec, check_number
 from cnnpc.runtime._address import check_local
+from cnnpc.runtime._limits import MAX_MESSAGE
 from cnnpc.runtime._replicas import channel_options, channel_target
 from cnnpc.runtime._tls import Transport, add_port, channel_credentials, transport_policy
 from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
@@ -451,19 +452,22 @@ def open_channel(
     if transport is None:
         for host, _ in hosts:
             transport_policy(host, None, insecure=False)  # off loopback: TLS or --insecure
-    largest = max(max_send, max_receive)
-    settings: list[tuple[str, int | str]] = [
-        *channel_options(largest, KEEPALIVE_MS / 1000),
+    largest = MAX_MESSAGE if max_send < 0 else max(max_send, max_receive)  # -1: no limit
+    ours: list[tuple[str, int | str]] = [
         ("grpc.max_send_message_length", max_send),
         ("grpc.max_receive_message_length", max_receive),
     ]
+    if transport is not None and transport.tls is not None and name is not None and len(hosts) > 1:
+        ours.append(("grpc.ssl_target_name_override", name))
+    ours += options
+    # gRPC keeps the first of two equal keys: an option given here replaces the default
+    given = {key for key, _ in ours}
+    base = [kv for kv in channel_options(largest, KEEPALIVE_MS / 1000) if kv[0] not in given]
+    settings = [*base, *ours]
     target = channel_target(hosts)
     if transport is None or transport.tls is None:
-        return grpc.insecure_channel(target, options=[*settings, *options])
-    if name is not None and len(hosts) > 1:
-        settings.append(("grpc.ssl_target_name_override", name))
-    credentials = channel_credentials(transport.tls)
-    return grpc.secure_channel(target, credentials, options=[*settings, *options])
+        return grpc.insecure_channel(target, options=settings)
+    return grpc.secure_channel(target, channel_credentials(transport.tls), options=settings)
 
 
 def tier_stub(channel: grpc.Channel) -> pb_grpc.TierStub:

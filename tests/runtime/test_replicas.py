@@ -247,3 +247,22 @@ def test_a_call_cut_on_its_replica_is_saved_by_the_retry_policy_alone(retries):
         assert healthy.answered == 4
     else:
         assert lost and set(lost) <= {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED}
+
+
+def test_the_channel_opener_keeps_the_callers_message_limits():
+    """gRPC keeps the first of two equal channel options: a limit the caller gives must replace
+    the replica defaults, not follow them (a 150 kB request was refused at 64 kB)."""
+    from cnnpc.runtime._rpc import open_channel, tier_stub
+
+    server, port = serve(Echo(), max_message=1 << 20)
+    big = pb.InferRequest(tensor=pb.Tensor(dtype=pb.INT8, shape=[150_000], data=b"x" * 150_000))
+    try:
+        with open_channel(("127.0.0.1", port), max_send=-1, max_receive=1 << 20) as channel:
+            reply = tier_stub(channel).Infer(big, timeout=10)
+        assert len(reply.tensor.data) == 150_000
+        small = open_channel(("127.0.0.1", port), max_send=1000, max_receive=1 << 20)
+        with small as channel, pytest.raises(grpc.RpcError) as refused:
+            tier_stub(channel).Infer(big, timeout=10)
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    finally:
+        server.stop(0)
