@@ -249,11 +249,6 @@ class ServerStats:
     """Calls answered with a result."""
     errors: int = 0
     """Calls answered with an error status by this server's handlers."""
-    dropped: int = 0
-    """Connections closed for a bad frame (the framed transport's; gRPC's own refusals, such
-    as an oversized message, never reach the handlers)."""
-    busy: int = 0
-    """Connections refused because `max_connections` were open (the framed transport's)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, name: str) -> None:
