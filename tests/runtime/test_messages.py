@@ -135,6 +135,28 @@ def test_token_bucket_pays_debt_with_sleep():
         TokenBucket(0.0)
 
 
+def test_an_idle_bucket_lends_at_most_a_burst_of_the_current_rate():
+    """A link slowed from 1 to 0.05 Mbps and left idle must not carry a 375-byte tensor
+    faster than the slow rate (a fixed 256-byte burst made it look three times faster)."""
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(s):
+        slept.append(s)
+        now[0] += s
+
+    bucket = TokenBucket(125_000.0, clock=lambda: now[0], sleep=sleep)
+    assert bucket.burst == 12 and bucket.chunk == 256
+    bucket.set_rate(6_250.0)
+    now[0] += 10.0  # idle for 10 s
+    start = now[0]
+    pay(bucket, 375)
+    assert now[0] - start == pytest.approx(375 / 6_250.0, abs=1e-3)
+    fixed = TokenBucket(1000.0, burst=500, clock=lambda: now[0], sleep=sleep)
+    fixed.set_rate(10.0)  # a burst the caller gave stays
+    assert fixed.burst == 500
+
+
 def test_paying_bytes_takes_them_over_the_rate():
     n, rate = 40_000, 1_000_000.0  # 40 ms at 1 MB/s
     bucket = TokenBucket(rate)
