@@ -8,12 +8,15 @@ from pathlib import Path
 
 from cnnpc.cli._common import (
     THREADS_HELP,
+    add_record,
     add_storage_argument,
     bounded_int,
     print_json,
+    record_from,
     search_id,
     threads_int,
 )
+from cnnpc.jobs import TlsFileChoice
 from cnnpc.records import MAX_REQUESTS, MAX_WARMUP
 
 
@@ -69,6 +72,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="with --netns: the veths' MTU (1500; tbf's bucket holds one frame, so a smaller "
         "MTU shapes small messages closer to bytes / rate)",
     )
+    add_record(p, TlsFileChoice)  # loopback tiers with (mutual) TLS; --netns makes its own
     add_storage_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -90,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         calibrate=args.calibrate,
         netns=args.netns,
         mtu=args.mtu,
+        tls=record_from(TlsFileChoice, args).files(),
     )
     if args.json:
         print_json(report.as_dict())

@@ -49,7 +49,7 @@ from cnnpc.records import (
 )
 
 if TYPE_CHECKING:
-    from cnnpc.runtime import Transport
+    from cnnpc.runtime import TlsFiles, Transport
 
 T = TypeVar("T")
 OPTION = "option"
@@ -269,9 +269,8 @@ addresses = named(_addresses, "addresses")
 
 
 @dataclass(frozen=True, kw_only=True)
-class TlsChoice:
-    """How a tier secures its connections (serve, infer): its certificate and key, the CA it
-    trusts (on a server: mutual TLS), or plaintext off loopback (`insecure`)."""
+class TlsFileChoice:
+    """A tier's certificate and key and the CA it trusts (serve, infer, validate)."""
 
     tls_cert: Path | None = option(
         "--tls-cert",
@@ -290,6 +289,18 @@ class TlsChoice:
         metavar="FILE",
         help="the CA to trust; on a server, clients must show a certificate it signed (mTLS)",
     )
+
+    def files(self) -> TlsFiles:
+        from cnnpc.runtime import TlsFiles  # not at import: the runtime loads gRPC
+
+        return TlsFiles(self.tls_cert, self.tls_key, self.tls_ca)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TlsChoice(TlsFileChoice):
+    """How a tier secures its connections (serve, infer): its certificate and key, the CA it
+    trusts (on a server: mutual TLS), or plaintext off loopback (`insecure`)."""
+
     insecure: bool = option(
         "--insecure",
         action="store_true",
@@ -299,7 +310,6 @@ class TlsChoice:
     def transport(self, host: str) -> Transport:
         """The runtime's `Transport` for a server on, or a client of, `host` (the policy:
         TLS when files are given, plaintext on loopback, else only with --insecure)."""
-        from cnnpc.runtime import TlsFiles, transport_policy
+        from cnnpc.runtime import transport_policy
 
-        files = TlsFiles(self.tls_cert, self.tls_key, self.tls_ca)
-        return transport_policy(host, files, self.insecure)
+        return transport_policy(host, self.files(), self.insecure)

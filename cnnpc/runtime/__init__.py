@@ -63,6 +63,7 @@ from cnnpc.runtime._tls import (
     channel_credentials,
     host_port,
     server_credentials,
+    shared_identity,
     transport_policy,
 )
 from cnnpc.runtime._upload import IncrementalClient, Uploader, UploadEvent, UploadResult
@@ -132,6 +133,7 @@ __all__ = [
     "server_credentials",
     "server_options",
     "service_config",
+    "shared_identity",
     "split_address",
     "split_timings",
     "time_parts",

@@ -270,22 +270,37 @@ class PartServer(RpcServer):
 
 @contextlib.contextmanager
 def running_servers(
-    plan: DeployedPlan, *, shape: bool = True, threads: int = 1, limits: Limits | None = None
+    plan: DeployedPlan,
+    *,
+    shape: bool = True,
+    threads: int = 1,
+    limits: Limits | None = None,
+    transport: Transport | None = None,
 ) -> Iterator[tuple[str, int] | None]:
     """Start the plan's cloud and edge servers on loopback ports the OS picks; yield the edge's
-    address (None for an end-only plan), stop them on exit."""
+    address (None for an end-only plan), stop them on exit. `transport`: both servers', and the
+    edge's to the cloud (None: plaintext)."""
     verify_plan(plan)  # both tiers' parts in one child, not one child each
     servers: list[PartServer] = []
     try:
         next_address = None
         if plan.link("edge") is not None:
-            cloud = PartServer(plan, "cloud", shape=shape, threads=threads, limits=limits)
+            cloud = PartServer(
+                plan, "cloud", shape=shape, threads=threads, limits=limits, transport=transport
+            )
             servers.append(cloud)
             next_address = cloud.start()
         edge_address = None
         if plan.link("end") is not None:
             edge = PartServer(
-                plan, "edge", next_address=next_address, shape=shape, threads=threads, limits=limits
+                plan,
+                "edge",
+                next_address=next_address,
+                shape=shape,
+                threads=threads,
+                limits=limits,
+                transport=transport,
+                next_transport=transport,
             )
             servers.append(edge)
             edge_address = edge.start()

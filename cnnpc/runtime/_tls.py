@@ -89,6 +89,21 @@ def transport_policy(host: str, tls: TlsFiles | None, insecure: bool) -> Transpo
     )
 
 
+def shared_identity(tls: TlsFiles) -> Transport:
+    """TLS for tiers that all run on this host with one identity (`validate --tls-*`): the
+    edge and cloud serve with the certificate, and the end device and the edge present it as
+    clients (a `cnnpc certs` server certificate for 127.0.0.1 authenticates both ways). Every
+    file is checked now, before anything is deployed."""
+    if tls.cert is None or tls.key is None:
+        raise InputError(
+            "--tls-ca needs --tls-cert and --tls-key: the edge and cloud serve with them (a "
+            "'cnnpc certs --hosts edge=127.0.0.1' server certificate)"
+        )
+    server_credentials(tls)
+    channel_credentials(tls)
+    return Transport(tls)
+
+
 def _identity(cert: Path, key: Path, *, server: bool, now: dt.datetime | None) -> tuple[Pem, Pem]:
     cert_pem, chain = read_certificates(cert, "--tls-cert", now)
     key_pem, private = read_private_key(key, "--tls-key")

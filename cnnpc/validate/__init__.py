@@ -7,16 +7,22 @@ from __future__ import annotations
 
 from cnnpc.validate._netns import NetnsUnavailable
 from cnnpc.validate._netns import unavailable_reason as netns_unavailable_reason
-from cnnpc.validate._text import validation_text
-from cnnpc.validate._validate import (
+from cnnpc.validate._report import (
     COMPONENTS,
     KERNEL,
-    NETNS_DEVICE,
+    MUTUAL_TLS,
+    PLAINTEXT,
+    TLS,
     TOKEN_BUCKET,
     ComponentRow,
-    CostModel,
     ValidationReport,
     compare,
+)
+from cnnpc.validate._text import validation_text
+from cnnpc.validate._validate import (
+    NETNS_DEVICE,
+    TLS_DEVICE,
+    CostModel,
     fit_calibration,
     measure,
     predict,
@@ -27,7 +33,11 @@ from cnnpc.validate._validate import (
 __all__ = [
     "COMPONENTS",
     "KERNEL",
+    "MUTUAL_TLS",
     "NETNS_DEVICE",
+    "PLAINTEXT",
+    "TLS",
+    "TLS_DEVICE",
     "TOKEN_BUCKET",
     "ComponentRow",
     "CostModel",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cnnpc._text import format_table
-from cnnpc.validate._validate import ValidationReport
+from cnnpc.validate._report import ValidationReport
 
 
 def validation_text(report: ValidationReport) -> str:
@@ -28,8 +28,9 @@ def validation_text(report: ValidationReport) -> str:
     where = {"none": "unshaped loopback links", "token bucket in the senders": "loopback links"}
     links = where.get(out["shaping"], "veth links")
     lines.append(
-        f"{out['requests']} requests on {links} (shaping: {out['shaping']}): median |error| of "
-        f"the total {out['median_abs_error_total_pct']:.1f} %"
+        f"{out['requests']} requests on {links} (shaping: {out['shaping']}; "
+        f"{out['transport']}): median |error| of the total "
+        f"{out['median_abs_error_total_pct']:.1f} %"
     )
     for line in out["shaping_details"]:
         lines.append(f"  {line}")

@@ -4,7 +4,7 @@ component of its latency with the prediction.
 The prediction comes from a profile measured on this host (``cnnpc profile --device host``):
 each tier's compute is the sum of the predicted times of its segments at the plan's kept
 channels, each transfer is bytes x 8 / rate. Uncalibrated, nothing else is added, so what the
-runtime costs on top of compute and pure transfer (quantising, framing, copies, thread
+runtime costs on top of compute and pure transfer (quantising, gRPC per call, copies, thread
 hand-offs, the reply) shows up as the error of the total and is reported on its own as the
 overhead per request.
 
@@ -24,9 +24,8 @@ import json
 import statistics
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -34,19 +33,20 @@ import numpy.typing as npt
 from cnnpc.errors import InputError
 from cnnpc.latency import Calibration, calibration_path, read_calibration
 from cnnpc.records import DeployedPlan, load_plan
+from cnnpc.validate._report import (
+    COMPONENTS,
+    KERNEL,
+    MUTUAL_TLS,
+    PLAINTEXT,
+    TLS,
+    TOKEN_BUCKET,
+    ValidationReport,
+    compare,
+)
 
 if TYPE_CHECKING:
-    from cnnpc.runtime import InferResult
+    from cnnpc.runtime import InferResult, TlsFiles, Transport
 
-COMPONENTS = (
-    ("end compute", "end_ms"),
-    ("end->edge transfer", "uplink_ms"),
-    ("edge compute", "edge_ms"),
-    ("edge->cloud transfer", "downlink_ms"),
-    ("cloud compute", "cloud_ms"),
-    ("runtime overhead", "overhead_ms"),
-    ("total", "total_ms"),
-)
 TIER_KEYS = {"end": "end_ms", "edge": "edge_ms", "cloud": "cloud_ms"}
 HOST_DEVICE = "host"
 NETNS_DEVICE = "host_netns"
@@ -54,8 +54,9 @@ NETNS_DEVICE = "host_netns"
 appended (``host_netns_mtu1500``): their fixed costs are the kernel's (TCP/IP headers, tbf's
 one-frame bucket, both set by the MTU), not the token bucket's, so they are stored apart and only
 ``validate --netns`` at that MTU includes them; planners use the token bucket's."""
-TOKEN_BUCKET = "token bucket in the senders"
-KERNEL = "tc tbf in network namespaces"
+TLS_DEVICE = "host_tls"
+"""The calibration key of ``validate --tls-*`` runs: TLS adds its own cost per call, so its fixed
+costs are stored apart from plaintext's (planners read the plaintext ones, HOST_DEVICE)."""
 LINK_KEYS = {"end": "uplink_ms", "edge": "downlink_ms"}
 
 
@@ -65,76 +66,6 @@ class CostModel(Protocol):
     image_size: int
 
     def segment_ms(self, tier: str, channels: Mapping[str, int]) -> list[float]: ...
-
-
-@dataclass(frozen=True)
-class ComponentRow:
-    name: str
-    key: str
-    predicted_ms: float
-    measured_ms: float
-    """Median over the requests."""
-    p10_ms: float
-    p90_ms: float
-
-    @property
-    def error_pct(self) -> float | None:
-        if self.measured_ms <= 0:
-            return None
-        return (self.predicted_ms - self.measured_ms) / self.measured_ms * 100.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "component": self.name,
-            "key": self.key,
-            "predicted_ms": self.predicted_ms,
-            "measured_ms": self.measured_ms,
-            "p10_ms": self.p10_ms,
-            "p90_ms": self.p90_ms,
-            "error_pct": self.error_pct,
-        }
-
-
-@dataclass(frozen=True)
-class ValidationReport:
-    plan_folder: str
-    requests: int
-    rows: tuple[ComponentRow, ...]
-    median_abs_error_pct: float
-    """Median over requests of |predicted total - measured total| / measured total."""
-    overhead_ms: float | None
-    """Median of measured total - predicted pure transfer - measured compute, per request
-    (None on unshaped links, where the predicted transfer times are not what the links do)."""
-    transfer_ms: float
-    """Predicted pure transfer time per request."""
-    accuracy: float | None
-    """Of the requests' answers; None without labels or when the plan runs at another size than
-    the model was trained at (latency is validated at the host profile's size)."""
-    shaped: bool
-    calibration: Calibration | None = None
-    """The fixed costs the prediction included (None: uncalibrated)."""
-    fitted: Calibration | None = None
-    """The fixed costs these requests show (with --calibrate: what was stored)."""
-    shaping: str = TOKEN_BUCKET
-    """How the links were shaped: TOKEN_BUCKET, KERNEL or "none"."""
-    shaping_details: tuple[str, ...] = ()
-    """Per direction, what shaped it (with --netns: the tc qdisc, and where the tiers ran)."""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "plan": self.plan_folder,
-            "requests": self.requests,
-            "shaped": self.shaped,
-            "shaping": self.shaping,
-            "shaping_details": list(self.shaping_details),
-            "components": [r.as_dict() for r in self.rows],
-            "median_abs_error_total_pct": self.median_abs_error_pct,
-            "runtime_overhead_ms": self.overhead_ms,
-            "pure_transfer_ms": self.transfer_ms,
-            "accuracy": self.accuracy,
-            "calibration": None if self.calibration is None else self.calibration.as_dict(),
-            "fitted": None if self.fitted is None else self.fitted.as_dict(),
-        }
 
 
 def predict(
@@ -179,13 +110,15 @@ def measure(
     shape: bool = True,
     warmup: int = 3,
     threads: int = 1,
+    transport: Transport | None = None,
 ) -> list[InferResult]:
-    """Run `requests` requests (after `warmup` unrecorded ones) through servers started here."""
+    """Run `requests` requests (after `warmup` unrecorded ones) through servers started here
+    (`transport`: every call's, see `cnnpc.runtime.shared_identity`; None: plaintext)."""
     from cnnpc.runtime import PlanClient, running_servers
 
     with (
-        running_servers(plan, shape=shape, threads=threads) as edge,
-        PlanClient(plan, edge, shape=shape, threads=threads) as client,
+        running_servers(plan, shape=shape, threads=threads, transport=transport) as edge,
+        PlanClient(plan, edge, shape=shape, threads=threads, transport=transport) as client,
     ):
         for i in range(warmup):
             client.infer(images[i % len(images)])
@@ -226,53 +159,6 @@ def fit_calibration(
     )
 
 
-def compare(
-    plan: DeployedPlan,
-    predicted: Mapping[str, float],
-    results: Sequence[InferResult],
-    labels: np.ndarray | None = None,
-    shaped: bool = True,
-    calibration: Calibration | None = None,
-    fitted: Calibration | None = None,
-) -> ValidationReport:
-    """Predicted against measured, per component, over the requests' `results`."""
-    if not results:
-        raise InputError("validate needs at least one request")
-    rows = []
-    for name, key in COMPONENTS:
-        values = np.array([r.timings[key] for r in results])
-        p10, median, p90 = np.percentile(values, [10, 50, 90]).tolist()
-        rows.append(ComponentRow(name, key, predicted[key], median, p10, p90))
-    total = predicted["total_ms"]
-    errors = [abs(total - r.timings["total_ms"]) / r.timings["total_ms"] * 100 for r in results]
-    transfer = predicted["uplink_ms"] + predicted["downlink_ms"]
-    if calibration is not None:  # the pure transfer, as uncalibrated
-        transfer -= calibration.uplink_message_ms if plan.link("end") is not None else 0.0
-        transfer -= calibration.message_ms if plan.link("edge") is not None else 0.0
-    overheads = [
-        r.timings["total_ms"]
-        - transfer
-        - sum(r.timings[k] for k in ("end_ms", "edge_ms", "cloud_ms"))
-        for r in results
-    ]
-    accuracy = None
-    if labels is not None:
-        got = np.array([r.label for r in results])
-        accuracy = float(np.mean(got == labels[: len(got)]))
-    return ValidationReport(
-        plan_folder=str(plan.folder),
-        requests=len(results),
-        rows=tuple(rows),
-        median_abs_error_pct=float(statistics.median(errors)),
-        overhead_ms=float(statistics.median(overheads)) if shaped else None,
-        transfer_ms=transfer,
-        accuracy=accuracy,
-        shaped=shaped,
-        calibration=calibration,
-        fitted=fitted,
-    )
-
-
 def request_images(
     plan: DeployedPlan, requests: int
 ) -> tuple[npt.NDArray[np.float32], np.ndarray | None]:
@@ -302,6 +188,7 @@ def validate(
     calibrate: bool = False,
     netns: bool = False,
     mtu: int | None = None,
+    tls: TlsFiles | None = None,
 ) -> ValidationReport:
     """Deploy search `search_id`'s best plan (or read `plan_dir`) and validate it on this host.
 
@@ -309,8 +196,9 @@ def validate(
     fits the fixed costs from these requests and stores them with the host profile. `netns`
     runs the tiers in network namespaces on links shaped by the kernel (cnnpc.validate._netns;
     root only), with veths of `mtu` bytes; it has its own calibration per MTU (NETNS_DEVICE).
+    `tls`: every call over TLS with these files (mutual with a CA), calibrated apart (TLS_DEVICE).
     """
-    from cnnpc.runtime import verify_plan
+    from cnnpc.runtime import shared_identity, verify_plan
     from cnnpc.validate import _netns
 
     if not 1 <= requests <= 100_000:  # the CLI's bound: each result is kept
@@ -325,6 +213,13 @@ def validate(
         raise InputError("--mtu sets the namespaces' veth MTU: use it with --netns")
     if mtu is not None and not _netns.MIN_MTU <= mtu <= 65535:
         raise InputError(f"--mtu must be in {_netns.MIN_MTU}..65535, got {mtu}")
+    transport = None
+    if tls is not None and tls.given:
+        if netns:
+            raise InputError(
+                "--netns makes certificates for the namespaces' addresses itself: drop --tls-*"
+            )
+        transport = shared_identity(tls)  # every file checked before deploying anything
     if netns:
         reason = _netns.unavailable_reason()  # before deploying anything
         if reason is not None:
@@ -356,6 +251,7 @@ def validate(
             verify_plan(plan)
         profile_folder = getattr(cost, "folder", None)
         key = f"{NETNS_DEVICE}_mtu{mtu or _netns.MTU}" if netns else HOST_DEVICE
+        key = TLS_DEVICE if transport is not None else key
         stored = None if profile_folder is None else calibration_path(profile_folder, key)
         if calibrate and stored is None:
             raise InputError("--calibrate needs a host profile folder to store the calibration")
@@ -373,7 +269,15 @@ def validate(
             )
             shaping, details = KERNEL, _netns.describe(topology)
         else:
-            results = measure(plan, images, requests, shape=shape, warmup=warmup, threads=threads)
+            results = measure(
+                plan,
+                images,
+                requests,
+                shape=shape,
+                warmup=warmup,
+                threads=threads,
+                transport=transport,
+            )
         fitted = None
         if shape:
             source = f"cnnpc validate {search_id}: {len(results)} requests, {plan.folder}"
@@ -383,7 +287,10 @@ def validate(
 
             write_text(stored, json.dumps(fitted.as_dict(), indent=1) + "\n")
         report = compare(plan, predicted, results, labels, shape, calibration, fitted)
-        return dataclasses.replace(report, shaping=shaping, shaping_details=details)
+        secure = MUTUAL_TLS if netns or (tls and tls.ca) else TLS if transport else PLAINTEXT
+        return dataclasses.replace(
+            report, shaping=shaping, shaping_details=details, transport=secure
+        )
 
 
 def _host_cost_model(model: str, profile_dir: str | Path | None) -> CostModel:
