@@ -166,6 +166,7 @@ def open_server(job: ServeJob) -> Served:
             limits=limits,
             transport=transport,
             interceptors=interceptors,
+            metrics=metrics,
         )
         return Served(server, tuple(warnings), metrics)
     told = _Options(

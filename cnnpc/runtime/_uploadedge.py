@@ -15,7 +15,8 @@ not match or that does not load (FAILED_PRECONDITION, its bytes discarded), a sp
 held (NOT_FOUND). A refusal ends that stream, not the server. A stream whose next chunk does not
 come within `Limits.frame_timeout` seconds is dropped (DEADLINE_EXCEEDED): a silent client holds
 one worker for that long at most. Memory is bounded by the plan: at most one buffer per part,
-of its size, and two chunks queued per stream.
+of its size, and two chunks queued per stream. With `metrics`, the upload's progress is there
+too: bytes held and size of each segment's part, and the segments installed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import grpc
 from cnnpc.errors import InputError
 from cnnpc.records import PlanError, UploadPlan
 from cnnpc.runtime._limits import message_limit
+from cnnpc.runtime._metrics import Metrics
 from cnnpc.runtime._part import Part
 from cnnpc.runtime._rpc import (
     Limits,
@@ -144,9 +146,11 @@ class UploadEdgeServer(RpcServer):
         limits: Limits | None = None,
         transport: Transport | None = None,
         interceptors: Sequence[grpc.ServerInterceptor] = (),
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__("edge", host, port, limits, transport=transport, interceptors=interceptors)
         self.plan = plan
+        self.metrics = metrics
         self.threads = threads
         largest_in = max(p.input.nbytes for p in plan.parts)
         self.max_receive = message_limit(max(largest_in, CHUNK_BYTES))
@@ -156,6 +160,15 @@ class UploadEdgeServer(RpcServer):
         self._installed: dict[int, Part] = {}
         self._buffers: dict[int, bytearray] = {}
         self._state = threading.Lock()
+        for segment in range(plan.n_segments):
+            self._progress(segment, 0)
+        if metrics is not None:
+            metrics.installed(self.role, 0)
+
+    def _progress(self, segment: int, held: int) -> None:
+        """Tell the metrics (if any) how many bytes of `segment`'s part the edge holds."""
+        if self.metrics is not None:
+            self.metrics.upload_progress(self.role, segment, held, self.plan.sizes[segment])
 
     def _service(self) -> pb_grpc.TierServicer:
         return _UploadService(self)
@@ -227,6 +240,7 @@ class UploadEdgeServer(RpcServer):
                 )
             buffer = self._buffers.setdefault(segment, bytearray())
             buffer += data
+            self._progress(segment, len(buffer))
             if len(buffer) < size:
                 return None
             return bytes(self._buffers.pop(segment))
@@ -234,6 +248,7 @@ class UploadEdgeServer(RpcServer):
     def _install(self, segment: int, content: bytes) -> None:
         """Check and load a complete part; on any fault its bytes are gone, nothing installed."""
         if hashlib.sha256(content).hexdigest() != self.plan.digests[segment]:
+            self._progress(segment, 0)
             raise Precondition(
                 f"segment {segment}: its sha256 is not the plan's; discarded, upload it again"
             )
@@ -242,9 +257,13 @@ class UploadEdgeServer(RpcServer):
                 f"uploaded segment {segment}", self.plan.parts[segment], self.threads, content
             )
         except PlanError as exc:
+            self._progress(segment, 0)
             raise Precondition(str(exc)) from None
         with self._state:
             if segment in self._installed:  # two uploaders raced: keep the first
                 return
             self._installed[segment] = part
             self.installs[segment] += 1
+            count = len(self._installed)
+        if self.metrics is not None:
+            self.metrics.installed(self.role, count)

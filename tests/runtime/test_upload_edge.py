@@ -33,6 +33,7 @@ from cnnpc.runtime import (
     CHUNK_BYTES,
     IncrementalClient,
     Limits,
+    Metrics,
     Part,
     UploadEdgeServer,
     dequantize,
@@ -399,3 +400,37 @@ def test_an_uploaded_part_the_interpreter_cannot_run_is_refused_and_the_edge_ser
             good = plan.part_path(1).read_bytes()  # the same channel goes on: segment 1 installs
             answers = list(stub.Upload(iter(_chunks(1, good)), timeout=120))
             assert [list(h.installed) for h in answers] == [[1]]
+
+
+def test_the_metrics_follow_the_upload(plan, data):
+    """The upload-progress gauges of `serve --empty --metrics-port`: each part's size and the
+    bytes held of it, back to 0 when a part is discarded, and the segments installed."""
+    metrics = Metrics()
+
+    def gauge(name, segment=None):
+        labels = {"tier": "edge"} | ({} if segment is None else {"segment": str(segment)})
+        return metrics.registry.get_sample_value(name, labels)
+
+    def held():
+        return [gauge("cnnpc_upload_held_bytes", k) for k in range(N)]
+
+    with UploadEdgeServer(plan, limits=LIMITS, metrics=metrics) as edge:
+        sizes = [gauge("cnnpc_upload_part_bytes", k) for k in range(N)]
+        assert sizes == list(plan.sizes) and held() == [0] * N
+        assert gauge("cnnpc_upload_segments_installed") == 0
+        channel, stub = _stub(edge)
+        with channel:
+            chunks = _chunks(1, plan.part_path(1).read_bytes())
+            over = pb.Chunk(segment=1, offset=chunks[-1].offset, data=chunks[-1].data + b"x")
+            _refused(grpc.StatusCode.INVALID_ARGUMENT, stub.Upload, iter([*chunks[:-1], over]))
+            assert held()[1] == chunks[-1].offset  # held for a resume
+            damaged = bytearray(plan.part_path(2).read_bytes())
+            damaged[len(damaged) // 2] ^= 0xFF
+            _refused(grpc.StatusCode.FAILED_PRECONDITION, stub.Upload, iter(_chunks(2, damaged)))
+            assert held()[2] == 0  # discarded
+        with IncrementalClient(plan, edge.address) as client:
+            run = run_during_upload(client, data.test.x[:4], wait_upload=30.0)
+        expected = sorted(k for step in plan.steps for k in step)
+        assert sorted(_installed(run)) == expected
+        assert gauge("cnnpc_upload_segments_installed") == len(expected)
+        assert [held()[k] for k in expected] == [plan.sizes[k] for k in expected]
