@@ -28,8 +28,8 @@ from cnnpc.runtime._hostprice import host_upload_planner, time_parts
 from cnnpc.runtime._limits import (
     MESSAGE_MARGIN,
     MIN_CLIENT_PING_S,
+    Limits,
     ReadDeadlineInterceptor,
-    ServerLimits,
     limited_server,
     message_limit,
     server_options,
@@ -53,7 +53,7 @@ from cnnpc.runtime._replicas import (
     service_config,
 )
 from cnnpc.runtime._rpc import RpcServer
-from cnnpc.runtime._server import Limits, PartServer, ServerStats, running_servers
+from cnnpc.runtime._server import PartServer, ServerStats, running_servers
 from cnnpc.runtime._setserver import PlanSetServer, plan_numbers, running_set_servers
 from cnnpc.runtime._shaper import TokenBucket, pay
 from cnnpc.runtime._tls import (
@@ -97,7 +97,6 @@ __all__ = [
     "ReadDeadlineInterceptor",
     "RequestError",
     "RpcServer",
-    "ServerLimits",
     "ServerStats",
     "SwitchEvent",
     "TlsFiles",

@@ -1,17 +1,20 @@
 """What bounds a Tier server: message size, connections, concurrent calls, threads, silent peers.
 
 A server is exposed to clients it does not control, so every resource a client can hold is
-bounded by gRPC itself or, for streams, by a read deadline:
+bounded by gRPC itself or, for streams, by a read deadline. Every cnnpc server (`RpcServer`:
+the plan, plan-set and upload servers) is built by `limited_server` from one `Limits`:
 
-- a message over ``max_message`` is refused by gRPC with RESOURCE_EXHAUSTED before any handler
+- a message over the plan's limit is refused by gRPC with RESOURCE_EXHAUSTED before any handler
   runs (``message_limit`` derives it from the plan's largest tensor);
-- at most ``max_concurrent_rpcs`` calls run or wait at once, on a fixed pool of ``workers``
-  threads; any further call is answered RESOURCE_EXHAUSTED at once;
-- at most ``max_connections`` connections are accepted; one without a call for ``idle_s`` is
-  closed (its channel reconnects on its next call);
-- a stream that sends no message for ``read_timeout_s`` is cancelled (``ReadDeadlineInterceptor``);
+- at most ``max_connections`` calls run at once, on that many worker threads, and as many more
+  wait; any further call is answered RESOURCE_EXHAUSTED at once;
+- at most ``max_peers`` connections are accepted; a handshake must end within
+  ``frame_timeout``; a connection without a call for ``idle_timeout`` is closed (its channel
+  reconnects on its next call);
+- a stream that sends no message for ``frame_timeout`` is cancelled (``ReadDeadlineInterceptor``:
+  an upload's client gone silent);
 - a unary call whose client never sends its request holds a worker thread inside gRPC, where no
-  interceptor reaches it: only ``max_age_s + age_grace_s`` (the connection's maximum age, then
+  interceptor reaches it: only ``max_age + age_grace`` (the connection's maximum age, then
   GOAWAY and a grace for the calls in flight) ends it. Uploads resume from GetHoldings after that
   cut, and Infer is retried (``channel_options``), so a well-behaved client loses nothing.
 """
@@ -29,6 +32,7 @@ from typing import TypeVar
 import grpc
 
 from cnnpc.errors import InputError
+from cnnpc.records import check_number
 
 log = logging.getLogger("cnnpc.runtime")
 
@@ -55,53 +59,70 @@ def message_limit(largest_tensor: int, chunk: int = 0) -> int:
 
 
 @dataclass(frozen=True)
-class ServerLimits:
-    """The policy half of a server's bounds (the message length comes from the plan)."""
+class Limits:
+    """Everything that bounds one server (see the module doc; `cnnpc serve` sets the first
+    three). Times are in seconds."""
 
-    workers: int = 8
-    max_concurrent_rpcs: int = 32
-    max_connections: int = 2048
-    read_timeout_s: float = 30.0
-    idle_s: float = 300.0
-    max_age_s: float = 120.0
-    age_grace_s: float = 30.0
-    keepalive_s: float = 60.0
-    keepalive_timeout_s: float = 20.0
+    max_connections: int = 16
+    """Calls served at once (worker threads); as many more wait; beyond: RESOURCE_EXHAUSTED."""
+    frame_timeout: float = 10.0
+    """A connection's handshake, and a stream's wait for its next message."""
+    idle_timeout: float = 30.0
+    """A connection without calls this long is closed."""
+    forward_timeout: float = 60.0
+    """The deadline of a call to the next tier (never beyond the caller's own)."""
+    max_peers: int = 2048
+    """Connections open at once."""
+    max_age: float = 120.0
+    """A connection's lifetime (then GOAWAY): what frees a worker a silent unary call holds."""
+    age_grace: float = 30.0
+    """The calls in flight on a connection past its age may take this long to finish."""
+    keepalive: float = 60.0
+    keepalive_timeout: float = 20.0
 
     def __post_init__(self) -> None:
-        for name in ("workers", "max_concurrent_rpcs", "max_connections"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be at least 1, got {getattr(self, name)}")
+        """The CLI's bounds, for Python callers too: a timeout of 1e10 s overflows."""
+        if not 1 <= self.max_connections <= 10_000:
+            raise InputError(f"max_connections must be in [1, 10000], got {self.max_connections}")
+        if not 1 <= self.max_peers <= 1_000_000:
+            raise InputError(f"max_peers must be in [1, 1000000], got {self.max_peers}")
         for name in (
-            "read_timeout_s",
-            "idle_s",
-            "max_age_s",
-            "age_grace_s",
-            "keepalive_s",
-            "keepalive_timeout_s",
+            "frame_timeout",
+            "idle_timeout",
+            "forward_timeout",
+            "max_age",
+            "age_grace",
+            "keepalive",
+            "keepalive_timeout",
         ):
-            if not 0.0 < getattr(self, name) <= 86_400.0:
-                raise InputError(f"{name} must be in (0, 86400] s, got {getattr(self, name)}")
+            check_number(name, getattr(self, name), minimum=1e-3, maximum=86_400.0)
 
 
 def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
 
-def server_options(max_message: int, limits: ServerLimits | None = None) -> list[tuple[str, int]]:
-    """The ``grpc.server`` options that enforce `limits` with messages up to `max_message`."""
-    if not 1 <= max_message <= MAX_MESSAGE:
-        raise InputError(f"max_message must be in 1..{MAX_MESSAGE}, got {max_message}")
-    limits = limits or ServerLimits()
+def server_options(
+    limits: Limits, max_receive: int, max_send: int | None = None
+) -> list[tuple[str, int]]:
+    """The ``grpc.server`` options that enforce `limits`, receiving messages up to
+    `max_receive` bytes and sending up to `max_send` (default: the same). No port sharing: a
+    taken port is an error, not a silent twin."""
+    max_send = max_receive if max_send is None else max_send
+    for name, value in (("max_receive", max_receive), ("max_send", max_send)):
+        if not 1 <= value <= MAX_MESSAGE:
+            raise InputError(f"{name} must be in 1..{MAX_MESSAGE}, got {value}")
     return [
-        ("grpc.max_receive_message_length", max_message),
-        ("grpc.max_send_message_length", max_message),
-        ("grpc.max_allowed_incoming_connections", limits.max_connections),
-        ("grpc.max_connection_idle_ms", _ms(limits.idle_s)),
-        ("grpc.max_connection_age_ms", _ms(limits.max_age_s)),
-        ("grpc.max_connection_age_grace_ms", _ms(limits.age_grace_s)),
-        ("grpc.keepalive_time_ms", _ms(limits.keepalive_s)),
-        ("grpc.keepalive_timeout_ms", _ms(limits.keepalive_timeout_s)),
+        ("grpc.max_receive_message_length", max_receive),
+        ("grpc.max_send_message_length", max_send),
+        ("grpc.so_reuseport", 0),
+        ("grpc.server_handshake_timeout_ms", _ms(limits.frame_timeout)),
+        ("grpc.max_allowed_incoming_connections", limits.max_peers),
+        ("grpc.max_connection_idle_ms", _ms(limits.idle_timeout)),
+        ("grpc.max_connection_age_ms", _ms(limits.max_age)),
+        ("grpc.max_connection_age_grace_ms", _ms(limits.age_grace)),
+        ("grpc.keepalive_time_ms", _ms(limits.keepalive)),
+        ("grpc.keepalive_timeout_ms", _ms(limits.keepalive_timeout)),
         ("grpc.keepalive_permit_without_calls", 0),
         # half the clients' minimum: a client pinging at that minimum is never struck for jitter
         ("grpc.http2.min_recv_ping_interval_without_data_ms", _ms(MIN_CLIENT_PING_S / 2)),
@@ -110,19 +131,22 @@ def server_options(max_message: int, limits: ServerLimits | None = None) -> list
 
 
 def limited_server(
-    max_message: int,
-    limits: ServerLimits | None = None,
+    limits: Limits,
+    max_receive: int,
+    max_send: int | None = None,
     interceptors: Sequence[grpc.ServerInterceptor] = (),
+    name: str = "cnnpc-rpc",
 ) -> grpc.Server:
-    """A ``grpc.Server`` bounded by `limits` (not started, no port yet); `interceptors` run
-    inside the read deadline."""
-    limits = limits or ServerLimits()
-    pool = futures.ThreadPoolExecutor(max_workers=limits.workers, thread_name_prefix="cnnpc-rpc")
+    """A ``grpc.Server`` bounded by `limits` (not started, no port yet): `max_connections`
+    worker threads named `name`, twice as many calls at once; `interceptors` run inside the
+    read deadline."""
+    workers = limits.max_connections
+    pool = futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
     return grpc.server(
         pool,
-        interceptors=[ReadDeadlineInterceptor(limits.read_timeout_s), *interceptors],
-        options=server_options(max_message, limits),
-        maximum_concurrent_rpcs=limits.max_concurrent_rpcs,
+        interceptors=[ReadDeadlineInterceptor(limits.frame_timeout), *interceptors],
+        options=server_options(limits, max_receive, max_send),
+        maximum_concurrent_rpcs=2 * workers,
     )
 
 

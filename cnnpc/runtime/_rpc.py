@@ -15,7 +15,6 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent import futures
 from dataclasses import dataclass, field
 from typing import NoReturn, TypeAlias, TypeVar, cast
 
@@ -28,10 +27,10 @@ from grpc_health.v1 import (  # type: ignore[import-untyped]
     health_pb2_grpc,
 )
 
-from cnnpc.errors import CnnpcError, InputError, first_line, printable
-from cnnpc.records import TensorSpec, check_number
+from cnnpc.errors import CnnpcError, first_line, printable
+from cnnpc.records import TensorSpec
 from cnnpc.runtime._address import check_local
-from cnnpc.runtime._limits import MAX_MESSAGE
+from cnnpc.runtime._limits import MAX_MESSAGE, Limits, limited_server
 from cnnpc.runtime._replicas import channel_options, channel_target
 from cnnpc.runtime._tls import Transport, add_port, channel_credentials, transport_policy
 from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
@@ -222,25 +221,6 @@ def check_timings(timings: Mapping[str, float]) -> dict[str, float]:
 # -- the server ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Limits:
-    max_connections: int = 16
-    """Calls served at once (worker threads); as many more wait; beyond: RESOURCE_EXHAUSTED."""
-    frame_timeout: float = 10.0
-    """Seconds a connection's handshake may take."""
-    idle_timeout: float = 30.0
-    """Seconds a connection may stay without calls before the server closes it."""
-    forward_timeout: float = 60.0
-    """The deadline of a call to the next tier (never beyond the caller's own)."""
-
-    def __post_init__(self) -> None:
-        """The CLI's bounds, for Python callers too: a timeout of 1e10 s overflows."""
-        if not 1 <= self.max_connections <= 10_000:
-            raise InputError(f"max_connections must be in [1, 10000], got {self.max_connections}")
-        for name in ("frame_timeout", "idle_timeout", "forward_timeout"):
-            check_number(name, getattr(self, name), minimum=1e-3, maximum=86_400.0)
-
-
 @dataclass
 class ServerStats:
     """What a server has seen (updated under a lock: calls run in threads)."""
@@ -342,22 +322,6 @@ class RpcServer:
     def _closing(self) -> None:
         """Release what the subclass holds once the calls in flight are done."""
 
-    def options(self) -> list[tuple[str, int | str]]:
-        """The channel arguments of the server: message limits from the plan, keepalive, idle
-        connections closed, no port sharing (a taken port is an error, not a silent twin)."""
-        limits = self.limits
-        return [
-            ("grpc.max_receive_message_length", self.max_receive),
-            ("grpc.max_send_message_length", self.max_send),
-            ("grpc.so_reuseport", 0),
-            ("grpc.max_connection_idle_ms", int(limits.idle_timeout * 1000)),
-            ("grpc.server_handshake_timeout_ms", int(limits.frame_timeout * 1000)),
-            ("grpc.keepalive_time_ms", KEEPALIVE_MS * 3),
-            ("grpc.keepalive_timeout_ms", KEEPALIVE_MS // 2),
-            ("grpc.http2.min_ping_interval_without_data_ms", KEEPALIVE_MS // 2),
-            ("grpc.http2.max_ping_strikes", 4),
-        ]
-
     @property
     def address(self) -> tuple[str, int]:
         return self.host, self.port
@@ -367,12 +331,8 @@ class RpcServer:
         with self._guard:
             if self._server is not None:
                 return self.address
-            workers = self.limits.max_connections
-            server = grpc.server(
-                futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.role),
-                interceptors=list(self.interceptors),
-                options=self.options(),
-                maximum_concurrent_rpcs=2 * workers,
+            server = limited_server(
+                self.limits, self.max_receive, self.max_send, self.interceptors, self.role
             )
             pb_grpc.add_TierServicer_to_server(self._service(), server)
             health_pb2_grpc.add_HealthServicer_to_server(self.health, server)

@@ -19,11 +19,10 @@ import grpc
 
 from cnnpc.errors import InputError
 from cnnpc.records import DeployedPlan, LinkSpec, TensorSpec
-from cnnpc.runtime._limits import message_limit
+from cnnpc.runtime._limits import Limits, message_limit
 from cnnpc.runtime._part import Part, requantize
 from cnnpc.runtime._rpc import (
     Addresses,
-    Limits,
     NextTierDown,
     NotHeld,
     RpcServer,
@@ -47,7 +46,7 @@ from cnnpc.runtime._verify import verify_plan
 from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
 from cnnpc.runtime.proto import cnnpc_tier_pb2_grpc as pb_grpc
 
-__all__ = ["Limits", "PartServer", "Route", "ServerStats", "running_servers", "serve_route"]
+__all__ = ["PartServer", "Route", "ServerStats", "running_servers", "serve_route"]
 ROLES = ("edge", "cloud")
 
 

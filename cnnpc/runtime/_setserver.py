@@ -16,10 +16,10 @@ import grpc
 
 from cnnpc.errors import InputError
 from cnnpc.records import DeployedPlan, PlanSet
-from cnnpc.runtime._limits import message_limit
+from cnnpc.runtime._limits import Limits, message_limit
 from cnnpc.runtime._part import Part
 from cnnpc.runtime._rpc import Addresses, NotHeld
-from cnnpc.runtime._server import Limits, PartServer, Route, result_limit
+from cnnpc.runtime._server import PartServer, Route, result_limit
 from cnnpc.runtime._tls import Transport
 
 

@@ -13,16 +13,16 @@ not have (NOT_FOUND), a chunk at the wrong offset or for a part installed alread
 (FAILED_PRECONDITION), a chunk past the part's size (INVALID_ARGUMENT), a part whose digest does
 not match or that does not load (FAILED_PRECONDITION, its bytes discarded), a span not fully
 held (NOT_FOUND). A refusal ends that stream, not the server. A stream whose next chunk does not
-come within `Limits.frame_timeout` seconds is dropped (DEADLINE_EXCEEDED): a silent client holds
-one worker for that long at most. Memory is bounded by the plan: at most one buffer per part,
-of its size, and two chunks queued per stream. With `metrics`, the upload's progress is there
+come within `Limits.frame_timeout` seconds is cut (CANCELLED, by the read deadline every cnnpc
+server has: `_limits`): a silent client holds one worker for that long at most. Memory is
+bounded by the plan: at most one buffer per part, of its size; the handler takes one chunk at a
+time, and gRPC's flow control holds the sender back. With `metrics`, the upload's progress is there
 too: bytes held and size of each segment's part, and the segments installed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import queue
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -31,15 +31,13 @@ import grpc
 
 from cnnpc.errors import InputError
 from cnnpc.records import PlanError, UploadPlan
-from cnnpc.runtime._limits import message_limit
+from cnnpc.runtime._limits import Limits, message_limit
 from cnnpc.runtime._metrics import Metrics
 from cnnpc.runtime._part import Part
 from cnnpc.runtime._rpc import (
-    Limits,
     NotHeld,
     Precondition,
     RpcServer,
-    StatusError,
     answer,
 )
 from cnnpc.runtime._server import Route, serve_route
@@ -49,55 +47,6 @@ from cnnpc.runtime.proto import cnnpc_tier_pb2_grpc as pb_grpc
 
 CHUNK_BYTES = 16384
 """Bytes of a part per Chunk message the uploader sends."""
-_QUEUED = 2
-"""Chunks a stream's reader holds ahead of the handler (the rest wait in gRPC's flow control)."""
-
-
-class Silent(StatusError):
-    """A stream whose client stopped sending (it holds a worker: dropped after a bound)."""
-
-    code = grpc.StatusCode.DEADLINE_EXCEEDED
-
-
-class _Reader:
-    """The chunks of one Upload stream, each awaited at most `timeout` s: a thread pulls them
-    from gRPC's iterator (whose `next` takes no deadline) into a queue of `_QUEUED` (None: the
-    stream ended)."""
-
-    def __init__(self, chunks: Iterator[pb.Chunk], timeout: float) -> None:
-        self.timeout = timeout
-        self._queue: queue.Queue[pb.Chunk | None] = queue.Queue(maxsize=_QUEUED)
-        self._done = threading.Event()
-        self._chunks = chunks
-        threading.Thread(target=self._pull, name="upload-reader", daemon=True).start()
-
-    def _pull(self) -> None:
-        try:
-            for chunk in self._chunks:
-                if not self._put(chunk):
-                    return
-        except Exception:  # the call ended (cancelled, aborted, deadline): gRPC's iterator
-            pass  # raises its RpcError, or another error once the call is gone
-        self._put(None)
-
-    def _put(self, item: pb.Chunk | None) -> bool:
-        while not self._done.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def next(self) -> pb.Chunk | None:
-        """The next chunk, None at the stream's end; Silent after `timeout` s without one."""
-        try:
-            return self._queue.get(timeout=self.timeout)
-        except queue.Empty:
-            raise Silent(f"no chunk for {self.timeout:g} s: the upload stream is dropped") from None
-
-    def close(self) -> None:
-        self._done.set()
 
 
 class _UploadService(pb_grpc.TierServicer):
@@ -120,17 +69,16 @@ class _UploadService(pb_grpc.TierServicer):
         self, request_iterator: Iterator[pb.Chunk], context: grpc.ServicerContext
     ) -> Iterator[pb.Holdings]:
         server = self.server
-        reader = _Reader(request_iterator, server.limits.frame_timeout)
-        try:
-            while True:
-                holdings = answer(
-                    context, server.stats, server.role, lambda: server.receive_part(reader, context)
-                )
-                if holdings is None:
-                    return
-                yield holdings
-        finally:
-            reader.close()
+        while True:
+            holdings = answer(
+                context,
+                server.stats,
+                server.role,
+                lambda: server.receive_part(request_iterator, context),
+            )
+            if holdings is None:
+                return
+            yield holdings
 
 
 class UploadEdgeServer(RpcServer):
@@ -206,11 +154,16 @@ class UploadEdgeServer(RpcServer):
         held = tuple(p for p in parts if p is not None)
         return Route(f"span [{a}, {b}) on the edge", self.plan.parts[a].input, held, False)
 
-    def receive_part(self, reader: _Reader, context: grpc.ServicerContext) -> pb.Holdings | None:
+    def receive_part(
+        self, chunks: Iterator[pb.Chunk], context: grpc.ServicerContext
+    ) -> pb.Holdings | None:
         """Chunks until one completes and installs a part (its Holdings), or the stream ends
         (None); a chunk of a cancelled call is not applied."""
         while True:
-            chunk = reader.next()
+            try:
+                chunk = next(chunks, None)
+            except grpc.RpcError:  # the call was cut (read deadline) or cancelled: it is gone
+                return None
             if chunk is None or not context.is_active():
                 return None
             content = self._receive(chunk.segment, chunk.offset, chunk.data)

@@ -15,9 +15,9 @@ from toytier import Echo, serve, start_child, stop_child
 from cnnpc.errors import InputError
 from cnnpc.runtime import (
     MIN_CLIENT_PING_S,
+    Limits,
     Metrics,
     MetricsInterceptor,
-    ServerLimits,
     message_limit,
     server_options,
 )
@@ -36,21 +36,26 @@ def _stub(port, **options):
 
 
 def test_server_options_carry_the_limits():
-    limits = ServerLimits(max_connections=10, idle_s=2.0, max_age_s=3.0, age_grace_s=1.5)
-    options = dict(server_options(message_limit(1000), limits))
+    limits = Limits(max_peers=10, frame_timeout=0.5, idle_timeout=2.0, max_age=3.0, age_grace=1.5)
+    options = dict(server_options(limits, message_limit(1000)))
     assert options["grpc.max_receive_message_length"] == 1000 + 64 * 1024
     assert options["grpc.max_send_message_length"] == 1000 + 64 * 1024
+    assert dict(server_options(limits, 10, 20))["grpc.max_send_message_length"] == 20
+    assert options["grpc.so_reuseport"] == 0
+    assert options["grpc.server_handshake_timeout_ms"] == 500
     assert options["grpc.max_allowed_incoming_connections"] == 10
     assert options["grpc.max_connection_idle_ms"] == 2000
     assert options["grpc.max_connection_age_ms"] == 3000
     assert options["grpc.max_connection_age_grace_ms"] == 1500
     assert options["grpc.http2.min_recv_ping_interval_without_data_ms"] == MIN_CLIENT_PING_S * 500
-    with pytest.raises(InputError, match="workers"):
-        ServerLimits(workers=0)
-    with pytest.raises(InputError, match="read_timeout_s"):
-        ServerLimits(read_timeout_s=0)
-    with pytest.raises(InputError, match="max_message"):
-        server_options(0)
+    with pytest.raises(InputError, match="max_connections"):
+        Limits(max_connections=0)
+    with pytest.raises(InputError, match="max_peers"):
+        Limits(max_peers=0)
+    with pytest.raises(InputError, match="frame_timeout"):
+        Limits(frame_timeout=0)
+    with pytest.raises(InputError, match="max_receive"):
+        server_options(Limits(), 0)
 
 
 def test_an_oversized_message_is_refused_and_the_server_keeps_serving():
@@ -70,7 +75,7 @@ def test_an_oversized_message_is_refused_and_the_server_keeps_serving():
 def guarded():
     """A server whose streams are cut after 1 s of silence, with metrics."""
     metrics = Metrics()
-    limits = ServerLimits(read_timeout_s=1.0)
+    limits = Limits(frame_timeout=1.0)
     server, port = serve(Echo(), limits=limits, interceptors=[MetricsInterceptor(metrics, "edge")])
     try:
         yield port, metrics
@@ -135,7 +140,7 @@ def test_a_slow_upload_that_keeps_sending_is_not_cut(guarded):
 def test_silent_unary_callers_are_cut_by_the_connection_age():
     """A unary call whose request never comes holds a worker inside gRPC: the connection's
     maximum age (then its grace) is what frees it, and the server serves again."""
-    limits = ServerLimits(workers=2, max_concurrent_rpcs=8, max_age_s=1.0, age_grace_s=1.0)
+    limits = Limits(max_connections=2, max_age=1.0, age_grace=1.0)  # 2 workers, 4 calls
     server, port = serve(Echo(), limits=limits)
     release = threading.Event()
 
@@ -185,7 +190,7 @@ def _descriptors(pid):
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
 def test_a_thousand_connections_at_once_leave_the_server_serving_in_bounded_memory():
     connections = 1000
-    child, port = start_child("--sleep", "0.005", "--workers", "8", "--max-concurrent", "64")
+    child, port = start_child("--sleep", "0.005", "--workers", "32")  # 64 calls at once
     channels = []
     try:
         server_before, _ = _memory(child.pid)
@@ -236,7 +241,7 @@ def test_a_thousand_connections_at_once_leave_the_server_serving_in_bounded_memo
 
 
 def test_connections_over_the_cap_are_refused_and_the_server_serves_again():
-    child, port = start_child("--max-connections", "20")
+    child, port = start_child("--max-peers", "20")
     channels = []
     try:
         for _ in range(40):

@@ -284,8 +284,8 @@ def test_a_silent_upload_stream_is_dropped_and_the_edge_serves_the_others(plan, 
         with pytest.raises(grpc.RpcError) as info:
             list(call)
         waited = time.monotonic() - start
-        assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-        assert "no chunk for 1 s" in info.value.details()
+        assert info.value.code() == grpc.StatusCode.CANCELLED
+        assert "no message for 1 s" in info.value.details()
         assert LIMITS.frame_timeout <= waited < LIMITS.frame_timeout + 3
         assert len(answered) == 3
         # still serving, a new stream on the same channel is taken

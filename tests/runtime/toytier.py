@@ -20,7 +20,7 @@ from pathlib import Path
 import grpc
 
 import cnnpc
-from cnnpc.runtime import ServerLimits, limited_server
+from cnnpc.runtime import Limits, limited_server
 from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
 from cnnpc.runtime.proto import cnnpc_tier_pb2_grpc as pb_grpc
 
@@ -71,8 +71,9 @@ class Echo(pb_grpc.TierServicer):
 
 
 def serve(servicer, max_message=1 << 20, limits=None, interceptors=(), host="127.0.0.1"):
-    """A started toy server on a port the system picks: (server, port)."""
-    server = limited_server(max_message, limits, interceptors)
+    """A started toy server on a port the system picks, bounded as cnnpc's servers are
+    (`limited_server`; default: their default `Limits`): (server, port)."""
+    server = limited_server(limits or Limits(), max_message, interceptors=interceptors)
     pb_grpc.add_TierServicer_to_server(servicer, server)
     port = server.add_insecure_port(f"{host}:0")
     server.start()
@@ -117,16 +118,11 @@ def stop_child(child):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sleep", type=float, default=0.0)
-    parser.add_argument("--workers", type=int, default=8)
-    parser.add_argument("--max-concurrent", type=int, default=32)
-    parser.add_argument("--max-connections", type=int, default=2048)
+    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--max-peers", type=int, default=2048)
     parser.add_argument("--max-message", type=int, default=1 << 20)
     args = parser.parse_args()
-    limits = ServerLimits(
-        workers=args.workers,
-        max_concurrent_rpcs=args.max_concurrent,
-        max_connections=args.max_connections,
-    )
+    limits = Limits(max_connections=args.workers, max_peers=args.max_peers)
     server, port = serve(Echo(sleep=args.sleep), args.max_message, limits)
     print(port, flush=True)
     sys.stdin.read()  # serve until the test closes our stdin (or kills us)
