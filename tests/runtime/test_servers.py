@@ -281,3 +281,60 @@ def test_only_local_addresses_are_served_and_plaintext_only_on_loopback(three_ti
         PartServer(three_tier, "cloud", host="0.0.0.0")  # every address: off loopback
     with pytest.raises(InputError, match="--next"):
         PartServer(three_tier, "edge")
+
+
+def test_an_edge_replica_stopped_mid_call_loses_no_request(three_tier, data):
+    """Two edge replicas of the deployed plan (`--edge A,B`); one stops with a request in
+    flight (its forward to the cloud held on a slow link), which gRPC's retry policy moves to
+    the other: every request is answered, with the labels a healthy edge gives."""
+    cloud = PartServer(three_tier, "cloud")
+    edges = [PartServer(three_tier, "edge", next_address=cloud.start(), shape=True) for _ in "ab"]
+    addresses = [e.start() for e in edges]
+    victim = edges[1]
+    assert victim.forwarder is not None
+    bucket = TokenBucket(three_tier.links[1].bytes / 0.05, burst=1)  # a forward: about 50 ms
+    armed, holding = threading.Event(), threading.Event()
+    consume = bucket.consume
+
+    def held_forward(n):
+        if armed.is_set():
+            holding.set()  # a request is in flight on the victim now
+        return consume(n)
+
+    bucket.consume = held_forward
+    victim.forwarder.bucket = bucket
+    images = data.test.x[:40]
+    killed: list[float] = []
+
+    def kill():
+        if holding.wait(30):
+            time.sleep(0.01)
+            killed.append(time.perf_counter())
+            victim.stop(grace=None)  # cancels the calls it runs
+
+    try:
+        with PlanClient(three_tier, addresses[0]) as healthy:
+            expected = [healthy.infer(x).label for x in images]
+        spans, labels = [], []
+        killer = threading.Thread(target=kill)
+        killer.start()
+        with PlanClient(three_tier, addresses, timeout=30) as client:
+            for i, x in enumerate(images):
+                if i == 10:
+                    armed.set()
+                start = time.perf_counter()
+                labels.append(client.infer(x).label)
+                spans.append((start, time.perf_counter()))
+        killer.join(30)
+    finally:
+        for server in (*edges, cloud):
+            server.stop()
+    assert killed and labels == expected  # none lost, none wrong
+    median = float(np.median([b - a for a, b in spans]))
+    hit = [b - a for a, b in spans if a <= killed[0] <= b]
+    assert hit  # a request was in flight when the replica stopped
+    print(
+        f"\nedge replica stopped: {len(labels)} requests, 0 lost; median {median * 1e3:.1f} ms, "
+        f"the one in flight {hit[0] * 1e3:.1f} ms (+{(hit[0] - median) * 1e3:.1f} ms)"
+    )
+    assert hit[0] < 5.0
