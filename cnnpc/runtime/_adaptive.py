@@ -2,10 +2,9 @@
 latency under the links as this client measures them, with hysteresis; every switch logged.
 
 Estimates. Each link keeps a smoothed goodput (a geometric moving average of bytes x 8 over the
-time the tensor took, less the link's fixed cost; two samples in a row over twice or under half
-the estimate, the same way, are a change of rate and replace it) and fixed cost (latency there
-and back and per-message cost: the intercept of time against bytes over recent samples, once
-they span sizes at least 2x apart; until then the plan set's design value). The client measures the
+time the tensor took, less the link's fixed cost) and fixed cost (latency there and back and
+per-message cost: the intercept of time against bytes over recent samples, once they span
+sizes at least 2x apart; until then the plan set's design value). The client measures the
 end->edge link itself (round trip less the edge's service time); the edge reports its
 forwarding time and the cloud its service time, which give the edge->cloud link. A link the
 current plan does not use is not measured, so every `probe_every` requests the client runs one
@@ -54,7 +53,6 @@ class LinkEstimate:
     window: int = 16
     samples: deque[tuple[float, float]] = field(default_factory=deque)
     count: int = 0
-    jump: int = 0  # +1 / -1: the last sample was over twice / under half the estimate
 
     def add(self, n_bytes: float, ms: float) -> float | None:
         """Take one sample; returns the goodput it alone shows (None: unusable sample)."""
@@ -71,11 +69,6 @@ class LinkEstimate:
                 self.fixed_ms += self.smoothing * (float(intercept) - self.fixed_ms)
         transfer = max(ms - self.fixed_ms, 0.05 * ms)
         rate = n_bytes * 8.0 / (transfer / 1e3) / self.mbit_bits
-        jump = 1 if rate > 2.0 * self.rate_mbps else -1 if rate < 0.5 * self.rate_mbps else 0
-        if jump and jump == self.jump:
-            self.rate_mbps, self.jump = rate, 0  # confirmed: the link changed, not a sample
-            return rate
-        self.jump = jump
         s = self.smoothing
         self.rate_mbps = math.exp((1 - s) * math.log(self.rate_mbps) + s * math.log(rate))
         return rate
