@@ -57,3 +57,68 @@ def three_tier(_three_tier_plan):
 def qat_model(_three_tier_plan):
     """The quantization-aware Keras model that plan was cut from."""
     return _three_tier_plan[1]
+
+
+# --- TFLite conversions, once per session ------------------------------------------------------
+# Many tests deploy the same tiny model at the same cuts; the converter is a pure function of the
+# segment (architecture, weights) and its calibration images, so the session converts each once.
+# Only results are kept: a refused conversion raises every time. Not a product cache: deploy
+# converts what it is given.
+
+_CONVERTED: dict[str, bytes] = {}
+_CONVERSIONS = {"converted": 0, "reused": 0, "seconds": 0.0}
+
+
+def _segment_key(segment, calibration) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(segment.to_json().encode())
+    for weight in segment.weights:
+        digest.update(weight.name.encode())
+        digest.update(weight.numpy().tobytes())
+    digest.update(b"none" if calibration is None else calibration.tobytes())
+    return digest.hexdigest()
+
+
+def _once(convert):
+    import time
+
+    def to_int8_tflite(segment, calibration):
+        key = _segment_key(segment, calibration)
+        if key in _CONVERTED:
+            _CONVERSIONS["reused"] += 1
+            return _CONVERTED[key]
+        start = time.perf_counter()
+        buffer = convert(segment, calibration)
+        _CONVERSIONS["seconds"] += time.perf_counter() - start
+        _CONVERSIONS["converted"] += 1
+        _CONVERTED[key] = buffer
+        return buffer
+
+    return to_int8_tflite
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _convert_once(request):
+    """Wrap the converter before any session fixture deploys, in sessions that run slow (Keras)
+    tests; a session of fast tests does not import TensorFlow for it."""
+    if not any(item.get_closest_marker("slow") for item in request.session.items):
+        yield
+        return
+    import cnnpc.deploy
+    import cnnpc.deploy._convert as module
+
+    real = module.to_int8_tflite
+    module.to_int8_tflite = cnnpc.deploy.to_int8_tflite = _once(real)
+    yield
+    module.to_int8_tflite = cnnpc.deploy.to_int8_tflite = real
+
+
+def pytest_terminal_summary(terminalreporter):
+    c = _CONVERSIONS
+    if c["converted"] or c["reused"]:
+        mean = c["seconds"] / max(c["converted"], 1)
+        terminalreporter.write_line(
+            f"TFLite conversions: {c['converted']} made ({c['seconds']:.0f} s), {c['reused']} "
+            f"reused (about {c['reused'] * mean:.0f} s saved)"
+        )
