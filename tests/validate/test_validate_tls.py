@@ -10,7 +10,7 @@ from cnnpc.certs import make_certs
 from cnnpc.cli import main
 from cnnpc.errors import CnnpcError, InputError
 from cnnpc.runtime import TlsFiles
-from cnnpc.validate import MUTUAL_TLS, TLS, validate, validation_text
+from cnnpc.validate import MUTUAL_TLS, validate, validation_text
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +53,6 @@ def test_every_call_runs_over_mutual_tls_and_calibrates_apart(
     assert not (tmp_path / "host_calibration.json").exists()  # planners' stays plaintext's
     second = validate(7, requests=2, plan_dir=three_tier.folder, cost_model=cost, tls=tls)
     assert second.calibration == report.fitted
-    no_ca = TlsFiles(edge.cert, edge.key, None)
-    third = validate(7, requests=1, plan_dir=three_tier.folder, cost_model=cost, tls=no_ca)
-    assert third.transport == TLS
 
 
 def test_bad_tls_options_are_refused_before_anything_runs(certs, tmp_path):
