@@ -8,7 +8,7 @@ import pytest
 
 from cnnpc.cli._main import main
 from cnnpc.errors import InputError
-from cnnpc.runtime import Limits
+from cnnpc.runtime import Limits, server_options
 
 SERVE = ["serve", "--role", "edge", "--plan", "plan", "--port", "0"]
 
@@ -66,14 +66,21 @@ def test_the_largest_accepted_limits_are_ones_grpc_takes():
         def _service(self):
             return TierService()
 
+    day = 86_400.0
     limits = Limits(
         max_connections=10_000,
-        idle_timeout=86_400.0,
-        frame_timeout=86_400.0,
-        forward_timeout=86_400.0,
+        idle_timeout=day,
+        frame_timeout=day,
+        forward_timeout=day,
+        max_peers=1_000_000,
+        max_age=day,
+        age_grace=day,
+        keepalive=day,
+        keepalive_timeout=day,
     )
     server = Bare("edge", "127.0.0.1", 0, limits)
-    assert all(value < 2**31 for _, value in server.options() if isinstance(value, int))
+    options = server_options(limits, server.max_receive, server.max_send)
+    assert all(value < 2**31 for _, value in options if isinstance(value, int))
     assert server.start()[1] > 0
     server.stop()
 
