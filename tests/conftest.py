@@ -57,3 +57,12 @@ def three_tier(_three_tier_plan):
 def qat_model(_three_tier_plan):
     """The quantization-aware Keras model that plan was cut from."""
     return _three_tier_plan[1]
+
+
+@pytest.fixture(scope="session")
+def plan_set(three_tier, qat_model, data, tmp_path_factory):
+    """`deploy.folders`' plan set (P1 the three-tier plan, P2 end -> edge): (table, plans);
+    the folder is `plans["P1"].folder`. Built once: P2 is a TFLite conversion of its own."""
+    from deploy.folders import plan_set_folder
+
+    return plan_set_folder(three_tier, qat_model, data, tmp_path_factory.mktemp("set") / "set")

@@ -8,24 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import time
 
 import numpy as np
 import pytest
-from deploy.folders import FAST, SLOW, plan_set_folder
+from deploy.folders import FAST, SLOW
 from test_hostile_server import _abort, _fake_edge, _reply
 
 from cnnpc.runtime import AdaptiveClient, RequestError, running_set_servers
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def plan_set(three_tier, qat_model, data, tmp_path_factory):
-    root = tmp_path_factory.mktemp("set")
-    yield plan_set_folder(three_tier, qat_model, data, root / "set")
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def _run(client, images, n, log):
