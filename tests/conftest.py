@@ -122,3 +122,12 @@ def pytest_terminal_summary(terminalreporter):
             f"TFLite conversions: {c['converted']} made ({c['seconds']:.0f} s), {c['reused']} "
             f"reused (about {c['reused'] * mean:.0f} s saved)"
         )
+
+
+@pytest.fixture(scope="session")
+def plan_set(three_tier, qat_model, data, tmp_path_factory):
+    """`deploy.folders`' plan set (P1 the three-tier plan, P2 end -> edge): (table, plans);
+    the folder is `plans["P1"].folder`. Built once: P2 is a TFLite conversion of its own."""
+    from deploy.folders import plan_set_folder
+
+    return plan_set_folder(three_tier, qat_model, data, tmp_path_factory.mktemp("set") / "set")

@@ -1,93 +1,23 @@
 """Live re-partitioning: a plan set on shaped loopback links whose edge->cloud rate changes.
 
-P1 is the session's end [0, 2) / edge [2, 5) / cloud [5, 8) plan, P2 runs [2, 8) on the edge.
-Their compute is set in planset.json (P1: 1 + 1 + 0 ms, P2: 1 + 4 + 0 ms) so that P1 wins
-while the edge->cloud link carries its small tensor in under ~3 ms: at 1 Mbps P1, at 0.05 Mbps
-P2 (what the plan set's own rule, the sweep's, predicts at those rates).
+The plan set is `deploy.folders`' (P1 end -> edge -> cloud, P2 end -> edge): at FAST Mbps P1
+wins, at SLOW P2.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import time
 
 import numpy as np
 import pytest
-from deploy.plans import RATES, SIZE, SPACE
+from deploy.folders import FAST, SLOW
 from test_hostile_server import _abort, _fake_edge, _reply
 
-from cnnpc.deploy import Layout, build_deployment, plan_document, write_plan_folder
-from cnnpc.records import (
-    PLAN_FILE,
-    PLANSET_FILE,
-    PLANSET_KIND,
-    LinkSetting,
-    PlanDocument,
-    PlanHead,
-    PlanSet,
-    SetPlan,
-    load_plan,
-    switches,
-)
 from cnnpc.runtime import AdaptiveClient, RequestError, running_set_servers
 
 pytestmark = pytest.mark.slow
-FAST, SLOW = 1.0, 0.05  # edge->cloud Mbps
-
-
-def _set_plan(label, plan, compute):
-    up, down = plan.link("end"), plan.link("edge")
-    return SetPlan(
-        label=label,
-        file=f"plan-{label}.json",
-        config_key="test",
-        keep={},
-        a=plan.parts["end"].span[1],
-        b=8 if down is None else plan.parts["edge"].span[1],
-        n_segments=8,
-        mode="end_edge" if down is None else "end_edge_cloud",
-        splits=(),
-        val_accuracy=0.9,
-        compute_ms=compute,
-        overhead_ms=0.0,
-        uplink_bytes=float(up.bytes),
-        downlink_bytes=0.0 if down is None else float(down.bytes),
-        best_mbps=(),
-    )
-
-
-@pytest.fixture(scope="module")
-def plan_set(three_tier, qat_model, data, tmp_path_factory):
-    root = tmp_path_factory.mktemp("set")
-    files = {f"p1-{t}.tflite": three_tier.part_path(t).read_bytes() for t in three_tier.parts}
-    one = PlanDocument.parse(json.loads((three_tier.folder / PLAN_FILE).read_text()), "one")
-    one = dataclasses.replace(
-        one, parts=tuple(dataclasses.replace(p, file=f"p1-{p.tier}.tflite") for p in one.parts)
-    )
-    parts, links, built = build_deployment(qat_model, SPACE, Layout(2, 8, 8), data.train.x, RATES)
-    for part in parts:
-        files[f"p2-{part.tier}.tflite"] = built[part.file]
-    parts = [dataclasses.replace(p, file=f"p2-{p.tier}.tflite") for p in parts]
-    two = plan_document(PlanHead(model="mobilenet"), SIZE, parts, links, files)
-    folder = root / "set"
-    files |= {
-        n: json.dumps(d.as_dict()).encode()
-        for n, d in (("plan-P1.json", one), ("plan-P2.json", two))
-    }
-    write_plan_folder(folder, one, files)
-    plans = {"P1": load_plan(folder, "plan-P1.json"), "P2": load_plan(folder, "plan-P2.json")}
-    rows = (
-        _set_plan("P1", plans["P1"], (1.0, 1.0, 0.0)),
-        _set_plan("P2", plans["P2"], (1.0, 4.0, 0.0)),
-    )
-    design = LinkSetting(uplink_mbps=20.0, bandwidth_mbps=FAST)
-    table = PlanSet("mobilenet", "test", SLOW, FAST, 0.1, design, rows, switches(rows, design, 0.1))
-    document = {"schema_version": 1, "kind": PLANSET_KIND, **table.as_dict()}
-    (folder / PLANSET_FILE).write_text(json.dumps(document))
-    yield table, plans
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def _run(client, images, n, log):

@@ -1,10 +1,8 @@
 """IONN in the runtime: an empty edge receives the model's parts while queries run.
 
-The folder is the session's tiny model cut at block1 and block10 (3 segments: the three-tier
-plan's cuts, whose conversions are reused), priced with a fixed profile (end 1, 5 and
-20 ms, edge a tenth or twentieth of that, the parts' int8 tensors) so that the order and the
-best splits are deterministic: segment 2 first, then segment 1, and segment 0 is never needed.
-The uplink is shaped so that the whole model would upload in about 0.6 s.
+The folder is `deploy.folders`' upload folder (3 segments, priced so that segment 2 uploads
+first, then segment 1, and segment 0 is never needed). The uplink is shaped so that the whole
+model would upload in about 0.6 s.
 """
 
 from __future__ import annotations
@@ -22,25 +20,18 @@ import time
 import grpc
 import numpy as np
 import pytest
-from deploy.plans import SPACE
+from deploy.folders import local_scores, reused_segments, upload_folder
 
 from cnnpc.cli._main import main
-from cnnpc.deploy import segment_parts, write_upload_folder
-from cnnpc.latency import Conventions
-from cnnpc.planner import Planner
-from cnnpc.profiles import make_profile
-from cnnpc.records import LinkSetting, PlanHead, load_upload
+from cnnpc.records import load_upload
 from cnnpc.runtime import (
     CHUNK_BYTES,
     IncrementalClient,
     Limits,
     Metrics,
-    Part,
     UploadEdgeServer,
-    dequantize,
     host_upload_planner,
     quantize,
-    requantize,
     run_during_upload,
 )
 from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
@@ -49,58 +40,17 @@ from cnnpc.upload import LayoutChooser
 
 pytestmark = pytest.mark.slow
 N = 3
-UPLOAD_S = 0.6
-TIMES = [(1.0, 0.1, 0.1), (5.0, 0.5, 0.5), (20.0, 1.0, 1.0)]
 LIMITS = Limits(max_connections=4, frame_timeout=1.0, idle_timeout=5.0)
-
-
-def _planner(parts, files):
-    tensors = []
-    for p in parts:
-        _, h, w, c = p.input.shape
-        tensors.append((h, w, c))
-    total = sum(len(b) for b in files.values())
-    rate = total * 8 / UPLOAD_S / 1e6
-    profile = make_profile(TIMES, tensors, model="mobilenet", device="test")
-    return Planner(profile, LinkSetting(uplink_mbps=rate, bandwidth_mbps=rate), Conventions(0.0))
 
 
 @pytest.fixture(scope="module")
 def built(three_tier, qat_model, data):
-    """segment_parts at block1 and block10, whose conversions the three-tier plan already made
-    (the same model, cuts and converter): no TFLite conversion of its own."""
-    import cnnpc.deploy._segments as segments
-    from cnnpc.compression import split_layer
-    from cnnpc.deploy import ConvertedPart, io_specs
-
-    space = dataclasses.replace(SPACE, candidates=(SPACE.candidates[1], SPACE.candidates[4]))
-    buffers = [three_tier.part_path(t).read_bytes() for t in ("end", "edge", "cloud")]
-    asked = []
-
-    def convert(model, boundaries, images):
-        asked.append((model, list(boundaries)))
-        return [ConvertedPart(b, *io_specs(b)) for b in buffers]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(segments, "convert_parts", convert)
-        parts, files = segment_parts(qat_model, space, data.train.x, ["head", "middle", "tail"])
-    assert asked == [(qat_model, [split_layer(c) for c in space.candidates])]
-    assert [(p.span, p.segments, p.file) for p in parts] == [
-        ((k, k + 1), (name,), f"segment-{k}.tflite")
-        for k, name in enumerate(("head", "middle", "tail"))
-    ]
-    return parts, files
+    return reused_segments(three_tier, qat_model, data)
 
 
 @pytest.fixture(scope="module")
 def folder(built, data, tmp_path_factory):
-    parts, files = built
-    meta = {"model": "mobilenet", "workload": {"name": "digits", "classes": list(data.classes)}}
-    out = tmp_path_factory.mktemp("upload") / "up"
-    path, order = write_upload_folder(
-        out, parts, files, _planner(parts, files), head=PlanHead.parse(meta, "test")
-    )
-    return path, order
+    return upload_folder(built, data, tmp_path_factory.mktemp("upload") / "up")
 
 
 @pytest.fixture(scope="module")
@@ -112,20 +62,6 @@ def plan(folder):
 def edge(plan):
     with UploadEdgeServer(plan, limits=LIMITS) as server:
         yield server
-
-
-def _local(plan, images):
-    """Scores of all parts run in turn in this process: the whole model on the end."""
-    parts = [Part(plan.part_path(k), plan.parts[k]) for k in range(N)]
-    out = []
-    for image in images:
-        spec = parts[0].spec.input
-        q = quantize(image[np.newaxis], spec)
-        for part in parts:
-            q, _ = part.run(requantize(q, spec, part.spec.input))
-            spec = part.spec.output
-        out.append(dequantize(q, spec)[0])
-    return np.array(out)
 
 
 def _installed(run):
@@ -146,7 +82,7 @@ def test_the_order_is_upload_plans_and_every_query_matches_the_local_model(
     assert run.error is None and run.uploaded_s is not None
     assert _installed(run) == expected  # upload-plan's order, each part confirmed once
     assert dict(edge.installs) == dict.fromkeys(expected, 1)
-    local = _local(plan, images)
+    local = local_scores(plan, images)
     scores = np.array([r.result.scores for r in run.results])
     assert np.array_equal(scores, local)  # bit for bit, whatever the split
     splits = [r.a for r in run.results]
@@ -186,7 +122,7 @@ def test_a_dropped_upload_resumes_and_installs_each_part_once(plan, edge, data):
     drop = next(e.time_s for e in run.events if e.kind == "dropped")
     after_drop = [s for s in run.issued_s if drop <= s <= resumed.time_s + 0.05]
     assert after_drop
-    local = _local(plan, images[:40])
+    local = local_scores(plan, images[:40])
     assert np.array_equal(np.array([r.result.scores for r in run.results[:40]]), local)
 
 
@@ -305,7 +241,7 @@ def test_an_edge_that_refuses_a_span_makes_the_end_run_it(plan, edge, data, monk
         monkeypatch.setattr(client, "usable", lambda: np.ones(N, dtype=bool))  # stale belief
         result = client.infer(data.test.x[0])
     assert result.fallback and result.a < N and client.fallbacks == 1
-    assert np.array_equal(result.result.scores, _local(plan, data.test.x[:1])[0])
+    assert np.array_equal(result.result.scores, local_scores(plan, data.test.x[:1])[0])
 
 
 def test_the_prices_survive_the_folder_and_a_host_planner_times_the_parts(folder, plan, built):
