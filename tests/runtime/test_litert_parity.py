@@ -77,7 +77,7 @@ def test_every_part_gives_tf_lites_int8_outputs_bit_for_bit(plans, data, name, t
             assert got.tobytes() == expected.tobytes(), (name, tier, threads)
             outputs.append(got)
             compared += 1
-        if i == 0:  # the images are not all alike to the plan (its scores may saturate)
+        if i < len(tiers) - 1:  # the images are not alike to the plan (its scores may saturate)
             assert len({o.tobytes() for o in outputs[:IMAGES]}) > 1
         inputs = outputs[:IMAGES]
     assert compared == len(tiers) * (IMAGES + 4)
