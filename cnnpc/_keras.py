@@ -13,30 +13,10 @@ import warnings
 from collections.abc import Iterator
 from typing import TypeAlias
 
+from cnnpc._litert import quiet, stderr_to_devnull
+
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-@contextlib.contextmanager
-def _stderr_to_devnull() -> Iterator[None]:
-    """File descriptor 2 pointed at /dev/null while inside (C++ log lines go nowhere)."""
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-@contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """Silence TFLite's C++ log lines (file descriptor 2) and its Python warnings."""
-    with _stderr_to_devnull(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
 
 
 def _quiet_import() -> None:
@@ -46,7 +26,7 @@ def _quiet_import() -> None:
     without a GPU, cuInit fails loudly on first device query), so the import and the first device
     listing run with stderr pointed at /dev/null. Python errors still surface as exceptions.
     """
-    with _stderr_to_devnull():
+    with stderr_to_devnull():
         import tensorflow
 
         with warnings.catch_warnings():  # TF-MOT checks TF's version with deprecated distutils

@@ -95,10 +95,9 @@ def to_int8_tflite(segment: KerasModel, calibration: npt.NDArray[np.float32] | N
 
 def io_specs(buffer: bytes) -> tuple[TensorSpec, TensorSpec]:
     """The input and output tensor of a TFLite model, with their quantisation."""
-    from cnnpc._keras import quiet, tf
+    from cnnpc._litert import load_interpreter
 
-    with quiet():
-        interpreter = tf.lite.Interpreter(model_content=buffer)
+    interpreter = load_interpreter(buffer)
     inp = interpreter.get_input_details()
     out = interpreter.get_output_details()
     if len(inp) != 1 or len(out) != 1:
@@ -107,7 +106,7 @@ def io_specs(buffer: bytes) -> tuple[TensorSpec, TensorSpec]:
 
 
 def _spec(detail: dict[str, Any]) -> TensorSpec:
-    """A TFLite interpreter's tensor details (TensorFlow's untyped dict) as a TensorSpec."""
+    """A TFLite interpreter's tensor details (LiteRT's untyped dict) as a TensorSpec."""
     scale, zero = detail["quantization"]
     return TensorSpec(
         shape=tuple(int(d) for d in detail["shape"]),

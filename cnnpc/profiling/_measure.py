@@ -3,11 +3,12 @@
 A segment is the model cut at the search space's split candidates (`segment_models`), so its rows
 match the shipped profiles. Each is converted as it is deployed: full int8 (int8 input and output)
 for the end device; edge and cloud parts in `server_format`, int8 by default as the deployment
-does. Timing uses LiteRT's interpreter (``ai_edge_litert``, which replaces the deprecated
-``tf.lite.Interpreter``) with one thread (stable numbers on a shared machine):
-warm-up runs, then `repeats` samples, each the mean of enough invokes to last about a
-millisecond (a small segment runs in tens of microseconds, below the timer's resolution), and the
-median with the 10th and 90th percentiles. Weights are random: they do not change the run time.
+does. Timing uses LiteRT's interpreter (``cnnpc._litert``: the one the runtime runs parts in,
+which replaces the deprecated ``tf.lite.Interpreter``) with one thread (stable numbers on a
+shared machine): warm-up runs, then `repeats` samples, each the mean of enough invokes to last
+about a millisecond (a small segment runs in tens of microseconds, below the timer's
+resolution), and the median with the 10th and 90th percentiles. Weights are random: they do
+not change the run time.
 """
 
 from __future__ import annotations
@@ -108,13 +109,9 @@ def to_tflite(segment: Any, fmt: str) -> bytes:
 
 def time_tflite(buffer: bytes, repeats: int, warmup: int, threads: int = 1) -> Timing:
     """Median (p10, p90) ms of one invoke of a TFLite model with `threads` threads."""
-    from ai_edge_litert.interpreter import Interpreter
+    from cnnpc._litert import load_interpreter
 
-    from cnnpc._keras import quiet
-
-    with quiet():
-        interpreter = Interpreter(model_content=buffer, num_threads=threads)
-        interpreter.allocate_tensors()
+    interpreter = load_interpreter(buffer, threads)
     detail = interpreter.get_input_details()[0]
     rng = np.random.default_rng(0)
     dtype = np.dtype(detail["dtype"])

@@ -3,8 +3,8 @@
 Every tier serves the Tier service of ``proto/cnnpc_tier.proto`` (``_rpc``: tensors as
 messages, errors as status codes, the server and channel mechanics); links can be shaped to the
 plan's bandwidths by a token bucket in each sender (``_shaper``), so a plan can be measured on
-one machine. Loading a part imports TensorFlow (its TFLite
-interpreter); messages and shaping do not.
+one machine. Parts run in LiteRT's interpreter (``cnnpc._litert``): nothing here imports
+TensorFlow.
 """
 
 from __future__ import annotations

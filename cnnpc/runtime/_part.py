@@ -1,5 +1,6 @@
 """One tier's TFLite part: quantise in, invoke, timed; one invoke at a time (TFLite is not
-thread-safe, and a tier is one processor anyway)."""
+thread-safe, and a tier is one processor anyway). It runs in LiteRT's interpreter
+(`cnnpc._litert`), so a tier that only runs parts never imports TensorFlow."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from cnnpc._litert import load_interpreter
 from cnnpc.errors import CnnpcError, InputError
 from cnnpc.records import PartSpec, PlanError, TensorSpec
 from cnnpc.runtime._rpc import BadTensor, Tensor
@@ -65,19 +67,12 @@ class Part:
         then only names it in errors)."""
         if not 1 <= threads <= MAX_THREADS:
             raise InputError(f"threads must be in [1, {MAX_THREADS}], got {threads}")
-        from cnnpc._keras import quiet, tf
-
         self.spec = spec
         data = Path(path).read_bytes() if content is None else content
         verify_parts([(str(path), data)])  # a damaged part must not crash this process
-        source: dict[str, str | bytes] = (
-            {"model_path": str(path)} if content is None else {"model_content": content}
-        )
-        try:
-            with quiet():  # the deprecation warning, and XNNPACK's notice on allocation
-                self._interpreter = tf.lite.Interpreter(**source, num_threads=threads)
-                self._interpreter.allocate_tensors()
-        except Exception as exc:  # TFLite raises ValueError, RuntimeError, UnicodeDecodeError...
+        try:  # the bytes verified, not the file again (it could have changed since)
+            self._interpreter = load_interpreter(data, threads)
+        except Exception as exc:  # LiteRT raises ValueError, RuntimeError, UnicodeDecodeError...
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise PlanError(
                 f"{path}: not a loadable TFLite model ({first[:200]}); deploy the plan again"

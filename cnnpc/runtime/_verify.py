@@ -4,9 +4,9 @@ Why: TFLite trusts its flatbuffer. A truncated part, or one with flipped header 
 sha256 was recomputed, crashes the interpreter with SIGSEGV or hangs it, taking a server down
 with it. So a part is first checked for its file identifier and root offset, then loaded,
 allocated and invoked once on zeros in a child process, which may crash or hang alone (it is
-killed after VERIFY_TIMEOUT_S); the child loads TFLite's interpreter without TensorFlow, so it
-costs a fraction of a second, not a TensorFlow import. A part that passed is remembered by its
-sha256 for the life of the process, so a part is verified once however often it is loaded.
+killed after VERIFY_TIMEOUT_S); the child loads LiteRT's interpreter, which needs no
+TensorFlow, so it costs a fraction of a second. A part that passed is remembered by its sha256
+for the life of the process, so a part is verified once however often it is loaded.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def verify_parts(parts: Sequence[tuple[str, bytes]]) -> None:
 
 
 def verify_plan(plan: DeployedPlan) -> None:
-    """Every part of `plan`, in one child (one TensorFlow import): a command that runs several
+    """Every part of `plan`, in one child (one interpreter start): a command that runs several
     tiers (validate, a test's servers) pays the child once, and its Parts find them verified."""
     paths = [plan.part_path(t) for t in TIERS if plan.part(t) is not None]
     verify_parts([(str(p), p.read_bytes()) for p in paths])

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 NETNS_DIR = "/var/run/netns"
 CLONE_NEWNET = 0x40000000
 SPAWN_TIMEOUT_S = 180.0
-"""A child's start: a fresh interpreter importing the runtime and TensorFlow."""
+"""A child's start: a fresh interpreter importing the runtime (not TensorFlow: parts run in
+LiteRT)."""
 STOP_TIMEOUT_S = 15.0
 
 
@@ -82,7 +83,6 @@ def _child(namespace: str, network: ipaddress.IPv4Network, conn: Connection) -> 
     """A tier's process: enter the namespace first, then import, then do the one job."""
     try:
         _setns(namespace)  # the main thread, before any other: every later thread is inside
-        from cnnpc._keras import tf  # noqa: F401  (imported while the parent sets up)
         from cnnpc.runtime import PartServer, PlanClient, transport_policy
 
         conn.send(("ready", None))
