@@ -250,8 +250,13 @@ def validate(
             plan = load_plan(folder)
             verify_plan(plan)
         profile_folder = getattr(cost, "folder", None)
-        key = f"{NETNS_DEVICE}_mtu{mtu or _netns.MTU}" if netns else HOST_DEVICE
-        key = TLS_DEVICE if transport is not None else key
+        key = (
+            f"{NETNS_DEVICE}_mtu{mtu or _netns.MTU}"
+            if netns
+            else TLS_DEVICE
+            if transport is not None
+            else HOST_DEVICE
+        )
         stored = None if profile_folder is None else calibration_path(profile_folder, key)
         if calibrate and stored is None:
             raise InputError("--calibrate needs a host profile folder to store the calibration")
