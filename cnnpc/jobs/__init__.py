@@ -23,12 +23,13 @@ from cnnpc.jobs._browse import (
     trials_output,
 )
 from cnnpc.jobs._certs import cert_set_document, cert_set_text, make_cert_set
-from cnnpc.jobs._compress import Compressed, CompressJob, compress
+from cnnpc.jobs._compress import CompressJob, compress
 from cnnpc.jobs._db import SchemaState, schema_state, upgrade_schema
-from cnnpc.jobs._deploy import Deployed, DeployJob, deploy, plan_set_text, upload_text
-from cnnpc.jobs._infer import InferJob, Inferred, infer
+from cnnpc.jobs._deploy import DeployJob, deploy, plan_set_text, upload_text
+from cnnpc.jobs._done import Done
+from cnnpc.jobs._infer import InferJob, infer
 from cnnpc.jobs._links import AccuracyChoice, LinkChoice, device_option, model_option
-from cnnpc.jobs._models import ModelAdd, ModelAdded, ModelName, add_registered
+from cnnpc.jobs._models import ModelAdd, ModelName, add_registered
 from cnnpc.jobs._options import (
     OPTION,
     STORAGE_HELP,
@@ -77,6 +78,16 @@ from cnnpc.jobs._plan import (
     profiles,
     profiles_text,
 )
+from cnnpc.jobs._profile import (
+    ProfileDevice,
+    ProfileExport,
+    ProfileImport,
+    ProfileJob,
+    export_segments,
+    import_times,
+    profile,
+    time_export,
+)
 from cnnpc.jobs._search import (
     SearchJob,
     SearchOutcome,
@@ -99,19 +110,20 @@ __all__ = [
     "AccuracyExport",
     "AccuracyImport",
     "CompressJob",
-    "Compressed",
     "DeployJob",
-    "Deployed",
+    "Done",
     "Exclusive",
     "ExportJob",
     "InferJob",
-    "Inferred",
     "LinkChoice",
     "ModelAdd",
-    "ModelAdded",
     "ModelName",
     "Option",
     "PlanJob",
+    "ProfileDevice",
+    "ProfileExport",
+    "ProfileImport",
+    "ProfileJob",
     "SchemaState",
     "SearchJob",
     "SearchOutcome",
@@ -140,9 +152,11 @@ __all__ = [
     "epochs_int",
     "export_accuracies",
     "export_searches",
+    "export_segments",
     "exported_text",
     "image_size_int",
     "import_accuracies",
+    "import_times",
     "imported_text",
     "infer",
     "keep_of_search",
@@ -166,6 +180,7 @@ __all__ = [
     "port_int",
     "positive_float",
     "positive_int",
+    "profile",
     "profiles",
     "profiles_text",
     "progress_bar",
@@ -182,6 +197,7 @@ __all__ = [
     "sweep",
     "sweep_text",
     "threads_int",
+    "time_export",
     "time_ms",
     "timeout_s",
     "trials_output",

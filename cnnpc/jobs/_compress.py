@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnnpc._text import format_table
 from cnnpc.errors import InputError
+from cnnpc.jobs._done import Done
 from cnnpc.jobs._options import (
     TRUST_CODE_HELP,
     bounded_float,
@@ -95,14 +96,6 @@ class CompressJob:
     progress: bool = False
 
 
-@dataclass(frozen=True)
-class Compressed:
-    """The baseline and the pruned model side by side."""
-
-    document: dict[str, Any]
-    text: str
-
-
 def _fractions(job: CompressJob) -> dict[str, float]:
     """The keep as fractions on the space's grid, checked (prunable, ties) before anything
     trains."""
@@ -139,7 +132,7 @@ def _check_cache(root: Path) -> None:
         check_files_in(folder, ())
 
 
-def compress(job: CompressJob) -> Compressed:
+def compress(job: CompressJob) -> Done:
     """Fine-tune the pruned model (cached) and compare it with the baseline."""
     trust(job.trust_code, job.weights)
     keep = _fractions(job)
@@ -164,7 +157,7 @@ def compress(job: CompressJob) -> Compressed:
     )
     before = oracle.baseline_result()
     after = oracle.evaluate(keep)
-    return Compressed(
+    return Done(
         _report(oracle, job.model, keep, before, after),
         _text(oracle, job.model, keep, before, after),
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cnnpc._text import format_table
 from cnnpc.errors import InputError
+from cnnpc.jobs._done import Done
 from cnnpc.jobs._options import (
     TRUST_CODE_HELP,
     nonnegative_float,
@@ -106,15 +107,7 @@ class DeployJob:
         return DeployInputs.of(self.options)
 
 
-@dataclass(frozen=True)
-class Deployed:
-    """What was written: the document `--json` prints and the text the command prints."""
-
-    document: dict[str, Any]
-    text: str
-
-
-def deploy(job: DeployJob) -> Deployed:
+def deploy(job: DeployJob) -> Done:
     """Write the folder `job` asks for (checked before TensorFlow is imported)."""
     if job.upload or job.upload_rate is not None:
         if not job.upload or job.adaptive or job.bandwidth is not None:
@@ -124,7 +117,7 @@ def deploy(job: DeployJob) -> Deployed:
         summary = deploy_upload(
             job.search_id, job.out, upload_mbps=job.upload_rate, inputs=job.inputs()
         )
-        return Deployed(summary.as_dict(), upload_text(summary))
+        return Done(summary.as_dict(), upload_text(summary))
     if job.adaptive or job.bandwidth is not None:
         if not job.adaptive or job.bandwidth is None:
             raise InputError("--adaptive and --bandwidth START:STOP go together")
@@ -145,14 +138,14 @@ def deploy(job: DeployJob) -> Deployed:
             text += (
                 "\n(some weights were not kept by the search: those models were fine-tuned again)"
             )
-        return Deployed(result.plan.as_dict(), text)
+        return Done(result.plan.as_dict(), text)
     from cnnpc.deploy import deploy as deploy_plan
 
     one = deploy_plan(job.search_id, job.out, job.inputs())
     text = plan_text(one.plan, str(one.folder))
     if one.finetuned:
         text += "\n(the model's weights were not kept by the search: it was fine-tuned again)"
-    return Deployed(one.plan.as_dict(), text)
+    return Done(one.plan.as_dict(), text)
 
 
 def upload_text(summary: UploadSummary) -> str:

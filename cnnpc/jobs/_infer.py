@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from cnnpc._text import format_table
 from cnnpc.errors import InputError
+from cnnpc.jobs._done import Done
 from cnnpc.jobs._options import (
     THREADS_HELP,
     TlsChoice,
@@ -96,14 +97,6 @@ class InferJob:
         return None if self.edge is None else self.tls.transport(self.edge[0][0])
 
 
-@dataclass(frozen=True)
-class Inferred:
-    """What `--json` prints and the text the command prints."""
-
-    document: dict[str, Any]
-    text: str
-
-
 class _Folder(Protocol):
     @property
     def image_size(self) -> int: ...
@@ -143,7 +136,7 @@ def _inputs(job: InferJob, plan: _Folder) -> _Inputs:
     )
 
 
-def infer(job: InferJob) -> Inferred:
+def infer(job: InferJob) -> Done:
     """Classify the images through the servers and time every component."""
     if job.upload:
         return _infer_upload(job)
@@ -194,7 +187,7 @@ def infer(job: InferJob) -> Inferred:
         for name, r in zip(inputs.names, results, strict=True)
     ]
     document = {"results": rows, "median_ms": median, "accuracy": accuracy} | adaptive
-    return Inferred(document, _infer_text(document, bool(job.images)))
+    return Done(document, _infer_text(document, bool(job.images)))
 
 
 def _infer_text(out: dict[str, Any], per_image: bool) -> str:
@@ -236,7 +229,7 @@ def _switch_lines(adaptive: dict[str, Any]) -> list[str]:
     ]
 
 
-def _infer_upload(job: InferJob) -> Inferred:
+def _infer_upload(job: InferJob) -> Done:
     """Queries while the parts upload to an empty edge (IONN), each on the best split so far."""
     from cnnpc.records import load_upload
     from cnnpc.runtime import IncrementalClient, run_during_upload
@@ -263,7 +256,7 @@ def _infer_upload(job: InferJob) -> Inferred:
     if inputs.labels is not None:
         hits = [r.result.label == y for r, y in zip(run.results, inputs.labels, strict=True)]
         out["accuracy"] = sum(hits) / len(hits)
-    return Inferred(out, _upload_text(out))
+    return Done(out, _upload_text(out))
 
 
 def _upload_text(out: dict[str, Any]) -> str:

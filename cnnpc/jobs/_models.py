@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from cnnpc.jobs._done import Done
 from cnnpc.jobs._options import TRUST_CODE_HELP, Exclusive, bounded_int, option
 from cnnpc.records import MAX_CLASSES, MAX_IMAGE_SIZE
 
@@ -72,15 +72,7 @@ class ModelAdd:
     trust_code: bool = option("--trust-code", action="store_true", help=TRUST_CODE_HELP)
 
 
-@dataclass(frozen=True)
-class ModelAdded:
-    """The registered model: the document `--json` prints and the text the command prints."""
-
-    document: dict[str, Any]
-    text: str
-
-
-def add_registered(job: ModelAdd) -> ModelAdded:
+def add_registered(job: ModelAdd) -> Done:
     """Analyse and register the model (a name clash answers before TensorFlow loads)."""
     from cnnpc.catalog import check_new_name
     from cnnpc.registry import add_model, added_text, describe, parse_candidates
@@ -99,4 +91,4 @@ def add_registered(job: ModelAdd) -> ModelAdded:
     report = describe(job.name)
     seconds = added.analysis.seconds
     document = {**report.as_dict(), "analysis_seconds": round(seconds, 3)}
-    return ModelAdded(document, added_text(report, seconds))
+    return Done(document, added_text(report, seconds))
