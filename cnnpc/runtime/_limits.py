@@ -33,6 +33,7 @@ import grpc
 
 from cnnpc.errors import InputError
 from cnnpc.records import check_number
+from cnnpc.runtime._intercept import HandlerInterceptor
 
 log = logging.getLogger("cnnpc.runtime")
 
@@ -220,7 +221,7 @@ def _guarded(
         watchdog.stop()
 
 
-class ReadDeadlineInterceptor(grpc.ServerInterceptor):
+class ReadDeadlineInterceptor(HandlerInterceptor):
     """Cuts a client-streaming call (Upload) whose client goes silent: gRPC's own limits do not,
     since the connection is neither idle nor dead. The client sees CANCELLED and the server logs
     one line."""
@@ -230,17 +231,9 @@ class ReadDeadlineInterceptor(grpc.ServerInterceptor):
             raise InputError(f"read_timeout_s must be positive, got {read_timeout_s}")
         self._seconds = read_timeout_s
 
-    def intercept_service(
-        self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], grpc.RpcMethodHandler[_Request, _Response] | None
-        ],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[_Request, _Response] | None:
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return None
-        method = handler_call_details.method
+    def wrap(
+        self, handler: grpc.RpcMethodHandler[_Request, _Response], method: str
+    ) -> grpc.RpcMethodHandler[_Request, _Response]:
         seconds = self._seconds
         stream_stream, stream_unary = handler.stream_stream, handler.stream_unary
         if stream_stream is not None:

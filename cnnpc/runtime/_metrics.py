@@ -24,6 +24,7 @@ from google.protobuf.message import Message
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from cnnpc.errors import InputError
+from cnnpc.runtime._intercept import HandlerInterceptor
 from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10)
@@ -213,24 +214,17 @@ def _stream_answer(
     return call.responses(responses, context)
 
 
-class MetricsInterceptor(grpc.ServerInterceptor):
+class MetricsInterceptor(HandlerInterceptor):
     """Records each call a server answers in `metrics`, labelled with `tier`."""
 
     def __init__(self, metrics: Metrics, tier: str) -> None:
         self._metrics = metrics
         self._tier = tier
 
-    def intercept_service(
-        self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], grpc.RpcMethodHandler[_Request, _Response] | None
-        ],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[_Request, _Response] | None:
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return None
-        call = _Call(self._metrics, self._tier, handler_call_details.method.rpartition("/")[2])
+    def wrap(
+        self, handler: grpc.RpcMethodHandler[_Request, _Response], method: str
+    ) -> grpc.RpcMethodHandler[_Request, _Response]:
+        call = _Call(self._metrics, self._tier, method.rpartition("/")[2])
         wire = (handler.request_deserializer, handler.response_serializer)
         if (unary_unary := handler.unary_unary) is not None:
 

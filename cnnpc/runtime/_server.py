@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 import grpc
 
@@ -188,6 +189,22 @@ class _TierService(TierService):
         return answer(context, server.stats, server.role, lambda: server.infer(request, context))
 
 
+class Serving(TypedDict, total=False):
+    """How a part server listens and forwards: `PartServer`'s keyword arguments, which servers
+    built on it (`PlanSetServer`) pass through unchanged."""
+
+    host: str
+    port: int
+    next_address: Addresses | None
+    shape: bool
+    threads: int
+    limits: Limits | None
+    transport: Transport | None
+    interceptors: Sequence[grpc.ServerInterceptor]
+    next_transport: Transport | None
+    next_options: Sequence[tuple[str, int | str]]
+
+
 class PartServer(RpcServer):
     """The `role` tier of a deployed plan, listening on a loopback port (0: the OS picks)."""
 
@@ -216,6 +233,7 @@ class PartServer(RpcServer):
             raise InputError(f"the plan sends nothing to the {role} (no {role} server needed)")
         self.incoming: LinkSpec = incoming
         spec = plan.part(role)
+        self.threads = threads
         self.part = None if spec is None else Part(plan.part_path(role), spec, threads)
         self.outgoing = plan.link(role) if role == "edge" else None
         self.max_result = result_limit(plan)

@@ -10,17 +10,15 @@ PartServer's.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
-
-import grpc
+from collections.abc import Iterator, Mapping
+from typing import Unpack
 
 from cnnpc.errors import InputError
 from cnnpc.records import DeployedPlan, PlanSet
 from cnnpc.runtime._limits import Limits, message_limit
 from cnnpc.runtime._part import Part
-from cnnpc.runtime._rpc import Addresses, NotHeld
-from cnnpc.runtime._server import PartServer, Route, result_limit
-from cnnpc.runtime._tls import Transport
+from cnnpc.runtime._rpc import NotHeld
+from cnnpc.runtime._server import PartServer, Route, Serving, result_limit
 
 
 def plan_numbers(table: PlanSet) -> dict[str, int]:
@@ -36,37 +34,14 @@ class PlanSetServer(PartServer):
         table: PlanSet,
         plans: Mapping[str, DeployedPlan],
         role: str,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        next_address: Addresses | None = None,
-        shape: bool = False,
-        threads: int = 1,
-        limits: Limits | None = None,
-        transport: Transport | None = None,
-        interceptors: Sequence[grpc.ServerInterceptor] = (),
-        next_transport: Transport | None = None,
-        next_options: Sequence[tuple[str, int | str]] = (),
+        **serving: Unpack[Serving],
     ) -> None:
         served = [p for p in plans.values() if any(lk.target == role for lk in p.links)]
         if not served:
             raise InputError(f"no plan of the set sends anything to the {role}")
         # the base plan sets up the listener and the forwarder: one that forwards, if any does
         base = next((p for p in served if p.link(role) is not None), served[0])
-        super().__init__(
-            base,
-            role,
-            host=host,
-            port=port,
-            next_address=next_address,
-            shape=shape,
-            threads=threads,
-            limits=limits,
-            transport=transport,
-            interceptors=interceptors,
-            next_transport=next_transport,
-            next_options=next_options,
-        )
+        super().__init__(base, role, **serving)
         loaded: dict[str, Part] = {}
         self.routes = {}
         for label, number in plan_numbers(table).items():
@@ -79,7 +54,7 @@ class PlanSetServer(PartServer):
             if spec is not None:
                 path = str(plan.part_path(role))
                 if path not in loaded:
-                    loaded[path] = Part(plan.part_path(role), spec, threads)
+                    loaded[path] = Part(plan.part_path(role), spec, self.threads)
                 part = loaded[path]
             forwards = role == "edge" and plan.link("edge") is not None
             if forwards and self.forwarder is None:
