@@ -90,6 +90,14 @@ class InferJob:
         action="store_true",
         help="with --upload: use the edge only once the whole model is there (the baseline)",
     )
+    upload_wait: float = option(
+        "--upload-wait",
+        default=60.0,
+        type=bounded_float(0.0, 86400.0, name="seconds"),
+        metavar="S",
+        help="with --upload: after the last query, wait up to S seconds for the edge to hold "
+        "every part (60; 0: end with the queries, the upload possibly unfinished)",
+    )
     tls: TlsChoice = options(TlsChoice)
 
     def transport(self) -> Transport | None:
@@ -251,7 +259,9 @@ def _infer_upload(job: InferJob) -> Done:
         slowdown=job.slowdown,
         whole_first=job.whole_first,
     ) as client:
-        run = run_during_upload(client, inputs.images, query_rate=job.query_rate)
+        run = run_during_upload(
+            client, inputs.images, query_rate=job.query_rate, wait_upload=job.upload_wait
+        )
     out = run.as_dict()
     if inputs.labels is not None:
         hits = [r.result.label == y for r, y in zip(run.results, inputs.labels, strict=True)]

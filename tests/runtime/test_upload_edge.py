@@ -270,6 +270,8 @@ def test_serve_empty_and_infer_upload_on_the_command_line(folder, capsys):
         out = json.loads(capsys.readouterr().out)
         assert out["queries"] == 8 and out["fallbacks"] == 0 and out["accuracy"] is not None
         assert out["error"] is None
+        # the session waits for the upload (--upload-wait, 60 s by default): the edge holds it all
+        assert out["uploaded_s"] is not None and out["uploaded_s"] > 0
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:
