@@ -74,11 +74,17 @@ def _cnnpc() -> list[str]:
     return [found] if found else [sys.executable, "-m", "cnnpc"]
 
 
-def test_the_readme_deploys_a_plan_on_three_hosts(three_tier, tmp_path):
+@pytest.fixture(scope="session")
+def namespaces():
+    """Skips, saying why, where namespaces cannot be made: requested before the three-tier
+    plan, so a machine without root does not build it for nothing."""
     reason = netns_unavailable_reason()
     if reason is not None:
         print(f"\nSKIP three hosts: {reason}")
         pytest.skip(reason)
+
+
+def test_the_readme_deploys_a_plan_on_three_hosts(namespaces, three_tier, tmp_path):
     shutil.copytree(three_tier.folder, tmp_path / "plan")
     network = ipaddress.IPv4Network("198.51.100.0/24")
     if any(network.overlaps(used) for used in _netns.used_networks()):
