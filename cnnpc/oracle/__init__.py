@@ -9,18 +9,20 @@ from cnnpc.oracle._baseline import (
     RECIPES,
     Baseline,
     Recipe,
-    code_version,
     load_cached_weights,
     save_cached_weights,
     trained_baseline,
 )
 from cnnpc.oracle._cache import DiskCache, MemoryCache, ResultCache, default_cache_dir
 from cnnpc.oracle._oracle import AccuracyOracle, OracleResult
+from cnnpc.oracle._recipes import BASELINE_RECIPE, FINETUNE_RECIPE, RecipeVersion
 from cnnpc.oracle._setup import open_oracle
 from cnnpc.oracle._tuned import ModelStore, tuned_architecture
 from cnnpc.oracle._user import saved_input_size, user_baseline
 
 __all__ = [
+    "BASELINE_RECIPE",
+    "FINETUNE_RECIPE",
     "RECIPES",
     "AccuracyOracle",
     "Baseline",
@@ -29,8 +31,8 @@ __all__ = [
     "ModelStore",
     "OracleResult",
     "Recipe",
+    "RecipeVersion",
     "ResultCache",
-    "code_version",
     "default_cache_dir",
     "load_cached_weights",
     "open_oracle",

@@ -1,8 +1,8 @@
 """Baseline weights: trained by cnnpc on first use (seeded), then loaded from the cache.
 
 A baseline is keyed by model, workload (name and a hash of its data), seed, training recipe and
-code version (a hash of the source that defines the architecture, the data and the training), so
-changing any of them trains a new one instead of reusing stale weights.
+the recipe's declared version (`BASELINE_RECIPE`), so changing any of them trains a new one
+instead of reusing stale weights, while an edit that keeps the behaviour keeps the cache.
 """
 
 from __future__ import annotations
@@ -12,35 +12,15 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from cnnpc import __version__
 from cnnpc._files import make_folder, write_text, write_with
 from cnnpc._keras import keras
 from cnnpc.catalog import fingerprint
 from cnnpc.models import build_model, model_spec
+from cnnpc.oracle._recipes import BASELINE_RECIPE
 from cnnpc.workloads import Workload, fit
-
-_BASELINE_SOURCES = (
-    ("cnnpc.models", "_mobilenet.py"),
-    ("cnnpc.models", "_resnet.py"),
-    ("cnnpc.models", "_registry.py"),
-    ("cnnpc.workloads", "_dataset.py"),
-    ("cnnpc.workloads", "_digits.py"),
-    ("cnnpc.workloads", "_training.py"),
-    ("cnnpc.oracle", "_baseline.py"),
-)
-
-
-def code_version(sources: tuple[tuple[str, str], ...] = _BASELINE_SOURCES) -> str:
-    """Hash of cnnpc's version and the given source files: part of every cache key."""
-    digest = hashlib.sha256(__version__.encode())
-    for package, name in sources:
-        digest.update(name.encode())
-        digest.update((files(package) / name).read_bytes())
-    return digest.hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -78,7 +58,7 @@ def baseline_key(model_name: str, workload: Workload, seed: int, recipe: Recipe)
         "data": workload.fingerprint,
         "seed": seed,
         "recipe": asdict(recipe),
-        "code": code_version(),
+        "code": BASELINE_RECIPE.key,
     }
     architecture = fingerprint(model_name)  # '' for the shipped models: their keys are unchanged
     if architecture:

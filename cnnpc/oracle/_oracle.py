@@ -4,8 +4,9 @@
 fine-tune seconds, params, FLOPs and the bytes at every candidate. Configurations are normalised
 to the channel counts they keep (0.5 and 0.52 of 16 channels are the same model), and the result
 is cached under a key of that, the baseline weights, the workload data, the budget, the seed and
-the code version, so the same configuration is never fine-tuned twice. Search decisions should
-read ``val_accuracy``; ``test_accuracy`` is for reporting a final plan.
+the fine-tune recipe's declared version (`FINETUNE_RECIPE`), so the same configuration is never
+fine-tuned twice. Search decisions should read ``val_accuracy``; ``test_accuracy`` is for
+reporting a final plan.
 """
 
 from __future__ import annotations
@@ -25,22 +26,13 @@ from cnnpc.compression import (
     prune_channels,
 )
 from cnnpc.models import ModelSize, TensorSize, measure, model_spec
-from cnnpc.oracle._baseline import Baseline, code_version
+from cnnpc.oracle._baseline import Baseline
 from cnnpc.oracle._cache import MemoryCache, ResultCache
+from cnnpc.oracle._recipes import FINETUNE_RECIPE
 from cnnpc.oracle._tuned import ModelStore, tuned_architecture
 from cnnpc.records import KeepConfig
 from cnnpc.spaces import SearchSpace
 from cnnpc.workloads import Workload, accuracy
-
-_ORACLE_SOURCES = (
-    ("cnnpc.compression", "_groups.py"),
-    ("cnnpc.compression", "_importance.py"),
-    ("cnnpc.compression", "_surgery.py"),
-    ("cnnpc.compression", "_finetune.py"),
-    ("cnnpc.models", "_measure.py"),
-    ("cnnpc.workloads", "_training.py"),
-    ("cnnpc.oracle", "_oracle.py"),
-)
 
 
 @dataclass(frozen=True)
@@ -124,7 +116,7 @@ class AccuracyOracle:
             "channels": self.kept_channels(config),
             "budget": self.budget.as_dict(),
             "seed": self.seed,
-            "code": code_version(_ORACLE_SOURCES),
+            "code": FINETUNE_RECIPE.key,
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
 

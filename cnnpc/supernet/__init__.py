@@ -18,6 +18,7 @@ from cnnpc.supernet._masked import (
 )
 from cnnpc.supernet._source import SupernetSource, supernet_source
 from cnnpc.supernet._supernet import (
+    SUPERNET_RECIPE,
     Estimate,
     Supernet,
     check_supernet,
@@ -27,6 +28,7 @@ from cnnpc.supernet._supernet import (
 )
 
 __all__ = [
+    "SUPERNET_RECIPE",
     "ApplyMask",
     "Estimate",
     "MaskedLeaf",

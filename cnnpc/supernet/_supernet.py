@@ -1,14 +1,14 @@
 """The supernet: slimmable weights trained once, then sliced to any configuration in seconds.
 
 `trained_supernet` trains (or loads) the weights beside the baseline they start from, keyed like
-a baseline (model, workload, seed, recipe, code) plus the baseline's own key. `Supernet.estimate`
-keeps exactly the channels the surgery keeps on the baseline (`prune_channels`: the baseline's
-L1 importance order, the same rounding), drops the others with the quantization-aware network's
-masks (equal to cutting the weights with the surgery's `rebuild`: tested), re-estimates
-batch-norm statistics on a few training batches and measures accuracy: an estimate of what a
-fine-tune of that configuration would reach, without the fine-tune. Like the fine-tunes, the
-supernet is quantization-aware (TF-MOT's default 8-bit scheme), so an estimate is an int8-aware
-accuracy as a fine-tune's is.
+a baseline (model, workload, seed, recipe, `SUPERNET_RECIPE`) plus the baseline's own key.
+`Supernet.estimate` keeps exactly the channels the surgery keeps on the baseline
+(`prune_channels`: the baseline's L1 importance order, the same rounding), drops the others with
+the quantization-aware network's masks (equal to cutting the weights with the surgery's
+`rebuild`: tested), re-estimates batch-norm statistics on a few training batches and measures
+accuracy: an estimate of what a fine-tune of that configuration would reach, without the
+fine-tune. Like the fine-tunes, the supernet is quantization-aware (TF-MOT's default 8-bit scheme),
+so an estimate is an int8-aware accuracy as a fine-tune's is.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from cnnpc.compression import (
     select_channels,
 )
 from cnnpc.errors import InputError
-from cnnpc.oracle import Baseline, code_version, load_cached_weights, save_cached_weights
+from cnnpc.oracle import Baseline, RecipeVersion, load_cached_weights, save_cached_weights
 from cnnpc.spaces import SearchSpace
 from cnnpc.supernet._masked import (
     MaskedLeaf,
@@ -51,14 +51,8 @@ from cnnpc.supernet._masked import (
 )
 from cnnpc.workloads import Workload, accuracy
 
-_SUPERNET_SOURCES = (
-    ("cnnpc.compression", "_groups.py"),
-    ("cnnpc.compression", "_importance.py"),
-    ("cnnpc.compression", "_surgery.py"),
-    ("cnnpc.supernet", "_masked.py"),
-    ("cnnpc.supernet", "_supernet.py"),
-    ("cnnpc.workloads", "_training.py"),
-)
+SUPERNET_RECIPE = RecipeVersion("supernet", 1, first_key="cac0d45a69a6")
+"""Training the masked supernet (cnnpc.oracle.RecipeVersion: bump when its behaviour changes)."""
 
 
 @dataclass(frozen=True)
@@ -236,7 +230,7 @@ def supernet_key(baseline: Baseline, workload: Workload, seed: int, recipe: Sand
         "data": workload.fingerprint,
         "seed": seed,
         "recipe": asdict(recipe),
-        "code": code_version(_SUPERNET_SOURCES),
+        "code": SUPERNET_RECIPE.key,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
 

@@ -161,3 +161,13 @@ def test_cli_refuses_supernet_for_an_unprunable_model_before_writing(tmp_path, m
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "--accuracy supernet: no candidate" in err, err
         assert not db.exists()
+
+
+def test_the_supernet_recipe_behaves_as_its_version_says(supernet):
+    """The tiny supernet's weights are those recorded for SUPERNET_RECIPE (see
+    tests/oracle/test_recipes.py: a change of behaviour needs a version bump)."""
+    from oracle.recipes import check_recipe, fingerprint
+
+    from cnnpc.supernet import SUPERNET_RECIPE
+
+    check_recipe(SUPERNET_RECIPE, "SUPERNET_RECIPE", fingerprint(supernet.model.get_weights()))
