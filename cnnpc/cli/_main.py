@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from cnnpc import __version__
-from cnnpc.errors import CnnpcError, InfeasibleError, printable, show_notes
+from cnnpc.errors import (
+    FULL_INSTALL,
+    CnnpcError,
+    InfeasibleError,
+    needs_full_install,
+    printable,
+    show_notes,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,6 +84,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except CnnpcError as exc:
         print(printable(f"cnnpc {args.command}: error: {exc}"), file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:  # the runtime-only install: a workstation command
+        missing = needs_full_install(exc)
+        if missing is None:
+            raise
+        print(
+            f"cnnpc {args.command} needs the full install ({missing}): {FULL_INSTALL}",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print(f"cnnpc {args.command}: interrupted", file=sys.stderr)
