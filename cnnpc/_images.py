@@ -75,6 +75,8 @@ def decode_image(path: Path) -> npt.NDArray[np.uint8]:
             pixels = _rgb(image)
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError, EOFError):
         raise InputError(f"{path}: cannot read it as an image") from None
+    except Image.DecompressionBombError as exc:  # over twice Pillow's pixel bound (89 M)
+        raise InputError(f"{path}: cannot read it as an image: {exc}") from None
     return pixels
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 REFUSED = ("tensorflow", "tf_keras", "optuna", "sqlalchemy", "pandas", "sklearn")
 
-GUARD = f"""
+REFUSE = f"""
 import importlib.abc, sys
 
 class Refuse(importlib.abc.MetaPathFinder):
@@ -21,6 +21,10 @@ class Refuse(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, Refuse())
+"""
+"""Python code that makes this interpreter refuse the workstation's packages from here on."""
+
+GUARD = f"""{REFUSE}
 from cnnpc.cli import main
 rc = main(sys.argv[1:])
 loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({REFUSED!r}))

@@ -1,6 +1,7 @@
 """The runtime-only install serves and infers a deployed plan: `cnnpc serve` (cloud, then edge)
-and `cnnpc infer` on PNG files, each its own process, give the scores the full install computes
-for the same files.
+and `cnnpc infer` on PNG files, each its own process, give the labels and scores the full install
+computes for the same files, and its end part the same int8 feature (the session's tiny plan gives
+every image the same scores, so the feature is what tells images apart).
 
 Two interpreters: this one with the workstation's packages refused by a meta-path finder (always),
 and the separate virtual environment `.ci/run` builds with `pip install .` (no extras), named by
@@ -8,25 +9,41 @@ CNNPC_RUNTIME_PYTHON, where TensorFlow is not installed at all."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import select
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from deploy.plans import compose
-from no_workstation import guarded_cnnpc, guarded_env
+from no_workstation import REFUSE, guarded_cnnpc, guarded_env
 from PIL import Image
 from sklearn.datasets import load_digits
 
 from cnnpc._keras import tf
+from cnnpc.runtime import Part, quantize
 
 pytestmark = pytest.mark.slow
 RUNTIME_PYTHON = os.environ.get("CNNPC_RUNTIME_PYTHON")
 START_S = 60.0
+FEATURES = """
+import hashlib, sys
+from pathlib import Path
+from cnnpc._images import read_images
+from cnnpc.records import load_plan
+from cnnpc.runtime import Part, quantize
+plan = load_plan(sys.argv[1])
+end = plan.parts["end"]
+part = Part(plan.part_path("end"), end)
+images = read_images([Path(p) for p in sys.argv[2:]], plan.image_size)
+print(" ".join(hashlib.sha256(part.run(quantize(x[None], end.input))[0].tobytes()).hexdigest()
+               for x in images))
+"""
 
 
 def _first_line(proc: subprocess.Popen[str], timeout: float) -> str:
@@ -103,7 +120,7 @@ def pngs(data, tmp_path_factory) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def expected(three_tier, pngs) -> list[tuple[str, int, float]]:
+def expected(three_tier, pngs) -> tuple[list[tuple[str, int, float]], list[str]]:
     """What the full install computes for the files: TensorFlow's decoder and resize (the path
     `cnnpc infer` took before the runtime-only install), the parts run in this process."""
     size = three_tier.image_size
@@ -112,19 +129,36 @@ def expected(three_tier, pngs) -> list[tuple[str, int, float]]:
         image = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
         resized = tf.image.resize(tf.cast(image, tf.float32) / 255.0, (size, size)).numpy()
         images.append(np.clip(resized, 0.0, 1.0))
-    scores = compose(three_tier, np.stack(images).astype(np.float32))
-    found = [(str(p), int(s.argmax()), float(s.max())) for p, s in zip(pngs, scores, strict=True)]
-    assert len({score for _, _, score in found}) > 1  # images the plan tells apart
-    return found
+    inputs = np.stack(images).astype(np.float32)
+    scores = compose(three_tier, inputs)
+    end = three_tier.parts["end"]
+    part = Part(three_tier.part_path("end"), end)
+    features = [
+        hashlib.sha256(part.run(quantize(x[np.newaxis], end.input))[0].tobytes()).hexdigest()
+        for x in inputs
+    ]
+    assert len(set(features)) == len(pngs)  # the end part tells every image apart
+    labels = [(str(p), int(s.argmax()), float(s.max())) for p, s in zip(pngs, scores, strict=True)]
+    return labels, features
 
 
 def _predictions(results) -> list[tuple[str, int, float]]:
     return [(r["image"], r["label"], r["score"]) for r in results]
 
 
+def _features(python: list[str], env: dict[str, str], folder: Path, images: list[Path]):
+    argv = [*python, str(folder), *map(str, images)]
+    cwd = images[0].parent
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.split()
+
+
 def test_served_and_inferred_with_the_workstation_refused(three_tier, pngs, expected):
     results = _serve_and_infer(guarded_cnnpc(), guarded_env(), three_tier.folder, pngs)
-    assert _predictions(results) == expected
+    assert _predictions(results) == expected[0]
+    features = [sys.executable, "-c", REFUSE + FEATURES]
+    assert _features(features, guarded_env(), three_tier.folder, pngs) == expected[1]
 
 
 @pytest.mark.skipif(
@@ -154,4 +188,6 @@ def test_the_runtime_only_install_serves_a_deployed_plan(three_tier, pngs, expec
     )
     assert "site-packages" in where.stdout, where.stdout  # the installed wheel, not this tree
     results = _serve_and_infer([RUNTIME_PYTHON, "-m", "cnnpc"], env, three_tier.folder, pngs)
-    assert _predictions(results) == expected
+    assert _predictions(results) == expected[0]
+    features = [RUNTIME_PYTHON, "-c", FEATURES]
+    assert _features(features, env, three_tier.folder, pngs) == expected[1]

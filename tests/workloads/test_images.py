@@ -6,8 +6,10 @@ TensorFlow path gave, after quantisation too."""
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +157,16 @@ def test_a_file_that_is_no_image_is_refused_by_name(tmp_path):
             read_images([tmp_path / name], 32)
     with pytest.raises(InputError, match="cannot read it as an image"):
         read_images([tmp_path / "missing.png"], 32)
+    size = struct.pack(">IIBBBBB", 20_000, 20_000, 8, 2, 0, 0, 0)  # 400 M pixels: refused unread
+    chunks = [(b"IHDR", size), (b"IDAT", zlib.compress(bytes(64))), (b"IEND", b"")]
+    (tmp_path / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"".join(map(_chunk, chunks)))
+    with pytest.raises(InputError, match=r"bomb\.png: cannot read it as an image: Image size"):
+        read_images([tmp_path / "bomb.png"], 32)
+
+
+def _chunk(kind_data):
+    kind, data = kind_data
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def _old_read_images(paths, size):
