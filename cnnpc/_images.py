@@ -1,7 +1,8 @@
 """Images without TensorFlow: decode a file to RGB bytes and resize bilinearly, in numpy.
 
 Every image cnnpc resizes goes through `resize_bilinear` (the digits workload, `cnnpc infer`'s
-files, the deployment search's probe images), and every image file `cnnpc infer` reads through
+files, the deployment search's probe images; only a training folder, `--data DIR`, is read by
+Keras' directory loader, on the workstation), and every file `cnnpc infer` reads through
 `read_images`, so the runtime-only install (no TensorFlow) feeds a plan the pixels the workstation
 does. `resize_bilinear` is TensorFlow's `tf.image.resize(..., method="bilinear")` (half-pixel
 centres, no antialiasing) written out in float32 in the same order of operations as its CPU kernel
@@ -9,11 +10,13 @@ centres, no antialiasing) written out in float32 in the same order of operations
 `compute_lerp`), so the result is bit for bit TensorFlow's (tests/workloads/test_images.py).
 
 Files are decoded with Pillow and converted as `tf.io.decode_image(..., channels=3)` does (see
-`_rgb`). PNG (8 and 16 bit, grey, alpha, palette), 24/32-bit BMP and GIF give TensorFlow's pixels
-exactly. Two formats differ, on purpose: JPEG is decoded with libjpeg's accurate integer IDCT
-(Pillow offers no other), which equals TensorFlow's `dct_method="INTEGER_ACCURATE"` exactly but not
-`decode_image`'s default INTEGER_FAST (up to 5 levels in 255 apart); an 8-bit palette BMP gets its
-palette's colours, where TensorFlow's BMP decoder returns the palette indices as grey.
+`_rgb`). PNG (8 and 16 bit, grey, alpha, palette), 24/32-bit BMP, GIF and WebP give TensorFlow's
+pixels exactly (a WebP with alpha or animation, which TensorFlow refuses at 3 channels, gives its
+first frame without alpha). Two formats differ, on purpose: JPEG is decoded with libjpeg's accurate
+integer IDCT (Pillow offers no other), which equals TensorFlow's `dct_method="INTEGER_ACCURATE"`
+exactly but not `decode_image`'s default INTEGER_FAST (up to 5 levels in 255 apart); an 8-bit
+palette BMP gets its palette's colours, where TensorFlow's BMP decoder returns the palette indices
+as grey.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from cnnpc.errors import InputError
 if TYPE_CHECKING:
     from PIL.Image import Image as PilImage
 
-IMAGE_FORMATS = ("PNG", "BMP", "JPEG", "GIF")
+IMAGE_FORMATS = ("PNG", "BMP", "JPEG", "GIF", "WEBP")
 """What `tf.io.decode_image` reads, by content (not by suffix), and so what cnnpc reads."""
 
 

@@ -1,6 +1,6 @@
 """`cnnpc._images` gives TensorFlow's pixels without TensorFlow: the bilinear resize bit for bit
 (random images, the digits, up and down, non-square, 1/3/4 channels), the decoder's uint8 pixels
-for PNG, BMP and GIF, JPEG as TF's accurate IDCT, and `read_images` the model input the old
+for PNG, BMP, GIF and WebP, JPEG as TF's accurate IDCT, and `read_images` the model input the old
 TensorFlow path gave, after quantisation too."""
 
 from __future__ import annotations
@@ -114,6 +114,9 @@ def files(tmp_path_factory) -> dict[str, Path]:
             name = f"q{quality}_ss{subsampling}.jpg"
             Image.fromarray(rgb).save(root / name, quality=quality, subsampling=subsampling)
             paths[name] = root / name
+    Image.fromarray(rgb).save(root / "lossless.webp", lossless=True)
+    Image.fromarray(rgb).save(root / "lossy.webp", quality=80)
+    paths |= {"lossless.webp": root / "lossless.webp", "lossy.webp": root / "lossy.webp"}
     Image.fromarray(rgb).save(root / "progressive.jpg", quality=80, progressive=True)
     Image.fromarray(grey).save(root / "grey.jpg", quality=80)
     paths |= {"progressive.jpg": root / "progressive.jpg", "grey.jpg": root / "grey.jpg"}
@@ -130,9 +133,9 @@ def _tf_decode(path, **jpeg):
     return tf.io.decode_image(raw, channels=3, expand_animations=False).numpy()
 
 
-def test_png_bmp_and_gif_decode_to_tensorflows_pixels(files):
+def test_png_bmp_gif_and_webp_decode_to_tensorflows_pixels(files):
     exact = [name for name in files if not name.endswith(".jpg")]
-    assert len(exact) == 17
+    assert len(exact) == 19
     for name in exact:
         ours, theirs = decode_image(files[name]), _tf_decode(files[name])
         assert ours.dtype == theirs.dtype == np.uint8 and ours.shape == theirs.shape, name
