@@ -37,9 +37,10 @@ IMAGE_FORMATS = ("PNG", "BMP", "JPEG", "GIF", "WEBP")
 """What `tf.io.decode_image` reads, by content (not by suffix), and so what cnnpc reads."""
 
 
-def _interpolation(
-    in_size: int, out_size: int
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+_Weights = tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float32]]
+
+
+def _interpolation(in_size: int, out_size: int) -> _Weights:
     """Per output index: the lower and upper source index and the weight of the upper one."""
     scale = np.float32(in_size) / np.float32(out_size)
     centre = (np.arange(out_size, dtype=np.float32) + np.float32(0.5)) * scale - np.float32(0.5)
@@ -49,6 +50,10 @@ def _interpolation(
     return lower, upper, (centre - floor).astype(np.float32)
 
 
+_CHUNK = 1 << 22
+"""Output values computed at once (16 MiB per float32 temporary): bounds a batch's memory."""
+
+
 def resize_bilinear(
     images: npt.NDArray[np.floating] | npt.NDArray[np.integer], height: int, width: int
 ) -> npt.NDArray[np.float32]:
@@ -56,12 +61,26 @@ def resize_bilinear(
     pixels = np.asarray(images).astype(np.float32, copy=False)
     if pixels.ndim < 3:
         raise ValueError(f"expected (..., height, width, channels), got shape {pixels.shape}")
-    y_lower, y_upper, y_lerp = _interpolation(pixels.shape[-3], height)
-    x_lower, x_upper, x_lerp = _interpolation(pixels.shape[-2], width)
-    top, bottom = pixels[..., y_lower, :, :], pixels[..., y_upper, :, :]
+    rows = _interpolation(pixels.shape[-3], height)
+    columns = _interpolation(pixels.shape[-2], width)
+    flat = pixels.reshape(-1, *pixels.shape[-3:])
+    out = np.empty((len(flat), height, width, pixels.shape[-1]), dtype=np.float32)
+    step = max(1, _CHUNK // out[0].size) if out.size else 1
+    for start in range(0, len(flat), step):
+        out[start : start + step] = _lerp(flat[start : start + step], rows, columns)
+    return out.reshape(*pixels.shape[:-3], height, width, pixels.shape[-1])
+
+
+def _lerp(
+    pixels: npt.NDArray[np.float32], rows: _Weights, columns: _Weights
+) -> npt.NDArray[np.float32]:
+    """TensorFlow's `compute_lerp`: along the row, then between the two rows, in float32."""
+    y_lower, y_upper, y_lerp = rows
+    x_lower, x_upper, x_lerp = columns
+    top, bottom = pixels[:, y_lower], pixels[:, y_upper]
     x_weight = x_lerp[:, np.newaxis]
-    top_left, top_right = top[..., x_lower, :], top[..., x_upper, :]
-    bottom_left, bottom_right = bottom[..., x_lower, :], bottom[..., x_upper, :]
+    top_left, top_right = top[:, :, x_lower], top[:, :, x_upper]
+    bottom_left, bottom_right = bottom[:, :, x_lower], bottom[:, :, x_upper]
     upper_row = top_left + (top_right - top_left) * x_weight
     lower_row = bottom_left + (bottom_right - bottom_left) * x_weight
     out: npt.NDArray[np.float32] = upper_row + (lower_row - upper_row) * y_lerp[:, None, None]
