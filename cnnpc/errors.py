@@ -43,6 +43,35 @@ class InfeasibleError(CnnpcError):
     """No plan satisfies the requested constraint (not bad input, so the CLI exits 1)."""
 
 
+FULL_INSTALL = 'pip install "cnnpc[full]"'
+"""The install line of the workstation (TensorFlow and the rest) over the runtime-only base."""
+
+_FULL_ONLY = {
+    "tensorflow": "TensorFlow",
+    "tf_keras": "TensorFlow",
+    "tensorflow_model_optimization": "TensorFlow",
+    "optuna": "Optuna",
+    "sqlalchemy": "SQLAlchemy",
+    "alembic": "SQLAlchemy",
+    "pandas": "pandas",
+    "sklearn": "scikit-learn",
+    "scipy": "SciPy",
+    "openpyxl": "openpyxl",
+    "matplotlib": "matplotlib",
+    "rich": "rich",
+}
+"""Import name -> what the `full` extra installs for it: the packages the runtime-only install
+(`pip install cnnpc`: serve, infer, certs, profile device) lacks."""
+
+
+def needs_full_install(exc: ModuleNotFoundError) -> str | None:
+    """Why a command stopped on the runtime-only install ("TensorFlow is not installed"), or
+    None when the missing module is not one the `full` extra adds (a broken install: re-raise)."""
+    name = (exc.name or "").split(".")[0]
+    what = _FULL_ONLY.get(name)
+    return None if what is None else f"{what} is not installed"
+
+
 class Note(UserWarning):
     """Something the user should know that is not an error: the CLI prints each once, as a
     'note:' line on stderr."""

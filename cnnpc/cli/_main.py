@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from cnnpc import __version__
-from cnnpc.errors import CnnpcError, InfeasibleError, printable, show_notes
+from cnnpc.errors import (
+    FULL_INSTALL,
+    CnnpcError,
+    InfeasibleError,
+    needs_full_install,
+    printable,
+    show_notes,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,10 +72,24 @@ def _trust(args: argparse.Namespace) -> None:
         trust_model_file(args.weights)
 
 
+def _full_install(exc: ModuleNotFoundError, command: str) -> int:
+    """A workstation command on the runtime-only install (no TensorFlow, SQLAlchemy, ...): one
+    line and exit 2, for whichever import (an option's parser or the command) found it missing."""
+    missing = needs_full_install(exc)
+    if missing is None:  # not a module of the `full` extra: a broken install, shown in full
+        raise exc
+    print(f"cnnpc {command} needs the full install ({missing}): {FULL_INSTALL}", file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     show_notes()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(words)
+    except ModuleNotFoundError as exc:
+        return _full_install(exc, next((w for w in words if not w.startswith("-")), ""))
     try:
         _trust(args)
         code: int = args.func(args)
@@ -78,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CnnpcError as exc:
         print(printable(f"cnnpc {args.command}: error: {exc}"), file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:
+        return _full_install(exc, args.command)
     except KeyboardInterrupt:
         print(f"cnnpc {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cnnpc import __version__
+from cnnpc._images import resize_bilinear
 from cnnpc.deploy._build import (
     DeployError,
     build_deployment,
@@ -269,7 +270,7 @@ def _at_size(
     model: KerasModel, images: npt.NDArray[np.float32], size: int
 ) -> tuple[KerasModel, npt.NDArray[np.float32]]:
     """The same network and images at `size` x `size` (the networks are fully convolutional)."""
-    from cnnpc._keras import keras, tf, tfmot
+    from cnnpc._keras import keras, tfmot
 
     inputs = keras.Input(shape=(size, size, int(model.input_shape[-1])), name=model.input_names[0])
     try:
@@ -278,5 +279,5 @@ def _at_size(
     except ValueError as exc:
         raise InputError(f"the model cannot run at {size}x{size} input: {exc}") from None
     resized.set_weights(model.get_weights())
-    scaled = tf.image.resize(images[:64], (size, size), method="bilinear").numpy()
+    scaled = resize_bilinear(images[:64], size, size)
     return resized, np.clip(scaled, 0.0, 1.0).astype(np.float32)

@@ -124,7 +124,7 @@ def _inputs(job: InferJob, plan: _Folder) -> _Inputs:
     """The images at the plan's size (the test split's with their labels when none are given)."""
     size = plan.image_size
     if job.images:
-        from cnnpc.workloads import read_images
+        from cnnpc._images import read_images  # no TensorFlow: the runtime-only install
 
         found = _Inputs([str(p) for p in job.images], read_images(job.images, size), None)
     else:

@@ -1,19 +1,21 @@
 """PNG of an upload plan: per-query latency against time, incremental and whole-model-first.
 
-matplotlib is imported here, inside the function (Agg backend), so `cnnpc --help` stays instant.
+matplotlib and cnnpc.export (which loads the database layer) are imported inside the function,
+so `cnnpc --help` stays instant and the runtime, which imports this package, needs neither.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from cnnpc.export import save_png
 from cnnpc.upload._plan import UploadReport
 
 
 def plot_upload(report: UploadReport, path: Path) -> Path:
     """Step curves of both strategies over the whole model's upload time (plus a margin)."""
     import matplotlib
+
+    from cnnpc.export import save_png
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -1,14 +1,16 @@
 """Workloads: the embedded `digits` data and the user's own image folders, with fixed splits.
 
-Importing this imports TensorFlow (images are resized with it).
+Importing this imports TensorFlow and scikit-learn (training, the digits data); image files are
+read and resized by `cnnpc._images`, which needs neither (the runtime-only install's `cnnpc infer`).
 """
 
 from __future__ import annotations
 
+from cnnpc._images import read_images
 from cnnpc.errors import InputError
 from cnnpc.workloads._dataset import SPLITS, Split, Workload, stratified_split
 from cnnpc.workloads._digits import digits
-from cnnpc.workloads._folder import check_image_folder, image_folder, read_images
+from cnnpc.workloads._folder import check_image_folder, image_folder
 from cnnpc.workloads._training import TrainingRun, accuracy, compile_model, fit
 
 WORKLOADS = ("digits",)

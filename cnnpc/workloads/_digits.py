@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.datasets import load_digits
 
-from cnnpc._keras import tf
+from cnnpc._images import resize_bilinear
 from cnnpc.errors import InputError
 from cnnpc.workloads._dataset import Workload, stratified_split
 
@@ -23,7 +23,7 @@ def digits(input_size: int, split_seed: int = DIGITS_SPLIT_SEED) -> Workload:
         raise InputError(f"input size must be at least 8 pixels, got {input_size}")
     data = load_digits()
     images = (data.images.astype(np.float32) / 16.0)[..., np.newaxis]
-    resized = tf.image.resize(images, (input_size, input_size), method="bilinear").numpy()
+    resized = resize_bilinear(images, input_size, input_size)
     x = np.repeat(np.clip(resized, 0.0, 1.0), 3, axis=-1).astype(np.float32)
     y = data.target.astype(np.int64)
     train, val, test = stratified_split(x, y, split_seed)

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 from cnnpc._keras import keras, tf
 from cnnpc.errors import InputError
@@ -98,17 +96,3 @@ def image_folder(path: str | Path, input_size: int, split_seed: int = 0) -> Work
         split_seed=split_seed,
         source=str(root.resolve()),
     )
-
-
-def read_images(paths: Sequence[Path], size: int) -> npt.NDArray[np.float32]:
-    """Image files as RGB in [0, 1] at `size` x `size` (what a deployed plan's input takes)."""
-    images = []
-    for path in paths:
-        try:
-            raw = tf.io.read_file(str(path))
-            image = tf.io.decode_image(raw, channels=3, expand_animations=False)
-        except Exception:  # TF raises its own error types for unreadable files
-            raise InputError(f"{path}: cannot read it as an image") from None
-        resized = tf.image.resize(tf.cast(image, tf.float32) / 255.0, (size, size))
-        images.append(np.clip(resized.numpy(), 0.0, 1.0))
-    return np.stack(images).astype(np.float32)
