@@ -191,18 +191,23 @@ def plan_text(report: dict[str, Any]) -> str:
 def parts_text(plans: list[tuple[str, dict[str, Any]]], report: Mapping[str, Any]) -> list[str]:
     """The table of what each plan's tiers hold (empty when the report has no part sizes)."""
     limit = report.get("end_memory_mb")
-    rows: list[list[object]] = []
-    for label, p in plans:
-        if "parts" not in p:
-            continue
-        sizes = p["parts"]
-        row: list[object] = [label, *(sizes[f"{t}_bytes"] / 1024 for t in ("end", "edge", "cloud"))]
-        if limit is not None:
-            row.append("yes" if sizes["end_bytes"] <= limit * MB else "no")
-        rows.append(row)
-    if not rows:
+    shown = [(label, p["parts"]) for label, p in plans if "parts" in p]
+    if not shown:
         return []
+    measured = any(sizes["end_memory_bytes"] is not None for _, sizes in shown)
+    rows: list[list[object]] = []
+    for label, sizes in shown:
+        row: list[object] = [label, *(sizes[f"{t}_bytes"] / 1024 for t in ("end", "edge", "cloud"))]
+        peak = sizes["end_memory_bytes"]
+        if measured:
+            row.append("-" if peak is None else peak / 1024)
+        if limit is not None:
+            need = sizes["end_bytes"] if peak is None else peak
+            row.append("yes" if need <= limit * MB else "no")
+        rows.append(row)
     headers = ["plan", "end KB", "edge KB", "cloud KB"]
+    if measured:
+        headers.append("end peak KB")
     if limit is not None:
         headers.append(f"end fits {limit:g} MB")
     title = "part sizes (int8 weights as deployed; KB = 1024 bytes, MB = 2^20 bytes):"

@@ -263,6 +263,11 @@ def search_text(outcome: SearchOutcome) -> str:
         lines.append(
             f"  parts (int8 weights): end {p.end_bytes / 1024:.1f} KB, edge "
             f"{p.edge_bytes / 1024:.1f} KB, cloud {p.cloud_bytes / 1024:.1f} KB"
+            + (
+                ""
+                if p.end_memory_bytes is None
+                else f"; end peak {p.end_memory_bytes / 1024:.1f} KB"
+            )
             + ("" if limit is None else f" (end part limit {limit:g} MB)")
         )
     estimated = report.get("supernet")

@@ -150,7 +150,7 @@ class Planner:
         self.links = links
         self.conventions = conventions or Conventions()
         self.end_memory_mb = end_memory_mb
-        """The end part's limit (MB of weights): layouts over it are not chosen (None: none)."""
+        """The end part's limit (MB): layouts whose end part needs more are not chosen."""
         self._arrays = ProfileArrays.of(profile)
         self._masks: dict[tuple[str, ...], np.ndarray] = {}
         self._weights: PartWeights | None = None
@@ -167,10 +167,11 @@ class Planner:
         return self.weights.sizes(plan.a, plan.b, keep)
 
     def _fitting(self, lat: FloatArray, keep: KeepConfig) -> FloatArray:
-        """`lat` with the layouts whose end part exceeds `end_memory_mb` priced at +inf."""
+        """`lat` with the layouts whose end part (weights, plus working memory where the
+        device measured it) exceeds `end_memory_mb` priced at +inf."""
         if self.end_memory_mb is None:
             return lat
-        fits = self.weights.prefix(keep) <= self.end_memory_mb * MB
+        fits = self.weights.end_need(keep) <= self.end_memory_mb * MB
         return np.where(fits[:, None], lat, np.inf)
 
     def tables(self, keep: KeepConfig = NO_PRUNING) -> CostTables:

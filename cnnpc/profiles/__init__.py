@@ -11,6 +11,7 @@ from cnnpc.profiles._layers import (
 )
 from cnnpc.profiles._loader import (
     MAX_TABLE_BYTES,
+    MEMORY_COLUMN,
     PROFILES_ENV,
     SEGMENT_COLUMNS,
     TENSOR_COLUMNS,
@@ -32,6 +33,7 @@ from cnnpc.profiles._weights import SegmentWeights, WeightTerm, profile_weights,
 __all__ = [
     "LAYER_COLUMNS",
     "MAX_TABLE_BYTES",
+    "MEMORY_COLUMN",
     "PARAMS_COLUMNS",
     "PARAMS_FILE",
     "PROFILES_ENV",
