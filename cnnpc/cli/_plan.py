@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run_plan(args: argparse.Namespace) -> int:
     from cnnpc.jobs import plan_job, plan_text
 
-    report = plan_job(record_from(PlanJob, args))
+    report = plan_job(record_from(PlanJob, args), parts=not args.json)
     return output(args.json, report, lambda: plan_text(report))
 
 

@@ -238,6 +238,18 @@ def keep_grid_option() -> Any:
     )
 
 
+def end_memory_option() -> Any:
+    """--end-memory MB (plan, search): one definition."""
+    return option(
+        "--end-memory",
+        default=None,
+        type=positive_float,
+        metavar="MB",
+        help="room on the end device for its part (MB = 2^20 bytes of int8 weights): plans "
+        "whose end part holds more are not chosen; adds each tier's part size to --json",
+    )
+
+
 def storage_option() -> Any:
     """--storage URL (any command that reads or writes the results database)."""
     return option("--storage", default=None, metavar="URL", help=STORAGE_HELP)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from cnnpc._text import BREAKDOWN_HEADERS, breakdown_cells, format_table
-from cnnpc.errors import InputError
+from cnnpc.errors import InputError, ProfileError
 from cnnpc.jobs._links import LinkChoice, device_option, model_option
-from cnnpc.jobs._options import budget_ms, keep_spec, option, options, rate_mbps
-from cnnpc.planner import MODE_LABELS, LinkOptions, planner_for
+from cnnpc.jobs._options import budget_ms, end_memory_option, keep_spec, option, options, rate_mbps
+from cnnpc.planner import MB, MODE_LABELS, LinkOptions, Plan, Planner, planner_for
 from cnnpc.records import MBIT_SI, KeepConfig
 
 
@@ -45,18 +46,20 @@ class PlanJob:
         help="block: split only at the profile's candidates (default); layer: place every layer "
         "by an exact minimum cut of the layer graph, compared with the block plan",
     )
+    end_memory: float | None = end_memory_option()
 
 
-def plan_job(job: PlanJob) -> dict[str, Any]:
-    """`plan` of what `cnnpc plan` is asked."""
+def plan_job(job: PlanJob, *, parts: bool = False) -> dict[str, Any]:
+    """`plan` of what `cnnpc plan` is asked (`parts`: with every plan's part sizes)."""
     return plan(
         job.model,
         job.device,
         job.bandwidth,
-        job.links.link_options(),
+        dataclasses.replace(job.links.link_options(), end_memory_mb=job.end_memory),
         job.keep,
         latency_budget_ms=job.latency_budget,
         granularity=job.granularity,
+        parts=parts,
     )
 
 
@@ -68,9 +71,13 @@ def plan(
     keep: Mapping[str, float],
     latency_budget_ms: float | None = None,
     granularity: str = "block",
+    *,
+    parts: bool = False,
 ) -> dict[str, Any]:
     """The best plan for a fixed compression with the baselines (`cnnpc plan --json`); with
-    granularity 'layer', the exact layer-level placement beside the block plan (unpruned)."""
+    granularity 'layer', the exact layer-level placement beside the block plan (unpruned).
+    Each plan gets its tiers' part sizes ("parts") when asked or under an end-memory limit
+    (the JSON of a plain `cnnpc plan --json` stays as it was)."""
     if granularity == "layer":
         from cnnpc.layergraph import layer_plan_report
 
@@ -78,6 +85,8 @@ def plan(
             raise InputError("--keep is not supported with --granularity layer (unpruned only)")
         if latency_budget_ms is not None:
             raise InputError("--latency-budget is not supported with --granularity layer")
+        if options.end_memory_mb is not None:
+            raise InputError("--end-memory is not supported with --granularity layer")
         return layer_plan_report(model, device, bandwidth_mbps, options)
     planner = planner_for(model, device, bandwidth_mbps=bandwidth_mbps, options=options)
     profile = planner.profile
@@ -103,10 +112,32 @@ def plan(
             for name, p in baselines.items()
         },
     }
+    plans = {"best": best, **baselines}
     if latency_budget_ms is not None:
         cheap = planner.least_traffic(latency_budget_ms, compression)
         report["least_traffic"] = cheap.as_dict() | {"budget_ms": latency_budget_ms}
+        plans["least_traffic"] = cheap
+    if parts or options.end_memory_mb is not None:
+        add_parts(planner, compression, plans, report)
     return report
+
+
+def add_parts(
+    planner: Planner, keep: KeepConfig, plans: Mapping[str, Plan], report: dict[str, Any]
+) -> None:
+    """Each reported plan's part sizes under its "parts" key, and the end part's limit; nothing
+    when the model has no layer graph to count weights from (and no limit was asked)."""
+    if planner.end_memory_mb is not None:
+        report["end_memory_mb"] = planner.end_memory_mb
+    try:
+        weights = planner.weights
+    except ProfileError:
+        if planner.end_memory_mb is not None:
+            raise
+        return
+    for name, p in plans.items():
+        entry = report["baselines"][name] if name in report["baselines"] else report[name]
+        entry["parts"] = weights.sizes(p.a, p.b, keep).as_dict()
 
 
 def describe_links(links: Mapping[str, float]) -> str:
@@ -154,7 +185,33 @@ def plan_text(report: dict[str, Any]) -> str:
         for label, p in plans
     ]
     headers = ["plan", "mode", "splits", *BREAKDOWN_HEADERS, "KB sent", "speedup"]
-    return "\n".join([*lines, "", format_table(headers, rows)])
+    return "\n".join([*lines, "", format_table(headers, rows), *parts_text(plans, report)])
+
+
+def parts_text(plans: list[tuple[str, dict[str, Any]]], report: Mapping[str, Any]) -> list[str]:
+    """The table of what each plan's tiers hold (empty when the report has no part sizes)."""
+    limit = report.get("end_memory_mb")
+    shown = [(label, p["parts"]) for label, p in plans if "parts" in p]
+    if not shown:
+        return []
+    measured = any(sizes["end_memory_bytes"] is not None for _, sizes in shown)
+    rows: list[list[object]] = []
+    for label, sizes in shown:
+        row: list[object] = [label, *(sizes[f"{t}_bytes"] / 1024 for t in ("end", "edge", "cloud"))]
+        peak = sizes["end_memory_bytes"]
+        if measured:
+            row.append("-" if peak is None else peak / 1024)
+        if limit is not None:
+            need = sizes["end_bytes"] if peak is None else peak
+            row.append("yes" if need <= limit * MB else "no")
+        rows.append(row)
+    headers = ["plan", "end KB", "edge KB", "cloud KB"]
+    if measured:
+        headers.append("end peak KB")
+    if limit is not None:
+        headers.append(f"end fits {limit:g} MB")
+    title = "part sizes (int8 weights as deployed; KB = 1024 bytes, MB = 2^20 bytes):"
+    return ["", title, format_table(headers, rows)]
 
 
 def _cut(plan: dict[str, Any]) -> str:

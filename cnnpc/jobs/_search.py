@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cnnpc._text import BREAKDOWN_HEADERS, breakdown_cells, format_table
+from cnnpc.errors import ProfileError
 from cnnpc.jobs._links import AccuracyChoice, LinkChoice, device_option, model_option
 from cnnpc.jobs._options import (
     Exclusive,
@@ -15,6 +17,7 @@ from cnnpc.jobs._options import (
     bounded_float,
     bounded_int,
     budget_ms,
+    end_memory_option,
     option,
     options,
     rate_mbps,
@@ -23,6 +26,7 @@ from cnnpc.records import MAX_SEARCH_S, MAX_TRIALS
 
 if TYPE_CHECKING:  # the stages load SQLAlchemy: `cnnpc plan` imports this package without it
     from cnnpc.accuracy import AccuracySpec
+    from cnnpc.planner import PartSizes, Planner
     from cnnpc.search import Liveness, SearchSettings, TrialEvent
     from cnnpc.storage import BestPlan
 
@@ -104,6 +108,7 @@ class SearchRequest:
         "(60; at least twice --heartbeat)",
     )
     measure: AccuracyChoice = options(AccuracyChoice)
+    end_memory: float | None = end_memory_option()
 
     def job(self) -> SearchJob:
         """The search, its accuracy source, its liveness and its database."""
@@ -123,7 +128,7 @@ class SearchRequest:
             trials=self.trials,
             timeout_s=self.timeout,
             seed=self.measure.seed,
-            links=self.links.link_options(),
+            links=dataclasses.replace(self.links.link_options(), end_memory_mb=self.end_memory),
             keep_grid=self.measure.keep_grid,
         )
         return SearchJob(settings, self.measure.spec(self.model), liveness, self.measure.storage)
@@ -135,6 +140,8 @@ class SearchOutcome:
 
     report: dict[str, Any]
     best: BestPlan | None
+    parts: PartSizes | None = None
+    """What each tier of the best plan holds (int8 weights as deployed)."""
 
 
 def search(job: SearchJob, progress: TrialProgress | None = None) -> SearchOutcome:
@@ -148,7 +155,8 @@ def search(job: SearchJob, progress: TrialProgress | None = None) -> SearchOutco
     from cnnpc.storage import display_url, open_around, resolve_url
 
     settings, spec = job.settings, job.accuracy
-    stand_in = settings.planner().profile.stand_in  # validates model/device before heavy work
+    planner = settings.planner()
+    stand_in = planner.profile.stand_in  # validates model/device before heavy work
     checked = spec.check()
     # loading --weights and training may refuse: no new database is left behind then
     storage, source = open_around(resolve_url(job.storage_url), lambda: spec.open(checked))
@@ -169,12 +177,30 @@ def search(job: SearchJob, progress: TrialProgress | None = None) -> SearchOutco
         "storage": display_url(storage.url),
         "stand_in": stand_in,
     }
+    limit = settings.links.end_memory_mb
+    parts = None if result.best is None else best_parts(planner, result.best)
+    if limit is not None and parts is not None:  # the JSON gains them only when asked
+        report["end_memory_mb"] = limit
+        report["best"]["parts"] = parts.as_dict()
     if estimated is not None:
         report["supernet"] = estimated.as_dict()
     table = table_use(source)
     if table is not None:
         report["accuracy_table"] = table
-    return SearchOutcome(report, result.best)
+    return SearchOutcome(report, result.best, parts)
+
+
+def best_parts(planner: Planner, best: BestPlan) -> PartSizes | None:
+    """What each tier of the search's answer holds (None: the model has no layer graph)."""
+    from cnnpc.records import KeepConfig
+
+    keep = KeepConfig.from_fractions(planner.profile.space, best.keep)
+    a = len(best.tiers.end)
+    b = a + len(best.tiers.edge)
+    try:
+        return planner.weights.sizes(a, b, keep)
+    except ProfileError:
+        return None
 
 
 @contextlib.contextmanager
@@ -232,6 +258,18 @@ def search_text(outcome: SearchOutcome) -> str:
         + (f" ({report['message']})" if report["message"] else "")
     ]
     lines += ["no feasible plan found"] if best is None else _best_lines(best)
+    if outcome.parts is not None:
+        p, limit = outcome.parts, report.get("end_memory_mb")
+        lines.append(
+            f"  parts (int8 weights): end {p.end_bytes / 1024:.1f} KB, edge "
+            f"{p.edge_bytes / 1024:.1f} KB, cloud {p.cloud_bytes / 1024:.1f} KB"
+            + (
+                ""
+                if p.end_memory_bytes is None
+                else f"; end peak {p.end_memory_bytes / 1024:.1f} KB"
+            )
+            + ("" if limit is None else f" (end part limit {limit:g} MB)")
+        )
     estimated = report.get("supernet")
     if estimated is not None:
         lines.append(

@@ -20,13 +20,25 @@ from cnnpc.planner._factory import (
     search_planner,
 )
 from cnnpc.planner._mincut import TieredCut, price_assignment, solve_tiered_cut
+from cnnpc.planner._parts import (
+    BYTES_PER_PARAM,
+    DEPLOYED_FORMAT,
+    MB,
+    PartSizes,
+    PartWeights,
+)
 
 __all__ = [
+    "BYTES_PER_PARAM",
     "CONVENTIONS",
+    "DEPLOYED_FORMAT",
+    "MB",
     "MODES",
     "MODE_LABELS",
     "SINGLE_SPLIT_MODES",
     "LinkOptions",
+    "PartSizes",
+    "PartWeights",
     "Plan",
     "Planner",
     "StoredSearch",

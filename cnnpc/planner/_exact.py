@@ -20,6 +20,7 @@ from cnnpc.latency import (
     breakdown,
     cost_tables,
 )
+from cnnpc.planner._parts import MB, PartSizes, PartWeights
 from cnnpc.profiles import Profile
 from cnnpc.records import NO_PRUNING, FloatArray, KeepConfig, LinkSetting
 
@@ -139,13 +140,39 @@ class Planner:
     """Prices and solves layouts of one profile under fixed links and conventions."""
 
     def __init__(
-        self, profile: Profile, links: LinkSetting, conventions: Conventions | None = None
+        self,
+        profile: Profile,
+        links: LinkSetting,
+        conventions: Conventions | None = None,
+        end_memory_mb: float | None = None,
     ) -> None:
         self.profile = profile
         self.links = links
         self.conventions = conventions or Conventions()
+        self.end_memory_mb = end_memory_mb
+        """The end part's limit (MB): layouts whose end part needs more are not chosen."""
         self._arrays = ProfileArrays.of(profile)
         self._masks: dict[tuple[str, ...], np.ndarray] = {}
+        self._weights: PartWeights | None = None
+
+    @property
+    def weights(self) -> PartWeights:
+        """The profile's part weights (read from its layer graph on first use)."""
+        if self._weights is None:
+            self._weights = PartWeights(self.profile)
+        return self._weights
+
+    def part_sizes(self, plan: Plan, keep: KeepConfig = NO_PRUNING) -> PartSizes:
+        """What each tier of `plan` holds (weights, as deployed)."""
+        return self.weights.sizes(plan.a, plan.b, keep)
+
+    def _fitting(self, lat: FloatArray, keep: KeepConfig) -> FloatArray:
+        """`lat` with the layouts whose end part (weights, plus working memory where the
+        device measured it) exceeds `end_memory_mb` priced at +inf."""
+        if self.end_memory_mb is None:
+            return lat
+        fits = self.weights.end_need(keep) <= self.end_memory_mb * MB
+        return np.where(fits[:, None], lat, np.inf)
 
     def tables(self, keep: KeepConfig = NO_PRUNING) -> CostTables:
         return cost_tables(self._arrays, self.links, keep, self.conventions)
@@ -172,16 +199,27 @@ class Planner:
         }
         return Plan(a, b, n, mode_of(a, b, n), splits, breakdown(tables, a, b), fractions)
 
-    def best(self, keep: KeepConfig = NO_PRUNING, modes: Iterable[str] | None = None) -> Plan:
-        """The fastest layout (optionally among `modes`); ties go to the least traffic."""
+    def best(
+        self,
+        keep: KeepConfig = NO_PRUNING,
+        modes: Iterable[str] | None = None,
+        *,
+        fit: bool = True,
+    ) -> Plan:
+        """The fastest layout (optionally among `modes`) whose end part fits `end_memory_mb`
+        (unless not `fit`); ties go to the least traffic."""
         tables = self.tables(keep)
         lat = latency_matrix(tables)
         mask = self._mask(modes)
         if mask is not None:
             lat = np.where(mask, lat, np.inf)
+        if not np.isfinite(float(lat.min())):
+            raise InfeasibleError("no layout of the requested modes exists for this model")
+        if fit:
+            lat = self._fitting(lat, keep)
         fastest = float(lat.min())
         if not np.isfinite(fastest):
-            raise InfeasibleError("no layout of the requested modes exists for this model")
+            raise InputError(f"no plan's end part fits in {self.end_memory_mb:g} MB (--end-memory)")
         ties = np.flatnonzero(lat.ravel() <= fastest + 1e-9 * max(1.0, fastest))
         if ties.size > 1:  # equal latency: send the fewest bytes
             ties = ties[np.argsort(traffic_matrix(tables).ravel()[ties], kind="stable")]
@@ -206,20 +244,30 @@ class Planner:
             raise InfeasibleError(
                 f"no plan meets {budget_ms:g} ms; the fastest takes {fastest:.2f} ms"
             )
+        fitting = self._fitting(lat, keep)
+        feasible &= np.isfinite(fitting)
+        if not feasible.any():
+            fastest = float(fitting.min())
+            raise InputError(
+                f"no plan meets {budget_ms:g} ms with an end part that fits in "
+                f"{self.end_memory_mb:g} MB (--end-memory); the fastest that fits takes "
+                f"{fastest:.2f} ms"
+            )
         traffic = np.where(feasible, traffic_matrix(tables), np.inf)
         order = np.lexsort((lat.ravel(), traffic.ravel()))
         a, b = divmod(int(order[0]), lat.shape[1])
         return self._plan(tables, a, b, keep)
 
     def baselines(self, keep: KeepConfig = NO_PRUNING) -> dict[str, Plan]:
-        """NeuroSurgeon-style comparison points: single tiers, best one split, best two splits."""
+        """NeuroSurgeon-style comparison points: single tiers, best one split, best two splits
+        (whatever their end part holds: they are what a plan is compared with)."""
         n = self.profile.n_segments
         out = {
             "end_only": self.plan(n, n, keep),
             "edge_only": self.plan(0, n, keep),
             "cloud_only": self.plan(0, 0, keep),
-            "best_single_split": self.best(keep, SINGLE_SPLIT_MODES),
+            "best_single_split": self.best(keep, SINGLE_SPLIT_MODES, fit=False),
         }
         if n >= 3:
-            out["best_two_split"] = self.best(keep, ("end_edge_cloud",))
+            out["best_two_split"] = self.best(keep, ("end_edge_cloud",), fit=False)
         return out

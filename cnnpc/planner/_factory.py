@@ -32,9 +32,13 @@ class LinkOptions:
     conventions: str = "si"
     overhead_ms: float | None = None
     prune_compute: str = "none"
+    end_memory_mb: float | None = None
+    """The end device's room for its part (MB of weights); None: no limit."""
 
     def __post_init__(self) -> None:
         check_number("--uplink", self.uplink_mbps, strict=True)
+        if self.end_memory_mb is not None:
+            check_number("--end-memory", self.end_memory_mb, strict=True)
         check_number("--uplink-latency", self.uplink_latency_ms)
         check_number("--latency", self.latency_ms)
         if self.overhead_ms is not None:
@@ -72,21 +76,26 @@ class LinkOptions:
     def planner(self, profile: Profile, bandwidth_mbps: float) -> Planner:
         calibration = find_calibration(profile.model, profile.device)
         links = self.links(profile, bandwidth_mbps, calibration)
-        return Planner(profile, links, self.conventions_for(calibration))
+        return Planner(profile, links, self.conventions_for(calibration), self.end_memory_mb)
 
     def stored(self) -> dict[str, Any]:
         """What a stored search records of these options beyond its links (`links` has the
-        rates, latencies and the unit the conventions resolve to)."""
-        return {
+        rates, latencies and the unit the conventions resolve to); the end part's limit only
+        when one was set, so a search without it records what it always did."""
+        stored: dict[str, Any] = {
             "conventions": self.conventions,
             "overhead_ms": self.conventions_for().overhead_ms,
             "prune_compute": self.prune_compute,
         }
+        if self.end_memory_mb is not None:
+            stored["end_memory_mb"] = self.end_memory_mb
+        return stored
 
     @staticmethod
     def from_stored(links: LinkSetting, extra: Mapping[str, Any]) -> LinkOptions:
         """The options of a stored search: its links and what `stored` recorded."""
         overhead = extra.get("overhead_ms")
+        limit = extra.get("end_memory_mb")
         return LinkOptions(
             uplink_mbps=links.uplink_mbps,
             uplink_latency_ms=links.uplink_latency_ms,
@@ -94,6 +103,7 @@ class LinkOptions:
             conventions=str(extra.get("conventions", "si")),
             overhead_ms=None if overhead is None else float(overhead),
             prune_compute=str(extra.get("prune_compute", "none")),
+            end_memory_mb=None if limit is None else float(limit),
         )
 
 
@@ -144,5 +154,6 @@ def search_planner(search: StoredSearch) -> tuple[LinkOptions, Planner]:
     options = LinkOptions.from_stored(search.links, search.extra)
     calibration = find_calibration(search.model, search.device)  # an overhead not stored
     conventions = options.conventions_for(calibration)
-    planner = Planner(load_profile(search.model, search.device), search.links, conventions)
+    profile = load_profile(search.model, search.device)
+    planner = Planner(profile, search.links, conventions, options.end_memory_mb)
     return options, planner

@@ -22,6 +22,9 @@ from cnnpc.spaces import SearchSpace, load_space
 
 TENSOR_COLUMNS = ("boundary", "name", "height", "width", "channels", "elements")
 SEGMENT_COLUMNS = ("segment", "name", "end_ms", "edge_ms", "cloud_ms")
+MEMORY_COLUMN = "end_memory_mb"
+"""Optional column of <device>.csv: the end device's measured memory per segment (MB, empty
+where not measured; `cnnpc profile import` writes it when the results carry it)."""
 # params.csv: parameters per segment (upload-plan); layers.csv: the layer graph (_layers)
 _NOT_DEVICES = {"tensors", "params", "layers"}
 _NOT_DEVICE_SUFFIX = "_measurements"  # raw timings beside a measured profile (cnnpc profile)
@@ -132,7 +135,9 @@ def _read_segments(resource: Traversable | Path, label: str) -> list[Segment]:
                 f"{label}: row {i}, column segment: expected {i}, got {row['segment']!r}"
             )
         times = {c: _number(label, i, c, row[c]) for c in ("end_ms", "edge_ms", "cloud_ms")}
-        segments.append(Segment(name=row["name"].strip(), **times))
+        memory = (row.get(MEMORY_COLUMN) or "").strip()
+        mb = _number(label, i, MEMORY_COLUMN, memory) if memory else None
+        segments.append(Segment(name=row["name"].strip(), **times, end_memory_mb=mb))
     return segments
 
 

@@ -31,6 +31,9 @@ class Segment:
     end_ms: float
     edge_ms: float
     cloud_ms: float
+    end_memory_mb: float | None = field(default=None, compare=False)
+    """What running the segment (unpruned) added to the end device's memory, weights included
+    (MB = 2^20 bytes), as its benchmark measured it; None: not measured."""
 
     def on(self, tier: str) -> float:
         return float(getattr(self, f"{tier}_ms"))

@@ -10,7 +10,8 @@ time. So each timed run of the tool is `inner` back-to-back invokes, enough to l
 millisecond (found by a short first pass of the tool), and its statistics are divided by
 `inner`: the resolution becomes 0.01 ms / inner. The tool's JSON does not carry the per-run
 latencies; its own statistics (median, mean, min, max, p5, p95) are what is kept. Each result
-records `iterations_per_run` next to the tool's JSON, untouched, under ``benchmark``.
+records `iterations_per_run` next to the tool's JSON, untouched, under ``benchmark``. The tool
+reports no memory: `memory_mb` is measured apart (`_footprint`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 
 from cnnpc._files import fill_folder
 from cnnpc.errors import InputError, ProfileError, first_line
+from cnnpc.profiling._footprint import MEMORY_TOOL, footprint_mb
 from cnnpc.profiling._manifest import (
     RESULTS,
     SUMMARY,
@@ -176,6 +178,8 @@ def _time_file(
         inner = better
     raw = benchmark(path, runs=runs, warmup=warmup, threads=threads, inner=inner)
     latency = raw["latency"]
+    memory = footprint_mb(path, threads)
+    measured = {} if memory is None else {"memory_mb": memory, "memory_tool": MEMORY_TOOL}
     return {
         "kind": RESULT_KIND,
         "file": entry.file,
@@ -188,6 +192,7 @@ def _time_file(
         "iterations_per_run": inner,
         "resolution_ms": 0.01 / inner,
         "per_invoke_ms": {s: float(latency[f"{s}_ms"]) / inner for s in STATS},
+        **measured,
         "benchmark": raw,
     }
 

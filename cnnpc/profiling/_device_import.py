@@ -56,6 +56,8 @@ class DeviceTier:
     tools: tuple[str, ...]
     tensors_csv: bytes
     layers_csv: bytes | None
+    memory_mb: tuple[float | None, ...] = ()
+    """Per segment: the memory its unpruned file's result measured (None: not measured)."""
 
 
 def _check_export(manifest: Manifest, folder: Path, tier: str, space: SearchSpace) -> None:
@@ -141,6 +143,11 @@ def read_device_tier(tier: str, path: str | Path, space: SearchSpace) -> DeviceT
         for m, ms in zip(missing, predicted, strict=True):
             times[m.segment] = ms
     layers = root / "layers.csv"
+    memory: list[float | None] = [None] * n
+    listed = manifest.by_name()
+    for r in found.values():
+        if listed[r.file].keep == 1.0:
+            memory[listed[r.file].segment] = r.memory_mb
     return DeviceTier(
         tier=tier,
         folder=root,
@@ -152,7 +159,13 @@ def read_device_tier(tier: str, path: str | Path, space: SearchSpace) -> DeviceT
         tools=tuple(sorted({r.tool for r in found.values()})),
         tensors_csv=(root / "tensors.csv").read_bytes(),
         layers_csv=layers.read_bytes() if layers.is_file() else None,
+        memory_mb=tuple(memory),
     )
+
+
+def end_memory(source: DeviceTier | TierSource) -> tuple[float | None, ...]:
+    """The end device's memory per segment from its results (a profile folder has none)."""
+    return source.memory_mb if isinstance(source, DeviceTier) else ()
 
 
 def _base_meta(model: str, size: int) -> dict[str, Any]:
@@ -243,7 +256,7 @@ def import_device(
         }
     rows = [m for s in device_tiers.values() for m in s.rows]
     files = {
-        f"{device}.csv": segments_bytes(names, times),
+        f"{device}.csv": segments_bytes(names, times, end_memory(sources["end"])),
         f"{device}{MEASUREMENTS_SUFFIX}.csv": measurements_bytes(rows),
         "tensors.csv": tensors_csv,
         "meta.yaml": meta_bytes(meta),

@@ -14,7 +14,15 @@ result per timed file, in either form:
       Inference (avg): 63743.2
 
   (one line, possibly behind a log prefix such as ``INFO: ``). Its average, in microseconds with
-  six significant digits, is the segment's time; the tool gives no median.
+  six significant digits, is the segment's time; the tool gives no median. Where the platform
+  lets it measure memory, the same listener prints next::
+
+      Memory footprint delta from the start of the tool (MB): init=6.14844 overall=109.848
+
+  the growth of the process's footprint (MB = 2^20 bytes) over loading the model (init) and
+  over the whole run (overall): the larger is the file's memory (`memory_mb`), the model's
+  weights included. (The "Overall peak memory footprint (MB) via periodic monitoring" line of
+  --report_peak_memory_footprint counts the tool itself too, so it is not used.)
 
 Every result must name an exported file and carry that file's sha256 (a result of another
 export is refused, named); a time must be a finite number > 0.
@@ -39,6 +47,10 @@ _TIMINGS = re.compile(
     r"Inference timings in us: Init: (?P<init>[^,\s]+), First inference: (?P<first>[^,\s]+), "
     r"Warmup \(avg\): (?P<warmup>[^,\s]+), Inference \(avg\): (?P<avg>\S+)"
 )
+_MEMORY = re.compile(
+    r"Memory footprint delta from the start of the tool \(MB\): init=(?P<init>\S+) "
+    r"overall=(?P<overall>\S+)"
+)
 _SHA_LINE = re.compile(r"^\s*(?P<sha>[0-9a-fA-F]{64})\s+\*?(?P<file>\S+)\s*$", re.MULTILINE)
 _GRAPH = re.compile(r"Graph: \[(?P<file>[^\]]*)\]")
 
@@ -54,6 +66,8 @@ class DeviceResult:
     p5_ms: float
     p95_ms: float
     tool: str
+    memory_mb: float | None = None
+    """What running the file adds to the process's memory (MB = 2^20 bytes), when measured."""
 
 
 def results_folder(path: str | Path) -> tuple[Path, Path]:
@@ -109,7 +123,33 @@ def _from_json(source: Path, text: str) -> DeviceResult:
     low = _positive(source, "per_invoke_ms.p5", stats.get("p5", median))
     high = _positive(source, "per_invoke_ms.p95", stats.get("p95", median))
     version = data.get("litert_version", "")
-    return DeviceResult(source, file, sha.lower(), median, low, high, f"{TOOL} {version}".strip())
+    memory = data.get("memory_mb")
+    return DeviceResult(
+        source,
+        file,
+        sha.lower(),
+        median,
+        low,
+        high,
+        f"{TOOL} {version}".strip(),
+        None if memory is None else _positive(source, "memory_mb", memory),
+    )
+
+
+def _footprint(source: Path, text: str) -> float | None:
+    """The larger of the tool's two memory deltas (None: no such line, or no growth)."""
+    found = _MEMORY.search(text)
+    if found is None:
+        return None
+    values = []
+    for key in ("init", "overall"):
+        try:
+            values.append(float(found[key]))
+        except ValueError:
+            values.append(math.nan)
+    if not all(math.isfinite(v) for v in values):
+        raise ProfileError(f"{source}: memory footprint line without numbers: {found[0]!r}")
+    return max(values) if max(values) > 0 else None
 
 
 def _from_text(source: Path, text: str) -> DeviceResult:
@@ -130,7 +170,9 @@ def _from_text(source: Path, text: str) -> DeviceResult:
     if Path(sha["file"]).name != file:
         raise ProfileError(f"{source}: sha256sum of {sha['file']}, but timed {file}")
     ms = _positive(source, "Inference (avg)", timings[0]["avg"]) / 1000.0
-    return DeviceResult(source, file, sha["sha"].lower(), ms, ms, ms, CPP_TOOL)
+    return DeviceResult(
+        source, file, sha["sha"].lower(), ms, ms, ms, CPP_TOOL, _footprint(source, text)
+    )
 
 
 def read_result(path: Path) -> DeviceResult:

@@ -23,6 +23,7 @@ from cnnpc._files import check_files_in, make_folder, read_input, read_input_tex
 from cnnpc.errors import InputError, ProfileError
 from cnnpc.profiles import (
     MAX_TABLE_BYTES,
+    MEMORY_COLUMN,
     SEGMENT_COLUMNS,
     TENSOR_COLUMNS,
     TIERS,
@@ -127,10 +128,20 @@ def tensors_bytes(tensors: Sequence[Tensor]) -> bytes:
     return _csv_bytes(TENSOR_COLUMNS, rows)
 
 
-def segments_bytes(names: Sequence[str], times: Mapping[str, Sequence[float]]) -> bytes:
-    """<device>.csv: per segment, the time on each tier."""
+def segments_bytes(
+    names: Sequence[str],
+    times: Mapping[str, Sequence[float]],
+    memory: Sequence[float | None] = (),
+) -> bytes:
+    """<device>.csv: per segment, the time on each tier, and the end device's memory when any
+    segment's was measured (an empty cell where not)."""
     rows = [(i, name, *(_ms(times[tier][i]) for tier in TIERS)) for i, name in enumerate(names)]
-    return _csv_bytes(SEGMENT_COLUMNS, rows)
+    if not any(m is not None for m in memory):
+        return _csv_bytes(SEGMENT_COLUMNS, rows)
+    cells = ["" if m is None else _ms(m) for m in memory]
+    return _csv_bytes(
+        (*SEGMENT_COLUMNS, MEMORY_COLUMN), [(*r, c) for r, c in zip(rows, cells, strict=True)]
+    )
 
 
 def measurements_bytes(rows: Sequence[Measurement]) -> bytes:

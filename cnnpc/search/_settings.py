@@ -16,7 +16,8 @@ def with_keep_grid(planner: Planner, grid: KeepGrid | None) -> Planner:
     space = planner.profile.space.with_keep_grid(grid)
     if space is planner.profile.space:
         return planner
-    return Planner(replace(planner.profile, space=space), planner.links, planner.conventions)
+    profile = replace(planner.profile, space=space)
+    return Planner(profile, planner.links, planner.conventions, planner.end_memory_mb)
 
 
 @dataclass(frozen=True)

@@ -12,39 +12,11 @@ import csv
 import io
 from typing import Any
 
-from cnnpc._resources import model_file
-from cnnpc.errors import ProfileError
-from cnnpc.profiles import Profile, read_csv_rows
+from cnnpc.profiles import PARAMS_COLUMNS as COLUMNS
+from cnnpc.profiles import PARAMS_FILE, load_params
 
-PARAMS_FILE = "params.csv"
-COLUMNS = ("segment", "name", "params")
+__all__ = ["COLUMNS", "PARAMS_FILE", "count_segment_params", "load_params", "params_csv"]
 IMAGENET_CLASSES = 1000
-
-
-def load_params(profile: Profile) -> tuple[int, ...]:
-    """Parameter count of every segment of `profile`'s model, checked against its segments."""
-    found = model_file(profile.model, PARAMS_FILE)
-    if found is None:
-        raise ProfileError(f"unknown model {profile.model!r}")
-    resource, label = found
-    if not resource.is_file():
-        raise ProfileError(f"{label}: file not found (no parameter counts for {profile.model})")
-    rows = read_csv_rows(resource, label, COLUMNS)
-    names = [s.name for s in profile.segments]
-    if len(rows) != len(names):
-        raise ProfileError(f"{label}: {len(rows)} rows, but the profile has {len(names)} segments")
-    counts = []
-    for i, (row, name) in enumerate(zip(rows, names, strict=True)):
-        if row["segment"].strip() != str(i) or row["name"].strip() != name:
-            raise ProfileError(f"{label}: row {i}: expected segment {i} ({name})")
-        try:
-            value = int(row["params"])
-        except ValueError:
-            value = -1
-        if value < 0:
-            raise ProfileError(f"{label}: row {i}, column params: must be an integer >= 0")
-        counts.append(value)
-    return tuple(counts)
 
 
 def count_segment_params(

@@ -21,8 +21,11 @@ def test_plan_is_what_the_command_prints(capsys):
     assert json.loads(capsys.readouterr().out) == report
     assert main(["plan", "--model", "mobilenet", "--device", "MI8", "--bandwidth", "10",
                  "--keep", "block6=0.5", "--latency-budget", "60"]) == 0  # fmt: skip
-    assert capsys.readouterr().out == plan_text(report) + "\n"
+    # the text adds what each tier holds (the JSON has it only under --end-memory)
+    with_parts = plan("mobilenet", "MI8", 10.0, LinkOptions(), {"block6": 0.5}, 60.0, parts=True)
+    assert capsys.readouterr().out == plan_text(with_parts) + "\n"
     assert "least traffic <= 60 ms" in plan_text(report)
+    assert "part sizes" in plan_text(with_parts) and "part sizes" not in plan_text(report)
 
 
 def test_layer_granularity_refuses_keep():

@@ -42,6 +42,13 @@ CPP_TIMINGS = (
     "INFO: Inference timings in us: Init: {init}, First inference: {first}, "
     "Warmup (avg): {warmup}, Inference (avg): {avg}"
 )
+# and next, where the platform measures memory (same listener, same file):
+#   TFLITE_LOG(INFO) << "Memory footprint delta from the start of the tool (MB): "
+#                    << "init=" << init_mem_usage.mem_footprint_kb / 1024.0
+#                    << " overall=" << overall_mem_usage.mem_footprint_kb / 1024.0;
+CPP_MEMORY = (
+    "INFO: Memory footprint delta from the start of the tool (MB): init={init} overall={all}"
+)
 
 
 def _no_tf(*args: str) -> subprocess.CompletedProcess[str]:
@@ -152,6 +159,23 @@ def test_import_then_plan_and_search(exports, user_root, tmp_path, capsys):
     assert main(["plan", "--model", MODEL, "--device", "phone", "--bandwidth", "10", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert plan["device"] == "phone" and plan["best"]["latency_ms"] > 0
+    # memory: each unpruned file's, measured on the device beside LiteRT's benchmark
+    results = exports["end"] / "results"
+    memory = {
+        f["segment"]: json.loads((results / f["file"].replace(".tflite", ".json")).read_text())
+        for f in summary["files"]
+        if f["keep"] == 1.0
+    }
+    measured = [memory[i]["memory_mb"] for i in range(5)]
+    assert [s.end_memory_mb for s in profile.segments] == pytest.approx(measured, rel=1e-5)
+    assert all(0 < m["memory_mb"] < 512 for m in memory.values())
+    limited = ["plan", "--model", MODEL, "--device", "phone", "--bandwidth", "10"]
+    assert main([*limited, "--end-memory", "1000", "--json"]) == 0
+    parts = json.loads(capsys.readouterr().out)["baselines"]["end_only"]["parts"]
+    peak = max(m["memory_mb"] for m in memory.values()) * 2**20
+    assert parts["end_memory_bytes"] >= peak  # weights + the largest working memory
+    assert main(limited) == 0
+    assert "end peak KB" in capsys.readouterr().out
     # a search on an accuracy table, priced by the device profile
     space = load_space(MODEL)
     configs = [({}, 0.95), ({"block6": 0.5}, 0.94), ({"block11": 0.5}, 0.93)]
@@ -191,6 +215,40 @@ def test_cpp_text_results(exports, user_root, tmp_path, capsys):
     assert [s.edge_ms for s in profile.segments] == pytest.approx(
         [0.0805 + i / 1000 for i in range(5)]
     )
+
+
+def test_cpp_memory_lines_into_the_profile(exports, user_root, tmp_path, capsys):
+    end = _copy(exports["end"], tmp_path)
+    manifest = json.loads((end / "manifest.json").read_text())
+    shutil.rmtree(end / "results")
+    (end / "results").mkdir()
+    for f in manifest["files"]:
+        lines = [
+            f"{f['sha256']}  {f['file']}",
+            f"INFO: Graph: [{f['file']}]",
+            CPP_TIMINGS.format(init=1500, first=120, warmup=90.25, avg=f"{80.5 + f['segment']}"),
+        ]
+        if f["segment"] != 3:  # block16's file: a platform that measures no memory
+            lines.append(CPP_MEMORY.format(init=1.5, all=f"{2.25 + f['segment']}"))
+        (end / "results" / f["file"].replace(".tflite", ".txt")).write_text("\n".join(lines))
+    assert _import(end, exports["edge"]) == 0
+    capsys.readouterr()
+    profile = load_profile(MODEL, "phone")
+    assert [s.end_memory_mb for s in profile.segments] == [2.25, 3.25, 4.25, None, 6.25]
+    header = (user_root / MODEL / "phone.csv").read_text().splitlines()[0]
+    assert header == "segment,name,end_ms,edge_ms,cloud_ms,end_memory_mb"
+    argv = ["plan", "--model", MODEL, "--device", "phone", "--bandwidth", "10"]
+    assert main([*argv, "--end-memory", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    # the end part's need: weights plus at least 2.25 MB measured: nothing but an empty end fits
+    assert report["best"]["parts"]["end_bytes"] == 0
+    assert report["baselines"]["end_only"]["parts"]["end_memory_bytes"] is None  # block16
+    broken = end / "results" / "segment0_block1_keep1.txt"
+    broken.write_text(broken.read_text().replace("init=1.5", "init=lots"))
+    (user_root / MODEL / "phone.csv").unlink()
+    assert _import(end, exports["edge"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "memory footprint line without numbers" in err[0]
 
 
 def test_untimed_segments_are_filled_then_refused(exports, user_root, tmp_path, capsys):
