@@ -13,7 +13,7 @@ from cnnpc.search._oracle_source import OracleSource, oracle_source
 from cnnpc.search._runner import SearchRunner, run_search
 from cnnpc.search._settings import SearchSettings, with_keep_grid
 from cnnpc.search._strategies import STRATEGIES
-from cnnpc.search._summary import ParetoPoint, SearchResult, TrialEvent
+from cnnpc.search._summary import Exactness, ParetoPoint, SearchResult, TrialEvent
 from cnnpc.search._surrogate import AccuracySurrogate, Prediction
 from cnnpc.search._unmeasured import UNMEASURED, Unmeasured
 from cnnpc.search._workers import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S, WORKER_ENV, Liveness
@@ -29,6 +29,7 @@ __all__ = [
     "AccuracySurrogate",
     "CachedAccuracies",
     "Confirmation",
+    "Exactness",
     "Liveness",
     "Measurement",
     "OracleSource",

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cnnpc import __version__
 from cnnpc.errors import InputError
-from cnnpc.records import keep_key
+from cnnpc.planner import Plan
+from cnnpc.records import KeepConfig, keep_key
 from cnnpc.search._attrs import annotate, trial_attrs
 from cnnpc.search._configs import (
     Config,
@@ -38,8 +40,9 @@ from cnnpc.search._sharing import (
     take_slot,
 )
 from cnnpc.search._skips import skip_reason
-from cnnpc.search._strategies import StrategyContext, cnnpc, exhaustive
-from cnnpc.search._summary import SearchResult, TrialEvent, summarise
+from cnnpc.search._rows import TableRows, faster_lacking, table_rows
+from cnnpc.search._strategies import LatencyOrder, StrategyContext, cnnpc, exhaustive
+from cnnpc.search._summary import Exactness, SearchResult, TrialEvent, summarise
 from cnnpc.search._surrogate import AccuracySurrogate
 from cnnpc.search._unmeasured import UNMEASURED, Unmeasured
 from cnnpc.search._workers import Liveness, Pulse, this_worker
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
     import optuna
     from optuna.trial import Trial, TrialState
 
+    from cnnpc.spaces import SearchSpace
     from cnnpc.storage import Storage, TrialRecord
 
 
@@ -75,6 +79,9 @@ class SearchRunner:
         self.cache = CachedAccuracies(settings.model, source, storage, self.liveness)
         self.on_trial = on_trial
         self.surrogate = AccuracySurrogate(self.space)
+        self.rows = _rows_drawn(settings, source, self.space)
+        """On an accuracy table: the rows the strategy draws from (None: the whole grid)."""
+        self.exactness: Exactness | None = None
         self._fitted_on = -1
         self.poll_s = 0.25
         """How often a worker waiting for others' last trials looks again."""
@@ -165,6 +172,8 @@ class SearchRunner:
             estimate=self._estimate,
             best_latency=self._best_latency,
             by_latency=self.settings.acc_floor is not None,
+            rows=self.rows,
+            latency_limit=self.settings.latency_budget_ms,
         )
 
     def _best_latency(self) -> float | None:
@@ -172,7 +181,7 @@ class SearchRunner:
         return None if best is None else best.latency_ms
 
     def _known_accuracy(self, config: Mapping[str, float]) -> float | None:
-        m = self.cache.lookup(normalise(self.planner, config)[0])
+        m = self.cache.lookup(self._normalise(config)[0])
         return None if m is None else m.val_accuracy
 
     def _estimate(self, config: Mapping[str, float]) -> float | None:
@@ -205,9 +214,12 @@ class SearchRunner:
             )
             self.storage.set_search_status(self.search.id, "infeasible", message)
             return self._result("infeasible", message)
-        proposals = None
-        if s.strategy in ("exhaustive", "cnnpc"):
-            proposals = (exhaustive if s.strategy == "exhaustive" else cnnpc)(self._context())
+        proposals: Iterator[Config] | None = None
+        walk = None
+        if s.strategy == "exhaustive":
+            proposals = walk = exhaustive(self._context())
+        elif s.strategy == "cnnpc":
+            proposals = cnnpc(self._context())
         started = time.monotonic()
         stop_reason = None
         while True:
@@ -234,8 +246,31 @@ class SearchRunner:
                 self.heartbeats.release(trial.number)
                 continue
             self._run_trial(trial)
+        if walk is not None:
+            self.exactness = self._exactness(walk)
+            if not self.exactness.proven:
+                by = f"--trials {s.trials}" if stop_reason is None else "the timeout"
+                cut = self.exactness.cut_short(by, self._finished_trials())
+                stop_reason = cut if stop_reason is None else f"{stop_reason}; {cut}"
         self.storage.set_search_status(self.search.id, "finished", stop_reason)
         return self._result("finished", stop_reason)
+
+    def _exactness(self, walk: LatencyOrder) -> Exactness:
+        """Whether the exhaustive walk proved its answer, and what the table lacks."""
+        tried = self._tried()
+        pending = [c for c in walk.pending() if keep_key(self._normalise(c)[0]) not in tried]
+        best = self._best_latency()
+        lacking = None
+        if self.rows is not None and best is not None and self.settings.acc_floor is not None:
+            lacking = faster_lacking(self.planner, self.rows, best)
+        return Exactness(
+            proven=not pending,
+            pending=len(pending),
+            candidates=len(walk),
+            table_rows=None if self.rows is None else len(self.rows),
+            off_grid=None if self.rows is None else self.rows.off_grid,
+            faster_lacking=lacking,
+        )
 
     def _baseline_trial(self) -> None:
         if count_trials(self.study)[0] == 0:  # checked again under the claim
@@ -251,13 +286,23 @@ class SearchRunner:
     def _finished_trials(self) -> int:
         return count_trials(self.study)[0]
 
+    def _tried(self) -> set[str]:
+        return {t.user_attrs.get("config_key") for t in self.study.get_trials(deepcopy=False)}
+
     def _next_new(self, proposals: Iterator[Config]) -> Config | None:
         """Next proposal whose reduced configuration this study has not tried yet."""
-        tried = {t.user_attrs.get("config_key") for t in self.study.get_trials(deepcopy=False)}
+        tried = self._tried()
         for config in proposals:
-            if keep_key(normalise(self.planner, config)[0]) not in tried:
+            if keep_key(self._normalise(config)[0]) not in tried:
                 return dict(config)
         return None
+
+    def _normalise(self, config: Mapping[str, float]) -> tuple[Config, Plan]:
+        """`normalise`, except that a row of the table the search draws from is its own
+        reduction: its accuracy is that of the row as it is (the plan's latency is the same)."""
+        if self.rows is not None and config in self.rows:
+            return dict(config), self.planner.best(KeepConfig.from_fractions(self.space, config))
+        return normalise(self.planner, config)
 
     def _run_trial(self, trial: Trial) -> None:
         """Evaluate `trial`; if this worker stops inside it, fail it now (not a grace later)."""
@@ -284,7 +329,7 @@ class SearchRunner:
         import optuna
 
         s = self.settings
-        config, plan = normalise(self.planner, from_params(self.space, trial.params))
+        config, plan = self._normalise(from_params(self.space, trial.params))
         trial.set_user_attr("config_key", keep_key(config))
         self.recorder.running(trial.number, config, plan, _now())
         measured = self.cache.lookup(config)
@@ -371,7 +416,19 @@ class SearchRunner:
 
     def _result(self, status: str, message: str | None) -> SearchResult:
         self.recorder.reconcile(self.study)
-        return summarise(self.storage, self.search.id, self.planner, status, message)
+        result = summarise(self.storage, self.search.id, self.planner, status, message)
+        return replace(result, exactness=self.exactness)
+
+
+def _rows_drawn(
+    settings: SearchSettings, source: AccuracySource, space: SearchSpace
+) -> TableRows | None:
+    """The table's rows when the strategy draws from them: exhaustive and cnnpc propose only
+    rows (tpe and random sample the grid, as before: a sample the table lacks is unmeasured)."""
+    rows = source.table_rows
+    if rows is None or settings.strategy not in ("exhaustive", "cnnpc"):
+        return None
+    return table_rows(space, rows)
 
 
 def _grid_extra(settings: SearchSettings) -> dict[str, Any]:
