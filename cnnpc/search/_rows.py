@@ -1,8 +1,9 @@
 """An accuracy table's rows as a search's configurations: the space a search on a table draws from.
 
 A table says which configurations have an accuracy; anything else can only be recorded as
-unmeasured. So on a table the strategies draw from its rows (plus the unpruned model), and
-exhaustive prices every row with the exact planner instead of walking the whole grid. A row is a
+unmeasured. So on a table exhaustive and cnnpc draw from its rows (plus the unpruned model), and
+exhaustive prices every row with the exact planner instead of walking the whole grid: N rows,
+at most N trials, and the exact optimum over them. A row is a
 configuration of the search when each pruned candidate's kept count is a point of the search's keep
 grid: on the per-channel grid every row is; on a fraction grid a row such as ``block6=17`` (of 32)
 is not, and is counted as off the grid (it belongs to a search on ``--keep-grid channels``).
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from cnnpc.planner import Planner
 from cnnpc.records import KeepConfig, keep_key
 from cnnpc.search._configs import Config, expand, normalise, parameters, split_aware_grid
+from cnnpc.search._summary import Exactness
 from cnnpc.spaces import SearchSpace, kept_count
 
 
@@ -28,7 +30,11 @@ class TableRows:
     off_grid: int
     """Rows whose kept counts are not on the search's keep grid (not searched)."""
 
-    def __contains__(self, config: Mapping[str, float]) -> bool:
+    def __contains__(self, config: object) -> bool:
+        """A configuration (a mapping of fractions), or a configuration's key, is a row."""
+        if isinstance(config, str):
+            return config in self.configs
+        assert isinstance(config, Mapping)
         return keep_key(config) in self.configs
 
     def __len__(self) -> int:
@@ -86,19 +92,43 @@ def priced_rows(planner: Planner, rows: TableRows) -> list[tuple[float, Config]]
 
 
 def faster_lacking(planner: Planner, rows: TableRows, latency_ms: float) -> int:
-    """Configurations of the grid faster than `latency_ms` that the table lacks (counted by
-    pricing every split-aware configuration once: about 4 s for the 66,887 of mobilenet's
-    channel grid). A configuration counts once, reduced to the pruning its plan needs, as a
-    search tries it; one that a row stands for (the row itself, or a row that reduces to it) is
-    not lacking."""
+    """Configurations of the grid faster than `latency_ms` that the table has no row for
+    (counted, by pricing every split-aware configuration once: about 4 s for the 66,887 of
+    mobilenet's channel grid). Each counts once, reduced to the pruning its plan needs, as a
+    search on the grid would try it."""
     space = planner.profile.space
-    covered = set(rows.configs)
-    covered.update(keep_key(normalise(planner, c)[0]) for c in rows.configs.values())
     lacking: set[str] = set()
     for config in split_aware_grid(space):
         if planner.best(KeepConfig.from_fractions(space, config)).latency_ms >= latency_ms:
             continue
         key = keep_key(normalise(planner, config)[0])
-        if key not in covered and keep_key(config) not in covered:
+        if key not in rows:
             lacking.add(key)
     return len(lacking)
+
+
+def drawn_rows(
+    strategy: str, rows: tuple[KeepConfig, ...] | None, space: SearchSpace
+) -> TableRows | None:
+    """The table's rows when the strategy draws from them: exhaustive and cnnpc propose only
+    rows (tpe and random sample the grid, as before: a sample the table lacks is unmeasured)."""
+    if rows is None or strategy not in ("exhaustive", "cnnpc"):
+        return None
+    return table_rows(space, rows)
+
+
+def exactness(
+    planner: Planner, pending: int, candidates: int, rows: TableRows | None, best: float | None
+) -> Exactness:
+    """An exhaustive walk's proof: proven when nothing that could beat its answer is `pending`;
+    on a table, with the faster grid configurations it lacks (`best`: the answer's latency under
+    an accuracy floor; None: no answer, or a latency budget, where nothing is counted)."""
+    lacking = None if rows is None or best is None else faster_lacking(planner, rows, best)
+    return Exactness(
+        proven=pending == 0,
+        pending=pending,
+        candidates=candidates,
+        table_rows=None if rows is None else len(rows),
+        off_grid=None if rows is None else rows.off_grid,
+        faster_lacking=lacking,
+    )

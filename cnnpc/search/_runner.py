@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from cnnpc import __version__
 from cnnpc.errors import InputError
 from cnnpc.planner import Plan
-from cnnpc.records import KeepConfig, keep_key
+from cnnpc.records import keep_key
 from cnnpc.search._attrs import annotate, trial_attrs
 from cnnpc.search._configs import (
     Config,
@@ -29,6 +29,7 @@ from cnnpc.search._configs import (
 )
 from cnnpc.search._measure import AccuracySource, CachedAccuracies
 from cnnpc.search._recording import FAILED_REASON_ATTR, INTERRUPTED, PREDICTED_ATTR, TrialRecorder
+from cnnpc.search._rows import drawn_rows, exactness
 from cnnpc.search._settings import SearchSettings
 from cnnpc.search._sharing import (
     TrialHeartbeats,
@@ -40,7 +41,6 @@ from cnnpc.search._sharing import (
     take_slot,
 )
 from cnnpc.search._skips import skip_reason
-from cnnpc.search._rows import TableRows, faster_lacking, table_rows
 from cnnpc.search._strategies import LatencyOrder, StrategyContext, cnnpc, exhaustive
 from cnnpc.search._summary import Exactness, SearchResult, TrialEvent, summarise
 from cnnpc.search._surrogate import AccuracySurrogate
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
     import optuna
     from optuna.trial import Trial, TrialState
 
-    from cnnpc.spaces import SearchSpace
     from cnnpc.storage import Storage, TrialRecord
 
 
@@ -79,7 +78,7 @@ class SearchRunner:
         self.cache = CachedAccuracies(settings.model, source, storage, self.liveness)
         self.on_trial = on_trial
         self.surrogate = AccuracySurrogate(self.space)
-        self.rows = _rows_drawn(settings, source, self.space)
+        self.rows = drawn_rows(settings.strategy, source.table_rows, self.space)
         """On an accuracy table: the rows the strategy draws from (None: the whole grid)."""
         self.exactness: Exactness | None = None
         self._fitted_on = -1
@@ -105,7 +104,7 @@ class SearchRunner:
                 epochs=source.epochs,
             )
         )
-        self.recorder = TrialRecorder(storage, self.search.id, self.planner, self.cache)
+        self.recorder = TrialRecorder(storage, self.search.id, self.planner, self.cache, self.rows)
         self._heartbeats: TrialHeartbeats | None = None
         self._reaped_at = time.monotonic()
         self._pulse = Pulse(self._beat, self.liveness.heartbeat_s, "cnnpc-worker-heartbeat")
@@ -259,18 +258,8 @@ class SearchRunner:
         """Whether the exhaustive walk proved its answer, and what the table lacks."""
         tried = self._tried()
         pending = [c for c in walk.pending() if keep_key(self._normalise(c)[0]) not in tried]
-        best = self._best_latency()
-        lacking = None
-        if self.rows is not None and best is not None and self.settings.acc_floor is not None:
-            lacking = faster_lacking(self.planner, self.rows, best)
-        return Exactness(
-            proven=not pending,
-            pending=len(pending),
-            candidates=len(walk),
-            table_rows=None if self.rows is None else len(self.rows),
-            off_grid=None if self.rows is None else self.rows.off_grid,
-            faster_lacking=lacking,
-        )
+        floor_best = self._best_latency() if self.settings.acc_floor is not None else None
+        return exactness(self.planner, len(pending), len(walk), self.rows, floor_best)
 
     def _baseline_trial(self) -> None:
         if count_trials(self.study)[0] == 0:  # checked again under the claim
@@ -286,7 +275,7 @@ class SearchRunner:
     def _finished_trials(self) -> int:
         return count_trials(self.study)[0]
 
-    def _tried(self) -> set[str]:
+    def _tried(self) -> set[str | None]:
         return {t.user_attrs.get("config_key") for t in self.study.get_trials(deepcopy=False)}
 
     def _next_new(self, proposals: Iterator[Config]) -> Config | None:
@@ -298,11 +287,7 @@ class SearchRunner:
         return None
 
     def _normalise(self, config: Mapping[str, float]) -> tuple[Config, Plan]:
-        """`normalise`, except that a row of the table the search draws from is its own
-        reduction: its accuracy is that of the row as it is (the plan's latency is the same)."""
-        if self.rows is not None and config in self.rows:
-            return dict(config), self.planner.best(KeepConfig.from_fractions(self.space, config))
-        return normalise(self.planner, config)
+        return normalise(self.planner, config, self.rows)
 
     def _run_trial(self, trial: Trial) -> None:
         """Evaluate `trial`; if this worker stops inside it, fail it now (not a grace later)."""
@@ -418,17 +403,6 @@ class SearchRunner:
         self.recorder.reconcile(self.study)
         result = summarise(self.storage, self.search.id, self.planner, status, message)
         return replace(result, exactness=self.exactness)
-
-
-def _rows_drawn(
-    settings: SearchSettings, source: AccuracySource, space: SearchSpace
-) -> TableRows | None:
-    """The table's rows when the strategy draws from them: exhaustive and cnnpc propose only
-    rows (tpe and random sample the grid, as before: a sample the table lacks is unmeasured)."""
-    rows = source.table_rows
-    if rows is None or settings.strategy not in ("exhaustive", "cnnpc"):
-        return None
-    return table_rows(space, rows)
 
 
 def _grid_extra(settings: SearchSettings) -> dict[str, Any]:
