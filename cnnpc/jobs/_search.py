@@ -240,6 +240,8 @@ def _exactness_line(exact: dict[str, Any]) -> str:
         )
     else:
         line = f"exhaustive: the exact optimum over {where} ({exact['candidates']} priced)"
+    if exact["below_floor"]:
+        line += f"; {exact['below_floor']} faster rows read below the floor (no trial)"
     lacking = exact["faster_lacking"]
     if lacking is not None:
         line += f"; {lacking} faster configuration(s) of the grid are not in the table"

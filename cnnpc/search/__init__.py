@@ -10,6 +10,7 @@ from cnnpc.search._configs import (
 from cnnpc.search._confirm import DEFAULT_MAX_CONFIRM, Confirmation, confirm, ranked
 from cnnpc.search._measure import AccuracySource, CachedAccuracies, Measurement
 from cnnpc.search._oracle_source import OracleSource, oracle_source
+from cnnpc.search._rows import TableRows, table_rows
 from cnnpc.search._runner import SearchRunner, run_search
 from cnnpc.search._settings import SearchSettings, with_keep_grid
 from cnnpc.search._strategies import STRATEGIES
@@ -38,6 +39,7 @@ __all__ = [
     "SearchResult",
     "SearchRunner",
     "SearchSettings",
+    "TableRows",
     "TrialEvent",
     "Unmeasured",
     "confirm",
@@ -47,5 +49,6 @@ __all__ = [
     "ranked",
     "run_search",
     "split_aware_grid",
+    "table_rows",
     "with_keep_grid",
 ]

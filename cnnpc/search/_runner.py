@@ -162,7 +162,8 @@ class SearchRunner:
         return optuna.samplers.RandomSampler(seed=seed)
 
     def _context(self) -> StrategyContext:
-        floor = self.settings.acc_floor if self.settings.acc_floor is not None else 0.0
+        s = self.settings
+        floor = s.acc_floor if s.acc_floor is not None else 0.0
         return StrategyContext(
             planner=self.planner,
             space=self.space,
@@ -173,7 +174,13 @@ class SearchRunner:
             by_latency=self.settings.acc_floor is not None,
             rows=self.rows,
             latency_limit=self.settings.latency_budget_ms,
+            below_floor=None if self.rows is None or s.acc_floor is None else self._below_floor,
         )
+
+    def _below_floor(self, config: Mapping[str, float]) -> bool:
+        """A table row's accuracy, read from the table (no trial), is below the floor."""
+        floor = self.settings.acc_floor
+        return floor is not None and self.cache.source.measure(config).val_accuracy < floor
 
     def _best_latency(self) -> float | None:
         best = self._best_so_far()
@@ -259,7 +266,8 @@ class SearchRunner:
         tried = self._tried()
         pending = [c for c in walk.pending() if keep_key(self._normalise(c)[0]) not in tried]
         floor_best = self._best_latency() if self.settings.acc_floor is not None else None
-        return exactness(self.planner, len(pending), len(walk), self.rows, floor_best)
+        found = exactness(self.planner, len(pending), len(walk), self.rows, floor_best)
+        return replace(found, below_floor=walk.passed_over if self.rows is not None else None)
 
     def _baseline_trial(self) -> None:
         if count_trials(self.study)[0] == 0:  # checked again under the claim

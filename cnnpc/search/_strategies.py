@@ -51,12 +51,16 @@ class StrategyContext:
     """On an accuracy table: its rows, the only configurations a strategy proposes."""
     latency_limit: float | None = None
     """The latency budget (None: an accuracy floor)."""
+    below_floor: Callable[[Config], bool] | None = None
+    """On a table under a floor: whether a row's accuracy, read from it, is below the floor."""
 
 
 class LatencyOrder:
     """Exhaustive's walk: configurations in a fixed order; by latency, it stops at the first that
     cannot beat the best feasible latency (everything after it is slower). `pending` says what it
-    has not yet proposed that could still change the answer, so a walk cut short says so."""
+    has not yet proposed that could still change the answer, so a walk cut short says so.
+    `below_floor`: on an accuracy table, whether a row's accuracy (read from the table, which
+    costs nothing) is below the floor; such a row is passed over and counted, not proposed."""
 
     def __init__(
         self,
@@ -64,25 +68,32 @@ class LatencyOrder:
         best_latency: Callable[[], float | None],
         *,
         by_latency: bool,
+        below_floor: Callable[[Config], bool] | None = None,
     ) -> None:
         self._priced = priced
         self._best_latency = best_latency
         self._by_latency = by_latency
+        self._below_floor = below_floor
         self._at = 0
+        self.passed_over = 0
+        """Rows read below the floor and never proposed."""
 
     def __iter__(self) -> LatencyOrder:
         return self
 
     def __next__(self) -> Config:
-        if self._at >= len(self._priced):
-            raise StopIteration
-        latency, config = self._priced[self._at]
-        best = self._best_latency() if self._by_latency else None
-        if best is not None and latency >= best:
-            self._at = len(self._priced)  # everything left is at least as slow
-            raise StopIteration
-        self._at += 1
-        return config
+        while self._at < len(self._priced):
+            latency, config = self._priced[self._at]
+            best = self._best_latency() if self._by_latency else None
+            if best is not None and latency >= best:
+                break  # everything left is at least as slow
+            self._at += 1
+            if self._below_floor is not None and config and self._below_floor(config):
+                self.passed_over += 1
+                continue
+            return config
+        self._at = len(self._priced)
+        raise StopIteration
 
     def __len__(self) -> int:
         return len(self._priced)
@@ -90,8 +101,9 @@ class LatencyOrder:
     def pending(self) -> list[Config]:
         """Configurations not yet proposed that could still beat the best feasible plan."""
         best = self._best_latency() if self._by_latency else None
-        rest = self._priced[self._at :]
-        return [c for latency, c in rest if best is None or latency < best]
+        rest = [c for latency, c in self._priced[self._at :] if best is None or latency < best]
+        below = self._below_floor
+        return rest if below is None else [c for c in rest if not c or not below(c)]
 
 
 def exhaustive(ctx: StrategyContext) -> LatencyOrder:
@@ -100,7 +112,9 @@ def exhaustive(ctx: StrategyContext) -> LatencyOrder:
         priced = priced_rows(ctx.planner, ctx.rows)
         if ctx.latency_limit is not None:  # a row over the budget cannot be the answer
             priced = [(t, c) for t, c in priced if t <= ctx.latency_limit]
-        return LatencyOrder(priced, ctx.best_latency, by_latency=ctx.by_latency)
+        return LatencyOrder(
+            priced, ctx.best_latency, by_latency=ctx.by_latency, below_floor=ctx.below_floor
+        )
     grid = list(split_aware_grid(ctx.space))
     if not ctx.by_latency:
         return LatencyOrder([(0.0, c) for c in grid], ctx.best_latency, by_latency=False)

@@ -40,6 +40,9 @@ class Exactness:
     """Rows of the accuracy table on the search's grid, unpruned model included (None: no table)."""
     off_grid: int | None = None
     """Rows of the table whose kept counts are not on the search's keep grid (not searched)."""
+    below_floor: int | None = None
+    """Table rows faster than the answer whose accuracy, read from the table, is below the
+    floor: passed over without a trial (None: no table, or a latency budget)."""
     faster_lacking: int | None = None
     """Configurations of the grid faster than the answer that the table lacks (counted, never
     trials; None: no table, no answer, or a latency budget)."""
@@ -60,6 +63,7 @@ class Exactness:
             "candidates": self.candidates,
             "table_rows": self.table_rows,
             "off_grid": self.off_grid,
+            "below_floor": self.below_floor,
             "faster_lacking": self.faster_lacking,
         }
 

@@ -80,6 +80,9 @@ def test_exhaustive_on_a_table_is_the_exact_optimum_over_its_rows(tmp_path, stor
     assert exact is not None and exact.proven and exact.pending == 0
     assert exact.table_rows == n_rows and exact.off_grid == 0 and exact.candidates == n_rows
     assert result.message == "exhaustive search space exhausted"
+    # the rows faster than the optimum are read below the floor, not tried: two trials
+    faster = [r for r in read_table(path).rows if _latency(settings, r) < result.best.latency_ms]
+    assert exact.below_floor == len(faster) and result.trials <= 2
     # every trial is a row, asked as it is (never reduced to a configuration the table lacks)
     keys = {keep_key(r.config(SPACE)) for r in read_table(path).rows}
     assert {keep_key(t.keep) for t in storage.list_trials(result.search_id)} <= keys
@@ -123,7 +126,8 @@ def test_faster_configurations_the_table_lacks_are_counted_not_tried(tmp_path, s
     second = run_search(settings, source, storage)
     assert second.exactness is not None and second.exactness.faster_lacking == 5
     assert second.best is not None and second.best.latency_ms == pytest.approx(optimum)
-    assert source.missing == 0 and second.trials == first.trials - 5
+    assert source.missing == 0 and second.trials == first.trials == 2  # unpruned, optimum
+    assert second.exactness.below_floor == first.exactness.below_floor - 5
 
 
 def test_rows_off_a_fraction_grid_are_counted_and_not_searched(tmp_path, storage):
@@ -155,15 +159,15 @@ def test_an_exhaustive_search_cut_short_says_so(tmp_path, storage):
     """On a table and on the grid: stopped at --trials with faster configurations untried, the
     result is not proven, and the message (stored with the search) says so and how many."""
     path = _write(tmp_path / "t.csv", _sample(40, 0), noise=0)
-    settings = _settings(trials=3)
+    settings = _settings(trials=1)  # trial 0, the unpruned model, and no more
     cut = run_search(settings, _source(path), storage)
     assert cut.exactness is not None and not cut.exactness.proven
     pending = cut.exactness.pending
     assert pending > 0 and cut.message is not None
-    assert cut.message.startswith("not proven optimal: exhaustive stopped by --trials 3 with ")
-    assert f"--trials {3 + pending} proves it" in cut.message
+    assert cut.message.startswith("not proven optimal: exhaustive stopped by --trials 1 with ")
+    assert f"--trials {1 + pending} proves it" in cut.message
     assert storage.get_search(cut.search_id).message == cut.message
-    done = run_search(_settings(trials=3 + pending), _source(path), storage)  # resumed
+    done = run_search(_settings(trials=1 + pending), _source(path), storage)  # resumed
     assert done.search_id == cut.search_id and done.exactness is not None
     assert done.exactness.proven and done.message == "exhaustive search space exhausted"
     assert done.best is not None
@@ -181,7 +185,7 @@ def test_cut_short_in_search_text_json_and_show(tmp_path, capsys, monkeypatch):
     path = _write(tmp_path / "t.csv", _sample(40, 0), noise=0)
     url = f"sqlite:///{tmp_path / 'a.db'}"
     args = ["search", "--model", "mobilenet", "--device", "MI8SE", "--bandwidth", "10"]
-    args += ["--acc-floor", str(FLOOR), "--strategy", "exhaustive", "--trials", "3"]
+    args += ["--acc-floor", str(FLOOR), "--strategy", "exhaustive", "--trials", "1"]
     args += ["--accuracy", f"table:{path}", "--storage", url]
     assert main([*args, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -189,7 +193,7 @@ def test_cut_short_in_search_text_json_and_show(tmp_path, capsys, monkeypatch):
     assert out["message"].startswith("not proven optimal")
     assert main(args) == 0
     text = capsys.readouterr().out
-    assert "(not proven optimal: exhaustive stopped by --trials 3" in text
+    assert "(not proven optimal: exhaustive stopped by --trials 1" in text
     assert "exhaustive: NOT proven optimal over the table's" in text
     assert main(["show", str(out["search_id"]), "--storage", url]) == 0
     assert "not proven optimal" in capsys.readouterr().out
@@ -201,3 +205,26 @@ def test_cut_short_in_search_text_json_and_show(tmp_path, capsys, monkeypatch):
     out = json.loads(capsys.readouterr().out)
     assert out["exhaustive"]["proven"] is True and out["exhaustive"]["faster_lacking"] > 0
     assert out["accuracy_table"]["unmeasured"] == 0
+
+
+def test_sweep_on_a_table_prices_its_rows_as_exhaustive_does(tmp_path, capsys):
+    """A row pruned at three candidates is no configuration of the split-aware grid; with
+    pruning that speeds compute it can be the best plan, and the sweep finds it as the
+    exhaustive search on the table does, at every bandwidth."""
+    three = {"block1": 0.5, "block6": 0.5, "block10": 0.5}
+    path = _write(tmp_path / "t.csv", [three, {"block6": 0.5}, {"block10": 0.25}])
+    common = ["--model", "mobilenet", "--device", "MI8SE", "--acc-floor", "0.8"]
+    common += ["--prune-compute", "linear", "--accuracy", f"table:{path}"]
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    assert main(["sweep", *common, "--bandwidth", "2,10", "--storage", url, "--json"]) == 0
+    sweep = json.loads(capsys.readouterr().out)
+    assert sweep["finetunes"] == 0
+    keys = {p["best"]["config_key"] for p in sweep["points"]}
+    assert keep_key(three) in keys
+    for point in sweep["points"]:
+        bandwidth = str(point["bandwidth_mbps"])
+        args = ["search", *common, "--bandwidth", bandwidth, "--strategy", "exhaustive"]
+        assert main([*args, "--trials", "10", "--storage", url, "--json"]) == 0
+        found = json.loads(capsys.readouterr().out)
+        assert found["exhaustive"]["proven"] is True
+        assert found["best"]["latency_ms"] == pytest.approx(point["best"]["latency_ms"])
