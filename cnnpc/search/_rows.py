@@ -118,11 +118,17 @@ def drawn_rows(
 
 
 def exactness(
-    planner: Planner, pending: int, candidates: int, rows: TableRows | None, best: float | None
+    planner: Planner,
+    pending: int,
+    candidates: int,
+    rows: TableRows | None,
+    best: float | None,
+    passed_over: int | None,
 ) -> Exactness:
     """An exhaustive walk's proof: proven when nothing that could beat its answer is `pending`;
     on a table, with the faster grid configurations it lacks (`best`: the answer's latency under
-    an accuracy floor; None: no answer, or a latency budget, where nothing is counted)."""
+    an accuracy floor; None: no answer, or a latency budget, where nothing is counted) and the
+    rows it read below the floor (`passed_over`; None under a latency budget)."""
     lacking = None if rows is None or best is None else faster_lacking(planner, rows, best)
     return Exactness(
         proven=pending == 0,
@@ -130,5 +136,6 @@ def exactness(
         candidates=candidates,
         table_rows=None if rows is None else len(rows),
         off_grid=None if rows is None else rows.off_grid,
+        below_floor=None if rows is None else passed_over,
         faster_lacking=lacking,
     )

@@ -254,10 +254,7 @@ class SearchRunner:
             self._run_trial(trial)
         if walk is not None:
             self.exactness = self._exactness(walk)
-            if not self.exactness.proven:
-                by = f"--trials {s.trials}" if stop_reason is None else "the timeout"
-                cut = self.exactness.cut_short(by, self._finished_trials())
-                stop_reason = cut if stop_reason is None else f"{stop_reason}; {cut}"
+            stop_reason = self.exactness.message(stop_reason, s.trials, self._finished_trials())
         self.storage.set_search_status(self.search.id, "finished", stop_reason)
         return self._result("finished", stop_reason)
 
@@ -265,9 +262,10 @@ class SearchRunner:
         """Whether the exhaustive walk proved its answer, and what the table lacks."""
         tried = self._tried()
         pending = [c for c in walk.pending() if keep_key(self._normalise(c)[0]) not in tried]
-        floor_best = self._best_latency() if self.settings.acc_floor is not None else None
-        found = exactness(self.planner, len(pending), len(walk), self.rows, floor_best)
-        return replace(found, below_floor=walk.passed_over if self.rows is not None else None)
+        floor = self.settings.acc_floor is not None
+        best = self._best_latency() if floor else None
+        passed = walk.passed_over if floor else None
+        return exactness(self.planner, len(pending), len(walk), self.rows, best, passed)
 
     def _baseline_trial(self) -> None:
         if count_trials(self.study)[0] == 0:  # checked again under the claim

@@ -47,13 +47,18 @@ class Exactness:
     """Configurations of the grid faster than the answer that the table lacks (counted, never
     trials; None: no table, no answer, or a latency budget)."""
 
-    def cut_short(self, stopped_by: str, trials: int) -> str:
-        """The message of a walk stopped (by `stopped_by`) before it proved its answer."""
-        return (
-            f"not proven optimal: exhaustive stopped by {stopped_by} with {self.pending} "
+    def message(self, stop_reason: str | None, asked: int, finished: int) -> str | None:
+        """The search's message: `stop_reason` (None: it ran its `asked` --trials), with what
+        a walk stopped before it proved its answer left untried (`finished` trials done)."""
+        if self.proven:
+            return stop_reason
+        by = f"--trials {asked}" if stop_reason is None else "the timeout"
+        cut = (
+            f"not proven optimal: exhaustive stopped by {by} with {self.pending} "
             f"configuration(s) that could beat its answer never tried (--trials "
-            f"{trials + self.pending} proves it)"
+            f"{finished + self.pending} proves it)"
         )
+        return cut if stop_reason is None else f"{stop_reason}; {cut}"
 
     def as_dict(self) -> dict[str, object]:
         """The JSON form (`search --json`'s `exhaustive`)."""
