@@ -23,7 +23,7 @@ feasible, so on a partial table a strategy can only find the rows that are there
 tpe and random stop at `--trials`; exhaustive and cnnpc are deterministic and run once, to
 their own end (`--exhaustive-trials` at most). `--keep-grid channels` searches CNNPC's
 per-channel grid. `--make-table FILE --keep-grid G` first writes a synthetic table of every
-split-aware configuration of the grid (see `synthetic_accuracy`).
+split-aware configuration of the grid (see `synthetic_accuracy`), or `--rows N` of them.
 """
 
 from __future__ import annotations
@@ -79,6 +79,10 @@ class Isolated:
     @property
     def epochs(self) -> int | None:
         return self.source.epochs
+
+    @property
+    def table_rows(self) -> None:
+        return None
 
     def measure(self, config: Mapping[str, float]) -> Measurement:
         before = self.source.oracle.finetunes
@@ -199,12 +203,16 @@ def synthetic_accuracy(config: Mapping[str, float]) -> float:
     return 0.97 - sum(PENALTY[k] * (1.0 - v) ** 2 for k, v in config.items()) + noise
 
 
-def make_table(path: Path, planner: Planner) -> int:
-    """Write the synthetic table of every split-aware configuration of the planner's grid."""
+def make_table(path: Path, planner: Planner, n_rows: int | None = None) -> int:
+    """Write the synthetic table of every split-aware configuration of the planner's grid, or
+    of `n_rows` of them (the unpruned model and a sample seeded by 0)."""
     space = planner.profile.space
+    configs = list(split_aware_grid(space))
+    if n_rows is not None and n_rows < len(configs):
+        configs = [configs[0], *random.Random(0).sample(configs[1:], n_rows - 1)]
     rows = [
         TableRow(kept_of(space, c), round(a, 6), round(a - 0.005, 6), 0.0, i)
-        for i, c in enumerate(split_aware_grid(space), 1)
+        for i, c in enumerate(configs, 1)
         for a in [min(1.0, max(0.0, synthetic_accuracy(c)))]
     ]
     path.write_text(format_table(space.model, "synthetic", "synthetic-v1", rows))
@@ -231,6 +239,10 @@ class Lookups:
     @property
     def epochs(self) -> int | None:
         return None
+
+    @property
+    def table_rows(self) -> tuple[KeepConfig, ...]:
+        return self.source.table_rows
 
     def measure(self, config: Mapping[str, float]) -> Measurement:
         return self.source.measure(config)
@@ -288,7 +300,8 @@ def run_table(args: argparse.Namespace) -> list[dict[str, object]]:
     }
     planner = SearchSettings(**settings_base).planner()
     if args.make_table:
-        print(f"wrote {make_table(args.table, planner)} synthetic rows to {args.table}")
+        written = make_table(args.table, planner, args.rows)
+        print(f"wrote {written} synthetic rows to {args.table}")
     table = read_table(args.table, model=args.model)
     optimum = table_optimum(table, planner, args.acc_floor)
     rows: list[dict[str, object]] = []
@@ -384,6 +397,9 @@ def main() -> None:
     p.add_argument("--keep-grid", default=None, help="channels or fractions (table mode)")
     p.add_argument(
         "--make-table", action="store_true", help="first write a synthetic table to --table"
+    )
+    p.add_argument(
+        "--rows", type=int, default=None, help="--make-table: this many rows (a seeded sample)"
     )
     p.add_argument(
         "--exhaustive-direct",

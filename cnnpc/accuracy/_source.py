@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from cnnpc.accuracy._table import AccuracyTable, kept_of
 from cnnpc.errors import InputError
-from cnnpc.records import Origin
+from cnnpc.records import KeepConfig, Origin
 from cnnpc.search import Measurement, Unmeasured
 from cnnpc.spaces import SearchSpace, load_space
 from cnnpc.storage import ImportCount, Storage
@@ -42,6 +42,7 @@ class TableSource:
             )
         self.asked = 0
         self.missing = 0
+        self._configs: tuple[KeepConfig, ...] | None = None
 
     @property
     def workload(self) -> str:
@@ -50,6 +51,15 @@ class TableSource:
     @property
     def table_file(self) -> str:
         return self.table.path
+
+    @property
+    def table_rows(self) -> tuple[KeepConfig, ...]:
+        """Every row's configuration (kept counts as fractions c/C): a search's candidates."""
+        if self._configs is None:
+            self._configs = tuple(
+                KeepConfig.from_channels(self.space, dict(kept)) for kept in self._rows
+            )
+        return self._configs
 
     @property
     def budget_key(self) -> str:

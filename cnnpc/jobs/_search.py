@@ -187,6 +187,8 @@ def search(job: SearchJob, progress: TrialProgress | None = None) -> SearchOutco
     table = table_use(source)
     if table is not None:
         report["accuracy_table"] = table
+    if result.exactness is not None:  # exhaustive: whether its answer is proven optimal
+        report["exhaustive"] = result.exactness.as_dict()
     return SearchOutcome(report, result.best, parts)
 
 
@@ -250,6 +252,28 @@ def _best_lines(best: BestPlan) -> list[str]:
     ]
 
 
+def _exactness_line(exact: dict[str, Any]) -> str:
+    """What an exhaustive search proved (its answer exact, or cut short) and what a table lacks."""
+    where = "the grid"
+    if exact["table_rows"] is not None:
+        where = f"the table's {exact['table_rows']} configurations"
+        if exact["off_grid"]:
+            where += f" ({exact['off_grid']} rows off the keep grid not searched)"
+    if not exact["proven"]:
+        line = (
+            f"exhaustive: NOT proven optimal over {where}: {exact['pending']} configuration(s) "
+            "that could beat the answer were never tried"
+        )
+    else:
+        line = f"exhaustive: the exact optimum over {where} ({exact['candidates']} priced)"
+    if exact["below_floor"]:
+        line += f"; {exact['below_floor']} faster rows read below the floor (no trial)"
+    lacking = exact["faster_lacking"]
+    if lacking is not None:
+        line += f"; {lacking} faster configuration(s) of the grid are not in the table"
+    return line
+
+
 def search_text(outcome: SearchOutcome) -> str:
     """The text of `cnnpc search`."""
     report, best = outcome.report, outcome.best
@@ -285,6 +309,9 @@ def search_text(outcome: SearchOutcome) -> str:
             f"accuracy table {table['file']}: the search asked for {table['asked']} "
             f"configurations, {table['unmeasured']} not in the table (recorded as unmeasured)"
         )
+    exact = report.get("exhaustive")
+    if exact is not None:
+        lines.append(_exactness_line(exact))
     lines.append(
         f"trials {report['trials']}, fine-tunes {report['finetunes']}; "
         f"stored in {report['storage']} (see 'cnnpc show {report['search_id']}')"

@@ -213,6 +213,11 @@ def sweep_text(report: dict[str, Any]) -> str:
         if unverified
         else ""
     )
+    if unverified and "accuracy_table" in report:  # a table is never tuned: its rows are all
+        note = (
+            f"; at {unverified} condition(s) the table lacks faster configurations of the grid "
+            "(the point's 'unverified'): the best plan there is the best among its rows"
+        )
     lines.append(
         f"\nfine-tunes spent: {report['finetunes']} (budget {report['max_finetunes']}){note}; "
         f"accuracy cache in {report['storage']}"

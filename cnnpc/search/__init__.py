@@ -10,10 +10,11 @@ from cnnpc.search._configs import (
 from cnnpc.search._confirm import DEFAULT_MAX_CONFIRM, Confirmation, confirm, ranked
 from cnnpc.search._measure import AccuracySource, CachedAccuracies, Measurement
 from cnnpc.search._oracle_source import OracleSource, oracle_source
+from cnnpc.search._rows import TableRows, table_rows
 from cnnpc.search._runner import SearchRunner, run_search
 from cnnpc.search._settings import SearchSettings, with_keep_grid
 from cnnpc.search._strategies import STRATEGIES
-from cnnpc.search._summary import ParetoPoint, SearchResult, TrialEvent
+from cnnpc.search._summary import Exactness, ParetoPoint, SearchResult, TrialEvent
 from cnnpc.search._surrogate import AccuracySurrogate, Prediction
 from cnnpc.search._unmeasured import UNMEASURED, Unmeasured
 from cnnpc.search._workers import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S, WORKER_ENV, Liveness
@@ -29,6 +30,7 @@ __all__ = [
     "AccuracySurrogate",
     "CachedAccuracies",
     "Confirmation",
+    "Exactness",
     "Liveness",
     "Measurement",
     "OracleSource",
@@ -37,6 +39,7 @@ __all__ = [
     "SearchResult",
     "SearchRunner",
     "SearchSettings",
+    "TableRows",
     "TrialEvent",
     "Unmeasured",
     "confirm",
@@ -46,5 +49,6 @@ __all__ = [
     "ranked",
     "run_search",
     "split_aware_grid",
+    "table_rows",
     "with_keep_grid",
 ]

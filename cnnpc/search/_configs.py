@@ -14,11 +14,11 @@ channel count c itself (an ordered integer, so TPE can learn that nearby counts 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 from typing import Any
 
 from cnnpc.planner import Plan, Planner
-from cnnpc.records import KeepConfig
+from cnnpc.records import KeepConfig, keep_key
 from cnnpc.spaces import SearchSpace, kept_count
 
 Config = dict[str, float]
@@ -80,11 +80,18 @@ def distributions(space: SearchSpace) -> dict[str, Any]:
     }
 
 
-def normalise(planner: Planner, config: Mapping[str, float]) -> tuple[Config, Plan]:
-    """Best plan for `config`, and the configuration reduced to what that plan needs."""
+def normalise(
+    planner: Planner, config: Mapping[str, float], rows: Container[str] | None = None
+) -> tuple[Config, Plan]:
+    """Best plan for `config`, and the configuration reduced to what that plan needs.
+
+    `rows`: the keys of an accuracy table's rows a search draws from; a row is its own
+    reduction (its accuracy is that of the row as it is; the plan's latency is the same)."""
     profile = planner.profile
     plan = planner.best(KeepConfig.from_fractions(profile.space, config))
-    if planner.conventions.prune_compute != "none":
+    if planner.conventions.prune_compute != "none" or (
+        rows is not None and keep_key(config) in rows
+    ):
         return dict(config), plan  # pruning also speeds compute: every pruned candidate matters
     space = profile.space
     needed = {member for name in plan.splits for member in space.group_of(name)}

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from cnnpc.records import Origin, keep_key, parse_keep_key
+from cnnpc.records import KeepConfig, Origin, keep_key, parse_keep_key
 from cnnpc.search._configs import Config
 from cnnpc.search._workers import Liveness, Pulse, this_worker
 
@@ -40,7 +40,8 @@ class AccuracySource(Protocol):
     Each source declares what it can do, so no caller guesses from its class: `trains`, whether
     asking it costs a fine-tune (an accuracy table looks rows up, a supernet estimates; only then
     is a measurement counted against a fine-tune budget); `table_file`, the accuracy table it
-    reads (a configuration not in it is `Unmeasured`, never tuned); `confirms_with`, the
+    reads (a configuration not in it is `Unmeasured`, never tuned) and `table_rows`, the
+    configurations it holds (a search on it draws from them); `confirms_with`, the
     fine-tuning source whose measurements confirm what its estimates rank first.
     """
 
@@ -49,6 +50,11 @@ class AccuracySource(Protocol):
     @property
     def table_file(self) -> str | None:
         """The accuracy table its accuracies are rows of (None: it measures or estimates)."""
+        ...
+
+    @property
+    def table_rows(self) -> tuple[KeepConfig, ...] | None:
+        """The configurations the table holds (None: any configuration can be measured)."""
         ...
 
     @property

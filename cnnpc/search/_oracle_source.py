@@ -24,6 +24,7 @@ class OracleSource:
 
     trains = True
     table_file = None
+    table_rows = None
     confirms_with = None
     """Its accuracies are fine-tuned: they stand as they are."""
 

@@ -11,7 +11,7 @@ than it takes the next worker to look.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -62,17 +62,26 @@ class TrialRecorder:
     """Writes one search's trials to cnnpc's table, always from Optuna's view of them."""
 
     def __init__(
-        self, storage: TrialStore, search_id: int, planner: Planner, cache: CachedAccuracies
+        self,
+        storage: TrialStore,
+        search_id: int,
+        planner: Planner,
+        cache: CachedAccuracies,
+        rows: Container[str] | None = None,
     ) -> None:
         self.storage = storage
         self.search_id = search_id
         self.planner = planner
         self.cache = cache
+        self.rows = rows
+        """The keys of the table rows the search draws from (each its own reduction)."""
 
     def configuration(self, params: Mapping[str, float | str]) -> tuple[Config, Plan] | None:
         """The reduced configuration and plan of a trial's parameters (None: not all set)."""
         try:
-            return normalise(self.planner, from_params(self.planner.profile.space, params))
+            return normalise(
+                self.planner, from_params(self.planner.profile.space, params), self.rows
+            )
         except (KeyError, TypeError, ValueError):
             return None  # its worker died inside ask, before every parameter was suggested
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cnnpc import __version__
 from cnnpc.errors import InputError
+from cnnpc.planner import Plan
 from cnnpc.records import keep_key
 from cnnpc.search._attrs import annotate, trial_attrs
 from cnnpc.search._configs import (
@@ -27,6 +29,7 @@ from cnnpc.search._configs import (
 )
 from cnnpc.search._measure import AccuracySource, CachedAccuracies
 from cnnpc.search._recording import FAILED_REASON_ATTR, INTERRUPTED, PREDICTED_ATTR, TrialRecorder
+from cnnpc.search._rows import drawn_rows, exactness
 from cnnpc.search._settings import SearchSettings
 from cnnpc.search._sharing import (
     TrialHeartbeats,
@@ -38,8 +41,8 @@ from cnnpc.search._sharing import (
     take_slot,
 )
 from cnnpc.search._skips import skip_reason
-from cnnpc.search._strategies import StrategyContext, cnnpc, exhaustive
-from cnnpc.search._summary import SearchResult, TrialEvent, summarise
+from cnnpc.search._strategies import LatencyOrder, StrategyContext, cnnpc, exhaustive
+from cnnpc.search._summary import Exactness, SearchResult, TrialEvent, summarise
 from cnnpc.search._surrogate import AccuracySurrogate
 from cnnpc.search._unmeasured import UNMEASURED, Unmeasured
 from cnnpc.search._workers import Liveness, Pulse, this_worker
@@ -75,6 +78,9 @@ class SearchRunner:
         self.cache = CachedAccuracies(settings.model, source, storage, self.liveness)
         self.on_trial = on_trial
         self.surrogate = AccuracySurrogate(self.space)
+        self.rows = drawn_rows(settings.strategy, source.table_rows, self.space)
+        """On an accuracy table: the rows the strategy draws from (None: the whole grid)."""
+        self.exactness: Exactness | None = None
         self._fitted_on = -1
         self.poll_s = 0.25
         """How often a worker waiting for others' last trials looks again."""
@@ -98,7 +104,7 @@ class SearchRunner:
                 epochs=source.epochs,
             )
         )
-        self.recorder = TrialRecorder(storage, self.search.id, self.planner, self.cache)
+        self.recorder = TrialRecorder(storage, self.search.id, self.planner, self.cache, self.rows)
         self._heartbeats: TrialHeartbeats | None = None
         self._reaped_at = time.monotonic()
         self._pulse = Pulse(self._beat, self.liveness.heartbeat_s, "cnnpc-worker-heartbeat")
@@ -156,7 +162,8 @@ class SearchRunner:
         return optuna.samplers.RandomSampler(seed=seed)
 
     def _context(self) -> StrategyContext:
-        floor = self.settings.acc_floor if self.settings.acc_floor is not None else 0.0
+        s = self.settings
+        floor = s.acc_floor if s.acc_floor is not None else 0.0
         return StrategyContext(
             planner=self.planner,
             space=self.space,
@@ -165,14 +172,22 @@ class SearchRunner:
             estimate=self._estimate,
             best_latency=self._best_latency,
             by_latency=self.settings.acc_floor is not None,
+            rows=self.rows,
+            latency_limit=self.settings.latency_budget_ms,
+            below_floor=None if self.rows is None or s.acc_floor is None else self._below_floor,
         )
+
+    def _below_floor(self, config: Mapping[str, float]) -> bool:
+        """A table row's accuracy, read from the table (no trial), is below the floor."""
+        floor = self.settings.acc_floor
+        return floor is not None and self.cache.source.measure(config).val_accuracy < floor
 
     def _best_latency(self) -> float | None:
         best = self._best_so_far()
         return None if best is None else best.latency_ms
 
     def _known_accuracy(self, config: Mapping[str, float]) -> float | None:
-        m = self.cache.lookup(normalise(self.planner, config)[0])
+        m = self.cache.lookup(self._normalise(config)[0])
         return None if m is None else m.val_accuracy
 
     def _estimate(self, config: Mapping[str, float]) -> float | None:
@@ -205,9 +220,12 @@ class SearchRunner:
             )
             self.storage.set_search_status(self.search.id, "infeasible", message)
             return self._result("infeasible", message)
-        proposals = None
-        if s.strategy in ("exhaustive", "cnnpc"):
-            proposals = (exhaustive if s.strategy == "exhaustive" else cnnpc)(self._context())
+        proposals: Iterator[Config] | None = None
+        walk = None
+        if s.strategy == "exhaustive":
+            proposals = walk = exhaustive(self._context())
+        elif s.strategy == "cnnpc":
+            proposals = cnnpc(self._context())
         started = time.monotonic()
         stop_reason = None
         while True:
@@ -234,8 +252,20 @@ class SearchRunner:
                 self.heartbeats.release(trial.number)
                 continue
             self._run_trial(trial)
+        if walk is not None:
+            self.exactness = self._exactness(walk)
+            stop_reason = self.exactness.message(stop_reason, s.trials, self._finished_trials())
         self.storage.set_search_status(self.search.id, "finished", stop_reason)
         return self._result("finished", stop_reason)
+
+    def _exactness(self, walk: LatencyOrder) -> Exactness:
+        """Whether the exhaustive walk proved its answer, and what the table lacks."""
+        tried = self._tried()
+        pending = [c for c in walk.pending() if keep_key(self._normalise(c)[0]) not in tried]
+        floor = self.settings.acc_floor is not None
+        best = self._best_latency() if floor else None
+        passed = walk.passed_over if floor else None
+        return exactness(self.planner, len(pending), len(walk), self.rows, best, passed)
 
     def _baseline_trial(self) -> None:
         if count_trials(self.study)[0] == 0:  # checked again under the claim
@@ -251,13 +281,19 @@ class SearchRunner:
     def _finished_trials(self) -> int:
         return count_trials(self.study)[0]
 
+    def _tried(self) -> set[str | None]:
+        return {t.user_attrs.get("config_key") for t in self.study.get_trials(deepcopy=False)}
+
     def _next_new(self, proposals: Iterator[Config]) -> Config | None:
         """Next proposal whose reduced configuration this study has not tried yet."""
-        tried = {t.user_attrs.get("config_key") for t in self.study.get_trials(deepcopy=False)}
+        tried = self._tried()
         for config in proposals:
-            if keep_key(normalise(self.planner, config)[0]) not in tried:
+            if keep_key(self._normalise(config)[0]) not in tried:
                 return dict(config)
         return None
+
+    def _normalise(self, config: Mapping[str, float]) -> tuple[Config, Plan]:
+        return normalise(self.planner, config, self.rows)
 
     def _run_trial(self, trial: Trial) -> None:
         """Evaluate `trial`; if this worker stops inside it, fail it now (not a grace later)."""
@@ -284,7 +320,7 @@ class SearchRunner:
         import optuna
 
         s = self.settings
-        config, plan = normalise(self.planner, from_params(self.space, trial.params))
+        config, plan = self._normalise(from_params(self.space, trial.params))
         trial.set_user_attr("config_key", keep_key(config))
         self.recorder.running(trial.number, config, plan, _now())
         measured = self.cache.lookup(config)
@@ -371,7 +407,8 @@ class SearchRunner:
 
     def _result(self, status: str, message: str | None) -> SearchResult:
         self.recorder.reconcile(self.study)
-        return summarise(self.storage, self.search.id, self.planner, status, message)
+        result = summarise(self.storage, self.search.id, self.planner, status, message)
+        return replace(result, exactness=self.exactness)
 
 
 def _grid_extra(settings: SearchSettings) -> dict[str, Any]:

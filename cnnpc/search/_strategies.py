@@ -1,7 +1,8 @@
 """Search strategies: which configuration to try next.
 
 tpe / random: Optuna's samplers choose the keep fraction of every search parameter.
-exhaustive:   every split-aware configuration (see `split_aware_grid`). With an accuracy floor, in
+exhaustive:   every split-aware configuration (see `split_aware_grid`), or on an accuracy table
+              every row of the table (see cnnpc/search/_rows.py). With an accuracy floor, in
               order of increasing latency, stopping at the first that cannot beat the best feasible
               latency: every configuration after it is slower, so the answer is the exact optimum
               over the grid and the only fine-tunes are of configurations faster than it. With a
@@ -11,7 +12,7 @@ cnnpc:        a re-implementation of CNNPC's own search (Yang et al., TPDS 2022)
               meets the floor is found by linear interpolation between the accuracies bracketing the
               floor, falling back to bisection; before any fine-tune, a candidate is skipped when it
               cannot beat the best latency so far or when an accuracy estimate interpolated from
-              what is already known falls below the floor.
+              what is already known falls below the floor. On a table, only its rows.
 All of them walk each candidate's own grid (`SearchSpace.fractions`): eight fractions, or every
 channel count 1..C on CNNPC's per-channel grid.
 """
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from cnnpc.planner import Planner
 from cnnpc.records import KeepConfig
 from cnnpc.search._configs import Config, expand, parameters, split_aware_grid
+from cnnpc.search._rows import TableRows, priced_rows
 from cnnpc.spaces import SearchSpace
 
 STRATEGIES = ("tpe", "random", "exhaustive", "cnnpc")
@@ -45,26 +47,86 @@ class StrategyContext:
     """The best feasible latency found so far (None: none yet)."""
     by_latency: bool = True
     """Whether latency is what is minimised (an accuracy floor), so ordering by it pays."""
+    rows: TableRows | None = None
+    """On an accuracy table: its rows, the only configurations a strategy proposes."""
+    latency_limit: float | None = None
+    """The latency budget (None: an accuracy floor)."""
+    below_floor: Callable[[Config], bool] | None = None
+    """On a table under a floor: whether a row's accuracy, read from it, is below the floor."""
 
 
-def exhaustive(ctx: StrategyContext) -> Proposals:
+class LatencyOrder:
+    """Exhaustive's walk: configurations in a fixed order; by latency, it stops at the first that
+    cannot beat the best feasible latency (everything after it is slower). `pending` says what it
+    has not yet proposed that could still change the answer, so a walk cut short says so.
+    `below_floor`: on an accuracy table, whether a row's accuracy (read from the table, which
+    costs nothing) is below the floor; such a row is passed over and counted, not proposed."""
+
+    def __init__(
+        self,
+        priced: list[tuple[float, Config]],
+        best_latency: Callable[[], float | None],
+        *,
+        by_latency: bool,
+        below_floor: Callable[[Config], bool] | None = None,
+    ) -> None:
+        self._priced = priced
+        self._best_latency = best_latency
+        self._by_latency = by_latency
+        self._below_floor = below_floor
+        self._at = 0
+        self.passed_over = 0
+        """Rows read below the floor and never proposed."""
+
+    def __iter__(self) -> LatencyOrder:
+        return self
+
+    def __next__(self) -> Config:
+        while self._at < len(self._priced):
+            latency, config = self._priced[self._at]
+            best = self._best_latency() if self._by_latency else None
+            if best is not None and latency >= best:
+                break  # everything left is at least as slow
+            self._at += 1
+            if self._below_floor is not None and config and self._below_floor(config):
+                self.passed_over += 1
+                continue
+            return config
+        self._at = len(self._priced)
+        raise StopIteration
+
+    def __len__(self) -> int:
+        return len(self._priced)
+
+    def pending(self) -> list[Config]:
+        """Configurations not yet proposed that could still beat the best feasible plan."""
+        best = self._best_latency() if self._by_latency else None
+        rest = [c for latency, c in self._priced[self._at :] if best is None or latency < best]
+        below = self._below_floor
+        return rest if below is None else [c for c in rest if not c or not below(c)]
+
+
+def exhaustive(ctx: StrategyContext) -> LatencyOrder:
+    """Every configuration of the grid, or every row of the table (`ctx.rows`), priced."""
+    if ctx.rows is not None:
+        priced = priced_rows(ctx.planner, ctx.rows)
+        if ctx.latency_limit is not None:  # a row over the budget cannot be the answer
+            priced = [(t, c) for t, c in priced if t <= ctx.latency_limit]
+        return LatencyOrder(
+            priced, ctx.best_latency, by_latency=ctx.by_latency, below_floor=ctx.below_floor
+        )
     grid = list(split_aware_grid(ctx.space))
     if not ctx.by_latency:
-        yield from grid
-        return
+        return LatencyOrder([(0.0, c) for c in grid], ctx.best_latency, by_latency=False)
     space = ctx.planner.profile.space
-    priced = sorted(
+    ranked = sorted(
         (
             (ctx.planner.best(KeepConfig.from_fractions(space, c)).latency_ms, i, c)
             for i, c in enumerate(grid)
         ),
         key=lambda item: item[:2],
     )
-    for latency, _, config in priced:
-        best = ctx.best_latency()
-        if best is not None and latency >= best:
-            return  # everything left is at least as slow as a feasible plan already found
-        yield config
+    return LatencyOrder([(t, c) for t, _, c in ranked], ctx.best_latency, by_latency=True)
 
 
 def _layout_latency(planner: Planner, config: Config, splits: tuple[str, ...]) -> float:
@@ -124,6 +186,8 @@ def cnnpc(ctx: StrategyContext) -> Proposals:
     def usable(config: Config, splits: tuple[str, ...]) -> bool:
         if _layout_latency(planner, config, splits) >= best_t:
             return False
+        if ctx.rows is not None and config not in ctx.rows:
+            return False  # not in the accuracy table: it could only be recorded unmeasured
         est = ctx.estimate(config)
         return est is None or est >= ctx.floor
 

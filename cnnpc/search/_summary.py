@@ -26,6 +26,54 @@ class TrialEvent:
 
 
 @dataclass(frozen=True)
+class Exactness:
+    """What an exhaustive search proved: its answer is the exact optimum over what it walked (the
+    grid, or the rows of an accuracy table) unless it stopped first, and then what it left."""
+
+    proven: bool
+    """Every configuration that could beat the answer was tried."""
+    pending: int
+    """Configurations that could still beat the answer, never tried (0 when proven)."""
+    candidates: int
+    """Configurations the walk priced (the grid's, or the table's rows within reach)."""
+    table_rows: int | None = None
+    """Rows of the accuracy table on the search's grid, unpruned model included (None: no table)."""
+    off_grid: int | None = None
+    """Rows of the table whose kept counts are not on the search's keep grid (not searched)."""
+    below_floor: int | None = None
+    """Table rows faster than the answer whose accuracy, read from the table, is below the
+    floor: passed over without a trial (None: no table, or a latency budget)."""
+    faster_lacking: int | None = None
+    """Configurations of the grid faster than the answer that the table lacks (counted, never
+    trials; None: no table, no answer, or a latency budget)."""
+
+    def message(self, stop_reason: str | None, asked: int, finished: int) -> str | None:
+        """The search's message: `stop_reason` (None: it ran its `asked` --trials), with what
+        a walk stopped before it proved its answer left untried (`finished` trials done)."""
+        if self.proven:
+            return stop_reason
+        by = f"--trials {asked}" if stop_reason is None else "the timeout"
+        cut = (
+            f"not proven optimal: exhaustive stopped by {by} with {self.pending} "
+            f"configuration(s) that could beat its answer never tried (--trials "
+            f"{finished + self.pending} proves it)"
+        )
+        return cut if stop_reason is None else f"{stop_reason}; {cut}"
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form (`search --json`'s `exhaustive`)."""
+        return {
+            "proven": self.proven,
+            "pending": self.pending,
+            "candidates": self.candidates,
+            "table_rows": self.table_rows,
+            "off_grid": self.off_grid,
+            "below_floor": self.below_floor,
+            "faster_lacking": self.faster_lacking,
+        }
+
+
+@dataclass(frozen=True)
 class SearchResult:
     search_id: int
     status: str
@@ -35,6 +83,8 @@ class SearchResult:
     best: BestPlan | None
     pareto: list[ParetoPoint] = field(default_factory=list)
     storage_url: str = ""
+    exactness: Exactness | None = None
+    """An exhaustive search's proof (None: another strategy)."""
 
 
 @dataclass(frozen=True)

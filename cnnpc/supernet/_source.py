@@ -25,6 +25,7 @@ class SupernetSource:
     trains = False
     """Estimates are not fine-tunes: they are not counted as such."""
     table_file = None
+    table_rows = None
 
     def __init__(self, supernet: Supernet, finetune: OracleSource, seed: int) -> None:
         self.supernet = supernet

@@ -10,6 +10,7 @@ expression.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +36,10 @@ class Priced:
 class ConfigPricing:
     """alpha[c, a, b] and beta[c, b] of every split-aware configuration on one planner's profile."""
 
-    def __init__(self, planner_at_1mbps: Planner) -> None:
+    def __init__(
+        self, planner_at_1mbps: Planner, extra: Iterable[Mapping[str, float]] = ()
+    ) -> None:
+        """`extra`: configurations priced besides the grid's (an accuracy table's rows)."""
         planner = planner_at_1mbps
         if planner.links.bandwidth_mbps != 1.0:
             raise ValueError("ConfigPricing needs a planner built at 1 Mbps edge->cloud")
@@ -45,6 +49,12 @@ class ConfigPricing:
         self.configs = [dict(c) for c in split_aware_grid(space)]
         self.keys = [keep_key(c) for c in self.configs]
         self.index = {k: i for i, k in enumerate(self.keys)}
+        for config in extra:
+            key = keep_key(config)
+            if key not in self.index:
+                self.index[key] = len(self.configs)
+                self.configs.append(dict(config))
+                self.keys.append(key)
         alphas, betas = [], []
         for config in self.configs:
             tables = planner.tables(KeepConfig.from_fractions(self.profile.space, config))
@@ -59,12 +69,13 @@ class ConfigPricing:
         self.n_pruned = np.array([len(s) for s in self._subs])
 
     def _sub_indices(self, config: dict[str, float]) -> list[int]:
-        """Configurations with one pruned parameter fewer (all in the grid)."""
+        """Configurations with one pruned parameter fewer (in the grid, or other rows)."""
         subs = []
         for members in self._params:
             if members[0] in config:
-                smaller = {k: v for k, v in config.items() if k not in members}
-                subs.append(self.index[keep_key(smaller)])
+                smaller = keep_key({k: v for k, v in config.items() if k not in members})
+                if smaller in self.index:
+                    subs.append(self.index[smaller])
         return subs
 
     def latency(self, c: int, a: int, b: int, bandwidth_mbps: float) -> float:

@@ -21,7 +21,13 @@ import numpy as np
 
 from cnnpc.planner import Planner
 from cnnpc.records import KeepConfig
-from cnnpc.search import AccuracySource, AccuracySurrogate, CachedAccuracies, Prediction
+from cnnpc.search import (
+    AccuracySource,
+    AccuracySurrogate,
+    CachedAccuracies,
+    Prediction,
+    table_rows,
+)
 from cnnpc.sweep._analysis import Regret, Threshold, regrets, thresholds
 from cnnpc.sweep._points import BestAt, SweepPoint, Unverified
 from cnnpc.sweep._pricing import TIE, ConfigPricing
@@ -93,7 +99,7 @@ class Sweeper:
         """Passes over the grid until one spends no fine-tune, so every point sees every
         measurement (one made at a later bandwidth may also win at an earlier one)."""
         s = self.settings
-        pricings = [ConfigPricing(self.planner_at(device, 1.0)) for device in s.devices]
+        pricings = [self._pricing(self.planner_at(device, 1.0)) for device in s.devices]
         if s.surrogate:
             self.surrogate = AccuracySurrogate(pricings[0].profile.space)
             self._refit()
@@ -140,6 +146,14 @@ class Sweeper:
             storage_url=self.storage.url,
             plan_labels={label: plan_id for plan_id, label in labels.items()},
         )
+
+    def _pricing(self, planner: Planner) -> ConfigPricing:
+        """Every configuration of the grid, and on an accuracy table every row of it too (a
+        row the grid lacks, such as one pruned at three candidates, can be the best plan)."""
+        rows = self.source.table_rows
+        if rows is None:
+            return ConfigPricing(planner)
+        return ConfigPricing(planner, table_rows(planner.profile.space, rows).configs.values())
 
     def _refit(self) -> None:
         if self.surrogate is None:

@@ -24,6 +24,7 @@ class SyntheticSource:
     epochs = None
     trains = True
     table_file = None
+    table_rows = None
     confirms_with = None
 
     def __init__(self, baseline: float = 0.97, budget_key: str = "synthetic-v1") -> None:

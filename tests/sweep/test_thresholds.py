@@ -31,6 +31,7 @@ class ToySource:
     workload = "toy"
     budget_key = "toy-v1"
     trains = True
+    table_rows = None
 
     def __init__(self) -> None:
         self.calls: list[str] = []
