@@ -36,7 +36,7 @@ step "profile import" cnnpc profile import --model mnv2 --device board --end exp
 step "search" cnnpc search --model mnv2 --device board --bandwidth 10 --acc-floor 0.9 --trials 12 \
   --end-memory "${END_MEMORY_MB:-1}" --storage "sqlite:///$work/s.db"
 step "deploy" cnnpc deploy 1 --out plan --storage "sqlite:///$work/s.db"
-tiers=$(python -c "import json; print(' '.join(sorted({l['target'] for l in json.load(open('plan/plan.json'))['links']})))")
+tiers=$(python -c "import json; print(' '.join(sorted({l['to'] for l in json.load(open('plan/plan.json'))['links']})))")
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 listening() {  # listening FILE: the port a server printed (waits for its line, at most 30 s)
