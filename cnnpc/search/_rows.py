@@ -49,7 +49,7 @@ def _on_grid(space: SearchSpace, row: KeepConfig) -> Config | None:
         block = pruned.get(param)
         if block is None:
             continue
-        count = round(block.fraction * block.channels)
+        count = block.kept  # the row's kept count, by the one keep rule
         if space.per_channel:
             values[param] = count / block.channels
             continue
