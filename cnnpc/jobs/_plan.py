@@ -130,14 +130,14 @@ def add_parts(
     if planner.end_memory_mb is not None:
         report["end_memory_mb"] = planner.end_memory_mb
     try:
-        weights = planner.weights
+        sizes = {name: planner.part_sizes(p, keep) for name, p in plans.items()}
     except ProfileError:
         if planner.end_memory_mb is not None:
             raise
         return
-    for name, p in plans.items():
+    for name, size in sizes.items():
         entry = report["baselines"][name] if name in report["baselines"] else report[name]
-        entry["parts"] = weights.sizes(p.a, p.b, keep).as_dict()
+        entry["parts"] = size.as_dict()
 
 
 def describe_links(links: Mapping[str, float]) -> str:
