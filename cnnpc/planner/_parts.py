@@ -21,12 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cnnpc._files import MiB
 from cnnpc.profiles import Profile, SegmentWeights, profile_weights
 from cnnpc.records import NO_PRUNING, FloatArray, KeepConfig
 
 DEPLOYED_FORMAT = "int8"
 BYTES_PER_PARAM = 1
-MB = 1 << 20
+MB = MiB
 """A megabyte as LiteRT's benchmark tools count memory (2^20 bytes)."""
 
 

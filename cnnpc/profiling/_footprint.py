@@ -15,7 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-MB = 1 << 20
+from cnnpc._files import MiB
+
 CHILD_TIMEOUT_S = 300
 MEMORY_TOOL = "resident set growth of a fresh process loading the file and invoking it once"
 _CHILD = """
@@ -38,7 +39,7 @@ print(rss() - before)
 
 
 def footprint_mb(path: Path, threads: int = 1) -> float | None:
-    """MB (2^20 bytes) the file adds to a fresh process; None where it cannot be measured."""
+    """MiB the file adds to a fresh process; None where it cannot be measured."""
     if not Path("/proc/self/statm").is_file():
         return None
     try:
@@ -52,4 +53,4 @@ def footprint_mb(path: Path, threads: int = 1) -> float | None:
         grown = int(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else 0
     except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
         return None
-    return grown / MB if grown > 0 else None
+    return grown / MiB if grown > 0 else None
