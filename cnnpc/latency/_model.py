@@ -5,6 +5,11 @@ runs segments [0, a), the edge [a, b), the cloud [b, N). Whenever a < N the tens
 crosses end->edge; whenever b < N the tensor at boundary b crosses edge->cloud. With a == b < N the
 edge only relays the tensor (end->cloud through the edge: both links carry it). The result's way
 back is covered by the fixed overhead, as in CNNPC.
+
+A split tensor (boundaries 1..N-1) travels under a codec (`cnnpc.codec`): its int8 bytes times
+bits / 8 over the coder's ratio, plus the codec's encode and decode time on the link that carries
+it. A relayed tensor is forwarded as coded (one codec on both links, coded and decoded once). The
+default codec (int8, no coder) prices exactly as before codecs existed.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 
+from cnnpc.codec import DEFAULT_CHOICE, DEFAULT_CODEC, Codec, CodecChoice
 from cnnpc.errors import InputError
 from cnnpc.profiles import Profile
 from cnnpc.records import NO_PRUNING, FloatArray, KeepConfig, LinkSetting, check_ms, check_number
@@ -110,10 +116,18 @@ class CostTables:
     overhead_ms: float
     up_fixed_ms: float = 0.0
     down_fixed_ms: float = 0.0
+    codec: Codec = DEFAULT_CODEC
+    """The codec of every split tensor (boundaries 1..N-1) in these tables."""
+    codec_ms: FloatArray | None = None
+    """Per boundary, the codec's encode + decode time included in up_ms and down_ms (None: 0)."""
 
     @property
     def n_segments(self) -> int:
         return int(self.end.shape[0])
+
+    def relay_ms(self, k: int) -> float:
+        """What a tensor relayed at boundary k pays once, not on each link: its codec's time."""
+        return 0.0 if self.codec_ms is None else float(self.codec_ms[k])
 
 
 @dataclass(frozen=True)
@@ -145,8 +159,11 @@ def cost_tables(
     links: LinkSetting,
     keep: KeepConfig = NO_PRUNING,
     conventions: Conventions | None = None,
+    codec: Codec = DEFAULT_CODEC,
+    choice: CodecChoice = DEFAULT_CHOICE,
 ) -> CostTables:
-    """Arrays the planner needs for `profile` under `keep`, `links` and `conventions`."""
+    """Arrays the planner needs for `profile` under `keep`, `links` and `conventions`, with
+    every split tensor under `codec` (priced by `choice`'s measured ratios and times)."""
     arrays = profile if isinstance(profile, ProfileArrays) else ProfileArrays.of(profile)
     conv = conventions or Conventions()
     bpe = conv.bytes_per_element or arrays.bytes_per_element
@@ -156,6 +173,12 @@ def cost_tables(
         if name in kept:
             keep_in[k] = kept[name] / arrays.channels[k - 1]
     n_bytes = arrays.elements * keep_in * bpe
+    codec_ms = None
+    if not codec.is_default or choice.measures:
+        codec_ms = np.zeros(n_bytes.shape[0])
+        for k, name in enumerate(arrays.names, start=1):
+            n_bytes[k] *= choice.factor(name, codec)
+            codec_ms[k] = choice.codec_ms(name, codec)
     times = arrays.times
     if conv.prune_compute == "linear":
         scale = (keep_in[:-1] + keep_in[1:]) / 2.0
@@ -164,6 +187,9 @@ def cost_tables(
     down = np.asarray(links.ms(n_bytes, links.bandwidth_mbps), dtype=np.float64)
     up[:-1] += links.uplink_fixed_ms  # boundary N (the output) is never sent
     down[:-1] += links.fixed_ms
+    if codec_ms is not None:
+        up += codec_ms
+        down += codec_ms
     return CostTables(
         end=times["end"],
         edge=times["edge"],
@@ -174,23 +200,35 @@ def cost_tables(
         overhead_ms=conv.overhead_ms,
         up_fixed_ms=links.uplink_fixed_ms,
         down_fixed_ms=links.fixed_ms,
+        codec=codec,
+        codec_ms=codec_ms,
     )
 
 
-def breakdown(tables: CostTables, a: int, b: int) -> Breakdown:
-    """Latency breakdown of the plan (a, b) — the reference the planner is tested against."""
+def breakdown(tables: CostTables, a: int, b: int, down: CostTables | None = None) -> Breakdown:
+    """Latency breakdown of the plan (a, b) — the reference the planner is tested against.
+
+    `down`: the tables of the edge->cloud tensor's codec when it is not `tables`' (a relayed
+    split tensor has one codec: its codec time is paid on the first link only)."""
     n = tables.n_segments
     if not 0 <= a <= b <= n:
         raise InputError(f"a plan needs 0 <= a <= b <= {n}, got a={a}, b={b}")
+    second = tables if down is None else down
     crosses_up = a < n
     crosses_down = b < n
+    relayed = 0 < a == b < n
+    if relayed and second.codec != tables.codec:
+        raise InputError("a relayed tensor has one codec on both links")
+    downlink_ms = float(second.down_ms[b]) if crosses_down else 0.0
+    if relayed:
+        downlink_ms -= second.relay_ms(b)
     return Breakdown(
         end_ms=float(tables.end[:a].sum()),
         uplink_ms=float(tables.up_ms[a]) if crosses_up else 0.0,
         edge_ms=float(tables.edge[a:b].sum()),
-        downlink_ms=float(tables.down_ms[b]) if crosses_down else 0.0,
+        downlink_ms=downlink_ms,
         cloud_ms=float(tables.cloud[b:].sum()),
         overhead_ms=tables.overhead_ms,
         uplink_bytes=float(tables.bytes[a]) if crosses_up else 0.0,
-        downlink_bytes=float(tables.bytes[b]) if crosses_down else 0.0,
+        downlink_bytes=float(second.bytes[b]) if crosses_down else 0.0,
     )

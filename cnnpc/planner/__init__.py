@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from cnnpc.planner._exact import (
+    LINK_NAMES,
+    LinkCodec,
     MODE_LABELS,
     MODES,
     SINGLE_SPLIT_MODES,
@@ -29,6 +31,7 @@ from cnnpc.planner._parts import (
 )
 
 __all__ = [
+    "LINK_NAMES",
     "BYTES_PER_PARAM",
     "CONVENTIONS",
     "DEPLOYED_FORMAT",
@@ -36,6 +39,7 @@ __all__ = [
     "MODES",
     "MODE_LABELS",
     "SINGLE_SPLIT_MODES",
+    "LinkCodec",
     "LinkOptions",
     "PartSizes",
     "PartWeights",
