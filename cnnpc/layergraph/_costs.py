@@ -12,6 +12,12 @@ time equally among its layers.
 Transfers use the block planner's model (cnnpc.latency): bytes = elements x bytes per element at
 the links' rates, plus each used link's fixed cost (latency there and back, per-message cost);
 the raw input starts on the end device; the output's way back is the fixed overhead.
+
+With a choice of codecs, every layer output but the raw input travels under the codec that makes
+it smallest (bits / 8 over the coder's ratio, measured per layer name, else 1): without codec
+time, the smallest tensor is the fastest on either link and on a relay, so the per-tensor choice
+keeps the minimum cut exact. Encode/decode times are refused here: a relayed tensor's codec time
+is paid once, a cost no minimum cut represents (the block planner prices it).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cnnpc.codec import DEFAULT_CODEC, Codec, CodecChoice
+from cnnpc.errors import InputError
 from cnnpc.latency import Conventions
 from cnnpc.layergraph._graph import LayerGraph
 from cnnpc.profiles import TIERS, Profile
@@ -37,6 +45,8 @@ class LayerCosts:
     bytes: FloatArray
     overhead_ms: float
     link_fixed: FloatArray
+    codecs: tuple[Codec, ...] | None = None
+    """Per layer, the codec its output travels under (None: int8, no codec choice)."""
 
 
 def apportion(profile: Profile, graph: LayerGraph) -> FloatArray:
@@ -58,13 +68,35 @@ def apportion(profile: Profile, graph: LayerGraph) -> FloatArray:
     return compute
 
 
+def _smallest(graph: LayerGraph, choice: CodecChoice) -> tuple[Codec, ...]:
+    """Each layer output's smallest codec (the raw input: none; ties: the wider)."""
+    if any(m.encode_ms or m.decode_ms for m in choice.measures):
+        raise InputError(
+            "the layer planner prices codecs without encode/decode time (a relayed tensor's "
+            "codec time is no minimum cut); use --granularity block"
+        )
+    return tuple(
+        DEFAULT_CODEC if not graph.inputs[v] else min(choice.codecs, key=lambda c: choice.factor(name, c))
+        for v, name in enumerate(graph.names)
+    )
+
+
 def layer_costs(
-    profile: Profile, graph: LayerGraph, links: LinkSetting, conventions: Conventions | None = None
+    profile: Profile,
+    graph: LayerGraph,
+    links: LinkSetting,
+    conventions: Conventions | None = None,
+    codecs: CodecChoice | None = None,
 ) -> LayerCosts:
     """Everything the layer planner prices, as arrays (no pruning: every tensor whole)."""
     conv = conventions or Conventions()
     bpe = conv.bytes_per_element or profile.bytes_per_element
     n_bytes = np.array(graph.elements, dtype=np.float64) * bpe
+    chosen = None
+    if codecs is not None:
+        chosen = _smallest(graph, codecs)
+        factors = [codecs.factor(name, c) for name, c in zip(graph.names, chosen, strict=True)]
+        n_bytes = n_bytes * np.array(factors)
     link_ms = np.vstack(
         [
             np.asarray(links.ms(n_bytes, links.uplink_mbps), dtype=np.float64),
@@ -77,4 +109,5 @@ def layer_costs(
         bytes=n_bytes,
         overhead_ms=conv.overhead_ms,
         link_fixed=np.array([links.uplink_fixed_ms, links.fixed_ms], dtype=np.float64),
+        codecs=chosen,
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from cnnpc.codec import Codec, CodecChoice
 from cnnpc.errors import InputError
 from cnnpc.latency import Breakdown, Conventions
 from cnnpc.layergraph._costs import LayerCosts, layer_costs
@@ -46,15 +47,18 @@ class Crossing:
     shape: tuple[int, ...]
     bytes: float
     ms: float
+    codec: Codec | None = None
+    """The codec it travels under (None: int8, no codec choice)."""
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "link": self.link,
             "layer": self.layer,
             "shape": "x".join(map(str, self.shape)),
             "bytes": self.bytes,
             "ms": self.ms,
         }
+        return out if self.codec is None else out | self.codec.as_dict()
 
 
 @dataclass(frozen=True)
@@ -108,12 +112,13 @@ class LayerPlanner:
         graph: LayerGraph,
         links: LinkSetting,
         conventions: Conventions | None = None,
+        codecs: CodecChoice | None = None,
     ) -> None:
         self.profile = profile
         self.graph = graph
         self.links = links
         self.conventions = conventions or Conventions()
-        self.costs: LayerCosts = layer_costs(profile, graph, links, self.conventions)
+        self.costs: LayerCosts = layer_costs(profile, graph, links, self.conventions, codecs)
         self._consumers = graph.consumers
 
     def price(self, tiers: Sequence[int]) -> LayerPlan:
@@ -136,6 +141,7 @@ class LayerPlanner:
                         shape=self.graph.shapes[u],
                         bytes=float(self.costs.bytes[u]),
                         ms=float(self.costs.link_ms[k, u]),
+                        codec=None if self.costs.codecs is None else self.costs.codecs[u],
                     )
                 )
         used = tuple(TIERS[t] for t in sorted(set(tiers[1:] or tiers)))
@@ -191,22 +197,34 @@ class LayerPlanner:
 
 
 def layer_planner_for(
-    model: str, device: str, *, bandwidth_mbps: float, options: LinkOptions | None = None
+    model: str,
+    device: str,
+    *,
+    bandwidth_mbps: float,
+    options: LinkOptions | None = None,
+    codecs: CodecChoice | None = None,
 ) -> tuple[LayerPlanner, Planner]:
     """The layer planner of a shipped model and the block planner with the same settings
     (`options`: the links besides the edge->cloud rate; default `LinkOptions()`)."""
-    blocks = planner_for(model, device, bandwidth_mbps=bandwidth_mbps, options=options)
+    blocks = planner_for(
+        model, device, bandwidth_mbps=bandwidth_mbps, options=options, codecs=codecs
+    )
     graph = LayerGraph.from_rows(load_layers(blocks.profile))
-    return LayerPlanner(blocks.profile, graph, blocks.links, blocks.conventions), blocks
+    layers = LayerPlanner(blocks.profile, graph, blocks.links, blocks.conventions, codecs)
+    return layers, blocks
 
 
 def layer_plan_report(
-    model: str, device: str, bandwidth_mbps: float, options: LinkOptions
+    model: str,
+    device: str,
+    bandwidth_mbps: float,
+    options: LinkOptions,
+    codecs: CodecChoice | None = None,
 ) -> dict[str, Any]:
     """`cnnpc plan --granularity layer` as a JSON-able dict: the exact layer-level placement
-    beside the block plan with the same settings."""
+    beside the block plan with the same settings (and the same choice of codecs)."""
     layers, blocks = layer_planner_for(
-        model, device, bandwidth_mbps=bandwidth_mbps, options=options
+        model, device, bandwidth_mbps=bandwidth_mbps, options=options, codecs=codecs
     )
     best = layers.best()
     block = blocks.best()

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from cnnpc.codec import CodecChoice
 from cnnpc.errors import InputError
 from cnnpc.latency import CNNPC_OVERHEAD_MS, Calibration, Conventions, find_calibration
 from cnnpc.planner._exact import Planner
@@ -73,10 +74,15 @@ class LinkOptions:
             prune_compute="linear" if self.prune_compute == "linear" else "none",
         )
 
-    def planner(self, profile: Profile, bandwidth_mbps: float) -> Planner:
+    def planner(
+        self, profile: Profile, bandwidth_mbps: float, codecs: CodecChoice | None = None
+    ) -> Planner:
+        """The planner of `profile` at `bandwidth_mbps` (`codecs`: the split tensors' codec
+        choice; None: int8 only, as before codecs)."""
         calibration = find_calibration(profile.model, profile.device)
         links = self.links(profile, bandwidth_mbps, calibration)
-        return Planner(profile, links, self.conventions_for(calibration), self.end_memory_mb)
+        conventions = self.conventions_for(calibration)
+        return Planner(profile, links, conventions, self.end_memory_mb, codecs)
 
     def stored(self) -> dict[str, Any]:
         """What a stored search records of these options beyond its links (`links` has the
@@ -117,10 +123,12 @@ def planner_for(
     overhead_ms: float | None = None,
     prune_compute: str = "none",
     options: LinkOptions | None = None,
+    codecs: CodecChoice | None = None,
 ) -> Planner:
     """Planner of a shipped profile; `conventions="cnnpc"` uses the unit of CNNPC's tables.
 
-    `options` (when given) replaces the separate link keywords.
+    `options` (when given) replaces the separate link keywords; `codecs`: the split tensors'
+    codec choice (None: int8 only).
     """
     if options is None:
         options = LinkOptions(
@@ -129,7 +137,7 @@ def planner_for(
             overhead_ms=overhead_ms,
             prune_compute=prune_compute,
         )
-    return options.planner(load_profile(model, device), bandwidth_mbps)
+    return options.planner(load_profile(model, device), bandwidth_mbps, codecs)
 
 
 class StoredSearch(Protocol):
