@@ -73,17 +73,17 @@ def parse_bits(text: str) -> tuple[int, ...]:
     """`--bits 8,6,4`: distinct widths in 1..8, widest first (ties in price go to the wider)."""
     items = [item.strip() for item in text.split(",")]
     if not text.strip() or any(not item for item in items):
-        raise InputError(f"--bits takes comma-separated widths in {MIN_BITS}..{MAX_BITS}, got {text!r}")
+        raise InputError(f"expected comma-separated bit widths in {MIN_BITS}..{MAX_BITS}, got {text!r}")
     widths: list[int] = []
     for item in items:
         try:
             value = int(item)
         except ValueError:
-            raise InputError(f"--bits: {item!r} is not an integer") from None
+            raise InputError(f"{item!r} is not a bit width (an integer in 1..8)") from None
         if not MIN_BITS <= value <= MAX_BITS:
-            raise InputError(f"--bits: {value} is outside {MIN_BITS}..{MAX_BITS}")
+            raise InputError(f"bit width {value} is outside {MIN_BITS}..{MAX_BITS}")
         if value in widths:
-            raise InputError(f"--bits: {value} is repeated")
+            raise InputError(f"bit width {value} is repeated")
         widths.append(value)
     return tuple(sorted(widths, reverse=True))
 

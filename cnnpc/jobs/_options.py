@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from cnnpc.codec import ENTROPY_CODERS, parse_bits
 from cnnpc.records import (
     INT64_MAX,
     MAX_EPOCHS,
@@ -325,3 +326,30 @@ class TlsChoice(TlsFileChoice):
         from cnnpc.runtime import transport_policy
 
         return transport_policy(host, self.files(), self.insecure)
+
+
+bits_list = named(parse_bits, "bits")
+"""``8,4,2``: distinct bit widths in 1..8."""
+
+
+def bits_option() -> Any:
+    """--bits (plan): one definition."""
+    return option(
+        "--bits",
+        default=None,
+        type=bits_list,
+        metavar="B[,B...]",
+        help="bit widths a split tensor may travel in, 1..8 (default 8: int8, as deployed); "
+        "each link's is chosen by price alone (accuracy below 8 bits is not modelled yet)",
+    )
+
+
+def entropy_option() -> Any:
+    """--entropy (plan): one definition."""
+    return option(
+        "--entropy",
+        default=None,
+        choices=ENTROPY_CODERS,
+        help="lossless coder over the packed split tensor (default none; zstd needs the "
+        "zstandard package and is priced at ratio 1 until measured)",
+    )

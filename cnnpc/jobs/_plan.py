@@ -10,7 +10,17 @@ from typing import Any
 from cnnpc._text import BREAKDOWN_HEADERS, breakdown_cells, format_table
 from cnnpc.errors import InputError, ProfileError
 from cnnpc.jobs._links import LinkChoice, device_option, model_option
-from cnnpc.jobs._options import budget_ms, end_memory_option, keep_spec, option, options, rate_mbps
+from cnnpc.codec import CodecChoice, check_coder
+from cnnpc.jobs._options import (
+    bits_option,
+    budget_ms,
+    end_memory_option,
+    entropy_option,
+    keep_spec,
+    option,
+    options,
+    rate_mbps,
+)
 from cnnpc.planner import MB, MODE_LABELS, LinkOptions, Plan, Planner, planner_for
 from cnnpc.records import MBIT_SI, KeepConfig
 
@@ -47,6 +57,17 @@ class PlanJob:
         "by an exact minimum cut of the layer graph, compared with the block plan",
     )
     end_memory: float | None = end_memory_option()
+    bits: tuple[int, ...] | None = bits_option()
+    entropy: str | None = entropy_option()
+
+    @property
+    def codecs(self) -> CodecChoice | None:
+        """The split tensors' codec choice (None: neither --bits nor --entropy, int8 as before)."""
+        if self.bits is None and self.entropy is None:
+            return None
+        choice = CodecChoice(self.bits or (8,), self.entropy or "none")
+        check_coder(choice.entropy)
+        return choice
 
 
 def plan_job(job: PlanJob, *, parts: bool = False) -> dict[str, Any]:
@@ -60,6 +81,7 @@ def plan_job(job: PlanJob, *, parts: bool = False) -> dict[str, Any]:
         latency_budget_ms=job.latency_budget,
         granularity=job.granularity,
         parts=parts,
+        codecs=job.codecs,
     )
 
 
@@ -73,11 +95,13 @@ def plan(
     granularity: str = "block",
     *,
     parts: bool = False,
+    codecs: CodecChoice | None = None,
 ) -> dict[str, Any]:
     """The best plan for a fixed compression with the baselines (`cnnpc plan --json`); with
     granularity 'layer', the exact layer-level placement beside the block plan (unpruned).
     Each plan gets its tiers' part sizes ("parts") when asked or under an end-memory limit
-    (the JSON of a plain `cnnpc plan --json` stays as it was)."""
+    (the JSON of a plain `cnnpc plan --json` stays as it was). With `codecs`, each plan names
+    its links' codecs ("codecs") and the report the choice ("codec_choice")."""
     if granularity == "layer":
         from cnnpc.layergraph import layer_plan_report
 
@@ -87,8 +111,10 @@ def plan(
             raise InputError("--latency-budget is not supported with --granularity layer")
         if options.end_memory_mb is not None:
             raise InputError("--end-memory is not supported with --granularity layer")
-        return layer_plan_report(model, device, bandwidth_mbps, options)
-    planner = planner_for(model, device, bandwidth_mbps=bandwidth_mbps, options=options)
+        return layer_plan_report(model, device, bandwidth_mbps, options, codecs) | _choice(codecs)
+    planner = planner_for(
+        model, device, bandwidth_mbps=bandwidth_mbps, options=options, codecs=codecs
+    )
     profile = planner.profile
     compression = KeepConfig.from_fractions(profile.space, keep)
     best = planner.best(compression)
@@ -119,7 +145,14 @@ def plan(
         plans["least_traffic"] = cheap
     if parts or options.end_memory_mb is not None:
         add_parts(planner, compression, plans, report)
-    return report
+    return report | _choice(codecs)
+
+
+def _choice(codecs: CodecChoice | None) -> dict[str, Any]:
+    """The report's "codec_choice" (nothing without one: the JSON stays as it was)."""
+    if codecs is None:
+        return {}
+    return {"codec_choice": {"bits": list(codecs.bits), "entropy": codecs.entropy}}
 
 
 def add_parts(
@@ -176,16 +209,38 @@ def plan_text(report: dict[str, Any]) -> str:
         f"({best['speedup_vs_best_single_tier']:.2f}x the best single tier, "
         f"{report['best_single_tier'].replace('_', ' ')})"
     )
+    if "codecs" in best:
+        lines.append(f"codecs of the best plan: {codecs_text(best['codecs'])}")
     plans = [("best", best), *report["baselines"].items()]
     if "least_traffic" in report:
         cheap = report["least_traffic"]
         plans.append((f"least traffic <= {cheap['budget_ms']:g} ms", cheap))
     rows = [
         [*_row(label, p, "+".join(p["splits"]) or "-"), p.get("speedup_vs_best_single_tier")]
+        + ([_bits(p["codecs"])] if "codecs" in p else [])
         for label, p in plans
     ]
     headers = ["plan", "mode", "splits", *BREAKDOWN_HEADERS, "KB sent", "speedup"]
+    if "codec_choice" in report:
+        headers.append("bits")
     return "\n".join([*lines, "", format_table(headers, rows), *parts_text(plans, report)])
+
+
+def codecs_text(codecs: list[dict[str, Any]]) -> str:
+    """'end->edge block3: 4 bits, edge->cloud block10: 2 bits + zstd' (the raw input: int8)."""
+    from cnnpc.codec import Codec
+
+    return (
+        ", ".join(
+            f"{c['link']} {c['tensor']}: {Codec(c['bits'], c['entropy']).label}" for c in codecs
+        )
+        or "no link used"
+    )
+
+
+def _bits(codecs: list[dict[str, Any]]) -> str:
+    """The bit widths of a plan's links, end->edge first ('-': no link used)."""
+    return "/".join(str(c["bits"]) for c in codecs) or "-"
 
 
 def parts_text(plans: list[tuple[str, dict[str, Any]]], report: Mapping[str, Any]) -> list[str]:
@@ -215,7 +270,15 @@ def parts_text(plans: list[tuple[str, dict[str, Any]]], report: Mapping[str, Any
 
 
 def _cut(plan: dict[str, Any]) -> str:
-    return " + ".join(f"{c['link']} {c['layer']} ({c['shape']})" for c in plan["crossings"]) or "-"
+    return (
+        " + ".join(
+            f"{c['link']} {c['layer']} ({c['shape']}"
+            + (f", {c['bits']} bits" if "bits" in c else "")
+            + ")"
+            for c in plan["crossings"]
+        )
+        or "-"
+    )
 
 
 def _layer_plan_text(report: dict[str, Any]) -> str:

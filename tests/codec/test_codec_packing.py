@@ -205,7 +205,7 @@ def test_codec_record_json_and_labels():
 
 @pytest.mark.parametrize(
     ("text", "why"),
-    [("8,9", "outside 1..8"), ("0", "outside"), ("4,4", "4 is repeated"), ("x", "not an integer"),
+    [("8,9", "outside 1..8"), ("0", "outside"), ("4,4", "4 is repeated"), ("x", "not a bit width"),
      ("", "comma-separated"), ("8,,4", "comma-separated")],
 )  # fmt: skip
 def test_parse_bits_refuses(text, why):
