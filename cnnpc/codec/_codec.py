@@ -37,7 +37,9 @@ class Codec:
 
     def __post_init__(self) -> None:
         if not _is_int(self.bits) or not MIN_BITS <= self.bits <= MAX_BITS:
-            raise InputError(f"bits must be an integer in {MIN_BITS}..{MAX_BITS}, got {self.bits!r}")
+            raise InputError(
+                f"bits must be an integer in {MIN_BITS}..{MAX_BITS}, got {self.bits!r}"
+            )
         if self.entropy not in ENTROPY_CODERS:
             raise InputError(
                 f"unknown entropy coder {self.entropy!r} (valid: {', '.join(ENTROPY_CODERS)})"
@@ -51,7 +53,9 @@ class Codec:
     @property
     def label(self) -> str:
         """'int8', '4 bits', '4 bits + zstd'."""
-        base = "int8" if self.bits == MAX_BITS else f"{self.bits} bit" + ("s" if self.bits > 1 else "")
+        base = (
+            "int8" if self.bits == MAX_BITS else f"{self.bits} bit" + ("s" if self.bits > 1 else "")
+        )
         return base if self.entropy == "none" else f"{base} + {self.entropy}"
 
     def as_dict(self) -> dict[str, object]:
@@ -73,7 +77,9 @@ def parse_bits(text: str) -> tuple[int, ...]:
     """`--bits 8,6,4`: distinct widths in 1..8, widest first (ties in price go to the wider)."""
     items = [item.strip() for item in text.split(",")]
     if not text.strip() or any(not item for item in items):
-        raise InputError(f"expected comma-separated bit widths in {MIN_BITS}..{MAX_BITS}, got {text!r}")
+        raise InputError(
+            f"expected comma-separated bit widths in {MIN_BITS}..{MAX_BITS}, got {text!r}"
+        )
     widths: list[int] = []
     for item in items:
         try:

@@ -45,10 +45,7 @@ def compress(packed: bytes, entropy: str) -> bytes:
 def decompress(coded: bytes, entropy: str, size: int) -> bytes:
     """The packed bytes of `coded`, which must be exactly `size` long (else PayloadError)."""
     check_coder(entropy)
-    if entropy == "none":
-        packed = coded
-    else:
-        packed = _unzstd(coded, size)
+    packed = coded if entropy == "none" else _unzstd(coded, size)
     if len(packed) != size:
         raise PayloadError(f"the payload decodes to {len(packed)} bytes, expected {size}")
     return packed

@@ -88,4 +88,5 @@ def to_int8(quantized: Quantized, scale: float, zero_point: int) -> Int8:
     ):
         return (quantized.codes.astype(np.int16) - 128).astype(np.int8)
     ints = np.rint(quantized.dequantize() / scale) + zero_point
-    return np.clip(ints, -128, 127).astype(np.int8)
+    out: Int8 = np.clip(ints, -128, 127).astype(np.int8)
+    return out

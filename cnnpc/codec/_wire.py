@@ -44,9 +44,7 @@ def encode(values: npt.ArrayLike, scale: float, zero_point: int, codec: Codec) -
     return Encoded(compress(packed, codec.entropy), codec, s, z)
 
 
-def decode(
-    encoded: Encoded, shape: tuple[int, ...], scale: float, zero_point: int
-) -> Int8:
+def decode(encoded: Encoded, shape: tuple[int, ...], scale: float, zero_point: int) -> Int8:
     """The receiving part's int8 input (its `scale` and `zero_point`) of shape `shape`; a payload
     that does not decode to exactly that many elements at the codec's width is refused."""
     codec = encoded.codec

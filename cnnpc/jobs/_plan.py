@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnnpc._text import BREAKDOWN_HEADERS, breakdown_cells, format_table
+from cnnpc.codec import CodecChoice, check_coder
 from cnnpc.errors import InputError, ProfileError
 from cnnpc.jobs._links import LinkChoice, device_option, model_option
-from cnnpc.codec import CodecChoice, check_coder
 from cnnpc.jobs._options import (
     bits_option,
     budget_ms,

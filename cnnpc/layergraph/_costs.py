@@ -76,7 +76,9 @@ def _smallest(graph: LayerGraph, choice: CodecChoice) -> tuple[Codec, ...]:
             "codec time is no minimum cut); use --granularity block"
         )
     return tuple(
-        DEFAULT_CODEC if not graph.inputs[v] else min(choice.codecs, key=lambda c: choice.factor(name, c))
+        DEFAULT_CODEC
+        if not graph.inputs[v]
+        else min(choice.codecs, key=lambda c: choice.factor(name, c))
         for v, name in enumerate(graph.names)
     )
 

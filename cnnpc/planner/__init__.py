@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from cnnpc.planner._exact import (
     LINK_NAMES,
-    LinkCodec,
     MODE_LABELS,
     MODES,
     SINGLE_SPLIT_MODES,
+    LinkCodec,
     Plan,
     Planner,
     latency_matrix,
@@ -31,10 +31,10 @@ from cnnpc.planner._parts import (
 )
 
 __all__ = [
-    "LINK_NAMES",
     "BYTES_PER_PARAM",
     "CONVENTIONS",
     "DEPLOYED_FORMAT",
+    "LINK_NAMES",
     "MB",
     "MODES",
     "MODE_LABELS",

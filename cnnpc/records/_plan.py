@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from cnnpc.codec import DEFAULT_CODEC, Codec, coded_bytes
+from cnnpc.errors import InputError
 from cnnpc.records._head import PlanError, PlanHead
 
 SCHEMA_VERSION = 1
@@ -92,7 +94,8 @@ class PartSpec:
 
 @dataclass(frozen=True)
 class LinkSpec:
-    """The tensor one tier sends the next, as the sender quantised it, and the link's rate."""
+    """The tensor one tier sends the next, as the sender quantised it, its codec, and the
+    link's rate."""
 
     source: str
     target: str
@@ -101,10 +104,24 @@ class LinkSpec:
     spec: TensorSpec
     bandwidth_mbps: float
     mbit_bits: float
+    codec: Codec = DEFAULT_CODEC
+    """How the tensor travels (`cnnpc.codec`); the default, int8 as it is, is not written."""
+
+    def __post_init__(self) -> None:
+        if not self.codec.is_default and self.spec.dtype == "float32":
+            raise PlanError(f"{self.source}->{self.target}: a float32 tensor takes no codec")
 
     @property
     def bytes(self) -> int:
+        """The tensor's own bytes (what a runtime without codecs sends)."""
         return self.spec.nbytes
+
+    @property
+    def coded_bytes(self) -> int:
+        """Its packed bytes under the codec, before any entropy coder (= `bytes` by default)."""
+        if self.codec.bits == 8:
+            return self.bytes
+        return coded_bytes(math.prod(self.spec.shape), self.codec)
 
     @property
     def rate_bytes_per_s(self) -> float:
@@ -119,7 +136,11 @@ class LinkSpec:
             "bytes": self.bytes,
             "bandwidth_mbps": self.bandwidth_mbps,
             "mbit_bits": self.mbit_bits,
-        }
+        } | (
+            {}
+            if self.codec.is_default
+            else {"codec": self.codec.as_dict(), "coded_bytes": self.coded_bytes}
+        )
 
 
 @dataclass(frozen=True)
@@ -282,6 +303,10 @@ def _links(raw: dict[str, Any], what: str) -> list[LinkSpec]:
         pair = (item.get("from"), item.get("to"))
         if pair not in (("end", "edge"), ("edge", "cloud")):
             raise PlanError(f"{at}: a link goes end->edge or edge->cloud, got {pair}")
+        try:
+            codec = Codec.from_dict(item["codec"]) if "codec" in item else DEFAULT_CODEC
+        except InputError as exc:
+            raise PlanError(f"{at}.codec: {exc}") from None
         links.append(
             LinkSpec(
                 source=str(pair[0]),
@@ -290,6 +315,7 @@ def _links(raw: dict[str, Any], what: str) -> list[LinkSpec]:
                 spec=TensorSpec.parse(item, at),
                 bandwidth_mbps=float(rate),  # type: ignore[arg-type]
                 mbit_bits=float(unit),  # type: ignore[arg-type]
+                codec=codec,
             )
         )
     return links

@@ -24,7 +24,9 @@ def test_bits_shrink_the_links_and_are_named_per_link(capsys):
     assert coded["codec_choice"] == {"bits": [8, 4, 2], "entropy": "none"}
     best = coded["best"]
     assert best["latency_ms"] < plain["best"]["latency_ms"]
-    assert [c["link"] for c in best["codecs"]] == ["end->edge", "edge->cloud"][: len(best["codecs"])]
+    assert [c["link"] for c in best["codecs"]] == ["end->edge", "edge->cloud"][
+        : len(best["codecs"])
+    ]
     assert {c["tensor"] for c in best["codecs"]} <= set(best["splits"])
     assert {c["bits"] for c in best["codecs"]} == {2}  # accuracy is not priced: the fewest bits
     # the relayed input is never coded

@@ -67,9 +67,9 @@ def test_pack_refuses_codes_out_of_range(bits):
 
 @pytest.mark.parametrize("bits", [0, 9])
 def test_bits_outside_one_to_eight_are_refused(bits):
-    with pytest.raises(InputError, match="1..8"):
+    with pytest.raises(InputError, match=r"1\.\.8"):
         pack(np.zeros(3, dtype=np.uint8), bits)
-    with pytest.raises(InputError, match="1..8"):
+    with pytest.raises(InputError, match=r"1\.\.8"):
         Codec(bits)
 
 

@@ -19,11 +19,18 @@ def _problem(seed):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(3, 8))
     n_segments = int(rng.integers(1, n))
-    segments = (0, *sorted(rng.choice(n_segments, n - 1 - n_segments, replace=True)), *range(n_segments))
+    segments = (
+        0,
+        *sorted(rng.choice(n_segments, n - 1 - n_segments, replace=True)),
+        *range(n_segments),
+    )
     segments = tuple(sorted(int(s) for s in segments))
-    inputs = ((),) + tuple(
-        tuple(sorted({int(x) for x in rng.choice(v, size=min(v, int(rng.integers(1, 3))))}))
-        for v in range(1, n)
+    inputs = (
+        (),
+        *(
+            tuple(sorted({int(x) for x in rng.choice(v, size=min(v, int(rng.integers(1, 3))))}))
+            for v in range(1, n)
+        ),
     )
     elements = tuple(int(rng.integers(1, 5000)) for _ in range(n))
     graph = LayerGraph(
@@ -43,7 +50,9 @@ def _problem(seed):
         uplink_latency_ms=float(rng.choice([0.0, 2.0])),
         message_ms=float(rng.choice([0.0, 1.0])),
     )
-    bits = tuple(int(b) for b in rng.choice(np.arange(1, 9), size=int(rng.integers(1, 4)), replace=False))
+    bits = tuple(
+        int(b) for b in rng.choice(np.arange(1, 9), size=int(rng.integers(1, 4)), replace=False)
+    )
     entropy = str(rng.choice(["none", "zstd"]))
     measures = tuple(
         CodecMeasure(name, b, ratio=float(rng.uniform(0.7, 5)))
@@ -107,7 +116,7 @@ def test_layer_plan_with_codecs_equals_brute_force(seed):
 
 
 def test_without_a_choice_nothing_changes():
-    graph, profile, links, choice = _problem(3)
+    graph, profile, links, _ = _problem(3)
     plain = LayerPlanner(profile, graph, links)
     assert plain.costs.codecs is None
     for c in plain.best().crossings:
