@@ -174,7 +174,7 @@ def cost_tables(
             keep_in[k] = kept[name] / arrays.channels[k - 1]
     n_bytes = arrays.elements * keep_in * bpe
     codec_ms = None
-    if not codec.is_default or choice.measures:
+    if choice.measures or (codec is not DEFAULT_CODEC and not codec.is_default):
         codec_ms = np.zeros(n_bytes.shape[0])
         for k, name in enumerate(arrays.names, start=1):
             n_bytes[k] *= choice.factor(name, codec)

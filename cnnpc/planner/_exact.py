@@ -234,7 +234,10 @@ class Planner:
 
     def _pairs(self, keep: KeepConfig) -> list[Pair]:
         """Every (end->edge, edge->cloud) codec pair's tables, widest codecs first."""
-        per_codec = [self.tables(keep, c) for c in (self.codecs or DEFAULT_CHOICE).codecs]
+        if self.codecs is None:
+            tables = self.tables(keep)
+            return [(tables, tables)]
+        per_codec = [self.tables(keep, c) for c in self.codecs.codecs]
         return [(up, down) for up in per_codec for down in per_codec]
 
     @staticmethod
@@ -266,6 +269,13 @@ class Planner:
         lat = self._latency(pairs)[:, a, b]
         first = int(np.lexsort((self._traffic(pairs)[:, a, b], lat))[0])
         return self._plan(pairs[first], a, b, keep)
+
+    def _plan_at(self, pairs: list[Pair], flat: int, keep: KeepConfig) -> Plan:
+        """The plan at index `flat` of the raveled (pairs, N+1, N+1) latencies."""
+        side = self.profile.n_segments + 1
+        p, cell = divmod(flat, side * side)
+        a, b = divmod(cell, side)
+        return self._plan(pairs[p], a, b, keep)
 
     def _plan(self, pair: Pair, a: int, b: int, keep: KeepConfig) -> Plan:
         n = self.profile.n_segments
@@ -311,8 +321,7 @@ class Planner:
         ties = np.flatnonzero(lat.ravel() <= fastest + 1e-9 * max(1.0, fastest))
         if ties.size > 1:  # equal latency: send the fewest bytes
             ties = ties[np.argsort(self._traffic(pairs).ravel()[ties], kind="stable")]
-        p, a, b = (int(i) for i in np.unravel_index(int(ties[0]), lat.shape))
-        return self._plan(pairs[p], a, b, keep)
+        return self._plan_at(pairs, int(ties[0]), keep)
 
     def least_traffic(
         self,
@@ -343,8 +352,7 @@ class Planner:
             )
         traffic = np.where(feasible, self._traffic(pairs), np.inf)
         order = np.lexsort((lat.ravel(), traffic.ravel()))
-        p, a, b = (int(i) for i in np.unravel_index(int(order[0]), lat.shape))
-        return self._plan(pairs[p], a, b, keep)
+        return self._plan_at(pairs, int(order[0]), keep)
 
     def baselines(self, keep: KeepConfig = NO_PRUNING) -> dict[str, Plan]:
         """NeuroSurgeon-style comparison points: single tiers, best one split, best two splits
