@@ -27,7 +27,7 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Codec:
     """Affine quantization to `bits` (1..8, scale and zero point per tensor), dense bit packing,
     then `entropy` ("none" or "zstd") over the packed bytes."""

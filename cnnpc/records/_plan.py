@@ -307,6 +307,8 @@ def _links(raw: dict[str, Any], what: str) -> list[LinkSpec]:
             codec = Codec.from_dict(item["codec"]) if "codec" in item else DEFAULT_CODEC
         except InputError as exc:
             raise PlanError(f"{at}.codec: {exc}") from None
+        if not codec.is_default and item.get("dtype") == "float32":
+            raise PlanError(f"{at}.codec: a float32 tensor takes no codec")
         links.append(
             LinkSpec(
                 source=str(pair[0]),

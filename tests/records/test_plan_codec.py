@@ -53,3 +53,10 @@ def test_a_bad_codec_is_one_line(codec, why):
     with pytest.raises(PlanError, match=r"plan.json: links\[0\]\.codec: .*" + why) as exc:
         PlanDocument.parse(raw, "plan.json")
     assert "\n" not in str(exc.value)
+
+
+def test_a_float32_link_takes_no_codec():
+    raw = _raw()
+    raw["links"][0] |= {"dtype": "float32", "codec": {"bits": 4, "entropy": "none"}}
+    with pytest.raises(PlanError, match=r"links\[0\]\.codec: a float32 tensor takes no codec"):
+        PlanDocument.parse(raw, "plan.json")
