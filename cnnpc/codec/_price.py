@@ -11,7 +11,7 @@ output are never coded: they stay as they are priced today.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cnnpc.codec._codec import MAX_BITS, Codec
 from cnnpc.errors import InputError
@@ -45,6 +45,9 @@ class CodecChoice:
     bits: tuple[int, ...] = (MAX_BITS,)
     entropy: str = "none"
     measures: tuple[CodecMeasure, ...] = ()
+    _by_key: dict[tuple[str, int], CodecMeasure] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         if not self.bits:
@@ -56,6 +59,7 @@ class CodecChoice:
         keys = [(m.candidate, m.bits) for m in self.measures]
         if len(set(keys)) != len(keys):
             raise InputError("one measure per candidate and bit width")
+        self._by_key.update(zip(keys, self.measures, strict=True))
 
     @property
     def codecs(self) -> tuple[Codec, ...]:
@@ -63,7 +67,7 @@ class CodecChoice:
         return tuple(Codec(b, self.entropy) for b in sorted(self.bits, reverse=True))
 
     def _measure(self, candidate: str, bits: int) -> CodecMeasure | None:
-        return next((m for m in self.measures if (m.candidate, m.bits) == (candidate, bits)), None)
+        return self._by_key.get((candidate, bits))
 
     def factor(self, candidate: str, codec: Codec) -> float:
         """What the int8 tensor's bytes are multiplied by under `codec`."""
