@@ -7,7 +7,8 @@ from cnnpc.search._configs import (
     parameters,
     split_aware_grid,
 )
-from cnnpc.search._confirm import DEFAULT_MAX_CONFIRM, Confirmation, confirm, ranked
+from cnnpc.search._confirm import DEFAULT_MAX_CONFIRM, Candidate, Confirmation, candidates, confirm
+from cnnpc.search._correction import Corrected, Correction, CorrectionPrior
 from cnnpc.search._measure import AccuracySource, CachedAccuracies, Measurement
 from cnnpc.search._oracle_source import OracleSource, oracle_source
 from cnnpc.search._rows import TableRows, table_rows
@@ -29,7 +30,11 @@ __all__ = [
     "AccuracySource",
     "AccuracySurrogate",
     "CachedAccuracies",
+    "Candidate",
     "Confirmation",
+    "Corrected",
+    "Correction",
+    "CorrectionPrior",
     "Exactness",
     "Liveness",
     "Measurement",
@@ -42,11 +47,11 @@ __all__ = [
     "TableRows",
     "TrialEvent",
     "Unmeasured",
+    "candidates",
     "confirm",
     "normalise",
     "oracle_source",
     "parameters",
-    "ranked",
     "run_search",
     "split_aware_grid",
     "table_rows",
