@@ -8,19 +8,24 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from synthetic_source import SyntheticSource
 
-from cnnpc.records import keep_key
+from cnnpc.records import Origin, keep_key
 from cnnpc.search import (
     Candidate,
     Correction,
     CorrectionPrior,
+    Measurement,
     SearchSettings,
+    candidates,
+    confirm,
     confirm_walk,
     normalise,
+    run_search,
     walk_state,
 )
 from cnnpc.search._correction import features
@@ -68,16 +73,16 @@ class FineTunes:
         return TRUTH.accuracy(candidate.config), True
 
 
-def optimum(pool: list[Candidate]) -> Candidate:
-    return next(c for c in pool if TRUTH.accuracy(c.config) >= FLOOR)
+def optimum(pool: list[Candidate], floor: float = FLOOR) -> Candidate:
+    return next(c for c in pool if TRUTH.accuracy(c.config) >= floor)
 
 
-def old_ranking(pool: list[Candidate]) -> tuple[Candidate, int]:
+def old_ranking(pool: list[Candidate], floor: float = FLOOR) -> tuple[Candidate, int]:
     """The confirmation before the correction: plans estimated feasible, fastest first, until
     one meets the floor; its answer and fine-tunes."""
-    ranked = [c for c in pool if c.estimate >= FLOOR]
+    ranked = [c for c in pool if c.estimate >= floor]
     for n, c in enumerate(ranked, 1):
-        if TRUTH.accuracy(c.config) >= FLOOR:
+        if TRUTH.accuracy(c.config) >= floor:
             return c, n
     raise AssertionError("nothing confirmed")
 
@@ -148,3 +153,33 @@ def test_an_estimate_below_the_floor_is_still_a_candidate(pool):
     open_keys = {c.key for c, _ in state.open}
     assert optimum(pool).key in open_keys
     assert state.open[0][0].latency_ms <= optimum(pool).latency_ms
+
+
+class Pessimistic(SyntheticSource):
+    """Estimates as the supernet gives them: BIAS per unit of pruned fraction too low."""
+
+    trains = False
+
+    def accuracy(self, config: Mapping[str, float]) -> float:
+        return estimate(config, 0.0)
+
+    def measure(self, config: Mapping[str, float]) -> Measurement:
+        m = super().measure(config)
+        origin = Origin.estimate("test-supernet", {})
+        return Measurement(m.val_accuracy, m.test_accuracy, 0.0, 0, 0, origin)
+
+
+def test_confirm_answers_with_a_plan_estimated_below_the_floor(storage):
+    floor = 0.9  # random configurations prune hard: one below FLOOR's optimum
+    settings = replace(SETTINGS, strategy="random", trials=40, acc_floor=floor)
+    estimates = Pessimistic(budget_key="supernet:biased")
+    truth = estimates.confirms_with = SyntheticSource(budget_key="finetune:biased")
+    estimated = run_search(settings, estimates, storage)
+    found, result = confirm(settings, estimated, storage, truth)
+    pool = candidates(settings.planner(), storage.list_trials(estimated.search_id), True)
+    assert found.candidates == len(pool) and found.proven and found.remaining == 0
+    best, (old, _) = optimum(pool, floor), old_ranking(pool, floor)
+    assert best.estimate < floor < old.estimate and best.latency_ms < old.latency_ms
+    assert result.best is not None and result.best.latency_ms == pytest.approx(best.latency_ms)
+    assert found.confirmed and found.finetunes == len(truth.calls) == found.tried <= 3
+    assert result.message is None
