@@ -77,14 +77,11 @@ def optimum(pool: list[Candidate], floor: float = FLOOR) -> Candidate:
     return next(c for c in pool if TRUTH.accuracy(c.config) >= floor)
 
 
-def old_ranking(pool: list[Candidate], floor: float = FLOOR) -> tuple[Candidate, int]:
+def old_ranking(pool: list[Candidate], floor: float = FLOOR) -> Candidate:
     """The confirmation before the correction: plans estimated feasible, fastest first, until
-    one meets the floor; its answer and fine-tunes."""
+    one meets the floor; its answer."""
     ranked = [c for c in pool if c.estimate >= floor]
-    for n, c in enumerate(ranked, 1):
-        if TRUTH.accuracy(c.config) >= floor:
-            return c, n
-    raise AssertionError("nothing confirmed")
+    return next(c for c in ranked if TRUTH.accuracy(c.config) >= floor)
 
 
 def test_the_correction_learns_the_bias_and_narrows_where_it_measured():
@@ -104,7 +101,7 @@ def test_the_correction_learns_the_bias_and_narrows_where_it_measured():
 
 def test_the_corrected_walk_reaches_the_true_optimum_where_the_old_ranking_does_not(pool):
     best = optimum(pool)
-    old, old_spent = old_ranking(pool)
+    old = old_ranking(pool)
     assert old.latency_ms > best.latency_ms  # the optimum is estimated below the floor
     assert best.estimate < FLOOR
     tunes = FineTunes()
@@ -178,7 +175,7 @@ def test_confirm_answers_with_a_plan_estimated_below_the_floor(storage):
     found, result = confirm(settings, estimated, storage, truth)
     pool = candidates(settings.planner(), storage.list_trials(estimated.search_id), True)
     assert found.candidates == len(pool) and found.proven and found.remaining == 0
-    best, (old, _) = optimum(pool, floor), old_ranking(pool, floor)
+    best, old = optimum(pool, floor), old_ranking(pool, floor)
     assert best.estimate < floor < old.estimate and best.latency_ms < old.latency_ms
     assert result.best is not None and result.best.latency_ms == pytest.approx(best.latency_ms)
     assert found.confirmed and found.finetunes == len(truth.calls) == found.tried <= 3
