@@ -45,11 +45,11 @@ class Confirmation:
     """Fine-tunes spent now (the rest came from the cache)."""
     confirmed: bool
     """A fine-tuned plan meets the goal (with a budget: any was fine-tuned)."""
-    candidates: int = 0
+    candidates: int
     """Distinct configurations the estimate search priced and estimated."""
-    proven: bool = False
+    proven: bool
     """No unconfirmed candidate could beat the answer under the corrected estimates."""
-    remaining: int = 0
+    remaining: int
     """Unconfirmed candidates that still could (0 when proven)."""
 
     def as_dict(self) -> dict[str, Any]:
