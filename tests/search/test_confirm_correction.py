@@ -173,7 +173,9 @@ def test_confirm_answers_with_a_plan_estimated_below_the_floor(storage):
     truth = estimates.confirms_with = SyntheticSource(budget_key="finetune:biased")
     estimated = run_search(settings, estimates, storage)
     found, result = confirm(settings, estimated, storage, truth)
-    pool = candidates(settings.planner(), storage.list_trials(estimated.search_id), True)
+    trials = storage.list_trials(estimated.search_id)
+    assert not [t for t in trials if "surrogate" in (t.reason or "")]  # every estimate is kept
+    pool = candidates(settings.planner(), trials, True)
     assert found.candidates == len(pool) and found.proven and found.remaining == 0
     best, old = optimum(pool, floor), old_ranking(pool, floor)
     assert best.estimate < floor < old.estimate and best.latency_ms < old.latency_ms
