@@ -296,12 +296,17 @@ def search_text(outcome: SearchOutcome) -> str:
         )
     estimated = report.get("supernet")
     if estimated is not None:
+        proof = (
+            "proven best under the corrected estimates"
+            if estimated["proven"]
+            else f"{estimated['remaining']} candidate(s) could still beat it"
+        )
         lines.append(
             f"supernet: search {estimated['estimate_search_id']} ranked "
-            f"{estimated['estimate_trials']} trials on estimates; {estimated['tried']} plans "
-            "fine-tuned in that "
-            f"order ({'confirmed' if estimated['confirmed'] else 'none confirmed'}); "
-            f"the answer is search {report['search_id']}"
+            f"{estimated['estimate_trials']} trials on estimates ({estimated['candidates']} "
+            f"candidates); {estimated['tried']} plans fine-tuned in the order their corrected "
+            f"estimates gave ({'confirmed' if estimated['confirmed'] else 'none confirmed'}, "
+            f"{proof}); the answer is search {report['search_id']}"
         )
     table = report.get("accuracy_table")
     if table is not None:

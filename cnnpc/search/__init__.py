@@ -7,9 +7,11 @@ from cnnpc.search._configs import (
     parameters,
     split_aware_grid,
 )
-from cnnpc.search._confirm import DEFAULT_MAX_CONFIRM, Confirmation, confirm, ranked
+from cnnpc.search._confirm import DEFAULT_MAX_CONFIRM, Confirmation, confirm
+from cnnpc.search._correction import Corrected, Correction, CorrectionPrior
 from cnnpc.search._measure import AccuracySource, CachedAccuracies, Measurement
 from cnnpc.search._oracle_source import OracleSource, oracle_source
+from cnnpc.search._ranking import Candidate, Walk, candidates, confirm_walk, walk_state
 from cnnpc.search._rows import TableRows, table_rows
 from cnnpc.search._runner import SearchRunner, run_search
 from cnnpc.search._settings import SearchSettings, with_keep_grid
@@ -29,7 +31,11 @@ __all__ = [
     "AccuracySource",
     "AccuracySurrogate",
     "CachedAccuracies",
+    "Candidate",
     "Confirmation",
+    "Corrected",
+    "Correction",
+    "CorrectionPrior",
     "Exactness",
     "Liveness",
     "Measurement",
@@ -42,13 +48,16 @@ __all__ = [
     "TableRows",
     "TrialEvent",
     "Unmeasured",
+    "Walk",
+    "candidates",
     "confirm",
+    "confirm_walk",
     "normalise",
     "oracle_source",
     "parameters",
-    "ranked",
     "run_search",
     "split_aware_grid",
     "table_rows",
+    "walk_state",
     "with_keep_grid",
 ]

@@ -1,12 +1,12 @@
-"""Confirming a search run on supernet estimates with real fine-tunes.
+"""Confirming a search run on supernet estimates with real fine-tunes, learning as it goes.
 
-The estimate search's complete trials are ranked by its objective as estimated (with a floor:
-feasible ones by latency, fewer pruned candidates first on a tie; with a latency budget: by
-estimated accuracy), and fine-tuned in that order through the shared fine-tune cache until one
-meets the floor (with a budget: the first). Each fine-tune is a trial of a search of its own
-(the estimate search's request with the fine-tune budget key, marked as confirming it), so
-every stored trial is either estimated (the estimate search) or fine-tuned (the confirming one),
-and the confirming search's best trial is the answer: `cnnpc show`, export and deploy read it.
+The estimate search's priced configurations are fine-tuned in the order a correction learned
+from the confirmations so far gives (cnnpc/search/_ranking.py), until the best confirmed plan is
+proven best under the corrected estimates or the fine-tune cap is reached. Each fine-tune is a
+trial of a search of its own (the estimate search's request with the fine-tune budget key,
+marked as confirming it), so every stored trial is either estimated (the estimate search) or
+fine-tuned (the confirming one), and the confirming search's best trial is the answer:
+`cnnpc show`, export and deploy read it.
 """
 
 from __future__ import annotations
@@ -15,20 +15,21 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from cnnpc import __version__
-from cnnpc.records import keep_key
 from cnnpc.search._attrs import trial_attrs
-from cnnpc.search._configs import distributions, normalise, to_params
+from cnnpc.search._configs import distributions, to_params
+from cnnpc.search._correction import CorrectionPrior
 from cnnpc.search._measure import AccuracySource, CachedAccuracies
+from cnnpc.search._ranking import Candidate, candidates, confirm_walk
 from cnnpc.search._recording import CONSTRAINTS_ATTR, TrialRecorder
 from cnnpc.search._settings import SearchSettings
 from cnnpc.search._summary import SearchResult, summarise
 from cnnpc.search._workers import Liveness
 
 if TYPE_CHECKING:
-    from cnnpc.storage import Storage, TrialRecord
+    from cnnpc.storage import Storage
 
 DEFAULT_MAX_CONFIRM = 5
-"""Fine-tunes a confirmation may spend before it gives up on the estimates' ranking."""
+"""Fine-tunes a confirmation may spend before it stops without a proof."""
 
 
 @dataclass(frozen=True)
@@ -39,21 +40,20 @@ class Confirmation:
     estimate_trials: int
     """Finished trials of the estimate search (complete ones have estimated accuracies)."""
     tried: int
-    """Plans fine-tuned (or read from the fine-tune cache) in ranked order."""
+    """Candidates fine-tuned (or read from the fine-tune cache)."""
     finetunes: int
     """Fine-tunes spent now (the rest came from the cache)."""
     confirmed: bool
+    """A fine-tuned plan meets the goal (with a budget: any was fine-tuned)."""
+    candidates: int
+    """Distinct configurations the estimate search priced and estimated."""
+    proven: bool
+    """No unconfirmed candidate could beat the answer under the corrected estimates."""
+    remaining: int
+    """Unconfirmed candidates that still could (0 when proven)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def ranked(trials: list[TrialRecord], by_latency: bool) -> list[TrialRecord]:
-    """The estimate search's candidates for confirmation, best first."""
-    done = [t for t in trials if t.state == "complete" and t.feasible and t.plan is not None]
-    if by_latency:
-        return sorted(done, key=lambda t: (t.latency_ms, sum(v < 1.0 for v in t.keep.values())))
-    return sorted(done, key=lambda t: (-(t.val_accuracy or 0.0), t.latency_ms))
 
 
 def confirm(
@@ -64,13 +64,16 @@ def confirm(
     *,
     max_finetunes: int = DEFAULT_MAX_CONFIRM,
     liveness: Liveness | None = None,
+    prior: CorrectionPrior | None = None,
 ) -> tuple[Confirmation, SearchResult]:
-    """Fine-tune the estimate search's best plan, then runners-up until one meets the floor;
-    the confirmation and the confirming search's result."""
+    """Fine-tune the estimate search's candidates in corrected order until the best confirmed
+    plan is proven best (or `max_finetunes` are spent); the confirmation and the confirming
+    search's result."""
     import optuna
 
     from cnnpc.storage import SearchSpec, optuna_engine_kwargs
 
+    prior = prior or CorrectionPrior()
     planner = settings.planner()
     space = planner.profile.space
     estimate_search_id = estimated.search_id
@@ -101,47 +104,61 @@ def confirm(
     )
     cache = CachedAccuracies(settings.model, finetune, storage, liveness)
     recorder = TrialRecorder(storage, search.id, planner, cache)
-    done = {t.user_attrs.get("config_key"): t for t in study.get_trials(deepcopy=False)}
+    floor = settings.acc_floor
+    pool = candidates(planner, storage.list_trials(estimate_search_id), floor is not None)
+    tuned: dict[str, float] = {}
+    for t in study.get_trials(deepcopy=False):  # a resumed confirmation keeps what it learned
+        key, acc = t.user_attrs.get("config_key"), t.user_attrs.get("val_accuracy")
+        if t.state == optuna.trial.TrialState.COMPLETE and key is not None and acc is not None:
+            tuned[str(key)] = float(acc)
     storage.set_search_status(search.id, "running")
-    tried = spent = 0
-    confirmed = False
-    for trial in ranked(storage.list_trials(estimate_search_id), settings.acc_floor is not None):
-        if spent >= max_finetunes:
-            break
-        config, plan = normalise(planner, trial.keep)
-        key = keep_key(config)
-        frozen = done.get(key)
-        if frozen is None:
-            measured, fine_tuned = cache.measure(config)
-            spent += int(fine_tuned)
-            if settings.acc_floor is not None:
-                constraint, value = settings.acc_floor - measured.val_accuracy, plan.latency_ms
-            else:
-                assert settings.latency_budget_ms is not None
-                constraint = plan.latency_ms - settings.latency_budget_ms
-                value = measured.val_accuracy
-            attrs = trial_attrs(space, plan, config, measured=measured, fine_tuned=fine_tuned)
-            attrs |= {"config_key": key, CONSTRAINTS_ATTR: [constraint]}
-            study.add_trial(
-                optuna.trial.create_trial(
-                    params=to_params(space, config),
-                    distributions=distributions(space),
-                    value=value,
-                    user_attrs=attrs,
-                    system_attrs={"constraints": [constraint]},
-                )
+
+    def fine_tune(pick: Candidate) -> tuple[float, bool]:
+        measured, fine_tuned = cache.measure(pick.config)
+        if floor is not None:
+            constraint, value = floor - measured.val_accuracy, pick.latency_ms
+        else:
+            assert settings.latency_budget_ms is not None
+            constraint = pick.latency_ms - settings.latency_budget_ms
+            value = measured.val_accuracy
+        attrs = trial_attrs(space, pick.plan, pick.config, measured=measured, fine_tuned=fine_tuned)
+        attrs |= {"config_key": pick.key, CONSTRAINTS_ATTR: [constraint]}
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=to_params(space, pick.config),
+                distributions=distributions(space),
+                value=value,
+                user_attrs=attrs,
+                system_attrs={"constraints": [constraint]},
             )
-            frozen = next(
-                t for t in study.get_trials(deepcopy=False) if t.user_attrs["config_key"] == key
-            )
-            recorder.finished(frozen)
-            done[key] = frozen
-        tried += 1
-        if float(frozen.user_attrs[CONSTRAINTS_ATTR][0]) <= 0:
-            confirmed = True
-            break
-    message = None if confirmed else f"no plan confirmed within {tried} fine-tuned plans"
+        )
+        frozen = next(
+            t for t in study.get_trials(deepcopy=False) if t.user_attrs["config_key"] == pick.key
+        )
+        recorder.finished(frozen)
+        return measured.val_accuracy, fine_tuned
+
+    state, spent = confirm_walk(pool, tuned, fine_tune, floor, max_finetunes, prior)
+    tried = sum(c.key in tuned for c in pool)
+    confirmed = state.answer is not None
+    message = None
+    if not confirmed:
+        message = f"no plan confirmed within {tried} fine-tuned plans"
+    elif state.open:
+        message = (
+            f"not proven best: {len(state.open)} candidate(s) could still beat it under the "
+            f"corrected estimates after {spent} fine-tunes"
+        )
     storage.set_search_status(search.id, "finished", message)
     result = summarise(storage, search.id, planner, "finished", message)
-    found = Confirmation(estimate_search_id, estimated.trials, tried, spent, confirmed)
+    found = Confirmation(
+        estimate_search_id,
+        estimated.trials,
+        tried,
+        spent,
+        confirmed,
+        candidates=len(pool),
+        proven=not state.open,
+        remaining=len(state.open),
+    )
     return found, result

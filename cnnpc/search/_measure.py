@@ -42,7 +42,8 @@ class AccuracySource(Protocol):
     is a measurement counted against a fine-tune budget); `table_file`, the accuracy table it
     reads (a configuration not in it is `Unmeasured`, never tuned) and `table_rows`, the
     configurations it holds (a search on it draws from them); `confirms_with`, the
-    fine-tuning source whose measurements confirm what its estimates rank first.
+    fine-tuning source whose measurements confirm its estimates (a search on them then skips
+    no trial by its surrogate: every estimate is a candidate to confirm).
     """
 
     trains: bool

@@ -328,8 +328,15 @@ class SearchRunner:
         if measured is None:
             self._refit_surrogate()
             pred = self.surrogate.predict(config)
+            # estimates to be confirmed are cheap, and one below the floor is still a candidate
+            # for the confirmation (cnnpc/search/_ranking.py): only the latency bound skips them
+            confirmed_later = self.cache.source.confirms_with is not None
             reason = skip_reason(
-                self.settings, self._best_so_far(), pred, self.surrogate.z, plan.latency_ms
+                self.settings,
+                self._best_so_far(),
+                None if confirmed_later else pred,
+                self.surrogate.z,
+                plan.latency_ms,
             )
             predicted = None if pred is None else pred.mean
             if predicted is not None:
