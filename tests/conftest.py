@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,8 @@ def qat_model(_three_tier_plan):
 
 _CONVERTED: dict[str, bytes] = {}
 _CONVERSIONS = {"converted": 0, "reused": 0, "seconds": 0.0}
+_BY_TEST: dict[str, list[float]] = {}
+"""Seconds of every conversion made, by the test module that made it (CNNPC_CONVERSIONS_BY_TEST)."""
 
 
 def _segment_key(segment, calibration) -> str:
@@ -90,7 +93,10 @@ def _once(convert):
             return _CONVERTED[key]
         start = time.perf_counter()
         buffer = convert(segment, calibration)
-        _CONVERSIONS["seconds"] += time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        _CONVERSIONS["seconds"] += seconds
+        test = os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[0]
+        _BY_TEST.setdefault(test, []).append(seconds)
         _CONVERSIONS["converted"] += 1
         _CONVERTED[key] = buffer
         return buffer
@@ -122,6 +128,9 @@ def pytest_terminal_summary(terminalreporter):
             f"TFLite conversions: {c['converted']} made ({c['seconds']:.0f} s), {c['reused']} "
             f"reused (about {c['reused'] * mean:.0f} s saved)"
         )
+    if os.environ.get("CNNPC_CONVERSIONS_BY_TEST"):
+        for test, times in sorted(_BY_TEST.items(), key=lambda kv: -sum(kv[1])):
+            terminalreporter.write_line(f"  {sum(times):6.1f} s {len(times):3d} {test}")
 
 
 @pytest.fixture(scope="session")

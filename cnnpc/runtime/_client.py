@@ -37,6 +37,7 @@ from cnnpc.runtime._rpc import (
 from cnnpc.runtime._server import result_limit
 from cnnpc.runtime._shaper import TokenBucket
 from cnnpc.runtime._tls import Transport
+from cnnpc.runtime._verify import runnable_codecs
 from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
 
 COMPONENTS = ("end_ms", "uplink_ms", "edge_ms", "downlink_ms", "cloud_ms", "overhead_ms")
@@ -164,6 +165,7 @@ class PlanClient:
         """`transport`: TLS or plaintext, as the caller's policy decided (None: plaintext to
         loopback only); `edge`: one address or several replicas; `options`: extra channel
         options."""
+        runnable_codecs(plan)
         self.plan = plan
         spec = plan.part("end")
         self.end = None if spec is None else Part(plan.part_path("end"), spec, threads)

@@ -43,7 +43,7 @@ from cnnpc.runtime._rpc import (
 )
 from cnnpc.runtime._shaper import TokenBucket
 from cnnpc.runtime._tls import Transport
-from cnnpc.runtime._verify import verify_plan
+from cnnpc.runtime._verify import runnable_codecs, verify_plan
 from cnnpc.runtime.proto import cnnpc_tier_pb2 as pb
 from cnnpc.runtime.proto import cnnpc_tier_pb2_grpc as pb_grpc
 
@@ -227,6 +227,7 @@ class PartServer(RpcServer):
         if role not in ROLES:
             raise InputError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
         super().__init__(role, host, port, limits, transport=transport, interceptors=interceptors)
+        runnable_codecs(plan)
         self.plan = plan
         incoming = next((lk for lk in plan.links if lk.target == role), None)
         if incoming is None:

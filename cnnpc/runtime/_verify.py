@@ -83,8 +83,24 @@ def verify_parts(parts: Sequence[tuple[str, bytes]]) -> None:
         )
 
 
+def runnable_codecs(plan: DeployedPlan) -> None:
+    """Refuse, in one line, a plan whose links name a codec other than int8.
+
+    Why: the runtime does not encode or decode codecs yet (issue 22); serving such a plan would
+    send int8 where the plan priced fewer bits, so its measured traffic and latency would be
+    silently wrong.
+    """
+    for link in plan.links:
+        if not link.codec.is_default:
+            raise PlanError(
+                f"{link.source}->{link.target}: codec {link.codec.label} is priced but this "
+                "runtime sends int8 only; deploy the plan with int8 links"
+            )
+
+
 def verify_plan(plan: DeployedPlan) -> None:
     """Every part of `plan`, in one child (one interpreter start): a command that runs several
     tiers (validate, a test's servers) pays the child once, and its Parts find them verified."""
+    runnable_codecs(plan)
     paths = [plan.part_path(t) for t in TIERS if plan.part(t) is not None]
     verify_parts([(str(p), p.read_bytes()) for p in paths])
