@@ -38,7 +38,7 @@ from cnnpc.planner._matrices import (
 from cnnpc.planner._parts import MB, PartSizes, PartWeights
 from cnnpc.planner._plans import LINK_NAMES, MODES, SINGLE_SPLIT_MODES, LinkCodec, Plan, mode_of
 from cnnpc.profiles import Profile
-from cnnpc.records import NO_PRUNING, FloatArray, KeepConfig, LinkSetting
+from cnnpc.records import NO_PRUNING, FloatArray, KeepConfig, LinkSetting, check_number
 
 
 def _mode_mask(n: int, modes: Iterable[str]) -> np.ndarray:
@@ -263,6 +263,8 @@ class Planner:
         whose end part fits; ties go to the fastest, then to the least traffic. Without either
         constraint, latency is `best`'s choice, exactly."""
         check_objective(objective)
+        if min_fps is not None:
+            check_number("--fps", min_fps, strict=True)
         if objective == "latency" and budget_ms is None and min_fps is None:
             return self.best(keep, modes)
         if objective == "energy":
