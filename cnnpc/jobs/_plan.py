@@ -19,9 +19,11 @@ from cnnpc.jobs._options import (
     keep_spec,
     option,
     options,
+    positive_float,
     rate_mbps,
 )
-from cnnpc.planner import MB, MODE_LABELS, LinkOptions, Plan, Planner, planner_for
+from cnnpc.planner import MB, MODE_LABELS, OBJECTIVES, LinkOptions, Plan, Planner, planner_for
+from cnnpc.profiles import RADIOS
 from cnnpc.records import MBIT_SI, KeepConfig
 
 
@@ -47,7 +49,29 @@ class PlanJob:
         default=None,
         type=budget_ms,
         metavar="MS",
-        help="also find the plan that meets this budget with the least traffic",
+        help="also find the plan that meets this budget with the least traffic (with "
+        "--objective energy or throughput: the best plan meets it)",
+    )
+    objective: str = option(
+        "--objective",
+        default="latency",
+        choices=OBJECTIVES,
+        help="what the best plan minimises: latency (default), the phone's energy per "
+        "inference (needs the profile's power figures: 'cnnpc profile import --power'), or "
+        "the slowest pipeline stage (throughput, frames per second of a stream)",
+    )
+    fps: float | None = option(
+        "--fps",
+        default=None,
+        type=positive_float,
+        metavar="F",
+        help="only plans whose pipeline (end, links, edge, cloud) reaches F frames per second",
+    )
+    radio: str | None = option(
+        "--radio",
+        default=None,
+        choices=RADIOS,
+        help="the phone's radio whose power figures price energy (default: the profile's first)",
     )
     granularity: str = option(
         "--granularity",
@@ -82,7 +106,23 @@ def plan_job(job: PlanJob, *, parts: bool = False) -> dict[str, Any]:
         granularity=job.granularity,
         parts=parts,
         codecs=job.codecs,
+        goal=Goal(job.objective, job.fps, job.radio),
     )
+
+
+@dataclass(frozen=True)
+class Goal:
+    """What the best plan minimises (`objective`), the rate its pipeline must reach (`fps`) and
+    the radio that prices the phone's energy (None: the profile's first)."""
+
+    objective: str = "latency"
+    fps: float | None = None
+    radio: str | None = None
+
+    @property
+    def plain(self) -> bool:
+        """Latency alone, as before objectives: the report stays as it was."""
+        return self.objective == "latency" and self.fps is None
 
 
 def plan(
@@ -96,13 +136,22 @@ def plan(
     *,
     parts: bool = False,
     codecs: CodecChoice | None = None,
+    goal: Goal | None = None,
 ) -> dict[str, Any]:
     """The best plan for a fixed compression with the baselines (`cnnpc plan --json`); with
     granularity 'layer', the exact layer-level placement beside the block plan (unpruned).
     Each plan gets its tiers' part sizes ("parts") when asked or under an end-memory limit
     (the JSON of a plain `cnnpc plan --json` stays as it was). With `codecs`, each plan names
-    its links' codecs ("codecs") and the report the choice ("codec_choice")."""
+    its links' codecs ("codecs") and the report the choice ("codec_choice"). With a `goal`
+    other than latency alone, the best plan is the goal's and the fastest is reported beside
+    it ("fastest"); on a profile with power figures, every plan has the phone's energy."""
+    goal = goal or Goal()
     if granularity == "layer":
+        if not goal.plain:
+            raise InputError(
+                "--objective energy/throughput and --fps are not supported with --granularity "
+                "layer (its minimum cut prices latency only; a pipeline's slowest stage is no cut)"
+            )
         from cnnpc.layergraph import layer_plan_report
 
         if keep:
@@ -113,11 +162,23 @@ def plan(
             raise InputError("--end-memory is not supported with --granularity layer")
         return layer_plan_report(model, device, bandwidth_mbps, options, codecs) | _choice(codecs)
     planner = planner_for(
-        model, device, bandwidth_mbps=bandwidth_mbps, options=options, codecs=codecs
+        model,
+        device,
+        bandwidth_mbps=bandwidth_mbps,
+        options=options,
+        codecs=codecs,
+        radio=goal.radio,
+        throughput=not goal.plain,
     )
     profile = planner.profile
     compression = KeepConfig.from_fractions(profile.space, keep)
-    best = planner.best(compression)
+    constrained = goal.objective != "latency" and latency_budget_ms is not None
+    best = planner.choose(
+        compression,
+        goal.objective,
+        budget_ms=latency_budget_ms if constrained else None,
+        min_fps=goal.fps,
+    )
     baselines = planner.baselines(compression)
     single_tier = min(
         (baselines[k] for k in ("end_only", "edge_only", "cloud_only")), key=lambda p: p.latency_ms
@@ -139,7 +200,20 @@ def plan(
         },
     }
     plans = {"best": best, **baselines}
-    if latency_budget_ms is not None:
+    if not goal.plain:
+        fastest = planner.best(compression)
+        report["objective"] = {
+            "objective": goal.objective,
+            "latency_budget_ms": latency_budget_ms if constrained else None,
+            "min_fps": goal.fps,
+        }
+        report["fastest"] = fastest.as_dict() | {
+            "speedup_vs_best_single_tier": single_tier.latency_ms / fastest.latency_ms
+        }
+        plans["fastest"] = fastest
+    if planner.power is not None:
+        report["power"] = planner.power.as_dict()
+    if latency_budget_ms is not None and not constrained:
         cheap = planner.least_traffic(latency_budget_ms, compression)
         report["least_traffic"] = cheap.as_dict() | {"budget_ms": latency_budget_ms}
         plans["least_traffic"] = cheap
@@ -211,19 +285,49 @@ def plan_text(report: dict[str, Any]) -> str:
     )
     if "codecs" in best:
         lines.append(f"codecs of the best plan: {codecs_text(best['codecs'])}")
+    lines += _goal_lines(report)
     plans = [("best", best), *report["baselines"].items()]
+    if "fastest" in report:
+        plans.insert(1, ("fastest", report["fastest"]))
     if "least_traffic" in report:
         cheap = report["least_traffic"]
         plans.append((f"least traffic <= {cheap['budget_ms']:g} ms", cheap))
     rows = [
         [*_row(label, p, "+".join(p["splits"]) or "-"), p.get("speedup_vs_best_single_tier")]
         + ([_bits(p["codecs"])] if "codecs" in p else [])
+        + [p[k] for k in ("energy_mj", "fps") if k in best]
         for label, p in plans
     ]
     headers = ["plan", "mode", "splits", *BREAKDOWN_HEADERS, "KB sent", "speedup"]
     if "codec_choice" in report:
         headers.append("bits")
+    headers += [h for k, h in (("energy_mj", "phone mJ"), ("fps", "frames/s")) if k in best]
     return "\n".join([*lines, "", format_table(headers, rows), *parts_text(plans, report)])
+
+
+def _goal_lines(report: Mapping[str, Any]) -> list[str]:
+    """What the best plan was chosen for, and the power figures that price the phone's energy
+    (nothing for latency alone on a profile without figures: the text stays as it was)."""
+    lines = []
+    goal = report.get("objective")
+    if goal is not None:
+        wants = {"latency": "the fastest", "energy": "the least phone energy"}
+        what = wants.get(goal["objective"], "the most frames per second")
+        limits = []
+        if goal["latency_budget_ms"] is not None:
+            limits.append(f"within {goal['latency_budget_ms']:g} ms")
+        if goal["min_fps"] is not None:
+            limits.append(f"reaching {goal['min_fps']:g} frames/s")
+        lines.append(f"objective: {what}" + "".join(f", {x}" for x in limits))
+    power = report.get("power")
+    if power is not None:
+        lines.append(
+            f"phone power: compute {power['compute_w']:g} W, idle {power['idle_w']:g} W, "
+            f"{power['radio']} tx {power['tx_w']:g} W, rx {power['rx_w']:g} W "
+            "(energy: end at compute W, uplink at tx W, the result's way back (the overhead) at "
+            "rx W, waiting at idle W)"
+        )
+    return lines
 
 
 def codecs_text(codecs: list[dict[str, Any]]) -> str:
