@@ -71,13 +71,12 @@ from cnnpc.jobs._options import (
 )
 from cnnpc.jobs._plan import (
     PlanJob,
-    describe_links,
     plan,
     plan_job,
-    plan_text,
     profiles,
     profiles_text,
 )
+from cnnpc.jobs._plan_text import describe_links, plan_text
 from cnnpc.jobs._profile import (
     ProfileDevice,
     ProfileExport,

@@ -11,13 +11,16 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnpc.errors import InputError
 from cnnpc.jobs._done import Done
 from cnnpc.jobs._options import Exclusive, named, nonnegative_int, option, positive_int
 
 DEFAULT_KEEPS = "1,0.75,0.5,0.25,0.125"  # cnnpc.profiling.DEFAULT_KEEPS, as the help shows it
+if TYPE_CHECKING:
+    from cnnpc.profiles import PowerFigures, RadioPower
+
 _FORMAT_HELP = "TFLite format of edge and cloud parts (int8, as deployed)"
 _MODEL_HELP = "model name, e.g. mobilenet or resnet"
 _TIERS = ("end", "edge", "cloud")
@@ -52,6 +55,18 @@ def _keeps(what: str) -> Any:
         metavar="F,F,...",
         help=f"keep fractions to {what} ({DEFAULT_KEEPS})",
     )
+
+
+def _power(text: str) -> PowerFigures:
+    from cnnpc.profiles import parse_power
+
+    return parse_power(text)
+
+
+def _radio(text: str) -> tuple[str, RadioPower]:
+    from cnnpc.profiles import parse_radio
+
+    return parse_radio(text)
 
 
 def _progress(line: str) -> None:
@@ -101,21 +116,21 @@ class ProfileImport:
         "--cnnpc-npy",
         default=None,
         metavar="PATH",
-        exclusive=Exclusive("source", required=True),
+        exclusive=Exclusive("source"),
         help="T_R.npy, or a folder holding it (TR-<device>/...)",
     )
     csv: str | None = option(
         "--csv",
         default=None,
         metavar="FILE",
-        exclusive=Exclusive("source", required=True),
+        exclusive=Exclusive("source"),
         help="CSV with end_ms, edge_ms, cloud_ms",
     )
     end: str | None = option(
         "--end",
         default=None,
         metavar="DIR",
-        exclusive=Exclusive("source", required=True),
+        exclusive=Exclusive("source"),
         help="profile folder measured on the end device (--as-tier end), or an export timed "
         "there (its results: 'cnnpc profile device' JSON or benchmark_model text)",
     )
@@ -124,7 +139,7 @@ class ProfileImport:
         default=None,
         dest="scale_from",
         metavar="DIR",
-        exclusive=Exclusive("source", required=True),
+        exclusive=Exclusive("source"),
         help="one profile folder (e.g. this host's) scaled per tier by --tier-scale: a stand-in, "
         "labelled as such wherever it is used",
     )
@@ -154,6 +169,24 @@ class ProfileImport:
         "--force",
         action="store_true",
         help="replace a profile of --device already in the folder (and its measurements)",
+    )
+    power: PowerFigures | None = option(
+        "--power",
+        default=None,
+        type=named(_power, "parse_power"),
+        metavar="end=compute:W,idle:W",
+        help="the end device's power (W) computing and idle while it waits: with no source, "
+        "added to the existing profile's figures",
+    )
+    radio: tuple[tuple[str, RadioPower], ...] | None = option(
+        "--radio",
+        default=None,
+        type=named(_radio, "parse_radio"),
+        nargs="+",
+        metavar="TECH[=tx:W,rx:W]",
+        help="the end device's radio (wifi, lte, 5g) and its power (W) transmitting and "
+        "receiving; TECH alone: the shipped figures (wifi, lte; see the README); the first "
+        "radio prices plans unless 'plan --radio' says",
     )
 
 
@@ -212,11 +245,24 @@ def profile(job: ProfileJob) -> Done:
 
 
 def import_times(job: ProfileImport) -> Done:
-    """Write a profile from times measured elsewhere."""
-    from cnnpc.profiling import import_profile, import_text
+    """Write a profile from times measured elsewhere, and the power figures given with it;
+    without a source, only the power figures of an existing profile."""
+    from cnnpc.profiling import import_power, import_profile, import_text, power_text
 
     given = {"end": job.end, "edge": job.edge, "cloud": job.cloud}
     tiers: dict[str, str | Path] = {t: path for t, path in given.items() if path}
+    figures = _figures(job)
+    sources = (job.cnnpc_npy, job.csv, job.end, job.scale_from)
+    if all(x is None for x in sources):
+        if figures is None:
+            raise InputError(
+                "give one source (--cnnpc-npy, --csv, --end, --from), or --power/--radio to set "
+                "an existing profile's power figures"
+            )
+        if tiers:
+            raise InputError("--edge and --cloud go with --end")
+        done = import_power(job.model, job.device, figures, out=job.out)
+        return Done(done, power_text(done))
     report = import_profile(
         job.model,
         job.device,
@@ -228,7 +274,22 @@ def import_times(job: ProfileImport) -> Done:
         out=job.out,
         force=job.force,
     )
+    if figures is not None:
+        report["power"] = import_power(job.model, job.device, figures, out=job.out)["power"]
     return Done(report, import_text(report))
+
+
+def _figures(job: ProfileImport) -> PowerFigures | None:
+    """The power figures `--power` and `--radio` give (None: neither)."""
+    if job.power is None and not job.radio:
+        return None
+    from cnnpc.profiles import PowerFigures
+
+    radios = tuple(job.radio or ())
+    if len({name for name, _ in radios}) != len(radios):
+        raise InputError("--radio: a radio is given twice")
+    base = job.power or PowerFigures()
+    return PowerFigures(base.compute_w, base.idle_w, radios)
 
 
 def export_segments(job: ProfileExport) -> Done:

@@ -8,6 +8,14 @@ from cnnpc.latency._calibration import (
     find_calibration,
     read_calibration,
 )
+from cnnpc.latency._energy import (
+    STAGES,
+    Energy,
+    PhonePower,
+    frames_per_s,
+    phone_energy,
+    stage_ms,
+)
 from cnnpc.latency._model import (
     CNNPC_OVERHEAD_MS,
     Breakdown,
@@ -21,15 +29,21 @@ from cnnpc.latency._model import (
 
 __all__ = [
     "CNNPC_OVERHEAD_MS",
+    "STAGES",
     "Breakdown",
     "Calibration",
     "Conventions",
     "CostTables",
+    "Energy",
+    "PhonePower",
     "ProfileArrays",
     "PruneCompute",
     "breakdown",
     "calibration_path",
     "cost_tables",
     "find_calibration",
+    "frames_per_s",
+    "phone_energy",
     "read_calibration",
+    "stage_ms",
 ]

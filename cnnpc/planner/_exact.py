@@ -11,152 +11,34 @@ tensor keeps one codec on both links). Without a choice, one matrix: exactly as 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
 from cnnpc.codec import DEFAULT_CHOICE, DEFAULT_CODEC, Codec, CodecChoice
 from cnnpc.errors import InfeasibleError, InputError
 from cnnpc.latency import (
-    Breakdown,
     Conventions,
     CostTables,
+    PhonePower,
     ProfileArrays,
     breakdown,
     cost_tables,
+    frames_per_s,
+    phone_energy,
+    stage_ms,
+)
+from cnnpc.planner._matrices import (
+    check_objective,
+    energy_matrix,
+    latency_matrix,
+    slowest_matrix,
+    traffic_matrix,
 )
 from cnnpc.planner._parts import MB, PartSizes, PartWeights
+from cnnpc.planner._plans import LINK_NAMES, MODES, SINGLE_SPLIT_MODES, LinkCodec, Plan, mode_of
 from cnnpc.profiles import Profile
-from cnnpc.records import NO_PRUNING, FloatArray, KeepConfig, LinkSetting
-
-MODES = (
-    "end_only",
-    "edge_only",
-    "cloud_only",
-    "end_edge",
-    "end_cloud",
-    "edge_cloud",
-    "end_edge_cloud",
-)
-SINGLE_SPLIT_MODES = ("end_edge", "end_cloud", "edge_cloud")
-MODE_LABELS = {
-    "end_only": "end only",
-    "edge_only": "edge only",
-    "cloud_only": "cloud only (input relayed by the edge)",
-    "end_edge": "end -> edge",
-    "end_cloud": "end -> cloud (relayed by the edge)",
-    "edge_cloud": "edge -> cloud",
-    "end_edge_cloud": "end -> edge -> cloud",
-}
-
-
-def mode_of(a: int, b: int, n: int) -> str:
-    """Name the layout where the end runs [0, a), the edge [a, b) and the cloud [b, n)."""
-    if a == n:
-        return "end_only"
-    if a == 0:
-        return "edge_only" if b == n else ("cloud_only" if b == 0 else "edge_cloud")
-    if b == n:
-        return "end_edge"
-    return "end_cloud" if a == b else "end_edge_cloud"
-
-
-LINK_NAMES = ("end->edge", "edge->cloud")
-
-
-@dataclass(frozen=True)
-class LinkCodec:
-    """The codec of the tensor one link of a plan carries ("input": the raw image, never coded)."""
-
-    link: str
-    tensor: str
-    codec: Codec
-
-    def as_dict(self) -> dict[str, object]:
-        return {"link": self.link, "tensor": self.tensor, **self.codec.as_dict()}
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A deployment: tier boundaries, the keep fractions it runs with, and its priced latency."""
-
-    a: int
-    b: int
-    n_segments: int
-    mode: str
-    splits: tuple[str, ...]
-    breakdown: Breakdown
-    keep: dict[str, float] = field(default_factory=dict)
-    codecs: tuple[LinkCodec, ...] | None = None
-    """Each used link's codec, when the planner chose codecs (None: int8, as before codecs)."""
-
-    @property
-    def latency_ms(self) -> float:
-        return self.breakdown.total_ms
-
-    def tiers(self, profile: Profile) -> dict[str, list[str]]:
-        """Segment names each tier runs (empty list: the tier is unused)."""
-        names = [s.name for s in profile.segments]
-        return {"end": names[: self.a], "edge": names[self.a : self.b], "cloud": names[self.b :]}
-
-    def as_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "latency_ms": self.latency_ms,
-            "mode": self.mode,
-            "splits": list(self.splits),
-            "end_segments": self.a,
-            "edge_segments": self.b - self.a,
-            "cloud_segments": self.n_segments - self.b,
-            "keep": dict(self.keep),
-            "traffic_bytes": self.breakdown.traffic_bytes,
-            "breakdown": self.breakdown.as_dict(),
-        }
-        if self.codecs is not None:
-            out["codecs"] = [c.as_dict() for c in self.codecs]
-        return out
-
-
-def _relay_fix(matrix: FloatArray, tables: CostTables, down: CostTables) -> None:
-    """A split tensor relayed end->cloud (0 < a == b < N) has one codec, coded once: other
-    codec pairs are no layout there; its codec time is paid once, not on both links."""
-    n = tables.n_segments
-    inner = np.arange(1, n)
-    if down.codec != tables.codec:
-        matrix[inner, inner] = np.inf
-    elif tables.codec_ms is not None:
-        matrix[inner, inner] -= tables.codec_ms[inner]
-
-
-def latency_matrix(tables: CostTables, down: CostTables | None = None) -> FloatArray:
-    """L[a, b] = latency of layout (a, b); +inf below the diagonal (a > b is not a layout).
-
-    `down`: the edge->cloud tensor's tables when its codec is not `tables`' (end->edge's)."""
-    n = tables.n_segments
-    second = tables if down is None else down
-    zero = np.zeros(1)
-    end_cum = np.concatenate([zero, np.cumsum(tables.end)])
-    edge_cum = np.concatenate([zero, np.cumsum(tables.edge)])
-    cloud_cum = np.concatenate([zero, np.cumsum(tables.cloud)])
-    row = end_cum + tables.up_ms - edge_cum  # depends on a only
-    col = edge_cum + second.down_ms + (cloud_cum[n] - cloud_cum)  # depends on b only
-    matrix: FloatArray = row[:, None] + col[None, :] + tables.overhead_ms
-    if down is not None or tables.codec_ms is not None:
-        _relay_fix(matrix, tables, second)
-    matrix[np.tril_indices(n + 1, k=-1)] = np.inf
-    return matrix
-
-
-def traffic_matrix(tables: CostTables, down: CostTables | None = None) -> FloatArray:
-    """T[a, b] = bytes sent over both links by layout (a, b) (`down`: as `latency_matrix`)."""
-    n = tables.n_segments
-    second = tables if down is None else down
-    matrix: FloatArray = tables.bytes[:, None] + second.bytes[None, :]
-    if second.codec != tables.codec:
-        inner = np.arange(1, n)
-        matrix[inner, inner] = np.inf
-    matrix[np.tril_indices(n + 1, k=-1)] = np.inf
-    return matrix
+from cnnpc.records import NO_PRUNING, FloatArray, KeepConfig, LinkSetting, check_number
 
 
 def _mode_mask(n: int, modes: Iterable[str]) -> np.ndarray:
@@ -196,6 +78,9 @@ class Planner:
         conventions: Conventions | None = None,
         end_memory_mb: float | None = None,
         codecs: CodecChoice | None = None,
+        *,
+        radio: str | None = None,
+        throughput: bool = False,
     ) -> None:
         self.profile = profile
         self.links = links
@@ -204,6 +89,14 @@ class Planner:
         """The end part's limit (MB): layouts whose end part needs more are not chosen."""
         self.codecs = codecs
         """The codecs a split tensor may get (None: int8 only, and plans name no codec)."""
+        self.power = (
+            PhonePower.of(profile.power)
+            if radio is None
+            else PhonePower.needed(profile.power, radio, f"--radio {radio}")
+        )
+        """The phone's power figures (None: the profile has none): every plan's energy."""
+        self.throughput = throughput
+        """Whether plans carry their pipeline stages and frame rate."""
         self._arrays = ProfileArrays.of(profile)
         self._masks: dict[tuple[str, ...], np.ndarray] = {}
         self._weights: PartWeights | None = None
@@ -295,7 +188,9 @@ class Planner:
                 if k < n
             )
         priced = breakdown(up, a, b, None if down is up else down)
-        return Plan(a, b, n, mode_of(a, b, n), splits, priced, fractions, codecs)
+        energy = None if self.power is None else phone_energy(priced, self.power, a < n)
+        stages = stage_ms(priced, self.links, a < n, b < n) if self.throughput else None
+        return Plan(a, b, n, mode_of(a, b, n), splits, priced, fractions, codecs, energy, stages)
 
     def best(
         self,
@@ -353,6 +248,69 @@ class Planner:
         traffic = np.where(feasible, self._traffic(pairs), np.inf)
         order = np.lexsort((lat.ravel(), traffic.ravel()))
         return self._plan_at(pairs, int(order[0]), keep)
+
+    def choose(
+        self,
+        keep: KeepConfig = NO_PRUNING,
+        objective: str = "latency",
+        *,
+        budget_ms: float | None = None,
+        min_fps: float | None = None,
+        modes: Iterable[str] | None = None,
+    ) -> Plan:
+        """The layout that minimises `objective` (latency, the phone's energy, or the slowest
+        pipeline stage for throughput) within `budget_ms` and reaching `min_fps`, among those
+        whose end part fits; ties go to the fastest, then to the least traffic. Without either
+        constraint, latency is `best`'s choice, exactly."""
+        check_objective(objective)
+        if min_fps is not None:
+            check_number("--fps", min_fps, strict=True)
+        if objective == "latency" and budget_ms is None and min_fps is None:
+            return self.best(keep, modes)
+        if objective == "energy":
+            power = self.power or PhonePower.needed(self.profile.power, None, "--objective energy")
+        pairs = self._pairs(keep)
+        lat = self._latency(pairs)
+        mask = self._mask(modes)
+        if mask is not None:
+            lat = np.where(mask, lat, np.inf)
+        if not np.isfinite(float(lat.min())):
+            raise InfeasibleError("no layout of the requested modes exists for this model")
+        lat = self._fitting(lat, keep)
+        feasible = np.isfinite(lat)
+        if not feasible.any():
+            raise InputError(f"no plan's end part fits in {self.end_memory_mb:g} MB (--end-memory)")
+        if budget_ms is not None:
+            meets = feasible & (lat <= budget_ms * (1 + 1e-12))
+            if not meets.any():
+                raise InfeasibleError(
+                    f"no plan meets {budget_ms:g} ms; the fastest takes {float(lat.min()):.2f} ms"
+                )
+            feasible = meets
+        slowest = self._stack(pairs, lambda up, down: slowest_matrix(up, self.links, down))
+        if min_fps is not None:
+            reaches = feasible & (slowest <= 1000.0 / min_fps * (1 + 1e-12))
+            if not reaches.any():
+                best = frames_per_s(float(slowest[feasible].min()))
+                raise InfeasibleError(
+                    f"no plan reaches {min_fps:g} frames/s; the best reachable is {best:.2f} "
+                    "frames/s" + (f" within {budget_ms:g} ms" if budget_ms is not None else "")
+                )
+            feasible = reaches
+        if objective == "energy":
+            key = self._stack(pairs, lambda up, down: energy_matrix(up, power, down))
+        else:
+            key = slowest if objective == "throughput" else lat
+        key = np.where(feasible, key, np.inf)
+        order = np.lexsort((self._traffic(pairs).ravel(), lat.ravel(), key.ravel()))
+        return self._plan_at(pairs, int(order[0]), keep)
+
+    @staticmethod
+    def _stack(
+        pairs: list[Pair], matrix: Callable[[CostTables, CostTables | None], FloatArray]
+    ) -> FloatArray:
+        """(pairs, N+1, N+1): `matrix` of every codec pair (None: the same tables)."""
+        return np.stack([matrix(up, None if down is up else down) for up, down in pairs])
 
     def baselines(self, keep: KeepConfig = NO_PRUNING) -> dict[str, Plan]:
         """NeuroSurgeon-style comparison points: single tiers, best one split, best two splits

@@ -75,14 +75,29 @@ class LinkOptions:
         )
 
     def planner(
-        self, profile: Profile, bandwidth_mbps: float, codecs: CodecChoice | None = None
+        self,
+        profile: Profile,
+        bandwidth_mbps: float,
+        codecs: CodecChoice | None = None,
+        *,
+        radio: str | None = None,
+        throughput: bool = False,
     ) -> Planner:
         """The planner of `profile` at `bandwidth_mbps` (`codecs`: the split tensors' codec
-        choice; None: int8 only, as before codecs)."""
+        choice; None: int8 only, as before codecs; `radio`: the phone's radio that prices
+        energy, None: the profile's first; `throughput`: plans carry their pipeline stages)."""
         calibration = find_calibration(profile.model, profile.device)
         links = self.links(profile, bandwidth_mbps, calibration)
         conventions = self.conventions_for(calibration)
-        return Planner(profile, links, conventions, self.end_memory_mb, codecs)
+        return Planner(
+            profile,
+            links,
+            conventions,
+            self.end_memory_mb,
+            codecs,
+            radio=radio,
+            throughput=throughput,
+        )
 
     def stored(self) -> dict[str, Any]:
         """What a stored search records of these options beyond its links (`links` has the
@@ -124,11 +139,13 @@ def planner_for(
     prune_compute: str = "none",
     options: LinkOptions | None = None,
     codecs: CodecChoice | None = None,
+    radio: str | None = None,
+    throughput: bool = False,
 ) -> Planner:
     """Planner of a shipped profile; `conventions="cnnpc"` uses the unit of CNNPC's tables.
 
     `options` (when given) replaces the separate link keywords; `codecs`: the split tensors'
-    codec choice (None: int8 only).
+    codec choice (None: int8 only); `radio`, `throughput`: as `LinkOptions.planner`.
     """
     if options is None:
         options = LinkOptions(
@@ -137,7 +154,8 @@ def planner_for(
             overhead_ms=overhead_ms,
             prune_compute=prune_compute,
         )
-    return options.planner(load_profile(model, device), bandwidth_mbps, codecs)
+    profile = load_profile(model, device)
+    return options.planner(profile, bandwidth_mbps, codecs, radio=radio, throughput=throughput)
 
 
 class StoredSearch(Protocol):

@@ -22,26 +22,44 @@ from cnnpc.profiles._loader import (
     load_profile_dir,
     model_tensors,
     read_csv_rows,
+    user_power,
     user_profile_roots,
     user_profiles,
 )
 from cnnpc.profiles._params import PARAMS_COLUMNS, PARAMS_FILE, load_params
+from cnnpc.profiles._power import (
+    DEFAULT_RADIOS,
+    POWER_SUFFIX,
+    RADIOS,
+    PowerFigures,
+    RadioPower,
+    parse_power,
+    parse_radio,
+    power_file,
+    read_power,
+    write_power,
+)
 from cnnpc.profiles._schema import TIERS, Profile, Segment, Tensor
 from cnnpc.profiles._synthetic import make_profile, synthetic_profile
 from cnnpc.profiles._weights import SegmentWeights, WeightTerm, profile_weights, segment_weights
 
 __all__ = [
+    "DEFAULT_RADIOS",
     "LAYER_COLUMNS",
     "MAX_TABLE_BYTES",
     "MEMORY_COLUMN",
     "PARAMS_COLUMNS",
     "PARAMS_FILE",
+    "POWER_SUFFIX",
     "PROFILES_ENV",
+    "RADIOS",
     "SEGMENT_COLUMNS",
     "TENSOR_COLUMNS",
     "TIERS",
     "LayerRow",
+    "PowerFigures",
     "Profile",
+    "RadioPower",
     "Segment",
     "SegmentWeights",
     "Tensor",
@@ -56,11 +74,17 @@ __all__ = [
     "load_profile_dir",
     "make_profile",
     "model_tensors",
+    "parse_power",
+    "parse_radio",
+    "power_file",
     "profile_weights",
     "read_csv_rows",
     "read_layers",
+    "read_power",
     "segment_weights",
     "synthetic_profile",
+    "user_power",
     "user_profile_roots",
     "user_profiles",
+    "write_power",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import os
@@ -17,6 +18,7 @@ import yaml
 from cnnpc._files import MiB, ReadError, read_input_text
 from cnnpc._resources import available_models, model_dir, shipped_models
 from cnnpc.errors import ProfileError, StandInNote, first_line
+from cnnpc.profiles._power import POWER_SUFFIX, PowerFigures, power_file, read_power
 from cnnpc.profiles._schema import Profile, Segment, Tensor
 from cnnpc.spaces import SearchSpace, load_space
 
@@ -240,6 +242,7 @@ def load_profile_dir(
         source_mbit_bits=float(meta["source_mbit_bits"]),
         source=str(meta.get("source", "")).strip(),
         stand_in=_stand_in(meta, device),
+        power=read_power(power_file(folder, device), f"{label}/{device}{POWER_SUFFIX}"),
     )
     if profile.stand_in:  # every output that uses it says so (the CLI prints it on stderr)
         warnings.warn(f"device {device} is a {profile.stand_in}", StandInNote, stacklevel=2)
@@ -265,16 +268,32 @@ def load_profile(model: str, device: str) -> Profile:
     label = f"model_profiles/{model}" if model in shipped_models() else str(folder)
     shipped = device_names(folder)
     if any(d.lower() == device.lower() for d in shipped):
-        return load_profile_dir(folder, device, space, label=label)
+        return _with_user_power(load_profile_dir(folder, device, space, label=label))
     known = list(shipped)
     for user in user_folders(model):
         devices = device_names(user)
         if any(d.lower() == device.lower() for d in devices):
-            return load_profile_dir(user, device, space, label=str(user))
+            return _with_user_power(load_profile_dir(user, device, space, label=str(user)))
         known.extend(d for d in devices if d not in known)
     raise ProfileError(
         f"unknown device {device!r} for model {model!r} (valid: {', '.join(known) or 'none'})"
     )
+
+
+def user_power(model: str, device: str) -> tuple[Path, PowerFigures] | None:
+    """The first power file of `device` in the user profile roots, with its figures (it
+    overrides the figures beside the device's table, so a shipped profile can get some)."""
+    for user in user_folders(model):
+        path = Path(str(power_file(user, device)))
+        figures = read_power(path, str(path))
+        if figures is not None:
+            return path, figures
+    return None
+
+
+def _with_user_power(profile: Profile) -> Profile:
+    found = user_power(profile.model, profile.device)
+    return profile if found is None else dataclasses.replace(profile, power=found[1])
 
 
 def user_profiles() -> dict[str, list[str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cnnpc.profiles._power import PowerFigures
 from cnnpc.spaces import SearchSpace
 
 TIERS = ("end", "edge", "cloud")
@@ -59,6 +60,8 @@ class Profile:
     stand_in: str = field(default="", compare=False)
     """Non-empty when the device is not measured but stands in (e.g. a host profile scaled per
     tier): what it is made of. Every output that uses such a profile says so."""
+    power: PowerFigures | None = field(default=None, compare=False)
+    """The end device's power figures (None: none given; `cnnpc profile import --power`)."""
 
     @property
     def n_segments(self) -> int:

@@ -16,10 +16,17 @@ from cnnpc.profiling._device import run_device
 from cnnpc.profiling._device_export import export_device
 from cnnpc.profiling._device_import import import_device
 from cnnpc.profiling._import import import_profile
+from cnnpc.profiling._power_import import import_power
 from cnnpc.profiling._regressor import FEATURES, KINDS, evaluate, fit_regressor, heldout_keeps
 from cnnpc.profiling._run import DEFAULT_KEEPS, profile_host
 from cnnpc.profiling._store import HOST_DEVICE, Measurement, read_measurements
-from cnnpc.profiling._text import device_text, export_text, import_text, profile_text
+from cnnpc.profiling._text import (
+    device_text,
+    export_text,
+    import_text,
+    power_text,
+    profile_text,
+)
 
 __all__ = [
     "DEFAULT_KEEPS",
@@ -36,9 +43,11 @@ __all__ = [
     "heldout_keeps",
     "host_cost_model",
     "import_device",
+    "import_power",
     "import_profile",
     "import_text",
     "parse_tier_scale",
+    "power_text",
     "profile_host",
     "profile_text",
     "read_measurements",

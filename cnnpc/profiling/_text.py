@@ -62,6 +62,20 @@ def import_text(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def power_text(report: dict[str, Any]) -> str:
+    """The power figures `cnnpc profile import --power/--radio` wrote."""
+    power = report["power"]
+    given = [f"{k} {power[k + '_w']:g} W" for k in ("compute", "idle") if k + "_w" in power]
+    given += [f"{r['radio']} tx {r['tx_w']:g} W, rx {r['rx_w']:g} W" for r in power["radios"]]
+    lines = [
+        f"power figures of {report['model']} on {report['device']!r} written to "
+        f"{report['file']}: {'; '.join(given)}"
+    ]
+    if report["missing"]:
+        lines.append(f"note: energy needs {', '.join(report['missing'])} too")
+    return "\n".join(lines)
+
+
 def export_text(report: dict[str, Any]) -> str:
     """What `cnnpc profile export` wrote."""
     total = sum(f["bytes"] for f in report["files"])
