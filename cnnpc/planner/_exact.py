@@ -201,18 +201,8 @@ class Planner:
     ) -> Plan:
         """The fastest layout (optionally among `modes`) whose end part fits `end_memory_mb`
         (unless not `fit`); ties go to the least traffic, then to the wider codecs."""
-        pairs = self._pairs(keep)
-        lat = self._latency(pairs)
-        mask = self._mask(modes)
-        if mask is not None:
-            lat = np.where(mask, lat, np.inf)
-        if not np.isfinite(float(lat.min())):
-            raise InfeasibleError("no layout of the requested modes exists for this model")
-        if fit:
-            lat = self._fitting(lat, keep)
+        pairs, lat = self._fitting_layouts(keep, modes, fit)
         fastest = float(lat.min())
-        if not np.isfinite(fastest):
-            raise InputError(f"no plan's end part fits in {self.end_memory_mb:g} MB (--end-memory)")
         ties = np.flatnonzero(lat.ravel() <= fastest + 1e-9 * max(1.0, fastest))
         if ties.size > 1:  # equal latency: send the fewest bytes
             ties = ties[np.argsort(self._traffic(pairs).ravel()[ties], kind="stable")]
@@ -225,11 +215,7 @@ class Planner:
         modes: Iterable[str] | None = None,
     ) -> Plan:
         """The layout meeting `budget_ms` that sends the fewest bytes; ties go to the fastest."""
-        pairs = self._pairs(keep)
-        lat = self._latency(pairs)
-        mask = self._mask(modes)
-        if mask is not None:
-            lat = np.where(mask, lat, np.inf)
+        pairs, lat = self._layout_latencies(keep, modes)
         feasible = lat <= budget_ms * (1 + 1e-12)
         if not feasible.any():
             fastest = float(lat.min())
@@ -269,17 +255,8 @@ class Planner:
             return self.best(keep, modes)
         if objective == "energy":
             power = self.power or PhonePower.needed(self.profile.power, None, "--objective energy")
-        pairs = self._pairs(keep)
-        lat = self._latency(pairs)
-        mask = self._mask(modes)
-        if mask is not None:
-            lat = np.where(mask, lat, np.inf)
-        if not np.isfinite(float(lat.min())):
-            raise InfeasibleError("no layout of the requested modes exists for this model")
-        lat = self._fitting(lat, keep)
+        pairs, lat = self._fitting_layouts(keep, modes)
         feasible = np.isfinite(lat)
-        if not feasible.any():
-            raise InputError(f"no plan's end part fits in {self.end_memory_mb:g} MB (--end-memory)")
         if budget_ms is not None:
             meets = feasible & (lat <= budget_ms * (1 + 1e-12))
             if not meets.any():
@@ -304,6 +281,31 @@ class Planner:
         key = np.where(feasible, key, np.inf)
         order = np.lexsort((self._traffic(pairs).ravel(), lat.ravel(), key.ravel()))
         return self._plan_at(pairs, int(order[0]), keep)
+
+    def _layout_latencies(
+        self, keep: KeepConfig, modes: Iterable[str] | None
+    ) -> tuple[list[Pair], FloatArray]:
+        """Every codec pair's tables, and the latency of every layout of `modes` (inf elsewhere)."""
+        pairs = self._pairs(keep)
+        lat = self._latency(pairs)
+        mask = self._mask(modes)
+        return pairs, lat if mask is None else np.where(mask, lat, np.inf)
+
+    def _fitting_layouts(
+        self, keep: KeepConfig, modes: Iterable[str] | None, fit: bool = True
+    ) -> tuple[list[Pair], FloatArray]:
+        """`_layout_latencies`, inf where the end part does not fit (unless not `fit`); a request
+        no layout meets (none of `modes`, or none that fits) is refused in one line."""
+        pairs, lat = self._layout_latencies(keep, modes)
+        if not np.isfinite(float(lat.min())):
+            raise InfeasibleError("no layout of the requested modes exists for this model")
+        if fit:
+            lat = self._fitting(lat, keep)
+            if not np.isfinite(float(lat.min())):
+                raise InputError(
+                    f"no plan's end part fits in {self.end_memory_mb:g} MB (--end-memory)"
+                )
+        return pairs, lat
 
     @staticmethod
     def _stack(
