@@ -7,6 +7,7 @@ import itertools
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from planner.reference import compute_ms
 
 from cnnpc.errors import InfeasibleError
 from cnnpc.latency import Conventions, breakdown
@@ -63,15 +64,7 @@ def _reference_ms(profile, comp, links, conv, a, b):
     compute, then each used link's bytes at its rate plus its latency there and back and its
     per-message cost (the end->cloud relay uses both links; an unused link costs nothing)."""
     n = profile.n_segments
-    keep = [1.0] * (n + 1)
-    for k, cand in enumerate(profile.candidates, start=1):
-        keep[k] = comp.channels.get(cand.name, cand.channels) / cand.channels
-    linear = conv.prune_compute == "linear"
-    scale = [(keep[s] + keep[s + 1]) / 2 if linear else 1.0 for s in range(n)]
-    segs = profile.segments
-    total = sum(segs[s].on("end") * scale[s] for s in range(a))
-    total += sum(segs[s].on("edge") * scale[s] for s in range(a, b))
-    total += sum(segs[s].on("cloud") * scale[s] for s in range(b, n))
+    total, keep = compute_ms(profile, comp, conv, a, b)
 
     def sent(k, mbps, latency, message):
         n_bytes = profile.boundaries[k].elements * keep[k] * profile.bytes_per_element

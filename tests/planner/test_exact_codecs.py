@@ -7,6 +7,7 @@ import itertools
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from planner.reference import compute_ms
 from test_exact import problems
 
 from cnnpc.codec import Codec, CodecChoice, CodecMeasure
@@ -49,15 +50,7 @@ def _reference(profile, comp, links, conv, choice, a, b, up, down):
     n = profile.n_segments
     if 0 < a == b < n and up != down:
         return None
-    keep = [1.0] * (n + 1)
-    for k, cand in enumerate(profile.candidates, start=1):
-        keep[k] = comp.channels.get(cand.name, cand.channels) / cand.channels
-    linear = conv.prune_compute == "linear"
-    scale = [(keep[s] + keep[s + 1]) / 2 if linear else 1.0 for s in range(n)]
-    segs = profile.segments
-    total = sum(segs[s].on("end") * scale[s] for s in range(a))
-    total += sum(segs[s].on("edge") * scale[s] for s in range(a, b))
-    total += sum(segs[s].on("cloud") * scale[s] for s in range(b, n))
+    total, keep = compute_ms(profile, comp, conv, a, b)
     measured = {(m.candidate, m.bits): m for m in choice.measures}
 
     def sent(k, codec, mbps, latency, message, coded_here):
