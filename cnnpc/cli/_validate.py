@@ -59,6 +59,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "include them)",
     )
     p.add_argument(
+        "--rounds",
+        type=bounded_int(1, 20, name="rounds"),
+        metavar="N",
+        help="with --calibrate: pool N runs, each on servers started afresh (3: one run's "
+        "setup moves its median by a few %%, and the fit would carry that into every prediction)",
+    )
+    p.add_argument(
         "--netns",
         action="store_true",
         help="root only: run end, edge and cloud in three network namespaces joined by veth "
@@ -92,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         progress=sys.stderr.isatty(),
         calibrate=args.calibrate,
+        rounds=args.rounds,
         netns=args.netns,
         mtu=args.mtu,
         tls=record_from(TlsFileChoice, args).files(),

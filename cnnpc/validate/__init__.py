@@ -20,6 +20,8 @@ from cnnpc.validate._report import (
 )
 from cnnpc.validate._text import validation_text
 from cnnpc.validate._validate import (
+    CALIBRATION_ROUNDS,
+    MAX_ROUNDS,
     NETNS_DEVICE,
     TLS_DEVICE,
     CostModel,
@@ -31,8 +33,10 @@ from cnnpc.validate._validate import (
 )
 
 __all__ = [
+    "CALIBRATION_ROUNDS",
     "COMPONENTS",
     "KERNEL",
+    "MAX_ROUNDS",
     "MUTUAL_TLS",
     "NETNS_DEVICE",
     "PLAINTEXT",

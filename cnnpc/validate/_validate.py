@@ -58,6 +58,9 @@ TLS_DEVICE = "host_tls"
 """The calibration key of ``validate --tls-*`` runs: TLS adds its own cost per call, so its fixed
 costs are stored apart from plaintext's (planners read the plaintext ones, HOST_DEVICE)."""
 LINK_KEYS = {"end": "uplink_ms", "edge": "downlink_ms"}
+CALIBRATION_ROUNDS = 3
+"""Runs a calibration pools by default (each on servers of its own; see validate)."""
+MAX_ROUNDS = 20
 
 
 class CostModel(Protocol):
@@ -186,6 +189,7 @@ def validate(
     threads: int = 1,
     progress: bool = False,
     calibrate: bool = False,
+    rounds: int | None = None,
     netns: bool = False,
     mtu: int | None = None,
     tls: TlsFiles | None = None,
@@ -193,7 +197,11 @@ def validate(
     """Deploy search `search_id`'s best plan (or read `plan_dir`) and validate it on this host.
 
     The host profile's stored calibration, if any, is included in the prediction; `calibrate`
-    fits the fixed costs from these requests and stores them with the host profile. `netns`
+    fits the fixed costs from these requests and stores them with the host profile, pooled over
+    `rounds` runs (CALIBRATION_ROUNDS by default), each on freshly started servers: one run's
+    setup (where the scheduler puts the tiers' threads, the shaper's state) moves its median
+    total by a few percent, and a fit from one run carries that into every later prediction.
+    `netns`
     runs the tiers in network namespaces on links shaped by the kernel (cnnpc.validate._netns;
     root only), with veths of `mtu` bytes; it has its own calibration per MTU (NETNS_DEVICE).
     `tls`: every call over TLS with these files (mutual with a CA), calibrated apart (TLS_DEVICE).
@@ -207,6 +215,13 @@ def validate(
         raise InputError(f"--warmup must be in [0, 10000], got {warmup}")
     if calibrate and not shape:
         raise InputError("--calibrate needs shaped links (the rates the fit subtracts)")
+    if rounds is not None and not calibrate:
+        raise InputError("--rounds sets how many runs --calibrate pools: use it with --calibrate")
+    if rounds is not None and not 1 <= rounds <= MAX_ROUNDS:
+        raise InputError(f"--rounds must be in [1, {MAX_ROUNDS}], got {rounds}")
+    runs = (rounds or CALIBRATION_ROUNDS) if calibrate else 1
+    if requests * runs > 100_000:
+        raise InputError(f"--requests x --rounds must be at most 100000, got {requests * runs}")
     if netns and not shape:
         raise InputError("--netns shapes every link with tc: drop --no-shape")
     if mtu is not None and not netns:
@@ -268,24 +283,30 @@ def validate(
             labels = None  # a model run far from its training size: accuracy means nothing
         shaping = TOKEN_BUCKET if shape else "none"
         details: tuple[str, ...] = ()
-        if netns:
-            results, topology = _netns.measure_in_namespaces(
-                plan, images, requests, warmup=warmup, threads=threads, mtu=mtu or _netns.MTU
-            )
-            shaping, details = KERNEL, _netns.describe(topology)
-        else:
-            results = measure(
-                plan,
-                images,
-                requests,
-                shape=shape,
-                warmup=warmup,
-                threads=threads,
-                transport=transport,
-            )
+        results: list[InferResult] = []
+        for _ in range(runs):  # every run on servers (and namespaces) of its own
+            if netns:
+                measured, topology = _netns.measure_in_namespaces(
+                    plan, images, requests, warmup=warmup, threads=threads, mtu=mtu or _netns.MTU
+                )
+                shaping, details = KERNEL, _netns.describe(topology)
+            else:
+                measured = measure(
+                    plan,
+                    images,
+                    requests,
+                    shape=shape,
+                    warmup=warmup,
+                    threads=threads,
+                    transport=transport,
+                )
+            results.extend(measured)
+        if labels is not None:  # every run sends the same images in the same order
+            labels = np.tile(labels, runs)
         fitted = None
         if shape:
-            source = f"cnnpc validate {search_id}: {len(results)} requests, {plan.folder}"
+            pooled = f" in {runs} runs" if runs > 1 else ""
+            source = f"cnnpc validate {search_id}: {len(results)} requests{pooled}, {plan.folder}"
             fitted = fit_calibration(plan, predict(plan, cost), results, source, signed=netns)
         if calibrate and stored is not None and fitted is not None:
             from cnnpc._files import write_text

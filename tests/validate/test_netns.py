@@ -81,9 +81,15 @@ def test_validate_netns_reports_kernel_shaping_and_tears_down(netns, three_tier,
     cost = FakeCostModel()
     cost.folder = tmp_path
     report = validate(
-        7, requests=5, plan_dir=three_tier.folder, cost_model=cost, netns=True, calibrate=True
+        7,
+        requests=5,
+        plan_dir=three_tier.folder,
+        cost_model=cost,
+        netns=True,
+        calibrate=True,
+        rounds=2,
     )
-    assert report.shaping == KERNEL and report.requests == 5
+    assert report.shaping == KERNEL and report.requests == 10  # two runs, each torn down
     assert any("tc tbf rate 20000000bit" in line for line in report.shaping_details)
     rows = {r.key: r for r in report.rows}
     assert rows["uplink_ms"].measured_ms > 0 and rows["total_ms"].measured_ms > 0

@@ -11,7 +11,15 @@ import pytest
 
 from cnnpc.errors import InputError
 from cnnpc.runtime import InferResult
-from cnnpc.validate import compare, fit_calibration, predict, request_images, validate
+from cnnpc.validate import (
+    CALIBRATION_ROUNDS,
+    MAX_ROUNDS,
+    compare,
+    fit_calibration,
+    predict,
+    request_images,
+    validate,
+)
 
 
 @dataclass
@@ -145,6 +153,13 @@ def test_calibrate_stores_and_the_next_validation_includes_it(three_tier, tmp_pa
     cost.folder = tmp_path  # where a host profile keeps its files
     first = validate(7, requests=6, plan_dir=three_tier.folder, cost_model=cost, calibrate=True)
     assert first.calibration is None and first.fitted is not None
+    # pooled over CALIBRATION_ROUNDS runs, each on servers of its own, the labels lined up
+    assert first.requests == first.fitted.requests == 6 * CALIBRATION_ROUNDS == 18
+    assert "18 requests in 3 runs" in first.fitted.source
+    assert (
+        first.accuracy
+        == validate(7, requests=6, plan_dir=three_tier.folder, cost_model=cost).accuracy
+    )
     stored = json.loads((tmp_path / "host_calibration.json").read_text())
     assert stored["runtime_ms"] == pytest.approx(first.fitted.runtime_ms)
     second = validate(7, requests=6, plan_dir=three_tier.folder, cost_model=cost)
@@ -155,6 +170,15 @@ def test_calibrate_stores_and_the_next_validation_includes_it(three_tier, tmp_pa
         validate(
             7, requests=1, plan_dir=three_tier.folder, cost_model=cost, calibrate=True, shape=False
         )
+    with pytest.raises(InputError, match="use it with --calibrate"):
+        validate(7, requests=1, plan_dir=three_tier.folder, cost_model=cost, rounds=2)
+    for rounds in (0, MAX_ROUNDS + 1):
+        with pytest.raises(InputError, match="--rounds must be in"):
+            validate(7, plan_dir=three_tier.folder, cost_model=cost, calibrate=True, rounds=rounds)
+    one = validate(
+        7, requests=4, plan_dir=three_tier.folder, cost_model=cost, calibrate=True, rounds=1
+    )
+    assert one.requests == 4 and "in 1 runs" not in one.fitted.source
 
 
 def test_netns_link_costs_keep_their_sign_and_never_reach_a_planner(

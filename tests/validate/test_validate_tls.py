@@ -41,7 +41,13 @@ def test_every_call_runs_over_mutual_tls_and_calibrates_apart(
     edge = certs.server("edge")
     tls = TlsFiles(edge.cert, edge.key, certs.ca_cert)
     report = validate(
-        7, requests=4, plan_dir=three_tier.folder, cost_model=cost, calibrate=True, tls=tls
+        7,
+        requests=4,
+        plan_dir=three_tier.folder,
+        cost_model=cost,
+        calibrate=True,
+        rounds=1,
+        tls=tls,
     )
     assert report.transport == MUTUAL_TLS and report.as_dict()["transport"] == MUTUAL_TLS
     assert "; mutual TLS): median |error|" in validation_text(report)
