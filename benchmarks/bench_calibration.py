@@ -14,11 +14,13 @@ segment, unpruned widths only (the plan keeps every channel, so the regressor is
 of the runtime); calibration files are deleted before each shaping's first run.
 
 Per size and shaping (netns only where cnnpc.validate.netns_unavailable_reason() is None, else
-its reason is printed) four `validate` runs through the library: an uncalibrated one, the
-calibrating one (`calibrate=True`: its own prediction is still uncalibrated, it stores the fit),
-and two judged with the stored calibration. Per run: the predicted and measured median total
-(with the measured p10 and p90), the median error of the total, each component (predicted /
-measured median), and the fixed costs and compute scales its requests show. Prints one JSON
+its reason is printed) four runs of `cnnpc validate 1 --plan DIR --profile-dir DIR --json`, each
+its own process as a user runs them: an uncalibrated one, the calibrating one (`--calibrate`: its
+own prediction is still uncalibrated; it pools validate's default number of rounds, each on
+servers started afresh, and stores the fit), and two judged with the stored calibration. Per
+run: the predicted and measured median total (with the measured p10 and p90), the median error
+of the total, each component (predicted / measured median), and the fixed costs and compute
+scales its requests show. Prints one JSON
 object; progress goes to stderr.
 """
 
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -71,36 +74,42 @@ def build_profile(root: Path, size: int, repeats: int) -> None:
     profile_host("mobilenet", image_size=size, repeats=repeats, keeps=(1.0,), out=root)
 
 
-def run_row(kind: str, report: Any) -> dict[str, Any]:
-    """One validate run's figures (a cnnpc.validate.ValidationReport)."""
-    rows = {r.key: r for r in report.rows}
+def run_row(kind: str, report: dict[str, Any]) -> dict[str, Any]:
+    """One validate run's figures (`cnnpc validate --json`'s object)."""
+    rows = {r["key"]: r for r in report["components"]}
     total = rows["total_ms"]
     return {
         "run": kind,
-        "requests": report.requests,
-        "predicted_total_ms": total.predicted_ms,
-        "measured_total_ms": total.measured_ms,
-        "measured_total_p10_p90_ms": [total.p10_ms, total.p90_ms],
-        "median_error_pct": report.median_abs_error_pct,
+        "requests": report["requests"],
+        "predicted_total_ms": total["predicted_ms"],
+        "measured_total_ms": total["measured_ms"],
+        "measured_total_p10_p90_ms": [total["p10_ms"], total["p90_ms"]],
+        "median_error_pct": report["median_abs_error_total_pct"],
         "components": {
-            r.key: {"predicted_ms": r.predicted_ms, "measured_ms": r.measured_ms}
-            for r in report.rows
+            key: {"predicted_ms": r["predicted_ms"], "measured_ms": r["measured_ms"]}
+            for key, r in rows.items()
         },
-        "calibrated": report.calibration is not None,
-        "fitted": None if report.fitted is None else fitted_row(report.fitted),
+        "calibrated": report["calibration"] is not None,
+        "fitted": None if report["fitted"] is None else fitted_row(report["fitted"]),
     }
 
 
-def fitted_row(cal: Any) -> dict[str, float]:
-    """A cnnpc.latency.Calibration's fixed costs and compute scales."""
-    return {
-        "runtime_ms": cal.runtime_ms,
-        "uplink_message_ms": cal.uplink_message_ms,
-        "message_ms": cal.message_ms,
-        "end_compute_scale": cal.end_compute_scale,
-        "edge_compute_scale": cal.edge_compute_scale,
-        "cloud_compute_scale": cal.cloud_compute_scale,
-    }
+def fitted_row(cal: dict[str, Any]) -> dict[str, float]:
+    """A stored calibration's fixed costs and compute scales."""
+    keys = ("runtime_ms", "uplink_message_ms", "message_ms", "requests")
+    scales = tuple(f"{tier}_compute_scale" for tier in ("end", "edge", "cloud"))
+    return {key: cal[key] for key in (*keys, *scales)}
+
+
+def validate_once(plan: Path, profile: Path, requests: int, warmup: int, *flags: str) -> Any:
+    """`cnnpc validate` in a process of its own (what a user runs), its --json object."""
+    argv = [sys.executable, "-m", "cnnpc", "validate", "1", "--plan", str(plan)]
+    argv += ["--profile-dir", str(profile), "--requests", str(requests)]
+    argv += ["--warmup", str(warmup), "--json", *flags]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.strip()[-400:]}")
+    return json.loads(done.stdout)
 
 
 def measure_shaping(
@@ -108,7 +117,7 @@ def measure_shaping(
 ) -> dict[str, Any]:
     from cnnpc.latency import calibration_path
     from cnnpc.profiling import host_cost_model
-    from cnnpc.validate import NETNS_DEVICE, validate
+    from cnnpc.validate import NETNS_DEVICE
 
     netns = shaping == "netns"
     folder = host_cost_model("mobilenet", profile_dir=profile).folder
@@ -116,16 +125,10 @@ def measure_shaping(
     stored.unlink(missing_ok=True)
     runs = []
     for kind, calibrate in RUNS:
+        flags = ["--netns"] if netns else []
+        flags += ["--calibrate"] if calibrate else []
         began = time.perf_counter()
-        report = validate(
-            0,
-            requests=requests,
-            warmup=warmup,
-            plan_dir=plan,
-            profile_dir=profile,
-            calibrate=calibrate,
-            netns=netns,
-        )
+        report = validate_once(plan, profile, requests, warmup, *flags)
         runs.append({**run_row(kind, report), "seconds": round(time.perf_counter() - began, 1)})
         print(
             f"{plan.name} {shaping} {kind}: predicted {runs[-1]['predicted_total_ms']:.3f} ms, "
