@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 def study_front(storage: Storage, search_id: int) -> list[TrialRecord]:
     """The non-dominated feasible trials of a multi-objective search (`--objective pareto`),
-    by latency, each point once; empty for a single-objective search or a study with no complete trial."""
+    by latency, each point once; empty for a single-objective search or a study without
+    a complete trial."""
     import optuna
 
     from cnnpc.storage._url import optuna_engine_kwargs
