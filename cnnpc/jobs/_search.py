@@ -191,7 +191,7 @@ def search(job: SearchJob, progress: TrialProgress | None = None) -> SearchOutco
     planner = settings.planner()
     stand_in = planner.profile.stand_in  # validates model/device before heavy work
     goal = settings.objective
-    if spec.confirms and not goal.plain:
+    if spec.confirms and (goal.objective != "latency" or goal.min_fps is not None):
         raise InputError(
             f"--objective {goal.objective} is not supported with a confirming accuracy source "
             "(its confirmation ranks by latency): use --accuracy table:FILE or fine-tuning"

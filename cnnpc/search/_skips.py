@@ -44,7 +44,8 @@ def skip_reason(
     if latency_ms > s.latency_budget_ms:
         return f"latency {latency_ms:.2f} ms exceeds the budget"
     if (
-        best is not None
+        not s.objective.pareto  # a less accurate configuration may still be on the front
+        and best is not None
         and best.val_accuracy is not None
         and pred is not None
         and pred.optimistic(z) <= best.val_accuracy
