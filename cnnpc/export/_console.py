@@ -103,7 +103,22 @@ def show_json(report: SearchReport, view: Overview) -> dict[str, object]:
             "updated_at": best_plan.updated_at.isoformat(),
         },
         "pareto": [t.as_dict() for t in report.pareto],
-    }
+    } | ({"front": [t.as_dict() for t in report.front]} if report.multi_objective else {})
+
+
+def front_text(trials: Sequence[TrialRecord]) -> str:
+    """A pareto search's front: latency, the phone's energy and accuracy of each trial on it."""
+    rows = [
+        [
+            *(t.optuna_number, t.latency_ms),
+            None if t.plan is None else t.plan.get("energy_mj"),
+            *(_pct(t.val_accuracy), _pct(t.test_accuracy), t.mode, " ".join(t.splits) or None),
+            keep_text(t.keep, pruned_only=True) or None,
+        ]
+        for t in trials
+    ]
+    headers = ["trial", "latency ms", "phone mJ", "val %", "test %", "mode", "splits", "keep"]
+    return format_table(headers, rows)
 
 
 def show_lines(report: SearchReport, view: Overview | None = None) -> list[str]:
@@ -153,6 +168,14 @@ def show_lines(report: SearchReport, view: Overview | None = None) -> list[str]:
     lines += ["", f"Pareto front ({len(report.pareto)} trials, latency vs validation accuracy):"]
     if report.pareto:
         lines.append(trials_text(report.pareto))
+    if report.multi_objective:
+        lines += [
+            "",
+            f"Optuna's front ({len(report.front)} trials, latency, phone energy and validation "
+            "accuracy: none of them beaten on all three):",
+        ]
+        if report.front:
+            lines.append(front_text(report.front))
     return lines
 
 

@@ -27,10 +27,14 @@ def write_png(report: SearchReport, view: Overview, path: Path) -> Path:
 
     from cnnpc.export import save_png
 
-    fig, (pareto, bars, progress) = plt.subplots(1, 3, figsize=(17, 5.2))
-    _pareto(pareto, report)
-    _bars(bars, view)
-    _progress(progress, report)
+    if report.multi_objective:  # a pareto search: its front of latency and energy beside
+        fig, axes = plt.subplots(1, 4, figsize=(22.5, 5.2))
+        _front(axes[3], report)
+    else:
+        fig, axes = plt.subplots(1, 3, figsize=(17, 5.2))
+    _pareto(axes[0], report)
+    _bars(axes[1], view)
+    _progress(axes[2], report)
     fig.suptitle(view.title, fontsize=12, fontweight="bold")
     fig.tight_layout()
     return save_png(fig, Path(path))
@@ -65,6 +69,54 @@ def _pareto(ax: Any, report: SearchReport) -> None:
     ax.set_title("Pareto front: latency vs accuracy", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
+
+
+def _front(ax: Any, report: SearchReport) -> None:
+    """A pareto search: every measured trial's latency and phone energy, coloured by accuracy,
+    and Optuna's front (latency, energy, accuracy) ringed and labelled with its accuracy."""
+
+    def energy(t: Any) -> float | None:
+        value = None if t.plan is None else t.plan.get("energy_mj")
+        return None if value is None else float(value)
+
+    points = [
+        (t.latency_ms, e, t.val_accuracy)
+        for t in report.trials or report.front
+        if t.state == "complete" and t.latency_ms is not None and (e := energy(t)) is not None
+    ]
+    front = [(t.latency_ms, energy(t), t.val_accuracy) for t in report.front]
+    if points:
+        xs, ys, cs = zip(*points, strict=True)
+        dots = ax.scatter(xs, ys, c=cs, cmap="viridis", s=22, zorder=3, label="measured trials")
+        ax.figure.colorbar(dots, ax=ax, label="validation accuracy")
+    if front:
+        ax.scatter(
+            [p[0] for p in front],
+            [p[1] for p in front],
+            s=150,
+            facecolors="none",
+            edgecolors="#C00000",
+            linewidths=1.6,
+            zorder=4,
+            label="Pareto front (Optuna's best trials)",
+        )
+        for x, y, acc in front:
+            if acc is not None:
+                ax.annotate(
+                    f"{100 * acc:.1f}%",
+                    (x, y),
+                    xytext=(6, 4),
+                    textcoords="offset points",
+                    fontsize=7,
+                )
+    else:
+        ax.text(0.5, 0.5, "no feasible trial yet", ha="center", transform=ax.transAxes)
+    ax.set_xlabel("latency (ms)")
+    ax.set_ylabel("phone energy (mJ)")
+    ax.set_title("Pareto front: latency, phone energy, accuracy", fontsize=10)
+    ax.grid(alpha=0.3)
+    if points or front:
+        ax.legend(fontsize=7)
 
 
 def _bars(ax: Any, view: Overview) -> None:

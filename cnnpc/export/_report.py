@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from cnnpc import __version__
 from cnnpc.errors import CnnpcError
-from cnnpc.storage import BestPlanRecord, SearchSummary, Storage, TrialRecord
+from cnnpc.storage import BestPlanRecord, SearchSummary, Storage, TrialRecord, study_front
 
 SCHEMA_VERSION = 1
 
@@ -24,6 +24,13 @@ class SearchReport:
     best: TrialRecord | None  # the trial of the stored best plan, else the best feasible one
     pareto: list[TrialRecord]
     trials: list[TrialRecord]
+    front: list[TrialRecord] = field(default_factory=list)
+    """A pareto search's front (Optuna's best trials: latency, energy, accuracy); else empty."""
+
+    @property
+    def multi_objective(self) -> bool:
+        """Whether the search is a pareto search (its front is `front`)."""
+        return self.summary.search.extra.get("objective") == "pareto"
 
     @property
     def spend(self) -> dict[str, Any]:
@@ -52,6 +59,7 @@ def collect(storage: Storage, search_id: int, *, with_trials: bool = False) -> S
         best=best,
         pareto=storage.pareto_front(search_id),
         trials=storage.list_trials(search_id) if with_trials else [],
+        front=study_front(storage, search_id),
     )
 
 

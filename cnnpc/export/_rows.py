@@ -14,9 +14,33 @@ from cnnpc.storage import SearchRecord, SearchSummary, TrialRecord
 
 
 def objective_text(search: SearchRecord) -> str:
+    """What the search optimised, under what: its goal and, when one was asked, its objective
+    and the bounds of its plans (recorded in `extra`)."""
+    extra = search.extra
+    goal = str(extra.get("objective", "latency"))
+    target = (
+        f"val acc >= {search.target:g}"
+        if search.mode == "acc_floor"
+        else f"latency <= {search.target:g} ms"
+    )
+    bounds = "".join(
+        ", " + form.format(extra[key])
+        for key, form in (
+            ("objective_budget_ms", "latency <= {:g} ms"),
+            ("min_fps", ">= {:g} frames/s"),
+            ("radio", "radio {}"),
+        )
+        if key in extra
+    )
+    if goal == "pareto":
+        return f"Pareto front of latency, phone energy and val acc, {target}{bounds}"
+    if goal == "energy":
+        return f"min phone energy, {target}{bounds}"
+    if goal == "throughput":
+        return f"max frames/s, {target}{bounds}"
     if search.mode == "acc_floor":
-        return f"min latency, val acc >= {search.target:g}"
-    return f"max val acc, latency <= {search.target:g} ms"
+        return f"min latency, {target}{bounds}"
+    return f"max val acc, {target}{bounds}"
 
 
 def summary_row(summary: SearchSummary) -> dict[str, Any]:
@@ -94,6 +118,13 @@ def pareto_row(trial: TrialRecord) -> dict[str, Any]:
         "keep": keep_text(trial.keep),
         "traffic_kb": None if trial.traffic_bytes is None else trial.traffic_bytes / 1024.0,
     }
+
+
+def front_row(trial: TrialRecord) -> dict[str, Any]:
+    """A row of a pareto search's front: the Pareto row with the phone's energy."""
+    energy = None if trial.plan is None else trial.plan.get("energy_mj")
+    row = pareto_row(trial)
+    return {**dict(list(row.items())[:3]), "energy_mj": energy, **dict(list(row.items())[3:])}
 
 
 def flatten_scalars(payload: dict[str, Any], *, skip: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from cnnpc.export._pareto_chart import add_pareto_charts
 from cnnpc.export._report import SearchReport
 from cnnpc.export._rows import (
     flatten_scalars,
+    front_row,
     objective_text,
     pareto_row,
     summary_row,
@@ -42,6 +43,8 @@ def number_format(column: str) -> str | None:
     if "accuracy" in column:
         return "0.00%"
     if column.endswith("_ms"):
+        return "0.00"
+    if column.endswith("_mj"):
         return "0.00"
     if column.endswith("_kb"):
         return "#,##0.0"
@@ -69,6 +72,8 @@ def xlsx_bytes(reports: Sequence[SearchReport]) -> bytes:
     pareto = workbook.create_sheet("Pareto")
     _table(pareto, [pareto_row(t) for r in reports for t in r.pareto])
     add_pareto_charts(workbook, pareto, reports)
+    if any(r.multi_objective for r in reports):  # only then: other workbooks stay as they were
+        _table(workbook.create_sheet("Front"), [front_row(t) for r in reports for t in r.front])
 
     buffer = io.BytesIO()
     workbook.save(buffer)

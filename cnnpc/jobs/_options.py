@@ -344,6 +344,30 @@ def bits_option() -> Any:
     )
 
 
+def objective_option(choices: tuple[str, ...], help: str) -> Any:
+    """--objective (plan, search, sweep): one flag, each command its choices and meaning."""
+    return option("--objective", default="latency", choices=choices, help=help)
+
+
+def fps_option(
+    help: str = "only plans whose pipeline (end, links, edge, cloud) reaches F frames per second",
+) -> Any:
+    """--fps F (plan, search, sweep): the frame rate a plan's pipeline must reach."""
+    return option("--fps", default=None, type=positive_float, metavar="F", help=help)
+
+
+def radio_option() -> Any:
+    """--radio (plan, search, sweep): the radio whose power figures price the phone's energy."""
+    from cnnpc.profiles import RADIOS
+
+    return option(
+        "--radio",
+        default=None,
+        choices=RADIOS,
+        help="the phone's radio whose power figures price energy (default: the profile's first)",
+    )
+
+
 def entropy_option() -> Any:
     """--entropy (plan): one definition."""
     return option(

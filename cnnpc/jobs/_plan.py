@@ -16,14 +16,15 @@ from cnnpc.jobs._options import (
     budget_ms,
     end_memory_option,
     entropy_option,
+    fps_option,
     keep_spec,
+    objective_option,
     option,
     options,
-    positive_float,
+    radio_option,
     rate_mbps,
 )
 from cnnpc.planner import OBJECTIVES, LinkOptions, Plan, Planner, planner_for
-from cnnpc.profiles import RADIOS
 from cnnpc.records import KeepConfig
 
 
@@ -52,27 +53,14 @@ class PlanJob:
         help="also find the plan that meets this budget with the least traffic (with "
         "--objective energy or throughput: the best plan meets it)",
     )
-    objective: str = option(
-        "--objective",
-        default="latency",
-        choices=OBJECTIVES,
-        help="what the best plan minimises: latency (default), the phone's energy per "
+    objective: str = objective_option(
+        OBJECTIVES,
+        "what the best plan minimises: latency (default), the phone's energy per "
         "inference (needs the profile's power figures: 'cnnpc profile import --power'), or "
         "the slowest pipeline stage (throughput, frames per second of a stream)",
     )
-    fps: float | None = option(
-        "--fps",
-        default=None,
-        type=positive_float,
-        metavar="F",
-        help="only plans whose pipeline (end, links, edge, cloud) reaches F frames per second",
-    )
-    radio: str | None = option(
-        "--radio",
-        default=None,
-        choices=RADIOS,
-        help="the phone's radio whose power figures price energy (default: the profile's first)",
-    )
+    fps: float | None = fps_option()
+    radio: str | None = radio_option()
     granularity: str = option(
         "--granularity",
         default="block",

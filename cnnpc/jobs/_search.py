@@ -9,17 +9,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cnnpc._text import BREAKDOWN_HEADERS, breakdown_cells, format_table
-from cnnpc.errors import ProfileError
+from cnnpc.errors import InputError, ProfileError
 from cnnpc.jobs._links import AccuracyChoice, LinkChoice, device_option, model_option
 from cnnpc.jobs._options import (
-    Exclusive,
     accuracy_floor,
     bounded_float,
     bounded_int,
     budget_ms,
     end_memory_option,
+    fps_option,
+    objective_option,
     option,
     options,
+    radio_option,
     rate_mbps,
 )
 from cnnpc.records import MAX_SEARCH_S, MAX_TRIALS
@@ -27,7 +29,7 @@ from cnnpc.records import MAX_SEARCH_S, MAX_TRIALS
 if TYPE_CHECKING:  # the stages load SQLAlchemy: `cnnpc plan` imports this package without it
     from cnnpc.accuracy import AccuracySpec
     from cnnpc.planner import PartSizes, Planner
-    from cnnpc.search import Liveness, SearchSettings, TrialEvent
+    from cnnpc.search import Liveness, SearchObjective, SearchSettings, TrialEvent
     from cnnpc.storage import BestPlan
 
     TrialProgress = contextlib.AbstractContextManager[Callable[[TrialEvent], None] | None]
@@ -35,8 +37,8 @@ if TYPE_CHECKING:  # the stages load SQLAlchemy: `cnnpc plan` imports this packa
 
 
 DEFAULT_TRIALS = 12
-GOAL = Exclusive("goal", required=True)
-"""A search minimises latency over an accuracy floor, or maximises accuracy within a budget."""
+SEARCH_OBJECTIVES = ("latency", "energy", "throughput", "pareto")
+"""`cnnpc.search.SEARCH_OBJECTIVES` (not imported here: the search package loads SQLAlchemy)."""
 
 
 @dataclass(frozen=True)
@@ -65,16 +67,15 @@ class SearchRequest:
         default=None,
         type=accuracy_floor,
         metavar="A0",
-        exclusive=GOAL,
-        help="minimise latency with val accuracy >= A0",
+        help="minimise latency (or --objective) with val accuracy >= A0",
     )
     latency_budget: float | None = option(
         "--latency-budget",
         default=None,
         type=budget_ms,
         metavar="MS",
-        exclusive=GOAL,
-        help="maximise accuracy with latency <= MS",
+        help="maximise accuracy with latency <= MS (one of --acc-floor and --latency-budget; "
+        "with --objective energy or throughput, beside --acc-floor: every plan meets it)",
     )
     strategy: str = option(
         "--strategy", default="tpe", choices=("tpe", "random", "exhaustive", "cnnpc")
@@ -109,10 +110,41 @@ class SearchRequest:
     )
     measure: AccuracyChoice = options(AccuracyChoice)
     end_memory: float | None = end_memory_option()
+    objective: str = objective_option(
+        SEARCH_OBJECTIVES,
+        "what each configuration's plan minimises and the search with it: latency (default), "
+        "the phone's energy or the slowest pipeline stage (throughput) above --acc-floor; "
+        "pareto: Optuna's multi-objective search of latency, phone energy and accuracy (energy "
+        "needs the profile's power figures: 'cnnpc profile import --power')",
+    )
+    fps: float | None = fps_option()
+    radio: str | None = radio_option()
+
+    def goal(self) -> tuple[float | None, float | None, SearchObjective]:
+        """The search's floor, its latency budget, and its objective with the bounds of its
+        plans: beside --acc-floor, --latency-budget bounds every plan of an energy or
+        throughput search; otherwise it is the search's goal (exactly one of the two)."""
+        from cnnpc.search import SearchObjective
+
+        floor, budget = self.acc_floor, self.latency_budget
+        bounded = self.objective in ("energy", "throughput") and floor is not None
+        if floor is None and budget is None:
+            raise InputError("one of the arguments --acc-floor --latency-budget is required")
+        if floor is not None and budget is not None and not bounded:
+            raise InputError(
+                "argument --latency-budget: not allowed with argument --acc-floor (both: with "
+                "--objective energy or throughput, where it bounds every plan)"
+            )
+        objective = SearchObjective(
+            self.objective, budget if bounded else None, self.fps, self.radio
+        )
+        return floor, None if bounded else budget, objective
 
     def job(self) -> SearchJob:
         """The search, its accuracy source, its liveness and its database."""
         from cnnpc.search import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S, Liveness, SearchSettings
+
+        floor, budget, objective = self.goal()
 
         liveness = Liveness(
             heartbeat_s=DEFAULT_HEARTBEAT_S if self.heartbeat is None else self.heartbeat,
@@ -122,14 +154,15 @@ class SearchRequest:
             model=self.model,
             device=self.device,
             bandwidth_mbps=self.bandwidth,
-            acc_floor=self.acc_floor,
-            latency_budget_ms=self.latency_budget,
+            acc_floor=floor,
+            latency_budget_ms=budget,
             strategy=self.strategy,
             trials=self.trials,
             timeout_s=self.timeout,
             seed=self.measure.seed,
             links=dataclasses.replace(self.links.link_options(), end_memory_mb=self.end_memory),
             keep_grid=self.measure.keep_grid,
+            objective=objective,
         )
         return SearchJob(settings, self.measure.spec(self.model), liveness, self.measure.storage)
 
@@ -157,6 +190,12 @@ def search(job: SearchJob, progress: TrialProgress | None = None) -> SearchOutco
     settings, spec = job.settings, job.accuracy
     planner = settings.planner()
     stand_in = planner.profile.stand_in  # validates model/device before heavy work
+    goal = settings.objective
+    if spec.confirms and (goal.objective != "latency" or goal.min_fps is not None):
+        raise InputError(
+            f"--objective {goal.objective} is not supported with a confirming accuracy source "
+            "(its confirmation ranks by latency): use --accuracy table:FILE or fine-tuning"
+        )
     checked = spec.check()
     # loading --weights and training may refuse: no new database is left behind then
     storage, source = open_around(resolve_url(job.storage_url), lambda: spec.open(checked))
@@ -177,6 +216,10 @@ def search(job: SearchJob, progress: TrialProgress | None = None) -> SearchOutco
         "storage": display_url(storage.url),
         "stand_in": stand_in,
     }
+    if not goal.plain:  # the JSON gains them only when asked
+        report["objective"] = goal.as_dict()
+    if goal.pareto:
+        report["front"] = [p.as_dict() for p in result.front]
     limit = settings.links.end_memory_mb
     parts = None if result.best is None else best_parts(planner, result.best)
     if limit is not None and parts is not None:  # the JSON gains them only when asked
@@ -239,8 +282,17 @@ def _best_lines(best: BestPlan) -> list[str]:
     keep = ", ".join(f"{k}={v:g}" for k, v in best.keep.items()) or "no pruning"
     splits = ", ".join(best.splits) or "none"
     cut = best.traffic_reduction_vs_uncompressed
+    priced = "".join(
+        f", {text}"
+        for value, text in (
+            (best.energy_mj, f"phone {best.energy_mj or 0:.2f} mJ"),
+            (best.fps, f"{best.fps or 0:.2f} frames/s"),
+        )
+        if value is not None
+    )
     return [
-        f"best plan: {best.latency_ms:.2f} ms, {best.mode} split after {splits}; keep {keep}",
+        f"best plan: {best.latency_ms:.2f} ms{priced}, {best.mode} split after {splits}; "
+        f"keep {keep}",
         f"  accuracy {best.test_accuracy:.4f} on the test split "
         f"(validation {best.val_accuracy:.4f})",
         f"  {best.speedup_vs_best_single_tier:.2f}x the best single tier "
@@ -274,6 +326,27 @@ def _exactness_line(exact: dict[str, Any]) -> str:
     return line
 
 
+def front_lines(front: list[dict[str, Any]]) -> list[str]:
+    """A pareto search's front as a table (search and show print it)."""
+    rows = [
+        [
+            p["trial"],
+            p["latency_ms"],
+            p.get("energy_mj"),
+            p["val_accuracy"],
+            p["mode"],
+            "+".join(p["splits"]) or "-",
+            ", ".join(f"{k}={v:g}" for k, v in p["keep"].items()) or "no pruning",
+        ]
+        for p in front
+    ]
+    headers = ["trial", "ms", "phone mJ", "val acc", "mode", "splits", "keep"]
+    return [
+        f"Pareto front ({len(front)} trials; latency, phone energy, validation accuracy):",
+        format_table(headers, rows) if rows else "  (no feasible trial yet)",
+    ]
+
+
 def search_text(outcome: SearchOutcome) -> str:
     """The text of `cnnpc search`."""
     report, best = outcome.report, outcome.best
@@ -281,7 +354,18 @@ def search_text(outcome: SearchOutcome) -> str:
         f"search {report['search_id']}: {report['status']}"
         + (f" ({report['message']})" if report["message"] else "")
     ]
+    goal = report.get("objective")
+    if goal is not None:
+        from cnnpc.search import SearchObjective
+
+        lines.append(
+            SearchObjective(
+                goal["objective"], goal["latency_budget_ms"], goal["min_fps"], goal["radio"]
+            ).line()
+        )
     lines += ["no feasible plan found"] if best is None else _best_lines(best)
+    if "front" in report:
+        lines += front_lines(report["front"])
     if outcome.parts is not None:
         p, limit = outcome.parts, report.get("end_memory_mb")
         lines.append(

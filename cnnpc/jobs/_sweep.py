@@ -8,14 +8,27 @@ from typing import TYPE_CHECKING, Any
 
 from cnnpc._files import check_file_targets
 from cnnpc._text import format_table
+from cnnpc.errors import InputError
 from cnnpc.jobs._links import AccuracyChoice, LinkChoice, device_option, model_option
-from cnnpc.jobs._options import accuracy_floor, bounded_int, option, options
+from cnnpc.jobs._options import (
+    accuracy_floor,
+    bounded_int,
+    budget_ms,
+    fps_option,
+    objective_option,
+    option,
+    options,
+    radio_option,
+)
+from cnnpc.planner import OBJECTIVES
 from cnnpc.records import DEFAULT_MAX_FINETUNES, MAX_FINETUNES
 
 if TYPE_CHECKING:  # the stages load SQLAlchemy: `cnnpc plan` imports this package without it
     from cnnpc.accuracy import AccuracySpec
     from cnnpc.sweep import SweepSettings
 
+SWEEP_OBJECTIVES = OBJECTIVES
+"""latency, energy, throughput (pareto is a search's: `cnnpc search --objective pareto`)."""
 SUPERNET_ESTIMATES = 1_000_000
 """No cap on supernet estimates (seconds each): every point's walk gets the ones it needs."""
 
@@ -73,10 +86,33 @@ class SweepRequest:
     xlsx: Path | None = option(
         "--xlsx", default=None, type=Path, metavar="FILE", help="write a workbook"
     )
+    objective: str = objective_option(
+        SWEEP_OBJECTIVES,
+        "what each configuration's plan minimises, and the best plan at each bandwidth with "
+        "it: latency (default), the phone's energy (needs the profile's power figures: "
+        "'cnnpc profile import --power') or the slowest pipeline stage (throughput)",
+    )
+    latency_budget: float | None = option(
+        "--latency-budget",
+        default=None,
+        type=budget_ms,
+        metavar="MS",
+        help="with --objective energy or throughput: every plan meets this latency",
+    )
+    fps: float | None = fps_option()
+    radio: str | None = radio_option()
 
     def job(self) -> SweepJob:
         """The sweep, its accuracy source, its database and files."""
+        from cnnpc.search import SearchObjective
         from cnnpc.sweep import SweepSettings, parse_devices
+
+        if self.latency_budget is not None and self.objective == "latency":
+            raise InputError(
+                "--latency-budget bounds the plans of --objective energy or throughput; the "
+                "fastest plan needs no bound"
+            )
+        goal = SearchObjective(self.objective, self.latency_budget, self.fps, self.radio)
 
         spec = self.measure.spec(self.model)
         settings = SweepSettings(
@@ -88,6 +124,7 @@ class SweepRequest:
             max_finetunes=max_measurements(spec, self.max_finetunes),
             surrogate=self.surrogate,
             keep_grid=self.measure.keep_grid,
+            objective=goal,
         )
         return SweepJob(settings, spec, self.measure.storage, self.png, self.xlsx)
 
@@ -140,10 +177,10 @@ def _span(values: list[float]) -> str:
     return f"{values[0]:g}..{values[-1]:g} ({len(values)} pts)"
 
 
-def _threshold_line(t: dict[str, Any]) -> str:
+def _threshold_line(t: dict[str, Any], lines: bool = True) -> str:
     if t["crossover_inside"]:
         where = f"; the two plans cross at {t['crossover_mbps']:.3f} Mbps"
-    elif t["from_plan"] == "none" or t["to_plan"] == "none":
+    elif t["from_plan"] == "none" or t["to_plan"] == "none" or not lines:
         where = ""
     else:  # the lines meet outside the interval, or never
         where = "; their latencies do not cross in between (a third plan may win there)"
@@ -162,7 +199,19 @@ def sweep_text(report: dict[str, Any]) -> str:
         f"{len(bws)} edge->cloud bandwidths {bws[0]:g}..{bws[-1]:g} Mbps, "
         f"end->edge {report['uplink_mbps']:g} Mbps, accuracy floor {report['acc_floor']:g}"
     ]
+    goal = report.get("objective")
+    if goal is not None:
+        from cnnpc.search import SearchObjective
+
+        lines.append(
+            SearchObjective(
+                goal["objective"], goal["latency_budget_ms"], goal["min_fps"], goal["radio"]
+            ).line()
+            + " (regrets below in its unit: mJ, or ms per frame of the slowest stage)"
+        )
     rows = []
+    bests = [p["best"] or {} for p in report["points"]]
+    more = [] if goal is None else [k for k in ("energy_mj", "fps") if any(k in b for b in bests)]
     for p in report["points"]:
         b = p["best"]
         tail = (
@@ -181,13 +230,16 @@ def sweep_text(report: dict[str, Any]) -> str:
                 None if b is None else labels[b["plan_id"]],
                 None if b is None else b["latency_ms"],
                 *(p["uncompressed_ms"], *tail, p["unverified"] or None),
+                *(None if b is None else b.get(priced) for priced in more),
             ]
         )
     headers = ["device", "Mbps", "plan", "best ms", "unpruned ms", "mode", "splits", "keep"]
-    lines += [format_table([*headers, "val acc", "unverified"], rows), ""]
+    units = {"energy_mj": "phone mJ", "fps": "frames/s"}
+    headers += ["val acc", "unverified", *(units[m] for m in more)]
+    lines += [format_table(headers, rows), ""]
     if report["thresholds"]:
         lines.append("thresholds (the best plan changes):")
-        lines += [_threshold_line(t) for t in report["thresholds"]]
+        lines += [_threshold_line(t, goal is None) for t in report["thresholds"]]
     else:
         lines.append("no threshold: one plan is best across the whole grid")
     lines += ["", "plans, and the regret of keeping each fixed across the grid:"]

@@ -89,6 +89,8 @@ class Planner:
         """The end part's limit (MB): layouts whose end part needs more are not chosen."""
         self.codecs = codecs
         """The codecs a split tensor may get (None: int8 only, and plans name no codec)."""
+        self.radio = radio
+        """The radio asked for (None: the profile's first prices energy)."""
         self.power = (
             PhonePower.of(profile.power)
             if radio is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cnnpc.codec import Codec
+from cnnpc.errors import InputError
 from cnnpc.latency import STAGES, Breakdown, Energy, frames_per_s
 from cnnpc.profiles import Profile
 
@@ -86,6 +87,17 @@ class Plan:
     @property
     def latency_ms(self) -> float:
         return self.breakdown.total_ms
+
+    def objective_value(self, objective: str) -> float:
+        """What `objective` minimises of this plan: its latency (ms), the phone's energy (mJ) or
+        its slowest pipeline stage (ms per frame); a price the planner did not make is refused."""
+        if objective == "latency":
+            return self.latency_ms
+        if objective == "energy" and self.energy is not None:
+            return self.energy.total_mj
+        if objective == "throughput" and self.stages is not None:
+            return max(self.stages)
+        raise InputError(f"this plan was not priced for the {objective!r} objective")
 
     def tiers(self, profile: Profile) -> dict[str, list[str]]:
         """Segment names each tier runs (empty list: the tier is unused)."""

@@ -10,6 +10,7 @@ from cnnpc.search._configs import (
 from cnnpc.search._confirm import DEFAULT_MAX_CONFIRM, Confirmation, confirm
 from cnnpc.search._correction import Corrected, Correction, CorrectionPrior
 from cnnpc.search._measure import AccuracySource, CachedAccuracies, Measurement
+from cnnpc.search._objective import SEARCH_OBJECTIVES, SearchObjective
 from cnnpc.search._oracle_source import OracleSource, oracle_source
 from cnnpc.search._ranking import Candidate, Walk, candidates, confirm_walk, walk_state
 from cnnpc.search._rows import TableRows, table_rows
@@ -25,6 +26,7 @@ __all__ = [
     "DEFAULT_GRACE_S",
     "DEFAULT_HEARTBEAT_S",
     "DEFAULT_MAX_CONFIRM",
+    "SEARCH_OBJECTIVES",
     "STRATEGIES",
     "UNMEASURED",
     "WORKER_ENV",
@@ -42,6 +44,7 @@ __all__ = [
     "OracleSource",
     "ParetoPoint",
     "Prediction",
+    "SearchObjective",
     "SearchResult",
     "SearchRunner",
     "SearchSettings",

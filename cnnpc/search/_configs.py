@@ -19,6 +19,7 @@ from typing import Any
 
 from cnnpc.planner import Plan, Planner
 from cnnpc.records import KeepConfig, keep_key
+from cnnpc.search._objective import SearchObjective
 from cnnpc.spaces import SearchSpace, kept_count
 
 Config = dict[str, float]
@@ -81,14 +82,19 @@ def distributions(space: SearchSpace) -> dict[str, Any]:
 
 
 def normalise(
-    planner: Planner, config: Mapping[str, float], rows: Container[str] | None = None
+    planner: Planner,
+    config: Mapping[str, float],
+    rows: Container[str] | None = None,
+    objective: SearchObjective | None = None,
 ) -> tuple[Config, Plan]:
     """Best plan for `config`, and the configuration reduced to what that plan needs.
 
     `rows`: the keys of an accuracy table's rows a search draws from; a row is its own
-    reduction (its accuracy is that of the row as it is; the plan's latency is the same)."""
+    reduction (its accuracy is that of the row as it is; the plan's latency is the same).
+    `objective`: what the plan minimises (None: latency, `Planner.best`)."""
     profile = planner.profile
-    plan = planner.best(KeepConfig.from_fractions(profile.space, config))
+    goal = objective or SearchObjective()
+    plan = goal.layout(planner, KeepConfig.from_fractions(profile.space, config))
     if planner.conventions.prune_compute != "none" or (
         rows is not None and keep_key(config) in rows
     ):
@@ -97,7 +103,7 @@ def normalise(
     needed = {member for name in plan.splits for member in space.group_of(name)}
     reduced = {k: v for k, v in config.items() if k in needed and v < 1.0}
     if reduced != config:
-        plan = planner.best(KeepConfig.from_fractions(profile.space, reduced))
+        plan = goal.layout(planner, KeepConfig.from_fractions(profile.space, reduced))
     return reduced, plan
 
 

@@ -19,6 +19,7 @@ from cnnpc.planner import Plan, Planner
 from cnnpc.search._attrs import ESTIMATED
 from cnnpc.search._configs import Config, from_params, normalise
 from cnnpc.search._measure import CachedAccuracies
+from cnnpc.search._objective import SearchObjective
 
 if TYPE_CHECKING:
     import optuna
@@ -68,6 +69,7 @@ class TrialRecorder:
         planner: Planner,
         cache: CachedAccuracies,
         rows: Container[str] | None = None,
+        objective: SearchObjective | None = None,
     ) -> None:
         self.storage = storage
         self.search_id = search_id
@@ -75,12 +77,17 @@ class TrialRecorder:
         self.cache = cache
         self.rows = rows
         """The keys of the table rows the search draws from (each its own reduction)."""
+        self.objective = objective
+        """What each configuration's layout minimises (None: latency)."""
 
     def configuration(self, params: Mapping[str, float | str]) -> tuple[Config, Plan] | None:
         """The reduced configuration and plan of a trial's parameters (None: not all set)."""
         try:
             return normalise(
-                self.planner, from_params(self.planner.profile.space, params), self.rows
+                self.planner,
+                from_params(self.planner.profile.space, params),
+                self.rows,
+                self.objective,
             )
         except (KeyError, TypeError, ValueError):
             return None  # its worker died inside ask, before every parameter was suggested

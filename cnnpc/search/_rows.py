@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from cnnpc.planner import Planner
 from cnnpc.records import KeepConfig, keep_key
 from cnnpc.search._configs import Config, expand, normalise, parameters, split_aware_grid
+from cnnpc.search._objective import SearchObjective
 from cnnpc.search._summary import Exactness
 from cnnpc.spaces import SearchSpace, kept_count
 
@@ -77,31 +78,33 @@ def table_rows(space: SearchSpace, rows: Iterable[KeepConfig]) -> TableRows:
     return TableRows(configs, off_grid)
 
 
-def priced_rows(planner: Planner, rows: TableRows) -> list[tuple[float, Config]]:
-    """Every row with its exact latency, fastest first (ties: fewer pruned candidates first).
+def priced_rows(
+    planner: Planner, rows: TableRows, objective: SearchObjective | None = None
+) -> list[tuple[float, Config]]:
+    """Every row with its exact latency (or `objective`'s value), fastest first (ties: fewer
+    pruned candidates first).
 
     A row keeps its own pruning: its accuracy is that of this configuration, even where the plan
     does not cut at one of its pruned candidates (the latency is the same without it)."""
-    space = planner.profile.space
-    priced = [
-        (planner.best(KeepConfig.from_fractions(space, c)).latency_ms, len(c), key, c)
-        for key, c in rows.configs.items()
-    ]
+    goal = objective or SearchObjective()
+    priced = [(goal.price(planner, c), len(c), key, c) for key, c in rows.configs.items()]
     priced.sort(key=lambda item: item[:3])
     return [(latency, config) for latency, _, _, config in priced]
 
 
-def faster_lacking(planner: Planner, rows: TableRows, latency_ms: float) -> int:
+def faster_lacking(
+    planner: Planner, rows: TableRows, latency_ms: float, objective: SearchObjective | None = None
+) -> int:
     """Configurations of the grid faster than `latency_ms` that the table has no row for
     (counted, by pricing every split-aware configuration once: about 4 s for the 66,887 of
     mobilenet's channel grid). Each counts once, reduced to the pruning its plan needs, as a
     search on the grid would try it."""
-    space = planner.profile.space
+    goal = objective or SearchObjective()
     lacking: set[str] = set()
-    for config in split_aware_grid(space):
-        if planner.best(KeepConfig.from_fractions(space, config)).latency_ms >= latency_ms:
+    for config in split_aware_grid(planner.profile.space):
+        if goal.price(planner, config) >= latency_ms:
             continue
-        key = keep_key(normalise(planner, config)[0])
+        key = keep_key(normalise(planner, config, objective=objective)[0])
         if key not in rows:
             lacking.add(key)
     return len(lacking)
@@ -124,12 +127,15 @@ def exactness(
     rows: TableRows | None,
     best: float | None,
     passed_over: int | None,
+    objective: SearchObjective | None = None,
 ) -> Exactness:
     """An exhaustive walk's proof: proven when nothing that could beat its answer is `pending`;
     on a table, with the faster grid configurations it lacks (`best`: the answer's latency under
     an accuracy floor; None: no answer, or a latency budget, where nothing is counted) and the
     rows it read below the floor (`passed_over`; None under a latency budget)."""
-    lacking = None if rows is None or best is None else faster_lacking(planner, rows, best)
+    lacking = (
+        None if rows is None or best is None else faster_lacking(planner, rows, best, objective)
+    )
     return Exactness(
         proven=pending == 0,
         pending=pending,

@@ -28,6 +28,7 @@ from cnnpc.search._configs import (
     to_params,
 )
 from cnnpc.search._measure import AccuracySource, CachedAccuracies
+from cnnpc.search._objective import study_directions
 from cnnpc.search._recording import FAILED_REASON_ATTR, INTERRUPTED, PREDICTED_ATTR, TrialRecorder
 from cnnpc.search._rows import drawn_rows, exactness
 from cnnpc.search._settings import SearchSettings
@@ -100,11 +101,14 @@ class SearchRunner:
                 code_version=__version__,
                 extra=settings.links.stored()
                 | {"overhead_ms": self.planner.conventions.overhead_ms}  # calibrated or not
-                | _grid_extra(settings),
+                | _grid_extra(settings)
+                | settings.objective.stored(),
                 epochs=source.epochs,
             )
         )
-        self.recorder = TrialRecorder(storage, self.search.id, self.planner, self.cache, self.rows)
+        self.recorder = TrialRecorder(
+            storage, self.search.id, self.planner, self.cache, self.rows, settings.objective
+        )
         self._heartbeats: TrialHeartbeats | None = None
         self._reaped_at = time.monotonic()
         self._pulse = Pulse(self._beat, self.liveness.heartbeat_s, "cnnpc-worker-heartbeat")
@@ -128,8 +132,8 @@ class SearchRunner:
                 study_name=self.search.study_name,
                 storage=rdb,
                 sampler=self._sampler(),
-                direction="minimize" if self.settings.mode == "acc_floor" else "maximize",
                 load_if_exists=True,
+                **study_directions(self.settings.objective, self.settings.mode),
             )
         self._heartbeats = TrialHeartbeats(self.study, rdb, self.liveness, self.recorder.finished)
         self.distributions: dict[str, optuna.distributions.BaseDistribution] = distributions(
@@ -171,10 +175,11 @@ class SearchRunner:
             accuracy=self._known_accuracy,
             estimate=self._estimate,
             best_latency=self._best_latency,
-            by_latency=self.settings.acc_floor is not None,
+            by_latency=self.settings.acc_floor is not None and not s.objective.pareto,
             rows=self.rows,
             latency_limit=self.settings.latency_budget_ms,
             below_floor=None if self.rows is None or s.acc_floor is None else self._below_floor,
+            objective=s.objective,
         )
 
     def _below_floor(self, config: Mapping[str, float]) -> bool:
@@ -184,7 +189,7 @@ class SearchRunner:
 
     def _best_latency(self) -> float | None:
         best = self._best_so_far()
-        return None if best is None else best.latency_ms
+        return None if best is None else self.settings.objective.trial_value(best.plan)
 
     def _known_accuracy(self, config: Mapping[str, float]) -> float | None:
         m = self.cache.lookup(self._normalise(config)[0])
@@ -265,7 +270,9 @@ class SearchRunner:
         floor = self.settings.acc_floor is not None
         best = self._best_latency() if floor else None
         passed = walk.passed_over if floor else None
-        return exactness(self.planner, len(pending), len(walk), self.rows, best, passed)
+        return exactness(
+            self.planner, len(pending), len(walk), self.rows, best, passed, self.settings.objective
+        )
 
     def _baseline_trial(self) -> None:
         if count_trials(self.study)[0] == 0:  # checked again under the claim
@@ -293,7 +300,7 @@ class SearchRunner:
         return None
 
     def _normalise(self, config: Mapping[str, float]) -> tuple[Config, Plan]:
-        return normalise(self.planner, config, self.rows)
+        return normalise(self.planner, config, self.rows, self.settings.objective)
 
     def _run_trial(self, trial: Trial) -> None:
         """Evaluate `trial`; if this worker stops inside it, fail it now (not a grace later)."""
@@ -337,6 +344,7 @@ class SearchRunner:
                 None if confirmed_later else pred,
                 self.surrogate.z,
                 plan.latency_ms,
+                s.objective.value(plan),
             )
             predicted = None if pred is None else pred.mean
             if predicted is not None:
@@ -356,13 +364,7 @@ class SearchRunner:
                 return
             spent = spent and self.cache.source.trains
         acc = measured.val_accuracy
-        if s.acc_floor is not None:
-            constraint = s.acc_floor - acc
-            value = plan.latency_ms
-        else:
-            assert s.latency_budget_ms is not None
-            constraint = plan.latency_ms - s.latency_budget_ms
-            value = acc
+        constraint, value = s.objective.told(s.acc_floor, s.latency_budget_ms, plan, acc)
         trial.set_user_attr("constraints", [constraint])
         # Optuna >= 5: constraints set on the trial guide the constrained TPE
         trial.set_constraint("accuracy" if s.acc_floor is not None else "latency", constraint)
@@ -371,7 +373,10 @@ class SearchRunner:
         self._emit("complete", None)
 
     def _tell(
-        self, trial: Trial, value: float | None = None, state: TrialState | None = None
+        self,
+        trial: Trial,
+        value: float | list[float] | None = None,
+        state: TrialState | None = None,
     ) -> None:
         """Tell Optuna, then record cnnpc's row from what Optuna now holds (one step: a crash
         between the two is completed by the next worker's reconcile)."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions, Planner, planner_for
+from cnnpc.search._objective import SearchObjective
 from cnnpc.search._strategies import STRATEGIES
 from cnnpc.spaces import KeepGrid
 
@@ -17,7 +18,14 @@ def with_keep_grid(planner: Planner, grid: KeepGrid | None) -> Planner:
     if space is planner.profile.space:
         return planner
     profile = replace(planner.profile, space=space)
-    return Planner(profile, planner.links, planner.conventions, planner.end_memory_mb)
+    return Planner(
+        profile,
+        planner.links,
+        planner.conventions,
+        planner.end_memory_mb,
+        radio=planner.radio,
+        throughput=planner.throughput,
+    )
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,8 @@ class SearchSettings:
     """Uplink rate, link latencies, conventions, overhead, compute rule: one validated object."""
     keep_grid: KeepGrid | None = None
     """None: the search space's own grid; "channels" or fractions replace it (--keep-grid)."""
+    objective: SearchObjective = field(default_factory=SearchObjective)
+    """What each configuration's layout minimises (default: latency, as before objectives)."""
 
     def __post_init__(self) -> None:
         if (self.acc_floor is None) == (self.latency_budget_ms is None):
@@ -51,6 +61,14 @@ class SearchSettings:
         if self.strategy == "cnnpc" and self.acc_floor is None:
             raise InputError(
                 "--strategy cnnpc searches under --acc-floor only (as CNNPC's A0 mode)"
+            )
+        goal = self.objective.objective
+        if goal != "latency" and self.strategy == "cnnpc":
+            raise InputError(f"--strategy cnnpc minimises latency only, not --objective {goal}")
+        if goal in ("energy", "throughput") and self.acc_floor is None:
+            raise InputError(
+                f"--objective {goal} searches under --acc-floor A0 (the best plan above it; "
+                "--latency-budget then bounds every plan's latency)"
             )
         if self.trials < 1:
             raise InputError(f"--trials must be >= 1, got {self.trials}")
@@ -73,7 +91,10 @@ class SearchSettings:
         return value
 
     def planner(self) -> Planner:
-        return with_keep_grid(self._base_planner(), self.keep_grid)
+        """The search's planner (priced for its objective; one line when power figures lack)."""
+        planner = with_keep_grid(self._base_planner(), self.keep_grid)
+        self.objective.check(planner)
+        return planner
 
     @property
     def uplink_mbps(self) -> float:
@@ -81,5 +102,10 @@ class SearchSettings:
 
     def _base_planner(self) -> Planner:
         return planner_for(
-            self.model, self.device, bandwidth_mbps=self.bandwidth_mbps, options=self.links
+            self.model,
+            self.device,
+            bandwidth_mbps=self.bandwidth_mbps,
+            options=self.links,
+            radio=self.objective.radio,
+            throughput=self.objective.needs_stages,
         )

@@ -22,12 +22,16 @@ def skip_reason(
     pred: Prediction | None,
     z: float,
     latency_ms: float,
+    value: float | None = None,
 ) -> str | None:
-    """The reason to skip (None: the configuration must be measured)."""
+    """The reason to skip (None: the configuration must be measured); `value`: the layout's
+    value under the search's objective (None: its latency)."""
     if s.acc_floor is not None:
-        if best is not None and best.latency_ms is not None and latency_ms >= best.latency_ms:
+        goal = s.objective
+        best_value = None if best is None or goal.pareto else goal.trial_value(best.plan)
+        if best_value is not None and (latency_ms if value is None else value) >= best_value:
             return (
-                f"cannot beat the best feasible latency {best.latency_ms:.2f} ms even at "
+                f"cannot beat the best feasible {goal.best_text(best_value)} even at "
                 "the baseline accuracy"
             )
         if pred is not None and pred.optimistic(z) < s.acc_floor:
@@ -40,7 +44,8 @@ def skip_reason(
     if latency_ms > s.latency_budget_ms:
         return f"latency {latency_ms:.2f} ms exceeds the budget"
     if (
-        best is not None
+        not s.objective.pareto  # a less accurate configuration may still be on the front
+        and best is not None
         and best.val_accuracy is not None
         and pred is not None
         and pred.optimistic(z) <= best.val_accuracy

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cnnpc.planner import Planner
 from cnnpc.records import KeepConfig
 from cnnpc.search._configs import Config, expand, parameters, split_aware_grid
+from cnnpc.search._objective import SearchObjective
 from cnnpc.search._rows import TableRows, priced_rows
 from cnnpc.spaces import SearchSpace
 
@@ -53,6 +54,8 @@ class StrategyContext:
     """The latency budget (None: an accuracy floor)."""
     below_floor: Callable[[Config], bool] | None = None
     """On a table under a floor: whether a row's accuracy, read from it, is below the floor."""
+    objective: SearchObjective = field(default_factory=SearchObjective)
+    """What a configuration's layout minimises: exhaustive walks in the order of its value."""
 
 
 class LatencyOrder:
@@ -109,7 +112,7 @@ class LatencyOrder:
 def exhaustive(ctx: StrategyContext) -> LatencyOrder:
     """Every configuration of the grid, or every row of the table (`ctx.rows`), priced."""
     if ctx.rows is not None:
-        priced = priced_rows(ctx.planner, ctx.rows)
+        priced = priced_rows(ctx.planner, ctx.rows, ctx.objective)
         if ctx.latency_limit is not None:  # a row over the budget cannot be the answer
             priced = [(t, c) for t, c in priced if t <= ctx.latency_limit]
         return LatencyOrder(
@@ -118,12 +121,8 @@ def exhaustive(ctx: StrategyContext) -> LatencyOrder:
     grid = list(split_aware_grid(ctx.space))
     if not ctx.by_latency:
         return LatencyOrder([(0.0, c) for c in grid], ctx.best_latency, by_latency=False)
-    space = ctx.planner.profile.space
     ranked = sorted(
-        (
-            (ctx.planner.best(KeepConfig.from_fractions(space, c)).latency_ms, i, c)
-            for i, c in enumerate(grid)
-        ),
+        ((ctx.objective.price(ctx.planner, c), i, c) for i, c in enumerate(grid)),
         key=lambda item: item[:2],
     )
     return LatencyOrder([(t, c) for t, _, c in ranked], ctx.best_latency, by_latency=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cnnpc.planner import Planner
-from cnnpc.storage import Baselines, BestPlan, Tiers, breakdown_from
+from cnnpc.storage import Baselines, BestPlan, Tiers, breakdown_from, study_front
 
 if TYPE_CHECKING:
     from cnnpc.storage import Storage, TrialRecord
@@ -85,6 +85,8 @@ class SearchResult:
     storage_url: str = ""
     exactness: Exactness | None = None
     """An exhaustive search's proof (None: another strategy)."""
+    front: list[ParetoPoint] = field(default_factory=list)
+    """A pareto search's front: Optuna's best trials (latency, energy, accuracy); else empty."""
 
 
 @dataclass(frozen=True)
@@ -99,9 +101,12 @@ class ParetoPoint:
     splits: tuple[str, ...]
     keep: dict[str, float]
     feasible: bool | None
+    energy_mj: float | None = None
+    """The phone's energy (mJ) where the plan has it (a pareto search's front always)."""
 
     @staticmethod
     def of(t: TrialRecord) -> ParetoPoint:
+        energy = None if t.plan is None else t.plan.get("energy_mj")
         return ParetoPoint(
             trial=t.optuna_number,
             latency_ms=t.latency_ms,
@@ -111,11 +116,12 @@ class ParetoPoint:
             splits=t.splits,
             keep=dict(t.keep),
             feasible=t.feasible,
+            energy_mj=None if energy is None else float(energy),
         )
 
     def as_dict(self) -> dict[str, object]:
-        """The JSON form (`search --json`'s pareto)."""
-        return {
+        """The JSON form (`search --json`'s pareto; energy only where priced)."""
+        out: dict[str, object] = {
             "trial": self.trial,
             "latency_ms": self.latency_ms,
             "val_accuracy": self.val_accuracy,
@@ -125,6 +131,9 @@ class ParetoPoint:
             "keep": dict(self.keep),
             "feasible": self.feasible,
         }
+        if self.energy_mj is not None:
+            out["energy_mj"] = self.energy_mj
+        return out
 
 
 def best_plan(t: TrialRecord, planner: Planner, finetunes: int) -> BestPlan:
@@ -155,6 +164,8 @@ def best_plan(t: TrialRecord, planner: Planner, finetunes: int) -> BestPlan:
             single_tier_latency_ms=single.latency_ms,
         ),
         finetunes=finetunes,
+        energy_mj=plan.get("energy_mj"),
+        fps=plan.get("fps"),
     )
 
 
@@ -172,7 +183,8 @@ def summarise(
         best = best_plan(summary.best, planner, summary.finetunes)
         storage.set_best_plan(search_id, best)
     pareto = [ParetoPoint.of(t) for t in storage.pareto_front(search_id)]
+    front = [ParetoPoint.of(t) for t in study_front(storage, search_id)]
     done = summary.n_complete + summary.n_pruned
     return SearchResult(
-        search_id, status, message, summary.finetunes, done, best, pareto, storage.url
+        search_id, status, message, summary.finetunes, done, best, pareto, storage.url, front=front
     )

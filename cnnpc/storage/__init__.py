@@ -17,8 +17,10 @@ from cnnpc.storage._errors import (
     StorageConflictError,
     StorageError,
 )
+from cnnpc.storage._front import study_front
 from cnnpc.storage._open import existing_storage, open_around
 from cnnpc.storage._plan import Baselines, BestPlan, Tiers, breakdown_from
+from cnnpc.storage._queries import objective_value
 from cnnpc.storage._records import (
     BestPlanRecord,
     CachedAccuracy,
@@ -58,7 +60,9 @@ __all__ = [
     "breakdown_from",
     "display_url",
     "existing_storage",
+    "objective_value",
     "open_around",
     "optuna_engine_kwargs",
     "resolve_url",
+    "study_front",
 ]

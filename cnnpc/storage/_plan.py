@@ -63,6 +63,10 @@ class BestPlan:
     test_accuracy: float | None
     baselines: Baselines
     finetunes: int
+    energy_mj: float | None = None
+    """The phone's energy (mJ), when the profile has power figures (None: the JSON has none)."""
+    fps: float | None = None
+    """The plan's frame rate as a pipeline, when its search asked for throughput."""
 
     @property
     def speedup_vs_best_single_tier(self) -> float:
@@ -81,7 +85,7 @@ class BestPlan:
     def as_dict(self) -> dict[str, Any]:
         """The JSON form: stored, printed by `search --json`, `show --json`, `export --json`."""
         b = self.baselines
-        return {
+        out: dict[str, Any] = {
             "trial": self.trial,
             "latency_ms": self.latency_ms,
             "accuracy": self.test_accuracy,
@@ -103,6 +107,10 @@ class BestPlan:
             "traffic_reduction_vs_uncompressed": self.traffic_reduction_vs_uncompressed,
             "finetunes": self.finetunes,
         }
+        for key, value in (("energy_mj", self.energy_mj), ("fps", self.fps)):
+            if value is not None:  # only when priced: the JSON stays as it was
+                out[key] = value
+        return out
 
     @staticmethod
     def from_dict(data: Mapping[str, object], what: str = "the best plan") -> BestPlan:
@@ -127,6 +135,8 @@ class BestPlan:
                 single_tier_latency_ms=read.number(data, "best_single_tier_latency_ms"),
             ),
             finetunes=read.integer(data, "finetunes"),
+            energy_mj=read.optional_number(data, "energy_mj"),
+            fps=read.optional_number(data, "fps"),
         )
 
 

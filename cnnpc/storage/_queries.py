@@ -5,7 +5,7 @@ Kept apart from `Storage` (which owns transactions and writes) so each module ha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
@@ -73,14 +73,30 @@ def pareto(measured: Sequence[TrialRecord]) -> list[TrialRecord]:
     return front
 
 
+def objective_value(plan: Mapping[str, Any] | None, objective: str) -> float | None:
+    """What `objective` minimises of a stored plan: latency (ms), the phone's energy (mJ) or the
+    slowest pipeline stage (ms per frame); None: no plan, or one not priced for it."""
+    if plan is None:
+        return None
+    if objective == "energy":
+        value = plan.get("energy_mj")
+    elif objective == "throughput":
+        stages = plan.get("stages_ms")
+        value = max(stages.values()) if isinstance(stages, Mapping) and stages else None
+    else:
+        value = plan.get("latency_ms")
+    return None if value is None else float(value)
+
+
 def best_row(session: Session, search: SearchModel) -> TrialModel | None:
     """The best feasible complete trial by the search's objective.
 
-    acc_floor: the lowest latency (then the higher accuracy); latency_budget: the highest
-    validation accuracy (then the lower latency).
+    acc_floor: the lowest latency (then the higher accuracy), or under an energy or throughput
+    objective (recorded in `extra`) the lowest value of it (then the lower latency, the higher
+    accuracy); latency_budget: the highest validation accuracy (then the lower latency).
     """
     sort = "accuracy" if search.mode == "latency_budget" else "latency"
-    return session.scalars(
+    query = (
         select(TrialModel)
         .where(
             TrialModel.search_id == search.id,
@@ -89,8 +105,16 @@ def best_row(session: Session, search: SearchModel) -> TrialModel | None:
             TrialModel.latency_ms.is_not(None),
         )
         .order_by(*trial_order(sort))
-        .limit(1)
-    ).first()
+    )
+    objective = str((search.extra or {}).get("objective", "latency"))
+    if sort == "accuracy" or objective not in ("energy", "throughput"):
+        return session.scalars(query.limit(1)).first()
+    priced = [
+        (value, i, row)
+        for i, row in enumerate(session.scalars(query))
+        if (value := objective_value(row.plan, objective)) is not None
+    ]
+    return min(priced, key=lambda item: item[:2])[2] if priced else None
 
 
 def summarize(session: Session, searches: Sequence[SearchModel]) -> list[SearchSummary]:

@@ -7,7 +7,7 @@ plans is where their lines meet: bandwidth = (beta1 - beta2) / (alpha2 - alpha1)
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cnnpc.sweep._points import BestAt, SweepPoint
@@ -60,9 +60,14 @@ def crossover(first: tuple[float, float], second: tuple[float, float]) -> float 
 
 
 def thresholds(
-    device: str, points: Sequence[SweepPoint], pricing: ConfigPricing, labels: Mapping[str, str]
+    device: str,
+    points: Sequence[SweepPoint],
+    pricing: ConfigPricing,
+    labels: Mapping[str, str],
+    lines: bool = True,
 ) -> list[Threshold]:
-    """Every pair of neighbouring grid points whose best plans differ."""
+    """Every pair of neighbouring grid points whose best plans differ (`lines`: with where
+    their latencies cross; not for an energy or throughput objective, which is no line)."""
     out = []
     for left, right in itertools.pairwise(points):
         lid = NONE if left.best is None else left.best.plan_id
@@ -70,7 +75,7 @@ def thresholds(
         if lid == rid:
             continue
         x = None
-        if left.best is not None and right.best is not None:
+        if lines and left.best is not None and right.best is not None:
             x = crossover(_line(pricing, left.best), _line(pricing, right.best))
         lo, hi = left.bandwidth_mbps, right.bandwidth_mbps
         out.append(
@@ -88,9 +93,16 @@ def thresholds(
 
 
 def regrets(
-    device: str, points: Sequence[SweepPoint], pricing: ConfigPricing, labels: Mapping[str, str]
+    device: str,
+    points: Sequence[SweepPoint],
+    pricing: ConfigPricing,
+    labels: Mapping[str, str],
+    fixed_value: Callable[[int, int, int, float], float] | None = None,
 ) -> list[Regret]:
-    """For each distinct best plan: its regret over the grid points that have a best plan."""
+    """For each distinct best plan: its regret over the grid points that have a best plan
+    (`fixed_value(c, a, b, bandwidth)`: the objective's value of a fixed plan, its regret in
+    the objective's unit; None: latency, from the plan's line)."""
+    fixed_of = fixed_value or pricing.latency
     scored = [p for p in points if p.best is not None]
     plans: dict[str, BestAt] = {}
     for p in scored:
@@ -102,9 +114,9 @@ def regrets(
         gaps = []
         for p in scored:
             assert p.best is not None
-            fixed = pricing.latency(c, plan.a, plan.b, p.bandwidth_mbps)
-            gap = max(0.0, fixed - p.best.latency_ms)
-            gaps.append((gap, gap / p.best.latency_ms, p.bandwidth_mbps))
+            fixed = fixed_of(c, plan.a, plan.b, p.bandwidth_mbps)
+            gap = max(0.0, fixed - p.best.score)
+            gaps.append((gap, gap / p.best.score, p.bandwidth_mbps))
         worst = max(gaps, key=lambda g: g[0])
         out.append(
             Regret(

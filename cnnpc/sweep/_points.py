@@ -26,13 +26,27 @@ class BestAt:
     test_accuracy: float
     traffic_bytes: float
     breakdown: dict[str, float]
+    energy_mj: float | None = None
+    """The phone's energy (mJ), when the profile has power figures."""
+    fps: float | None = None
+    """The plan's frame rate as a pipeline, when the sweep asked for throughput."""
+    value: float | None = None
+    """What the sweep's objective minimised (None: latency, `latency_ms`)."""
 
     @property
     def plan_id(self) -> str:
         return f"{self.config_key}@{self.a}:{self.b}"
 
+    @property
+    def score(self) -> float:
+        """What was minimised: the objective's value, else the latency."""
+        return self.latency_ms if self.value is None else self.value
+
     def as_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
+        for key in ("energy_mj", "fps", "value"):  # only when priced: the JSON stays as it was
+            if out[key] is None:
+                del out[key]
         out["splits"] = list(self.splits)
         out["plan_id"] = self.plan_id
         return out

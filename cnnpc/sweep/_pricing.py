@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from cnnpc.planner import Planner, latency_matrix
 from cnnpc.records import FloatArray, KeepConfig, keep_key
-from cnnpc.search import parameters, split_aware_grid
+from cnnpc.search import SearchObjective, parameters, split_aware_grid
 
 TIE = 1e-9
 
@@ -27,7 +27,7 @@ TIE = 1e-9
 class Priced:
     """Best layout of every configuration at one bandwidth."""
 
-    latency_ms: FloatArray  # (C,)
+    latency_ms: FloatArray  # (C,): or the value of a sweep's objective (`by_objective`)
     a: npt.NDArray[np.int64]
     b: npt.NDArray[np.int64]
     redundant: npt.NDArray[np.bool_]  # as fast as a configuration with one pruning fewer
@@ -93,8 +93,26 @@ class ConfigPricing:
         best = flat.argmin(axis=1)
         values = flat[np.arange(flat.shape[0]), best]
         size = lat.shape[2]
+        return self._priced(values, best // size, best % size)
+
+    def by_objective(self, planner: Planner, objective: SearchObjective) -> Priced:
+        """Every configuration's layout for `objective` on `planner` (at its bandwidth): the
+        value it minimises in `latency_ms` (+inf where no layout meets the objective's bounds)."""
+        values, a, b = [], [], []
+        for config in self.configs:
+            plan = objective.layout(planner, KeepConfig.from_fractions(self.profile.space, config))
+            met = objective.violation(plan) <= 0
+            values.append(objective.value(plan) if met else np.inf)
+            a.append(plan.a)
+            b.append(plan.b)
+        return self._priced(np.array(values), np.array(a), np.array(b))
+
+    def _priced(
+        self, values: FloatArray, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]
+    ) -> Priced:
+        """`values` with the configurations as good as one with one pruning fewer marked."""
         redundant = np.zeros(len(self.configs), dtype=bool)
         for c, subs in enumerate(self._subs):
             limit = values[c] + TIE * max(1.0, float(values[c]))
             redundant[c] = any(values[s] <= limit for s in subs)
-        return Priced(values, best // size, best % size, redundant)
+        return Priced(values, a, b, redundant)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions, Planner, planner_for
 from cnnpc.records import DEFAULT_MAX_FINETUNES
+from cnnpc.search import SearchObjective
 from cnnpc.spaces import KeepGrid
 
 
@@ -23,6 +24,8 @@ class SweepSettings:
     surrogate: bool = True
     keep_grid: KeepGrid | None = None
     """None: the search space's own grid; "channels" or fractions replace it (--keep-grid)."""
+    objective: SearchObjective = field(default_factory=SearchObjective)
+    """What each configuration's plan minimises, and the best plan with it (default latency)."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.acc_floor) and 0 < self.acc_floor <= 1):
@@ -35,6 +38,8 @@ class SweepSettings:
             raise InputError("bandwidths must be finite numbers > 0")
         if list(self.bandwidths) != sorted(set(self.bandwidths)):
             raise InputError("bandwidths must be sorted and distinct")
+        if self.objective.pareto:
+            raise InputError("--objective pareto is a search's (cnnpc search), not a sweep's")
         if self.max_finetunes < 0:
             raise InputError(f"--max-finetunes must be >= 0, got {self.max_finetunes}")
 
@@ -53,5 +58,15 @@ class SweepSettings:
     def planner(self, device: str, bandwidth_mbps: float) -> Planner:
         from cnnpc.search import with_keep_grid
 
-        planner = planner_for(self.model, device, bandwidth_mbps=bandwidth_mbps, options=self.links)
-        return with_keep_grid(planner, self.keep_grid)
+        goal = self.objective
+        planner = planner_for(
+            self.model,
+            device,
+            bandwidth_mbps=bandwidth_mbps,
+            options=self.links,
+            radio=goal.radio,
+            throughput=goal.needs_stages,
+        )
+        planner = with_keep_grid(planner, self.keep_grid)
+        goal.check(planner)
+        return planner

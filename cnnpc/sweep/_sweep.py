@@ -30,7 +30,7 @@ from cnnpc.search import (
 )
 from cnnpc.sweep._analysis import Regret, Threshold, regrets, thresholds
 from cnnpc.sweep._points import BestAt, SweepPoint, Unverified
-from cnnpc.sweep._pricing import TIE, ConfigPricing
+from cnnpc.sweep._pricing import TIE, ConfigPricing, Priced
 from cnnpc.sweep._settings import SweepSettings
 
 if TYPE_CHECKING:
@@ -53,7 +53,8 @@ class SweepResult:
 
     def as_dict(self) -> dict[str, Any]:
         s = self.settings
-        return {
+        asked = {} if s.objective.plain else {"objective": s.objective.as_dict()}
+        return asked | {
             "model": s.model,
             "devices": list(s.devices),
             "bandwidths_mbps": list(s.bandwidths),
@@ -94,12 +95,15 @@ class Sweeper:
         self.surrogate: AccuracySurrogate | None = None
         self._predictions: dict[str, Prediction | None] = {}
         self.finetunes = 0
+        self._devices: dict[int, str] = {}
+        """The device asked for each pricing (by its id): its planners at other bandwidths."""
+        self._priced: dict[tuple[int, float], Priced] = {}
 
     def run(self) -> SweepResult:
         """Passes over the grid until one spends no fine-tune, so every point sees every
         measurement (one made at a later bandwidth may also win at an earlier one)."""
         s = self.settings
-        pricings = [self._pricing(self.planner_at(device, 1.0)) for device in s.devices]
+        pricings = [self._pricing(self.planner_at(device, 1.0), device) for device in s.devices]
         if s.surrogate:
             self.surrogate = AccuracySurrogate(pricings[0].profile.space)
             self._refit()
@@ -141,19 +145,54 @@ class Sweeper:
             budget_key=self.source.budget_key,
             points=tuple(points),
             finetunes=self.finetunes,
-            thresholds=tuple(t for d, mine, pr in found for t in thresholds(d, mine, pr, labels)),
-            regrets=tuple(r for d, mine, pr in found for r in regrets(d, mine, pr, labels)),
+            thresholds=tuple(
+                t for d, mine, pr in found for t in thresholds(d, mine, pr, labels, self._lines)
+            ),
+            regrets=tuple(
+                r
+                for d, mine, pr in found
+                for r in regrets(d, mine, pr, labels, None if self._lines else self._fixed(pr))
+            ),
             storage_url=self.storage.url,
             plan_labels={label: plan_id for plan_id, label in labels.items()},
         )
 
-    def _pricing(self, planner: Planner) -> ConfigPricing:
+    def _pricing(self, planner: Planner, device: str) -> ConfigPricing:
         """Every configuration of the grid, and on an accuracy table every row of it too (a
         row the grid lacks, such as one pruned at three candidates, can be the best plan)."""
         rows = self.source.table_rows
         if rows is None:
-            return ConfigPricing(planner)
-        return ConfigPricing(planner, table_rows(planner.profile.space, rows).configs.values())
+            pricing = ConfigPricing(planner)
+        else:
+            configs = table_rows(planner.profile.space, rows).configs.values()
+            pricing = ConfigPricing(planner, configs)
+        self._devices[id(pricing)] = device
+        return pricing
+
+    @property
+    def _lines(self) -> bool:
+        """Whether a plan's value is latency's alpha + beta / bandwidth (crossovers exist)."""
+        return self.settings.objective.plain
+
+    def _at(self, pricing: ConfigPricing, bandwidth: float) -> Priced:
+        """Every configuration's plan at `bandwidth`: the fastest, or the objective's."""
+        if self._lines:
+            return pricing.at(bandwidth)
+        key = (id(pricing), bandwidth)
+        if key not in self._priced:
+            planner = self.planner_at(self._devices[id(pricing)], bandwidth)
+            self._priced[key] = pricing.by_objective(planner, self.settings.objective)
+        return self._priced[key]
+
+    def _fixed(self, pricing: ConfigPricing) -> Callable[[int, int, int, float], float]:
+        """The objective's value of configuration c run as layout (a, b) at a bandwidth."""
+        device, goal = self._devices[id(pricing)], self.settings.objective
+
+        def value(c: int, a: int, b: int, bandwidth: float) -> float:
+            keep = KeepConfig.from_fractions(pricing.profile.space, pricing.configs[c])
+            return goal.value(self.planner_at(device, bandwidth).plan(a, b, keep))
+
+        return value
 
     def _refit(self) -> None:
         if self.surrogate is None:
@@ -173,7 +212,7 @@ class Sweeper:
 
     def _point(self, pricing: ConfigPricing, bandwidth: float) -> SweepPoint:
         s = self.settings
-        priced = pricing.at(bandwidth)
+        priced = self._at(pricing, bandwidth)
         order = np.lexsort((pricing.n_pruned, priced.latency_ms))
         unverified: list[Unverified] = []
         skipped = 0
@@ -181,6 +220,8 @@ class Sweeper:
         best_c = None
         for c in (int(i) for i in order):
             key = pricing.keys[c]
+            if not np.isfinite(priced.latency_ms[c]):
+                break  # no plan of this configuration (or any after it) meets the bounds
             accuracy = self.known.get(key)
             if accuracy is None and priced.redundant[c]:
                 continue  # a smaller configuration as fast comes first: measure that one
@@ -211,7 +252,7 @@ class Sweeper:
             device=pricing.profile.device,
             bandwidth_mbps=bandwidth,
             best=best,
-            uncompressed_ms=float(priced.latency_ms[pricing.index["baseline"]]),
+            uncompressed_ms=float(pricing.at(bandwidth).latency_ms[pricing.index["baseline"]]),
             unverified=len(unverified),
             unverified_fastest=tuple(unverified[:SHOWN_UNVERIFIED]),
             surrogate_skipped=skipped,
@@ -220,10 +261,14 @@ class Sweeper:
 
     def _best(self, pricing: ConfigPricing, c: int, bandwidth: float) -> BestAt:
         base = pricing.planner
-        links = dataclasses.replace(base.links, bandwidth_mbps=bandwidth)
-        planner = Planner(pricing.profile, links, base.conventions)
         config = pricing.configs[c]
-        plan = planner.best(KeepConfig.from_fractions(pricing.profile.space, config))
+        keep = KeepConfig.from_fractions(pricing.profile.space, config)
+        goal = self.settings.objective
+        if self._lines:
+            links = dataclasses.replace(base.links, bandwidth_mbps=bandwidth)
+            plan = Planner(pricing.profile, links, base.conventions).best(keep)
+        else:
+            plan = goal.layout(self.planner_at(self._devices[id(pricing)], bandwidth), keep)
         measured = self.cache.lookup(config)
         assert measured is not None
         return BestAt(
@@ -238,6 +283,9 @@ class Sweeper:
             test_accuracy=measured.test_accuracy,
             traffic_bytes=plan.breakdown.traffic_bytes,
             breakdown=plan.breakdown.as_dict(),
+            energy_mj=plan.energy_mj,
+            fps=plan.fps,
+            value=None if self._lines else goal.value(plan),
         )
 
 
