@@ -10,6 +10,76 @@ import pytest
 REFERENCE = Path(__file__).parent / "fixtures" / "cnnpc_reference"
 
 
+# --- two processes (pytest-xdist, --dist loadfile) ----------------------------------------------
+# A session fixture is built once per worker that needs it. These train or convert models (tens
+# of seconds each): every module that uses one (directly or through another fixture) is sent to
+# the same worker, so each is built once per run; every other module is a unit of its own
+# (loadfile's rule, so module fixtures are built once too). xdist's own xdist_group marks do not
+# reach its scheduler on pytest 9.2 (pytest-xdist issue 1386), so the workers write the modules'
+# units to files and our scheduler reads them.
+SHARED_BUILDS = {
+    "_three_tier_plan": "three-tier-plan",
+    "tiny_baseline": "oracle-baseline",
+    "supernet": "supernet",
+    "baseline": "supernet",
+}
+_UNITS = "CNNPC_TEST_UNITS"
+"""The folder the workers write their module -> unit maps to (set by the controller)."""
+
+
+def pytest_configure(config):
+    if config.getoption("dist", "no") == "loadfile" and not hasattr(config, "workerinput"):
+        import tempfile
+
+        os.environ[_UNITS] = tempfile.mkdtemp(prefix="cnnpc-test-units-")  # workers inherit it
+
+
+def pytest_unconfigure(config):
+    if not hasattr(config, "workerinput") and _UNITS in os.environ:
+        import shutil
+
+        shutil.rmtree(os.environ.pop(_UNITS), ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    folder = os.environ.get(_UNITS)
+    if folder is None or not hasattr(config, "workerinput"):
+        return
+    import json
+
+    units: dict[str, str] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        shared = [SHARED_BUILDS[f] for f in item.fixturenames if f in SHARED_BUILDS]
+        units[module] = shared[0] if shared else units.get(module, module)
+    path = Path(folder) / config.workerinput["workerid"]
+    path.with_suffix(".tmp").write_text(json.dumps(units))
+    path.with_suffix(".tmp").replace(path.with_suffix(".json"))
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") != "loadfile" or _UNITS not in os.environ:
+        return None
+    import json
+
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedBuildScheduling(LoadFileScheduling):
+        """loadfile, with the modules of one shared build in one unit."""
+
+        units: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            if self.units is None:  # read once every worker has collected (they all agree)
+                self.units = {}
+                for path in sorted(Path(os.environ[_UNITS]).glob("*.json")):
+                    self.units.update(json.loads(path.read_text()))
+            return self.units.get(module, module)
+
+    return SharedBuildScheduling(config, log)
+
+
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     return REFERENCE

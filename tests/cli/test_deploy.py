@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-from deploy.plans import three_tier_plan
 from storage.factories import patched_main, spec
 
 from cnnpc.runtime import running_servers
@@ -18,8 +17,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def plan():
-    return three_tier_plan()[0]
+def plan(three_tier):
+    return three_tier
 
 
 @pytest.fixture(scope="module")

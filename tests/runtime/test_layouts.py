@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from deploy.plans import compose, end_only_plan, make_plan, three_tier_plan
+from deploy.plans import compose, end_only_plan, make_plan
 
 from cnnpc.deploy import Layout
 from cnnpc.runtime import PlanClient, running_servers
 
-pytestmark = pytest.mark.slow
+# the session's model (end_only_plan converts it whole): this module runs where it is built
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("_three_tier_plan")]
 
 
-def test_edge_relays_when_end_sends_to_the_cloud(tmp_path, data):
-    model = three_tier_plan()[1]
-    plan = make_plan(tmp_path / "relay", model, data, Layout(3, 3, 8))
+def test_edge_relays_when_end_sends_to_the_cloud(tmp_path, data, qat_model):
+    plan = make_plan(tmp_path / "relay", qat_model, data, Layout(3, 3, 8))
     assert list(plan.parts) == ["end", "cloud"]
     up, down = plan.links
     assert up.spec == down.spec and up.tensor == down.tensor == "block3"  # the same tensor twice
