@@ -90,7 +90,7 @@ class DeployJob:
     )
     storage: str | None = storage_option()
     bits: tuple[int, ...] | None = bits_option()
-    entropy: str | None = entropy_option()
+    entropy: str | None = entropy_option(measured=True)
     progress: bool = False
 
     @property

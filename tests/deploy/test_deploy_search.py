@@ -119,6 +119,12 @@ def test_deploy_with_codecs_writes_each_links_codec_by_price(oracle, store, data
     assert raw["links"][0]["codec"] == {"bits": 2, "entropy": "zstd"}
     assert raw["links"][0]["entropy_ratio"] > 1 and plan.links[0].entropy_ratio is not None
     assert "links coded (bits 8/4/2, entropy zstd)" in raw["predicted"]["source"]
+    from cnnpc.jobs._deploy import plan_text
+
+    table = plan_text(result.plan, "x")
+    assert "coded bytes" in table and table.count("2 bits + zstd") == 2
+    plain = [dataclasses.replace(lk, codec=Codec(), entropy_ratio=None) for lk in plan.links]
+    assert "coded bytes" not in plan_text(dataclasses.replace(result.plan, links=tuple(plain)), "y")
     predicted = result.plan.head.predicted
     assert predicted is not None
     planner = planner_for("mobilenet", "MI8", bandwidth_mbps=10)
