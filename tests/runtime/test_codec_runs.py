@@ -256,3 +256,22 @@ def test_validate_reports_bytes_on_the_wire_against_the_prediction(three_tier, t
     assert "end->edge coded as 2 bits" in validation_text(report)
     plain = validate(7, requests=1, warmup=0, plan_dir=three_tier.folder, cost_model=_CostModel())
     assert "links" not in plain.as_dict() and not plain.links  # an int8 plan's report as before
+
+
+def test_a_relayed_coded_tensor_is_decoded_once_by_the_cloud(tmp_path, data):
+    """end->cloud through the edge: one codec on both links, as the planners price it; the
+    edge passes the coded tensor on untouched."""
+    from deploy.plans import make_plan, three_tier_plan
+
+    from cnnpc.deploy import Layout
+
+    relay = make_plan(tmp_path / "relay", three_tier_plan()[1], data, Layout(3, 3, 8))
+    plan = coded(relay, tmp_path / "coded", Codec(4), Codec(4))
+    images = data.test.x[:5]
+    with running_servers(plan, shape=False) as edge, PlanClient(plan, edge) as client:
+        results = [client.infer(x) for x in images]
+    assert np.array_equal(np.array([r.scores for r in results]), coded_compose(plan, images))
+    t = results[0].timings
+    assert "cloud_decode_ms" in t and not {"edge_decode_ms", "edge_encode_ms"} & set(t)
+    size = plan.links[0].coded_bytes
+    assert results[0].sent_bytes == {"end->edge": size, "edge->cloud": size}
