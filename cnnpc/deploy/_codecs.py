@@ -21,8 +21,9 @@ from cnnpc.codec import Codec, CodecChoice, CodecMeasure, coded_bytes, encode
 from cnnpc.planner import Plan, Planner
 from cnnpc.records import KeepConfig, LinkSpec, PartSpec, TensorSpec
 
-RATIO_IMAGES = 32
-"""Calibration images the coder's ratio is measured on (a few ms each at these sizes)."""
+RATIO_IMAGES = 128
+"""Calibration images the coder's ratio is measured on: on the test plan, 32 predict the test
+images' bytes within 3 %, 128 within 0.5 % (each image costs one run of the parts)."""
 LINK_OF = {"end": "end->edge", "edge": "edge->cloud"}
 
 

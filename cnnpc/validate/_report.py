@@ -68,8 +68,8 @@ CODEC_TIMES = {
 
 @dataclass(frozen=True)
 class LinkRow:
-    """A coded link: the bytes the plan prices against the bytes the runtime sent (medians over
-    the requests), and the codec's times."""
+    """A coded link: the bytes the plan prices against the bytes the runtime sent (their mean
+    over the requests: traffic adds up), and the codec's times (medians)."""
 
     link: str
     codec: str
@@ -111,7 +111,7 @@ def link_rows(plan: DeployedPlan, results: Sequence[InferResult]) -> tuple[LinkR
                 name,
                 link.codec.label,
                 link.predicted_bytes,
-                float(statistics.median(sent)),
+                float(statistics.fmean(sent)),
                 float(statistics.median(r.timings.get(encode, 0.0) for r in results)),
                 float(statistics.median(r.timings.get(decode, 0.0) for r in results)),
             )

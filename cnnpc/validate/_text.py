@@ -55,9 +55,9 @@ def validation_text(report: ValidationReport) -> str:
         )
     for link in out.get("links", []):
         lines.append(
-            f"{link['link']} coded as {link['codec']}: {link['measured_bytes']:.0f} bytes sent, "
-            f"{link['predicted_bytes']:.0f} predicted ({link['bytes_error_pct']:+.2f} %); "
-            f"encode {link['encode_ms']:.3f} ms, decode {link['decode_ms']:.3f} ms (median)"
+            f"{link['link']} coded as {link['codec']}: {link['measured_bytes']:.1f} bytes sent, "
+            f"{link['predicted_bytes']:.1f} predicted ({link['bytes_error_pct']:+.2f} %); "
+            f"encode {link['encode_ms']:.3f} ms, decode {link['decode_ms']:.3f} ms (medians)"
         )
     if out["accuracy"] is not None:
         lines.append(f"accuracy of these requests: {out['accuracy']:.4f}")

@@ -134,5 +134,5 @@ def test_deploy_with_codecs_writes_each_links_codec_by_price(oracle, store, data
         factor = 2 / 8 / (link.entropy_ratio or 1.0)
         assert predicted.breakdown[key] == pytest.approx(getattr(int8, key) * factor)
     with running_servers(plan, shape=False) as edge, PlanClient(plan, edge) as client:
-        sent = [client.infer(x).sent_bytes["end->edge"] for x in data.train.x[:32]]
+        sent = [client.infer(x).sent_bytes["end->edge"] for x in data.train.x[:128]]
     assert np.mean(sent) == pytest.approx(plan.links[0].predicted_bytes, rel=0.01)
