@@ -8,7 +8,7 @@ whose accuracy the search reported, and deploying is refused.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -25,6 +25,7 @@ from cnnpc.deploy._build import (
     plan_document,
     write_plan_folder,
 )
+from cnnpc.deploy._codecs import split_tensors, with_codecs
 from cnnpc.deploy._layout import Layout
 from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions, Planner, search_planner
@@ -43,6 +44,7 @@ from cnnpc.storage import BestPlan, SearchRecord, Storage, display_url, resolve_
 
 if TYPE_CHECKING:
     from cnnpc._keras import KerasModel
+    from cnnpc.codec import CodecChoice
     from cnnpc.oracle import AccuracyOracle
     from cnnpc.search import OracleSource
     from cnnpc.workloads import Workload
@@ -147,7 +149,7 @@ class DeployInputs(DeployOptions):
     @classmethod
     def of(cls, options: DeployOptions) -> DeployInputs:
         """The inputs that open the search's own oracle with `options`."""
-        return cls(**asdict(options))
+        return cls(**{f.name: getattr(options, f.name) for f in fields(options)})
 
     def open_source(self, search: SearchRecord) -> OracleSource:
         """The fine-tuning source `search` used (or one around the given oracle), checked."""
@@ -174,6 +176,15 @@ def deploy(
     parts, links, files = build_deployment(
         model, oracle.space, layout, images, priced.planner.links, names
     )
+    source = f"search {search.id}'s best plan, {search.device} profile"
+    latency_ms, breakdown = best.latency_ms, best.breakdown.as_dict()
+    if inputs.codecs is not None:  # each link's codec by price, the coder's ratio measured
+        tensors = split_tensors(parts, files, images)
+        coded, links = with_codecs(
+            priced.planner, (layout.a, layout.b), best.keep, links, tensors, inputs.codecs
+        )
+        source += f", links coded ({_choice_text(inputs.codecs)})"
+        latency_ms, breakdown = coded.latency_ms, coded.breakdown.as_dict()
     head = provenance(search, priced.url, priced.options, workload, size)
     assert head.search is not None
     head = replace(
@@ -187,15 +198,16 @@ def deploy(
             channels=oracle.kept_channels(best.keep),
         ),
         accuracy=AccuracyRef(val=best.val_accuracy, test=best.test_accuracy),
-        predicted=Predicted(
-            source=f"search {search.id}'s best plan, {search.device} profile",
-            latency_ms=best.latency_ms,
-            breakdown=best.breakdown.as_dict(),
-        ),
+        predicted=Predicted(source=source, latency_ms=latency_ms, breakdown=breakdown),
     )
     plan = plan_document(head, size, parts, links, files)
     folder = write_plan_folder(target, plan, files, force=inputs.force)
     return DeployResult(folder, plan, oracle.finetunes > runs)
+
+
+def _choice_text(choice: CodecChoice) -> str:
+    """'bits 8/4/2, zstd'."""
+    return f"bits {'/'.join(map(str, choice.bits))}, entropy {choice.entropy}"
 
 
 def provenance(

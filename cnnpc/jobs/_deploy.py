@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cnnpc._text import format_table
+from cnnpc.codec import CodecChoice, check_coder
 from cnnpc.errors import InputError
 from cnnpc.jobs._done import Done
 from cnnpc.jobs._options import (
     TRUST_CODE_HELP,
+    bits_option,
+    entropy_option,
     nonnegative_float,
     option,
     positive_int,
@@ -86,7 +89,18 @@ class DeployJob:
         help="with --upload: rate of the upload (default: the search's uplink)",
     )
     storage: str | None = storage_option()
+    bits: tuple[int, ...] | None = bits_option()
+    entropy: str | None = entropy_option(measured=True)
     progress: bool = False
+
+    @property
+    def codecs(self) -> CodecChoice | None:
+        """The links' codec choice (None: neither --bits nor --entropy, int8 as the search)."""
+        if self.bits is None and self.entropy is None:
+            return None
+        choice = CodecChoice(self.bits or (8,), self.entropy or "none")
+        check_coder(choice.entropy)  # before TensorFlow is imported
+        return choice
 
     @property
     def options(self) -> DeployOptions:
@@ -98,6 +112,7 @@ class DeployJob:
             image_size=self.image_size,
             force=self.force,
             progress=self.progress,
+            codecs=self.codecs,
         )
 
     def inputs(self) -> DeployInputs:
@@ -109,6 +124,8 @@ class DeployJob:
 
 def deploy(job: DeployJob) -> Done:
     """Write the folder `job` asks for (checked before TensorFlow is imported)."""
+    if job.codecs is not None and (job.adaptive or job.upload):
+        raise InputError("--bits and --entropy deploy one plan: not with --adaptive or --upload")
     if job.upload or job.upload_rate is not None:
         if not job.upload or job.adaptive or job.bandwidth is not None:
             raise InputError("--upload-rate goes with --upload, which does not go with --adaptive")
@@ -224,6 +241,10 @@ def plan_text(plan: PlanDocument, folder: str) -> str:
     ]
     if links:
         headers = ["link", "tensor", "shape", "dtype", "scale", "zero", "bytes", "Mbps"]
+        if any(not lk.codec.is_default for lk in plan.links):  # the codec's columns
+            headers += ["codec", "coded bytes"]
+            for row, lk in zip(links, plan.links, strict=True):
+                row += [lk.codec.label, round(lk.predicted_bytes)]
         lines.append(format_table(headers, links))
     predicted = head.predicted
     if predicted is not None and predicted.latency_ms is not None:

@@ -368,12 +368,17 @@ def radio_option() -> Any:
     )
 
 
-def entropy_option() -> Any:
-    """--entropy (plan): one definition."""
+def entropy_option(measured: bool = False) -> Any:
+    """--entropy (plan; deploy, where the coder's ratio is `measured`): one definition."""
+    ratio = (
+        "its ratio is measured on the deployed parts"
+        if measured
+        else "is priced at ratio 1 until measured"
+    )
     return option(
         "--entropy",
         default=None,
         choices=ENTROPY_CODERS,
-        help="lossless coder over the packed split tensor (default none; zstd needs the "
-        "zstandard package and is priced at ratio 1 until measured)",
+        help=f"lossless coder over the packed split tensor (default none; zstd needs the "
+        f"zstandard package and {ratio})",
     )

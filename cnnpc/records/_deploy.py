@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cnnpc.codec import CodecChoice
+
 
 @dataclass(frozen=True)
 class DeployOptions:
@@ -21,3 +23,6 @@ class DeployOptions:
     force: bool = False
     """Replace an existing folder (only one cnnpc wrote)."""
     progress: bool = False
+    codecs: CodecChoice | None = None
+    """The codecs a plan's split tensors may travel in, each link's chosen by price (None:
+    int8, as the search priced; plan sets and upload folders take none yet)."""

@@ -106,10 +106,21 @@ class LinkSpec:
     mbit_bits: float
     codec: Codec = DEFAULT_CODEC
     """How the tensor travels (`cnnpc.codec`); the default, int8 as it is, is not written."""
+    entropy_ratio: float | None = None
+    """With an entropy coder: packed bytes / coded bytes, measured by `deploy` on the
+    calibration images (None: not measured, priced at 1)."""
 
     def __post_init__(self) -> None:
         if not self.codec.is_default and self.spec.dtype == "float32":
             raise PlanError(f"{self.source}->{self.target}: a float32 tensor takes no codec")
+        ratio = self.entropy_ratio
+        if ratio is not None and (
+            self.codec.entropy == "none" or not math.isfinite(ratio) or ratio <= 0
+        ):
+            raise PlanError(
+                f"{self.source}->{self.target}: an entropy ratio is a finite number > 0 of a "
+                f"codec with an entropy coder, got {ratio} with {self.codec.label}"
+            )
 
     @property
     def bytes(self) -> int:
@@ -124,22 +135,31 @@ class LinkSpec:
         return coded_bytes(math.prod(self.spec.shape), self.codec)
 
     @property
+    def predicted_bytes(self) -> float:
+        """The bytes the planners price it at: coded bytes over the coder's recorded ratio."""
+        return self.coded_bytes / (self.entropy_ratio or 1.0)
+
+    @property
     def rate_bytes_per_s(self) -> float:
         return self.bandwidth_mbps * self.mbit_bits / 8.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "from": self.source,
-            "to": self.target,
-            "tensor": self.tensor,
-            **self.spec.as_dict(),
-            "bytes": self.bytes,
-            "bandwidth_mbps": self.bandwidth_mbps,
-            "mbit_bits": self.mbit_bits,
-        } | (
-            {}
-            if self.codec.is_default
-            else {"codec": self.codec.as_dict(), "coded_bytes": self.coded_bytes}
+        return (
+            {
+                "from": self.source,
+                "to": self.target,
+                "tensor": self.tensor,
+                **self.spec.as_dict(),
+                "bytes": self.bytes,
+                "bandwidth_mbps": self.bandwidth_mbps,
+                "mbit_bits": self.mbit_bits,
+            }
+            | (
+                {}
+                if self.codec.is_default
+                else {"codec": self.codec.as_dict(), "coded_bytes": self.coded_bytes}
+            )
+            | ({} if self.entropy_ratio is None else {"entropy_ratio": self.entropy_ratio})
         )
 
 
@@ -309,6 +329,11 @@ def _links(raw: dict[str, Any], what: str) -> list[LinkSpec]:
             raise PlanError(f"{at}.codec: {exc}") from None
         if not codec.is_default and item.get("dtype") == "float32":
             raise PlanError(f"{at}.codec: a float32 tensor takes no codec")
+        ratio = item.get("entropy_ratio")
+        if ratio is not None and (
+            not isinstance(ratio, int | float) or isinstance(ratio, bool) or codec.entropy == "none"
+        ):
+            raise PlanError(f"{at}.entropy_ratio: a number, with a codec's entropy coder only")
         links.append(
             LinkSpec(
                 source=str(pair[0]),
@@ -318,6 +343,7 @@ def _links(raw: dict[str, Any], what: str) -> list[LinkSpec]:
                 bandwidth_mbps=float(rate),  # type: ignore[arg-type]
                 mbit_bits=float(unit),  # type: ignore[arg-type]
                 codec=codec,
+                entropy_ratio=None if ratio is None else float(ratio),
             )
         )
     return links

@@ -240,7 +240,9 @@ class AdaptiveClient:
         link = plan.link("end")
         if link is not None:
             assert self.connection is not None
-            remote, q, rtt = self.connection.request(q, self.numbers[label], output, link.spec)
+            remote, q, rtt = self.connection.request(
+                q, self.numbers[label], output, link.spec, link.codec
+            )
             timings.update(split_timings(remote, rtt))
         scores = dequantize(q, output).reshape(-1)
         total = (time.perf_counter() - start) * 1e3

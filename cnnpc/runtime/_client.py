@@ -6,6 +6,10 @@ the reply (its timings_ms), so the client can tell transfer from compute:
     uplink   = round trip to the edge - the edge's service time   (the way back is included)
     downlink = the edge's forward time - the cloud's service time
     overhead = total - every component (quantising, serialising, thread hand-offs)
+
+A link with a codec (plan.json) is priced with its encode and decode time, so both go to the
+link's component here too (each tier reports its own: <tier>_encode_ms, <tier>_decode_ms), and
+the coded bytes each tier sent are kept as <tier>_sent_bytes (`InferResult.sent_bytes`).
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ import grpc
 import numpy as np
 import numpy.typing as npt
 
+from cnnpc.codec import DEFAULT_CODEC, Codec
 from cnnpc.errors import CnnpcError
 from cnnpc.records import DeployedPlan, TensorSpec
+from cnnpc.runtime._coded import send
 from cnnpc.runtime._part import Image, Part, dequantize, image_batch, quantize
 from cnnpc.runtime._rpc import (
     Addresses,
@@ -31,7 +37,6 @@ from cnnpc.runtime._rpc import (
     rpc_failure,
     said_by,
     tier_stub,
-    to_message,
     where,
 )
 from cnnpc.runtime._server import result_limit
@@ -54,6 +59,16 @@ class InferResult:
     timings: dict[str, float]
     """end_ms, uplink_ms, edge_ms, downlink_ms, cloud_ms, overhead_ms, total_ms (+ raw ones)."""
 
+    @property
+    def sent_bytes(self) -> dict[str, int]:
+        """The coded bytes sent on each link with a codec ("end->edge", "edge->cloud")."""
+        links = {"end": "end->edge", "edge": "edge->cloud"}
+        return {
+            link: int(self.timings[f"{tier}_sent_bytes"])
+            for tier, link in links.items()
+            if f"{tier}_sent_bytes" in self.timings
+        }
+
 
 def split_timings(remote: dict[str, float], rtt: float) -> dict[str, float]:
     """The servers' reported times and the client's round trip as the plan's components
@@ -64,6 +79,11 @@ def split_timings(remote: dict[str, float], rtt: float) -> dict[str, float]:
     if "edge_forward_ms" in remote:
         timings["downlink_ms"] = remote["edge_forward_ms"] - remote["cloud_service_ms"]
         timings["cloud_ms"] = remote["cloud_compute_ms"]
+    # a coded link's encode and decode times are the link's, as priced (absent: int8 links)
+    timings["uplink_ms"] += remote.get("end_encode_ms", 0.0) + remote.get("edge_decode_ms", 0.0)
+    if "downlink_ms" in timings:
+        timings["downlink_ms"] += remote.get("edge_encode_ms", 0.0)
+        timings["downlink_ms"] += remote.get("cloud_decode_ms", 0.0)
     return timings
 
 
@@ -104,12 +124,14 @@ class EdgeConnection:
         plan: int = 0,
         expect: TensorSpec | None = None,
         spec: TensorSpec | None = None,
+        codec: Codec = DEFAULT_CODEC,
     ) -> tuple[dict[str, float], Tensor, float]:
         """(the servers' timings, the result tensor, the round trip in ms) of one request;
         `plan` is the plan's number in a plan set (0: the server's only plan), `spec` the
-        quantization `q` is sent with. A result that is not `expect`'s shape and type is
-        refused: it would be read as scores without a word."""
-        request = pb.InferRequest(tensor=to_message(q, spec))
+        quantization `q` is sent with, `codec` the link's. A result that is not `expect`'s shape
+        and type is refused: it would be read as scores without a word."""
+        tensor, encode_ms = send(q, spec, codec)
+        request = pb.InferRequest(tensor=tensor)
         if plan:
             request.plan = plan
         start = time.perf_counter()
@@ -125,6 +147,9 @@ class EdgeConnection:
             result = from_message(reply.tensor)
         except StatusError as exc:
             raise RequestError(f"the edge's result is malformed: {exc}") from None
+        if not codec.is_default:
+            timings |= {"end_encode_ms": encode_ms, "end_sent_bytes": float(len(tensor.data))}
+        timings |= {f"{t}_sent_bytes": float(n) for t, n in reply.sent_bytes.items() if t == "edge"}
         if expect is not None and (
             tuple(np.shape(result)) != expect.shape or np.dtype(result.dtype).name != expect.dtype
         ):
@@ -212,7 +237,9 @@ class PlanClient:
         timings["cloud_ms"] = 0.0
         if self.connection is not None:
             assert self.link is not None
-            remote, q, rtt = self.connection.request(q, expect=self.output, spec=self.link.spec)
+            remote, q, rtt = self.connection.request(
+                q, expect=self.output, spec=self.link.spec, codec=self.link.codec
+            )
             timings.update(split_timings(remote, rtt))
         scores = dequantize(q, self.output).reshape(-1)
         total = (time.perf_counter() - start) * 1e3

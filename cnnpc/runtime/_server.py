@@ -18,8 +18,10 @@ from typing import TypedDict
 
 import grpc
 
+from cnnpc.codec import DEFAULT_CODEC, Codec
 from cnnpc.errors import InputError
 from cnnpc.records import DeployedPlan, LinkSpec, TensorSpec
+from cnnpc.runtime._coded import check_coded, receive, send
 from cnnpc.runtime._limits import Limits, message_limit
 from cnnpc.runtime._part import Part, requantize
 from cnnpc.runtime._rpc import (
@@ -33,12 +35,10 @@ from cnnpc.runtime._rpc import (
     TierService,
     answer,
     check_timings,
-    from_message,
     open_channel,
     rpc_failure,
     said_by,
     tier_stub,
-    to_message,
     where,
 )
 from cnnpc.runtime._shaper import TokenBucket
@@ -99,11 +99,11 @@ class _Forwarder:
             return self._stub
 
     def forward(
-        self, tensor: Tensor, spec: TensorSpec, plan: int = 0, deadline_s: float | None = None
-    ) -> tuple[dict[str, float], pb.Tensor, float]:
-        """(the next tier's timings, its result as sent, the round trip in ms)."""
+        self, tensor: pb.Tensor, plan: int = 0, deadline_s: float | None = None
+    ) -> tuple[pb.InferReply, float]:
+        """(the next tier's reply, its timings checked; the round trip in ms)."""
         stub = self._open()
-        request = pb.InferRequest(tensor=to_message(tensor, spec))
+        request = pb.InferRequest(tensor=tensor)
         if plan:
             request.plan = plan
         timeout = self.limits.forward_timeout
@@ -120,7 +120,8 @@ class _Forwarder:
                 raise NextTierDown(f"next tier {where(self.address)} unavailable: {text}") from None
             raise StatusError(f"next tier: {text}", code) from None
         elapsed = (time.perf_counter() - start) * 1e3
-        return check_timings(reply.timings_ms), reply.tensor, elapsed
+        check_timings(reply.timings_ms)
+        return reply, elapsed
 
     def close(self) -> None:
         with self._lock:
@@ -139,6 +140,21 @@ class Route:
     parts: tuple[Part, ...]
     """Run in turn (requantised between them); none: the tier only relays."""
     forwards: bool
+    codec: Codec = DEFAULT_CODEC
+    """How the incoming tensor is coded (its link's codec)."""
+    forward_codec: Codec = DEFAULT_CODEC
+    """How the tensor forwarded to the next tier is coded."""
+
+    @property
+    def relays_coded(self) -> bool:
+        """A coded tensor relayed as it came (no part, one codec on both links): decoded once,
+        by the next tier, as the planners price a relayed tensor."""
+        return (
+            self.forwards
+            and not self.parts
+            and self.codec == self.forward_codec
+            and not self.codec.is_default
+        )
 
 
 def run_route(route: Route, x: Tensor) -> tuple[Tensor, TensorSpec, float]:
@@ -161,20 +177,36 @@ def serve_route(
     forwarder: _Forwarder | None = None,
     deadline_s: float | None = None,
 ) -> pb.InferReply:
-    """The reply to one request along `route` (the one request handler)."""
+    """The reply to one request along `route` (the one request handler). A coded link's
+    tensor is decoded here and the forwarded one coded (their times in the timings, the bytes
+    sent in `sent_bytes`); a coded tensor only relayed goes on as it came."""
     start = time.perf_counter()
-    x = from_message(tensor, route.incoming, route.what)
-    x, spec, compute_ms = run_route(route, x)
-    timings = {f"{role}_compute_ms": compute_ms}
+    timings: dict[str, float] = {}
+    if route.relays_coded:
+        check_coded(tensor, route.incoming, route.codec, route.what)
+        timings[f"{role}_compute_ms"] = 0.0
+        message = tensor
+    else:
+        x, decode_ms = receive(tensor, route.incoming, route.codec, route.what)
+        if not route.codec.is_default:
+            timings[f"{role}_decode_ms"] = decode_ms
+        x, spec, compute_ms = run_route(route, x)
+        timings[f"{role}_compute_ms"] = compute_ms
+        message, encode_ms = send(x, spec, route.forward_codec if route.forwards else DEFAULT_CODEC)
+        if not route.forward_codec.is_default and route.forwards:
+            timings[f"{role}_encode_ms"] = encode_ms
+    sent: dict[str, int] = {}
     if route.forwards:
         assert forwarder is not None
-        more, out, forward_ms = forwarder.forward(x, spec, plan, deadline_s)
-        timings.update(more)
+        reply, forward_ms = forwarder.forward(message, plan, deadline_s)
+        timings.update(reply.timings_ms)
+        sent.update(reply.sent_bytes)
         timings[f"{role}_forward_ms"] = forward_ms
-    else:
-        out = to_message(x, spec)
+        if not route.forward_codec.is_default:
+            sent[role] = len(message.data)
+        message = reply.tensor
     timings[f"{role}_service_ms"] = (time.perf_counter() - start) * 1e3
-    return pb.InferReply(tensor=out, timings_ms=timings)
+    return pb.InferReply(tensor=message, timings_ms=timings, sent_bytes=sent)
 
 
 class _TierService(TierService):
@@ -227,7 +259,7 @@ class PartServer(RpcServer):
         if role not in ROLES:
             raise InputError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
         super().__init__(role, host, port, limits, transport=transport, interceptors=interceptors)
-        runnable_codecs(plan)
+        runnable_codecs(plan)  # a coder not installed here: one line, before anything loads
         self.plan = plan
         incoming = next((lk for lk in plan.links if lk.target == role), None)
         if incoming is None:
@@ -258,6 +290,8 @@ class PartServer(RpcServer):
                 incoming.spec,
                 () if self.part is None else (self.part,),
                 self.forwarder is not None,
+                incoming.codec,
+                DEFAULT_CODEC if self.outgoing is None else self.outgoing.codec,
             )
         }
         self.max_receive = message_limit(self.incoming.bytes)

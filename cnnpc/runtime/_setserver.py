@@ -13,12 +13,14 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Unpack
 
+from cnnpc.codec import DEFAULT_CODEC
 from cnnpc.errors import InputError
 from cnnpc.records import DeployedPlan, PlanSet
 from cnnpc.runtime._limits import Limits, message_limit
 from cnnpc.runtime._part import Part
 from cnnpc.runtime._rpc import NotHeld
 from cnnpc.runtime._server import PartServer, Route, Serving, result_limit
+from cnnpc.runtime._verify import runnable_codecs
 
 
 def plan_numbers(table: PlanSet) -> dict[str, int]:
@@ -46,6 +48,7 @@ class PlanSetServer(PartServer):
         self.routes = {}
         for label, number in plan_numbers(table).items():
             plan = plans[label]
+            runnable_codecs(plan)
             incoming = next((lk for lk in plan.links if lk.target == role), None)
             if incoming is None:
                 continue
@@ -60,8 +63,14 @@ class PlanSetServer(PartServer):
             if forwards and self.forwarder is None:
                 raise InputError("a plan of the set goes on to the cloud: give its --next")
             what = f"plan {number} on the {role}"
+            outgoing = plan.link("edge") if forwards else None
             self.routes[number] = Route(
-                what, incoming.spec, () if part is None else (part,), forwards
+                what,
+                incoming.spec,
+                () if part is None else (part,),
+                forwards,
+                incoming.codec,
+                DEFAULT_CODEC if outgoing is None else outgoing.codec,
             )
         self.max_receive = message_limit(max(r.incoming.nbytes for r in self.routes.values()))
         self.max_result = self.max_send = max(result_limit(p) for p in plans.values())

@@ -19,6 +19,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from cnnpc.codec import check_coder
+from cnnpc.errors import InputError
 from cnnpc.records import TIERS, DeployedPlan, PlanError
 
 VERIFY_TIMEOUT_S = 120.0
@@ -84,18 +86,22 @@ def verify_parts(parts: Sequence[tuple[str, bytes]]) -> None:
 
 
 def runnable_codecs(plan: DeployedPlan) -> None:
-    """Refuse, in one line, a plan whose links name a codec other than int8.
+    """Refuse, in one line, a plan whose links name a codec this runtime cannot run: an entropy
+    coder that is not installed here (the line says how to install it), or a coded tensor that
+    is not int8 (plan.json's reader already refuses unknown codecs and coded float32 tensors).
 
-    Why: the runtime does not encode or decode codecs yet (issue 22); serving such a plan would
-    send int8 where the plan priced fewer bits, so its measured traffic and latency would be
-    silently wrong.
+    Why here: a server or client that started would otherwise fail every request.
     """
     for link in plan.links:
-        if not link.codec.is_default:
-            raise PlanError(
-                f"{link.source}->{link.target}: codec {link.codec.label} is priced but this "
-                "runtime sends int8 only; deploy the plan with int8 links"
-            )
+        if link.codec.is_default:
+            continue
+        where = f"{link.source}->{link.target}: codec {link.codec.label}"
+        if link.spec.dtype != "int8":
+            raise PlanError(f"{where}: only an int8 tensor is coded, this one is {link.spec.dtype}")
+        try:
+            check_coder(link.codec.entropy)
+        except InputError as exc:
+            raise PlanError(f"{where}: {exc}") from None
 
 
 def verify_plan(plan: DeployedPlan) -> None:

@@ -59,6 +59,66 @@ class ComponentRow:
         }
 
 
+CODEC_TIMES = {
+    "end": ("end_encode_ms", "edge_decode_ms"),
+    "edge": ("edge_encode_ms", "cloud_decode_ms"),
+}
+"""A coded link's encode and decode timings, by its sending tier."""
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    """A coded link: the bytes the plan prices against the bytes the runtime sent (their mean
+    over the requests: traffic adds up), and the codec's times (medians)."""
+
+    link: str
+    codec: str
+    predicted_bytes: float
+    """Packed bytes over the coder's ratio recorded in plan.json (entropy_ratio)."""
+    measured_bytes: float
+    encode_ms: float
+    decode_ms: float
+    """0 for a tensor only relayed through the edge: the next tier decodes it, counted on the
+    link it reaches."""
+
+    @property
+    def bytes_error_pct(self) -> float:
+        return (self.predicted_bytes - self.measured_bytes) / self.measured_bytes * 100.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "link": self.link,
+            "codec": self.codec,
+            "predicted_bytes": self.predicted_bytes,
+            "measured_bytes": self.measured_bytes,
+            "bytes_error_pct": self.bytes_error_pct,
+            "encode_ms": self.encode_ms,
+            "decode_ms": self.decode_ms,
+        }
+
+
+def link_rows(plan: DeployedPlan, results: Sequence[InferResult]) -> tuple[LinkRow, ...]:
+    """One row per link with a codec (none for an int8 plan: its report is as before)."""
+    rows = []
+    for link in plan.links:
+        name = f"{link.source}->{link.target}"
+        sent = [r.sent_bytes[name] for r in results if name in r.sent_bytes]
+        if link.codec.is_default or not sent:
+            continue
+        encode, decode = CODEC_TIMES[link.source]
+        rows.append(
+            LinkRow(
+                name,
+                link.codec.label,
+                link.predicted_bytes,
+                float(statistics.fmean(sent)),
+                float(statistics.median(r.timings.get(encode, 0.0) for r in results)),
+                float(statistics.median(r.timings.get(decode, 0.0) for r in results)),
+            )
+        )
+    return tuple(rows)
+
+
 @dataclass(frozen=True)
 class ValidationReport:
     plan_folder: str
@@ -85,6 +145,8 @@ class ValidationReport:
     """Per direction, what shaped it (with --netns: the tc qdisc, and where the tiers ran)."""
     transport: str = PLAINTEXT
     """PLAINTEXT, TLS or MUTUAL_TLS: what every call ran over."""
+    links: tuple[LinkRow, ...] = ()
+    """The coded links (none: an int8 plan, whose JSON has no "links")."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -101,7 +163,7 @@ class ValidationReport:
             "accuracy": self.accuracy,
             "calibration": None if self.calibration is None else self.calibration.as_dict(),
             "fitted": None if self.fitted is None else self.fitted.as_dict(),
-        }
+        } | ({"links": [r.as_dict() for r in self.links]} if self.links else {})
 
 
 def compare(
@@ -148,4 +210,5 @@ def compare(
         shaped=shaped,
         calibration=calibration,
         fitted=fitted,
+        links=link_rows(plan, results),
     )

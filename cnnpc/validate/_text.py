@@ -53,6 +53,12 @@ def validation_text(report: ValidationReport) -> str:
             f"fixed costs these requests show: runtime {f['runtime_ms']:.3f} ms, messages "
             f"{f['uplink_message_ms']:.3f} / {f['message_ms']:.3f} ms, compute x {_scales(f)}"
         )
+    for link in out.get("links", []):
+        lines.append(
+            f"{link['link']} coded as {link['codec']}: {link['measured_bytes']:.1f} bytes sent, "
+            f"{link['predicted_bytes']:.1f} predicted ({link['bytes_error_pct']:+.2f} %); "
+            f"encode {link['encode_ms']:.3f} ms, decode {link['decode_ms']:.3f} ms (medians)"
+        )
     if out["accuracy"] is not None:
         lines.append(f"accuracy of these requests: {out['accuracy']:.4f}")
     return "\n".join(lines)

@@ -91,10 +91,9 @@ def predict(
             raise InputError(f"the host profile has {len(times)} segments, the plan needs {stop}")
         scale = 1.0 if calibration is None else calibration.compute_scale(tier)
         out[TIER_KEYS[tier]] = float(sum(times[start:stop])) * scale
-    for link in plan.links:
-        out[LINK_KEYS[link.source]] = (
-            link.bytes * 8.0 / (link.bandwidth_mbps * link.mbit_bits) * 1e3
-        )
+    for link in plan.links:  # a coded link: its packed bytes over the coder's recorded ratio
+        sent = link.bytes if link.codec.is_default else link.predicted_bytes
+        out[LINK_KEYS[link.source]] = sent * 8.0 / (link.bandwidth_mbps * link.mbit_bits) * 1e3
     if calibration is not None:  # a signed intercept never makes a transfer negative
         out["overhead_ms"] = calibration.runtime_ms
         if plan.link("end") is not None:

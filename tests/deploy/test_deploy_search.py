@@ -15,7 +15,7 @@ from cnnpc.compression import FinetuneBudget
 from cnnpc.deploy import DeployError, DeployInputs, deploy
 from cnnpc.oracle import AccuracyOracle, MemoryCache, ModelStore, Recipe, trained_baseline
 from cnnpc.planner import planner_for
-from cnnpc.records import PLAN_FILE, load_plan
+from cnnpc.records import PLAN_FILE, KeepConfig, load_plan
 from cnnpc.search._oracle_source import OracleSource
 from cnnpc.storage import BestPlan, Storage, StorageError, Tiers
 
@@ -100,3 +100,39 @@ def test_bad_requests_are_one_line_errors(oracle, store, tmp_path):
         deploy(good, tmp_path / "no" / "such", DeployInputs(storage_url=url, oracle=oracle))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exists"]
     assert [p.name for p in (tmp_path / "exists").iterdir()] == ["notes.txt"]
+
+
+def test_deploy_with_codecs_writes_each_links_codec_by_price(oracle, store, data, tmp_path):
+    """--bits 8,4,2 --entropy zstd: each link gets the codec the planner prices cheapest with
+    zstd's ratio measured on the deployed parts, recorded in plan.json; the plan then serves
+    them, sending about the bytes it predicts."""
+    from cnnpc.codec import Codec, CodecChoice
+    from cnnpc.runtime import PlanClient, running_servers
+
+    url, good, _, _ = store
+    choice = CodecChoice((8, 4, 2), "zstd")
+    inputs = DeployInputs(storage_url=url, oracle=oracle, codecs=choice)
+    result = deploy(good, tmp_path / "coded", inputs)
+    plan = load_plan(tmp_path / "coded")
+    raw = json.loads((tmp_path / "coded" / PLAN_FILE).read_text())
+    assert [lk.codec for lk in plan.links] == [Codec(2, "zstd")] * 2  # no codec time priced yet
+    assert raw["links"][0]["codec"] == {"bits": 2, "entropy": "zstd"}
+    assert raw["links"][0]["entropy_ratio"] > 1 and plan.links[0].entropy_ratio is not None
+    assert "links coded (bits 8/4/2, entropy zstd)" in raw["predicted"]["source"]
+    from cnnpc.jobs._deploy import plan_text
+
+    table = plan_text(result.plan, "x")
+    assert "coded bytes" in table and table.count("2 bits + zstd") == 2
+    plain = [dataclasses.replace(lk, codec=Codec(), entropy_ratio=None) for lk in plan.links]
+    assert "coded bytes" not in plan_text(dataclasses.replace(result.plan, links=tuple(plain)), "y")
+    predicted = result.plan.head.predicted
+    assert predicted is not None
+    planner = planner_for("mobilenet", "MI8", bandwidth_mbps=10)
+    int8 = planner.plan(2, 5, KeepConfig.from_fractions(planner.profile.space, KEEP)).breakdown
+    for key, link in zip(("uplink_bytes", "downlink_bytes"), plan.links, strict=True):
+        # the profile's tensors (224x224 input) x 2 / 8 over the ratio measured at 32x32
+        factor = 2 / 8 / (link.entropy_ratio or 1.0)
+        assert predicted.breakdown[key] == pytest.approx(getattr(int8, key) * factor)
+    with running_servers(plan, shape=False) as edge, PlanClient(plan, edge) as client:
+        sent = [client.infer(x).sent_bytes["end->edge"] for x in data.train.x[:128]]
+    assert np.mean(sent) == pytest.approx(plan.links[0].predicted_bytes, rel=0.01)

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$cnnpc/runtime/proto/cnnpc_tier.proto\x12\x08\x63nnpc.v1\"h\n\x06Tensor\x12\x1e\n\x05\x64type\x18\x01 \x01(\x0e\x32\x0f.cnnpc.v1.DType\x12\r\n\x05shape\x18\x02 \x03(\r\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\r\n\x05scale\x18\x04 \x01(\x02\x12\x12\n\nzero_point\x18\x05 \x01(\x05\"\"\n\x04Span\x12\r\n\x05\x66irst\x18\x01 \x01(\r\x12\x0b\n\x03\x65nd\x18\x02 \x01(\r\"i\n\x0cInferRequest\x12 \n\x06tensor\x18\x01 \x01(\x0b\x32\x10.cnnpc.v1.Tensor\x12\x0e\n\x04plan\x18\x02 \x01(\rH\x00\x12\x1e\n\x04span\x18\x03 \x01(\x0b\x32\x0e.cnnpc.v1.SpanH\x00\x42\x07\n\x05route\"\x99\x01\n\nInferReply\x12 \n\x06tensor\x18\x01 \x01(\x0b\x32\x10.cnnpc.v1.Tensor\x12\x37\n\ntimings_ms\x18\x02 \x03(\x0b\x32#.cnnpc.v1.InferReply.TimingsMsEntry\x1a\x30\n\x0eTimingsMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"6\n\x05\x43hunk\x12\x0f\n\x07segment\x18\x01 \x01(\r\x12\x0e\n\x06offset\x18\x02 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"\x11\n\x0fHoldingsRequest\"\x7f\n\x08Holdings\x12\x11\n\tinstalled\x18\x01 \x03(\r\x12\x30\n\x07partial\x18\x02 \x03(\x0b\x32\x1f.cnnpc.v1.Holdings.PartialEntry\x1a.\n\x0cPartialEntry\x12\x0b\n\x03key\x18\x01 \x01(\r\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01*@\n\x05\x44Type\x12\x15\n\x11\x44TYPE_UNSPECIFIED\x10\x00\x12\x08\n\x04INT8\x10\x01\x12\t\n\x05UINT8\x10\x02\x12\x0b\n\x07\x46LOAT32\x10\x03\x32\xae\x01\n\x04Tier\x12\x35\n\x05Infer\x12\x16.cnnpc.v1.InferRequest\x1a\x14.cnnpc.v1.InferReply\x12\x31\n\x06Upload\x12\x0f.cnnpc.v1.Chunk\x1a\x12.cnnpc.v1.Holdings(\x01\x30\x01\x12<\n\x0bGetHoldings\x12\x19.cnnpc.v1.HoldingsRequest\x1a\x12.cnnpc.v1.Holdingsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$cnnpc/runtime/proto/cnnpc_tier.proto\x12\x08\x63nnpc.v1\"\x88\x01\n\x06Tensor\x12\x1e\n\x05\x64type\x18\x01 \x01(\x0e\x32\x0f.cnnpc.v1.DType\x12\r\n\x05shape\x18\x02 \x03(\r\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\r\n\x05scale\x18\x04 \x01(\x02\x12\x12\n\nzero_point\x18\x05 \x01(\x05\x12\x1e\n\x05\x63odec\x18\x06 \x01(\x0b\x32\x0f.cnnpc.v1.Codec\"9\n\x05\x43odec\x12\x0c\n\x04\x62its\x18\x01 \x01(\r\x12\"\n\x07\x65ntropy\x18\x02 \x01(\x0e\x32\x11.cnnpc.v1.Entropy\"\"\n\x04Span\x12\r\n\x05\x66irst\x18\x01 \x01(\r\x12\x0b\n\x03\x65nd\x18\x02 \x01(\r\"i\n\x0cInferRequest\x12 \n\x06tensor\x18\x01 \x01(\x0b\x32\x10.cnnpc.v1.Tensor\x12\x0e\n\x04plan\x18\x02 \x01(\rH\x00\x12\x1e\n\x04span\x18\x03 \x01(\x0b\x32\x0e.cnnpc.v1.SpanH\x00\x42\x07\n\x05route\"\x84\x02\n\nInferReply\x12 \n\x06tensor\x18\x01 \x01(\x0b\x32\x10.cnnpc.v1.Tensor\x12\x37\n\ntimings_ms\x18\x02 \x03(\x0b\x32#.cnnpc.v1.InferReply.TimingsMsEntry\x12\x37\n\nsent_bytes\x18\x03 \x03(\x0b\x32#.cnnpc.v1.InferReply.SentBytesEntry\x1a\x30\n\x0eTimingsMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a\x30\n\x0eSentBytesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"6\n\x05\x43hunk\x12\x0f\n\x07segment\x18\x01 \x01(\r\x12\x0e\n\x06offset\x18\x02 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"\x11\n\x0fHoldingsRequest\"\x7f\n\x08Holdings\x12\x11\n\tinstalled\x18\x01 \x03(\r\x12\x30\n\x07partial\x18\x02 \x03(\x0b\x32\x1f.cnnpc.v1.Holdings.PartialEntry\x1a.\n\x0cPartialEntry\x12\x0b\n\x03key\x18\x01 \x01(\r\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01*@\n\x05\x44Type\x12\x15\n\x11\x44TYPE_UNSPECIFIED\x10\x00\x12\x08\n\x04INT8\x10\x01\x12\t\n\x05UINT8\x10\x02\x12\x0b\n\x07\x46LOAT32\x10\x03*%\n\x07\x45ntropy\x12\x10\n\x0c\x45NTROPY_NONE\x10\x00\x12\x08\n\x04ZSTD\x10\x01\x32\xae\x01\n\x04Tier\x12\x35\n\x05Infer\x12\x16.cnnpc.v1.InferRequest\x1a\x14.cnnpc.v1.InferReply\x12\x31\n\x06Upload\x12\x0f.cnnpc.v1.Chunk\x1a\x12.cnnpc.v1.Holdings(\x01\x30\x01\x12<\n\x0bGetHoldings\x12\x19.cnnpc.v1.HoldingsRequest\x1a\x12.cnnpc.v1.Holdingsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,28 +33,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_INFERREPLY_TIMINGSMSENTRY']._loaded_options = None
   _globals['_INFERREPLY_TIMINGSMSENTRY']._serialized_options = b'8\001'
+  _globals['_INFERREPLY_SENTBYTESENTRY']._loaded_options = None
+  _globals['_INFERREPLY_SENTBYTESENTRY']._serialized_options = b'8\001'
   _globals['_HOLDINGS_PARTIALENTRY']._loaded_options = None
   _globals['_HOLDINGS_PARTIALENTRY']._serialized_options = b'8\001'
-  _globals['_DTYPE']._serialized_start=659
-  _globals['_DTYPE']._serialized_end=723
-  _globals['_TENSOR']._serialized_start=50
-  _globals['_TENSOR']._serialized_end=154
-  _globals['_SPAN']._serialized_start=156
-  _globals['_SPAN']._serialized_end=190
-  _globals['_INFERREQUEST']._serialized_start=192
-  _globals['_INFERREQUEST']._serialized_end=297
-  _globals['_INFERREPLY']._serialized_start=300
-  _globals['_INFERREPLY']._serialized_end=453
-  _globals['_INFERREPLY_TIMINGSMSENTRY']._serialized_start=405
-  _globals['_INFERREPLY_TIMINGSMSENTRY']._serialized_end=453
-  _globals['_CHUNK']._serialized_start=455
-  _globals['_CHUNK']._serialized_end=509
-  _globals['_HOLDINGSREQUEST']._serialized_start=511
-  _globals['_HOLDINGSREQUEST']._serialized_end=528
-  _globals['_HOLDINGS']._serialized_start=530
-  _globals['_HOLDINGS']._serialized_end=657
-  _globals['_HOLDINGS_PARTIALENTRY']._serialized_start=611
-  _globals['_HOLDINGS_PARTIALENTRY']._serialized_end=657
-  _globals['_TIER']._serialized_start=726
-  _globals['_TIER']._serialized_end=900
+  _globals['_DTYPE']._serialized_start=858
+  _globals['_DTYPE']._serialized_end=922
+  _globals['_ENTROPY']._serialized_start=924
+  _globals['_ENTROPY']._serialized_end=961
+  _globals['_TENSOR']._serialized_start=51
+  _globals['_TENSOR']._serialized_end=187
+  _globals['_CODEC']._serialized_start=189
+  _globals['_CODEC']._serialized_end=246
+  _globals['_SPAN']._serialized_start=248
+  _globals['_SPAN']._serialized_end=282
+  _globals['_INFERREQUEST']._serialized_start=284
+  _globals['_INFERREQUEST']._serialized_end=389
+  _globals['_INFERREPLY']._serialized_start=392
+  _globals['_INFERREPLY']._serialized_end=652
+  _globals['_INFERREPLY_TIMINGSMSENTRY']._serialized_start=554
+  _globals['_INFERREPLY_TIMINGSMSENTRY']._serialized_end=602
+  _globals['_INFERREPLY_SENTBYTESENTRY']._serialized_start=604
+  _globals['_INFERREPLY_SENTBYTESENTRY']._serialized_end=652
+  _globals['_CHUNK']._serialized_start=654
+  _globals['_CHUNK']._serialized_end=708
+  _globals['_HOLDINGSREQUEST']._serialized_start=710
+  _globals['_HOLDINGSREQUEST']._serialized_end=727
+  _globals['_HOLDINGS']._serialized_start=729
+  _globals['_HOLDINGS']._serialized_end=856
+  _globals['_HOLDINGS_PARTIALENTRY']._serialized_start=810
+  _globals['_HOLDINGS_PARTIALENTRY']._serialized_end=856
+  _globals['_TIER']._serialized_start=964
+  _globals['_TIER']._serialized_end=1138
 # @@protoc_insertion_point(module_scope)

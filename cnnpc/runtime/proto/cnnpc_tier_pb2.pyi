@@ -6,8 +6,9 @@ cnnpc's runtime protocol: what the end device, the edge and the cloud say to eac
 One service, Tier, is served by every edge and cloud server cnnpc starts (`cnnpc serve`).
 An app on a phone calls it directly: run the plan's end part (or send the image itself when
 the plan has no end part), quantize its output as the plan records (plan.json: the link's
-tensor, its scale and zero point), and call Infer on the edge. The reply is the plan's last
-part's output (int8 scores with their scale and zero point) and the servers' timings.
+tensor, its scale and zero point; coded as its codec says, see Tensor), and call Infer on the
+edge. The reply is the plan's last part's output (int8 scores with their scale and zero point)
+and the servers' timings.
 
 Errors are gRPC status codes with a one-line message:
   INVALID_ARGUMENT    the tensor is not the shape, type or quantization this tier takes
@@ -55,6 +56,23 @@ FLOAT32: DType.ValueType  # 3
 """little-endian"""
 Global___DType: _TypeAlias = DType  # noqa: Y015
 
+class _Entropy:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _EntropyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Entropy.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ENTROPY_NONE: _Entropy.ValueType  # 0
+    ZSTD: _Entropy.ValueType  # 1
+    """one zstd frame that declares its content size"""
+
+class Entropy(_Entropy, metaclass=_EntropyEnumTypeWrapper): ...
+
+ENTROPY_NONE: Entropy.ValueType  # 0
+ZSTD: Entropy.ValueType  # 1
+"""one zstd frame that declares its content size"""
+Global___Entropy: _TypeAlias = Entropy  # noqa: Y015
+
 @_typing.final
 class Tensor(_message.Message):
     """A tensor as it crosses a link: raw bytes in C order, with the affine quantization that maps
@@ -68,12 +86,21 @@ class Tensor(_message.Message):
     DATA_FIELD_NUMBER: _builtins.int
     SCALE_FIELD_NUMBER: _builtins.int
     ZERO_POINT_FIELD_NUMBER: _builtins.int
+    CODEC_FIELD_NUMBER: _builtins.int
     dtype: Global___DType.ValueType
     data: _builtins.bytes
     scale: _builtins.float
     zero_point: _builtins.int
     @_builtins.property
     def shape(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def codec(self) -> Global___Codec:
+        """Unset: `data` is the raw bytes above. Set (a link whose codec in plan.json is not int8):
+        `data` is the int8 tensor (dtype INT8, `shape`) requantized to `codec.bits` bits with
+        `scale` and `zero_point` (codes 0 .. 2^bits - 1), packed densely (code i in bits
+        i*bits .. (i+1)*bits - 1, least significant first), then coded by `codec.entropy`.
+        """
+
     def __init__(
         self,
         *,
@@ -82,14 +109,39 @@ class Tensor(_message.Message):
         data: _builtins.bytes = ...,
         scale: _builtins.float = ...,
         zero_point: _builtins.int = ...,
+        codec: Global___Codec | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["codec", b"codec"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "dtype", b"dtype", "scale", b"scale", "shape", b"shape", "zero_point", b"zero_point"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["codec", b"codec", "data", b"data", "dtype", b"dtype", "scale", b"scale", "shape", b"shape", "zero_point", b"zero_point"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Tensor: _TypeAlias = Tensor  # noqa: Y015
+
+@_typing.final
+class Codec(_message.Message):
+    """A split tensor's codec (plan.json's link "codec": bits 1..8 and its entropy coder)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BITS_FIELD_NUMBER: _builtins.int
+    ENTROPY_FIELD_NUMBER: _builtins.int
+    bits: _builtins.int
+    entropy: Global___Entropy.ValueType
+    def __init__(
+        self,
+        *,
+        bits: _builtins.int = ...,
+        entropy: Global___Entropy.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bits", b"bits", "entropy", b"entropy"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Codec: _TypeAlias = Codec  # noqa: Y015
 
 @_typing.final
 class Span(_message.Message):
@@ -171,8 +223,29 @@ class InferReply(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class SentBytesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     TENSOR_FIELD_NUMBER: _builtins.int
     TIMINGS_MS_FIELD_NUMBER: _builtins.int
+    SENT_BYTES_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def tensor(self) -> Global___Tensor: ...
     @_builtins.property
@@ -182,15 +255,22 @@ class InferReply(_message.Message):
         (the round trip to the next tier). The client derives uplink and downlink from them.
         """
 
+    @_builtins.property
+    def sent_bytes(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """Bytes of the coded tensors the servers sent on ("edge": the edge->cloud link's `data`), and,
+        in timings_ms, <tier>_encode_ms and <tier>_decode_ms; only where a link has a codec.
+        """
+
     def __init__(
         self,
         *,
         tensor: Global___Tensor | None = ...,
         timings_ms: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+        sent_bytes: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["tensor", b"tensor"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["tensor", b"tensor", "timings_ms", b"timings_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sent_bytes", b"sent_bytes", "tensor", b"tensor", "timings_ms", b"timings_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

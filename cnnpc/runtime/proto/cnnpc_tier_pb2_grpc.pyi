@@ -6,8 +6,9 @@ cnnpc's runtime protocol: what the end device, the edge and the cloud say to eac
 One service, Tier, is served by every edge and cloud server cnnpc starts (`cnnpc serve`).
 An app on a phone calls it directly: run the plan's end part (or send the image itself when
 the plan has no end part), quantize its output as the plan records (plan.json: the link's
-tensor, its scale and zero point), and call Infer on the edge. The reply is the plan's last
-part's output (int8 scores with their scale and zero point) and the servers' timings.
+tensor, its scale and zero point; coded as its codec says, see Tensor), and call Infer on the
+edge. The reply is the plan's last part's output (int8 scores with their scale and zero point)
+and the servers' timings.
 
 Errors are gRPC status codes with a one-line message:
   INVALID_ARGUMENT    the tensor is not the shape, type or quantization this tier takes
