@@ -17,6 +17,7 @@ from cnnpc.jobs._options import (
     TlsChoice,
     addresses,
     bounded_float,
+    nonnegative_int,
     option,
     options,
     positive_float,
@@ -98,6 +99,20 @@ class InferJob:
         help="with --upload: after the last query, wait up to S seconds for the edge to hold "
         "every part (60; 0: end with the queries, the upload possibly unfinished)",
     )
+    stream: bool = option(
+        "--stream",
+        action="store_true",
+        help="send the images as a stream, --window frames in flight through the servers; "
+        "report frames per second (steady state) and the frames' latency",
+    )
+    window: int | None = option(
+        "--window",
+        default=None,
+        type=nonnegative_int,
+        metavar="K",
+        help="with --stream: frames in flight (4; at most 16, the calls a server serves at "
+        "once by default)",
+    )
     tls: TlsChoice = options(TlsChoice)
 
     def transport(self) -> Transport | None:
@@ -148,6 +163,8 @@ def infer(job: InferJob) -> Done:
     """Classify the images through the servers and time every component."""
     if job.upload:
         return _infer_upload(job)
+    if job.stream or job.window is not None:
+        return _infer_stream(job)
     from cnnpc.records import load_plan, load_plan_set
     from cnnpc.runtime import COMPONENTS, AdaptiveClient, PlanClient
 
@@ -196,6 +213,68 @@ def infer(job: InferJob) -> Done:
     ]
     document = {"results": rows, "median_ms": median, "accuracy": accuracy} | adaptive
     return Done(document, _infer_text(document, bool(job.images)))
+
+
+STREAM_WINDOW = 4
+
+
+def _infer_stream(job: InferJob) -> Done:
+    """The images as a stream through one deployed plan's servers (see `cnnpc.runtime.stream`)."""
+    from cnnpc.records import load_plan
+    from cnnpc.runtime import PlanClient, check_window, stream
+
+    if not job.stream:
+        raise InputError("--window goes with --stream")
+    if job.adaptive:
+        raise InputError("--stream and --adaptive do not go together")
+    window = check_window(STREAM_WINDOW if job.window is None else job.window)
+    plan = load_plan(job.plan)
+    classes = list(plan.head.classes)
+    inputs = _inputs(job, plan)
+    with PlanClient(
+        plan, job.edge, shape=job.shape, threads=job.threads, transport=job.transport()
+    ) as client:
+        run = stream(client, list(inputs.images), window)
+    rows = [
+        {
+            "frame": f.index,
+            "image": name,
+            "label": f.result.label,
+            "class": _class_name(classes, f.result.label),
+            "score": float(f.result.scores[f.result.label]),
+            "latency_ms": f.latency_ms,
+        }
+        for name, f in zip(inputs.names, run.frames, strict=True)
+    ]
+    accuracy = None
+    if inputs.labels is not None:
+        hits = [f.result.label == y for f, y in zip(run.frames, inputs.labels, strict=True)]
+        accuracy = float(np.mean(hits))
+    document = {"results": rows, "stream": run.as_dict(), "accuracy": accuracy}
+    return Done(document, _stream_text(document, bool(job.images)))
+
+
+def _class_name(classes: list[Any], label: int) -> Any:
+    return classes[label] if label < len(classes) else str(label)
+
+
+def _stream_text(out: dict[str, Any], per_image: bool) -> str:
+    lines = []
+    if per_image:
+        rows = [
+            [r["frame"], r["image"], r["class"], r["score"], r["latency_ms"]]
+            for r in out["results"]
+        ]
+        lines.append(format_table(["frame", "image", "class", "score", "latency ms"], rows))
+    s = out["stream"]
+    lines.append(
+        f"{s['frames']} frames, {s['window']} in flight: {s['fps']:.2f} frames/s in steady state "
+        f"(after {s['warmup_frames']} warm-up frames); latency median {s['latency_median_ms']:.3f} "
+        f"ms, p90 {s['latency_p90_ms']:.3f} ms"
+    )
+    if out["accuracy"] is not None:
+        lines.append(f"accuracy {out['accuracy']:.4f} on the test split")
+    return "\n".join(lines)
 
 
 def _infer_text(out: dict[str, Any], per_image: bool) -> str:
