@@ -110,6 +110,8 @@ def test_a_table_search_of_the_previous_release_resumes_and_shows(
     rows = _row_keys(path)
     before = [keep_key(t.keep) for t in storage.list_trials(old.search_id)]
     assert any(k not in rows for k in before)  # the grid's samples the table lacks
+    old_trials = storage.list_trials(old.search_id)
+    assert any((t.reason or "").startswith("unmeasured") for t in old_trials)
     resumed = run_search(SearchSettings(**BASE, strategy="tpe", trials=20), _source(path), storage)
     assert resumed.search_id == old.search_id and resumed.trials == 20
     after = [keep_key(t.keep) for t in storage.list_trials(old.search_id)][len(before) :]
