@@ -1,7 +1,8 @@
 """An accuracy table's rows as a search's configurations: the space a search on a table draws from.
 
 A table says which configurations have an accuracy; anything else can only be recorded as
-unmeasured. So on a table exhaustive and cnnpc draw from its rows (plus the unpruned model), and
+unmeasured. So on a table every strategy draws from its rows (plus the unpruned model): tpe and
+random through a sampler that draws only untried rows (cnnpc/search/_row_sampler.py), and
 exhaustive prices every row with the exact planner instead of walking the whole grid: N rows,
 at most N trials, and the exact optimum over them. A row is a
 configuration of the search when each pruned candidate's kept count is a point of the search's keep
@@ -11,15 +12,27 @@ is not, and is counted as off the grid (it belongs to a search on ``--keep-grid 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cnnpc.planner import Planner
 from cnnpc.records import KeepConfig, keep_key
-from cnnpc.search._configs import Config, expand, normalise, parameters, split_aware_grid
+from cnnpc.search._configs import (
+    Config,
+    expand,
+    from_params,
+    normalise,
+    parameters,
+    split_aware_grid,
+)
 from cnnpc.search._objective import SearchObjective
 from cnnpc.search._summary import Exactness
 from cnnpc.spaces import SearchSpace, kept_count
+
+if TYPE_CHECKING:
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial
 
 
 @dataclass(frozen=True)
@@ -110,12 +123,44 @@ def faster_lacking(
     return len(lacking)
 
 
-def drawn_rows(
-    strategy: str, rows: tuple[KeepConfig, ...] | None, space: SearchSpace
-) -> TableRows | None:
-    """The table's rows when the strategy draws from them: exhaustive and cnnpc propose only
-    rows (tpe and random sample the grid, as before: a sample the table lacks is unmeasured)."""
-    if rows is None or strategy not in ("exhaustive", "cnnpc"):
+def tried_rows(trials: Sequence[FrozenTrial], space: SearchSpace) -> set[str]:
+    """Keys of the configurations the study's trials ran or are running (a failed trial, one
+    interrupted, is not counted: its row may be drawn again). A trial not yet evaluated has no
+    `config_key`: its parameters say which row it drew (a row is its own reduction)."""
+    from optuna.trial import TrialState
+
+    names = set(parameters(space))
+    keys: set[str] = set()
+    for trial in trials:
+        if trial.state == TrialState.FAIL:
+            continue
+        key = trial.user_attrs.get("config_key")
+        if key is None and names <= trial.params.keys():
+            key = keep_key(from_params(space, trial.params))
+        if key is not None:
+            keys.add(str(key))
+    return keys
+
+
+def untried(rows: TableRows, study: Study, space: SearchSpace) -> list[Config]:
+    """The table's rows no trial of `study` has drawn, in key order."""
+    tried = tried_rows(study.get_trials(deepcopy=False), space)
+    return [rows.configs[k] for k in sorted(rows.configs) if k not in tried]
+
+
+def table_tried(
+    rows: TableRows | None, study: Study, space: SearchSpace, strategy: str
+) -> str | None:
+    """Why a search drawing from a table stops (None: a row is left, or not on a table): every
+    row, the unpruned model among them, has had its trial."""
+    if rows is None or untried(rows, study, space):
+        return None
+    return f"{strategy} search space exhausted: all {len(rows)} configurations of the table tried"
+
+
+def drawn_rows(rows: tuple[KeepConfig, ...] | None, space: SearchSpace) -> TableRows | None:
+    """The table's rows, which every strategy draws from (None: no table, the whole grid)."""
+    if rows is None:
         return None
     return table_rows(space, rows)
 

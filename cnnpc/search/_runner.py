@@ -30,7 +30,7 @@ from cnnpc.search._configs import (
 from cnnpc.search._measure import AccuracySource, CachedAccuracies
 from cnnpc.search._objective import study_directions
 from cnnpc.search._recording import FAILED_REASON_ATTR, INTERRUPTED, PREDICTED_ATTR, TrialRecorder
-from cnnpc.search._rows import drawn_rows, exactness
+from cnnpc.search._rows import drawn_rows, exactness, table_tried
 from cnnpc.search._settings import SearchSettings
 from cnnpc.search._sharing import (
     TrialHeartbeats,
@@ -50,6 +50,7 @@ from cnnpc.search._workers import Liveness, Pulse, this_worker
 
 if TYPE_CHECKING:
     import optuna
+    from optuna.distributions import BaseDistribution
     from optuna.trial import Trial, TrialState
 
     from cnnpc.storage import Storage, TrialRecord
@@ -79,7 +80,7 @@ class SearchRunner:
         self.cache = CachedAccuracies(settings.model, source, storage, self.liveness)
         self.on_trial = on_trial
         self.surrogate = AccuracySurrogate(self.space)
-        self.rows = drawn_rows(settings.strategy, source.table_rows, self.space)
+        self.rows = drawn_rows(source.table_rows, self.space)
         """On an accuracy table: the rows the strategy draws from (None: the whole grid)."""
         self.exactness: Exactness | None = None
         self._fitted_on = -1
@@ -136,9 +137,7 @@ class SearchRunner:
                 **study_directions(self.settings.objective, self.settings.mode),
             )
         self._heartbeats = TrialHeartbeats(self.study, rdb, self.liveness, self.recorder.finished)
-        self.distributions: dict[str, optuna.distributions.BaseDistribution] = distributions(
-            self.space
-        )
+        self.distributions: dict[str, BaseDistribution] = distributions(self.space)
 
     # -- liveness ----------------------------------------------------------------------------
 
@@ -158,12 +157,10 @@ class SearchRunner:
     def _sampler(self) -> optuna.samplers.BaseSampler:
         """Seeded by --seed, offset by this worker's slot and by the trials already done, so
         neither a second worker nor a resumed run replays the proposals made before."""
-        import optuna
+        from cnnpc.search._row_sampler import make_sampler
 
         seed = self.settings.seed + 104_729 * self.slot + self._resumed_at
-        if self.settings.strategy == "tpe":
-            return optuna.samplers.TPESampler(seed=seed, n_startup_trials=5, multivariate=True)
-        return optuna.samplers.RandomSampler(seed=seed)
+        return make_sampler(self.settings.strategy, seed, self.rows, self.space)
 
     def _context(self) -> StrategyContext:
         s = self.settings
@@ -252,6 +249,9 @@ class SearchRunner:
                     stop_reason = f"{s.strategy} search space exhausted"
                     break
                 self.study.enqueue_trial(to_params(self.space, config))
+            elif (stop := table_tried(self.rows, self.study, self.space, s.strategy)) is not None:
+                stop_reason = stop
+                break
             trial = self.heartbeats.ask(self.distributions)
             if is_surplus(self.study, trial, s.trials):
                 self.heartbeats.release(trial.number)

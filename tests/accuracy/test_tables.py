@@ -133,19 +133,20 @@ def test_search_on_a_table_never_fine_tunes(tmp_path, capsys, monkeypatch):
     configs += [{"block16": f} for f in (0.125, 0.5)]
     table = _synthetic_table(tmp_path / "t.csv", configs)
     args = ["search", "--model", "mobilenet", "--device", "MI8SE", "--bandwidth", "10"]
-    # random samples the grid: what the table lacks is recorded unmeasured (exhaustive and cnnpc
-    # draw from the rows: tests/search/test_table_rows.py)
+    # random draws from the rows only, each once, and stops when every row is tried (tpe too:
+    # tests/search/test_table_sampling.py; exhaustive and cnnpc: tests/search/test_table_rows.py)
     args += ["--acc-floor", "0.93", "--strategy", "random", "--trials", "30"]
     args += ["--accuracy", f"table:{table}", "--storage", _url(tmp_path), "--json"]
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["finetunes"] == 0
-    asked = out["accuracy_table"]
-    assert asked["asked"] > asked["unmeasured"] > 0  # it asked beyond the table
+    assert out["finetunes"] == 0 and out["trials"] == len(configs)
+    assert out["message"] == (
+        f"random search space exhausted: all {len(configs)} configurations of the table tried"
+    )
+    assert out["accuracy_table"]["unmeasured"] == 0
     storage = Storage(_url(tmp_path))
     trials = storage.list_trials(out["search_id"])
-    unmeasured = [t for t in trials if (t.reason or "").startswith("unmeasured")]
-    assert len(unmeasured) == asked["unmeasured"] and not any(t.finetuned for t in trials)
+    assert not any(t.finetuned or (t.reason or "").startswith("unmeasured") for t in trials)
     acc = SyntheticSource().accuracy
     listed = {keep_key(c) for c in configs}
     feasible = [t for t in trials if t.state == "complete"]
