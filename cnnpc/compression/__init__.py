@@ -12,13 +12,13 @@ from cnnpc.compression._finetune import (
     finetune,
     quantization_aware,
 )
+from cnnpc.compression._groups import ChannelGraph, ChannelGroup, channel_graph, inbound_layers
+from cnnpc.compression._importance import channel_scores, select_channels
 from cnnpc.compression._splitquant import (
     SplitQuantize,
     fake_quantize,
     insert_split_quantizers,
 )
-from cnnpc.compression._groups import ChannelGraph, ChannelGroup, channel_graph, inbound_layers
-from cnnpc.compression._importance import channel_scores, select_channels
 from cnnpc.compression._surgery import (
     Indices,
     PrunedModel,
@@ -51,8 +51,8 @@ __all__ = [
     "insert_split_quantizers",
     "kept_count",
     "prune_channels",
-    "rebuild",
     "quantization_aware",
+    "rebuild",
     "select_channels",
     "split_layer",
 ]

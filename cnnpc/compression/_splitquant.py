@@ -27,6 +27,7 @@ from cnnpc.compression._surgery import split_layer
 from cnnpc.errors import InputError
 from cnnpc.spaces import SearchSpace
 
+
 def fake_quantize(values: Any, bits: int) -> Any:
     """`values` rounded to `bits` bits per example (axis 0), as `cnnpc.codec.quantize` does."""
     top = float((1 << bits) - 1)
@@ -125,7 +126,7 @@ def insert_split_quantizers(model: Any, space: SearchSpace, bits: SplitBits) -> 
 
 
 def _rewire(value: Any, renamed: Mapping[str, tuple[str, int]]) -> Any:
-    """Inbound references to a split layer (``[name, node, tensor, ...]``) now name its quantizer."""
+    """Inbound references to a split layer (``[name, node, tensor, ...]``) name its quantizer."""
     if isinstance(value, list):
         if value and isinstance(value[0], str) and value[0] in renamed and len(value) >= 3:
             return [quantizer_name(renamed[value[0]][0]), *value[1:]]

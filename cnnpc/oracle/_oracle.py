@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from cnnpc.codec import SplitBits, split_bits
 from cnnpc.compression import (
     FinetuneBudget,
     candidate_groups,
@@ -26,7 +27,6 @@ from cnnpc.compression import (
     insert_split_quantizers,
     prune_channels,
 )
-from cnnpc.codec import SplitBits, split_bits
 from cnnpc.models import ModelSize, TensorSize, measure, model_spec
 from cnnpc.oracle._baseline import Baseline
 from cnnpc.oracle._cache import MemoryCache, ResultCache

