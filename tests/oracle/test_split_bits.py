@@ -93,3 +93,16 @@ def test_the_stored_4_bit_model_is_the_measured_one(varied, digits32):
     assert oracle.finetunes == before
     assert any(layer.name == "quant_cnnpc_split_quantize_block1" for layer in model.layers)
     assert accuracy(model, digits32.val) == coded.val_accuracy
+
+
+def test_the_search_source_passes_bits_on(varied):
+    from cnnpc.search import OracleSource
+
+    coded = varied.evaluate(CONFIG, CODED)
+    before = varied.finetunes
+    measured = OracleSource(varied).measure(CONFIG, CODED)
+    assert (measured.val_accuracy, measured.test_accuracy) == (
+        coded.val_accuracy,
+        coded.test_accuracy,
+    )
+    assert varied.finetunes == before
