@@ -66,6 +66,12 @@ def export_table(
 def cache_entries(table: AccuracyTable, budget_key: str | None = None) -> list[CacheEntry]:
     """The table's rows as cache rows (under its own budget key, or `budget_key`)."""
     space = load_space(table.model)  # once: parsing it per row was most of an import's time
+    coded = next((r for r in table.rows if r.bits), None)
+    if coded is not None:  # the database keys accuracies by configuration: it would take it as int8
+        raise InputError(
+            f"{table.path}: row {coded.row}, column bits: the accuracy database holds int8 "
+            "configurations only (rows with bits below 8 are not imported)"
+        )
     return [
         CacheEntry(
             model=table.model,

@@ -9,6 +9,11 @@ same on any keep grid:
 
 `kept_channels` lists `candidate=count` pairs (count in 1..C) separated by ';'; empty means the
 unpruned model. A table holds one model, one workload and one fine-tune budget.
+
+An optional `bits` column gives the codec's bit widths the row was fine-tuned with, as
+`split=N` pairs (N in 1..8) separated by ';' (``block1=4;block13=2``); a split not named, an
+empty cell, or a table without the column means 8 bits (the int8 tensor). A table is written with
+the column only when a row has bits below 8, so int8-only tables stay what they were.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cnnpc.codec import SplitBits, format_split_bits, parse_split_bits
 from cnnpc.errors import CnnpcError, InputError
 from cnnpc.profiles import read_csv_rows
 from cnnpc.records import KeepConfig
@@ -35,6 +41,8 @@ COLUMNS = (
     "test_accuracy",
     "finetune_seconds",
 )
+BITS = "bits"
+"""The optional column of the codec's bit widths per split."""
 Kept = tuple[tuple[str, int], ...]
 """Pruned candidates and their kept channels, sorted by name (unpruned ones absent)."""
 
@@ -47,6 +55,8 @@ class TableRow:
     finetune_seconds: float | None
     row: int
     """Data row number in the file, from 1."""
+    bits: SplitBits = ()
+    """Splits fine-tuned through the codec below 8 bits (empty: int8 everywhere)."""
 
     def config(self, space: SearchSpace) -> dict[str, float]:
         """The configuration as keep fractions c/C (the search's configuration type)."""
@@ -66,12 +76,18 @@ class AccuracyTable:
     def digest(self) -> str:
         """Content hash: a search on an edited table is another search."""
         h = hashlib.sha256(f"{self.model}|{self.workload}|{self.budget_key}".encode())
-        for r in sorted(self.rows, key=lambda r: r.kept):
-            h.update(f"|{r.kept}={r.val_accuracy!r},{r.test_accuracy!r}".encode())
+        for r in sorted(self.rows, key=lambda r: (r.kept, r.bits)):
+            bits = f"@{r.bits}" if r.bits else ""  # int8 rows hash as before bits existed
+            h.update(f"|{r.kept}{bits}={r.val_accuracy!r},{r.test_accuracy!r}".encode())
         return h.hexdigest()[:16]
 
     def by_kept(self) -> dict[Kept, TableRow]:
-        return {r.kept: r for r in self.rows}
+        """The int8 rows (8 bits at every split) by configuration."""
+        return {r.kept: r for r in self.rows if not r.bits}
+
+    def by_config(self) -> dict[tuple[Kept, SplitBits], TableRow]:
+        """Every row by configuration and bit widths."""
+        return {(r.kept, r.bits): r for r in self.rows}
 
 
 def kept_of(space: SearchSpace, config: Mapping[str, float]) -> Kept:
@@ -95,6 +111,13 @@ def _parse_kept(label: str, row: int, text: str, space: SearchSpace) -> Kept:
     except CnnpcError as exc:
         raise _fail(label, row, "kept_channels", str(exc)) from None
     return tuple(sorted((b.name, round(b.fraction * b.channels)) for b in keep.pruned_blocks))
+
+
+def _parse_bits(label: str, row: int, text: str, space: SearchSpace) -> SplitBits:
+    try:
+        return parse_split_bits(text, space.names)
+    except CnnpcError as exc:
+        raise _fail(label, row, BITS, str(exc)) from None
 
 
 def _fraction(label: str, row: int, column: str, text: str, *, optional: bool) -> float | None:
@@ -136,7 +159,7 @@ def read_table(
         space = load_space(want_model)
     except CnnpcError as exc:
         raise _fail(label, 1, "model", str(exc)) from None
-    rows: dict[Kept, TableRow] = {}
+    rows: dict[tuple[Kept, SplitBits], TableRow] = {}
     for i, r in enumerate(raw, start=1):
         for column, want in (
             ("model", want_model),
@@ -159,8 +182,9 @@ def read_table(
                 label, i, "finetune_seconds", r["finetune_seconds"], optional=True
             ),
             row=i,
+            bits=_parse_bits(label, i, r.get(BITS, ""), space),
         )
-        seen = rows.get(parsed.kept)
+        seen = rows.get((parsed.kept, parsed.bits))
         if seen is not None:
             if (seen.val_accuracy, seen.test_accuracy) != (
                 parsed.val_accuracy,
@@ -173,7 +197,7 @@ def read_table(
                     f"row {seen.row} has the same configuration with another accuracy",
                 )
             continue
-        rows[parsed.kept] = parsed
+        rows[(parsed.kept, parsed.bits)] = parsed
     if not want_workload:
         raise _fail(label, 1, "workload", "must name the workload")
     return AccuracyTable(label, want_model, want_workload, budget, tuple(rows.values()))
@@ -187,17 +211,17 @@ def format_table(model: str, workload: str, budget_key: str, rows: Sequence[Tabl
     """CSV text of a table (see the module docstring)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for r in sorted(rows, key=lambda r: (len(r.kept), r.kept)):
-        writer.writerow(
-            [
-                model,
-                workload,
-                budget_key,
-                ";".join(f"{n}={c}" for n, c in r.kept),
-                _text(r.val_accuracy),
-                _text(r.test_accuracy),
-                _text(r.finetune_seconds),
-            ]
-        )
+    with_bits = any(r.bits for r in rows)
+    writer.writerow((*COLUMNS, BITS) if with_bits else COLUMNS)
+    for r in sorted(rows, key=lambda r: (len(r.kept), r.kept, r.bits)):
+        cells = [
+            model,
+            workload,
+            budget_key,
+            ";".join(f"{n}={c}" for n, c in r.kept),
+            _text(r.val_accuracy),
+            _text(r.test_accuracy),
+            _text(r.finetune_seconds),
+        ]
+        writer.writerow([*cells, format_split_bits(r.bits)] if with_bits else cells)
     return out.getvalue()

@@ -23,6 +23,7 @@ from cnnpc.codec._entropy import check_coder, compress, decompress
 from cnnpc.codec._pack import Codes, pack, packed_size, unpack
 from cnnpc.codec._price import DEFAULT_CHOICE, CodecChoice, CodecMeasure
 from cnnpc.codec._quant import Quantized, quantize, requantize, to_int8
+from cnnpc.codec._splits import SplitBits, format_split_bits, parse_split_bits, split_bits
 from cnnpc.codec._wire import Encoded, coded_bytes, decode, encode
 
 __all__ = [
@@ -39,18 +40,22 @@ __all__ = [
     "Encoded",
     "PayloadError",
     "Quantized",
+    "SplitBits",
     "check_coder",
     "coded_bytes",
     "compress",
     "decode",
     "decompress",
     "encode",
+    "format_split_bits",
     "pack",
     "packed_size",
     "parse_bits",
     "parse_entropy",
+    "parse_split_bits",
     "quantize",
     "requantize",
+    "split_bits",
     "to_int8",
     "unpack",
 ]

@@ -10,9 +10,15 @@ from cnnpc.compression._finetune import (
     FinetuneBudget,
     FinetuneResult,
     finetune,
+    quantization_aware,
 )
 from cnnpc.compression._groups import ChannelGraph, ChannelGroup, channel_graph, inbound_layers
 from cnnpc.compression._importance import channel_scores, select_channels
+from cnnpc.compression._splitquant import (
+    SplitQuantize,
+    fake_quantize,
+    insert_split_quantizers,
+)
 from cnnpc.compression._surgery import (
     Indices,
     PrunedModel,
@@ -33,15 +39,19 @@ __all__ = [
     "FinetuneResult",
     "Indices",
     "PrunedModel",
+    "SplitQuantize",
     "candidate_groups",
     "channel_graph",
     "channel_scores",
+    "fake_quantize",
     "finetune",
     "group_fractions",
     "group_indices",
     "inbound_layers",
+    "insert_split_quantizers",
     "kept_count",
     "prune_channels",
+    "quantization_aware",
     "rebuild",
     "select_channels",
     "split_layer",

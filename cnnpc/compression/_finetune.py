@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from cnnpc._keras import keras, tfmot
+from cnnpc.compression._splitquant import annotate_split_quantizers, has_split_quantizers
 from cnnpc.errors import CnnpcError, InputError
 from cnnpc.workloads import Workload, fit
 
@@ -102,13 +103,23 @@ def _sparsity_phase(
     return tfmot.sparsity.keras.strip_pruning(wrapped), run.epochs_run
 
 
-def _quantize(model: Any, preserve_sparsity: bool) -> Any:
+def quantization_aware(model: Any, preserve_sparsity: bool) -> Any:
+    """`model` wrapped for quantization-aware training (untrained wrappers, `model`'s weights).
+
+    With split quantizers (`insert_split_quantizers`) those are annotated so TF-MOT leaves them
+    as they are; without, this is TF-MOT's ``quantize_model`` as before codecs existed."""
     quant = tfmot.quantization.keras
     try:
+        if has_split_quantizers(model):
+            annotated = annotate_split_quantizers(model)
+        elif preserve_sparsity:
+            annotated = quant.quantize_annotate_model(model)
+        else:
+            return quant.quantize_model(model)
         if preserve_sparsity:
             scheme = tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme()
-            return quant.quantize_apply(quant.quantize_annotate_model(model), scheme)
-        return quant.quantize_model(model)
+            return quant.quantize_apply(annotated, scheme)
+        return quant.quantize_apply(annotated)
     except (ValueError, RuntimeError) as exc:
         raise CompressionError(f"TF-MOT cannot quantize this model: {exc}") from None
 
@@ -132,7 +143,7 @@ def finetune(
         model, epochs_run = _sparsity_phase(model, workload, budget, sparse_epochs, seed)
         if not budget.quantize:
             return FinetuneResult(model, time.perf_counter() - start, epochs_run)
-    tuned = _quantize(model, budget.sparsity > 0) if budget.quantize else _copy(model)
+    tuned = quantization_aware(model, budget.sparsity > 0) if budget.quantize else _copy(model)
     run = fit(
         tuned,
         workload,

@@ -14,15 +14,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from cnnpc.codec import SplitBits, split_bits
 from cnnpc.compression import (
     FinetuneBudget,
     candidate_groups,
     channel_graph,
     finetune,
     group_fractions,
+    insert_split_quantizers,
     prune_channels,
 )
 from cnnpc.models import ModelSize, TensorSize, measure, model_spec
@@ -51,10 +53,16 @@ class OracleResult:
     candidates: tuple[TensorSize, ...]
     """The tensor at every candidate at deployment size, 1 byte per element."""
     from_cache: bool = field(default=False, compare=False)
+    bits: SplitBits = ()
+    """Splits whose tensor was fine-tuned through the codec below 8 bits (absent: int8)."""
 
     def to_record(self) -> dict[str, Any]:
         record = asdict(self)
         record.pop("from_cache")
+        if self.bits:  # an int8 result's record stays what it was before codecs existed
+            record["bits"] = dict(self.bits)
+        else:
+            record.pop("bits")
         return record
 
     @classmethod
@@ -68,6 +76,7 @@ class OracleResult:
             flops=int(record["flops"]),
             candidates=tuple(TensorSize(**c) for c in record["candidates"]),
             from_cache=from_cache,
+            bits=tuple(sorted((str(k), int(v)) for k, v in record.get("bits", {}).items())),
         )
 
     def channels(self) -> dict[str, int]:
@@ -109,8 +118,11 @@ class AccuracyOracle:
         group_fractions(self.space, self._groups, config)
         return KeepConfig.from_fractions(self.space, config).all_channels
 
-    def cache_key(self, config: Mapping[str, float]) -> str:
-        parts = {
+    def cache_key(self, config: Mapping[str, float], bits: Mapping[str, int] | None = None) -> str:
+        """The key of `config` fine-tuned with split tensors at `bits` (split -> 1..8, default 8).
+
+        8 bits everywhere is the key of the release before codecs: every cache entry stays."""
+        parts: dict[str, Any] = {
             "baseline": self.baseline.key,
             "data": self.workload.fingerprint,
             "channels": self.kept_channels(config),
@@ -118,11 +130,17 @@ class AccuracyOracle:
             "seed": self.seed,
             "code": FINETUNE_RECIPE.key,
         }
+        below = split_bits(bits, self.space.names)
+        if below:
+            parts["bits"] = dict(below)
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
 
-    def evaluate(self, config: Mapping[str, float]) -> OracleResult:
-        """Prune to `config`, fine-tune within the budget, and measure (or read the cache)."""
-        key = self.cache_key(config)
+    def evaluate(
+        self, config: Mapping[str, float], bits: Mapping[str, int] | None = None
+    ) -> OracleResult:
+        """Prune to `config`, fine-tune within the budget with the split tensors of `bits`
+        through the codec at those widths (others int8), and measure (or read the cache)."""
+        key = self.cache_key(config, bits)
         record = self.cache.get(key)
         if record is not None:
             try:
@@ -131,23 +149,30 @@ class AccuracyOracle:
                 pass
         pruned = prune_channels(self.baseline.model, self.space, config)
         size = measure(pruned.model, self.space, self.deploy_size)
+        below = split_bits(bits, self.space.names)
+        model = insert_split_quantizers(pruned.model, self.space, below)
         label = "fine-tuning (quantization-aware)" if self.progress else None
-        tuned = finetune(pruned.model, self.workload, self.budget, self.seed, progress=label)
+        tuned = finetune(model, self.workload, self.budget, self.seed, progress=label)
         self.finetunes += 1
         if self.models is not None:
             self.models.save(key, tuned.model)
-        result = self._result(tuned.model, size, tuned.seconds)
+        result = replace(self._result(tuned.model, size, tuned.seconds), bits=below)
         self.cache.put(key, result.to_record())
         return result
 
-    def tuned_model(self, config: Mapping[str, float]) -> Any:
-        """The fine-tuned model whose accuracy `evaluate(config)` reports.
+    def tuned_model(
+        self, config: Mapping[str, float], bits: Mapping[str, int] | None = None
+    ) -> Any:
+        """The fine-tuned model whose accuracy `evaluate(config, bits)` reports.
 
         Loaded from the model store when its weights are there; otherwise fine-tuned again
-        (deterministic per seed) and stored. The accuracy cache is left as it is.
+        (deterministic per seed) and stored. The accuracy cache is left as it is. Below 8 bits
+        the model has a `SplitQuantize` layer after each such split (the codec's rounding; the
+        deployed model leaves it to the runtime's codec).
         """
-        key = self.cache_key(config)
+        key = self.cache_key(config, bits)
         pruned = prune_channels(self.baseline.model, self.space, config).model
+        pruned = insert_split_quantizers(pruned, self.space, split_bits(bits, self.space.names))
         if self.models is not None:
             model = tuned_architecture(pruned, self.budget)
             if self.models.load_into(key, model):

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnpc._files import make_folder, write_with
-from cnnpc._keras import tfmot
-from cnnpc.compression import FinetuneBudget
+from cnnpc.compression import FinetuneBudget, quantization_aware
 from cnnpc.oracle._cache import key_file
 
 
@@ -49,12 +48,9 @@ def tuned_architecture(pruned: Any, budget: FinetuneBudget) -> Any:
     """An untrained copy of the model `finetune` trains from `pruned` under `budget`.
 
     The same TF-MOT wrapping as ``cnnpc.compression.finetune`` (quantize_model, or the
-    sparsity-preserving scheme after a sparsity phase), so saved weights load by topology.
+    sparsity-preserving scheme after a sparsity phase; split quantizers, if `pruned` has them,
+    annotated alike), so saved weights load by topology.
     """
-    quant = tfmot.quantization.keras
     if not budget.quantize:
         return pruned
-    if budget.sparsity > 0:
-        scheme = tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme()
-        return quant.quantize_apply(quant.quantize_annotate_model(pruned), scheme)
-    return quant.quantize_model(pruned)
+    return quantization_aware(pruned, budget.sparsity > 0)

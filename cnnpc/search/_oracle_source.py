@@ -54,8 +54,14 @@ class OracleSource:
     def epochs(self) -> int:
         return self._epochs
 
-    def measure(self, config: Mapping[str, float]) -> Measurement:
-        result = self.oracle.evaluate(dict(config))
+    def measure(
+        self, config: Mapping[str, float], bits: Mapping[str, int] | None = None
+    ) -> Measurement:
+        """`config` fine-tuned with the split tensors of `bits` (split -> 1..8) through the codec.
+
+        The search passes no bits yet: its SQL cache keys a configuration's int8 accuracy, so a
+        strategy that searches bits must key them there first."""
+        result = self.oracle.evaluate(dict(config), bits)
         return Measurement(
             val_accuracy=result.val_accuracy,
             test_accuracy=result.test_accuracy,

@@ -1,0 +1,108 @@
+"""The oracle fine-tunes through the codec at a split's bit width; 8 bits is today's key."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnnpc._keras import keras
+from cnnpc.compression import FinetuneBudget
+from cnnpc.errors import InputError
+from cnnpc.oracle import AccuracyOracle, Baseline, MemoryCache, ModelStore, OracleResult
+
+BUDGET = FinetuneBudget(epochs=1, steps_per_epoch=2)
+CONFIG = {"block3": 0.5, "block10": 0.25}
+# the key the source-hash release computed for this configuration (tests/oracle/test_recipes.py)
+INT8_KEY = "a697fe89b9858265a88226df"
+CODED = {"block1": 4, "block3": 4, "block6": 4}
+
+
+@pytest.fixture(scope="module")
+def oracle(tiny_baseline, digits32, mobilenet_space):
+    return AccuracyOracle(tiny_baseline, digits32, mobilenet_space, BUDGET, 0)
+
+
+@pytest.fixture(scope="module")
+def varied(tiny_baseline, digits32, mobilenet_space, tmp_path_factory):
+    """The tiny baseline predicts one class whatever the image (chance accuracy at any bits):
+    with varied batch-norm statistics its predictions depend on the image, so rounding the
+    split tensors changes some of them."""
+    model = keras.models.clone_model(tiny_baseline.model)
+    model.set_weights(tiny_baseline.model.get_weights())
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        if type(layer).__name__ == "BatchNormalization":
+            gamma, beta, mean, var = layer.get_weights()
+            layer.set_weights(
+                [
+                    rng.uniform(0.2, 2.0, gamma.shape).astype(np.float32),
+                    rng.normal(0.0, 0.2, beta.shape).astype(np.float32),
+                    rng.normal(0.0, 0.2, mean.shape).astype(np.float32),
+                    rng.uniform(0.5, 2.0, var.shape).astype(np.float32),
+                ]
+            )
+    baseline = Baseline("mobilenet", model, "variedbatchnorm0", "test")
+    models = ModelStore(tmp_path_factory.mktemp("models"))
+    return AccuracyOracle(
+        baseline, digits32, mobilenet_space, BUDGET, 0, MemoryCache(), models=models
+    )
+
+
+def test_8_bits_everywhere_is_todays_key(oracle):
+    assert oracle.cache_key(CONFIG) == INT8_KEY
+    assert oracle.cache_key(CONFIG, {}) == INT8_KEY
+    assert oracle.cache_key(CONFIG, {"block3": 8, "block16": 8}) == INT8_KEY
+    coded = oracle.cache_key(CONFIG, {"block3": 4})
+    assert coded != INT8_KEY
+    assert coded != oracle.cache_key(CONFIG, {"block3": 2})
+    assert coded != oracle.cache_key(CONFIG, {"block6": 4})
+    assert coded == oracle.cache_key(CONFIG, {"block3": 4, "conv1": 8})
+
+
+def test_bad_bits_are_refused(oracle):
+    for bits, message in (({"block3": 9}, "1..8"), ({"block3": 0}, "1..8"), ({"nope": 4}, "nope")):
+        with pytest.raises(InputError, match=message):
+            oracle.cache_key(CONFIG, bits)
+
+
+def test_a_4_bit_fine_tune_is_its_own_result(varied):
+    oracle = varied
+    int8 = oracle.evaluate(CONFIG)
+    coded = oracle.evaluate(CONFIG, CODED)
+    assert oracle.finetunes == 2
+    assert coded.bits == tuple(sorted(CODED.items())) and int8.bits == ()
+    assert (coded.val_accuracy, coded.test_accuracy) != (int8.val_accuracy, int8.test_accuracy)
+    assert coded.candidates == int8.candidates  # the sizes are the pruning's; bytes are priced
+    records = oracle.cache.records
+    int8_key, coded_key = oracle.cache_key(CONFIG), oracle.cache_key(CONFIG, CODED)
+    assert set(records) == {int8_key, coded_key}
+    assert "bits" not in records[int8_key]  # an int8 record is what it was before codecs
+    assert records[coded_key]["bits"] == CODED
+    again = oracle.evaluate(CONFIG, {**CODED, "block16": 8})
+    assert again.from_cache and again == coded and oracle.finetunes == 2
+    assert OracleResult.from_record(records[int8_key]) == int8
+
+
+def test_the_stored_4_bit_model_is_the_measured_one(varied, digits32):
+    from cnnpc.workloads import accuracy
+
+    oracle = varied
+    coded = oracle.evaluate(CONFIG, CODED)
+    before = oracle.finetunes
+    model = oracle.tuned_model(CONFIG, CODED)  # loaded from the store, not fine-tuned again
+    assert oracle.finetunes == before
+    assert any(layer.name == "quant_cnnpc_split_quantize_block1" for layer in model.layers)
+    assert accuracy(model, digits32.val) == coded.val_accuracy
+
+
+def test_the_search_source_passes_bits_on(varied):
+    from cnnpc.search import OracleSource
+
+    coded = varied.evaluate(CONFIG, CODED)
+    before = varied.finetunes
+    measured = OracleSource(varied).measure(CONFIG, CODED)
+    assert (measured.val_accuracy, measured.test_accuracy) == (
+        coded.val_accuracy,
+        coded.test_accuracy,
+    )
+    assert varied.finetunes == before
