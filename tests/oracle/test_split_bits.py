@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from cnnpc._keras import keras
 from cnnpc.compression import FinetuneBudget
 from cnnpc.errors import InputError
-from cnnpc.oracle import AccuracyOracle, Baseline, MemoryCache, ModelStore, OracleResult
+from cnnpc.oracle import (
+    AccuracyOracle,
+    MemoryCache,
+    ModelStore,
+    OracleResult,
+    Recipe,
+    trained_baseline,
+)
 
 BUDGET = FinetuneBudget(epochs=1, steps_per_epoch=2)
 CONFIG = {"block3": 0.5, "block10": 0.25}
@@ -23,28 +28,15 @@ def oracle(tiny_baseline, digits32, mobilenet_space):
 
 
 @pytest.fixture(scope="module")
-def varied(tiny_baseline, digits32, mobilenet_space, tmp_path_factory):
-    """The tiny baseline predicts one class whatever the image (chance accuracy at any bits):
-    with varied batch-norm statistics its predictions depend on the image, so rounding the
-    split tensors changes some of them."""
-    model = keras.models.clone_model(tiny_baseline.model)
-    model.set_weights(tiny_baseline.model.get_weights())
-    rng = np.random.default_rng(0)
-    for layer in model.layers:
-        if type(layer).__name__ == "BatchNormalization":
-            gamma, beta, mean, var = layer.get_weights()
-            layer.set_weights(
-                [
-                    rng.uniform(0.2, 2.0, gamma.shape).astype(np.float32),
-                    rng.normal(0.0, 0.2, beta.shape).astype(np.float32),
-                    rng.normal(0.0, 0.2, mean.shape).astype(np.float32),
-                    rng.uniform(0.5, 2.0, var.shape).astype(np.float32),
-                ]
-            )
-    baseline = Baseline("mobilenet", model, "variedbatchnorm0", "test")
-    models = ModelStore(tmp_path_factory.mktemp("models"))
+def varied(digits32, mobilenet_space, tmp_path_factory):
+    """The tiny baseline (3 steps) answers one class whatever the image, fine-tuned or not;
+    20 steps are still at chance, but their fine-tunes answer differently per image, so
+    rounding the split tensors to 4 bits moves the accuracy (measured: 0.089 int8, 0.100)."""
+    root = tmp_path_factory.mktemp("varied")
+    recipe = Recipe(epochs=2, steps_per_epoch=10, patience=2)
+    baseline = trained_baseline("mobilenet", digits32, 0, root, recipe, progress=False)
     return AccuracyOracle(
-        baseline, digits32, mobilenet_space, BUDGET, 0, MemoryCache(), models=models
+        baseline, digits32, mobilenet_space, BUDGET, 0, MemoryCache(), models=ModelStore(root)
     )
 
 
