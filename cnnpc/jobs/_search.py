@@ -358,11 +358,7 @@ def search_text(outcome: SearchOutcome) -> str:
     if goal is not None:
         from cnnpc.search import SearchObjective
 
-        lines.append(
-            SearchObjective(
-                goal["objective"], goal["latency_budget_ms"], goal["min_fps"], goal["radio"]
-            ).line()
-        )
+        lines.append(SearchObjective.from_dict(goal).line())
     lines += ["no feasible plan found"] if best is None else _best_lines(best)
     if "front" in report:
         lines += front_lines(report["front"])

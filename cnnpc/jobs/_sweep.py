@@ -204,9 +204,7 @@ def sweep_text(report: dict[str, Any]) -> str:
         from cnnpc.search import SearchObjective
 
         lines.append(
-            SearchObjective(
-                goal["objective"], goal["latency_budget_ms"], goal["min_fps"], goal["radio"]
-            ).line()
+            SearchObjective.from_dict(goal).line()
             + " (regrets below in its unit: mJ, or ms per frame of the slowest stage)"
         )
     rows = []

@@ -118,6 +118,13 @@ class SearchObjective:
             "radio": self.radio,
         }
 
+    @staticmethod
+    def from_dict(report: Mapping[str, Any]) -> SearchObjective:
+        """The objective of a report's "objective" (`as_dict`'s inverse)."""
+        return SearchObjective(
+            report["objective"], report["latency_budget_ms"], report["min_fps"], report["radio"]
+        )
+
     def layout(self, planner: Planner, keep: KeepConfig) -> Plan:
         """The configuration's layout: the objective's within the bounds; when no layout meets
         them, the fastest (its trial is then infeasible: `violation` > 0)."""
