@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cnnpc._text import BREAKDOWN_HEADERS, breakdown_cells, format_table
-from cnnpc.codec import MAX_BITS, check_coder
+from cnnpc.codec import MAX_BITS
 from cnnpc.errors import InputError, ProfileError
 from cnnpc.jobs._links import AccuracyChoice, LinkChoice, device_option, model_option
 from cnnpc.jobs._options import (
@@ -20,7 +20,6 @@ from cnnpc.jobs._options import (
     bounded_int,
     budget_ms,
     end_memory_option,
-    entropy_option,
     fps_option,
     objective_option,
     option,
@@ -124,7 +123,6 @@ class SearchRequest:
     fps: float | None = fps_option()
     radio: str | None = radio_option()
     bits: tuple[int, ...] | None = bits_option(SEARCHED)
-    entropy: str | None = entropy_option()
 
     def goal(self) -> tuple[float | None, float | None, SearchObjective]:
         """The search's floor, its latency budget, and its objective with the bounds of its
@@ -170,16 +168,13 @@ class SearchRequest:
             keep_grid=self.measure.keep_grid,
             objective=objective,
             bits=self.bits or (MAX_BITS,),
-            entropy=self.entropy or "none",
         )
         spec = self.measure.spec(self.model)
-        if settings.coded:
-            check_coder(settings.entropy)  # one line before TensorFlow is imported
-            if spec.kind != "finetune":
-                raise InputError(
-                    f"--bits and --entropy search with fine-tuned accuracies; --accuracy "
-                    f"{spec.accuracy} has no accuracy per bit width here: drop them"
-                )
+        if settings.coded and spec.kind != "finetune":
+            raise InputError(
+                f"--bits searches with fine-tuned accuracies; --accuracy {spec.accuracy} has "
+                "no accuracy per bit width here: drop --bits"
+            )
         return SearchJob(settings, spec, liveness, self.measure.storage)
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from cnnpc.errors import InputError
 from cnnpc.codec import MAX_BITS, MIN_BITS
+from cnnpc.errors import InputError
 from cnnpc.records import BITS_SUFFIX, LinkSetting, Origin, split_config
 from cnnpc.storage._models import MODES, SEARCH_STATUSES, TRIAL_STATES
 from cnnpc.storage._plan import BestPlan
