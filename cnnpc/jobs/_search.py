@@ -217,7 +217,8 @@ def search(job: SearchJob, progress: TrialProgress | None = None) -> SearchOutco
     # loading --weights and training may refuse: no new database is left behind then
     storage, source = open_around(resolve_url(job.storage_url), lambda: spec.open(checked))
     if settings.coded:  # the codec's ratio and time per candidate and width, on the baseline
-        settings = dataclasses.replace(settings, codec_measures=measured_codecs(source, settings))
+        measures = measured_codecs(source, settings.searched_bits, settings.entropy)
+        settings = dataclasses.replace(settings, codec_measures=measures)
     with progress if progress is not None else contextlib.nullcontext() as on_trial:
         result = run_search(settings, source, storage, on_trial, job.liveness)
     estimated = None
@@ -254,15 +255,17 @@ def search(job: SearchJob, progress: TrialProgress | None = None) -> SearchOutco
     return SearchOutcome(report, result.best, parts)
 
 
-def measured_codecs(source: AccuracySource, settings: SearchSettings) -> tuple[CodecMeasure, ...]:
+def measured_codecs(
+    source: AccuracySource, bits: tuple[int, ...], entropy: str
+) -> tuple[CodecMeasure, ...]:
     """The coder's ratio and the codec's time per candidate and width, measured on the
-    fine-tuning source's baseline (`cnnpc.oracle.codec_measures`)."""
+    fine-tuning source's baseline (`cnnpc.oracle.codec_measures`; search and sweep)."""
     from cnnpc.oracle import codec_measures
     from cnnpc.search import OracleSource
 
     if not isinstance(source, OracleSource):
         return ()
-    return codec_measures(source.oracle, settings.searched_bits, settings.entropy)
+    return codec_measures(source.oracle, bits, entropy)
 
 
 def best_parts(planner: Planner, best: BestPlan) -> PartSizes | None:

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cnnpc._files import check_file_targets
 from cnnpc._text import format_table
+from cnnpc.codec import MAX_BITS, check_coder
 from cnnpc.errors import InputError
 from cnnpc.jobs._links import AccuracyChoice, LinkChoice, device_option, model_option
 from cnnpc.jobs._options import (
+    SEARCHED,
     accuracy_floor,
+    bits_option,
     bounded_int,
     budget_ms,
+    entropy_option,
     fps_option,
     objective_option,
     option,
     options,
     radio_option,
 )
+from cnnpc.jobs._search import measured_codecs
 from cnnpc.planner import OBJECTIVES
 from cnnpc.records import DEFAULT_MAX_FINETUNES, MAX_FINETUNES
 
@@ -101,6 +107,8 @@ class SweepRequest:
     )
     fps: float | None = fps_option()
     radio: str | None = radio_option()
+    bits: tuple[int, ...] | None = bits_option(SEARCHED)
+    entropy: str | None = entropy_option(measured=True)
 
     def job(self) -> SweepJob:
         """The sweep, its accuracy source, its database and files."""
@@ -125,7 +133,16 @@ class SweepRequest:
             surrogate=self.surrogate,
             keep_grid=self.measure.keep_grid,
             objective=goal,
+            bits=self.bits or (MAX_BITS,),
+            entropy=self.entropy or "none",
         )
+        if settings.coded:
+            check_coder(settings.entropy)  # one line before TensorFlow is imported
+            if spec.kind != "finetune":
+                raise InputError(
+                    f"--bits and --entropy sweep with fine-tuned accuracies; --accuracy "
+                    f"{spec.accuracy} has no accuracy per bit width here: drop them"
+                )
         return SweepJob(settings, spec, self.measure.storage, self.png, self.xlsx)
 
 
@@ -152,6 +169,9 @@ def sweep(job: SweepJob) -> dict[str, Any]:
         from cnnpc.accuracy import preload
 
         preload(storage, checked)
+    if settings.coded:  # the codec's ratio and time per candidate and width, on the baseline
+        measures = measured_codecs(source, settings.searched_bits, settings.entropy)
+        settings = dataclasses.replace(settings, codec_measures=measures)
     result = run_sweep(settings, source, storage)
     report = result.as_dict() | {"storage": display_url(storage.url)}
     if checked is not None:
@@ -188,6 +208,21 @@ def _threshold_line(t: dict[str, Any], lines: bool = True) -> str:
         f"  {t['device']}: {t['from_plan']} -> {t['to_plan']} between "
         f"{t['low_mbps']:g} and {t['high_mbps']:g} Mbps{where}"
     )
+
+
+def _bits_text(report: dict[str, Any]) -> str:
+    """Where the best plan's split tensors change width (a sweep with --bits)."""
+    widths = ",".join(map(str, report["bits"]))
+    changes = report["bit_changes"]
+    if not changes:
+        return f"bit widths ({widths}): the best plan's split tensors keep their widths\n"
+    lines = [f"bit widths ({widths}), where the best plan's split tensors change them:"]
+    lines += [
+        f"  {c['device']}: {c['from_bits']} -> {c['to_bits']} between {c['low_mbps']:g} and "
+        f"{c['high_mbps']:g} Mbps"
+        for c in changes
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def sweep_text(report: dict[str, Any]) -> str:
@@ -235,6 +270,8 @@ def sweep_text(report: dict[str, Any]) -> str:
     units = {"energy_mj": "phone mJ", "fps": "frames/s"}
     headers += ["val acc", "unverified", *(units[m] for m in more)]
     lines += [format_table(headers, rows), ""]
+    if "bit_changes" in report:
+        lines.append(_bits_text(report))
     if report["thresholds"]:
         lines.append("thresholds (the best plan changes):")
         lines += [_threshold_line(t, goal is None) for t in report["thresholds"]]

@@ -10,6 +10,8 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from cnnpc.codec import MAX_BITS
+from cnnpc.records import parse_keep_key, split_config
 from cnnpc.sweep._points import BestAt, SweepPoint
 from cnnpc.sweep._pricing import ConfigPricing
 
@@ -44,6 +46,47 @@ class Regret:
     mean_pct: float
     alpha_ms: float  # the plan's latency is alpha_ms + beta_ms_mbps / bandwidth
     beta_ms_mbps: float
+
+
+@dataclass(frozen=True)
+class BitChange:
+    """The split tensors' widths of the best plan change between two neighbouring points."""
+
+    device: str
+    low_mbps: float
+    high_mbps: float
+    from_bits: str
+    """'block1=4 block13=8': each split tensor's width at the lower point ('-': no plan)."""
+    to_bits: str
+
+
+def _widths(best: BestAt | None) -> tuple[int, ...] | None:
+    """The widths of `best`'s split tensors in plan order (None: no plan)."""
+    if best is None:
+        return None
+    widths = split_config(parse_keep_key(best.config_key))[1]
+    return tuple(widths.get(s, MAX_BITS) for s in best.splits)
+
+
+def plan_bits(best: BestAt | None) -> str:
+    """Each split tensor's width in `best` ('block1=4 block13=8'; '-' for no plan; 'input'
+    when nothing is split)."""
+    widths = _widths(best)
+    if best is None or widths is None:
+        return "-"
+    return " ".join(f"{s}={w}" for s, w in zip(best.splits, widths, strict=True)) or "input"
+
+
+def bit_changes(device: str, points: Sequence[SweepPoint]) -> list[BitChange]:
+    """Every pair of neighbouring grid points whose best plans send their split tensors at
+    other widths (`cnnpc sweep --bits`: where the best bit width changes with bandwidth; a
+    new split at the same width is a threshold, not a change of width)."""
+    out = []
+    for left, right in itertools.pairwise(points):
+        if _widths(left.best) != _widths(right.best):
+            low, high = plan_bits(left.best), plan_bits(right.best)
+            out.append(BitChange(device, left.bandwidth_mbps, right.bandwidth_mbps, low, high))
+    return out
 
 
 def _line(pricing: ConfigPricing, best: BestAt) -> tuple[float, float]:

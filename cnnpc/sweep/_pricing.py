@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from cnnpc.codec import MAX_BITS
 from cnnpc.planner import Planner, latency_matrix
-from cnnpc.records import FloatArray, KeepConfig, keep_key
+from cnnpc.records import FloatArray, KeepConfig, bits_entry, keep_key
 from cnnpc.search import SearchObjective, parameters, split_aware_grid
 
 TIE = 1e-9
@@ -37,16 +38,20 @@ class ConfigPricing:
     """alpha[c, a, b] and beta[c, b] of every split-aware configuration on one planner's profile."""
 
     def __init__(
-        self, planner_at_1mbps: Planner, extra: Iterable[Mapping[str, float]] = ()
+        self,
+        planner_at_1mbps: Planner,
+        extra: Iterable[Mapping[str, float]] = (),
+        bits: tuple[int, ...] = (MAX_BITS,),
     ) -> None:
-        """`extra`: configurations priced besides the grid's (an accuracy table's rows)."""
+        """`extra`: configurations priced besides the grid's (an accuracy table's rows);
+        `bits`: the split tensors' widths a configuration chooses among (as a search's)."""
         planner = planner_at_1mbps
         if planner.links.bandwidth_mbps != 1.0:
             raise ValueError("ConfigPricing needs a planner built at 1 Mbps edge->cloud")
         self.planner = planner
         self.profile = planner.profile
         space = self.profile.space
-        self.configs = [dict(c) for c in split_aware_grid(space)]
+        self.configs = [dict(c) for c in split_aware_grid(space, bits)]
         self.keys = [keep_key(c) for c in self.configs]
         self.index = {k: i for i, k in enumerate(self.keys)}
         for config in extra:
@@ -60,6 +65,8 @@ class ConfigPricing:
             tables = planner.tables(KeepConfig.from_fractions(self.profile.space, config))
             beta = np.asarray(tables.down_ms, dtype=np.float64).copy()
             beta[:-1] -= tables.down_fixed_ms  # boundary N is never sent: no fixed cost there
+            if tables.codec_ms is not None:  # the codec's time does not scale with the rate
+                beta -= tables.codec_ms
             alphas.append(latency_matrix(tables) - beta[None, :])
             betas.append(beta)
         self.alpha: FloatArray = np.stack(alphas)
@@ -72,8 +79,9 @@ class ConfigPricing:
         """Configurations with one pruned parameter fewer (in the grid, or other rows)."""
         subs = []
         for members in self._params:
-            if members[0] in config:
-                smaller = keep_key({k: v for k, v in config.items() if k not in members})
+            if members[0] in config or bits_entry(members[0]) in config:
+                dropped = {*members, *(bits_entry(m) for m in members)}
+                smaller = keep_key({k: v for k, v in config.items() if k not in dropped})
                 if smaller in self.index:
                     subs.append(self.index[smaller])
         return subs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from cnnpc.codec import MAX_BITS, CodecChoice, CodecMeasure
 from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions, Planner, planner_for
 from cnnpc.records import DEFAULT_MAX_FINETUNES
@@ -26,6 +27,11 @@ class SweepSettings:
     """None: the search space's own grid; "channels" or fractions replace it (--keep-grid)."""
     objective: SearchObjective = field(default_factory=SearchObjective)
     """What each configuration's plan minimises, and the best plan with it (default latency)."""
+    bits: tuple[int, ...] = (MAX_BITS,)
+    """The split tensors' bit widths a configuration chooses among (as `cnnpc search --bits`)."""
+    entropy: str = "none"
+    codec_measures: tuple[CodecMeasure, ...] = ()
+    """The coder's ratio and the codec's time per candidate and width (none: ratio 1, 0 ms)."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.acc_floor) and 0 < self.acc_floor <= 1):
@@ -42,6 +48,19 @@ class SweepSettings:
             raise InputError("--objective pareto is a search's (cnnpc search), not a sweep's")
         if self.max_finetunes < 0:
             raise InputError(f"--max-finetunes must be >= 0, got {self.max_finetunes}")
+        if self.coded:
+            CodecChoice(self.bits, self.entropy, self.codec_measures)  # checks widths, coder
+            if MAX_BITS not in self.bits:
+                raise InputError(f"--bits must include {MAX_BITS} (the unpruned model's tensor)")
+
+    @property
+    def coded(self) -> bool:
+        """Whether split tensors get a codec other than int8 alone (--bits, --entropy)."""
+        return self.bits != (MAX_BITS,) or self.entropy != "none"
+
+    @property
+    def searched_bits(self) -> tuple[int, ...]:
+        return tuple(sorted(self.bits, reverse=True))
 
     @property
     def uplink_mbps(self) -> float:
@@ -64,6 +83,9 @@ class SweepSettings:
             device,
             bandwidth_mbps=bandwidth_mbps,
             options=self.links,
+            codecs=(
+                CodecChoice((MAX_BITS,), self.entropy, self.codec_measures) if self.coded else None
+            ),
             radio=goal.radio,
             throughput=goal.needs_stages,
         )

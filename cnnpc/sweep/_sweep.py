@@ -28,7 +28,7 @@ from cnnpc.search import (
     Prediction,
     table_rows,
 )
-from cnnpc.sweep._analysis import Regret, Threshold, regrets, thresholds
+from cnnpc.sweep._analysis import BitChange, Regret, Threshold, bit_changes, regrets, thresholds
 from cnnpc.sweep._points import BestAt, SweepPoint, Unverified
 from cnnpc.sweep._pricing import TIE, ConfigPricing, Priced
 from cnnpc.sweep._settings import SweepSettings
@@ -50,27 +50,44 @@ class SweepResult:
     regrets: tuple[Regret, ...]
     storage_url: str = ""
     plan_labels: dict[str, str] = field(default_factory=dict)
+    bit_changes: tuple[BitChange, ...] = ()
+    """Where the best plan's split tensors change width (a sweep with --bits)."""
 
     def as_dict(self) -> dict[str, Any]:
         s = self.settings
         asked = {} if s.objective.plain else {"objective": s.objective.as_dict()}
-        return asked | {
-            "model": s.model,
-            "devices": list(s.devices),
-            "bandwidths_mbps": list(s.bandwidths),
-            "uplink_mbps": s.uplink_mbps,
-            "acc_floor": s.acc_floor,
-            "conventions": s.conventions,
-            "prune_compute": s.prune_compute,
-            "workload": self.workload,
-            "budget_key": self.budget_key,
-            "max_finetunes": s.max_finetunes,
-            "finetunes": self.finetunes,
-            "unverified_points": sum(1 for p in self.points if p.unverified),
-            "points": [p.as_dict() for p in self.points],
-            "thresholds": [dataclasses.asdict(t) for t in self.thresholds],
-            "regret": [dataclasses.asdict(r) for r in self.regrets],
-            "plans": dict(self.plan_labels),
+        return (
+            asked
+            | {
+                "model": s.model,
+                "devices": list(s.devices),
+                "bandwidths_mbps": list(s.bandwidths),
+                "uplink_mbps": s.uplink_mbps,
+                "acc_floor": s.acc_floor,
+                "conventions": s.conventions,
+                "prune_compute": s.prune_compute,
+                "workload": self.workload,
+                "budget_key": self.budget_key,
+                "max_finetunes": s.max_finetunes,
+                "finetunes": self.finetunes,
+                "unverified_points": sum(1 for p in self.points if p.unverified),
+                "points": [p.as_dict() for p in self.points],
+                "thresholds": [dataclasses.asdict(t) for t in self.thresholds],
+                "regret": [dataclasses.asdict(r) for r in self.regrets],
+                "plans": dict(self.plan_labels),
+            }
+            | self._codec_dict()
+        )
+
+    def _codec_dict(self) -> dict[str, Any]:
+        """A sweep with --bits or --entropy: its widths and where the best one changes."""
+        s = self.settings
+        if not s.coded:
+            return {}
+        return {
+            "bits": list(s.searched_bits),
+            "entropy": s.entropy,
+            "bit_changes": [dataclasses.asdict(c) for c in self.bit_changes],
         }
 
 
@@ -105,7 +122,7 @@ class Sweeper:
         s = self.settings
         pricings = [self._pricing(self.planner_at(device, 1.0), device) for device in s.devices]
         if s.surrogate:
-            self.surrogate = AccuracySurrogate(pricings[0].profile.space)
+            self.surrogate = AccuracySurrogate(pricings[0].profile.space, coded=s.coded)
             self._refit()
         spent: dict[tuple[str, float], list[str]] = {}
         while True:
@@ -155,6 +172,7 @@ class Sweeper:
             ),
             storage_url=self.storage.url,
             plan_labels={label: plan_id for plan_id, label in labels.items()},
+            bit_changes=tuple(c for d, mine, _ in found for c in bit_changes(d, mine)),
         )
 
     def _pricing(self, planner: Planner, device: str) -> ConfigPricing:
@@ -162,7 +180,7 @@ class Sweeper:
         row the grid lacks, such as one pruned at three candidates, can be the best plan)."""
         rows = self.source.table_rows
         if rows is None:
-            pricing = ConfigPricing(planner)
+            pricing = ConfigPricing(planner, bits=self.settings.searched_bits)
         else:
             configs = table_rows(planner.profile.space, rows).configs.values()
             pricing = ConfigPricing(planner, configs)
@@ -266,7 +284,7 @@ class Sweeper:
         goal = self.settings.objective
         if self._lines:
             links = dataclasses.replace(base.links, bandwidth_mbps=bandwidth)
-            plan = Planner(pricing.profile, links, base.conventions).best(keep)
+            plan = Planner(pricing.profile, links, base.conventions, None, base.codecs).best(keep)
         else:
             plan = goal.layout(self.planner_at(self._devices[id(pricing)], bandwidth), keep)
         measured = self.cache.lookup(config)

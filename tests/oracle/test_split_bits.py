@@ -100,9 +100,14 @@ def test_the_search_source_passes_bits_on(varied):
     assert varied.finetunes == before
 
 
-def test_codec_measures_are_the_codecs_own_bytes_and_are_cached(oracle, mobilenet_space):
-    from cnnpc.oracle import codec_measures
+def test_codec_measures_are_the_codecs_own_bytes_and_are_cached(
+    tiny_baseline, digits32, mobilenet_space, tmp_path
+):
+    from cnnpc.oracle import DiskCache, codec_measures
 
+    oracle = AccuracyOracle(
+        tiny_baseline, digits32, mobilenet_space, BUDGET, 0, DiskCache(tmp_path / "results")
+    )
     measures = codec_measures(oracle, (8, 4, 2), "zstd")
     names = [c.name for c in mobilenet_space.candidates]
     assert [(m.candidate, m.bits) for m in measures] == [(n, b) for n in names for b in (8, 4, 2)]
@@ -114,5 +119,5 @@ def test_codec_measures_are_the_codecs_own_bytes_and_are_cached(oracle, mobilene
     assert all(m.ratio == 1.0 for m in plain)
     # measured once: the second call reads the oracle's cache (the times would differ)
     assert codec_measures(oracle, (8, 4, 2), "zstd") == measures
-    with pytest.raises(InputError, match="zstd|coder"):
+    with pytest.raises(InputError, match=r"zstd|coder"):
         codec_measures(oracle, (8,), "lz4")
