@@ -27,6 +27,9 @@ class CodecMeasure:
     """Packed bytes / coded bytes (> 0; above 1 when the coder shrinks the tensor)."""
     encode_ms: float = 0.0
     decode_ms: float = 0.0
+    elements: int = 0
+    """The elements of the tensor the times were measured on (0: the priced tensor itself);
+    the planner scales the times to the elements it prices (codec time is linear in them)."""
 
     def __post_init__(self) -> None:
         Codec(self.bits)  # checks the width
@@ -75,10 +78,16 @@ class CodecChoice:
         ratio = 1.0 if codec.entropy == "none" or measure is None else measure.ratio
         return codec.bits / MAX_BITS / ratio
 
-    def codec_ms(self, candidate: str, codec: Codec) -> float:
-        """Encode plus decode time of the tensor at `candidate` under `codec`."""
+    def codec_ms(self, candidate: str, codec: Codec, elements: float | None = None) -> float:
+        """Encode plus decode time of the tensor at `candidate` under `codec` (of `elements`
+        elements when given and the measure says what it was measured on)."""
         measure = self._measure(candidate, codec.bits)
-        return 0.0 if measure is None else measure.encode_ms + measure.decode_ms
+        if measure is None:
+            return 0.0
+        total = measure.encode_ms + measure.decode_ms
+        if elements is None or not measure.elements:
+            return total
+        return total * elements / measure.elements
 
 
 DEFAULT_CHOICE = CodecChoice()

@@ -9,8 +9,10 @@ quantization-aware training's min / max), then coded by `cnnpc.codec.encode` exa
 runtime codes it: the ratio is packed bytes / coded bytes summed over the images. `deploy`
 measures the ratio again on the deployed parts (`cnnpc.deploy`), where `validate` checks it.
 
-The times are this host's (median per image): the phone is slower, but at these sizes the codec
-costs tens of microseconds against milliseconds of transfer (see the README's table).
+The times are this host's (median per image) on the workload's tensors, which are smaller than a
+profile's (digits at 64x64 against 224x224): each measure says its element count, and the planner
+scales the time to the elements it prices (`CodecMeasure.elements`). The phone is slower still:
+that is not modelled.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 
 MEASURE_IMAGES = 128
 """Validation images the ratio is summed over (deploy's calibration count, `RATIO_IMAGES`)."""
-MEASURES_VERSION = 1
+MEASURES_VERSION = 2
 """Bumped when what is measured changes: the cached measures are keyed by it."""
 
 
@@ -100,4 +102,5 @@ def _measure(
         ratio=ratio,
         encode_ms=1e3 * float(np.median(encode_s)),
         decode_ms=1e3 * float(np.median(decode_s)),
+        elements=int(ints[0].size),
     )

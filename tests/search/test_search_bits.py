@@ -141,3 +141,21 @@ def test_cli_refuses_in_one_line(args, message, tmp_path, capsys):
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.db").exists()
+
+
+def test_codec_time_is_scaled_to_the_tensor_priced():
+    """A time measured on a smaller tensor (the workload's) is scaled to the profile's elements,
+    and to the channels a configuration keeps."""
+    from cnnpc.codec import CodecChoice, CodecMeasure
+
+    measured = CodecMeasure("block1", 4, encode_ms=0.3, decode_ms=0.1, elements=1000)
+    plain = planner_for("mobilenet", "MI8", bandwidth_mbps=10.0, codecs=CodecChoice((8,)))
+    timed = planner_for(
+        "mobilenet", "MI8", bandwidth_mbps=10.0, codecs=CodecChoice((8,), measures=(measured,))
+    )
+    k = SPACE.index("block1") + 1
+    elements = plain.tables().bytes[k]  # int8: one byte per element
+    for fraction in (1.0, 0.25):
+        keep = KeepConfig.from_fractions(SPACE, {"block1": fraction, "block1@bits": 4})
+        extra = timed.tables(keep).up_ms[k] - plain.tables(keep).up_ms[k]
+        assert extra == pytest.approx(0.4 * elements * fraction / 1000, rel=1e-3)
