@@ -61,11 +61,12 @@ class BitChange:
 
 
 def _widths(best: BestAt | None) -> tuple[int, ...] | None:
-    """The widths of `best`'s split tensors in plan order (None: no plan)."""
+    """The widths `best`'s split tensors travel in, distinct and sorted (None: no plan): a
+    tensor that moves to another split at the same width is a threshold, not a new width."""
     if best is None:
         return None
     widths = split_config(parse_keep_key(best.config_key))[1]
-    return tuple(widths.get(s, MAX_BITS) for s in best.splits)
+    return tuple(sorted({widths.get(s, MAX_BITS) for s in best.splits}))
 
 
 def plan_bits(best: BestAt | None) -> str:
@@ -78,9 +79,8 @@ def plan_bits(best: BestAt | None) -> str:
 
 
 def bit_changes(device: str, points: Sequence[SweepPoint]) -> list[BitChange]:
-    """Every pair of neighbouring grid points whose best plans send their split tensors at
-    other widths (`cnnpc sweep --bits`: where the best bit width changes with bandwidth; a
-    new split at the same width is a threshold, not a change of width)."""
+    """Every pair of neighbouring grid points whose best plans send their split tensors in
+    other widths (`cnnpc sweep --bits`: where the best bit width changes with bandwidth)."""
     out = []
     for left, right in itertools.pairwise(points):
         if _widths(left.best) != _widths(right.best):

@@ -16,7 +16,7 @@ BITS = (8, 4, 2)
 FLOOR = 0.9
 BANDWIDTHS = (0.5, 2.0, 10.0, 50.0)
 PENALTY = {"conv1": 0.3, "block1": 0.25, "block3": 0.2, "block6": 0.15, "block10": 0.1}
-BIT_PENALTY = {4: 0.004, 2: 0.02}
+BIT_PENALTY = {4: 0.004, 2: 0.04}
 
 
 class BitsSource:
