@@ -18,13 +18,13 @@ import numpy.typing as npt
 
 from cnnpc._litert import load_interpreter
 from cnnpc.codec import Codec, CodecChoice, CodecMeasure, coded_bytes, encode
+from cnnpc.deploy._setcodecs import LINK_OF
 from cnnpc.planner import Plan, Planner
 from cnnpc.records import KeepConfig, LinkSpec, PartSpec, TensorSpec
 
 RATIO_IMAGES = 128
 """Calibration images the coder's ratio is measured on: on the test plan, 32 predict the test
 images' bytes within 3 %, 128 within 0.5 % (each image costs one run of the parts)."""
-LINK_OF = {"end": "end->edge", "edge": "edge->cloud"}
 
 
 def _quantize(x: npt.NDArray[np.float32], spec: TensorSpec) -> npt.NDArray[np.generic]:
