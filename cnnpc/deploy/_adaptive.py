@@ -130,7 +130,7 @@ def deploy_adaptive(
             built_plans[plan.label] = parts, links
             if inputs.codecs is not None:  # the coder's ratio on the parts' own tensors
                 tensors = split_tensors(parts, files, images)
-                measures[plan.label] = entropy_measures(links, tensors, inputs.codecs)
+                measures[plan.label] = entropy_measures(links, tensors, inputs.codecs, timed=True)
     coded = {p.label: CodedPlan(p.label, tuple(built_plans[p.label][1])) for p in table.plans}
     if inputs.codecs is not None:  # each plan at every codec: those best somewhere stay
         links_of = {label: links for label, (_, links) in built_plans.items()}

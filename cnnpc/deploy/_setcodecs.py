@@ -52,14 +52,32 @@ def link_variants(
     return out
 
 
-def _coded_row(plan: SetPlan, links: Sequence[LinkSpec]) -> SetPlan:
-    """`plan` with each link's bytes scaled to what its codec sends."""
+TIER = {"end": 0, "edge": 1, "cloud": 2}
+
+
+def _coded_row(
+    plan: SetPlan, links: Sequence[LinkSpec], measures: Sequence[CodecMeasure]
+) -> SetPlan:
+    """`plan` with each link's bytes scaled to what its codec sends and its encode and decode
+    time added to the sending and receiving tiers' compute (a tensor the edge only relays in
+    one codec is not decoded and coded again there, as the runtime relays it)."""
     scale = {link.source: link.predicted_bytes / link.bytes for link in links}
+    times = {(m.candidate, m.bits): (m.encode_ms, m.decode_ms) for m in measures}
+    compute = list(plan.compute_ms)
+    coded = [lk for lk in links if not lk.codec.is_default]
+    relayed = plan.a == plan.b and len(coded) == 2 and coded[0].codec == coded[1].codec
+    for link in coded:
+        encode_ms, decode_ms = times.get((link.tensor, link.codec.bits), (0.0, 0.0))
+        if not (relayed and link.source == "edge"):
+            compute[TIER[link.source]] += encode_ms
+        if not (relayed and link.target == "edge"):
+            compute[TIER[link.target]] += decode_ms
     return dataclasses.replace(
         plan,
+        compute_ms=(compute[0], compute[1], compute[2]),
         uplink_bytes=plan.uplink_bytes * scale.get("end", 1.0),
         downlink_bytes=plan.downlink_bytes * scale.get("edge", 1.0),
-        codecs={LINK_OF[lk.source]: lk.codec for lk in links if not lk.codec.is_default},
+        codecs={LINK_OF[lk.source]: lk.codec for lk in coded},
     )
 
 
@@ -76,11 +94,11 @@ def coded_plan_set(
     Also each new label's `CodedPlan`."""
     offered: list[tuple[SetPlan, CodedPlan]] = []
     for plan in table.plans:
-        per_link = [
-            link_variants(lk, measures.get(plan.label, ()), choice) for lk in links[plan.label]
-        ]
+        measured = measures.get(plan.label, ())
+        per_link = [link_variants(lk, measured, choice) for lk in links[plan.label]]
         for combo in itertools.product(*per_link):
-            offered.append((_coded_row(plan, combo), CodedPlan(plan.label, tuple(combo))))
+            row = _coded_row(plan, combo, measured)
+            offered.append((row, CodedPlan(plan.label, tuple(combo))))
     wins: dict[int, list[float]] = {}
     for rate in grid(table.low_mbps, table.high_mbps, points):
         at = dataclasses.replace(table.links, bandwidth_mbps=rate)
@@ -89,12 +107,12 @@ def coded_plan_set(
     rows: list[SetPlan] = []
     coded: dict[str, CodedPlan] = {}
     for n, (i, rates) in enumerate(wins.items(), start=1):
-        row, plan = offered[i]
+        row, chosen = offered[i]
         label = f"P{n}"
         rows.append(
             dataclasses.replace(row, label=label, file=f"plan-{label}.json", best_mbps=tuple(rates))
         )
-        coded[label] = plan
+        coded[label] = chosen
     plans = tuple(rows)
     return dataclasses.replace(
         table, plans=plans, switches=switches(plans, table.links, table.hysteresis)
