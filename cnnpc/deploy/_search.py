@@ -260,6 +260,13 @@ def open_best_plan(search_id: int, storage_url: str | None) -> PricedBest:
     url = resolve_url(storage_url)
     with Storage(url, create=False) as storage:
         search, best = best_plan(storage, search_id)
+    if best.bits:
+        widths = ", ".join(f"{n} {w} bits" for n, w in sorted(best.bits.items()))
+        raise InputError(
+            f"search {search_id}'s best plan sends split tensors below 8 bits ({widths}): "
+            "deploying a plan fine-tuned through the codec is not built yet; deploy an int8 "
+            "search's plan (with --bits to choose each link's codec by price)"
+        )
     options, planner = search_planner(search)
     return PricedBest(search, best, url, options, planner)
 

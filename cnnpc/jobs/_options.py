@@ -332,15 +332,21 @@ bits_list = named(parse_bits, "bits")
 """``8,4,2``: distinct bit widths in 1..8."""
 
 
-def bits_option() -> Any:
-    """--bits (plan): one definition."""
+PRICE_ONLY = "each link's is chosen by price alone (its accuracy is not measured here)"
+SEARCHED = (
+    "searched jointly with the keep fractions: each configuration's split tensors get a width, "
+    "fine-tuned through it (include 8)"
+)
+
+
+def bits_option(how: str = PRICE_ONLY) -> Any:
+    """--bits (plan, deploy: chosen by price; search: searched, `how`): one definition."""
     return option(
         "--bits",
         default=None,
         type=bits_list,
         metavar="B[,B...]",
-        help="bit widths a split tensor may travel in, 1..8 (default 8: int8, as deployed); "
-        "each link's is chosen by price alone (accuracy below 8 bits is not modelled yet)",
+        help=f"bit widths a split tensor may travel in, 1..8 (default 8: int8, as deployed); {how}",
     )
 
 

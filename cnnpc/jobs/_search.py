@@ -9,14 +9,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cnnpc._text import BREAKDOWN_HEADERS, breakdown_cells, format_table
+from cnnpc.codec import MAX_BITS, check_coder
 from cnnpc.errors import InputError, ProfileError
 from cnnpc.jobs._links import AccuracyChoice, LinkChoice, device_option, model_option
 from cnnpc.jobs._options import (
+    SEARCHED,
     accuracy_floor,
+    bits_option,
     bounded_float,
     bounded_int,
     budget_ms,
     end_memory_option,
+    entropy_option,
     fps_option,
     objective_option,
     option,
@@ -28,8 +32,9 @@ from cnnpc.records import MAX_SEARCH_S, MAX_TRIALS
 
 if TYPE_CHECKING:  # the stages load SQLAlchemy: `cnnpc plan` imports this package without it
     from cnnpc.accuracy import AccuracySpec
+    from cnnpc.codec import CodecMeasure
     from cnnpc.planner import PartSizes, Planner
-    from cnnpc.search import Liveness, SearchObjective, SearchSettings, TrialEvent
+    from cnnpc.search import AccuracySource, Liveness, SearchObjective, SearchSettings, TrialEvent
     from cnnpc.storage import BestPlan
 
     TrialProgress = contextlib.AbstractContextManager[Callable[[TrialEvent], None] | None]
@@ -119,6 +124,8 @@ class SearchRequest:
     )
     fps: float | None = fps_option()
     radio: str | None = radio_option()
+    bits: tuple[int, ...] | None = bits_option(SEARCHED)
+    entropy: str | None = entropy_option(measured=True)
 
     def goal(self) -> tuple[float | None, float | None, SearchObjective]:
         """The search's floor, its latency budget, and its objective with the bounds of its
@@ -163,8 +170,18 @@ class SearchRequest:
             links=dataclasses.replace(self.links.link_options(), end_memory_mb=self.end_memory),
             keep_grid=self.measure.keep_grid,
             objective=objective,
+            bits=self.bits or (MAX_BITS,),
+            entropy=self.entropy or "none",
         )
-        return SearchJob(settings, self.measure.spec(self.model), liveness, self.measure.storage)
+        spec = self.measure.spec(self.model)
+        if settings.coded:
+            check_coder(settings.entropy)  # one line before TensorFlow is imported
+            if spec.kind != "finetune":
+                raise InputError(
+                    f"--bits and --entropy search with fine-tuned accuracies; --accuracy "
+                    f"{spec.accuracy} has no accuracy per bit width here: drop them"
+                )
+        return SearchJob(settings, spec, liveness, self.measure.storage)
 
 
 @dataclass(frozen=True)
@@ -199,6 +216,8 @@ def search(job: SearchJob, progress: TrialProgress | None = None) -> SearchOutco
     checked = spec.check()
     # loading --weights and training may refuse: no new database is left behind then
     storage, source = open_around(resolve_url(job.storage_url), lambda: spec.open(checked))
+    if settings.coded:  # the codec's ratio and time per candidate and width, on the baseline
+        settings = dataclasses.replace(settings, codec_measures=measured_codecs(source, settings))
     with progress if progress is not None else contextlib.nullcontext() as on_trial:
         result = run_search(settings, source, storage, on_trial, job.liveness)
     estimated = None
@@ -233,6 +252,17 @@ def search(job: SearchJob, progress: TrialProgress | None = None) -> SearchOutco
     if result.exactness is not None:  # exhaustive: whether its answer is proven optimal
         report["exhaustive"] = result.exactness.as_dict()
     return SearchOutcome(report, result.best, parts)
+
+
+def measured_codecs(source: AccuracySource, settings: SearchSettings) -> tuple[CodecMeasure, ...]:
+    """The coder's ratio and the codec's time per candidate and width, measured on the
+    fine-tuning source's baseline (`cnnpc.oracle.codec_measures`)."""
+    from cnnpc.oracle import codec_measures
+    from cnnpc.search import OracleSource
+
+    if not isinstance(source, OracleSource):
+        return ()
+    return codec_measures(source.oracle, settings.searched_bits, settings.entropy)
 
 
 def best_parts(planner: Planner, best: BestPlan) -> PartSizes | None:

@@ -117,9 +117,16 @@ class CostTables:
     up_fixed_ms: float = 0.0
     down_fixed_ms: float = 0.0
     codec: Codec = DEFAULT_CODEC
-    """The codec of every split tensor (boundaries 1..N-1) in these tables."""
+    """The codec of every split tensor (boundaries 1..N-1) in these tables, but those of
+    `split_codecs`."""
     codec_ms: FloatArray | None = None
     """Per boundary, the codec's encode + decode time included in up_ms and down_ms (None: 0)."""
+    split_codecs: tuple[tuple[int, Codec], ...] = ()
+    """Boundaries whose tensor a configuration sends at its own bit width (`KeepConfig.bits`)."""
+
+    def codec_at(self, k: int) -> Codec:
+        """The codec of the tensor at boundary k (1..N-1)."""
+        return dict(self.split_codecs).get(k, self.codec)
 
     @property
     def n_segments(self) -> int:
@@ -163,7 +170,8 @@ def cost_tables(
     choice: CodecChoice = DEFAULT_CHOICE,
 ) -> CostTables:
     """Arrays the planner needs for `profile` under `keep`, `links` and `conventions`, with
-    every split tensor under `codec` (priced by `choice`'s measured ratios and times)."""
+    every split tensor under `codec` (priced by `choice`'s measured ratios and times), but those
+    `keep` gives a bit width of their own: that width, with `codec`'s entropy coder."""
     arrays = profile if isinstance(profile, ProfileArrays) else ProfileArrays.of(profile)
     conv = conventions or Conventions()
     bpe = conv.bytes_per_element or arrays.bytes_per_element
@@ -174,11 +182,19 @@ def cost_tables(
             keep_in[k] = kept[name] / arrays.channels[k - 1]
     n_bytes = arrays.elements * keep_in * bpe
     codec_ms = None
-    if choice.measures or (codec is not DEFAULT_CODEC and not codec.is_default):
+    own = dict(keep.bits)
+    split_codecs = tuple(
+        (k, Codec(own[name], codec.entropy))
+        for k, name in enumerate(arrays.names, start=1)
+        if name in own
+    )
+    if choice.measures or split_codecs or (codec is not DEFAULT_CODEC and not codec.is_default):
         codec_ms = np.zeros(n_bytes.shape[0])
+        at = dict(split_codecs)
         for k, name in enumerate(arrays.names, start=1):
-            n_bytes[k] *= choice.factor(name, codec)
-            codec_ms[k] = choice.codec_ms(name, codec)
+            coded = at.get(k, codec)
+            n_bytes[k] *= choice.factor(name, coded)
+            codec_ms[k] = choice.codec_ms(name, coded)
     times = arrays.times
     if conv.prune_compute == "linear":
         scale = (keep_in[:-1] + keep_in[1:]) / 2.0
@@ -202,6 +218,7 @@ def cost_tables(
         down_fixed_ms=links.fixed_ms,
         codec=codec,
         codec_ms=codec_ms,
+        split_codecs=split_codecs,
     )
 
 

@@ -14,6 +14,7 @@ from cnnpc.oracle._baseline import (
     trained_baseline,
 )
 from cnnpc.oracle._cache import DiskCache, MemoryCache, ResultCache, default_cache_dir
+from cnnpc.oracle._codec_measure import MEASURE_IMAGES, codec_measures
 from cnnpc.oracle._oracle import AccuracyOracle, OracleResult
 from cnnpc.oracle._recipes import BASELINE_RECIPE, FINETUNE_RECIPE, RecipeVersion
 from cnnpc.oracle._setup import open_oracle
@@ -23,6 +24,7 @@ from cnnpc.oracle._user import saved_input_size, user_baseline
 __all__ = [
     "BASELINE_RECIPE",
     "FINETUNE_RECIPE",
+    "MEASURE_IMAGES",
     "RECIPES",
     "AccuracyOracle",
     "Baseline",
@@ -33,6 +35,7 @@ __all__ = [
     "Recipe",
     "RecipeVersion",
     "ResultCache",
+    "codec_measures",
     "default_cache_dir",
     "load_cached_weights",
     "open_oracle",

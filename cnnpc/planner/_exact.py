@@ -182,10 +182,10 @@ class Planner:
             t.name: kept[t.name] / t.channels for t in self.profile.candidates if t.name in kept
         }
         codecs = None
-        if self.codecs is not None:
+        if self.codecs is not None or keep.bits:
             sent = [(LINK_NAMES[0], a, up), (LINK_NAMES[1], b, down)]
             codecs = tuple(
-                LinkCodec(link, names[k], tables.codec if k > 0 else DEFAULT_CODEC)
+                LinkCodec(link, names[k], tables.codec_at(k) if k > 0 else DEFAULT_CODEC)
                 for link, k, tables in sent
                 if k < n
             )

@@ -20,13 +20,17 @@ from cnnpc.records._head import (
 )
 from cnnpc.records._keep import (
     BASELINE_KEY,
+    BITS_SUFFIX,
     NO_PRUNING,
     KeepConfig,
     KeptBlock,
+    bits_entry,
+    join_config,
     keep_key,
     keep_text,
     parse_keep_key,
     parse_keep_values,
+    split_config,
 )
 from cnnpc.records._links import FloatArray, LinkSetting
 from cnnpc.records._numbers import (
@@ -104,6 +108,7 @@ from cnnpc.records._upload import (
 
 __all__ = [
     "BASELINE_KEY",
+    "BITS_SUFFIX",
     "CERT_DAYS",
     "DEFAULT_MAX_FINETUNES",
     "DTYPES",
@@ -169,11 +174,13 @@ __all__ = [
     "UploadPlan",
     "UploadStep",
     "WorkloadRef",
+    "bits_entry",
     "check_ms",
     "check_number",
     "check_part_file",
     "check_rate",
     "document_bytes",
+    "join_config",
     "keep_key",
     "keep_text",
     "load_plan",
@@ -186,5 +193,6 @@ __all__ = [
     "parse_number",
     "peek_document",
     "read_document",
+    "split_config",
     "switches",
 ]

@@ -6,7 +6,11 @@ here and nowhere else, and the counts follow the one rule (`kept_count`, per par
 concatenation: `Candidate.kept`), so the planner prices the tensor the surgery will produce.
 
 The key (``'baseline'`` or ``'block3=0.25,block10=0.5'``, sorted) is stored in databases and
-caches: its format never changes.
+caches: its format never changes. A configuration may also carry the bit width of split tensors
+sent below 8 bits (the codec, `cnnpc.codec`): as entries ``'NAME@bits': width`` of the same
+mapping, so everything that stores, keys or compares a configuration carries them unchanged. 8
+bits is the int8 tensor as before codecs, and is dropped: an int8 configuration keys, stores and
+prints exactly as it always did; below 8 the key gains ``block1@bits=4``.
 """
 
 from __future__ import annotations
@@ -15,15 +19,52 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cnnpc.codec import MAX_BITS, SplitBits, split_bits
 from cnnpc.errors import InputError
 from cnnpc.spaces import SearchSpace
 
 BASELINE_KEY = "baseline"
+BITS_SUFFIX = "@bits"
+"""A configuration's entry ``NAME@bits`` is the bit width of the split tensor at NAME."""
+
+
+def bits_entry(name: str) -> str:
+    """The configuration entry that holds the bit width of `name`'s split tensor."""
+    return f"{name}{BITS_SUFFIX}"
+
+
+def split_config(config: Mapping[str, float]) -> tuple[dict[str, float], dict[str, int]]:
+    """(keep fractions, bit widths by split) of a configuration (8-bit entries dropped)."""
+    fractions: dict[str, float] = {}
+    bits: dict[str, int] = {}
+    for key, value in config.items():
+        if key.endswith(BITS_SUFFIX):
+            width = float(value)
+            if width != int(width):
+                raise InputError(f"{key} must be a whole number of bits, got {value!r}")
+            if int(width) != MAX_BITS:
+                bits[key[: -len(BITS_SUFFIX)]] = int(width)
+        else:
+            fractions[key] = value
+    return fractions, bits
+
+
+def join_config(
+    fractions: Mapping[str, float], bits: Mapping[str, int] | SplitBits
+) -> dict[str, float]:
+    """A configuration from keep fractions and bit widths (the inverse of `split_config`)."""
+    items = bits.items() if isinstance(bits, Mapping) else bits
+    return dict(fractions) | {bits_entry(n): float(w) for n, w in items if w != MAX_BITS}
 
 
 def keep_key(fractions: Mapping[str, float]) -> str:
-    """Canonical, order-independent key: 'baseline' or 'block3=0.25,block10=0.5' (sorted)."""
-    pruned = sorted((k, v) for k, v in fractions.items() if v < 1.0)
+    """Canonical, order-independent key: 'baseline' or 'block3=0.25,block10=0.5' (sorted);
+    bit widths below 8 as 'block10@bits=4' (see the module's docstring)."""
+    pruned = sorted(
+        (k, v)
+        for k, v in fractions.items()
+        if (v < MAX_BITS if k.endswith(BITS_SUFFIX) else v < 1.0)
+    )
     return ",".join(f"{k}={v:.6g}" for k, v in pruned) or BASELINE_KEY
 
 
@@ -36,7 +77,8 @@ def parse_keep_key(key: str) -> dict[str, float]:
 
 def keep_text(fractions: Mapping[str, float], *, pruned_only: bool = False) -> str:
     """'block1=0.5 block6=0.25' in the given order (pruned_only: leave out whole candidates)."""
-    items = [(k, v) for k, v in fractions.items() if not (pruned_only and v >= 1.0)]
+    whole = {k: float(MAX_BITS) if k.endswith(BITS_SUFFIX) else 1.0 for k in fractions}
+    items = [(k, v) for k, v in fractions.items() if not (pruned_only and v >= whole[k])]
     return " ".join(f"{k}={v:g}" for k, v in items)
 
 
@@ -85,12 +127,17 @@ class KeepConfig:
     given: tuple[tuple[str, float], ...] = ()
     blocks: tuple[KeptBlock, ...] = ()
     """Every candidate of the space in its order (fraction 1.0: kept whole), ties resolved."""
+    bits: SplitBits = ()
+    """Split tensors sent below 8 bits and their widths (empty: int8 everywhere)."""
 
     # -- building ------------------------------------------------------------------------------
 
     @classmethod
     def from_fractions(cls, space: SearchSpace, fractions: Mapping[str, float]) -> KeepConfig:
-        """Check fractions against `space` (range, prunability, ties) and count what they keep."""
+        """Check fractions against `space` (range, prunability, ties) and count what they keep;
+        ``NAME@bits`` entries are the split tensors' bit widths (checked: 1..8, known names)."""
+        fractions, widths = split_config(fractions)
+        bits = split_bits(widths, space.names)
         resolved: dict[str, tuple[str, float]] = {}
         given: list[tuple[str, float]] = []
         for name, value in fractions.items():
@@ -116,7 +163,7 @@ class KeepConfig:
             fraction = resolved[c.name][1] if c.name in resolved else 1.0
             kept = c.kept(fraction) if fraction < 1.0 else c.channels
             blocks.append(KeptBlock(c.name, fraction, kept, c.channels))
-        return cls(given=tuple(given), blocks=tuple(blocks))
+        return cls(given=tuple(given), blocks=tuple(blocks), bits=bits)
 
     @classmethod
     def from_channels(cls, space: SearchSpace, channels: Mapping[str, int]) -> KeepConfig:
@@ -190,6 +237,11 @@ class KeepConfig:
         return dict(self.given)
 
     @property
+    def config(self) -> dict[str, float]:
+        """The fractions as given with the bit widths below 8 (the search's configuration)."""
+        return join_config(self.fractions, self.bits)
+
+    @property
     def pruned_blocks(self) -> tuple[KeptBlock, ...]:
         """The candidates kept at a fraction below 1, tied members included."""
         return tuple(b for b in self.blocks if b.fraction < 1.0)
@@ -211,8 +263,8 @@ class KeepConfig:
 
     @property
     def key(self) -> str:
-        """The stored key of the fractions as given (`keep_key`)."""
-        return keep_key(self.fractions)
+        """The stored key of the fractions as given and the bits (`keep_key`)."""
+        return keep_key(self.config)
 
     def kept_fraction(self, name: str) -> float:
         """The fraction of `name`'s channels really kept (kept / channels; 1.0 when unpruned)."""
@@ -223,7 +275,7 @@ class KeepConfig:
 
     def text(self, *, pruned_only: bool = False) -> str:
         """'block1=0.5 block6=0.25' (pruned_only: leave out candidates kept whole)."""
-        return keep_text(self.fractions, pruned_only=pruned_only)
+        return keep_text(self.config, pruned_only=pruned_only)
 
     def channels_text(self) -> str:
         """'block6 16/32, block10 32/64' for the pruned candidates as given; 'all' when none."""
@@ -233,16 +285,18 @@ class KeepConfig:
         return ", ".join(items) or "all"
 
     def as_dict(self) -> dict[str, float]:
-        """The JSON form: the fractions as given."""
-        return self.fractions
+        """The JSON form: the fractions as given (and the bit widths below 8)."""
+        return self.config
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, KeepConfig):
             return NotImplemented
-        return sorted(self.pruned.items()) == sorted(other.pruned.items())
+        return sorted(self.pruned.items()) == sorted(other.pruned.items()) and (
+            self.bits == other.bits
+        )
 
     def __hash__(self) -> int:
-        return hash(tuple(sorted(self.pruned.items())))
+        return hash((tuple(sorted(self.pruned.items())), self.bits))
 
 
 NO_PRUNING = KeepConfig()

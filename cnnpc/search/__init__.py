@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from cnnpc.search._configs import (
+    distributions,
     normalise,
     parameters,
     split_aware_grid,
+    to_params,
 )
 from cnnpc.search._confirm import DEFAULT_MAX_CONFIRM, Confirmation, confirm
 from cnnpc.search._correction import Corrected, Correction, CorrectionPrior
@@ -55,12 +57,14 @@ __all__ = [
     "candidates",
     "confirm",
     "confirm_walk",
+    "distributions",
     "normalise",
     "oracle_source",
     "parameters",
     "run_search",
     "split_aware_grid",
     "table_rows",
+    "to_params",
     "walk_state",
     "with_keep_grid",
 ]

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from cnnpc.records import CandidateBytes, Origin
+from cnnpc.records import CandidateBytes, Origin, split_config
 from cnnpc.search._measure import Measurement
 
 if TYPE_CHECKING:
@@ -54,14 +54,11 @@ class OracleSource:
     def epochs(self) -> int:
         return self._epochs
 
-    def measure(
-        self, config: Mapping[str, float], bits: Mapping[str, int] | None = None
-    ) -> Measurement:
-        """`config` fine-tuned with the split tensors of `bits` (split -> 1..8) through the codec.
-
-        The search passes no bits yet: its SQL cache keys a configuration's int8 accuracy, so a
-        strategy that searches bits must key them there first."""
-        result = self.oracle.evaluate(dict(config), bits)
+    def measure(self, config: Mapping[str, float]) -> Measurement:
+        """`config` fine-tuned with its split tensors' bit widths (its ``NAME@bits`` entries,
+        `cnnpc.records.split_config`) through the codec; int8 where it gives none."""
+        fractions, bits = split_config(config)
+        result = self.oracle.evaluate(fractions, bits)
         return Measurement(
             val_accuracy=result.val_accuracy,
             test_accuracy=result.test_accuracy,

@@ -79,7 +79,7 @@ class SearchRunner:
         self.storage = storage
         self.cache = CachedAccuracies(settings.model, source, storage, self.liveness)
         self.on_trial = on_trial
-        self.surrogate = AccuracySurrogate(self.space)
+        self.surrogate = AccuracySurrogate(self.space, coded=settings.coded)
         self.rows = drawn_rows(source.table_rows, self.space)
         """On an accuracy table: the rows the strategy draws from (None: the whole grid)."""
         self.exactness: Exactness | None = None
@@ -103,7 +103,8 @@ class SearchRunner:
                 extra=settings.links.stored()
                 | {"overhead_ms": self.planner.conventions.overhead_ms}  # calibrated or not
                 | _grid_extra(settings)
-                | settings.objective.stored(),
+                | settings.objective.stored()
+                | settings.codec_extra(),
                 epochs=source.epochs,
             )
         )
@@ -137,7 +138,9 @@ class SearchRunner:
                 **study_directions(self.settings.objective, self.settings.mode),
             )
         self._heartbeats = TrialHeartbeats(self.study, rdb, self.liveness, self.recorder.finished)
-        self.distributions: dict[str, BaseDistribution] = distributions(self.space)
+        self.distributions: dict[str, BaseDistribution] = distributions(
+            self.space, self.settings.searched_bits
+        )
 
     # -- liveness ----------------------------------------------------------------------------
 
@@ -177,6 +180,7 @@ class SearchRunner:
             latency_limit=self.settings.latency_budget_ms,
             below_floor=None if self.rows is None or s.acc_floor is None else self._below_floor,
             objective=s.objective,
+            bits=s.searched_bits,
         )
 
     def _below_floor(self, config: Mapping[str, float]) -> bool:
@@ -248,7 +252,7 @@ class SearchRunner:
                 if config is None:
                     stop_reason = f"{s.strategy} search space exhausted"
                     break
-                self.study.enqueue_trial(to_params(self.space, config))
+                self.study.enqueue_trial(self._params(config))
             elif (stop := table_tried(self.rows, self.study, self.space, s.strategy)) is not None:
                 stop_reason = stop
                 break
@@ -276,8 +280,12 @@ class SearchRunner:
 
     def _baseline_trial(self) -> None:
         if count_trials(self.study)[0] == 0:  # checked again under the claim
-            self.study.enqueue_trial(to_params(self.space, {}))
+            self.study.enqueue_trial(self._params({}))
             self._run_trial(self.heartbeats.ask(self.distributions))
+
+    def _params(self, config: Mapping[str, float]) -> dict[str, float | int]:
+        """Optuna's parameters of `config` (its bit widths too, in a search with bits)."""
+        return to_params(self.space, config, self.settings.searched_bits)
 
     def _reap(self) -> None:
         """Fail dead workers' trials, and complete rows whose trial Optuna finished."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+from cnnpc.codec import MAX_BITS, CodecChoice, CodecMeasure
 from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions, Planner, planner_for
 from cnnpc.search._objective import SearchObjective
@@ -23,6 +24,7 @@ def with_keep_grid(planner: Planner, grid: KeepGrid | None) -> Planner:
         planner.links,
         planner.conventions,
         planner.end_memory_mb,
+        planner.codecs,
         radio=planner.radio,
         throughput=planner.throughput,
     )
@@ -45,6 +47,12 @@ class SearchSettings:
     """None: the search space's own grid; "channels" or fractions replace it (--keep-grid)."""
     objective: SearchObjective = field(default_factory=SearchObjective)
     """What each configuration's layout minimises (default: latency, as before objectives)."""
+    bits: tuple[int, ...] = (MAX_BITS,)
+    """The bit widths a split tensor may be sent in (--bits; 8 alone: int8, as before codecs)."""
+    entropy: str = "none"
+    """The split tensors' lossless coder (--entropy)."""
+    codec_measures: tuple[CodecMeasure, ...] = ()
+    """The coder's ratio and the codec's time per candidate and width (none: ratio 1, 0 ms)."""
 
     def __post_init__(self) -> None:
         if (self.acc_floor is None) == (self.latency_budget_ms is None):
@@ -74,11 +82,36 @@ class SearchSettings:
             raise InputError(f"--trials must be >= 1, got {self.trials}")
         if self.timeout_s is not None and not self.timeout_s > 0:
             raise InputError(f"--timeout must be > 0, got {self.timeout_s}")
+        if self.coded:
+            CodecChoice(self.bits, self.entropy, self.codec_measures)  # checks widths, coder
+            if MAX_BITS not in self.bits:
+                raise InputError(
+                    f"--bits must include {MAX_BITS} (the int8 tensor the unpruned model sends), "
+                    f"e.g. --bits {MAX_BITS},{','.join(map(str, self.bits))}"
+                )
+            if self.strategy == "cnnpc":
+                raise InputError("--strategy cnnpc searches int8 split tensors only: drop --bits")
         grid = self.keep_grid
         if isinstance(grid, tuple) and (
             not grid or grid[-1] != 1.0 or any(not (math.isfinite(f) and 0 < f <= 1) for f in grid)
         ):
             raise InputError(f"--keep-grid fractions must be in (0, 1] and end with 1, got {grid}")
+
+    @property
+    def coded(self) -> bool:
+        """Whether split tensors get a codec other than int8 alone (--bits, --entropy)."""
+        return self.bits != (MAX_BITS,) or self.entropy != "none"
+
+    @property
+    def searched_bits(self) -> tuple[int, ...]:
+        """The widths a configuration chooses among (8 alone: no bit dimension)."""
+        return tuple(sorted(self.bits, reverse=True))
+
+    def codec_extra(self) -> dict[str, object]:
+        """What a coded search stores with itself (nothing for int8: old searches resume)."""
+        if not self.coded:
+            return {}
+        return {"bits": list(self.searched_bits), "entropy": self.entropy}
 
     @property
     def mode(self) -> str:
@@ -106,6 +139,9 @@ class SearchSettings:
             self.device,
             bandwidth_mbps=self.bandwidth_mbps,
             options=self.links,
+            codecs=(
+                CodecChoice((MAX_BITS,), self.entropy, self.codec_measures) if self.coded else None
+            ),
             radio=self.objective.radio,
             throughput=self.objective.needs_stages,
         )

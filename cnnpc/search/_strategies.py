@@ -23,6 +23,7 @@ import math
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 
+from cnnpc.codec import MAX_BITS
 from cnnpc.planner import Planner
 from cnnpc.records import KeepConfig
 from cnnpc.search._configs import Config, expand, parameters, split_aware_grid
@@ -56,6 +57,8 @@ class StrategyContext:
     """On a table under a floor: whether a row's accuracy, read from it, is below the floor."""
     objective: SearchObjective = field(default_factory=SearchObjective)
     """What a configuration's layout minimises: exhaustive walks in the order of its value."""
+    bits: tuple[int, ...] = (MAX_BITS,)
+    """The split tensors' bit widths a configuration chooses among (8 alone: int8)."""
 
 
 class LatencyOrder:
@@ -118,7 +121,7 @@ def exhaustive(ctx: StrategyContext) -> LatencyOrder:
         return LatencyOrder(
             priced, ctx.best_latency, by_latency=ctx.by_latency, below_floor=ctx.below_floor
         )
-    grid = list(split_aware_grid(ctx.space))
+    grid = list(split_aware_grid(ctx.space, ctx.bits))
     if not ctx.by_latency:
         return LatencyOrder([(0.0, c) for c in grid], ctx.best_latency, by_latency=False)
     ranked = sorted(

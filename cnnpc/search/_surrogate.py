@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from cnnpc.codec import MAX_BITS
+from cnnpc.records import bits_entry
 from cnnpc.search._configs import parameters
 from cnnpc.spaces import SearchSpace
 
@@ -34,15 +36,20 @@ class Prediction:
 class AccuracySurrogate:
     """Fit on (configuration, accuracy) pairs; predict mean and standard deviation."""
 
-    def __init__(self, space: SearchSpace, z: float = 2.0) -> None:
+    def __init__(self, space: SearchSpace, z: float = 2.0, *, coded: bool = False) -> None:
         self.params = list(parameters(space))
         self.z = z
+        self.coded = coded
+        """Whether the split tensors' widths are features too (a search with --bits)."""
         self._model: Any = None
         self._n = 0
         self._ceiling = 1.0
 
     def features(self, config: Mapping[str, float]) -> list[float]:
-        return [float(config.get(p, 1.0)) for p in self.params]
+        kept = [float(config.get(p, 1.0)) for p in self.params]
+        if not self.coded:
+            return kept
+        return kept + [float(config.get(bits_entry(p), MAX_BITS)) / MAX_BITS for p in self.params]
 
     def fit(self, configs: Sequence[Mapping[str, float]], accuracies: Sequence[float]) -> None:
         self._n = len(configs)
@@ -56,7 +63,7 @@ class AccuracySurrogate:
         y = np.array(accuracies, dtype=np.float64)
         self._ceiling = float(y.max())
         kernel = ConstantKernel(0.05, (1e-4, 1.0)) * Matern(
-            length_scale=np.full(len(self.params), 0.5), length_scale_bounds=(0.05, 10.0), nu=2.5
+            length_scale=np.full(x.shape[1], 0.5), length_scale_bounds=(0.05, 10.0), nu=2.5
         ) + WhiteKernel(1e-4, (1e-6, 1e-1))
         model = GaussianProcessRegressor(kernel=kernel, normalize_y=True, random_state=0)
         with warnings.catch_warnings():

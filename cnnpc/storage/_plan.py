@@ -13,6 +13,7 @@ from typing import Any
 
 from cnnpc._text import BREAKDOWN_PARTS
 from cnnpc.latency import Breakdown
+from cnnpc.records import split_config
 from cnnpc.storage._errors import StorageError
 
 TIER_NAMES = ("end", "edge", "cloud")
@@ -81,6 +82,11 @@ class BestPlan:
         """Share of the uncompressed plan's traffic saved (negative: more traffic)."""
         before = self.baselines.uncompressed_traffic_bytes
         return 1.0 - self.traffic_bytes / before if before > 0 else 0.0
+
+    @property
+    def bits(self) -> dict[str, int]:
+        """The split tensors it sends below 8 bits, by split (empty: int8, as before codecs)."""
+        return split_config(self.keep)[1]
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form: stored, printed by `search --json`, `show --json`, `export --json`."""

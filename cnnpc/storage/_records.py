@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cnnpc.codec import MAX_BITS, MIN_BITS
 from cnnpc.errors import InputError
-from cnnpc.records import LinkSetting, Origin
+from cnnpc.records import BITS_SUFFIX, LinkSetting, Origin, split_config
 from cnnpc.storage._models import MODES, SEARCH_STATUSES, TRIAL_STATES
 from cnnpc.storage._plan import BestPlan
 
@@ -248,7 +249,11 @@ class TrialInput:
         if not isinstance(self.optuna_number, int) or self.optuna_number < 0:
             raise InputError(f"optuna_number must be an integer >= 0, got {self.optuna_number!r}")
         keep = {
-            str(k): required(v, f"keep fraction of {k}", lo=0.0, hi=1.0)
+            str(k): (
+                required(v, f"bit width of {k}", lo=MIN_BITS, hi=MAX_BITS)
+                if str(k).endswith(BITS_SUFFIX)
+                else required(v, f"keep fraction of {k}", lo=0.0, hi=1.0)
+            )
             for k, v in dict(self.keep).items()
         }
         # An empty plan means "no plan" (a trial that failed before the planner ran).
@@ -302,6 +307,11 @@ class TrialRecord:
     finetune_seconds: float | None
     started_at: datetime
     finished_at: datetime | None
+
+    @property
+    def bits(self) -> dict[str, int]:
+        """The split tensors it sends below 8 bits, by split (empty: int8, as before codecs)."""
+        return split_config(self.keep)[1]
 
     @property
     def duration_s(self) -> float | None:

@@ -98,3 +98,21 @@ def test_the_search_source_passes_bits_on(varied):
         coded.test_accuracy,
     )
     assert varied.finetunes == before
+
+
+def test_codec_measures_are_the_codecs_own_bytes_and_are_cached(oracle, mobilenet_space):
+    from cnnpc.oracle import codec_measures
+
+    measures = codec_measures(oracle, (8, 4, 2), "zstd")
+    names = [c.name for c in mobilenet_space.candidates]
+    assert [(m.candidate, m.bits) for m in measures] == [(n, b) for n in names for b in (8, 4, 2)]
+    assert all(m.ratio > 0 and m.encode_ms > 0 and m.decode_ms > 0 for m in measures)
+    # fewer bits leave less for zstd to find: its ratio does not grow as the width shrinks
+    by = {(m.candidate, m.bits): m.ratio for m in measures}
+    assert any(by[(n, 8)] > by[(n, 2)] for n in names)
+    plain = codec_measures(oracle, (8, 4, 2), "none")
+    assert all(m.ratio == 1.0 for m in plain)
+    # measured once: the second call reads the oracle's cache (the times would differ)
+    assert codec_measures(oracle, (8, 4, 2), "zstd") == measures
+    with pytest.raises(InputError, match="zstd|coder"):
+        codec_measures(oracle, (8,), "lz4")
