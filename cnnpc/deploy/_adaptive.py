@@ -5,6 +5,8 @@ table), one plan-<label>.json per plan (the same schema as plan.json, so each lo
 alone) and the parts. A part is identified by the configuration it was cut from and its segment
 span: plans that run the same span of the same model (on any tier) share one file. plan.json is
 the plan that is best at the search's own bandwidth, so the folder also works as a plain plan.
+With a codec choice (`--bits`/`--entropy`) each plan is also offered at every codec of its links
+and the set may hold plans that differ only in their codec (`_setcodecs`): they share the parts.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from cnnpc.deploy._build import (
     plan_document,
     write_plan_folder,
 )
+from cnnpc.deploy._codecs import entropy_measures, split_tensors
 from cnnpc.deploy._layout import Layout
 from cnnpc.deploy._search import (
     DeployInputs,
@@ -31,6 +34,7 @@ from cnnpc.deploy._search import (
     provenance,
     tuned_at_size,
 )
+from cnnpc.deploy._setcodecs import CodedPlan, coded_plan_set
 from cnnpc.errors import InputError
 from cnnpc.planner import LinkOptions, search_planner
 from cnnpc.planset import DEFAULT_HYSTERESIS, check_hysteresis, sweep_plan_set
@@ -104,7 +108,8 @@ def deploy_adaptive(
     workload = oracle.workload
     files: dict[str, bytes] = {}
     shared: dict[str, PartSpec] = {}
-    documents: dict[str, PlanDocument] = {}
+    built_plans: dict[str, tuple[list[PartSpec], list[LinkSpec]]] = {}
+    measures = {}
     for config_key in dict.fromkeys(p.config_key for p in table.plans):
         members = [p for p in table.plans if p.config_key == config_key]
         model, images, size = tuned_at_size(oracle, members[0].keep, inputs.image_size)
@@ -122,8 +127,19 @@ def deploy_adaptive(
                 first = shared[name]
                 parts.append(replace(part, file=name, input=first.input, output=first.output))
             links = _match_links(layout, parts, built_links)
-            meta = _meta(search, url, workload, size, plan, oracle, options)
-            documents[plan.file] = plan_document(meta, size, parts, links, files)
+            built_plans[plan.label] = parts, links
+            if inputs.codecs is not None:  # the coder's ratio on the parts' own tensors
+                tensors = split_tensors(parts, files, images)
+                measures[plan.label] = entropy_measures(links, tensors, inputs.codecs, timed=True)
+    coded = {p.label: CodedPlan(p.label, tuple(built_plans[p.label][1])) for p in table.plans}
+    if inputs.codecs is not None:  # each plan at every codec: those best somewhere stay
+        links_of = {label: links for label, (_, links) in built_plans.items()}
+        table, coded = coded_plan_set(table, links_of, measures, inputs.codecs)
+    documents: dict[str, PlanDocument] = {}
+    for plan in table.plans:
+        parts = built_plans[coded[plan.label].source][0]
+        meta = _meta(search, url, workload, size, plan, oracle, options)
+        documents[plan.file] = plan_document(meta, size, parts, coded[plan.label].links, files)
     design = table.best(planner.links)
     planset = PlanSetDocument(
         created_at=datetime.now(UTC).isoformat(),

@@ -11,20 +11,21 @@ recorded in plan.json (`LinkSpec.entropy_ratio`), where validate reads the bytes
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from cnnpc._litert import load_interpreter
-from cnnpc.codec import Codec, CodecChoice, CodecMeasure, coded_bytes, encode
+from cnnpc.codec import Codec, CodecChoice, CodecMeasure, coded_bytes, decode, encode
+from cnnpc.deploy._setcodecs import LINK_OF
 from cnnpc.planner import Plan, Planner
 from cnnpc.records import KeepConfig, LinkSpec, PartSpec, TensorSpec
 
 RATIO_IMAGES = 128
 """Calibration images the coder's ratio is measured on: on the test plan, 32 predict the test
 images' bytes within 3 %, 128 within 0.5 % (each image costs one run of the parts)."""
-LINK_OF = {"end": "end->edge", "edge": "edge->cloud"}
 
 
 def _quantize(x: npt.NDArray[np.float32], spec: TensorSpec) -> npt.NDArray[np.generic]:
@@ -67,10 +68,13 @@ def entropy_measures(
     links: Sequence[LinkSpec],
     tensors: Mapping[str, Sequence[npt.NDArray[np.generic]]],
     choice: CodecChoice,
+    *,
+    timed: bool = False,
 ) -> tuple[CodecMeasure, ...]:
     """The coder's ratio at every width of `choice` for each split tensor `links` carry (none
-    without a coder: the planner then prices bits / 8 alone)."""
-    if choice.entropy == "none":
+    without a coder: the planner then prices bits / 8 alone); `timed`: also each codec's encode
+    and decode ms on this host (the median over up to TIMED_IMAGES tensors; int8 as it is: 0)."""
+    if choice.entropy == "none" and not timed:
         return ()
     measures = []
     for link in links:
@@ -80,12 +84,31 @@ def entropy_measures(
         count = int(np.prod(link.spec.shape))
         for bits in choice.bits:
             codec = Codec(bits, choice.entropy)
-            coded = sum(
-                len(encode(q, link.spec.scale, link.spec.zero_point, codec).payload) for q in sent
+            coded = [encode(q, link.spec.scale, link.spec.zero_point, codec) for q in sent]
+            ratio = coded_bytes(count, codec) * len(sent) / sum(len(c.payload) for c in coded)
+            encode_ms, decode_ms = (
+                _codec_ms(sent, link.spec, codec) if timed and not codec.is_default else (0, 0)
             )
-            ratio = coded_bytes(count, codec) * len(sent) / coded
-            measures.append(CodecMeasure(link.tensor, bits, ratio=ratio))
+            measures.append(CodecMeasure(link.tensor, bits, ratio, encode_ms, decode_ms))
     return tuple(measures)
+
+
+TIMED_IMAGES = 32
+
+
+def _codec_ms(
+    sent: Sequence[npt.NDArray[np.generic]], spec: TensorSpec, codec: Codec
+) -> tuple[float, float]:
+    """Median encode and decode ms of `codec` on `sent` (as the runtime codes them)."""
+    encode_ms, decode_ms = [], []
+    for q in sent[:TIMED_IMAGES]:
+        start = time.perf_counter()
+        coded = encode(q, spec.scale, spec.zero_point, codec)
+        middle = time.perf_counter()
+        decode(coded, spec.shape, spec.scale, spec.zero_point)
+        encode_ms.append((middle - start) * 1e3)
+        decode_ms.append((time.perf_counter() - middle) * 1e3)
+    return float(np.median(encode_ms)), float(np.median(decode_ms))
 
 
 def with_codecs(

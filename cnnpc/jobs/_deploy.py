@@ -124,8 +124,11 @@ class DeployJob:
 
 def deploy(job: DeployJob) -> Done:
     """Write the folder `job` asks for (checked before TensorFlow is imported)."""
-    if job.codecs is not None and (job.adaptive or job.upload):
-        raise InputError("--bits and --entropy deploy one plan: not with --adaptive or --upload")
+    if job.codecs is not None and job.upload:
+        raise InputError(
+            "--bits and --entropy do not go with --upload (yet): an upload folder prices every "
+            "end/edge split as int8 while its split moves; code links with one plan or --adaptive"
+        )
     if job.upload or job.upload_rate is not None:
         if not job.upload or job.adaptive or job.bandwidth is not None:
             raise InputError("--upload-rate goes with --upload, which does not go with --adaptive")
@@ -196,7 +199,12 @@ def plan_set_text(document: PlanSetDocument, folder: str) -> str:
         ]
         for p in table.plans
     ]
-    lines.append(format_table(["plan", "mode", "splits", "keep", "val acc", "best at Mbps"], rows))
+    headers = ["plan", "mode", "splits", "keep", "val acc", "best at Mbps"]
+    if any(p.codecs for p in table.plans):  # the codec's column
+        headers.append("codecs")
+        for row, p in zip(rows, table.plans, strict=True):
+            row.append(", ".join(f"{k} {c.label}" for k, c in p.codecs.items()) or "int8")
+    lines.append(format_table(headers, rows))
     switches = [
         [f"{s.low} <-> {s.high}", s.crossover_mbps, s.up_mbps, s.down_mbps] for s in table.switches
     ]

@@ -16,10 +16,11 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from cnnpc.codec import Codec
 from cnnpc.errors import CnnpcError, InputError
 from cnnpc.records._head import PlanError, SearchRef, _typed
 from cnnpc.records._links import LinkSetting
@@ -55,6 +56,9 @@ class SetPlan:
     downlink_bytes: float
     best_mbps: tuple[float, ...]
     """Grid points where it is the best plan."""
+    codecs: dict[str, Codec] = field(default_factory=dict)
+    """The coded links ("end->edge", "edge->cloud") and their codec; the bytes above are the
+    coded ones. Plans may differ only here: the same parts sent at another precision."""
 
     @property
     def uses_uplink(self) -> bool:
@@ -95,7 +99,7 @@ class SetPlan:
             "uplink_bytes": self.uplink_bytes,
             "downlink_bytes": self.downlink_bytes,
             "best_mbps": list(self.best_mbps),
-        }
+        } | ({"codecs": {k: c.as_dict() for k, c in self.codecs.items()}} if self.codecs else {})
 
     @staticmethod
     def parse(raw: Any, what: str) -> SetPlan:
@@ -119,7 +123,10 @@ class SetPlan:
                 uplink_bytes=float(raw["uplink_bytes"]),
                 downlink_bytes=float(raw["downlink_bytes"]),
                 best_mbps=tuple(float(x) for x in raw["best_mbps"]),
+                codecs={str(k): Codec.from_dict(c) for k, c in dict(raw.get("codecs", {})).items()},
             )
+        except InputError as exc:
+            raise PlanSetError(f"{what}: bad codec ({exc})") from None
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise PlanSetError(f"{what}: malformed plan entry ({exc})") from None
         numbers = [*plan.compute_ms, plan.overhead_ms, plan.uplink_bytes, plan.downlink_bytes]

@@ -6,6 +6,10 @@ The plan set: P1 is the three-tier plan (end [0, 2) / edge [2, 5) / cloud [5, 8)
 so that P1 wins while the edge->cloud link carries its small tensor in under ~3 ms: at FAST
 Mbps P1, at SLOW P2 (what the plan set's own rule, the sweep's, predicts at those rates).
 
+The coded plan set: the three-tier plan twice, int8 and 2 bits on edge->cloud (`deploy
+--adaptive --bits 8,2`'s selection, `coded_plan_set`), its coding time made up so that the two
+cross at CODED_MBPS, between SLOW and FAST: at SLOW P1 (2 bits), at FAST P2 (int8).
+
 The upload folder: the same model cut at block1 and block10 (3 segments: the three-tier plan's
 cuts, whose conversions are reused), priced with a fixed profile (end 1, 5 and 20 ms, edge a
 tenth or twentieth of that, the parts' int8 tensors) so that the order and the best splits are
@@ -56,6 +60,7 @@ from cnnpc.upload import UploadOrder
 from cnnpc.workloads import Workload
 
 FAST, SLOW = 1.0, 0.05  # edge->cloud Mbps
+CODED_MBPS = (FAST * SLOW) ** 0.5
 UPLOAD_S = 0.6
 TIMES = [(1.0, 0.1, 0.1), (5.0, 0.5, 0.5), (20.0, 1.0, 1.0)]
 
@@ -111,6 +116,41 @@ def plan_set_folder(
     document = {"schema_version": 1, "kind": PLANSET_KIND, **table.as_dict()}
     (folder / PLANSET_FILE).write_text(json.dumps(document))
     return table, plans
+
+
+def coded_set_folder(
+    three_tier: DeployedPlan, folder: Path
+) -> tuple[PlanSet, dict[str, DeployedPlan]]:
+    """Writes the coded plan set (module doc) to `folder`: its table and plans (no conversion:
+    both plans run the three-tier plan's parts)."""
+    from cnnpc.codec import CodecChoice, CodecMeasure
+    from cnnpc.deploy._setcodecs import coded_plan_set
+
+    files = {f"p1-{t}.tflite": three_tier.part_path(t).read_bytes() for t in three_tier.parts}
+    one = PlanDocument.parse(json.loads((three_tier.folder / PLAN_FILE).read_text()), "one")
+    one = dataclasses.replace(
+        one, parts=tuple(dataclasses.replace(p, file=f"p1-{p.tier}.tflite") for p in one.parts)
+    )
+    up, down = three_tier.link("end"), three_tier.link("edge")
+    assert up is not None and down is not None
+    design = LinkSetting(uplink_mbps=20.0, bandwidth_mbps=FAST)
+    saved_ms = float(design.ms(down.bytes * 6 / 8, CODED_MBPS))  # 2 bits instead of 8
+    measures = (
+        CodecMeasure(down.tensor, 2, 1.0, saved_ms / 2, saved_ms / 2),
+        CodecMeasure(up.tensor, 2, 1.0, 1e3, 1e3),  # never on the uplink
+    )
+    row = _set_plan("P1", three_tier, (1.0, 1.0, 0.0))
+    table = PlanSet("mobilenet", "test", SLOW, FAST, 0.1, design, (row,), ())
+    coded, chosen = coded_plan_set(table, {"P1": one.links}, {"P1": measures}, CodecChoice((8, 2)))
+    documents = {
+        f"plan-{k}.json": dataclasses.replace(one, links=c.links) for k, c in chosen.items()
+    }
+    files |= {name: json.dumps(d.as_dict()).encode() for name, d in documents.items()}
+    write_plan_folder(folder, documents["plan-P1.json"], files)
+    (folder / PLANSET_FILE).write_text(
+        json.dumps({"schema_version": 1, "kind": PLANSET_KIND, **coded.as_dict()})
+    )
+    return coded, {k: load_plan(folder, f"plan-{k}.json") for k in chosen}
 
 
 def reused_segments(

@@ -16,12 +16,17 @@ def test_the_codec_choice_becomes_the_deploy_options(tmp_path):
     assert DeployJob(search_id=1, out=tmp_path, entropy="none").options.codecs == CodecChoice()
 
 
-def test_codecs_deploy_one_plan_only(tmp_path, capsys):
+def test_codecs_go_with_one_plan_and_plan_sets_not_uploads(tmp_path, capsys):
     out = str(tmp_path / "set")
-    for extra in (["--adaptive", "--bandwidth", "1:5"], ["--upload"]):
-        assert main(["deploy", "1", "--out", out, "--bits", "4", *extra]) == 2
-        err = capsys.readouterr().err.strip()
-        assert err.count("\n") == 0 and "not with --adaptive or --upload" in err, err
+    assert main(["deploy", "1", "--out", out, "--bits", "4", "--upload"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "do not go with --upload" in err, err
+    job = DeployJob(search_id=1, out=tmp_path, bits=(8, 2), adaptive=True, bandwidth=(1.0, 5.0))
+    assert job.options.codecs == CodecChoice((8, 2), "none")  # a plan set takes them
+    argv = ["deploy", "1", "--out", out, "--bits", "8,2", "--adaptive", "--bandwidth", "1:5"]
+    main([*argv, "--storage", f"sqlite:///{tmp_path / 'none.db'}"])
+    err = capsys.readouterr().err
+    assert "--bits" not in err and "--entropy" not in err, err  # past the options' checks
 
 
 def test_a_coder_not_installed_is_refused_before_any_work(tmp_path, capsys, monkeypatch):

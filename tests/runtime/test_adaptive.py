@@ -12,9 +12,10 @@ import time
 
 import numpy as np
 import pytest
-from deploy.folders import FAST, SLOW
+from deploy.folders import FAST, SLOW, coded_set_folder
 from test_hostile_server import _abort, _fake_edge, _reply
 
+from cnnpc.codec import Codec
 from cnnpc.runtime import AdaptiveClient, RequestError, running_set_servers
 
 pytestmark = pytest.mark.slow
@@ -85,6 +86,41 @@ def test_switches_when_the_rate_changes_and_holds_while_steady(plan_set, data):
             f"switches: {[s.as_dict() for s in client.switches]}"
         )
         assert np.mean(adaptive) < np.mean(fixed)
+
+
+def test_switches_the_codec_as_the_rate_changes(three_tier, data, tmp_path):
+    """deploy --adaptive --bits: two plans that differ only in their edge->cloud codec, the
+    same parts; the runtime codes with the active plan's codec, the servers decode each."""
+    table, plans = coded_set_folder(three_tier, tmp_path / "coded")
+    assert [(p.label, p.codecs) for p in table.plans] == [
+        ("P1", {"edge->cloud": Codec(2)}),
+        ("P2", {}),
+    ]
+    assert plans["P1"].part_path("edge") == plans["P2"].part_path("edge")
+    images = data.test.x[:20]
+    log: list[tuple[str, bool, float]] = []
+    with running_set_servers(table, plans, shape=True) as (edge, servers):
+        link = servers[-1].forwarder.bucket
+        link.set_rate(FAST * 1e6 / 8)
+        with AdaptiveClient(table, plans, edge, shape=True, probe_every=8) as client:
+            _run(client, images, 8, log)
+            assert client.current == "P2"
+            int8 = client.run("P2", images[0]).sent_bytes
+            link.set_rate(SLOW * 1e6 / 8)
+            _until(client, images, "P1", 8, log)
+            coded = client.infer(images[0])
+            assert coded.plan == "P1"
+            link.set_rate(FAST * 1e6 / 8)
+            _until(client, images, "P2", 8 + 5 + 8, log)
+            assert [(s.from_plan, s.to_plan) for s in client.switches] == [
+                (None, "P2"),
+                ("P2", "P1"),
+                ("P1", "P2"),
+            ]
+    down = plans["P1"].link("edge")
+    assert down is not None and int8 == {}  # int8: the raw tensor, no codec
+    assert coded.result.sent_bytes == {"edge->cloud": down.coded_bytes}  # 2 bits, packed
+    assert coded.result.scores.shape == (10,)
 
 
 def test_a_plan_the_set_does_not_have_is_refused(plan_set, data):
