@@ -88,11 +88,13 @@ def test_the_stored_4_bit_model_is_the_measured_one(varied, digits32):
 
 
 def test_the_search_source_passes_bits_on(varied):
+    """A configuration's NAME@bits entries reach the oracle as its bits (one cache entry)."""
+    from cnnpc.records import join_config
     from cnnpc.search import OracleSource
 
     coded = varied.evaluate(CONFIG, CODED)
     before = varied.finetunes
-    measured = OracleSource(varied).measure(CONFIG, CODED)
+    measured = OracleSource(varied).measure(join_config(CONFIG, CODED))
     assert (measured.val_accuracy, measured.test_accuracy) == (
         coded.val_accuracy,
         coded.test_accuracy,
