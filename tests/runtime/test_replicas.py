@@ -177,6 +177,9 @@ def test_a_replica_stopped_mid_call_loses_no_call(replicas):
     """server.stop(0) cancels the calls it is running: the client sees CANCELLED, retried."""
     calls = 240
     _, _, victim = replicas[2]
+    # the victim's calls last 0.2 s: a call seen running is still running when stop(0) comes,
+    # even on a loaded machine (at 0.02 s one could finish in between: none left to cancel)
+    victim.sleep = 0.2
     kill_at, cut = [], []
 
     def kill():
