@@ -18,6 +18,7 @@ from cnnpc.compression._splitquant import (
     SplitQuantize,
     fake_quantize,
     insert_split_quantizers,
+    strip_split_quantizers,
 )
 from cnnpc.compression._surgery import (
     Indices,
@@ -55,4 +56,5 @@ __all__ = [
     "rebuild",
     "select_channels",
     "split_layer",
+    "strip_split_quantizers",
 ]

@@ -97,17 +97,18 @@ def insert_split_quantizers(model: Any, space: SearchSpace, bits: SplitBits) -> 
     if not bits:
         return model
     config = model.get_config()
-    renamed = {split_layer(space.candidates[space.index(n)]): (n, w) for n, w in bits}
+    widths = {split_layer(space.candidates[space.index(n)]): (n, w) for n, w in bits}
     known = {layer["name"] for layer in config["layers"]}
-    for layer in renamed:
+    for layer in widths:
         if layer not in known:
             raise InputError(f"the model has no split layer {layer!r}")
+    readers: dict[str, Reference] = {s: (quantizer_name(n), 0, 0) for s, (n, _) in widths.items()}
     new_layers = []
     for layer in config["layers"]:
-        layer["inbound_nodes"] = _rewire(layer["inbound_nodes"], renamed)
+        layer["inbound_nodes"] = _rewire(layer["inbound_nodes"], readers)
         new_layers.append(layer)
-        if layer["name"] in renamed:
-            name, width = renamed[layer["name"]]
+        if layer["name"] in widths:
+            name, width = widths[layer["name"]]
             new_layers.append(
                 {
                     "class_name": "cnnpc>SplitQuantize",
@@ -117,25 +118,67 @@ def insert_split_quantizers(model: Any, space: SearchSpace, bits: SplitBits) -> 
                 }
             )
     config["layers"] = new_layers
-    config["output_layers"] = _rewire(config["output_layers"], renamed)
-    new = keras.Model.from_config(config)
-    for layer in model.layers:
-        if layer.get_weights():
-            new.get_layer(layer.name).set_weights(layer.get_weights())
+    config["output_layers"] = _rewire(config["output_layers"], readers)
+    return _rebuilt(model, config)
+
+
+def strip_split_quantizers(model: Any) -> Any:
+    """A copy of `model` (plain or quantization-aware) without its split quantizers: each one's
+    readers read the split layer again (none: `model`).
+
+    What a deployment cuts and converts: the runtime's codec rounds the int8 split tensor to n
+    bits exactly as the quantizer did in training, so the layer must not run a second time on
+    the receiver's side of the cut (nor be converted into int8 TFLite ops there).
+    """
+    quantizers = {
+        layer.name
+        for layer in model.layers
+        if isinstance(getattr(layer, "layer", layer), SplitQuantize)  # bare, or TF-MOT's wrapper
+    }
+    if not quantizers:
+        return model
+    sources: dict[str, Reference] = {}
+    config = model.get_config()
+    for layer in config["layers"]:
+        if layer["name"] in quantizers:
+            ((source, node, tensor, *_),) = layer["inbound_nodes"][0]
+            sources[layer["name"]] = (source, node, tensor)
+    kept = [layer for layer in config["layers"] if layer["name"] not in sources]
+    for layer in kept:
+        layer["inbound_nodes"] = _rewire(layer["inbound_nodes"], sources)
+    config["layers"] = kept
+    config["output_layers"] = _rewire(config["output_layers"], sources)
+    return _rebuilt(model, config)
+
+
+Reference = tuple[str, int, int]
+"""A functional config's reference to a tensor: (layer name, node index, tensor index)."""
+
+
+def _rebuilt(model: Any, config: dict[str, Any]) -> Any:
+    """The model of `config` with `model`'s weights, layer by layer (by name)."""
+    for layer in config["layers"]:  # built when called: a recorded build builds TF-MOT's twice
+        layer.pop("build_config", None)
+    with tfmot.quantization.keras.quantize_scope():  # a QAT model's wrappers need their classes
+        new = keras.Model.from_config(config)
+    for layer in new.layers:
+        if layer.weights:
+            layer.set_weights(model.get_layer(layer.name).get_weights())
     return new
 
 
-def _rewire(value: Any, renamed: Mapping[str, tuple[str, int]]) -> Any:
-    """Inbound references to a split layer (``[name, node, tensor, ...]``) name its quantizer."""
+def _rewire(value: Any, readers: Mapping[str, Reference]) -> Any:
+    """Inbound references (``[name, node, tensor, kwargs]``) to a layer in `readers` point at
+    the reference given there instead."""
     if isinstance(value, list):
-        if value and isinstance(value[0], str) and value[0] in renamed and len(value) >= 3:
-            return [quantizer_name(renamed[value[0]][0]), *value[1:]]
-        return [_rewire(v, renamed) for v in value]
+        if value and isinstance(value[0], str) and value[0] in readers and len(value) >= 3:
+            return [*readers[value[0]], *value[3:]]
+        return [_rewire(v, readers) for v in value]
     return value
 
 
 def has_split_quantizers(model: Any) -> bool:
-    return any(isinstance(layer, SplitQuantize) for layer in model.layers)
+    return any(isinstance(getattr(layer, "layer", layer), SplitQuantize) for layer in model.layers)
 
 
 def annotate_split_quantizers(model: Any) -> Any:

@@ -32,6 +32,7 @@ from cnnpc.deploy._search import (
     DeployInputs,
     DeployResult,
     provenance,
+    refuse_coded_search,
     tuned_at_size,
 )
 from cnnpc.deploy._setcodecs import CodedPlan, coded_plan_set
@@ -83,6 +84,7 @@ def deploy_adaptive(
     url = resolve_url(inputs.storage_url)
     with Storage(url, create=False) as storage:
         search = storage.get_search(search_id)
+        refuse_coded_search(search, "a plan set")
         if search.mode != "acc_floor":
             raise DeployError(
                 f"search {search_id} has a latency budget: a plan set needs a search with "

@@ -21,7 +21,7 @@ from cnnpc._litert import load_interpreter
 from cnnpc.codec import Codec, CodecChoice, CodecMeasure, coded_bytes, decode, encode
 from cnnpc.deploy._setcodecs import LINK_OF
 from cnnpc.planner import Plan, Planner
-from cnnpc.records import KeepConfig, LinkSpec, PartSpec, TensorSpec
+from cnnpc.records import KeepConfig, LinkSpec, PartSpec, TensorSpec, split_config
 
 RATIO_IMAGES = 128
 """Calibration images the coder's ratio is measured on: on the test plan, 32 predict the test
@@ -89,7 +89,9 @@ def entropy_measures(
             encode_ms, decode_ms = (
                 _codec_ms(sent, link.spec, codec) if timed and not codec.is_default else (0, 0)
             )
-            measures.append(CodecMeasure(link.tensor, bits, ratio, encode_ms, decode_ms))
+            measures.append(
+                CodecMeasure(link.tensor, bits, ratio, encode_ms, decode_ms, elements=count)
+            )
     return tuple(measures)
 
 
@@ -118,10 +120,19 @@ def with_codecs(
     links: Sequence[LinkSpec],
     tensors: Mapping[str, Sequence[npt.NDArray[np.generic]]],
     choice: CodecChoice,
+    *,
+    timed: bool = False,
 ) -> tuple[Plan, list[LinkSpec]]:
     """The plan at `layout` priced with the codecs `choice` allows (each link's codec the
-    cheapest, the coder's ratio measured on `tensors`), and `links` carrying them."""
-    measures = entropy_measures(links, tensors, choice)
+    cheapest, the coder's ratio measured on `tensors`), and `links` carrying them.
+
+    A configuration `keep` that gives a split tensor its own width (``NAME@bits``, a search's
+    plan fine-tuned through it) sends that tensor at that width, as the search priced it.
+    `timed`: the codecs' encode and decode time on this host is priced too (as a search
+    with --bits/--entropy priced it)."""
+    widths = set(split_config(keep)[1].values())
+    measured = dataclasses.replace(choice, bits=tuple(sorted(widths | set(choice.bits))))
+    measures = entropy_measures(links, tensors, measured, timed=timed)
     priced = dataclasses.replace(choice, measures=measures)
     coding = Planner(
         planner.profile, planner.links, planner.conventions, planner.end_memory_mb, priced

@@ -39,6 +39,7 @@ from cnnpc.records import (
     Predicted,
     SearchRef,
     WorkloadRef,
+    split_config,
 )
 from cnnpc.storage import BestPlan, SearchRecord, Storage, display_url, resolve_url
 
@@ -169,6 +170,13 @@ def deploy(
     priced = open_best_plan(search_id, inputs.storage_url)
     search, best, names = priced.search, priced.best, priced.names
     layout = Layout.of_tiers(best.tiers, len(names))
+    searched = searched_codecs(search)
+    if searched is not None and inputs.codecs is not None:
+        raise InputError(
+            f"search {search.id} chose its split tensors' codecs itself (--bits/--entropy at "
+            "search time, fine-tuned through them): deploy it without --bits/--entropy"
+        )
+    choice = inputs.codecs or searched
     oracle = inputs.open_oracle(search)
     runs = oracle.finetunes
     model, images, size = tuned_at_size(oracle, best.keep, inputs.image_size)
@@ -178,12 +186,19 @@ def deploy(
     )
     source = f"search {search.id}'s best plan, {search.device} profile"
     latency_ms, breakdown = best.latency_ms, best.breakdown.as_dict()
-    if inputs.codecs is not None:  # each link's codec by price, the coder's ratio measured
+    if choice is not None:  # each link's codec (by price or the plan's), the ratio measured
         tensors = split_tensors(parts, files, images)
         coded, links = with_codecs(
-            priced.planner, (layout.a, layout.b), best.keep, links, tensors, inputs.codecs
+            priced.planner,
+            (layout.a, layout.b),
+            best.keep,
+            links,
+            tensors,
+            choice,
+            timed=searched is not None,
         )
-        source += f", links coded ({_choice_text(inputs.codecs)})"
+        text = _choice_text(choice) if searched is None else _plan_codecs_text(best.bits, choice)
+        source += f", links coded ({text})"
         latency_ms, breakdown = coded.latency_ms, coded.breakdown.as_dict()
     head = provenance(search, priced.url, priced.options, workload, size)
     assert head.search is not None
@@ -195,7 +210,7 @@ def deploy(
             splits=tuple(best.splits),
             tiers=best.tiers.as_dict(),
             keep=dict(best.keep),
-            channels=oracle.kept_channels(best.keep),
+            channels=oracle.kept_channels(split_config(best.keep)[0]),
         ),
         accuracy=AccuracyRef(val=best.val_accuracy, test=best.test_accuracy),
         predicted=Predicted(source=source, latency_ms=latency_ms, breakdown=breakdown),
@@ -208,6 +223,12 @@ def deploy(
 def _choice_text(choice: CodecChoice) -> str:
     """'bits 8/4/2, zstd'."""
     return f"bits {'/'.join(map(str, choice.bits))}, entropy {choice.entropy}"
+
+
+def _plan_codecs_text(bits: Mapping[str, int], choice: CodecChoice) -> str:
+    """'the search's: block1 2 bits, entropy zstd'."""
+    widths = ", ".join(f"{n} {w} bits" for n, w in sorted(bits.items())) or "int8"
+    return f"the search's: {widths}, entropy {choice.entropy}"
 
 
 def provenance(
@@ -260,23 +281,46 @@ def open_best_plan(search_id: int, storage_url: str | None) -> PricedBest:
     url = resolve_url(storage_url)
     with Storage(url, create=False) as storage:
         search, best = best_plan(storage, search_id)
-    if best.bits:
-        widths = ", ".join(f"{n} {w} bits" for n, w in sorted(best.bits.items()))
-        raise InputError(
-            f"search {search_id}'s best plan sends split tensors below 8 bits ({widths}): "
-            "deploying a plan fine-tuned through the codec is not built yet; deploy an int8 "
-            "search's plan (with --bits to choose each link's codec by price)"
-        )
     options, planner = search_planner(search)
     return PricedBest(search, best, url, options, planner)
+
+
+def searched_codecs(search: SearchRecord) -> CodecChoice | None:
+    """The codecs a search with --bits/--entropy priced its plans with (None: int8 only).
+
+    Its configurations carry their split tensors' widths (`BestPlan.bits`); every other split
+    tensor is int8, and all of them go through its coder. So the deployment's links take the
+    plan's own widths, not a width chosen again by price: that would change what was fine-tuned.
+    """
+    from cnnpc.codec import MAX_BITS, CodecChoice
+
+    if "bits" not in search.extra and "entropy" not in search.extra:
+        return None
+    return CodecChoice((MAX_BITS,), str(search.extra.get("entropy", "none")))
+
+
+def refuse_coded_search(search: SearchRecord, what: str) -> None:
+    """One line for the deployments that do not build a coded search's plans yet."""
+    if searched_codecs(search) is not None:
+        raise InputError(
+            f"search {search.id} chose its split tensors' codecs (--bits/--entropy): {what} of "
+            f"such a search is not built yet; deploy its best plan alone (cnnpc deploy "
+            f"{search.id} --out DIR)"
+        )
 
 
 def tuned_at_size(
     oracle: AccuracyOracle, keep: Mapping[str, float], image_size: int | None
 ) -> tuple[KerasModel, npt.NDArray[np.float32], int]:
-    """The oracle's tuned model for `keep` and its calibration images, at the deployed size
-    (the training size unless `image_size` is given); (model, images, size)."""
-    model = oracle.tuned_model(keep)
+    """The oracle's tuned model for the configuration `keep` and its calibration images, at
+    the deployed size (the training size unless `image_size` is given); (model, images, size).
+
+    A configuration with split tensors below 8 bits was fine-tuned through split quantizers;
+    the deployed model goes without them, as the runtime's codec does their rounding."""
+    from cnnpc.compression import strip_split_quantizers
+
+    fractions, bits = split_config(keep)
+    model = strip_split_quantizers(oracle.tuned_model(fractions, bits))
     workload = oracle.workload
     size = workload.input_size if image_size is None else image_size
     images = workload.train.x

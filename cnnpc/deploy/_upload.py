@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from cnnpc._files import check_folder_target
-from cnnpc.deploy._search import DeployInputs, open_best_plan, provenance, tuned_at_size
+from cnnpc.deploy._search import (
+    DeployInputs,
+    open_best_plan,
+    provenance,
+    refuse_coded_search,
+    tuned_at_size,
+)
 from cnnpc.deploy._segments import is_upload_folder, segment_parts, write_upload_folder
 from cnnpc.records import KeepConfig, PlanChoice
 
@@ -60,6 +66,7 @@ def deploy_upload(
     )
     priced = open_best_plan(search_id, inputs.storage_url)
     search, best, planner = priced.search, priced.best, priced.planner
+    refuse_coded_search(search, "an upload folder")
     oracle = inputs.open_oracle(search)
     model, images, size = tuned_at_size(oracle, best.keep, inputs.image_size)
     parts, files = segment_parts(model, oracle.space, images, priced.names)

@@ -18,6 +18,7 @@ from cnnpc.compression import (
     fake_quantize,
     insert_split_quantizers,
     quantization_aware,
+    strip_split_quantizers,
 )
 from cnnpc.errors import InputError
 
@@ -88,3 +89,33 @@ def test_inserted_after_the_split_layer(small_models, spaces, images):
         "quant_expanded_conv_project_BN"
     )
     assert aware.predict(images, verbose=0).shape == (len(images), 10)
+
+
+def test_stripped_for_deployment_the_codec_rounds_instead(small_models, spaces, images):
+    """A deployment cuts the model without its quantizers (the runtime's codec does their
+    rounding): stripped, a plain model is the original again, and a quantization-aware one keeps
+    every trained weight with the split layer's int8 tensor flowing on unrounded."""
+    model, space = small_models["mobilenet"], spaces["mobilenet"]
+    assert strip_split_quantizers(model) is model
+    coded = insert_split_quantizers(model, space, (("block1", 2),))
+    plain = strip_split_quantizers(coded)
+    assert [layer.name for layer in plain.layers] == [layer.name for layer in model.layers]
+    np.testing.assert_array_equal(
+        plain.predict(images, verbose=0), model.predict(images, verbose=0)
+    )
+    aware = quantization_aware(coded, preserve_sparsity=False)
+    stripped = strip_split_quantizers(aware)
+    names = [layer.name for layer in aware.layers]
+    assert "quant_cnnpc_split_quantize_block1" in names
+    assert [layer.name for layer in stripped.layers] == [
+        n for n in names if n != "quant_cnnpc_split_quantize_block1"
+    ]
+    for layer in stripped.layers:
+        want = aware.get_layer(layer.name).get_weights()
+        for got, expected in zip(layer.get_weights(), want, strict=True):
+            np.testing.assert_array_equal(got, expected)
+    reads = keras.Model(stripped.input, stripped.get_layer("quant_block_1_expand").input)
+    split = keras.Model(aware.input, aware.get_layer("quant_expanded_conv_project_BN").output)
+    read = reads.predict(images, verbose=0)
+    np.testing.assert_array_equal(read, split.predict(images, verbose=0))
+    assert max(len(np.unique(t)) for t in read) > 4

@@ -136,3 +136,79 @@ def test_deploy_with_codecs_writes_each_links_codec_by_price(oracle, store, data
     with running_servers(plan, shape=False) as edge, PlanClient(plan, edge) as client:
         sent = [client.infer(x).sent_bytes["end->edge"] for x in data.train.x[:128]]
     assert np.mean(sent) == pytest.approx(plan.links[0].predicted_bytes, rel=0.01)
+
+
+CODED_KEEP = {"block1": 0.5, "block1@bits": 2.0, "block10": 0.25}
+
+
+@pytest.fixture(scope="module")
+def coded_search(oracle, store):
+    """A search with --bits 8,4,2 --entropy zstd whose best plan sends block1 at 2 bits."""
+    url = store[0]
+    with Storage(url) as storage:
+        key = OracleSource(oracle).budget_key
+        extra = {"conventions": "si", "bits": [8, 4, 2], "entropy": "zstd"}
+        coded = storage.get_or_create_search(spec(budget_key=key, seed=4, extra=extra))
+        storage.set_best_plan(
+            coded.id, dataclasses.replace(_best(2, 5), keep=dict(CODED_KEEP), trial=4)
+        )
+    return url, coded.id
+
+
+def test_a_plan_fine_tuned_at_2_bits_deploys_serves_and_runs_as_measured(
+    oracle, coded_search, data, tmp_path
+):
+    """The search's own codecs: block1's tensor at its 2 bits (the width it was fine-tuned
+    through), block10's int8, both through the search's zstd; the parts are cut from the model
+    without its split quantizer (the codec rounds instead), so the served plan answers as the
+    fine-tuned model does and sends the bytes plan.json predicts."""
+    from cnnpc.codec import Codec
+    from cnnpc.compression._splitquant import has_split_quantizers
+    from cnnpc.deploy._search import tuned_at_size
+    from cnnpc.runtime import PlanClient, running_servers
+
+    url, coded = coded_search
+    result = deploy(coded, tmp_path / "bits", DeployInputs(storage_url=url, oracle=oracle))
+    plan = load_plan(tmp_path / "bits")
+    raw = json.loads((tmp_path / "bits" / PLAN_FILE).read_text())
+    assert [lk.codec for lk in plan.links] == [Codec(2, "zstd"), Codec(8, "zstd")]
+    assert raw["plan"]["keep"] == CODED_KEEP
+    assert raw["plan"]["channels"]["block1"] == 8
+    assert "the search's: block1 2 bits, entropy zstd" in raw["predicted"]["source"]
+    predicted = result.plan.head.predicted
+    assert predicted is not None and predicted.breakdown["uplink_bytes"] > 0
+    tuned = oracle.tuned_model({"block1": 0.5, "block10": 0.25}, {"block1": 2})
+    names = [layer.name for layer in tuned.layers]
+    assert "quant_cnnpc_split_quantize_block1" in names  # what was measured had the quantizer
+    deployed = tuned_at_size(oracle, CODED_KEEP, None)[0]  # what was cut: the codec rounds
+    assert len(deployed.layers) == len(names) - 1 and not has_split_quantizers(deployed)
+    images, labels = data.test.x[:96], data.test.y[:96]
+    want = tuned.predict(images, verbose=0).argmax(1)
+    with running_servers(plan, shape=False) as edge, PlanClient(plan, edge) as client:
+        replies = [client.infer(x) for x in images]
+    got = np.array([r.label for r in replies])
+    assert np.mean(got == want) >= 0.9
+    assert abs(np.mean(got == labels) - np.mean(want == labels)) <= 0.05
+    sent = np.mean([r.sent_bytes["end->edge"] for r in replies])
+    assert sent == pytest.approx(plan.links[0].predicted_bytes, rel=0.05)
+    assert plan.links[0].predicted_bytes < plan.links[0].bytes * 2 / 8  # 2 bits, then zstd
+
+
+def test_a_coded_search_keeps_its_codecs(oracle, coded_search, tmp_path):
+    """--bits on a search that chose its widths, and the deployments not built for it yet
+    (upload folders, plan sets), are one-line refusals before any model is built."""
+    from cnnpc.codec import CodecChoice
+    from cnnpc.deploy import deploy_adaptive, deploy_upload
+    from cnnpc.errors import InputError
+
+    url, coded = coded_search
+    runs = oracle.finetunes
+    inputs = DeployInputs(storage_url=url, oracle=oracle, codecs=CodecChoice((8, 4)))
+    with pytest.raises(InputError, match="deploy it without --bits/--entropy"):
+        deploy(coded, tmp_path / "a", inputs)
+    plain = DeployInputs(storage_url=url, oracle=oracle)
+    with pytest.raises(InputError, match="an upload folder of such a search is not built yet"):
+        deploy_upload(coded, tmp_path / "b", inputs=plain)
+    with pytest.raises(InputError, match="a plan set of such a search is not built yet"):
+        deploy_adaptive(coded, tmp_path / "c", low_mbps=1, high_mbps=50, inputs=plain)
+    assert oracle.finetunes == runs and not list(tmp_path.iterdir())
