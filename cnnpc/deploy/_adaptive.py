@@ -31,6 +31,7 @@ from cnnpc.deploy._layout import Layout
 from cnnpc.deploy._search import (
     DeployInputs,
     DeployResult,
+    held_out_images,
     provenance,
     refuse_coded_search,
     tuned_at_size,
@@ -131,7 +132,7 @@ def deploy_adaptive(
             links = _match_links(layout, parts, built_links)
             built_plans[plan.label] = parts, links
             if inputs.codecs is not None:  # the coder's ratio on the parts' own tensors
-                tensors = split_tensors(parts, files, images)
+                tensors = split_tensors(parts, files, held_out_images(workload, size))
                 measures[plan.label] = entropy_measures(links, tensors, inputs.codecs, timed=True)
     coded = {p.label: CodedPlan(p.label, tuple(built_plans[p.label][1])) for p in table.plans}
     if inputs.codecs is not None:  # each plan at every codec: those best somewhere stay

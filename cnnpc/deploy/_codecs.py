@@ -3,7 +3,7 @@ the entropy coder's ratio measured on the deployed parts themselves.
 
 Why measure here: zstd's ratio depends on the tensors, and the exact tensors a link carries are
 only known once the parts are converted. So the parts are run (LiteRT, as the runtime runs them)
-on up to RATIO_IMAGES calibration images; each split tensor is coded at every width of the
+on up to RATIO_IMAGES validation images; each split tensor is coded at every width of the
 choice; the ratio (packed bytes / coded bytes, summed over the images) prices the choice and is
 recorded in plan.json (`LinkSpec.entropy_ratio`), where validate reads the bytes it predicts.
 """
