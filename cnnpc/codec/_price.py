@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from cnnpc.codec._codec import MAX_BITS, Codec
 from cnnpc.errors import InputError
 
@@ -30,9 +32,16 @@ class CodecMeasure:
     elements: int = 0
     """The elements of the tensor the times were measured on (0: the priced tensor itself);
     the planner scales the times to the elements it prices (codec time is linear in them)."""
+    kept: float = 1.0
+    """The fraction of the candidate's channels the measured tensor kept (the channels pruning
+    keeps): the coder's ratio changes with it (the channels pruning keeps carry the most
+    signal and code worse), so a choice holding several fractions of one candidate and width
+    interpolates the ratio between them."""
 
     def __post_init__(self) -> None:
         Codec(self.bits)  # checks the width
+        if not (math.isfinite(self.kept) and 0 < self.kept <= 1):
+            raise InputError(f"a measure's kept fraction must be in (0, 1], got {self.kept}")
         if not (math.isfinite(self.ratio) and self.ratio > 0):
             raise InputError(f"an entropy ratio must be finite and > 0, got {self.ratio}")
         for name in ("encode_ms", "decode_ms"):
@@ -48,7 +57,7 @@ class CodecChoice:
     bits: tuple[int, ...] = (MAX_BITS,)
     entropy: str = "none"
     measures: tuple[CodecMeasure, ...] = ()
-    _by_key: dict[tuple[str, int], CodecMeasure] = field(
+    _by_key: dict[tuple[str, int], tuple[CodecMeasure, ...]] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
 
@@ -59,10 +68,11 @@ class CodecChoice:
             Codec(b, self.entropy)
         if len(set(self.bits)) != len(self.bits):
             raise InputError(f"bit widths repeated: {', '.join(map(str, self.bits))}")
-        keys = [(m.candidate, m.bits) for m in self.measures]
+        keys = [(m.candidate, m.bits, m.kept) for m in self.measures]
         if len(set(keys)) != len(keys):
-            raise InputError("one measure per candidate and bit width")
-        self._by_key.update(zip(keys, self.measures, strict=True))
+            raise InputError("one measure per candidate, bit width and kept fraction")
+        for m in sorted(self.measures, key=lambda m: m.kept):
+            self._by_key[(m.candidate, m.bits)] = (*self._by_key.get((m.candidate, m.bits), ()), m)
 
     @property
     def codecs(self) -> tuple[Codec, ...]:
@@ -70,13 +80,24 @@ class CodecChoice:
         return tuple(Codec(b, self.entropy) for b in sorted(self.bits, reverse=True))
 
     def _measure(self, candidate: str, bits: int) -> CodecMeasure | None:
-        return self._by_key.get((candidate, bits))
+        """The measure of the whole tensor (the widest kept fraction measured)."""
+        found = self._by_key.get((candidate, bits))
+        return found[-1] if found else None
 
-    def factor(self, candidate: str, codec: Codec) -> float:
-        """What the int8 tensor's bytes are multiplied by under `codec`."""
-        measure = self._measure(candidate, codec.bits)
-        ratio = 1.0 if codec.entropy == "none" or measure is None else measure.ratio
-        return codec.bits / MAX_BITS / ratio
+    def ratio(self, candidate: str, codec: Codec, kept: float = 1.0) -> float:
+        """The coder's ratio on `candidate`'s tensor with `kept` of its channels: linear
+        between the fractions measured, the nearest one outside them (1.0: no coder or no
+        measure)."""
+        found = self._by_key.get((candidate, codec.bits), ())
+        if codec.entropy == "none" or not found:
+            return 1.0
+        fractions = [m.kept for m in found]
+        return float(np.interp(kept, fractions, [m.ratio for m in found]))
+
+    def factor(self, candidate: str, codec: Codec, kept: float = 1.0) -> float:
+        """What the int8 tensor's bytes are multiplied by under `codec`, `kept` of the
+        candidate's channels kept."""
+        return codec.bits / MAX_BITS / self.ratio(candidate, codec, kept)
 
     def codec_ms(self, candidate: str, codec: Codec, elements: float | None = None) -> float:
         """Encode plus decode time of the tensor at `candidate` under `codec` (of `elements`

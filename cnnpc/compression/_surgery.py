@@ -94,6 +94,23 @@ def prune_channels(model: Any, space: SearchSpace, keep: Mapping[str, float]) ->
 
     Channels are chosen by the L1 criterion of ``_importance``; the input model is not changed.
     """
+    graph, kept_by_group, kept = _selected(model, space, keep)
+    return PrunedModel(model=rebuild(model, graph, kept_by_group), kept=kept)
+
+
+def kept_indices(
+    model: Any, space: SearchSpace, keep: Mapping[str, float]
+) -> dict[str, tuple[int, ...]]:
+    """Per candidate, the original channels `prune_channels` keeps (`PrunedModel.kept`),
+    without building the pruned model: the split tensor of the pruned model is the original
+    tensor's kept channels when only that candidate is pruned."""
+    return _selected(model, space, keep)[2]
+
+
+def _selected(
+    model: Any, space: SearchSpace, keep: Mapping[str, float]
+) -> tuple[ChannelGraph, dict[int, Indices], dict[str, tuple[int, ...]]]:
+    """The graph, the kept channels per pruned leaf group and per candidate."""
     graph = channel_graph(model)
     groups = candidate_groups(model, space, graph)
     fractions = group_fractions(space, groups, keep)
@@ -103,12 +120,11 @@ def prune_channels(model: Any, space: SearchSpace, keep: Mapping[str, float]) ->
         count = kept_count(fraction, group.channels)
         if count < group.channels:
             kept_by_group[leaf] = select_channels(channel_scores(model, graph, group), count)
-    pruned = rebuild(model, graph, kept_by_group)
     kept: dict[str, tuple[int, ...]] = {}
     for name, g in groups.items():
         idx = group_indices(graph, kept_by_group, g.id)
         kept[name] = tuple(int(i) for i in (np.arange(g.channels) if idx is None else idx))
-    return PrunedModel(model=pruned, kept=kept)
+    return graph, kept_by_group, kept
 
 
 def group_indices(

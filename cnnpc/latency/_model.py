@@ -193,7 +193,7 @@ def cost_tables(
         at = dict(split_codecs)
         for k, name in enumerate(arrays.names, start=1):
             coded = at.get(k, codec)
-            n_bytes[k] *= choice.factor(name, coded)
+            n_bytes[k] *= choice.factor(name, coded, float(keep_in[k]))
             codec_ms[k] = choice.codec_ms(name, coded, float(arrays.elements[k] * keep_in[k]))
     times = arrays.times
     if conv.prune_compute == "linear":

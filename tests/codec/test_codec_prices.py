@@ -89,3 +89,44 @@ assert not loaded, loaded
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith('pip install "cnnpc[codec]"')
+
+
+def test_the_ratio_follows_the_kept_fraction_between_measures():
+    """Measured at a quarter and whole, the ratio is interpolated between them and held
+    outside; one measure serves every fraction; without a coder it is 1."""
+    quarter, whole = CodecMeasure("b", 4, ratio=4.0, kept=0.25), CodecMeasure("b", 4, ratio=8.0)
+    choice = CodecChoice((4,), "zstd", measures=(whole, quarter))
+    codec = Codec(4, "zstd")
+    assert choice.ratio("b", codec, 0.625) == pytest.approx(6.0)
+    assert choice.ratio("b", codec, 0.125) == 4.0 and choice.ratio("b", codec) == 8.0
+    assert choice.factor("b", codec, 0.25) == pytest.approx(4 / 8 / 4.0)
+    single = CodecChoice((4,), "zstd", measures=(quarter,))
+    assert single.ratio("b", codec, 1.0) == single.ratio("b", codec, 0.1) == 4.0
+    assert choice.ratio("b", Codec(4), 0.25) == 1.0
+    with pytest.raises(InputError, match="kept fraction"):
+        CodecMeasure("b", 4, kept=0.0)
+    with pytest.raises(InputError, match="one measure per candidate, bit width and kept"):
+        CodecChoice((4,), "zstd", measures=(quarter, quarter))
+
+
+def test_the_planner_prices_a_pruned_split_tensor_at_its_own_ratio():
+    """conv1 kept at a quarter is priced with the ratio measured at a quarter, whole with the
+    whole tensor's."""
+    from cnnpc.planner import Planner
+    from cnnpc.records import KeepConfig
+
+    base = planner_for("mobilenet", "MI8", bandwidth_mbps=10)
+    measures = (
+        CodecMeasure("conv1", 2, ratio=8.0),
+        CodecMeasure("conv1", 2, ratio=4.0, kept=0.25),
+    )
+    choice = CodecChoice((8,), "zstd", measures)
+    coded = Planner(base.profile, base.links, base.conventions, base.end_memory_mb, choice)
+    space = base.profile.space
+    for fraction, ratio in ((0.25, 4.0), (1.0, 8.0)):
+        int8 = base.plan(1, 1, KeepConfig.from_fractions(space, {"conv1": fraction}))
+        keep = KeepConfig.from_fractions(space, {"conv1": fraction, "conv1@bits": 2})
+        plan = coded.plan(1, 1, keep)
+        assert plan.breakdown.uplink_bytes == pytest.approx(
+            int8.breakdown.uplink_bytes * 2 / 8 / ratio
+        )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cnnpc.compression import FinetuneBudget
+from cnnpc._keras import keras
+from cnnpc.codec import Codec
+from cnnpc.compression import FinetuneBudget, prune_channels, split_layer
 from cnnpc.errors import InputError
 from cnnpc.oracle import (
     AccuracyOracle,
@@ -106,20 +108,35 @@ def test_codec_measures_are_the_codecs_own_bytes_and_are_cached(
     tiny_baseline, digits32, mobilenet_space, tmp_path
 ):
     from cnnpc.oracle import DiskCache, codec_measures
+    from cnnpc.oracle._codec_measure import MEASURE_IMAGES, _int8, _measure
 
     oracle = AccuracyOracle(
         tiny_baseline, digits32, mobilenet_space, BUDGET, 0, DiskCache(tmp_path / "results")
     )
-    measures = codec_measures(oracle, (8, 4, 2), "zstd")
+    everything = codec_measures(oracle, (8, 4, 2), "zstd")
+    measures = [m for m in everything if m.kept == 1.0]
     names = [c.name for c in mobilenet_space.candidates]
     assert [(m.candidate, m.bits) for m in measures] == [(n, b) for n in names for b in (8, 4, 2)]
     assert all(m.ratio > 0 and m.encode_ms > 0 and m.decode_ms > 0 for m in measures)
+    # and on what pruning keeps: the pruned baseline's own split tensor, coded
+    pruned = {(m.candidate, m.bits, m.kept): m.ratio for m in everything if m.kept < 1.0}
+    assert {(n, k) for n, _, k in pruned} >= {("conv1", 0.25), ("block10", 0.125)}
+    model = prune_channels(tiny_baseline.model, mobilenet_space, {"conv1": 0.25}).model
+    split = model.get_layer(split_layer(mobilenet_space.candidates[0]))
+    probe = keras.Model(model.inputs, split.output)
+    tensor = probe.predict(digits32.val.x[:MEASURE_IMAGES], verbose=0)
+    ints, scale, zero = _int8(tensor)
+    direct = _measure("conv1", ints, scale, zero, Codec(2, "zstd")).ratio
+    assert pruned[("conv1", 2, 0.25)] == pytest.approx(direct, rel=1e-9)
+    assert pruned[("conv1", 2, 0.25)] != pytest.approx(
+        next(m.ratio for m in measures if (m.candidate, m.bits) == ("conv1", 2)), rel=1e-3
+    )
     # fewer bits leave less for zstd to find: its ratio does not grow as the width shrinks
     by = {(m.candidate, m.bits): m.ratio for m in measures}
     assert any(by[(n, 8)] > by[(n, 2)] for n in names)
     plain = codec_measures(oracle, (8, 4, 2), "none")
     assert all(m.ratio == 1.0 for m in plain)
     # measured once: the second call reads the oracle's cache (the times would differ)
-    assert codec_measures(oracle, (8, 4, 2), "zstd") == measures
+    assert codec_measures(oracle, (8, 4, 2), "zstd") == everything
     with pytest.raises(InputError, match=r"zstd|coder"):
         codec_measures(oracle, (8,), "lz4")
