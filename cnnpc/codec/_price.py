@@ -79,11 +79,6 @@ class CodecChoice:
         """The allowed codecs, widest first (equal prices go to the wider, the more accurate)."""
         return tuple(Codec(b, self.entropy) for b in sorted(self.bits, reverse=True))
 
-    def _measure(self, candidate: str, bits: int) -> CodecMeasure | None:
-        """The measure of the whole tensor (the widest kept fraction measured)."""
-        found = self._by_key.get((candidate, bits))
-        return found[-1] if found else None
-
     def ratio(self, candidate: str, codec: Codec, kept: float = 1.0) -> float:
         """The coder's ratio on `candidate`'s tensor with `kept` of its channels: linear
         between the fractions measured, the nearest one outside them (1.0: no coder or no
@@ -99,12 +94,16 @@ class CodecChoice:
         candidate's channels kept."""
         return codec.bits / MAX_BITS / self.ratio(candidate, codec, kept)
 
-    def codec_ms(self, candidate: str, codec: Codec, elements: float | None = None) -> float:
+    def codec_ms(
+        self, candidate: str, codec: Codec, elements: float | None = None, kept: float = 1.0
+    ) -> float:
         """Encode plus decode time of the tensor at `candidate` under `codec` (of `elements`
-        elements when given and the measure says what it was measured on)."""
-        measure = self._measure(candidate, codec.bits)
-        if measure is None:
+        elements when given and the measure says what it was measured on), from the measure
+        nearest to `kept` of its channels."""
+        found = self._by_key.get((candidate, codec.bits), ())
+        if not found:
             return 0.0
+        measure = min(found, key=lambda m: abs(m.kept - kept))
         total = measure.encode_ms + measure.decode_ms
         if elements is None or not measure.elements:
             return total

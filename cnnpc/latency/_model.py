@@ -194,7 +194,8 @@ def cost_tables(
         for k, name in enumerate(arrays.names, start=1):
             coded = at.get(k, codec)
             n_bytes[k] *= choice.factor(name, coded, float(keep_in[k]))
-            codec_ms[k] = choice.codec_ms(name, coded, float(arrays.elements[k] * keep_in[k]))
+            elements = float(arrays.elements[k] * keep_in[k])
+            codec_ms[k] = choice.codec_ms(name, coded, elements, float(keep_in[k]))
     times = arrays.times
     if conv.prune_compute == "linear":
         scale = (keep_in[:-1] + keep_in[1:]) / 2.0

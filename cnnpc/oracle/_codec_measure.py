@@ -11,11 +11,12 @@ measures the ratio again on the deployed parts (`cnnpc.deploy`), where `validate
 
 With a coder the ratio is also measured on what pruning keeps: at each of RATIO_FRACTIONS, the
 channels `prune_channels` would keep of that candidate (the most important ones by L1), and the
-planner interpolates between them (`CodecChoice.ratio`). Measured on digits: conv1's tensor at 2
-bits + zstd codes 7.47x smaller whole but 4.86x at a quarter of its channels, and the deployed
-fine-tuned model's quarter 4.61x (block10 1.38x whole, 0.88x at a quarter: zstd's frame then
-costs more than it saves). Priced at the whole tensor's ratio, a search's plan came out 22 %
-faster than its deployment priced it.
+planner interpolates between them (`CodecChoice.ratio`); the time too, as a small tensor costs more
+per element (the coder's fixed cost), and the planner scales the nearest one. Measured on digits:
+conv1's tensor at 2 bits + zstd codes 7.47x smaller whole but 4.86x at a quarter of its channels,
+and the deployed fine-tuned model's quarter 4.61x (block10 1.38x whole, 0.88x at a quarter: zstd's
+frame then costs more than it saves). Priced at the whole tensor's ratio, a search's plan came out
+22 % faster than its deployment priced it.
 
 The times are this host's (median per image) on the workload's tensors, which are smaller than a
 profile's (digits at 64x64 against 224x224): each measure says its element count, and the planner
@@ -25,6 +26,7 @@ that is not modelled.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Sequence
@@ -45,7 +47,7 @@ if TYPE_CHECKING:
 
 MEASURE_IMAGES = 128
 """Validation images the ratio is summed over (deploy's calibration count, `RATIO_IMAGES`)."""
-MEASURES_VERSION = 3
+MEASURES_VERSION = 4
 """Bumped when what is measured changes: the cached measures are keyed by it."""
 
 
@@ -74,14 +76,15 @@ def codec_measures(
     for candidate, values in zip(candidates, outputs, strict=True):
         tensor = np.asarray(values, dtype=np.float32)
         ints, scale, zero_point = _int8(tensor)
+        pruned = _pruned_channels(oracle, candidate) if entropy != "none" else []
         for width in widths:
             codec = Codec(width, entropy)
             measures.append(_measure(candidate.name, ints, scale, zero_point, codec))
-            if entropy != "none":  # the ratio of what pruning keeps (the time scales)
-                for kept, channels in _pruned_channels(oracle, candidate):
-                    ints, scale, zero_point = _int8(tensor[..., list(channels)])
-                    ratio = _measure(candidate.name, ints, scale, zero_point, codec).ratio
-                    measures.append(CodecMeasure(candidate.name, width, ratio, kept=kept))
+            if entropy != "none":  # on what pruning keeps: its ratio, and its time
+                for kept, channels in pruned:
+                    part = _int8(tensor[..., list(channels)])
+                    measure = _measure(candidate.name, *part, codec)
+                    measures.append(dataclasses.replace(measure, kept=kept))
     oracle.cache.put(key, {"measures": [m.__dict__ for m in measures]})
     return tuple(measures)
 

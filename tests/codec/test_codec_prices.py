@@ -103,6 +103,17 @@ def test_the_ratio_follows_the_kept_fraction_between_measures():
     single = CodecChoice((4,), "zstd", measures=(quarter,))
     assert single.ratio("b", codec, 1.0) == single.ratio("b", codec, 0.1) == 4.0
     assert choice.ratio("b", Codec(4), 0.25) == 1.0
+    timed = CodecChoice(
+        (4,),
+        "zstd",
+        measures=(
+            CodecMeasure("b", 4, encode_ms=2.0, elements=1000),
+            CodecMeasure("b", 4, encode_ms=1.0, elements=250, kept=0.25),
+        ),
+    )  # the time of the nearest fraction measured, scaled to the elements priced
+    assert timed.codec_ms("b", codec, 500, kept=0.5) == pytest.approx(2.0)
+    assert timed.codec_ms("b", codec, 500, kept=0.3) == pytest.approx(2.0)
+    assert timed.codec_ms("b", codec, 500, kept=0.8) == pytest.approx(1.0)
     with pytest.raises(InputError, match="kept fraction"):
         CodecMeasure("b", 4, kept=0.0)
     with pytest.raises(InputError, match="one measure per candidate, bit width and kept"):

@@ -118,6 +118,12 @@ def test_codec_measures_are_the_codecs_own_bytes_and_are_cached(
     names = [c.name for c in mobilenet_space.candidates]
     assert [(m.candidate, m.bits) for m in measures] == [(n, b) for n in names for b in (8, 4, 2)]
     assert all(m.ratio > 0 and m.encode_ms > 0 and m.decode_ms > 0 for m in measures)
+    for name in names:  # every width on the whole tensor, each pruned one on fewer elements
+        whole = {m.elements for m in measures if m.candidate == name}
+        assert len(whole) == 1
+        assert all(
+            m.elements < min(whole) for m in everything if m.candidate == name and m.kept < 1
+        )
     # and on what pruning keeps: the pruned baseline's own split tensor, coded
     pruned = {(m.candidate, m.bits, m.kept): m.ratio for m in everything if m.kept < 1.0}
     assert {(n, k) for n, _, k in pruned} >= {("conv1", 0.25), ("block10", 0.125)}
