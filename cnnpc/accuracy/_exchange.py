@@ -13,8 +13,9 @@ from cnnpc.accuracy._table import (
     kept_of,
     read_table,
 )
+from cnnpc.codec import split_bits
 from cnnpc.errors import InputError
-from cnnpc.records import Origin, keep_key, parse_keep_key
+from cnnpc.records import Origin, join_config, keep_key, parse_keep_key, split_config
 from cnnpc.spaces import load_space
 from cnnpc.storage import CacheEntry, ImportCount, Storage
 
@@ -49,16 +50,19 @@ def export_table(
         listed = "; ".join(f"--workload {w} --budget {b!r}" for w, b in cells)
         raise InputError(f"{model} has accuracies for several workloads or budgets: give {listed}")
     (the_workload, the_budget) = cells[0]
-    rows = [
-        TableRow(
-            kept=kept_of(space, parse_keep_key(c.config_key)),
-            val_accuracy=c.val_accuracy,
-            test_accuracy=c.test_accuracy,
-            finetune_seconds=c.finetune_seconds,
-            row=i,
+    rows = []
+    for i, c in enumerate(cached, start=1):
+        fractions, widths = split_config(parse_keep_key(c.config_key))
+        rows.append(
+            TableRow(
+                kept=kept_of(space, fractions),
+                val_accuracy=c.val_accuracy,
+                test_accuracy=c.test_accuracy,
+                finetune_seconds=c.finetune_seconds,
+                row=i,
+                bits=split_bits(widths, space.names),
+            )
         )
-        for i, c in enumerate(cached, start=1)
-    ]
     written = write_text(path, format_table(model, the_workload, the_budget, rows))
     return ExportedTable(written, model, the_workload, the_budget, len(rows))
 
@@ -66,18 +70,12 @@ def export_table(
 def cache_entries(table: AccuracyTable, budget_key: str | None = None) -> list[CacheEntry]:
     """The table's rows as cache rows (under its own budget key, or `budget_key`)."""
     space = load_space(table.model)  # once: parsing it per row was most of an import's time
-    coded = next((r for r in table.rows if r.bits), None)
-    if coded is not None:  # the database keys accuracies by configuration: it would take it as int8
-        raise InputError(
-            f"{table.path}: row {coded.row}, column bits: the accuracy database holds int8 "
-            "configurations only (rows with bits below 8 are not imported)"
-        )
     return [
         CacheEntry(
             model=table.model,
             workload=table.workload,
             budget_key=table.budget_key if budget_key is None else budget_key,
-            config_key=keep_key(r.config(space)),
+            config_key=keep_key(join_config(r.config(space), r.bits)),  # block1@bits=4 below 8
             val_accuracy=r.val_accuracy,
             test_accuracy=r.test_accuracy,
             finetune_seconds=r.finetune_seconds,

@@ -1,7 +1,9 @@
 """An accuracy table as the search's accuracy source: look-ups, never a fine-tune.
 
 A search on a table (`--accuracy table:FILE`) asks the table for each configuration it would
-fine-tune; one the table lacks raises `Unmeasured` and the trial is recorded as unmeasured. The
+fine-tune; one the table lacks raises `Unmeasured` and the trial is recorded as unmeasured. A
+configuration's split tensors below 8 bits (``NAME@bits``) are looked up in the table's `bits`
+column; a search without --bits draws only the int8 rows (`cnnpc.search.table_rows`). The
 source's cache cell is the table's own (budget key ``table:<content hash>``), so the search's
 surrogate learns only what the search asked for, and a real cache is never mixed in. A sweep
 needs every row in its cache at once: `preload` puts them in a cell of their own (``...:all``).
@@ -10,10 +12,12 @@ needs every row in its cache at once: `preload` puts them in a cell of their own
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from cnnpc.accuracy._table import AccuracyTable, kept_of
+from cnnpc.codec import split_bits
 from cnnpc.errors import InputError
-from cnnpc.records import KeepConfig, Origin
+from cnnpc.records import KeepConfig, Origin, split_config
 from cnnpc.search import Measurement, Unmeasured
 from cnnpc.spaces import SearchSpace, load_space
 from cnnpc.storage import ImportCount, Storage
@@ -34,8 +38,8 @@ class TableSource:
         self.whole = whole
         """The sweep's cell: every row is put in the cache at once (see `preload`)."""
         self.space = space or load_space(table.model)
-        self._rows = table.by_kept()
-        if () not in self._rows:
+        self._rows = table.by_config()
+        if ((), ()) not in self._rows:
             raise InputError(
                 f"{table.path}: no row for the unpruned model (empty kept_channels): a search "
                 "needs its accuracy"
@@ -54,10 +58,12 @@ class TableSource:
 
     @property
     def table_rows(self) -> tuple[KeepConfig, ...]:
-        """Every row's configuration (kept counts as fractions c/C): a search's candidates."""
+        """Every row's configuration (kept counts as fractions c/C, and the split tensors'
+        bit widths below 8): a search's candidates (one without --bits reads the int8 rows)."""
         if self._configs is None:
             self._configs = tuple(
-                KeepConfig.from_channels(self.space, dict(kept)) for kept in self._rows
+                replace(KeepConfig.from_channels(self.space, dict(kept)), bits=bits)
+                for kept, bits in self._rows
             )
         return self._configs
 
@@ -71,11 +77,13 @@ class TableSource:
 
     def measure(self, config: Mapping[str, float]) -> Measurement:
         self.asked += 1
-        kept = kept_of(self.space, config)
-        row = self._rows.get(kept)
+        fractions, widths = split_config(config)
+        kept = kept_of(self.space, fractions)
+        bits = split_bits(widths, self.space.names)
+        row = self._rows.get((kept, bits))
         if row is None:
             self.missing += 1
-            listed = ", ".join(f"{n}={c}" for n, c in kept)
+            listed = ", ".join([f"{n}={c}" for n, c in kept] + [f"{n} {w} bits" for n, w in bits])
             raise Unmeasured(f"not in the accuracy table {self.table.path} ({listed})")
         return Measurement(
             val_accuracy=row.val_accuracy,

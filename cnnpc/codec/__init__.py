@@ -24,6 +24,7 @@ from cnnpc.codec._pack import Codes, pack, packed_size, unpack
 from cnnpc.codec._price import DEFAULT_CHOICE, CodecChoice, CodecMeasure
 from cnnpc.codec._quant import Quantized, quantize, requantize, to_int8
 from cnnpc.codec._splits import SplitBits, format_split_bits, parse_split_bits, split_bits
+from cnnpc.codec._timing import measure_codec, synthetic_measures
 from cnnpc.codec._wire import Encoded, coded_bytes, decode, encode
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "decompress",
     "encode",
     "format_split_bits",
+    "measure_codec",
     "pack",
     "packed_size",
     "parse_bits",
@@ -56,6 +58,7 @@ __all__ = [
     "quantize",
     "requantize",
     "split_bits",
+    "synthetic_measures",
     "to_int8",
     "unpack",
 ]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cnnpc._text import BREAKDOWN_HEADERS, breakdown_cells, format_table
-from cnnpc.codec import MAX_BITS, check_coder
+from cnnpc.codec import MAX_BITS, check_coder, synthetic_measures
 from cnnpc.errors import InputError, ProfileError
 from cnnpc.jobs._links import AccuracyChoice, LinkChoice, device_option, model_option
 from cnnpc.jobs._options import (
@@ -175,12 +175,7 @@ class SearchRequest:
         )
         spec = self.measure.spec(self.model)
         if settings.coded:
-            check_coder(settings.entropy)  # one line before TensorFlow is imported
-            if spec.kind != "finetune":
-                raise InputError(
-                    f"--bits and --entropy search with fine-tuned accuracies; --accuracy "
-                    f"{spec.accuracy} has no accuracy per bit width here: drop them"
-                )
+            check_coded_source(spec, settings.entropy, "search")
         return SearchJob(settings, spec, liveness, self.measure.storage)
 
 
@@ -217,7 +212,8 @@ def search(job: SearchJob, progress: TrialProgress | None = None) -> SearchOutco
     # loading --weights and training may refuse: no new database is left behind then
     storage, source = open_around(resolve_url(job.storage_url), lambda: spec.open(checked))
     if settings.coded:  # the codec's ratio and time per candidate and width, on the baseline
-        measures = measured_codecs(source, settings.searched_bits, settings.entropy)
+        names = planner.profile.space.names
+        measures = measured_codecs(source, settings.searched_bits, settings.entropy, names)
         settings = dataclasses.replace(settings, codec_measures=measures)
     with progress if progress is not None else contextlib.nullcontext() as on_trial:
         result = run_search(settings, source, storage, on_trial, job.liveness)
@@ -255,16 +251,36 @@ def search(job: SearchJob, progress: TrialProgress | None = None) -> SearchOutco
     return SearchOutcome(report, result.best, parts)
 
 
+def check_coded_source(spec: AccuracySpec, entropy: str, job: str) -> None:
+    """--bits and --entropy with an accuracy source that knows widths (search and sweep): one
+    line before TensorFlow is imported. A table's `bits` column gives its rows' widths, but it
+    has no model to measure a coder's ratio on; a supernet has no estimate per width here."""
+    check_coder(entropy)
+    if spec.kind == "supernet":
+        raise InputError(
+            f"--bits and --entropy {job} with fine-tuned accuracies or an accuracy table's; "
+            f"--accuracy {spec.accuracy} has no accuracy per bit width here: drop them"
+        )
+    if spec.kind == "table" and entropy != "none":
+        raise InputError(
+            f"--entropy prices the coder's ratio measured on a trained model's tensors, which "
+            f"--accuracy {spec.accuracy} has not: drop --entropy (--bits reads the table's "
+            "bits column)"
+        )
+
+
 def measured_codecs(
-    source: AccuracySource, bits: tuple[int, ...], entropy: str
+    source: AccuracySource, bits: tuple[int, ...], entropy: str, names: Sequence[str]
 ) -> tuple[CodecMeasure, ...]:
-    """The coder's ratio and the codec's time per candidate and width, measured on the
-    fine-tuning source's baseline (`cnnpc.oracle.codec_measures`; search and sweep)."""
-    from cnnpc.oracle import codec_measures
+    """The coder's ratio and the codec's time per candidate (of `names`) and width, measured
+    on the fine-tuning source's baseline (`cnnpc.oracle.codec_measures`), or without a model
+    (an accuracy table's search) the codec's time alone (`cnnpc.codec.synthetic_measures`)."""
     from cnnpc.search import OracleSource
 
     if not isinstance(source, OracleSource):
-        return ()
+        return synthetic_measures(names, bits) if entropy == "none" else ()
+    from cnnpc.oracle import codec_measures
+
     return codec_measures(source.oracle, bits, entropy)
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnnpc._files import check_file_targets
 from cnnpc._text import format_table
-from cnnpc.codec import MAX_BITS, check_coder
+from cnnpc.codec import MAX_BITS
 from cnnpc.errors import InputError
 from cnnpc.jobs._links import AccuracyChoice, LinkChoice, device_option, model_option
 from cnnpc.jobs._options import (
@@ -25,7 +25,7 @@ from cnnpc.jobs._options import (
     options,
     radio_option,
 )
-from cnnpc.jobs._search import measured_codecs
+from cnnpc.jobs._search import check_coded_source, measured_codecs
 from cnnpc.planner import OBJECTIVES
 from cnnpc.records import DEFAULT_MAX_FINETUNES, MAX_FINETUNES
 
@@ -137,12 +137,7 @@ class SweepRequest:
             entropy=self.entropy or "none",
         )
         if settings.coded:
-            check_coder(settings.entropy)  # one line before TensorFlow is imported
-            if spec.kind != "finetune":
-                raise InputError(
-                    f"--bits and --entropy sweep with fine-tuned accuracies; --accuracy "
-                    f"{spec.accuracy} has no accuracy per bit width here: drop them"
-                )
+            check_coded_source(spec, settings.entropy, "sweep")
         return SweepJob(settings, spec, self.measure.storage, self.png, self.xlsx)
 
 
@@ -170,7 +165,8 @@ def sweep(job: SweepJob) -> dict[str, Any]:
 
         preload(storage, checked)
     if settings.coded:  # the codec's ratio and time per candidate and width, on the baseline
-        measures = measured_codecs(source, settings.searched_bits, settings.entropy)
+        names = settings.planner(settings.devices[0], settings.bandwidths[0]).profile.space.names
+        measures = measured_codecs(source, settings.searched_bits, settings.entropy, names)
         settings = dataclasses.replace(settings, codec_measures=measures)
     result = run_sweep(settings, source, storage)
     report = result.as_dict() | {"storage": display_url(storage.url)}

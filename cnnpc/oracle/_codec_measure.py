@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -36,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cnnpc._keras import keras
-from cnnpc.codec import Codec, CodecMeasure, check_coder, coded_bytes, decode, encode
+from cnnpc.codec import Codec, CodecMeasure, check_coder, measure_codec
 from cnnpc.compression import kept_indices, split_layer
 from cnnpc.errors import InputError
 from cnnpc.records import KeepConfig
@@ -79,11 +78,11 @@ def codec_measures(
         pruned = _pruned_channels(oracle, candidate) if entropy != "none" else []
         for width in widths:
             codec = Codec(width, entropy)
-            measures.append(_measure(candidate.name, ints, scale, zero_point, codec))
+            measures.append(measure_codec(candidate.name, ints, scale, zero_point, codec))
             if entropy != "none":  # on what pruning keeps: its ratio, and its time
                 for kept, channels in pruned:
                     part = _int8(tensor[..., list(channels)])
-                    measure = _measure(candidate.name, *part, codec)
+                    measure = measure_codec(candidate.name, *part, codec)
                     measures.append(dataclasses.replace(measure, kept=kept))
     oracle.cache.put(key, {"measures": [m.__dict__ for m in measures]})
     return tuple(measures)
@@ -122,30 +121,3 @@ def _int8(values: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.int8], float,
     zero_point = round(-128 - lo / scale)
     ints = np.clip(np.round(values / scale) + zero_point, -128, 127).astype(np.int8)
     return ints, scale, zero_point
-
-
-def _measure(
-    name: str, ints: npt.NDArray[np.int8], scale: float, zero_point: int, codec: Codec
-) -> CodecMeasure:
-    """The coder's ratio over the images and the median encode and decode time (ms)."""
-    coded = 0
-    encode_s: list[float] = []
-    decode_s: list[float] = []
-    for image in ints:
-        start = time.perf_counter()
-        sent = encode(image, scale, zero_point, codec)
-        middle = time.perf_counter()
-        decode(sent, image.shape, scale, zero_point)
-        encode_s.append(middle - start)
-        decode_s.append(time.perf_counter() - middle)
-        coded += len(sent.payload)
-    packed = coded_bytes(int(ints[0].size), codec) * len(ints)
-    ratio = 1.0 if codec.entropy == "none" else packed / max(coded, 1)
-    return CodecMeasure(
-        name,
-        codec.bits,
-        ratio=ratio,
-        encode_ms=1e3 * float(np.median(encode_s)),
-        decode_ms=1e3 * float(np.median(decode_s)),
-        elements=int(ints[0].size),
-    )

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import optuna
 
+from cnnpc.codec import MAX_BITS
+from cnnpc.records import bits_entry
 from cnnpc.search._configs import Config, distributions, from_params, parameters, to_params
 from cnnpc.search._rows import TableRows, untried
 from cnnpc.spaces import SearchSpace
@@ -41,13 +43,19 @@ class RowSampler(optuna.samplers.BaseSampler):
     """`inner` (TPE or random), each sample an untried row of `rows` (see the module)."""
 
     def __init__(
-        self, inner: optuna.samplers.BaseSampler, rows: TableRows, space: SearchSpace, seed: int
+        self,
+        inner: optuna.samplers.BaseSampler,
+        rows: TableRows,
+        space: SearchSpace,
+        seed: int,
+        bits: tuple[int, ...] = (MAX_BITS,),
     ) -> None:
         self._inner = inner
         self._rows = rows
         self._space = space
+        self._bits = bits
         self._names = list(parameters(space))
-        self._distributions: dict[str, BaseDistribution] = distributions(space)
+        self._distributions: dict[str, BaseDistribution] = distributions(space, bits)
         self._rng = np.random.default_rng(seed)
         self._uniform = isinstance(inner, optuna.samplers.RandomSampler)
 
@@ -66,7 +74,7 @@ class RowSampler(optuna.samplers.BaseSampler):
             row = left[int(self._rng.integers(len(left)))]
         else:
             row = self._nearest(left, self._proposal(study, trial))
-        return to_params(self._space, row)
+        return to_params(self._space, row, self._bits)
 
     def _proposal(self, study: Study, trial: FrozenTrial) -> Config:
         """The configuration the inner sampler would have drawn on the grid."""
@@ -80,7 +88,12 @@ class RowSampler(optuna.samplers.BaseSampler):
 
     def _nearest(self, left: list[Config], proposal: Config) -> Config:
         def distance(row: Config) -> float:
-            return math.fsum((row.get(p, 1.0) - proposal.get(p, 1.0)) ** 2 for p in self._names)
+            kept = ((row.get(p, 1.0) - proposal.get(p, 1.0)) ** 2 for p in self._names)
+            widths = (  # a width's distance in eighths, as a fraction's
+                ((row.get(b, MAX_BITS) - proposal.get(b, MAX_BITS)) / MAX_BITS) ** 2
+                for b in map(bits_entry, self._names)
+            )
+            return math.fsum((*kept, *widths))
 
         return min(left, key=distance)  # min keeps the first of equals: key order
 
@@ -111,7 +124,11 @@ class RowSampler(optuna.samplers.BaseSampler):
 
 
 def make_sampler(
-    strategy: str, seed: int, rows: TableRows | None, space: SearchSpace
+    strategy: str,
+    seed: int,
+    rows: TableRows | None,
+    space: SearchSpace,
+    bits: tuple[int, ...] = (MAX_BITS,),
 ) -> optuna.samplers.BaseSampler:
     """tpe's or random's sampler, seeded; on a table (`rows`), drawing only its rows."""
     inner: optuna.samplers.BaseSampler
@@ -121,4 +138,4 @@ def make_sampler(
         inner = optuna.samplers.RandomSampler(seed=seed)
     if rows is None or strategy not in ("tpe", "random"):
         return inner
-    return RowSampler(inner, rows, space, seed)
+    return RowSampler(inner, rows, space, seed, bits)

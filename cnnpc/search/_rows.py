@@ -16,8 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cnnpc.codec import MAX_BITS
 from cnnpc.planner import Planner
-from cnnpc.records import KeepConfig, keep_key
+from cnnpc.records import KeepConfig, join_config, keep_key
 from cnnpc.search._configs import (
     Config,
     expand,
@@ -75,14 +76,20 @@ def _on_grid(space: SearchSpace, row: KeepConfig) -> Config | None:
     grid_row = KeepConfig.from_fractions(space, config)
     if {b.name for b in grid_row.pruned_blocks} != set(pruned):
         return None  # a tied member pruned without its parameter: not a configuration here
-    return config
+    return join_config(config, row.bits)
 
 
-def table_rows(space: SearchSpace, rows: Iterable[KeepConfig]) -> TableRows:
-    """The rows that are configurations of `space`'s grid, and how many are not."""
+def table_rows(
+    space: SearchSpace, rows: Iterable[KeepConfig], bits: tuple[int, ...] = (MAX_BITS,)
+) -> TableRows:
+    """The rows that are configurations of `space`'s grid, and how many are not; a row whose
+    split tensors travel at a width outside `bits` is not one of this search's (an int8 search
+    reads the int8 rows)."""
     configs: dict[str, Config] = {keep_key({}): {}}
     off_grid = 0
     for row in rows:
+        if any(width not in bits for _, width in row.bits):
+            continue
         config = _on_grid(space, row)
         if config is None:
             off_grid += 1
@@ -106,7 +113,11 @@ def priced_rows(
 
 
 def faster_lacking(
-    planner: Planner, rows: TableRows, latency_ms: float, objective: SearchObjective | None = None
+    planner: Planner,
+    rows: TableRows,
+    latency_ms: float,
+    objective: SearchObjective | None = None,
+    bits: tuple[int, ...] = (MAX_BITS,),
 ) -> int:
     """Configurations of the grid faster than `latency_ms` that the table has no row for
     (counted, by pricing every split-aware configuration once: about 4 s for the 66,887 of
@@ -114,7 +125,7 @@ def faster_lacking(
     search on the grid would try it."""
     goal = objective or SearchObjective()
     lacking: set[str] = set()
-    for config in split_aware_grid(planner.profile.space):
+    for config in split_aware_grid(planner.profile.space, bits):
         if goal.price(planner, config) >= latency_ms:
             continue
         key = keep_key(normalise(planner, config, objective=objective)[0])
@@ -158,11 +169,13 @@ def table_tried(
     return f"{strategy} search space exhausted: all {len(rows)} configurations of the table tried"
 
 
-def drawn_rows(rows: tuple[KeepConfig, ...] | None, space: SearchSpace) -> TableRows | None:
+def drawn_rows(
+    rows: tuple[KeepConfig, ...] | None, space: SearchSpace, bits: tuple[int, ...] = (MAX_BITS,)
+) -> TableRows | None:
     """The table's rows, which every strategy draws from (None: no table, the whole grid)."""
     if rows is None:
         return None
-    return table_rows(space, rows)
+    return table_rows(space, rows, bits)
 
 
 def exactness(
@@ -173,13 +186,16 @@ def exactness(
     best: float | None,
     passed_over: int | None,
     objective: SearchObjective | None = None,
+    bits: tuple[int, ...] = (MAX_BITS,),
 ) -> Exactness:
     """An exhaustive walk's proof: proven when nothing that could beat its answer is `pending`;
     on a table, with the faster grid configurations it lacks (`best`: the answer's latency under
     an accuracy floor; None: no answer, or a latency budget, where nothing is counted) and the
     rows it read below the floor (`passed_over`; None under a latency budget)."""
     lacking = (
-        None if rows is None or best is None else faster_lacking(planner, rows, best, objective)
+        None
+        if rows is None or best is None
+        else faster_lacking(planner, rows, best, objective, bits)
     )
     return Exactness(
         proven=pending == 0,

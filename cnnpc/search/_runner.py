@@ -80,7 +80,7 @@ class SearchRunner:
         self.cache = CachedAccuracies(settings.model, source, storage, self.liveness)
         self.on_trial = on_trial
         self.surrogate = AccuracySurrogate(self.space, coded=settings.coded)
-        self.rows = drawn_rows(source.table_rows, self.space)
+        self.rows = drawn_rows(source.table_rows, self.space, settings.searched_bits)
         """On an accuracy table: the rows the strategy draws from (None: the whole grid)."""
         self.exactness: Exactness | None = None
         self._fitted_on = -1
@@ -163,7 +163,8 @@ class SearchRunner:
         from cnnpc.search._row_sampler import make_sampler
 
         seed = self.settings.seed + 104_729 * self.slot + self._resumed_at
-        return make_sampler(self.settings.strategy, seed, self.rows, self.space)
+        s = self.settings
+        return make_sampler(s.strategy, seed, self.rows, self.space, s.searched_bits)
 
     def _context(self) -> StrategyContext:
         s = self.settings
@@ -275,7 +276,14 @@ class SearchRunner:
         best = self._best_latency() if floor else None
         passed = walk.passed_over if floor else None
         return exactness(
-            self.planner, len(pending), len(walk), self.rows, best, passed, self.settings.objective
+            self.planner,
+            len(pending),
+            len(walk),
+            self.rows,
+            best,
+            passed,
+            self.settings.objective,
+            self.settings.searched_bits,
         )
 
     def _baseline_trial(self) -> None:

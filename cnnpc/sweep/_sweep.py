@@ -178,12 +178,10 @@ class Sweeper:
     def _pricing(self, planner: Planner, device: str) -> ConfigPricing:
         """Every configuration of the grid, and on an accuracy table every row of it too (a
         row the grid lacks, such as one pruned at three candidates, can be the best plan)."""
-        rows = self.source.table_rows
-        if rows is None:
-            pricing = ConfigPricing(planner, bits=self.settings.searched_bits)
-        else:
-            configs = table_rows(planner.profile.space, rows).configs.values()
-            pricing = ConfigPricing(planner, configs)
+        rows, bits = self.source.table_rows, self.settings.searched_bits
+        space = planner.profile.space
+        extra = [] if rows is None else list(table_rows(space, rows, bits).configs.values())
+        pricing = ConfigPricing(planner, extra, bits=bits)
         self._devices[id(pricing)] = device
         return pricing
 

@@ -60,8 +60,11 @@ def test_a_table_with_bits(tmp_path):
     assert again.by_config().keys() == rows.keys() and again.digest == table.digest
     int8_only = read_table(_write(tmp_path, "\n".join(lines[:3]) + "\n", "int8.csv"))
     assert table.digest != int8_only.digest
-    with pytest.raises(InputError, match=r"row 3, column bits: .*int8"):
-        cache_entries(table)  # the database would take a 4-bit accuracy for the int8 one
+    # in the database, a row below 8 bits keys as its configuration does: block1@bits=4
+    keys = {e.config_key: e.val_accuracy for e in cache_entries(table)}
+    assert keys["block1=0.125,block13=0.125"] == 0.93
+    assert keys["block1=0.125,block13=0.125,block13@bits=4,block1@bits=4"] == 0.91
+    assert keys["block1=0.125,block13=0.125,block13@bits=2"] == 0.85
 
 
 @pytest.mark.parametrize(

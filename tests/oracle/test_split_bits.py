@@ -107,8 +107,9 @@ def test_the_search_source_passes_bits_on(varied):
 def test_codec_measures_are_the_codecs_own_bytes_and_are_cached(
     tiny_baseline, digits32, mobilenet_space, tmp_path
 ):
+    from cnnpc.codec import measure_codec
     from cnnpc.oracle import DiskCache, codec_measures
-    from cnnpc.oracle._codec_measure import MEASURE_IMAGES, _int8, _measure
+    from cnnpc.oracle._codec_measure import MEASURE_IMAGES, _int8
 
     oracle = AccuracyOracle(
         tiny_baseline, digits32, mobilenet_space, BUDGET, 0, DiskCache(tmp_path / "results")
@@ -132,7 +133,7 @@ def test_codec_measures_are_the_codecs_own_bytes_and_are_cached(
     probe = keras.Model(model.inputs, split.output)
     tensor = probe.predict(digits32.val.x[:MEASURE_IMAGES], verbose=0)
     ints, scale, zero = _int8(tensor)
-    direct = _measure("conv1", ints, scale, zero, Codec(2, "zstd")).ratio
+    direct = measure_codec("conv1", ints, scale, zero, Codec(2, "zstd")).ratio
     assert pruned[("conv1", 2, 0.25)] == pytest.approx(direct, rel=1e-9)
     assert pruned[("conv1", 2, 0.25)] != pytest.approx(
         next(m.ratio for m in measures if (m.candidate, m.bits) == ("conv1", 2)), rel=1e-3
