@@ -16,8 +16,10 @@ from cnnpc.compression._groups import ChannelGraph, ChannelGroup, channel_graph,
 from cnnpc.compression._importance import channel_scores, select_channels
 from cnnpc.compression._splitquant import (
     SplitQuantize,
+    copy_weights,
     fake_quantize,
     insert_split_quantizers,
+    quantize_after,
     strip_split_quantizers,
 )
 from cnnpc.compression._surgery import (
@@ -45,6 +47,7 @@ __all__ = [
     "candidate_groups",
     "channel_graph",
     "channel_scores",
+    "copy_weights",
     "fake_quantize",
     "finetune",
     "group_fractions",
@@ -55,6 +58,7 @@ __all__ = [
     "kept_indices",
     "prune_channels",
     "quantization_aware",
+    "quantize_after",
     "rebuild",
     "select_channels",
     "split_layer",

@@ -96,8 +96,20 @@ def insert_split_quantizers(model: Any, space: SearchSpace, bits: SplitBits) -> 
     """
     if not bits:
         return model
+    return quantize_after(
+        model, {split_layer(space.candidates[space.index(n)]): (n, w) for n, w in bits}
+    )
+
+
+def quantize_after(
+    model: Any,
+    widths: Mapping[str, tuple[str, int]],
+    custom_objects: Mapping[str, Any] | None = None,
+) -> Any:
+    """A copy of `model` with a `SplitQuantize` of `width` bits, named for `split`, reading each
+    layer of `widths` (layer name -> (split, width)); that layer's readers read the quantizer.
+    `custom_objects`: the classes of `model`'s own layers the copy needs."""
     config = model.get_config()
-    widths = {split_layer(space.candidates[space.index(n)]): (n, w) for n, w in bits}
     known = {layer["name"] for layer in config["layers"]}
     for layer in widths:
         if layer not in known:
@@ -119,7 +131,7 @@ def insert_split_quantizers(model: Any, space: SearchSpace, bits: SplitBits) -> 
             )
     config["layers"] = new_layers
     config["output_layers"] = _rewire(config["output_layers"], readers)
-    return _rebuilt(model, config)
+    return _rebuilt(model, config, custom_objects)
 
 
 def strip_split_quantizers(model: Any) -> Any:
@@ -155,16 +167,24 @@ Reference = tuple[str, int, int]
 """A functional config's reference to a tensor: (layer name, node index, tensor index)."""
 
 
-def _rebuilt(model: Any, config: dict[str, Any]) -> Any:
+def _rebuilt(
+    model: Any, config: dict[str, Any], custom_objects: Mapping[str, Any] | None = None
+) -> Any:
     """The model of `config` with `model`'s weights, layer by layer (by name)."""
     for layer in config["layers"]:  # built when called: a recorded build builds TF-MOT's twice
         layer.pop("build_config", None)
-    with tfmot.quantization.keras.quantize_scope():  # a QAT model's wrappers need their classes
+    # a QAT model's wrappers need their classes
+    with tfmot.quantization.keras.quantize_scope(dict(custom_objects or {})):
         new = keras.Model.from_config(config)
-    for layer in new.layers:
-        if layer.weights:
-            layer.set_weights(model.get_layer(layer.name).get_weights())
+    copy_weights(model, new)
     return new
+
+
+def copy_weights(source: Any, target: Any) -> None:
+    """Every weight of `target`'s layers from `source`'s layer of the same name."""
+    for layer in target.layers:
+        if layer.weights:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
 
 
 def _rewire(value: Any, readers: Mapping[str, Reference]) -> Any:

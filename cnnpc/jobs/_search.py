@@ -254,13 +254,8 @@ def search(job: SearchJob, progress: TrialProgress | None = None) -> SearchOutco
 def check_coded_source(spec: AccuracySpec, entropy: str, job: str) -> None:
     """--bits and --entropy with an accuracy source that knows widths (search and sweep): one
     line before TensorFlow is imported. A table's `bits` column gives its rows' widths, but it
-    has no model to measure a coder's ratio on; a supernet has no estimate per width here."""
+    has no model to measure a coder's ratio on (fine-tunes and supernet estimates have)."""
     check_coder(entropy)
-    if spec.kind == "supernet":
-        raise InputError(
-            f"--bits and --entropy {job} with fine-tuned accuracies or an accuracy table's; "
-            f"--accuracy {spec.accuracy} has no accuracy per bit width here: drop them"
-        )
     if spec.kind == "table" and entropy != "none":
         raise InputError(
             f"--entropy prices the coder's ratio measured on a trained model's tensors, which "
@@ -273,15 +268,17 @@ def measured_codecs(
     source: AccuracySource, bits: tuple[int, ...], entropy: str, names: Sequence[str]
 ) -> tuple[CodecMeasure, ...]:
     """The coder's ratio and the codec's time per candidate (of `names`) and width, measured
-    on the fine-tuning source's baseline (`cnnpc.oracle.codec_measures`), or without a model
+    on the fine-tuning source's baseline (`cnnpc.oracle.codec_measures`; a supernet's: its
+    confirming fine-tunes' baseline), or without a model
     (an accuracy table's search) the codec's time alone (`cnnpc.codec.synthetic_measures`)."""
     from cnnpc.search import OracleSource
 
-    if not isinstance(source, OracleSource):
+    tuning = source if isinstance(source, OracleSource) else source.confirms_with
+    if not isinstance(tuning, OracleSource):  # a table: no model
         return synthetic_measures(names, bits) if entropy == "none" else ()
     from cnnpc.oracle import codec_measures
 
-    return codec_measures(source.oracle, bits, entropy)
+    return codec_measures(tuning.oracle, bits, entropy)
 
 
 def best_parts(planner: Planner, best: BestPlan) -> PartSizes | None:

@@ -134,10 +134,14 @@ def _quantized(net: Any) -> Any:
     """TF-MOT's default 8-bit quantization-aware copy of a masked network."""
     quant = tfmot.quantization.keras
     try:
-        with quant.quantize_scope({"ApplyMask": ApplyMask, "NoQuantize": NoQuantize}):
+        with quant.quantize_scope(MASK_OBJECTS):
             return quant.quantize_apply(quant.quantize_annotate_model(net))
     except (ValueError, RuntimeError) as exc:
         raise CompressionError(f"TF-MOT cannot quantize the supernet: {exc}") from None
+
+
+MASK_OBJECTS = {"ApplyMask": ApplyMask, "NoQuantize": NoQuantize}
+"""The classes a masked network's configuration names (to rebuild it from its config)."""
 
 
 def inner(layer: Any) -> Any:

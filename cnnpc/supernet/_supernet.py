@@ -25,22 +25,29 @@ import numpy as np
 import numpy.typing as npt
 
 from cnnpc._keras import keras
+from cnnpc.codec import SplitBits, split_bits
 from cnnpc.compression import (
     ChannelGraph,
     Indices,
     candidate_groups,
     channel_graph,
     channel_scores,
+    copy_weights,
     group_fractions,
     group_indices,
     kept_count,
+    quantize_after,
     rebuild,
     select_channels,
+    split_layer,
 )
 from cnnpc.errors import InputError
 from cnnpc.oracle import Baseline, RecipeVersion, load_cached_weights, save_cached_weights
+from cnnpc.records import split_config
 from cnnpc.spaces import SearchSpace
 from cnnpc.supernet._masked import (
+    MASK_OBJECTS,
+    ApplyMask,
     MaskedLeaf,
     SandwichRecipe,
     copy_float_weights,
@@ -138,6 +145,7 @@ class Supernet:
         self.train_seconds = train_seconds
         self.from_cache = from_cache
         self.calibration_batches = calibration_batches
+        self._coded: dict[SplitBits, Any] = {}
         self._graph = channel_graph(baseline.model)
         self._groups = candidate_groups(baseline.model, space, self._graph)
         leaves = prunable_leaves(baseline.model, space, self._graph)
@@ -183,22 +191,71 @@ class Supernet:
         return model
 
     def estimate(self, config: Mapping[str, float]) -> Estimate:
-        """The masked network's accuracy on `config` (its state restored afterwards)."""
+        """The masked network's accuracy on `config` (its state restored afterwards); split
+        tensors the configuration sends below 8 bits (``NAME@bits``) are rounded as the codec
+        rounds them (`coded_net`)."""
         start = time.perf_counter()
+        fractions, widths = split_config(config)
+        bits = split_bits(widths, self.space.names)
         saved = self.net.get_weights()
         try:
-            set_masks(self.net, self.masks(config))
+            set_masks(self.net, self.masks(fractions))
             recalibrate(self.net, self.workload, self.calibration_batches)
-            val = accuracy(self.net, self.workload.val)
-            test = accuracy(self.net, self.workload.test)
+            measured = self.coded_net(bits)
+            val = accuracy(measured, self.workload.val)
+            test = accuracy(measured, self.workload.test)
         finally:
             self.net.set_weights(saved)
         return Estimate(
-            kept={n: len(k) for n, k in self.kept(config).items()},
+            kept={n: len(k) for n, k in self.kept(fractions).items()},
             val_accuracy=val,
             test_accuracy=test,
             seconds=time.perf_counter() - start,
         )
+
+    def coded_net(self, bits: SplitBits) -> Any:
+        """The masked network with the current weights and masks, each split tensor of `bits`
+        rounded to its width after its mask (what the codec sends of the pruned tensor: a
+        dropped channel is 0, which every range holds and the rounding keeps); the network
+        itself without `bits`. Built once per widths, its weights copied in each time."""
+        if not bits:
+            return self.net
+        coded = self._coded.get(bits)
+        if coded is None:
+            coded = quantize_after(self.net, self._split_readers(bits), MASK_OBJECTS)
+            self._coded[bits] = coded
+        else:
+            copy_weights(self.net, coded)
+        return coded
+
+    def _split_readers(self, bits: SplitBits) -> dict[str, tuple[str, int]]:
+        """The layers each split tensor of `bits` leaves the split through (its masks; the
+        split layer when its group is not masked), with the quantizer each one gets."""
+        layers = self.net.get_config()["layers"]
+        names = {layer["name"] for layer in layers}
+        readers: dict[str, tuple[str, int]] = {}
+        for split, width in bits:
+            layer = split_layer(self.space.candidates[self.space.index(split)])
+            layer = layer if layer in names else f"quant_{layer}"
+            masks = [
+                other["name"]
+                for other in layers
+                if other["name"] != layer
+                and _reads(other["inbound_nodes"], layer)
+                and isinstance(inner(self.net.get_layer(other["name"])), ApplyMask)
+            ]
+            for i, mask in enumerate(masks or [layer]):
+                readers[mask] = (f"{split}_{i}", width)
+        return readers
+
+
+def _reads(value: Any, layer: str) -> bool:
+    """Whether a functional config's inbound nodes reference `layer`."""
+    if isinstance(value, list):
+        if value and value[0] == layer and len(value) >= 3:
+            return True
+        return any(_reads(v, layer) for v in value)
+    return False
 
 
 def recalibrate(model: Any, workload: Workload, batches: int, batch_size: int = 64) -> None:

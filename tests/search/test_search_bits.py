@@ -127,7 +127,7 @@ def test_settings_refuse_bad_bits():
     [
         (["--bits", "8,4,4"], "repeated"),
         (["--bits", "9"], "1..8"),
-        (["--bits", "8,4", "--accuracy", "supernet"], "--accuracy supernet"),
+        (["--bits", "8,4", "--entropy", "zstd", "--accuracy", "table:t.csv"], "drop --entropy"),
     ],
 )
 def test_cli_refuses_in_one_line(args, message, tmp_path, capsys):

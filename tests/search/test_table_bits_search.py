@@ -118,15 +118,12 @@ def test_tpe_with_bits_draws_rows_at_those_widths(tmp_path, storage):
     assert any(t.bits for t in trials)
 
 
-def test_a_coder_or_a_supernet_with_a_table_is_one_line(tmp_path, capsys):
+def test_a_coder_with_a_table_is_one_line(tmp_path, capsys):
     path = _table(tmp_path / "t.csv", 0)
-    db = f"sqlite:///{tmp_path / 'r.db'}"
     common = ["search", "--model", "mobilenet", "--device", "MI8", "--bandwidth", "10"]
     common += ["--acc-floor", "0.9"]
-    code = main([*common, "--accuracy", f"table:{path}", "--bits", "8,2", "--entropy", "zstd"])
+    db = ["--storage", f"sqlite:///{tmp_path / 'r.db'}"]
+    code = main([*common, *db, "--accuracy", f"table:{path}", "--bits", "8,2", "--entropy", "zstd"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "drop --entropy" in err and len(err.splitlines()) == 1
-    code = main([*common, "--accuracy", "supernet", "--bits", "8,2", "--storage", db])
-    err = capsys.readouterr().err.strip()
-    assert code == 2 and "supernet has no accuracy per bit width" in err
     assert not (tmp_path / "r.db").exists()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cnnpc._keras import keras, tfmot
-from cnnpc.compression import channel_graph, prune_channels, rebuild
+from cnnpc.compression import SplitQuantize, channel_graph, prune_channels, rebuild
 from cnnpc.errors import InputError
 from cnnpc.supernet import (
     ApplyMask,
@@ -171,3 +171,42 @@ def test_the_supernet_recipe_behaves_as_its_version_says(supernet):
     from cnnpc.supernet import SUPERNET_RECIPE
 
     check_recipe(SUPERNET_RECIPE, "SUPERNET_RECIPE", fingerprint(supernet.model.get_weights()))
+
+
+def test_an_estimate_below_8_bits_rounds_the_masked_split_tensor(supernet, digits32):
+    """`block3@bits=2`: the estimate's network reads block3's tensor after its mask through a
+    2-bit quantizer (at most 4 values per example, dropped channels still 0); at 8 bits it is
+    the int8 estimate; the network is left as it was."""
+    config = {"block3": 0.25}
+    before = supernet.net.get_weights()
+    int8 = supernet.estimate(config)
+    at8 = supernet.estimate({**config, "block3@bits": 8.0})
+    assert (at8.val_accuracy, at8.test_accuracy, at8.kept) == (
+        int8.val_accuracy,
+        int8.test_accuracy,
+        int8.kept,
+    )
+    coded = supernet.estimate({**config, "block3@bits": 2.0})
+    assert coded.kept == int8.kept
+    for got, want in zip(supernet.net.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(got, want)
+    set_masks(supernet.net, supernet.masks(config))
+    try:
+        net = supernet.coded_net((("block3", 2),))
+        quantizers = [layer for layer in net.layers if isinstance(layer, SplitQuantize)]
+        assert len(quantizers) >= 1 and all(q.bits == 2 for q in quantizers)
+        reads = quantizers[0].inbound_nodes[0].inbound_layers
+        mask_layer = getattr(reads, "layer", reads)
+        assert type(mask_layer).__name__ == "ApplyMask"
+        mask = mask_layer.mask.numpy()
+        assert (mask == 0).any()  # a quarter kept: the copy has the set mask
+        values = keras.Model(net.input, quantizers[0].output).predict(digits32.val.x[:8], verbose=0)
+        assert max(len(np.unique(v)) for v in values) <= 4
+        assert np.all(values[..., mask == 0] == 0)
+        before_rounding = keras.Model(net.input, reads.output).predict(
+            digits32.val.x[:8], verbose=0
+        )
+        assert not np.array_equal(values, before_rounding)
+        assert quantizers[0].outbound_nodes  # what the next layers read
+    finally:
+        supernet.net.set_weights(before)
