@@ -89,8 +89,6 @@ class SearchSettings:
                     f"--bits must include {MAX_BITS} (the int8 tensor the unpruned model sends), "
                     f"e.g. --bits {MAX_BITS},{','.join(map(str, self.bits))}"
                 )
-            if self.strategy == "cnnpc":
-                raise InputError("--strategy cnnpc searches int8 split tensors only: drop --bits")
         grid = self.keep_grid
         if isinstance(grid, tuple) and (
             not grid or grid[-1] != 1.0 or any(not (math.isfinite(f) and 0 < f <= 1) for f in grid)

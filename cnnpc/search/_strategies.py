@@ -12,7 +12,9 @@ cnnpc:        a re-implementation of CNNPC's own search (Yang et al., TPDS 2022)
               meets the floor is found by linear interpolation between the accuracies bracketing the
               floor, falling back to bisection; before any fine-tune, a candidate is skipped when it
               cannot beat the best latency so far or when an accuracy estimate interpolated from
-              what is already known falls below the floor. On a table, only its rows.
+              what is already known falls below the floor. On a table, only its rows. With
+              --bits, the compression-rate search runs once per width of the split tensors
+              (int8 first), each width's candidates priced at that width.
 All of them walk each candidate's own grid (`SearchSpace.fractions`): eight fractions, or every
 channel count 1..C on CNNPC's per-channel grid.
 """
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 from cnnpc.codec import MAX_BITS
 from cnnpc.planner import Planner
 from cnnpc.records import KeepConfig
-from cnnpc.search._configs import Config, expand, parameters, split_aware_grid
+from cnnpc.search._configs import Config, expand, parameters, split_aware_grid, with_bits
 from cnnpc.search._objective import SearchObjective
 from cnnpc.search._rows import TableRows, priced_rows
 from cnnpc.spaces import SearchSpace
@@ -193,15 +195,24 @@ def cnnpc(ctx: StrategyContext) -> Proposals:
         est = ctx.estimate(config)
         return est is None or est >= ctx.floor
 
+    widths = sorted(ctx.bits, reverse=True)  # int8 first, as CNNPC searched
+
+    def at(values: Mapping[str, float], splits: tuple[str, ...], width: int) -> Config:
+        """The configuration with the split tensors at `width` bits (8: as it is)."""
+        return with_bits(space, expand(space, values), {s: width for s in splits})
+
     for i, first in enumerate(params):
-        single = [expand(space, {first: f}) for f in grids[first]]
-        found = yield from _crs(ctx, [c for c in single if usable(c, (first,))])
-        if found is not None:
-            best_t = min(best_t, _layout_latency(planner, found, (first,)))
+        for width in widths:  # one compression-rate search per width of the split tensor
+            single = [at({first: f}, (first,), width) for f in grids[first]]
+            found = yield from _crs(ctx, [c for c in single if usable(c, (first,))])
+            if found is not None:
+                best_t = min(best_t, _layout_latency(planner, found, (first,)))
         for second in params[i + 1 :]:
             for f1 in [1.0, *reversed(grids[first])]:  # least pruned first, as CNNPC walks R
-                pair = [expand(space, {first: f1, second: f2}) for f2 in grids[second]]
-                pair = [c for c in pair if usable(c, (first, second))]
-                found = yield from _crs(ctx, pair)
-                if found is not None:
-                    best_t = min(best_t, _layout_latency(planner, found, (first, second)))
+                for width in widths:
+                    splits = (first, second)
+                    pair = [at({first: f1, second: f2}, splits, width) for f2 in grids[second]]
+                    pair = [c for c in pair if usable(c, splits)]
+                    found = yield from _crs(ctx, pair)
+                    if found is not None:
+                        best_t = min(best_t, _layout_latency(planner, found, splits))

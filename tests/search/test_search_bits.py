@@ -115,11 +115,25 @@ def test_tpe_proposes_widths_and_measures_them(storage):
     assert all(set(b.values()) <= {4, 2} for b in asked)
 
 
+def test_cnnpc_runs_its_compression_rate_search_per_width(storage):
+    """CNNPC's own search with --bits: int8 first, then each width; its answer is at least as
+    fast as its int8 answer, every measured width is one of --bits, and it is the best it
+    measured (a width below 8 on one of its splits here)."""
+    source = BitsSource()
+    settings = SearchSettings(**BASE, strategy="cnnpc", trials=200, bits=BITS)
+    result = run_search(settings, source, storage)
+    int8 = run_search(SearchSettings(**BASE, strategy="cnnpc", trials=200), BitsSource(), storage)
+    assert result.best is not None and int8.best is not None
+    assert result.best.latency_ms <= int8.best.latency_ms
+    asked = [split_config(c)[1] for c in source.calls]
+    assert any(asked) and all(set(b.values()) <= {4, 2} for b in asked)
+    assert result.best.bits and set(result.best.bits) <= set(result.best.splits)
+    assert result.best.val_accuracy >= FLOOR
+
+
 def test_settings_refuse_bad_bits():
     with pytest.raises(InputError, match="must include 8"):
         SearchSettings(**BASE, bits=(4, 2))
-    with pytest.raises(InputError, match="cnnpc"):
-        SearchSettings(**BASE, bits=BITS, strategy="cnnpc")
 
 
 @pytest.mark.parametrize(
