@@ -125,8 +125,8 @@ def confirm(
         attrs |= {"config_key": pick.key, CONSTRAINTS_ATTR: [constraint]}
         study.add_trial(
             optuna.trial.create_trial(
-                params=to_params(space, pick.config),
-                distributions=distributions(space),
+                params=to_params(space, pick.config, settings.searched_bits),
+                distributions=distributions(space, settings.searched_bits),
                 value=value,
                 user_attrs=attrs,
                 system_attrs={"constraints": [constraint]},

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnpc.records import Origin
+from cnnpc.records import Origin, split_config
 from cnnpc.search import Measurement, SearchSettings, confirm, run_search
 from cnnpc.search._recording import ESTIMATED_REASON
 
@@ -82,3 +82,40 @@ def test_a_cap_stops_the_walk_unconfirmed(storage):
     found, result = confirm(SETTINGS, estimated, storage, truth, max_finetunes=1)
     assert not found.confirmed and found.finetunes == 1
     assert result.best is None and "no plan confirmed" in (result.message or "")
+
+
+class BitsTruth(SyntheticSource):
+    """Fine-tuned accuracies that lose 0.01 per split tensor sent at 2 bits."""
+
+    def accuracy(self, config: Mapping[str, float]) -> float:
+        fractions, bits = split_config(config)
+        return super().accuracy(fractions) - 0.01 * len(bits)
+
+
+class BitsEstimates(BitsTruth):
+    trains = False
+
+    def accuracy(self, config: Mapping[str, float]) -> float:
+        return self.baseline - (self.baseline - super().accuracy(config)) / 2
+
+    def measure(self, config: Mapping[str, float]) -> Measurement:
+        m = super().measure(config)
+        estimate = Origin.estimate("test-supernet", {})
+        return Measurement(m.val_accuracy, m.test_accuracy, 0.0, 0, 0, estimate)
+
+
+def test_confirmation_fine_tunes_the_widths_the_estimates_chose(storage):
+    """Estimates at 2 bits are confirmed by fine-tunes at 2 bits: each confirming trial keeps
+    its configuration's widths (and completes)."""
+    import dataclasses
+
+    settings = dataclasses.replace(SETTINGS, bits=(8, 2), keep_grid=(0.25, 0.5, 1.0))
+    estimated = run_search(settings, BitsEstimates(budget_key="supernet:bits"), storage)
+    truth = BitsTruth(budget_key="finetune:bits")
+    found, result = confirm(settings, estimated, storage, truth, max_finetunes=20)
+    tuned = storage.list_trials(result.search_id)
+    assert found.confirmed and tuned and all(t.state == "complete" for t in tuned)
+    asked = [split_config(c)[1] for c in truth.calls]
+    assert any(asked)  # a configuration below 8 bits was fine-tuned as such
+    assert [t.bits for t in tuned] == asked
+    assert result.best is not None and result.best.val_accuracy >= FLOOR
