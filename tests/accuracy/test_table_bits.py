@@ -87,3 +87,20 @@ def test_bad_bits_name_row_and_column(tmp_path, bits, message):
 def test_the_same_row_twice_with_other_bits_is_not_a_conflict(tmp_path):
     lines = [HEAD + ",bits", ROWS[0] + ",", ROWS[1] + ",", ROWS[1] + ",block1=3"]
     assert len(read_table(_write(tmp_path, "\n".join(lines) + "\n")).rows) == 3
+
+
+def test_rows_below_8_bits_go_through_the_database_and_back(tmp_path):
+    from cnnpc.accuracy import export_table, import_table
+    from cnnpc.storage import Storage
+
+    lines = [HEAD + ",bits", ROWS[0] + ",", ROWS[1] + ",", ROWS[1] + ",block1=4"]
+    lines[3] = lines[3].replace("0.93,0.92", "0.91,0.90")
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    with Storage(f"sqlite:///{tmp_path / 'db.sqlite'}") as storage:
+        imported = import_table(storage, path)
+        assert imported.count.added == 3
+        exported = export_table(storage, "mobilenet", tmp_path / "out.csv")
+    again = read_table(exported.path)
+    assert again.by_config().keys() == read_table(path).by_config().keys()
+    kept = (("block1", 2), ("block13", 12))
+    assert again.by_config()[(kept, (("block1", 4),))].val_accuracy == 0.91
