@@ -336,7 +336,7 @@ def held_out_images(workload: Workload, size: int) -> npt.NDArray[np.float32]:
     images = workload.val.x[:RATIO_IMAGES]
     if size == workload.input_size:
         return images
-    return np.clip(resize_bilinear(images, size, size), 0.0, 1.0).astype(np.float32)
+    return _resized(images, size)
 
 
 def _at_size(
@@ -352,5 +352,9 @@ def _at_size(
     except ValueError as exc:
         raise InputError(f"the model cannot run at {size}x{size} input: {exc}") from None
     resized.set_weights(model.get_weights())
-    scaled = resize_bilinear(images[:64], size, size)
-    return resized, np.clip(scaled, 0.0, 1.0).astype(np.float32)
+    return resized, _resized(images[:64], size)
+
+
+def _resized(images: npt.NDArray[np.float32], size: int) -> npt.NDArray[np.float32]:
+    """`images` at `size` x `size`, kept in [0, 1] as the workload's images are."""
+    return np.clip(resize_bilinear(images, size, size), 0.0, 1.0).astype(np.float32)
