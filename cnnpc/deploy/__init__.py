@@ -21,6 +21,7 @@ from cnnpc.deploy._convert import (
     convert_parts,
     io_specs,
     is_quantization_aware,
+    to_float_tflite,
     to_int8_tflite,
 )
 from cnnpc.deploy._layout import Layout
@@ -51,6 +52,7 @@ __all__ = [
     "part_file",
     "plan_document",
     "segment_parts",
+    "to_float_tflite",
     "to_int8_tflite",
     "write_plan_folder",
     "write_upload_folder",

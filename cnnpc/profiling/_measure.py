@@ -94,17 +94,14 @@ def to_tflite(segment: Any, fmt: str) -> bytes:
     """Convert a segment: ``int8`` = full integer (int8 in and out), as `cnnpc deploy` converts
     parts (calibrated on random inputs: timing does not depend on the ranges); ``float32`` = as is.
     """
-    from cnnpc._keras import quiet, tf
-    from cnnpc.deploy import to_int8_tflite
+    from cnnpc.deploy import to_float_tflite, to_int8_tflite
 
     if fmt == "int8":
         shape = tuple(int(d) for d in segment.input_shape[1:])
         rng = np.random.default_rng(0)
         calibration = rng.uniform(-1.0, 1.0, size=(4, *shape)).astype(np.float32)
         return to_int8_tflite(segment, calibration)
-    converter = tf.lite.TFLiteConverter.from_keras_model(segment)
-    with quiet():
-        return bytes(converter.convert())
+    return to_float_tflite(segment)
 
 
 def time_tflite(buffer: bytes, repeats: int, warmup: int, threads: int = 1) -> Timing:
