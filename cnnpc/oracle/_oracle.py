@@ -173,7 +173,7 @@ class AccuracyOracle:
         key = self.cache_key(config, bits)
         pruned = prune_channels(self.baseline.model, self.space, config).model
         pruned = insert_split_quantizers(pruned, self.space, split_bits(bits, self.space.names))
-        if self.models is not None:
+        if self.models is not None and self.models.has(key):  # else no wrapping to load into
             model = tuned_architecture(pruned, self.budget)
             if self.models.load_into(key, model):
                 return model

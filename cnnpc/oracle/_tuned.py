@@ -32,11 +32,15 @@ class ModelStore:
         make_folder(path.parent)
         return write_with(path, lambda tmp: model.save_weights(str(tmp)))
 
+    def has(self, key: str) -> bool:
+        """Whether weights are stored under `key` (they may still prove damaged on loading)."""
+        return self.path(key).is_file()
+
     def load_into(self, key: str, model: Any) -> bool:
         """Load the weights saved under `key` into `model`; False if absent or unreadable."""
-        path = self.path(key)
-        if not path.is_file():
+        if not self.has(key):
             return False
+        path = self.path(key)
         try:
             model.load_weights(path)
         except (OSError, ValueError, KeyError):  # damaged or of another shape: fine-tune again

@@ -40,6 +40,33 @@ def test_a_fine_tune_saves_the_model_and_tuned_model_loads_it(oracle, store, mea
 
 
 @pytest.mark.slow
+def test_a_model_the_store_lacks_is_wrapped_for_training_once(
+    tiny_baseline, digits32, mobilenet_space, tmp_path, monkeypatch
+):
+    """No stored weights: the fine-tune's own TF-MOT wrapping is the only one built (an
+    architecture to load into would be thrown away: seconds per deploy of a new plan)."""
+    import cnnpc.compression._finetune as finetune_module
+
+    wraps = []
+    real = finetune_module.quantization_aware
+    monkeypatch.setattr(
+        finetune_module, "quantization_aware", lambda *a: wraps.append(1) or real(*a)
+    )
+    import cnnpc.oracle._tuned as tuned_module
+
+    monkeypatch.setattr(tuned_module, "quantization_aware", finetune_module.quantization_aware)
+    store = ModelStore(tmp_path / "models")
+    fresh = AccuracyOracle(
+        tiny_baseline, digits32, mobilenet_space, BUDGET, 0, MemoryCache(), models=store
+    )
+    fresh.tuned_model({"block3": 0.75})
+    assert (fresh.finetunes, len(wraps)) == (1, 1)
+    assert store.has(fresh.cache_key({"block3": 0.75}))
+    fresh.tuned_model({"block3": 0.75})  # stored now: wrapped once more, to load into
+    assert (fresh.finetunes, len(wraps)) == (1, 2)
+
+
+@pytest.mark.slow
 def test_a_missing_model_is_fine_tuned_again_to_the_same_weights(
     oracle, measured, tiny_baseline, digits32, mobilenet_space, tmp_path
 ):
