@@ -99,19 +99,20 @@ def prune_channels(model: Any, space: SearchSpace, keep: Mapping[str, float]) ->
 
 
 def kept_indices(
-    model: Any, space: SearchSpace, keep: Mapping[str, float]
+    model: Any, space: SearchSpace, keep: Mapping[str, float], graph: ChannelGraph | None = None
 ) -> dict[str, tuple[int, ...]]:
     """Per candidate, the original channels `prune_channels` keeps (`PrunedModel.kept`),
     without building the pruned model: the split tensor of the pruned model is the original
-    tensor's kept channels when only that candidate is pruned."""
-    return _selected(model, space, keep)[2]
+    tensor's kept channels when only that candidate is pruned. `graph` is `model`'s
+    `channel_graph`, for callers asking about many configurations of one model."""
+    return _selected(model, space, keep, graph)[2]
 
 
 def _selected(
-    model: Any, space: SearchSpace, keep: Mapping[str, float]
+    model: Any, space: SearchSpace, keep: Mapping[str, float], graph: ChannelGraph | None = None
 ) -> tuple[ChannelGraph, dict[int, Indices], dict[str, tuple[int, ...]]]:
     """The graph, the kept channels per pruned leaf group and per candidate."""
-    graph = channel_graph(model)
+    graph = channel_graph(model) if graph is None else graph
     groups = candidate_groups(model, space, graph)
     fractions = group_fractions(space, groups, keep)
     kept_by_group: dict[int, Indices] = {}

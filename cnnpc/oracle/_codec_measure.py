@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 from cnnpc._keras import keras
 from cnnpc.codec import Codec, CodecMeasure, check_coder, measure_codec
-from cnnpc.compression import kept_indices, split_layer
+from cnnpc.compression import ChannelGraph, channel_graph, kept_indices, split_layer
 from cnnpc.errors import InputError
 from cnnpc.records import KeepConfig
 
@@ -72,10 +72,11 @@ def codec_measures(
     if len(candidates) == 1:
         outputs = [outputs]
     measures = []
+    graph = channel_graph(model) if entropy != "none" else None
     for candidate, values in zip(candidates, outputs, strict=True):
         tensor = np.asarray(values, dtype=np.float32)
         ints, scale, zero_point = _int8(tensor)
-        pruned = _pruned_channels(oracle, candidate) if entropy != "none" else []
+        pruned = _pruned_channels(oracle, candidate, graph) if graph is not None else []
         for width in widths:
             codec = Codec(width, entropy)
             measures.append(measure_codec(candidate.name, ints, scale, zero_point, codec))
@@ -94,7 +95,7 @@ per-channel grid's counts are priced between them)."""
 
 
 def _pruned_channels(
-    oracle: AccuracyOracle, candidate: Candidate
+    oracle: AccuracyOracle, candidate: Candidate, graph: ChannelGraph
 ) -> list[tuple[float, tuple[int, ...]]]:
     """(kept fraction, the channels pruning keeps) at each of RATIO_FRACTIONS where the
     candidate alone can be pruned (a tied candidate with its ties, as `KeepConfig` resolves
@@ -106,7 +107,8 @@ def _pruned_channels(
         keep = KeepConfig.from_fractions(oracle.space, {candidate.name: fraction})
         resolved = {b.name: b.fraction for b in keep.blocks}
         try:
-            channels = kept_indices(oracle.baseline.model, oracle.space, resolved)[candidate.name]
+            model = oracle.baseline.model
+            channels = kept_indices(model, oracle.space, resolved, graph)[candidate.name]
         except InputError:  # not prunable in this model: only the whole tensor is priced
             return []
         if len(channels) < candidate.channels and channels not in {c for _, c in out}:
