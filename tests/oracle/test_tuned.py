@@ -45,16 +45,21 @@ def test_a_model_the_store_lacks_is_wrapped_for_training_once(
 ):
     """No stored weights: the fine-tune's own TF-MOT wrapping is the only one built (an
     architecture to load into would be thrown away: seconds per deploy of a new plan)."""
-    import cnnpc.compression._finetune as finetune_module
+    import cnnpc.oracle._oracle as oracle_module
+    import cnnpc.oracle._tuned as tuned_module
+    from cnnpc.compression import FinetuneResult, quantization_aware
 
     wraps = []
-    real = finetune_module.quantization_aware
-    monkeypatch.setattr(
-        finetune_module, "quantization_aware", lambda *a: wraps.append(1) or real(*a)
-    )
-    import cnnpc.oracle._tuned as tuned_module
 
-    monkeypatch.setattr(tuned_module, "quantization_aware", finetune_module.quantization_aware)
+    def wrap(*args):
+        wraps.append(1)
+        return quantization_aware(*args)
+
+    def finetune(pruned, *args, **kwargs):  # the wrapping a fine-tune does, without training
+        return FinetuneResult(wrap(pruned, False), 0.0, 0)
+
+    monkeypatch.setattr(tuned_module, "quantization_aware", wrap)
+    monkeypatch.setattr(oracle_module, "finetune", finetune)
     store = ModelStore(tmp_path / "models")
     fresh = AccuracyOracle(
         tiny_baseline, digits32, mobilenet_space, BUDGET, 0, MemoryCache(), models=store
