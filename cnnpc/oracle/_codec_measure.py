@@ -41,6 +41,7 @@ from cnnpc.errors import InputError
 from cnnpc.records import KeepConfig
 
 if TYPE_CHECKING:
+    from cnnpc._keras import KerasModel
     from cnnpc.oracle._oracle import AccuracyOracle
     from cnnpc.spaces import Candidate
 
@@ -72,7 +73,7 @@ def codec_measures(
     if len(candidates) == 1:
         outputs = [outputs]
     measures = []
-    graph = channel_graph(model) if entropy != "none" else None
+    graph = _graph(model) if entropy != "none" else None
     for candidate, values in zip(candidates, outputs, strict=True):
         tensor = np.asarray(values, dtype=np.float32)
         ints, scale, zero_point = _int8(tensor)
@@ -92,6 +93,15 @@ def codec_measures(
 RATIO_FRACTIONS = (0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875)
 """Where the coder's ratio is measured below the whole tensor (the shipped keep grid; a
 per-channel grid's counts are priced between them)."""
+
+
+def _graph(model: KerasModel) -> ChannelGraph | None:
+    """`model`'s channel graph, once for every candidate and fraction; None where channels
+    cannot be pruned (a sequential model, say): only whole tensors are priced then."""
+    try:
+        return channel_graph(model)
+    except InputError:
+        return None
 
 
 def _pruned_channels(
