@@ -147,3 +147,14 @@ def test_codec_measures_are_the_codecs_own_bytes_and_are_cached(
     assert codec_measures(oracle, (8, 4, 2), "zstd") == everything
     with pytest.raises(InputError, match=r"zstd|coder"):
         codec_measures(oracle, (8,), "lz4")
+
+
+def test_the_codec_measures_graph_is_none_where_channels_cannot_be_pruned(tiny_baseline):
+    """A model without a channel graph (a sequential one) is priced on whole tensors only, as
+    before the graph was built once for all candidates; a functional one gets its graph."""
+    from cnnpc.compression import ChannelGraph
+    from cnnpc.oracle._codec_measure import _graph
+
+    sequential = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3)])
+    assert _graph(sequential) is None
+    assert isinstance(_graph(tiny_baseline.model), ChannelGraph)
