@@ -103,8 +103,11 @@ def _converted(segment: KerasModel, configure: Callable[[Any], None]) -> bytes:
 
     with tempfile.TemporaryDirectory(prefix="cnnpc-convert-") as folder, quiet():
         try:
-            _save_serving(segment, folder)
-            converter = tf.lite.TFLiteConverter.from_saved_model(folder)
+            try:
+                _save_serving(segment, folder)
+                converter = tf.lite.TFLiteConverter.from_saved_model(folder)
+            except Exception:  # a layer this route cannot save: the converter's own Keras route
+                converter = tf.lite.TFLiteConverter.from_keras_model(segment)
             configure(converter)
             return bytes(converter.convert())
         except Exception as exc:  # the converter raises many types; all mean "cannot convert"

@@ -87,6 +87,20 @@ def test_a_float_part_calibrated_and_as_is_are_the_keras_routes_parts(data):
     same_model(as_is, keras_route(segment, None, int8=False), data.test.x[:5].astype(np.float32))
 
 
+def test_a_segment_the_lean_save_refuses_goes_the_converters_keras_route(data, monkeypatch):
+    import cnnpc.deploy._convert as convert_module
+    from cnnpc.models import build_model
+
+    def refuse(segment, folder):
+        raise ValueError("cannot trace this layer")
+
+    monkeypatch.setattr(convert_module, "_save_serving", refuse)
+    model = build_model("mobilenet", data.num_classes, 32, alpha=0.35)
+    segment = segment_models(model, [split_layer(SPACE.candidates[1])])[0]
+    images = data.test.x[:5].astype(np.float32)
+    same_model(to_float_tflite(segment), keras_route(segment, None, int8=False), images)
+
+
 def test_a_part_the_converter_refuses_is_one_error(first_segment, monkeypatch):
     from types import SimpleNamespace
 
