@@ -112,12 +112,12 @@ def _pruned_channels(
     them: the channels at its split are then what that configuration keeps)."""
     if not candidate.prunable:
         return []
+    model = oracle.baseline.model
     out: list[tuple[float, tuple[int, ...]]] = []
     for fraction in RATIO_FRACTIONS:
         keep = KeepConfig.from_fractions(oracle.space, {candidate.name: fraction})
         resolved = {b.name: b.fraction for b in keep.blocks}
         try:
-            model = oracle.baseline.model
             channels = kept_indices(model, oracle.space, resolved, graph)[candidate.name]
         except InputError:  # not prunable in this model: only the whole tensor is priced
             return []
