@@ -135,21 +135,32 @@ def normalise(
     `rows`: the keys of an accuracy table's rows a search draws from; a row is its own
     reduction (its accuracy is that of the row as it is; the plan's latency is the same).
     `objective`: what the plan minimises (None: latency, `Planner.best`)."""
-    profile = planner.profile
     goal = objective or SearchObjective()
-    plan = goal.layout(planner, KeepConfig.from_fractions(profile.space, config))
+    plan = goal.layout(planner, KeepConfig.from_fractions(planner.profile.space, config))
+    reduced = reduce_to_plan(planner, config, plan, rows)
+    if reduced != config:
+        plan = goal.layout(planner, KeepConfig.from_fractions(planner.profile.space, reduced))
+    return reduced, plan
+
+
+def reduce_to_plan(
+    planner: Planner,
+    config: Mapping[str, float],
+    plan: Plan,
+    rows: Container[str] | None = None,
+) -> Config:
+    """`config` reduced to the pruning (and widths) `plan`, its best plan, needs (`normalise`
+    without pricing the reduction: its plan has the same latency)."""
     if planner.conventions.prune_compute != "none" or (
         rows is not None and keep_key(config) in rows
     ):
-        return dict(config), plan  # pruning also speeds compute: every pruned candidate matters
-    space = profile.space
+        return dict(config)  # pruning also speeds compute: every pruned candidate matters
+    space = planner.profile.space
     needed = {member for name in plan.splits for member in space.group_of(name)}
     fractions, widths = split_config(config)
     reduced = {k: v for k, v in fractions.items() if k in needed and v < 1.0}
     reduced |= {bits_entry(k): float(w) for k, w in widths.items() if k in needed}
-    if reduced != config:
-        plan = goal.layout(planner, KeepConfig.from_fractions(profile.space, reduced))
-    return reduced, plan
+    return reduced
 
 
 def split_aware_grid(space: SearchSpace, bits: tuple[int, ...] = (MAX_BITS,)) -> Iterator[Config]:

@@ -23,8 +23,8 @@ from cnnpc.search._configs import (
     Config,
     expand,
     from_params,
-    normalise,
     parameters,
+    reduce_to_plan,
     split_aware_grid,
 )
 from cnnpc.search._objective import SearchObjective
@@ -124,11 +124,13 @@ def faster_lacking(
     mobilenet's channel grid). Each counts once, reduced to the pruning its plan needs, as a
     search on the grid would try it."""
     goal = objective or SearchObjective()
+    space = planner.profile.space
     lacking: set[str] = set()
-    for config in split_aware_grid(planner.profile.space, bits):
-        if goal.price(planner, config) >= latency_ms:
+    for config in split_aware_grid(space, bits):
+        plan = goal.layout(planner, KeepConfig.from_fractions(space, config))
+        if goal.value(plan) >= latency_ms:
             continue
-        key = keep_key(normalise(planner, config, objective=objective)[0])
+        key = keep_key(reduce_to_plan(planner, config, plan))
         if key not in rows:
             lacking.add(key)
     return len(lacking)
