@@ -7,6 +7,8 @@ so the planner's optimum over a matrix is exact (tests check each against brute 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from cnnpc.errors import InputError
@@ -14,6 +16,15 @@ from cnnpc.latency import CostTables, PhonePower
 from cnnpc.records import FloatArray, LinkSetting
 
 OBJECTIVES = ("latency", "energy", "throughput")
+
+
+@functools.cache
+def _below_diagonal(side: int) -> tuple[np.ndarray, np.ndarray]:
+    """The cells a > b of a side x side matrix: no layout (computed once per size, as the
+    planner prices every configuration of a grid with it)."""
+    rows, cols = np.tril_indices(side, k=-1)
+    rows.flags.writeable = cols.flags.writeable = False
+    return rows, cols
 
 
 def _relay_fix(matrix: FloatArray, tables: CostTables, down: CostTables) -> None:
@@ -42,7 +53,7 @@ def latency_matrix(tables: CostTables, down: CostTables | None = None) -> FloatA
     matrix: FloatArray = row[:, None] + col[None, :] + tables.overhead_ms
     if down is not None or tables.codec_ms is not None:
         _relay_fix(matrix, tables, second)
-    matrix[np.tril_indices(n + 1, k=-1)] = np.inf
+    matrix[_below_diagonal(n + 1)] = np.inf
     return matrix
 
 
@@ -54,7 +65,7 @@ def traffic_matrix(tables: CostTables, down: CostTables | None = None) -> FloatA
     if second.codec != tables.codec:
         inner = np.arange(1, n)
         matrix[inner, inner] = np.inf
-    matrix[np.tril_indices(n + 1, k=-1)] = np.inf
+    matrix[_below_diagonal(n + 1)] = np.inf
     return matrix
 
 
@@ -82,7 +93,7 @@ def _finish(matrix: FloatArray, tables: CostTables, second: CostTables, relay: f
         matrix[inner, inner] = np.inf
     elif second.codec_ms is not None:
         matrix[inner, inner] -= relay * second.codec_ms[inner]
-    matrix[np.tril_indices(n + 1, k=-1)] = np.inf
+    matrix[_below_diagonal(n + 1)] = np.inf
     return matrix
 
 

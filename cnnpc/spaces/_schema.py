@@ -7,6 +7,7 @@ that `kept_count(c / C, C) == c` and one configuration type serves both grids.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -47,8 +48,9 @@ class SearchSpace:
     groups: tuple[tuple[str, ...], ...] = ()
     source: str = field(default="<memory>", compare=False)
 
-    @property
+    @functools.cached_property
     def names(self) -> tuple[str, ...]:
+        """Candidate names in network order (read per priced configuration: computed once)."""
         return tuple(c.name for c in self.candidates)
 
     def index(self, name: str) -> int:
