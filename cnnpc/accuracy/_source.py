@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from cnnpc.accuracy._table import AccuracyTable, kept_of
-from cnnpc.codec import split_bits
+from cnnpc.codec import split_bits, split_bits_texts
 from cnnpc.errors import InputError
 from cnnpc.records import KeepConfig, Origin, split_config
 from cnnpc.search import Measurement, Unmeasured
@@ -83,7 +83,7 @@ class TableSource:
         row = self._rows.get((kept, bits))
         if row is None:
             self.missing += 1
-            listed = ", ".join([f"{n}={c}" for n, c in kept] + [f"{n} {w} bits" for n, w in bits])
+            listed = ", ".join([f"{n}={c}" for n, c in kept] + split_bits_texts(bits))
             raise Unmeasured(f"not in the accuracy table {self.table.path} ({listed})")
         return Measurement(
             val_accuracy=row.val_accuracy,

@@ -23,7 +23,13 @@ from cnnpc.codec._entropy import check_coder, compress, decompress
 from cnnpc.codec._pack import Codes, pack, packed_size, unpack
 from cnnpc.codec._price import DEFAULT_CHOICE, CodecChoice, CodecMeasure
 from cnnpc.codec._quant import Quantized, quantize, requantize, to_int8
-from cnnpc.codec._splits import SplitBits, format_split_bits, parse_split_bits, split_bits
+from cnnpc.codec._splits import (
+    SplitBits,
+    format_split_bits,
+    parse_split_bits,
+    split_bits,
+    split_bits_texts,
+)
 from cnnpc.codec._timing import measure_codec, synthetic_measures
 from cnnpc.codec._wire import Encoded, coded_bytes, decode, encode
 
@@ -58,6 +64,7 @@ __all__ = [
     "quantize",
     "requantize",
     "split_bits",
+    "split_bits_texts",
     "synthetic_measures",
     "to_int8",
     "unpack",

@@ -49,3 +49,8 @@ def parse_split_bits(text: str, names: Collection[str]) -> SplitBits:
 def format_split_bits(bits: SplitBits) -> str:
     """The text `parse_split_bits` reads."""
     return ";".join(f"{name}={width}" for name, width in bits)
+
+
+def split_bits_texts(bits: SplitBits) -> list[str]:
+    """``block1 2 bits`` per split below 8 bits, for messages (`split_bits`' order)."""
+    return [f"{name} {width} bits" for name, width in bits]

@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from cnnpc import __version__
 from cnnpc._images import resize_bilinear
+from cnnpc.codec import split_bits_texts
 from cnnpc.deploy._build import (
     DeployError,
     build_deployment,
@@ -227,7 +228,7 @@ def _choice_text(choice: CodecChoice) -> str:
 
 def _plan_codecs_text(bits: Mapping[str, int], choice: CodecChoice) -> str:
     """'the search's: block1 2 bits, entropy zstd'."""
-    widths = ", ".join(f"{n} {w} bits" for n, w in sorted(bits.items())) or "int8"
+    widths = ", ".join(split_bits_texts(tuple(sorted(bits.items())))) or "int8"
     return f"the search's: {widths}, entropy {choice.entropy}"
 
 

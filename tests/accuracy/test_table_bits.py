@@ -6,6 +6,7 @@ import pytest
 
 from cnnpc.accuracy import TableRow, TableSource, cache_entries, format_table, read_table
 from cnnpc.errors import InputError
+from cnnpc.search import Unmeasured
 
 HEAD = "model,workload,budget_key,kept_channels,val_accuracy,test_accuracy,finetune_seconds"
 ROWS = [
@@ -54,6 +55,11 @@ def test_a_table_with_bits(tmp_path):
     assert rows[(kept, (("block13", 2),))].test_accuracy == 0.84  # 8 bits: as if not named
     assert table.by_kept()[kept].val_accuracy == 0.93  # the int8 rows: what a search reads
     assert TableSource(table).measure({"block1": 2 / 16, "block13": 12 / 96}).val_accuracy == 0.93
+    lacking = {"block1": 2 / 16, "block13": 12 / 96, "block1@bits": 2.0, "block13@bits": 4.0}
+    with pytest.raises(
+        Unmeasured, match=r"\(block1=2, block13=12, block1 2 bits, block13 4 bits\)"
+    ):
+        TableSource(table).measure(lacking)
     text = format_table("mobilenet", "digits", "b", table.rows)
     assert text.splitlines()[0].endswith(",bits")
     again = read_table(_write(tmp_path, text, "again.csv"))
