@@ -104,6 +104,29 @@ def postgres_url_factory():
 
 
 @pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory) -> Path:
+    """A cache folder every worker of this run shares. The deploy, golden and supernet modules
+    start from the same tiny baseline; through this folder it is trained once per run, not once
+    per module (`trained_baseline` writes atomically: two workers training it at once write
+    the same weights). Fine-tuned models are not kept here: tests that count fine-tunes own
+    their model stores."""
+    folder = os.environ.get(_UNITS)
+    if folder is None:
+        return tmp_path_factory.mktemp("shared-cache")
+    root = Path(folder) / "cache"
+    root.mkdir(exist_ok=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_recipe():
+    """The tiny baseline's recipe (one epoch of 3 steps)."""
+    from cnnpc.oracle import Recipe
+
+    return Recipe(epochs=1, steps_per_epoch=3)
+
+
+@pytest.fixture(scope="session")
 def data():
     """The small digits workload the deploy, runtime and validate tests share."""
     from deploy.plans import workload

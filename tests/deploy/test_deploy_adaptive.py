@@ -11,7 +11,7 @@ from storage.factories import spec
 
 from cnnpc.compression import FinetuneBudget
 from cnnpc.deploy import DeployError, DeployInputs, deploy_adaptive
-from cnnpc.oracle import AccuracyOracle, MemoryCache, ModelStore, Recipe, trained_baseline
+from cnnpc.oracle import AccuracyOracle, MemoryCache, ModelStore, trained_baseline
 from cnnpc.records import PLAN_FILE, PLANSET_FILE, PlanError, keep_key, load_plan_set
 from cnnpc.search._oracle_source import OracleSource
 from cnnpc.storage import CacheEntry, Storage
@@ -20,9 +20,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def setup(data, tmp_path_factory):
+def setup(data, tmp_path_factory, shared_cache, tiny_recipe):
     root = tmp_path_factory.mktemp("oracle")
-    baseline = trained_baseline("mobilenet", data, 0, root, Recipe(epochs=1, steps_per_epoch=3))
+    baseline = trained_baseline("mobilenet", data, 0, shared_cache, tiny_recipe)
     budget = FinetuneBudget(epochs=1, steps_per_epoch=2)
     oracle = AccuracyOracle(
         baseline, data, SPACE, budget, 0, MemoryCache(), models=ModelStore(root / "models")

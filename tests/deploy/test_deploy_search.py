@@ -13,7 +13,7 @@ from storage.factories import best_plan, spec
 from cnnpc._files import WriteError
 from cnnpc.compression import FinetuneBudget
 from cnnpc.deploy import DeployError, DeployInputs, deploy
-from cnnpc.oracle import AccuracyOracle, MemoryCache, ModelStore, Recipe, trained_baseline
+from cnnpc.oracle import AccuracyOracle, MemoryCache, ModelStore, trained_baseline
 from cnnpc.planner import planner_for
 from cnnpc.records import PLAN_FILE, KeepConfig, load_plan
 from cnnpc.search._oracle_source import OracleSource
@@ -24,9 +24,9 @@ KEEP = {"block1": 0.5, "block10": 0.25}
 
 
 @pytest.fixture(scope="module")
-def oracle(data, tmp_path_factory):
+def oracle(data, tmp_path_factory, shared_cache, tiny_recipe):
     root = tmp_path_factory.mktemp("oracle")
-    baseline = trained_baseline("mobilenet", data, 0, root, Recipe(epochs=1, steps_per_epoch=3))
+    baseline = trained_baseline("mobilenet", data, 0, shared_cache, tiny_recipe)
     budget = FinetuneBudget(epochs=1, steps_per_epoch=2)
     return AccuracyOracle(
         baseline, data, SPACE, budget, 0, MemoryCache(), models=ModelStore(root / "models")

@@ -245,7 +245,9 @@ KEEP = {"block1": 0.5, "block10": 0.25}
 
 
 @pytest.fixture(scope="module")
-def deployed(data, tmp_path_factory) -> Iterator[tuple[Path, dict[str, str]]]:
+def deployed(
+    data, tmp_path_factory, shared_cache, tiny_recipe
+) -> Iterator[tuple[Path, dict[str, str]]]:
     """A stored search (id 1, floor 0.896) whose best plan is end [0, 2) / edge [2, 5) / cloud
     [5, 8) of mobilenet with KEEP, and the unpruned model's accuracy in its cache cell, deployed
     with `cnnpc deploy` three ways; the documents written and printed by golden file name.
@@ -258,7 +260,7 @@ def deployed(data, tmp_path_factory) -> Iterator[tuple[Path, dict[str, str]]]:
 
     import cnnpc.oracle
     from cnnpc.compression import FinetuneBudget
-    from cnnpc.oracle import AccuracyOracle, MemoryCache, ModelStore, Recipe, trained_baseline
+    from cnnpc.oracle import AccuracyOracle, MemoryCache, ModelStore, trained_baseline
     from cnnpc.planner import planner_for
     from cnnpc.records import keep_key
     from cnnpc.search._oracle_source import OracleSource
@@ -266,9 +268,7 @@ def deployed(data, tmp_path_factory) -> Iterator[tuple[Path, dict[str, str]]]:
 
     folder = tmp_path_factory.mktemp("golden-deploy")
     root = folder / "cache"
-    baseline = trained_baseline(
-        "mobilenet", data, 0, root, Recipe(epochs=1, steps_per_epoch=3), progress=False
-    )
+    baseline = trained_baseline("mobilenet", data, 0, shared_cache, tiny_recipe, progress=False)
     budget = FinetuneBudget(epochs=1, steps_per_epoch=2)
     oracle = AccuracyOracle(
         baseline, data, SPACE, budget, 0, MemoryCache(), models=ModelStore(root / "models")

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cnnpc.oracle import Recipe, trained_baseline
+from cnnpc.oracle import trained_baseline
 from cnnpc.spaces import load_space
 from cnnpc.workloads import digits
-
-
-@pytest.fixture(scope="session")
-def tiny_recipe():
-    return Recipe(epochs=1, steps_per_epoch=3)
 
 
 @pytest.fixture(scope="session")

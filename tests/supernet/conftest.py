@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cnnpc.oracle import Recipe, trained_baseline
+from cnnpc.oracle import trained_baseline
 from cnnpc.spaces import load_space
 from cnnpc.supernet import SandwichRecipe, trained_supernet
 from cnnpc.workloads import digits
@@ -26,9 +26,8 @@ def space():
 
 
 @pytest.fixture(scope="session")
-def baseline(digits32, cache_root):
-    recipe = Recipe(epochs=1, steps_per_epoch=3)
-    return trained_baseline("mobilenet", digits32, 0, cache_root, recipe, progress=False)
+def baseline(digits32, shared_cache, tiny_recipe):
+    return trained_baseline("mobilenet", digits32, 0, shared_cache, tiny_recipe, progress=False)
 
 
 @pytest.fixture(scope="session")
