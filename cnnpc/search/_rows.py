@@ -120,7 +120,7 @@ def faster_lacking(
     bits: tuple[int, ...] = (MAX_BITS,),
 ) -> int:
     """Configurations of the grid faster than `latency_ms` that the table has no row for
-    (counted, by pricing every split-aware configuration once: about 4 s for the 66,887 of
+    (counted, by pricing every split-aware configuration once: about 7 s for the 66,887 of
     mobilenet's channel grid). Each counts once, reduced to the pruning its plan needs, as a
     search on the grid would try it."""
     goal = objective or SearchObjective()
